@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything the test suite and benchmarks need on a fresh Debian host:
+# the real registry, skopeo (peer tool and cross-checker), containerd + runc,
+# busybox-static (a runnable static binary for test images) and openssl.
+# Idempotent: does nothing for packages that are already present.
+set -euo pipefail
+
+packages=(docker-registry skopeo containerd runc busybox-static openssl zstd apache2-utils python3-venv)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# The Debian package starts a registry on :5000 via systemd where systemd runs;
+# tests start their own on free ports, so nothing else is needed here.

@@ -1,0 +1,226 @@
+//! The bundle format, version 1: every path inside a bundle and the serde
+//! types of the bundle manifest. Only data lives here, no I/O and no logic
+//! beyond small derived figures. See docs/bundle-format.md.
+//!
+//! Readers ignore unknown fields within the same major version (forward
+//! compatible); a different major version is rejected.
+
+use crate::oci::digest::Digest;
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT_MAJOR: u32 = 1;
+pub const FORMAT_MINOR: u32 = 0;
+
+/// First tar entry: the bundle manifest, which pins every blob by digest.
+pub const MANIFEST_ENTRY: &str = "airlock/bundle.json";
+/// Second tar entry: a fixed-size slot for signatures over the manifest, so a
+/// bundle can be signed in place without rewriting gigabytes.
+pub const SIGNATURES_ENTRY: &str = "airlock/signatures.json";
+pub const SIGNATURES_SLOT_SIZE: u64 = 16 * 1024;
+pub const OCI_LAYOUT_ENTRY: &str = "oci-layout";
+pub const OCI_INDEX_ENTRY: &str = "index.json";
+pub const BLOBS_PREFIX: &str = "blobs/sha256/";
+/// Suffix of a blob stored zstd-compressed; its digest is still that of the
+/// uncompressed content.
+pub const ZSTD_SUFFIX: &str = ".zst";
+
+/// The largest manifest a reader accepts: a bundle with 100k blobs is ~20 MiB.
+pub const MAX_MANIFEST_SIZE: u64 = 64 << 20;
+
+pub fn blob_entry_name(digest: &Digest, encoding: Encoding) -> String {
+    match encoding {
+        Encoding::Identity => format!("{BLOBS_PREFIX}{}", digest.hex()),
+        Encoding::Zstd => format!("{BLOBS_PREFIX}{}{ZSTD_SUFFIX}", digest.hex()),
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleManifest {
+    /// Major format version; readers reject any other.
+    pub format: u32,
+    #[serde(default)]
+    pub format_minor: u32,
+    pub metadata: Metadata,
+    pub created_by: String,
+    /// Platforms selected at create time; empty means every platform.
+    #[serde(default)]
+    pub platforms: Vec<String>,
+    pub components: Vec<Component>,
+    /// Every blob in the bundle, sorted by digest, each stored once.
+    pub blobs: Vec<BlobRecord>,
+    #[serde(default)]
+    pub inputs: Inputs,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    pub name: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// What the bundle was made from, for provenance.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Inputs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_digest: Option<Digest>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Component {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub required: bool,
+    #[serde(default)]
+    pub images: Vec<ImageRecord>,
+    #[serde(default)]
+    pub charts: Vec<ChartRecord>,
+    #[serde(default)]
+    pub crds: Vec<DocumentRecord>,
+    #[serde(default)]
+    pub manifests: Vec<DocumentRecord>,
+    #[serde(default)]
+    pub files: Vec<FileRecord>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageRecord {
+    /// Full reference the image is known by, e.g. `docker.io/library/redis:7`.
+    pub reference: String,
+    /// The spec entry it came from, e.g. `oci-layout:./images/app:1.0.0`.
+    pub source: String,
+    /// Digest of the top manifest or index, exactly as the source served it.
+    pub digest: Digest,
+    pub media_type: String,
+    /// Bytes of every blob this image uses in the bundle (shared ones included).
+    pub size: u64,
+    /// For an index: the platform manifests carried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<PlatformManifest>,
+    /// For an index: manifests left out by the platform filter. The index is
+    /// kept byte-exact, so these are referenced but deliberately absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub omitted: Vec<PlatformManifest>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformManifest {
+    pub platform: String,
+    pub digest: Digest,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartRecord {
+    /// Release name from the spec.
+    pub name: String,
+    pub chart_name: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub source: String,
+    /// The chart as a Helm OCI artifact: manifest digest ...
+    pub digest: Digest,
+    /// ... and the chart archive (`.tgz`) inside it.
+    pub archive_digest: Digest,
+    pub size: u64,
+    /// Values files from the spec, in order, as blobs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values_files: Vec<DocumentRecord>,
+    /// Inline values from the spec (applied after the values files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<serde_json::Value>,
+}
+
+/// A YAML document set (CRDs, manifests, kustomize output, values).
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentRecord {
+    pub name: String,
+    pub source: String,
+    pub digest: Digest,
+    pub size: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRecord {
+    pub target: String,
+    /// Octal permission bits, e.g. `0755`.
+    pub mode: String,
+    pub source: String,
+    pub digest: Digest,
+    pub size: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    #[default]
+    Identity,
+    Zstd,
+}
+
+impl Encoding {
+    fn is_identity(&self) -> bool {
+        *self == Encoding::Identity
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct BlobRecord {
+    pub digest: Digest,
+    pub size: u64,
+    pub media_type: String,
+    #[serde(default, skip_serializing_if = "Encoding::is_identity")]
+    pub encoding: Encoding,
+    /// Bytes as stored in the bundle (differs from `size` when compressed).
+    pub stored_size: u64,
+}
+
+impl BundleManifest {
+    pub fn images(&self) -> impl Iterator<Item = &ImageRecord> {
+        self.components.iter().flat_map(|c| c.images.iter())
+    }
+
+    pub fn charts(&self) -> impl Iterator<Item = &ChartRecord> {
+        self.components.iter().flat_map(|c| c.charts.iter())
+    }
+
+    pub fn find_blob(&self, digest: &Digest) -> Option<&BlobRecord> {
+        self.blobs
+            .binary_search_by(|b| b.digest.cmp(digest))
+            .ok()
+            .map(|i| &self.blobs[i])
+    }
+
+    /// Size of all blobs, each counted once.
+    pub fn unique_size(&self) -> u64 {
+        self.blobs.iter().map(|b| b.size).sum()
+    }
+
+    pub fn stored_size(&self) -> u64 {
+        self.blobs.iter().map(|b| b.stored_size).sum()
+    }
+}
+
+/// The signatures slot. Filled by `airlock sign` (a later format minor).
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Signatures {
+    #[serde(default)]
+    pub signatures: Vec<serde_json::Value>,
+}

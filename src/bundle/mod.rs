@@ -1,0 +1,43 @@
+//! The bundle file: its format (`format`), how it is written in one pass
+//! (`writer`), read in place (`reader`) and checked byte for byte (`verify`).
+//! This module knows nothing about registries, specs or targets; it moves
+//! blobs between files and a tar stream and checks them against digests.
+
+pub mod format;
+pub mod reader;
+pub mod verify;
+pub mod writer;
+
+use crate::oci::digest::Digest;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("cannot read or write {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not an airlock bundle: {reason}")]
+    NotABundle { path: PathBuf, reason: String },
+    #[error("{path} uses bundle format {found}, but this airlock reads format {supported} only; use an airlock release that supports format {found}")]
+    UnsupportedFormat { path: PathBuf, found: u32, supported: u32 },
+    #[error("{path} is truncated: {detail}; copy the bundle again")]
+    Truncated { path: PathBuf, detail: String },
+    #[error("{path}: entry `{entry}` is corrupt: content has digest {actual}, expected {expected}; copy the bundle again")]
+    DigestMismatch { path: PathBuf, entry: String, expected: Digest, actual: Digest },
+    #[error("{path}: entry `{entry}` is not allowed in a bundle ({reason})")]
+    BadEntry { path: PathBuf, entry: String, reason: String },
+    #[error("{path}: {referrer} refers to blob {digest}, which the bundle does not contain")]
+    MissingReference { path: PathBuf, referrer: String, digest: Digest },
+    #[error("{path}: blob {digest} is listed in the bundle manifest but absent from the bundle")]
+    MissingBlob { path: PathBuf, digest: Digest },
+}
+
+pub type Result<T> = std::result::Result<T, BundleError>;
+
+pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> BundleError {
+    let path = path.into();
+    move |source| BundleError::Io { path, source }
+}

@@ -1,0 +1,211 @@
+//! Reads a bundle in place. `read_head` reads only the first two tar entries
+//! (manifest and signatures), so `inspect` costs kilobytes whatever the
+//! bundle's size. `BundleReader` builds a table of entry offsets by walking
+//! tar headers with seeks (no data is read) and opens blobs at their offsets.
+
+use super::format::{self, BlobRecord, BundleManifest, Encoding, Signatures};
+use super::{io_err, BundleError, Result};
+use crate::oci::digest::Digest;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+pub struct BundleHead {
+    pub manifest: BundleManifest,
+    /// The manifest exactly as stored: what signatures cover.
+    pub manifest_bytes: Vec<u8>,
+    pub signatures: Signatures,
+}
+
+const BLOCK: u64 = 512;
+
+/// One tar entry: where its data starts and how long it is.
+#[derive(Clone, Copy, Debug)]
+pub struct EntryLocation {
+    pub offset: u64,
+    pub size: u64,
+}
+
+fn parse_header(path: &Path, block: &[u8; 512], at: u64) -> Result<Option<(String, u64, tar::EntryType)>> {
+    if block.iter().all(|&b| b == 0) {
+        return Ok(None);
+    }
+    let header = tar::Header::from_byte_slice(block);
+    let bad = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
+    let stored_sum = header.cksum().map_err(|_| bad(format!("corrupt tar header at byte {at}")))?;
+    let computed: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| if (148..156).contains(&i) { u32::from(b' ') } else { u32::from(b) })
+        .sum();
+    if stored_sum != computed {
+        return Err(bad(format!("corrupt tar header at byte {at} (checksum mismatch)")));
+    }
+    let name = String::from_utf8_lossy(&header.path_bytes()).into_owned();
+    let size = header.entry_size().map_err(|_| bad(format!("corrupt size in tar header at byte {at}")))?;
+    Ok(Some((name, size, header.entry_type())))
+}
+
+/// Reads one entry header at `pos`, returning its name and data location.
+fn read_entry_at(file: &mut File, path: &Path, pos: u64) -> Result<Option<(String, EntryLocation, tar::EntryType)>> {
+    let mut block = [0u8; 512];
+    file.seek(SeekFrom::Start(pos)).map_err(io_err(path))?;
+    match file.read_exact(&mut block) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(BundleError::Truncated {
+                path: path.to_path_buf(),
+                detail: format!("the file ends inside a tar header at byte {pos}"),
+            })
+        }
+        Err(e) => return Err(io_err(path)(e)),
+    }
+    Ok(parse_header(path, &block, pos)?
+        .map(|(name, size, kind)| (name, EntryLocation { offset: pos + BLOCK, size }, kind)))
+}
+
+fn padded(size: u64) -> u64 {
+    size.div_ceil(BLOCK) * BLOCK
+}
+
+fn read_exact_entry(file: &mut File, path: &Path, loc: EntryLocation, what: &str) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; loc.size as usize];
+    file.seek(SeekFrom::Start(loc.offset)).map_err(io_err(path))?;
+    file.read_exact(&mut buf).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => BundleError::Truncated {
+            path: path.to_path_buf(),
+            detail: format!("the file ends inside {what}"),
+        },
+        _ => io_err(path)(e),
+    })?;
+    Ok(buf)
+}
+
+/// Checks the format version before strict parsing, so a newer bundle gets
+/// "upgrade airlock" rather than a confusing field error.
+pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<BundleManifest> {
+    let not_bundle = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| not_bundle(format!("its manifest is not valid JSON ({e})")))?;
+    let found = value
+        .get("format")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| not_bundle("its manifest has no `format` version".into()))?;
+    if found != u64::from(format::FORMAT_MAJOR) {
+        return Err(BundleError::UnsupportedFormat {
+            path: path.to_path_buf(),
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            supported: format::FORMAT_MAJOR,
+        });
+    }
+    let manifest: BundleManifest = serde_json::from_value(value)
+        .map_err(|e| not_bundle(format!("its manifest does not match format 1 ({e})")))?;
+    if !manifest.blobs.windows(2).all(|w| w[0].digest < w[1].digest) {
+        return Err(not_bundle("its blob list is not sorted and unique".into()));
+    }
+    Ok(manifest)
+}
+
+pub fn read_head(path: &Path) -> Result<BundleHead> {
+    let mut file = File::open(path).map_err(io_err(path))?;
+    read_head_from(&mut file, path)
+}
+
+fn read_head_from(file: &mut File, path: &Path) -> Result<BundleHead> {
+    let not_bundle = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
+    let (name, loc, _) = read_entry_at(file, path, 0)?.ok_or_else(|| not_bundle("it is empty".into()))?;
+    if name != format::MANIFEST_ENTRY {
+        return Err(not_bundle(format!("its first entry is `{name}`, not `{}`", format::MANIFEST_ENTRY)));
+    }
+    if loc.size > format::MAX_MANIFEST_SIZE {
+        return Err(not_bundle(format!("its manifest claims {} bytes", loc.size)));
+    }
+    let manifest_bytes = read_exact_entry(file, path, loc, "the bundle manifest")?;
+    let manifest = parse_manifest(path, &manifest_bytes)?;
+    let next = loc.offset + padded(loc.size);
+    let (name, sig_loc, _) = read_entry_at(file, path, next)?
+        .ok_or_else(|| not_bundle("it has no signatures entry".into()))?;
+    if name != format::SIGNATURES_ENTRY || sig_loc.size != format::SIGNATURES_SLOT_SIZE {
+        return Err(not_bundle(format!("its second entry is `{name}`, not the signatures slot")));
+    }
+    let sig_bytes = read_exact_entry(file, path, sig_loc, "the signatures entry")?;
+    let signatures = serde_json::from_slice(&sig_bytes)
+        .map_err(|e| not_bundle(format!("its signatures entry is not valid JSON ({e})")))?;
+    Ok(BundleHead { manifest, manifest_bytes, signatures })
+}
+
+/// Random access to the blobs of a bundle file.
+pub struct BundleReader {
+    path: PathBuf,
+    pub head: BundleHead,
+    entries: HashMap<String, EntryLocation>,
+}
+
+impl BundleReader {
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut file = File::open(path).map_err(io_err(path))?;
+        let head = read_head_from(&mut file, path)?;
+        let file_len = file.metadata().map_err(io_err(path))?.len();
+        let mut entries = HashMap::new();
+        let mut pos = 0;
+        while let Some((name, loc, kind)) = read_entry_at(&mut file, path, pos)? {
+            if kind != tar::EntryType::Regular {
+                return Err(BundleError::BadEntry {
+                    path: path.to_path_buf(),
+                    entry: name,
+                    reason: "only regular files may appear".into(),
+                });
+            }
+            if loc.offset + loc.size > file_len {
+                return Err(BundleError::Truncated {
+                    path: path.to_path_buf(),
+                    detail: format!("entry `{name}` needs {} bytes but the file ends first", loc.size),
+                });
+            }
+            pos = loc.offset + padded(loc.size);
+            entries.insert(name, loc);
+            if pos >= file_len {
+                break;
+            }
+        }
+        Ok(BundleReader { path: path.to_path_buf(), head, entries })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn blob_record(&self, digest: &Digest) -> Result<&BlobRecord> {
+        self.head.manifest.find_blob(digest).ok_or_else(|| BundleError::MissingBlob {
+            path: self.path.clone(),
+            digest: digest.clone(),
+        })
+    }
+
+    /// Opens a blob's decoded content. Digests are not checked here: callers
+    /// that need that (export) hash what they read.
+    pub fn open_blob(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+        let record = self.blob_record(digest)?;
+        let name = format::blob_entry_name(digest, record.encoding);
+        let loc = *self.entries.get(&name).ok_or_else(|| BundleError::MissingBlob {
+            path: self.path.clone(),
+            digest: digest.clone(),
+        })?;
+        let mut file = File::open(&self.path).map_err(io_err(&self.path))?;
+        file.seek(SeekFrom::Start(loc.offset)).map_err(io_err(&self.path))?;
+        let raw = BufReader::with_capacity(256 * 1024, file.take(loc.size));
+        Ok(match record.encoding {
+            Encoding::Identity => Box::new(raw),
+            Encoding::Zstd => Box::new(zstd::Decoder::with_buffer(raw).map_err(io_err(&self.path))?),
+        })
+    }
+
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.open_blob(digest)?
+            .read_to_end(&mut out)
+            .map_err(io_err(&self.path))?;
+        Ok(out)
+    }
+}

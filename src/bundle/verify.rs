@@ -1,0 +1,304 @@
+//! Streaming verification: one sequential pass over the bundle that hashes
+//! every blob (decoding compressed ones), checks it against the manifest, and
+//! then checks that every OCI manifest and index refers only to blobs that are
+//! present. Reads from any `Read`, so it works on a pipe as well as a file.
+//!
+//! The tar stream is walked by hand rather than with the `tar` crate's reader:
+//! airlock writes only plain entries, and a strict walk rejects GNU/PAX
+//! extensions, links and odd paths outright instead of interpreting them.
+
+use super::format::{self, BundleManifest, Encoding};
+use super::reader::parse_manifest;
+use super::{io_err, BundleError, Result};
+use crate::oci::digest::Digest;
+use crate::oci::media;
+use sha2::{Digest as _, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Clone)]
+pub struct VerifyReport {
+    pub blobs: usize,
+    /// Decoded bytes hashed.
+    pub bytes: u64,
+    /// Bytes read from the bundle.
+    pub stored_bytes: u64,
+    pub manifest_digest: Option<Digest>,
+}
+
+/// The largest manifest or index blob whose references are checked in memory.
+const MAX_OCI_MANIFEST: u64 = 4 << 20;
+const BUF: usize = 1 << 20;
+
+struct Stream<'a, R> {
+    inner: R,
+    pos: u64,
+    path: &'a Path,
+    on_progress: &'a mut dyn FnMut(u64),
+}
+
+impl<R: Read> Stream<'_, R> {
+    fn truncated(&self, detail: String) -> BundleError {
+        BundleError::Truncated { path: self.path.to_path_buf(), detail }
+    }
+
+    /// Fills `buf` completely, or returns false at a clean EOF before any byte.
+    fn read_block(&mut self, buf: &mut [u8]) -> Result<bool> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.inner.read(&mut buf[filled..]) {
+                Ok(0) if filled == 0 => return Ok(false),
+                Ok(0) => return Err(self.truncated(format!("the file ends inside a tar header at byte {}", self.pos))),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_err(self.path)(e)),
+            }
+        }
+        self.pos += buf.len() as u64;
+        Ok(true)
+    }
+
+    /// Streams `size` bytes of entry data into `sink`, then skips the padding.
+    fn copy_entry(&mut self, name: &str, size: u64, sink: &mut dyn Write, buf: &mut [u8]) -> Result<()> {
+        let mut left = size;
+        while left > 0 {
+            let want = left.min(buf.len() as u64) as usize;
+            let n = match self.inner.read(&mut buf[..want]) {
+                Ok(0) => return Err(self.truncated(format!("the file ends inside entry `{name}`"))),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_err(self.path)(e)),
+            };
+            sink.write_all(&buf[..n]).map_err(|e| self.corrupt(name, e))?;
+            left -= n as u64;
+            self.pos += n as u64;
+            (self.on_progress)(n as u64);
+        }
+        let pad = (512 - size % 512) % 512;
+        let mut padding = [0u8; 512];
+        self.inner
+            .read_exact(&mut padding[..pad as usize])
+            .map_err(|_| self.truncated(format!("the file ends after entry `{name}`")))?;
+        self.pos += pad;
+        Ok(())
+    }
+
+    fn corrupt(&self, name: &str, e: io::Error) -> BundleError {
+        BundleError::BadEntry {
+            path: self.path.to_path_buf(),
+            entry: name.to_string(),
+            reason: format!("its content cannot be decoded: {e}"),
+        }
+    }
+
+    fn next_header(&mut self) -> Result<Option<(String, u64)>> {
+        let mut block = [0u8; 512];
+        let at = self.pos;
+        if !self.read_block(&mut block)? {
+            return Ok(None);
+        }
+        if block.iter().all(|&b| b == 0) {
+            return Ok(None);
+        }
+        let header = tar::Header::from_byte_slice(&block);
+        let bad = |reason: String| BundleError::NotABundle { path: self.path.to_path_buf(), reason };
+        let sum: u32 = block
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) })
+            .sum();
+        if header.cksum().ok() != Some(sum) {
+            return Err(bad(format!("corrupt tar header at byte {at}")));
+        }
+        let name = String::from_utf8_lossy(&header.path_bytes()).into_owned();
+        if header.entry_type() != tar::EntryType::Regular {
+            return Err(BundleError::BadEntry {
+                path: self.path.to_path_buf(),
+                entry: name,
+                reason: "only regular files may appear".into(),
+            });
+        }
+        check_entry_name(self.path, &name)?;
+        let size = header.entry_size().map_err(|_| bad(format!("corrupt size in tar header at byte {at}")))?;
+        Ok(Some((name, size)))
+    }
+}
+
+/// Rejects anything that could escape a directory if someone extracted the
+/// bundle with `tar`, before the name is compared with expected entries.
+fn check_entry_name(path: &Path, name: &str) -> Result<()> {
+    let reason = if name.starts_with('/') {
+        Some("absolute path")
+    } else if name.split('/').any(|c| c == ".." || c == ".") {
+        Some("`.` or `..` path component")
+    } else if name.contains('\\') || name.is_empty() {
+        Some("unexpected characters in path")
+    } else {
+        None
+    };
+    match reason {
+        Some(r) => Err(BundleError::BadEntry { path: path.to_path_buf(), entry: name.to_string(), reason: r.into() }),
+        None => Ok(()),
+    }
+}
+
+/// Hashes decoded content and, when asked, keeps a copy.
+struct BlobSink {
+    hasher: Sha256,
+    size: u64,
+    keep: Option<Vec<u8>>,
+}
+
+impl Write for BlobSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.hasher.update(buf);
+        self.size += buf.len() as u64;
+        if let Some(k) = self.keep.as_mut() {
+            k.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn verify_file(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
+    let file = std::fs::File::open(path).map_err(io_err(path))?;
+    verify_stream(file, path, on_progress)
+}
+
+pub fn verify_stream(reader: impl Read, path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
+    let mut s = Stream { inner: reader, pos: 0, path, on_progress };
+    let mut buf = vec![0u8; BUF];
+    let not_bundle = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
+
+    let (name, size) = s.next_header()?.ok_or_else(|| not_bundle("it is empty".into()))?;
+    if name != format::MANIFEST_ENTRY || size > format::MAX_MANIFEST_SIZE {
+        return Err(not_bundle(format!("its first entry is `{name}`, not `{}`", format::MANIFEST_ENTRY)));
+    }
+    let mut manifest_bytes = Vec::with_capacity(size as usize);
+    s.copy_entry(&name, size, &mut manifest_bytes, &mut buf)?;
+    let manifest = parse_manifest(path, &manifest_bytes)?;
+
+    let expected: HashMap<String, usize> = manifest
+        .blobs
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (format::blob_entry_name(&b.digest, b.encoding), i))
+        .collect();
+    let mut seen_fixed: HashSet<&str> = HashSet::new();
+    let mut seen_blobs = vec![false; manifest.blobs.len()];
+    let mut oci_manifests: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut report = VerifyReport { manifest_digest: Some(Digest::of(&manifest_bytes)), ..Default::default() };
+
+    while let Some((name, size)) = s.next_header()? {
+        let fixed = [format::SIGNATURES_ENTRY, format::OCI_LAYOUT_ENTRY, format::OCI_INDEX_ENTRY]
+            .into_iter()
+            .find(|f| *f == name);
+        if let Some(fixed) = fixed {
+            if !seen_fixed.insert(fixed) || size > format::MAX_MANIFEST_SIZE {
+                return Err(BundleError::BadEntry { path: path.into(), entry: name, reason: "duplicate or oversized".into() });
+            }
+            s.copy_entry(&name, size, &mut io::sink(), &mut buf)?;
+            continue;
+        }
+        let Some(&index) = expected.get(&name) else {
+            return Err(BundleError::BadEntry {
+                path: path.into(),
+                entry: name,
+                reason: "it is not listed in the bundle manifest".into(),
+            });
+        };
+        let record = &manifest.blobs[index];
+        if seen_blobs[index] {
+            return Err(BundleError::BadEntry { path: path.into(), entry: name, reason: "it appears twice".into() });
+        }
+        if size != record.stored_size {
+            return Err(BundleError::BadEntry {
+                path: path.into(),
+                entry: name,
+                reason: format!("it holds {size} bytes but the manifest says {}", record.stored_size),
+            });
+        }
+        let keep = (media::is_index(&record.media_type) || media::is_manifest(&record.media_type))
+            && record.size <= MAX_OCI_MANIFEST;
+        let mut sink = BlobSink { hasher: Sha256::new(), size: 0, keep: keep.then(Vec::new) };
+        match record.encoding {
+            Encoding::Identity => s.copy_entry(&name, size, &mut sink, &mut buf)?,
+            Encoding::Zstd => {
+                let mut decoder = zstd::stream::write::Decoder::new(&mut sink).map_err(io_err(path))?;
+                s.copy_entry(&name, size, &mut decoder, &mut buf)?;
+                decoder.flush().map_err(|e| s.corrupt(&name, e))?;
+            }
+        }
+        let actual = Digest::from_hasher(sink.hasher);
+        if actual != record.digest || sink.size != record.size {
+            return Err(BundleError::DigestMismatch {
+                path: path.into(),
+                entry: name,
+                expected: record.digest.clone(),
+                actual,
+            });
+        }
+        seen_blobs[index] = true;
+        report.blobs += 1;
+        report.bytes += record.size;
+        report.stored_bytes += size;
+        if let Some(bytes) = sink.keep {
+            oci_manifests.push((index, bytes));
+        }
+    }
+    for fixed in [format::SIGNATURES_ENTRY, format::OCI_LAYOUT_ENTRY, format::OCI_INDEX_ENTRY] {
+        if !seen_fixed.contains(fixed) {
+            return Err(BundleError::Truncated { path: path.into(), detail: format!("entry `{fixed}` is missing") });
+        }
+    }
+    if let Some(i) = seen_blobs.iter().position(|seen| !seen) {
+        let missing = seen_blobs.iter().filter(|seen| !**seen).count();
+        return Err(BundleError::Truncated {
+            path: path.into(),
+            detail: format!("{missing} of {} blobs are missing, the first being {}", manifest.blobs.len(), manifest.blobs[i].digest),
+        });
+    }
+    check_references(path, &manifest, &oci_manifests)?;
+    Ok(report)
+}
+
+/// Every digest an OCI manifest or index names must be in the bundle, except
+/// platform manifests the platform filter left out on purpose.
+fn check_references(path: &Path, manifest: &BundleManifest, oci_manifests: &[(usize, Vec<u8>)]) -> Result<()> {
+    let omitted: HashSet<&Digest> = manifest.images().flat_map(|i| i.omitted.iter().map(|p| &p.digest)).collect();
+    let missing = |referrer: String, digest: &Digest| BundleError::MissingReference {
+        path: PathBuf::from(path),
+        referrer,
+        digest: digest.clone(),
+    };
+    for image in manifest.images() {
+        if manifest.find_blob(&image.digest).is_none() {
+            return Err(missing(format!("image {}", image.reference), &image.digest));
+        }
+    }
+    for chart in manifest.charts() {
+        for d in [&chart.digest, &chart.archive_digest] {
+            if manifest.find_blob(d).is_none() {
+                return Err(missing(format!("chart {}", chart.name), d));
+            }
+        }
+    }
+    for (index, bytes) in oci_manifests {
+        let record = &manifest.blobs[*index];
+        let referrer = format!("{} {}", if media::is_index(&record.media_type) { "index" } else { "manifest" }, record.digest);
+        for digest in crate::oci::manifest::referenced_digests(bytes).map_err(|reason| BundleError::BadEntry {
+            path: path.into(),
+            entry: format::blob_entry_name(&record.digest, record.encoding),
+            reason,
+        })? {
+            if manifest.find_blob(&digest).is_none() && !omitted.contains(&digest) {
+                return Err(missing(referrer, &digest));
+            }
+        }
+    }
+    Ok(())
+}

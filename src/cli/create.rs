@@ -1,0 +1,96 @@
+use crate::oci::manifest::Platform;
+use crate::oci::registry::RegistryOptions;
+use crate::ops::create::{create, CreateOptions};
+use crate::output::{human_bytes, Printer};
+use anyhow::Result;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The bundle spec.
+    #[arg(default_value = "airlock.yaml")]
+    spec: PathBuf,
+    /// Output file (default: NAME-VERSION.airlock).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Platforms to carry from multi-platform images (repeatable); overrides the spec.
+    #[arg(long = "platform", value_parser = parse_platform)]
+    platforms: Vec<Platform>,
+    /// Blobs downloaded at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Blob cache directory.
+    #[arg(long, env = "AIRLOCK_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options for registries airlock reads from.
+#[derive(clap::Args)]
+pub struct RegistryArgs {
+    /// Talk plain HTTP to every registry (for loopback test registries only).
+    #[arg(long)]
+    plain_http: bool,
+    /// Extra CA certificate (PEM) to trust (repeatable).
+    #[arg(long = "ca-file")]
+    ca_files: Vec<PathBuf>,
+    /// Username for registries without other credentials.
+    #[arg(long, env = "AIRLOCK_REGISTRY_USERNAME")]
+    username: Option<String>,
+    /// Password for `--username`.
+    #[arg(long, env = "AIRLOCK_REGISTRY_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// YAML file with per-registry settings (insecure, caFile, username, password).
+    #[arg(long)]
+    registry_config: Option<PathBuf>,
+}
+
+impl RegistryArgs {
+    pub fn options(self) -> RegistryOptions {
+        RegistryOptions {
+            plain_http: self.plain_http,
+            ca_files: self.ca_files,
+            username: self.username,
+            password: self.password,
+            config_file: self.registry_config,
+            attempts: 3,
+        }
+    }
+}
+
+fn parse_platform(s: &str) -> Result<Platform, String> {
+    Platform::parse(s).ok_or_else(|| format!("`{s}` is not os/arch[/variant]"))
+}
+
+pub fn run(args: Args, printer: &Printer) -> Result<()> {
+    let options = CreateOptions {
+        spec: args.spec,
+        output: args.output,
+        platforms: args.platforms,
+        concurrency: args.concurrency,
+        registry: args.registry.options(),
+        cache_dir: args.cache_dir.unwrap_or_else(crate::cache::Cache::default_root),
+    };
+    let progress = printer.progress();
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(create(options, &progress))?;
+    if args.json {
+        printer.data(&serde_json::to_string_pretty(&report)?);
+    } else {
+        printer.data(&format!(
+            "{}: {} images, {} charts, {} blobs, {} of content in {} (manifest {})",
+            report.output.display(),
+            report.images,
+            report.charts,
+            report.blobs,
+            human_bytes(report.content_bytes),
+            human_bytes(report.bundle_bytes),
+            report.manifest_digest
+        ));
+    }
+    Ok(())
+}

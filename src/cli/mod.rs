@@ -1,0 +1,43 @@
+//! Command-line definitions (clap) and dispatch. Each subcommand file parses
+//! its arguments into an ops options struct, calls the op, prints the report.
+//! No logic beyond that lives here.
+
+mod create;
+mod export;
+mod inspect;
+mod verify;
+
+use crate::output::Printer;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "airlock", version, about = "Carry Kubernetes applications across an air gap in one verifiable bundle")]
+pub struct Cli {
+    /// Print only results and errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Build a bundle from an airlock.yaml spec.
+    Create(create::Args),
+    /// Show what a bundle holds (reads only its head).
+    Inspect(inspect::Args),
+    /// Check every byte of a bundle against its digests.
+    Verify(verify::Args),
+    /// Copy one image out of a bundle into an OCI image layout directory.
+    Export(export::Args),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let printer = Printer::new(cli.quiet);
+    match cli.command {
+        Command::Create(args) => create::run(args, &printer),
+        Command::Inspect(args) => inspect::run(args, &printer),
+        Command::Verify(args) => verify::run(args, &printer),
+        Command::Export(args) => export::run(args, &printer),
+    }
+}

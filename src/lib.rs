@@ -1,0 +1,23 @@
+//! airlock carries Kubernetes applications across an air gap.
+//!
+//! Architecture, outside in:
+//! - `cli`: clap definitions; each command fills an options struct, calls one
+//!   op and prints its report through `output::Printer`.
+//! - `ops`: one module per command (create, inspect, verify, export); the
+//!   only layer that adds `anyhow` context.
+//! - domain modules, each with its own `thiserror` error type:
+//!   `spec` (airlock.yaml), `oci` (digests, manifests, registries, local image
+//!   sources), `chart` (Helm charts as OCI artifacts), `bundle` (the file
+//!   format: writer, reader, verifier), `cache` (content-addressed blobs).
+//!
+//! No global state; async (tokio) only where I/O is concurrent (registries).
+
+pub mod bundle;
+pub mod cache;
+pub mod chart;
+pub mod cli;
+pub mod hint;
+pub mod oci;
+pub mod ops;
+pub mod output;
+pub mod spec;

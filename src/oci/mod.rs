@@ -1,0 +1,11 @@
+//! Images and OCI content: digests, media types, manifests, references, and
+//! the sources images are read from (registries, OCI layouts, docker
+//! archives). Knows nothing about bundles or specs.
+
+pub mod digest;
+pub mod layout;
+pub mod manifest;
+pub mod media;
+pub mod registry;
+pub mod resolve;
+pub mod source;

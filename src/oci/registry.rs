@@ -1,0 +1,313 @@
+//! Pulling from registries on the connected side, through `oci-client`:
+//! credentials (flags, per-registry config, docker config.json), custom CAs,
+//! plain HTTP when asked, bounded retries with backoff, and registry errors
+//! turned into sentences that name the image and registry.
+//!
+//! It only reads: pushing is the job of `target::registry`.
+
+use super::digest::Digest;
+use super::media;
+use crate::cache::Cache;
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::manifest::OciDescriptor;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("image {image} was not found in registry {registry}; check the name and tag")]
+    NotFound { image: String, registry: String },
+    #[error("registry {registry} refused access to {image} (unauthorized); check --username/--password, --registry-config or `docker login {registry}`")]
+    Unauthorized { image: String, registry: String },
+    #[error("cannot reach registry {registry} for {image}: {detail}")]
+    Unreachable { image: String, registry: String, detail: String },
+    #[error("the TLS certificate of registry {registry} is not trusted ({detail}); pass its CA with --ca-file, or --plain-http if it serves plain HTTP")]
+    UntrustedCertificate { registry: String, detail: String },
+    #[error("registry {registry} answered with an error for {image}: {detail}")]
+    Failed { image: String, registry: String, detail: String },
+    #[error("content of {image} from {registry} does not match its digest: {detail}")]
+    Corrupt { image: String, registry: String, detail: String },
+    #[error("cannot read registry settings from {path}: {detail}")]
+    Config { path: PathBuf, detail: String },
+    #[error("cannot store a blob of {image} in the local cache")]
+    Cache {
+        image: String,
+        #[source]
+        source: crate::cache::CacheError,
+    },
+}
+
+/// Per-registry settings from `--registry-config FILE` (YAML).
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RegistriesFile {
+    #[serde(default)]
+    pub registries: BTreeMap<String, RegistrySettings>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RegistrySettings {
+    #[serde(default)]
+    pub insecure: bool,
+    pub ca_file: Option<PathBuf>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Name of an environment variable holding the password.
+    pub password_env: Option<String>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RegistryOptions {
+    /// Use plain HTTP for every registry.
+    pub plain_http: bool,
+    pub ca_files: Vec<PathBuf>,
+    /// Credentials for every registry that has none configured.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub config_file: Option<PathBuf>,
+    /// Attempts per request for transient errors (connection, 5xx, 429).
+    pub attempts: u32,
+}
+
+impl RegistriesFile {
+    pub fn load(path: &Path) -> Result<Self, RegistryError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RegistryError::Config { path: path.into(), detail: e.to_string() })?;
+        let mut file: RegistriesFile = serde_saphyr::from_str(&text)
+            .map_err(|e| RegistryError::Config { path: path.into(), detail: e.to_string() })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for settings in file.registries.values_mut() {
+            if let Some(ca) = settings.ca_file.as_mut() {
+                *ca = base.join(&*ca);
+            }
+        }
+        Ok(file)
+    }
+}
+
+pub struct Registry {
+    client: Client,
+    settings: RegistriesFile,
+    options: RegistryOptions,
+}
+
+fn read_ca(path: &Path) -> Result<Certificate, RegistryError> {
+    let data = std::fs::read(path).map_err(|e| RegistryError::Config { path: path.into(), detail: e.to_string() })?;
+    if !data.starts_with(b"-----BEGIN") && !String::from_utf8_lossy(&data).contains("-----BEGIN CERTIFICATE") {
+        return Err(RegistryError::Config { path: path.into(), detail: "not a PEM certificate".into() });
+    }
+    Ok(Certificate { encoding: CertificateEncoding::Pem, data })
+}
+
+impl Registry {
+    pub fn new(options: RegistryOptions) -> Result<Self, RegistryError> {
+        let settings = match &options.config_file {
+            Some(p) => RegistriesFile::load(p)?,
+            None => RegistriesFile::default(),
+        };
+        let mut certs = Vec::new();
+        for ca in options.ca_files.iter().chain(settings.registries.values().filter_map(|s| s.ca_file.as_ref())) {
+            certs.push(read_ca(ca)?);
+        }
+        let insecure: Vec<String> = settings.registries.iter().filter(|(_, s)| s.insecure).map(|(h, _)| h.clone()).collect();
+        let protocol = if options.plain_http {
+            ClientProtocol::Http
+        } else if insecure.is_empty() {
+            ClientProtocol::Https
+        } else {
+            ClientProtocol::HttpsExcept(insecure)
+        };
+        let config = ClientConfig {
+            protocol,
+            extra_root_certificates: certs,
+            connect_timeout: Some(Duration::from_secs(10)),
+            read_timeout: Some(Duration::from_secs(60)),
+            // Without a resolver oci-client refuses indexes in high-level
+            // calls; airlock walks indexes itself, so none is needed.
+            platform_resolver: None,
+            user_agent: concat!("airlock/", env!("CARGO_PKG_VERSION")),
+            ..Default::default()
+        };
+        Ok(Registry { client: Client::new(config), settings, options })
+    }
+
+    fn auth_for(&self, registry: &str) -> RegistryAuth {
+        if let Some(s) = self.settings.registries.get(registry) {
+            let password = s.password.clone().or_else(|| s.password_env.as_ref().and_then(|v| std::env::var(v).ok()));
+            if let (Some(u), Some(p)) = (&s.username, password) {
+                return RegistryAuth::Basic(u.clone(), p);
+            }
+        }
+        if let (Some(u), Some(p)) = (&self.options.username, &self.options.password) {
+            return RegistryAuth::Basic(u.clone(), p.clone());
+        }
+        // Docker Hub's key in config.json is its legacy v1 URL.
+        let key = if registry == "docker.io" { "https://index.docker.io/v1/" } else { registry };
+        match docker_credential::get_credential(key) {
+            Ok(docker_credential::DockerCredential::UsernamePassword(u, p)) => RegistryAuth::Basic(u, p),
+            Ok(docker_credential::DockerCredential::IdentityToken(t)) => RegistryAuth::Bearer(t),
+            Err(_) => RegistryAuth::Anonymous,
+        }
+    }
+
+    fn classify(&self, image: &Reference, err: OciDistributionError) -> (RegistryError, bool) {
+        let registry = image.registry().to_string();
+        let image_name = image.whole();
+        let failed = |detail: String| RegistryError::Failed { image: image_name.clone(), registry: registry.clone(), detail };
+        match err {
+            OciDistributionError::ImageManifestNotFoundError(_) => {
+                (RegistryError::NotFound { image: image_name, registry }, false)
+            }
+            OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
+                (RegistryError::Unauthorized { image: image_name, registry }, false)
+            }
+            OciDistributionError::RegistryError { envelope, .. } => {
+                let codes: Vec<String> = envelope.errors.iter().map(|e| format!("{:?}", e.code)).collect();
+                let text = envelope.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
+                if codes.iter().any(|c| c == "ManifestUnknown" || c == "NameUnknown" || c == "NotFound" || c == "BlobUnknown") {
+                    (RegistryError::NotFound { image: image_name, registry }, false)
+                } else if codes.iter().any(|c| c == "Unauthorized" || c == "Denied") {
+                    (RegistryError::Unauthorized { image: image_name, registry }, false)
+                } else {
+                    let transient = codes.iter().any(|c| c == "Toomanyrequests");
+                    (failed(format!("{} ({text})", codes.join(", "))), transient)
+                }
+            }
+            OciDistributionError::ServerError { code, message, .. } => match code {
+                404 => (RegistryError::NotFound { image: image_name, registry }, false),
+                401 | 403 => (RegistryError::Unauthorized { image: image_name, registry }, false),
+                c => (failed(format!("HTTP {c}: {}", message.trim())), c >= 500 || c == 429),
+            },
+            OciDistributionError::DigestError(e) => {
+                (RegistryError::Corrupt { image: image_name, registry, detail: e.to_string() }, true)
+            }
+            OciDistributionError::RequestError(e) => {
+                let detail = error_chain(&e);
+                if detail.contains("certificate") || detail.contains("UnknownIssuer") {
+                    (RegistryError::UntrustedCertificate { registry, detail }, false)
+                } else if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
+                    (RegistryError::Unreachable { image: image_name, registry, detail }, true)
+                } else {
+                    (failed(detail), false)
+                }
+            }
+            other => (failed(other.to_string()), false),
+        }
+    }
+
+    /// Runs `op` up to `attempts` times while it fails with transient errors.
+    async fn with_retries<T, F, Fut>(&self, image: &Reference, mut op: F) -> Result<T, RegistryError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
+    {
+        let attempts = self.options.attempts.max(1);
+        let mut delay = Duration::from_millis(200);
+        let mut attempt = 1;
+        loop {
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let (err, transient) = self.classify(image, e);
+                    if !transient || attempt >= attempts {
+                        return Err(err);
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay *= 4;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Fetches a manifest or index as raw bytes, with its digest and media type.
+    pub async fn manifest(&self, image: &Reference) -> Result<(Vec<u8>, Digest, String), RegistryError> {
+        let auth = self.auth_for(image.registry());
+        let (bytes, digest) = self
+            .with_retries(image, || self.client.pull_manifest_raw(image, &auth, media::ACCEPTED_MANIFESTS))
+            .await?;
+        let digest: Digest = digest.parse().map_err(|e: super::digest::DigestParseError| RegistryError::Corrupt {
+            image: image.whole(),
+            registry: image.registry().into(),
+            detail: e.to_string(),
+        })?;
+        let media_type = super::manifest::media_type_of(&bytes, None);
+        Ok((bytes.to_vec(), digest, media_type))
+    }
+
+    /// Downloads a blob into the cache (verified) unless it is already there.
+    /// Returns the number of bytes downloaded.
+    pub async fn blob_to_cache(
+        &self,
+        image: &Reference,
+        digest: &Digest,
+        size: u64,
+        cache: &Cache,
+        on_bytes: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<u64, RegistryError> {
+        if cache.contains(digest) {
+            return Ok(0);
+        }
+        let auth = self.auth_for(image.registry());
+        self.client.store_auth_if_needed(image.registry(), &auth).await;
+        let descriptor = OciDescriptor { digest: digest.to_string(), size: size as i64, ..Default::default() };
+        self.with_retries(image, || async {
+            let tmp_dir = cache.tmp_dir();
+            let tmp = tempfile::NamedTempFile::new_in(&tmp_dir)?;
+            let file = tokio::fs::File::from_std(tmp.reopen()?);
+            let writer = ProgressWriter { inner: tokio::io::BufWriter::with_capacity(1 << 20, file), on_bytes };
+            // pull_blob checks the digest of what it streams.
+            self.client.pull_blob(image, &descriptor, writer).await?;
+            cache
+                .adopt_verified(tmp, digest)
+                .map_err(|e| OciDistributionError::GenericError(Some(format!("cache: {e}"))))?;
+            Ok(size)
+        })
+        .await
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// Reports bytes as they are written, for progress bars.
+struct ProgressWriter<'a, W> {
+    inner: W,
+    on_bytes: &'a (dyn Fn(u64) + Send + Sync),
+}
+
+impl<W: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for ProgressWriter<'_, W> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &poll {
+            (self.on_bytes)(*n as u64);
+        }
+        poll
+    }
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,173 @@
+//! Gathering images for `create`: resolve each spec entry to a manifest tree
+//! (registry, OCI layout or docker archive), then download the missing blobs
+//! into the cache, concurrently and bounded.
+
+use crate::bundle::format::ImageRecord;
+use crate::cache::Cache;
+use crate::oci::digest::Digest;
+use crate::oci::layout::{load_docker_archive, OciLayout};
+use crate::oci::manifest::Platform;
+use crate::oci::registry::Registry;
+use crate::oci::resolve::{walk, ImageTree};
+use crate::oci::source::{parse_reference, ImageSource};
+use crate::output::{human_bytes, Progress};
+use crate::spec::{Located, Spec};
+use anyhow::{Context, Result};
+use futures_util::{StreamExt, TryStreamExt};
+use oci_client::Reference;
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+pub struct GatheredImage {
+    pub record: ImageRecord,
+    pub tree: ImageTree,
+    /// Set for registry images, whose blobs still have to be downloaded.
+    pub pull_from: Option<Reference>,
+}
+
+fn context<T>(spec: &Spec, at: &Located<T>) -> String {
+    format!("{}:{}:{}: cannot bundle image `{}`", spec.path.display(), at.line, at.column, at.text)
+}
+
+pub async fn resolve_all(
+    spec: &Spec,
+    platforms: &[Platform],
+    registry: &Registry,
+    cache: &Cache,
+    concurrency: usize,
+) -> Result<Vec<Vec<GatheredImage>>> {
+    let mut per_component = Vec::new();
+    for component in &spec.components {
+        let images: Vec<GatheredImage> = futures_util::stream::iter(component.images.iter())
+            .map(|at| async move { resolve_one(at, platforms, registry, cache).await.with_context(|| context(spec, at)) })
+            .buffered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        per_component.push(images);
+    }
+    Ok(per_component)
+}
+
+async fn resolve_one(at: &Located<ImageSource>, platforms: &[Platform], registry: &Registry, cache: &Cache) -> Result<GatheredImage> {
+    match &at.value {
+        ImageSource::Registry(reference) => {
+            let top = registry.manifest(reference).await?;
+            let tree = walk(top, platforms, cache, |digest: Digest| {
+                let child = reference.clone_with_digest(digest.to_string());
+                async move { registry.manifest(&child).await.map(|(bytes, _, _)| bytes) }
+            })
+            .await?;
+            Ok(GatheredImage { record: record(reference.whole(), at, &tree), tree, pull_from: Some(reference.clone()) })
+        }
+        ImageSource::OciLayout { dir, tag } => {
+            let layout = OciLayout { dir: dir.clone() };
+            let (top, ref_name) = layout.select(tag.as_deref())?;
+            let bytes = layout.read_blob(&top.digest)?;
+            let media_type = crate::oci::manifest::media_type_of(&bytes, Some(&top.media_type));
+            let tree = walk((bytes, top.digest.clone(), media_type), platforms, cache, |digest: Digest| {
+                let layout = &layout;
+                async move { layout.read_blob(&digest) }
+            })
+            .await?;
+            for blob in &tree.blobs {
+                layout.copy_to_cache(&blob.digest, cache)?;
+            }
+            let name = layout_reference(dir, tag.as_deref(), ref_name.as_deref());
+            Ok(GatheredImage { record: record(name, at, &tree), tree, pull_from: None })
+        }
+        ImageSource::DockerArchive { file, name } => {
+            let image = load_docker_archive(file, cache)?;
+            let digest = cache.insert_bytes(&image.manifest)?;
+            let tree = walk(
+                (image.manifest, digest, crate::oci::media::OCI_MANIFEST.to_string()),
+                &[],
+                cache,
+                |_d: Digest| async { Err::<Vec<u8>, anyhow::Error>(anyhow::anyhow!("archives hold one manifest")) },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let name = match (name, image.repo_tags.first()) {
+                (Some(n), _) => n.whole(),
+                (None, Some(tag)) => parse_reference(tag).map_err(anyhow::Error::msg)?.whole(),
+                (None, None) => anyhow::bail!("the archive has no RepoTags; name the image: `docker-archive:FILE:NAME:TAG`"),
+            };
+            Ok(GatheredImage { record: record(name, at, &tree), tree, pull_from: None })
+        }
+    }
+}
+
+/// The reference an image from a local layout is known by: the layout's own
+/// full reference annotation if it has one, else `localhost/DIRNAME:TAG`.
+fn layout_reference(dir: &Path, tag: Option<&str>, ref_name: Option<&str>) -> String {
+    if let Some(full) = ref_name.filter(|n| n.contains('/')).and_then(|n| parse_reference(n).ok()) {
+        return full.whole();
+    }
+    let repo = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_else(|| "image".into());
+    let tag = tag.or(ref_name).unwrap_or("latest");
+    format!("localhost/{repo}:{tag}")
+}
+
+fn record<T>(reference: String, at: &Located<T>, tree: &ImageTree) -> ImageRecord {
+    ImageRecord {
+        reference,
+        source: at.text.clone(),
+        digest: tree.digest.clone(),
+        media_type: tree.media_type.clone(),
+        size: tree.total_size(),
+        platforms: tree.platforms.clone(),
+        omitted: tree.omitted.clone(),
+    }
+}
+
+/// Downloads every registry blob not yet cached. Each blob is fetched once
+/// even when several images share it. Returns bytes downloaded.
+pub async fn download_missing(
+    images: &[&GatheredImage],
+    registry: &Registry,
+    cache: &Cache,
+    concurrency: usize,
+    progress: &Progress,
+) -> Result<u64> {
+    let mut seen = HashSet::new();
+    let mut jobs = Vec::new();
+    for image in images {
+        let Some(reference) = &image.pull_from else { continue };
+        let missing: Vec<_> = image
+            .tree
+            .blobs
+            .iter()
+            .filter(|b| !cache.contains(&b.digest) && seen.insert(b.digest.clone()))
+            .cloned()
+            .collect();
+        let total: u64 = missing.iter().map(|b| b.size).sum();
+        if missing.is_empty() {
+            progress.line("Cached", &image.record.reference);
+            continue;
+        }
+        let bar = progress.bar(&image.record.reference, total);
+        let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(missing.len()));
+        for blob in missing {
+            jobs.push((reference.clone(), blob, bar.clone(), remaining.clone(), image.record.reference.clone(), total));
+        }
+    }
+    let downloaded: Vec<u64> = futures_util::stream::iter(jobs)
+        .map(|(reference, blob, bar, remaining, name, total)| async move {
+            let inc = |n: u64| bar.inc(n);
+            let n = registry
+                .blob_to_cache(&reference, &blob.digest, blob.size, cache, &inc)
+                .await
+                .with_context(|| format!("cannot download blob {} of image {name}", blob.digest))?;
+            if remaining.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+                bar.finish("Pulled", &format!("{name} ({})", human_bytes(total)));
+            }
+            Ok::<u64, anyhow::Error>(n)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    Ok(downloaded.iter().sum())
+}

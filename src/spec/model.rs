@@ -1,0 +1,88 @@
+//! The serde model of `airlock.yaml`, exactly as written by users. Unknown
+//! fields are errors: a typo found inside an air-gapped site is expensive.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SpecFile {
+    pub api_version: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub metadata: MetadataSpec,
+    #[serde(default)]
+    pub platforms: Vec<Spanned<String>>,
+    pub components: Spanned<Vec<ComponentSpec>>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetadataSpec {
+    pub name: Spanned<String>,
+    pub version: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ComponentSpec {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default = "yes")]
+    pub required: bool,
+    #[serde(default)]
+    pub images: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub charts: Vec<Spanned<ChartSpec>>,
+    #[serde(default)]
+    pub crds: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub manifests: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub kustomizations: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub files: Vec<Spanned<FileSpec>>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ChartSpec {
+    pub name: Spanned<String>,
+    /// A chart directory or `.tgz`, relative to the spec.
+    #[serde(default)]
+    pub path: Option<Spanned<String>>,
+    /// A Helm repository URL (`https://...`, with index.yaml).
+    #[serde(default)]
+    pub repo: Option<Spanned<String>>,
+    /// An OCI chart reference (`oci://registry/repo/chart`).
+    #[serde(default)]
+    pub oci: Option<Spanned<String>>,
+    /// The chart name in the repository, when it differs from `name`.
+    #[serde(default)]
+    pub chart: Option<Spanned<String>>,
+    #[serde(default)]
+    pub version: Option<Spanned<String>>,
+    #[serde(default)]
+    pub namespace: Option<Spanned<String>>,
+    #[serde(default)]
+    pub values_files: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub values: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FileSpec {
+    pub source: Spanned<String>,
+    pub target: Spanned<String>,
+    #[serde(default)]
+    pub mode: Option<Spanned<String>>,
+    #[serde(default)]
+    pub sha256: Option<Spanned<String>>,
+}

@@ -1,0 +1,376 @@
+//! Loads `airlock.yaml` and turns the user's model into a checked `Spec`:
+//! references parsed, paths made absolute, modes and digests validated, with
+//! the line and column of every value kept for later errors.
+
+use super::model::{ChartSpec, FileSpec, SpecFile};
+use crate::oci::digest::Digest;
+use crate::oci::manifest::Platform;
+use crate::oci::source::ImageSource;
+use serde_saphyr::Spanned;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("cannot read spec {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid { path: PathBuf, line: u64, column: u64, message: String },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+}
+
+/// A value with the place in the spec it came from.
+#[derive(Clone, Debug)]
+pub struct Located<T> {
+    pub value: T,
+    /// The spec entry as written, for messages and provenance.
+    pub text: String,
+    pub line: u64,
+    pub column: u64,
+}
+
+#[derive(Debug)]
+pub struct Spec {
+    pub path: PathBuf,
+    pub dir: PathBuf,
+    pub digest: Digest,
+    pub name: String,
+    pub version: String,
+    pub description: Option<String>,
+    pub platforms: Vec<Platform>,
+    pub components: Vec<Component>,
+}
+
+#[derive(Debug)]
+pub struct Component {
+    pub name: String,
+    pub description: Option<String>,
+    pub required: bool,
+    pub images: Vec<Located<ImageSource>>,
+    pub charts: Vec<Located<Chart>>,
+    pub crds: Vec<Located<PathBuf>>,
+    /// Glob patterns, already joined to the spec directory.
+    pub manifests: Vec<Located<String>>,
+    pub kustomizations: Vec<Located<PathBuf>>,
+    pub files: Vec<Located<FileItem>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ChartOrigin {
+    Path(PathBuf),
+    Repo { url: String, chart: String, version: String },
+    Oci { reference: String, version: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Chart {
+    pub name: String,
+    pub origin: ChartOrigin,
+    pub namespace: Option<String>,
+    pub values_files: Vec<Located<PathBuf>>,
+    pub values: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileItem {
+    pub source: PathBuf,
+    pub target: String,
+    pub mode: u32,
+    pub sha256: Option<Digest>,
+}
+
+impl Spec {
+    /// An error pointing at a spec entry, for problems found after loading
+    /// (a missing image, an unreadable file).
+    pub fn error_at<T>(&self, at: &Located<T>, message: impl std::fmt::Display) -> SpecError {
+        SpecError::Invalid {
+            path: self.path.clone(),
+            line: at.line,
+            column: at.column,
+            message: format!("{}: {message}", at.text),
+        }
+    }
+}
+
+struct Checker<'a> {
+    path: &'a Path,
+    dir: &'a Path,
+}
+
+impl Checker<'_> {
+    fn err<T>(&self, at: &Spanned<T>, message: impl Into<String>) -> SpecError {
+        SpecError::Invalid {
+            path: self.path.to_path_buf(),
+            line: at.referenced.line(),
+            column: at.referenced.column(),
+            message: message.into(),
+        }
+    }
+
+    fn locate<T, U>(&self, at: &Spanned<T>, value: U, text: String) -> Located<U> {
+        Located { value, text, line: at.referenced.line(), column: at.referenced.column() }
+    }
+
+    fn path(&self, at: &Spanned<String>) -> Result<Located<PathBuf>, SpecError> {
+        if at.value.trim().is_empty() {
+            return Err(self.err(at, "path is empty"));
+        }
+        Ok(self.locate(at, self.dir.join(&at.value), at.value.clone()))
+    }
+}
+
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+pub fn load(path: &Path) -> Result<Spec, SpecError> {
+    let bytes = std::fs::read(path).map_err(|source| SpecError::Io { path: path.into(), source })?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|_| SpecError::Syntax { path: path.into(), message: "the spec is not UTF-8 text".into() })?;
+    let file: SpecFile = serde_saphyr::from_str(&text).map_err(|e| syntax_error(path, &e))?;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let c = Checker { path, dir: &dir };
+
+    if file.api_version.value != "airlock.dev/v1" {
+        return Err(c.err(&file.api_version, format!("apiVersion `{}` is not supported; use `airlock.dev/v1`", file.api_version.value)));
+    }
+    if file.kind.value != "Bundle" {
+        return Err(c.err(&file.kind, format!("kind `{}` is not supported; use `Bundle`", file.kind.value)));
+    }
+    let name = &file.metadata.name;
+    if !is_dns_label(&name.value) {
+        return Err(c.err(name, format!("metadata.name `{}` must be lowercase letters, digits, `-` and `.` (it names files and releases)", name.value)));
+    }
+    let version = &file.metadata.version;
+    if version.value.trim().is_empty() || version.value.contains(char::is_whitespace) || version.value.contains('/') {
+        return Err(c.err(version, "metadata.version must be a non-empty version without spaces or `/`"));
+    }
+    let mut platforms = Vec::new();
+    for p in &file.platforms {
+        platforms.push(Platform::parse(&p.value).ok_or_else(|| c.err(p, format!("platform `{}` is not `os/arch[/variant]`", p.value)))?);
+    }
+    if file.components.value.is_empty() {
+        return Err(c.err(&file.components, "a bundle needs at least one component"));
+    }
+    let mut names = BTreeSet::new();
+    let mut components = Vec::new();
+    for comp in &file.components.value {
+        if !is_dns_label(&comp.name.value) {
+            return Err(c.err(&comp.name, format!("component name `{}` must be lowercase letters, digits and `-`", comp.name.value)));
+        }
+        if !names.insert(comp.name.value.clone()) {
+            return Err(c.err(&comp.name, format!("component `{}` is defined twice", comp.name.value)));
+        }
+        let mut images = Vec::new();
+        for image in &comp.images {
+            let source = ImageSource::parse(&image.value, &dir).map_err(|m| c.err(image, m))?;
+            images.push(c.locate(image, source, image.value.clone()));
+        }
+        let mut charts = Vec::new();
+        for chart in &comp.charts {
+            charts.push(c.locate(chart, check_chart(&c, &chart.value)?, chart.value.name.value.clone()));
+        }
+        let mut release_names = BTreeSet::new();
+        for chart in &charts {
+            if !release_names.insert(chart.value.name.clone()) {
+                return Err(SpecError::Invalid {
+                    path: path.into(),
+                    line: chart.line,
+                    column: chart.column,
+                    message: format!("chart `{}` appears twice in component `{}`", chart.value.name, comp.name.value),
+                });
+            }
+        }
+        let mut files = Vec::new();
+        let mut targets = BTreeSet::new();
+        for f in &comp.files {
+            let item = check_file(&c, &f.value)?;
+            if !targets.insert(item.target.clone()) {
+                return Err(c.err(&f.value.target, format!("two files have target {}", item.target)));
+            }
+            files.push(c.locate(f, item, f.value.source.value.clone()));
+        }
+        components.push(Component {
+            name: comp.name.value.clone(),
+            description: comp.description.clone(),
+            required: comp.required,
+            images,
+            charts,
+            crds: comp.crds.iter().map(|p| c.path(p)).collect::<Result<_, _>>()?,
+            manifests: comp
+                .manifests
+                .iter()
+                .map(|p| c.path(p).map(|l| Located { value: l.value.to_string_lossy().into_owned(), text: l.text, line: l.line, column: l.column }))
+                .collect::<Result<_, _>>()?,
+            kustomizations: comp.kustomizations.iter().map(|p| c.path(p)).collect::<Result<_, _>>()?,
+            files,
+        });
+    }
+    Ok(Spec {
+        path: path.to_path_buf(),
+        dir: dir.clone(),
+        digest: Digest::of(&bytes),
+        name: name.value.clone(),
+        version: version.value.clone(),
+        description: file.metadata.description.clone(),
+        platforms,
+        components,
+    })
+}
+
+fn check_chart(c: &Checker, chart: &ChartSpec) -> Result<Chart, SpecError> {
+    if !is_dns_label(&chart.name.value) {
+        return Err(c.err(&chart.name, format!("chart name `{}` must be a valid release name (lowercase, digits, `-`)", chart.name.value)));
+    }
+    let version = || {
+        chart
+            .version
+            .as_ref()
+            .map(|v| v.value.clone())
+            .ok_or_else(|| c.err(&chart.name, format!("chart `{}` needs a `version` (charts from repositories are pinned)", chart.name.value)))
+    };
+    let origin = match (&chart.path, &chart.repo, &chart.oci) {
+        (Some(p), None, None) => {
+            if chart.chart.is_some() {
+                return Err(c.err(&chart.name, "`chart` applies to `repo` charts only"));
+            }
+            ChartOrigin::Path(c.path(p)?.value)
+        }
+        (None, Some(repo), None) => {
+            if !(repo.value.starts_with("https://") || repo.value.starts_with("http://")) {
+                return Err(c.err(repo, "repo must be an http(s) URL of a Helm repository; use `oci:` for OCI registries"));
+            }
+            let name = chart.chart.as_ref().map_or_else(|| chart.name.value.clone(), |n| n.value.clone());
+            ChartOrigin::Repo { url: repo.value.trim_end_matches('/').to_string(), chart: name, version: version()? }
+        }
+        (None, None, Some(oci)) => {
+            let Some(rest) = oci.value.strip_prefix("oci://") else {
+                return Err(c.err(oci, "oci must start with `oci://`"));
+            };
+            crate::oci::source::parse_reference(rest).map_err(|m| c.err(oci, m))?;
+            ChartOrigin::Oci { reference: rest.to_string(), version: version()? }
+        }
+        _ => return Err(c.err(&chart.name, format!("chart `{}` needs exactly one of `path`, `repo` or `oci`", chart.name.value))),
+    };
+    let namespace = match &chart.namespace {
+        Some(ns) if !is_dns_label(&ns.value) || ns.value.contains('.') => {
+            return Err(c.err(ns, format!("namespace `{}` is not a valid Kubernetes namespace", ns.value)))
+        }
+        Some(ns) => Some(ns.value.clone()),
+        None => None,
+    };
+    if let Some(values) = &chart.values {
+        if !values.is_object() {
+            return Err(c.err(&chart.name, "chart `values` must be a mapping"));
+        }
+    }
+    Ok(Chart {
+        name: chart.name.value.clone(),
+        origin,
+        namespace,
+        values_files: chart.values_files.iter().map(|p| c.path(p)).collect::<Result<_, _>>()?,
+        values: chart.values.clone(),
+    })
+}
+
+fn check_file(c: &Checker, f: &FileSpec) -> Result<FileItem, SpecError> {
+    let target = &f.target.value;
+    if !target.starts_with('/') || target.split('/').any(|p| p == ".." || p == ".") || target.ends_with('/') {
+        return Err(c.err(&f.target, format!("target `{target}` must be an absolute file path without `.` or `..`")));
+    }
+    let mode = match &f.mode {
+        Some(m) => u32::from_str_radix(m.value.trim_start_matches("0o"), 8)
+            .ok()
+            .filter(|v| *v <= 0o7777)
+            .ok_or_else(|| c.err(m, format!("mode `{}` is not an octal permission like \"0755\"", m.value)))?,
+        None => 0o644,
+    };
+    let sha256 = match &f.sha256 {
+        Some(s) => {
+            let text = s.value.strip_prefix("sha256:").unwrap_or(&s.value);
+            Some(Digest::from_hex(&text.to_ascii_lowercase()).map_err(|_| c.err(s, "sha256 must be 64 hex characters"))?)
+        }
+        None => None,
+    };
+    Ok(FileItem { source: c.path(&f.source)?.value, target: target.clone(), mode, sha256 })
+}
+
+fn syntax_error(path: &Path, e: &serde_saphyr::Error) -> SpecError {
+    let text = e.without_snippet().to_string();
+    let message = text.lines().next().unwrap_or("invalid YAML").to_string();
+    match e.location() {
+        Some(loc) if loc.line() > 0 => {
+            // The library prefixes "line L column C: "; we put the location
+            // in front of the file name instead, compiler-style.
+            let message = message
+                .split_once(": ")
+                .filter(|(head, _)| head.starts_with("line "))
+                .map_or(message.clone(), |(_, rest)| rest.to_string());
+            SpecError::Invalid { path: path.into(), line: loc.line(), column: loc.column(), message }
+        }
+        _ => SpecError::Syntax { path: path.into(), message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Spec, SpecError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.yaml");
+        std::fs::write(&path, text).unwrap();
+        load(&path)
+    }
+
+    const GOOD: &str = "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: demo, version: 1.0.0}\ncomponents:\n  - name: app\n    images: [redis:7]\n";
+
+    #[test]
+    fn loads_minimal_spec() {
+        let spec = load_text(GOOD).unwrap();
+        assert_eq!(spec.name, "demo");
+        assert_eq!(spec.components[0].images[0].line, 6);
+    }
+
+    #[test]
+    fn unknown_field_has_line_and_column() {
+        let err = load_text(&GOOD.replace("    images:", "    imagez:")).unwrap_err();
+        match err {
+            SpecError::Invalid { line, message, .. } => {
+                assert_eq!(line, 6, "{message}");
+                assert!(message.contains("imagez"), "{message}");
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn malformed_yaml_has_line() {
+        let err = load_text("apiVersion: airlock.dev/v1\nkind: [Bundle\n").unwrap_err().to_string();
+        assert!(err.contains("airlock.yaml:"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_point_at_their_line() {
+        let e = load_text(&GOOD.replace("redis:7", "\"https://x/y\"")).unwrap_err().to_string();
+        assert!(e.contains(":6:"), "{e}");
+        let e = load_text(&GOOD.replace("name: app", "name: App")).unwrap_err().to_string();
+        assert!(e.contains(":5:"), "{e}");
+        let e = load_text(&format!("{GOOD}    files: [{{source: a, target: rel/path}}]\n")).unwrap_err().to_string();
+        assert!(e.contains(":7:") && e.contains("absolute"), "{e}");
+        let e = load_text(&format!("{GOOD}    charts: [{{name: x, repo: https://c.example}}]\n")).unwrap_err().to_string();
+        assert!(e.contains("version"), "{e}");
+        let e = load_text(&GOOD.replace("airlock.dev/v1", "airlock.dev/v9")).unwrap_err().to_string();
+        assert!(e.contains(":1:"), "{e}");
+    }
+}

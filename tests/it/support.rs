@@ -1,0 +1,324 @@
+//! Test fixtures: real registries started on free loopback ports (plain HTTP
+//! and TLS + htpasswd), hand-made OCI images, and a runner for the airlock
+//! binary. Every server is started by the test and killed by its own PID.
+
+#![allow(dead_code)]
+
+use flate2::{Compression, GzBuilder};
+use sha2::{Digest as _, Sha256};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Skips (by returning true) when a required system tool is absent; CI
+/// installs them all with scripts/install-deps.sh, where this never happens.
+pub fn missing_tool(tool: &str) -> bool {
+    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!("{tool} is not installed; run scripts/install-deps.sh");
+        }
+        eprintln!("skipping: {tool} not installed (run scripts/install-deps.sh)");
+    }
+    !found
+}
+
+pub struct Registry {
+    pub host: String,
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub tls: Option<Tls>,
+}
+
+pub struct Tls {
+    pub ca: PathBuf,
+    pub user: String,
+    pub password: String,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+impl Registry {
+    pub fn plain() -> Registry {
+        Self::start(false)
+    }
+
+    pub fn tls() -> Registry {
+        Self::start(true)
+    }
+
+    fn start(tls: bool) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let host = format!("127.0.0.1:{port}");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
+            dir.path().join("data").display()
+        );
+        let tls_info = tls.then(|| {
+            let d = dir.path();
+            make_ca_and_cert(d);
+            let out = run_ok(Command::new("htpasswd").args(["-Bbn", "tester", "s3cret"]));
+            std::fs::write(d.join("htpasswd"), out.stdout).unwrap();
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: airlock-test\n    path: {}\n",
+                d.join("server.crt").display(),
+                d.join("server.key").display(),
+                d.join("htpasswd").display()
+            ));
+            Tls { ca: d.join("ca.crt"), user: "tester".into(), password: "s3cret".into() }
+        });
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        let registry = Registry { host, child, dir, tls: tls_info };
+        registry.wait_ready();
+        registry
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(&self.host).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("registry on {} did not start", self.host);
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// skopeo flags to reach this registry as a destination.
+    pub fn skopeo_dest_flags(&self) -> Vec<String> {
+        match &self.tls {
+            None => vec!["--dest-tls-verify=false".into()],
+            Some(t) => vec![format!("--dest-cert-dir={}", self.certs_dir().display()), format!("--dest-creds={}:{}", t.user, t.password)],
+        }
+    }
+
+    pub fn skopeo_src_flags(&self) -> Vec<String> {
+        match &self.tls {
+            None => vec!["--src-tls-verify=false".into()],
+            Some(t) => vec![format!("--src-cert-dir={}", self.certs_dir().display()), format!("--src-creds={}:{}", t.user, t.password)],
+        }
+    }
+
+    fn certs_dir(&self) -> PathBuf {
+        let d = self.dir.path().join("certs.d");
+        if !d.exists() {
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::copy(self.dir.path().join("ca.crt"), d.join("ca.crt")).unwrap();
+        }
+        d
+    }
+
+    /// Pushes an OCI layout image into this registry with skopeo.
+    pub fn push_layout(&self, layout: &Path, tag: &str, repo_tag: &str) {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["copy", "--all", "--quiet", "--preserve-digests"]).args(self.skopeo_dest_flags());
+        cmd.arg(format!("oci:{}:{tag}", layout.display())).arg(format!("docker://{}/{repo_tag}", self.host));
+        run_ok(&mut cmd);
+    }
+
+    /// `skopeo inspect --raw` digest of a manifest in this registry.
+    pub fn manifest_digest(&self, repo_tag: &str) -> String {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["inspect", "--raw"]).args(self.skopeo_src_flags().iter().map(|f| f.replace("--src-", "--")));
+        cmd.arg(format!("docker://{}/{repo_tag}", self.host));
+        let out = run_ok(&mut cmd);
+        format!("sha256:{}", sha256_hex(&out.stdout))
+    }
+}
+
+fn make_ca_and_cert(d: &Path) {
+    let openssl = |args: &[&str]| run_ok(Command::new("openssl").args(args).current_dir(d));
+    openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=airlock test CA"]);
+    openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
+    std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n").unwrap();
+    openssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext.cnf"]);
+}
+
+/// A deterministic gzip'd tar layer holding the given files.
+pub fn layer(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
+    let gz = GzBuilder::new().mtime(0).write(Vec::new(), Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for (path, data, mode) in files {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(*mode);
+        h.set_mtime(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, path, *data).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+/// Builds OCI image layouts by hand.
+pub struct LayoutBuilder {
+    pub dir: PathBuf,
+    entries: Vec<serde_json::Value>,
+}
+
+pub struct Built {
+    pub digest: String,
+    pub bytes: Vec<u8>,
+}
+
+impl LayoutBuilder {
+    pub fn new(dir: &Path) -> Self {
+        std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+        LayoutBuilder { dir: dir.to_path_buf(), entries: vec![] }
+    }
+
+    pub fn blob(&self, bytes: &[u8]) -> serde_json::Value {
+        let hex = sha256_hex(bytes);
+        std::fs::write(self.dir.join("blobs/sha256").join(&hex), bytes).unwrap();
+        serde_json::json!({"digest": format!("sha256:{hex}"), "size": bytes.len()})
+    }
+
+    /// An image manifest for one platform over the given layers.
+    pub fn image(&self, arch: &str, layers: &[Vec<u8>]) -> Built {
+        let diff_ids: Vec<String> = layers
+            .iter()
+            .map(|l| {
+                let mut raw = Vec::new();
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(l.as_slice()), &mut raw).unwrap();
+                format!("sha256:{}", sha256_hex(&raw))
+            })
+            .collect();
+        let config = serde_json::json!({
+            "architecture": arch, "os": "linux",
+            "config": {"Cmd": ["/bin/hello"]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        });
+        let mut config_desc = self.blob(&serde_json::to_vec(&config).unwrap());
+        config_desc["mediaType"] = "application/vnd.oci.image.config.v1+json".into();
+        let layer_descs: Vec<_> = layers
+            .iter()
+            .map(|l| {
+                let mut d = self.blob(l);
+                d["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip".into();
+                d
+            })
+            .collect();
+        let manifest = serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": config_desc, "layers": layer_descs,
+        });
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        let d = self.blob(&bytes);
+        Built { digest: d["digest"].as_str().unwrap().to_string(), bytes }
+    }
+
+    pub fn index(&self, children: &[(&Built, &str)]) -> Built {
+        let manifests: Vec<_> = children
+            .iter()
+            .map(|(b, arch)| {
+                serde_json::json!({
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": b.digest, "size": b.bytes.len(),
+                    "platform": {"os": "linux", "architecture": arch},
+                })
+            })
+            .collect();
+        let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests});
+        let bytes = serde_json::to_vec(&index).unwrap();
+        let d = self.blob(&bytes);
+        Built { digest: d["digest"].as_str().unwrap().to_string(), bytes }
+    }
+
+    /// Names a manifest or index in the layout's index.json.
+    pub fn tag(&mut self, built: &Built, tag: &str) {
+        let media = if String::from_utf8_lossy(&built.bytes).contains("\"manifests\"") {
+            "application/vnd.oci.image.index.v1+json"
+        } else {
+            "application/vnd.oci.image.manifest.v1+json"
+        };
+        self.entries.push(serde_json::json!({
+            "mediaType": media, "digest": built.digest, "size": built.bytes.len(),
+            "annotations": {"org.opencontainers.image.ref.name": tag},
+        }));
+        let index = serde_json::json!({"schemaVersion": 2, "manifests": self.entries});
+        std::fs::write(self.dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+        std::fs::write(self.dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    }
+}
+
+/// Runs the airlock binary with an isolated cache and docker config.
+pub struct Airlock {
+    pub home: tempfile::TempDir,
+}
+
+impl Airlock {
+    pub fn new() -> Self {
+        Airlock { home: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.home.path().join("cache")
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
+        cmd.env("AIRLOCK_CACHE_DIR", self.cache_dir())
+            .env("HOME", self.home.path())
+            .env("DOCKER_CONFIG", self.home.path().join("docker"))
+            .env("NO_COLOR", "1")
+            .env_remove("AIRLOCK_REGISTRY_USERNAME")
+            .env_remove("AIRLOCK_REGISTRY_PASSWORD");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "airlock {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command that must fail; returns its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "airlock {args:?} should have failed:\n{}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+pub fn write_spec(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("airlock.yaml");
+    std::fs::write(&path, format!("apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: test, version: 1.0.0}}\n{body}")).unwrap();
+    path
+}
