@@ -210,6 +210,6 @@ fn local_sources_charts_files_and_docs() {
     let bad = std::fs::read_to_string(&spec).unwrap().replace(&tool_sha, &"0".repeat(64));
     std::fs::write(&spec, bad).unwrap();
     let err = airlock.fails(&["create", spec.to_str().unwrap(), "-o", d.join("bad.airlock").to_str().unwrap()]);
-    assert!(err.contains("airlock.yaml:10:") && err.contains("tool.sh") && err.contains("digest"), "{err}");
+    assert!(err.contains("airlock.yaml:12:") && err.contains("tool.sh") && err.contains("digest"), "{err}");
     assert!(!d.join("bad.airlock").exists());
 }
