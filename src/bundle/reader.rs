@@ -53,6 +53,9 @@ fn read_entry_at(file: &mut File, path: &Path, pos: u64) -> Result<Option<(Strin
     file.seek(SeekFrom::Start(pos)).map_err(io_err(path))?;
     match file.read_exact(&mut block) {
         Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && pos == 0 => {
+            return Err(BundleError::NotABundle { path: path.to_path_buf(), reason: "it is empty or shorter than one tar header".into() })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             return Err(BundleError::Truncated {
                 path: path.to_path_buf(),

@@ -316,6 +316,8 @@ fn syntax_error(path: &Path, e: &serde_saphyr::Error) -> SpecError {
                 .split_once(": ")
                 .filter(|(head, _)| head.starts_with("line "))
                 .map_or(message.clone(), |(_, rest)| rest.to_string());
+            let suffix = format!(" at line {}, column {}", loc.line(), loc.column());
+            let message = message.strip_suffix(&suffix).map_or(message.clone(), str::to_string);
             SpecError::Invalid { path: path.into(), line: loc.line(), column: loc.column(), message }
         }
         _ => SpecError::Syntax { path: path.into(), message },
