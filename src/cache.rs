@@ -41,7 +41,9 @@ impl Cache {
         if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
             return PathBuf::from(dir).join("airlock");
         }
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
         home.join(".cache").join("airlock")
     }
 
@@ -71,7 +73,10 @@ impl Cache {
     }
 
     fn io_err(&self, path: &Path, source: io::Error) -> CacheError {
-        CacheError::Io { path: path.to_path_buf(), source }
+        CacheError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     /// Stores bytes and returns their digest.
@@ -91,25 +96,35 @@ impl Cache {
         expected: Option<&Digest>,
     ) -> Result<(Digest, u64), CacheError> {
         let tmp_dir = self.tmp_dir();
-        let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| self.io_err(&tmp_dir, e))?;
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| self.io_err(&tmp_dir, e))?;
         let mut hashing = HashingReader::new(reader);
         io::copy(&mut hashing, tmp.as_file_mut()).map_err(|e| self.io_err(tmp.path(), e))?;
         let (digest, size) = hashing.finish();
         if let Some(expected) = expected {
             if *expected != digest {
-                return Err(CacheError::DigestMismatch { expected: expected.clone(), actual: digest });
+                return Err(CacheError::DigestMismatch {
+                    expected: expected.clone(),
+                    actual: digest,
+                });
             }
         }
         let dest = self.blob_path(&digest);
-        tmp.persist(&dest).map_err(|e| self.io_err(&dest, e.error))?;
+        tmp.persist(&dest)
+            .map_err(|e| self.io_err(&dest, e.error))?;
         Ok((digest, size))
     }
 
     /// Moves a temp file (created in `tmp_dir`) whose content the caller has
     /// already hashed and found equal to `digest` into place.
-    pub fn adopt_verified(&self, tmp: tempfile::NamedTempFile, digest: &Digest) -> Result<(), CacheError> {
+    pub fn adopt_verified(
+        &self,
+        tmp: tempfile::NamedTempFile,
+        digest: &Digest,
+    ) -> Result<(), CacheError> {
         let dest = self.blob_path(digest);
-        tmp.persist(&dest).map_err(|e| self.io_err(&dest, e.error))?;
+        tmp.persist(&dest)
+            .map_err(|e| self.io_err(&dest, e.error))?;
         Ok(())
     }
 
@@ -127,26 +142,43 @@ impl Cache {
         }
         let source_path = self.blob_path(digest);
         let mut source = fs::File::open(&source_path).map_err(|e| self.io_err(&source_path, e))?;
-        let raw_size = source.metadata().map_err(|e| self.io_err(&source_path, e))?.len();
+        let raw_size = source
+            .metadata()
+            .map_err(|e| self.io_err(&source_path, e))?
+            .len();
         let tmp_dir = self.tmp_dir();
-        let tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| self.io_err(&tmp_dir, e))?;
+        let tmp =
+            tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| self.io_err(&tmp_dir, e))?;
         let mut encoder = zstd::Encoder::new(tmp, ZSTD_LEVEL).map_err(|e| self.io_err(&path, e))?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
         if raw_size > 4 << 20 {
-            encoder.multithread(workers).map_err(|e| self.io_err(&path, e))?;
+            encoder
+                .multithread(workers)
+                .map_err(|e| self.io_err(&path, e))?;
         }
-        encoder.include_checksum(false).map_err(|e| self.io_err(&path, e))?;
-        encoder.include_contentsize(true).map_err(|e| self.io_err(&path, e))?;
-        encoder.set_pledged_src_size(Some(raw_size)).map_err(|e| self.io_err(&path, e))?;
+        encoder
+            .include_checksum(false)
+            .map_err(|e| self.io_err(&path, e))?;
+        encoder
+            .include_contentsize(true)
+            .map_err(|e| self.io_err(&path, e))?;
+        encoder
+            .set_pledged_src_size(Some(raw_size))
+            .map_err(|e| self.io_err(&path, e))?;
         io::copy(&mut source, &mut encoder).map_err(|e| self.io_err(&path, e))?;
         let mut tmp = encoder.finish().map_err(|e| self.io_err(&path, e))?;
         tmp.flush().map_err(|e| self.io_err(&path, e))?;
-        let stored = tmp.as_file().metadata().map_err(|e| self.io_err(&path, e))?.len();
+        let stored = tmp
+            .as_file()
+            .metadata()
+            .map_err(|e| self.io_err(&path, e))?
+            .len();
         if stored.saturating_mul(100) > raw_size.saturating_mul(95) {
             fs::write(&skip_marker, b"").map_err(|e| self.io_err(&skip_marker, e))?;
             return Ok(None);
         }
-        tmp.persist(&path).map_err(|e| self.io_err(&path, e.error))?;
+        tmp.persist(&path)
+            .map_err(|e| self.io_err(&path, e.error))?;
         Ok(Some((path, stored)))
     }
 
@@ -165,7 +197,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path()).unwrap();
         let wrong = Digest::of(b"other");
-        let err = cache.insert_reader(&b"content"[..], Some(&wrong)).unwrap_err();
+        let err = cache
+            .insert_reader(&b"content"[..], Some(&wrong))
+            .unwrap_err();
         assert!(matches!(err, CacheError::DigestMismatch { .. }));
         assert!(!cache.contains(&wrong));
         assert!(!cache.contains(&Digest::of(b"content")));

@@ -12,7 +12,9 @@ pub fn for_error(err: &anyhow::Error) -> Option<String> {
                 _ => None,
             };
         }
-        if let Some(BundleError::DigestMismatch { .. } | BundleError::Truncated { .. }) = cause.downcast_ref::<BundleError>() {
+        if let Some(BundleError::DigestMismatch { .. } | BundleError::Truncated { .. }) =
+            cause.downcast_ref::<BundleError>()
+        {
             return Some("the bundle was damaged in transit; copy it again from the source and rerun `airlock verify`".into());
         }
     }

@@ -77,7 +77,8 @@ fn oci_index(manifest: &BundleManifest) -> Vec<u8> {
 
 fn header(name: &str, size: u64) -> tar::Header {
     let mut h = tar::Header::new_gnu();
-    h.set_path(name).expect("bundle entry names are short ASCII");
+    h.set_path(name)
+        .expect("bundle entry names are short ASCII");
     h.set_size(size);
     h.set_mode(0o644);
     h.set_uid(0);
@@ -136,19 +137,41 @@ pub fn write_bundle(
     };
 
     let manifest_json = manifest_bytes(manifest);
-    append(&mut builder, format::MANIFEST_ENTRY, manifest_json.len() as u64, &mut &manifest_json[..])?;
+    append(
+        &mut builder,
+        format::MANIFEST_ENTRY,
+        manifest_json.len() as u64,
+        &mut &manifest_json[..],
+    )?;
     let slot = signature_slot(&Signatures::default()).expect("empty slot fits");
-    append(&mut builder, format::SIGNATURES_ENTRY, slot.len() as u64, &mut &slot[..])?;
+    append(
+        &mut builder,
+        format::SIGNATURES_ENTRY,
+        slot.len() as u64,
+        &mut &slot[..],
+    )?;
     let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
-    append(&mut builder, format::OCI_LAYOUT_ENTRY, layout.len() as u64, &mut &layout[..])?;
+    append(
+        &mut builder,
+        format::OCI_LAYOUT_ENTRY,
+        layout.len() as u64,
+        &mut &layout[..],
+    )?;
     let index = oci_index(manifest);
-    append(&mut builder, format::OCI_INDEX_ENTRY, index.len() as u64, &mut &index[..])?;
+    append(
+        &mut builder,
+        format::OCI_INDEX_ENTRY,
+        index.len() as u64,
+        &mut &index[..],
+    )?;
 
     for blob in &manifest.blobs {
-        let (path, file) = blobs.open_stored(blob).map_err(|e| super::BundleError::Io {
-            path: PathBuf::from(blob.digest.to_string()),
-            source: e,
-        })?;
+        let (path, file) = blobs
+            .open_stored(blob)
+            .map_err(|e| super::BundleError::Io {
+                path: PathBuf::from(blob.digest.to_string()),
+                source: e,
+            })?;
         let actual_size = file.metadata().map_err(io_err(&path))?.len();
         if actual_size != blob.stored_size {
             return Err(super::BundleError::Io {

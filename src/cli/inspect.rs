@@ -29,9 +29,21 @@ fn render(r: &InspectReport) -> String {
     if let Some(d) = &m.metadata.description {
         let _ = writeln!(out, "  {d}");
     }
-    let _ = writeln!(out, "format:    {}.{} ({})", m.format, m.format_minor, m.created_by);
+    let _ = writeln!(
+        out,
+        "format:    {}.{} ({})",
+        m.format, m.format_minor, m.created_by
+    );
     let _ = writeln!(out, "manifest:  {}", r.manifest_digest);
-    let _ = writeln!(out, "signed:    {}", if r.signed { format!("yes ({} signatures)", r.signature_count) } else { "no".into() });
+    let _ = writeln!(
+        out,
+        "signed:    {}",
+        if r.signed {
+            format!("yes ({} signatures)", r.signature_count)
+        } else {
+            "no".into()
+        }
+    );
     if !m.platforms.is_empty() {
         let _ = writeln!(out, "platforms: {}", m.platforms.join(", "));
     }
@@ -44,15 +56,43 @@ fn render(r: &InspectReport) -> String {
         human_bytes(r.stored_size)
     );
     for c in &m.components {
-        let _ = writeln!(out, "\ncomponent {}{}", c.name, if c.required { "" } else { " (optional)" });
+        let _ = writeln!(
+            out,
+            "\ncomponent {}{}",
+            c.name,
+            if c.required { "" } else { " (optional)" }
+        );
         for i in &c.images {
             let platforms: Vec<&str> = i.platforms.iter().map(|p| p.platform.as_str()).collect();
-            let platforms = if platforms.is_empty() { String::new() } else { format!(" [{}]", platforms.join(", ")) };
-            let _ = writeln!(out, "  image    {}@{}  {}{}", i.reference, i.digest, human_bytes(i.size), platforms);
+            let platforms = if platforms.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", platforms.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "  image    {}@{}  {}{}",
+                i.reference,
+                i.digest,
+                human_bytes(i.size),
+                platforms
+            );
         }
         for ch in &c.charts {
-            let ns = ch.namespace.as_deref().map(|n| format!(" -n {n}")).unwrap_or_default();
-            let _ = writeln!(out, "  chart    {} ({} {}){}  {}", ch.name, ch.chart_name, ch.version, ns, human_bytes(ch.size));
+            let ns = ch
+                .namespace
+                .as_deref()
+                .map(|n| format!(" -n {n}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  chart    {} ({} {}){}  {}",
+                ch.name,
+                ch.chart_name,
+                ch.version,
+                ns,
+                human_bytes(ch.size)
+            );
         }
         for d in &c.crds {
             let _ = writeln!(out, "  crds     {}  {}", d.name, human_bytes(d.size));
@@ -61,7 +101,13 @@ fn render(r: &InspectReport) -> String {
             let _ = writeln!(out, "  manifest {}  {}", d.name, human_bytes(d.size));
         }
         for f in &c.files {
-            let _ = writeln!(out, "  file     {} ({})  {}", f.target, f.mode, human_bytes(f.size));
+            let _ = writeln!(
+                out,
+                "  file     {} ({})  {}",
+                f.target,
+                f.mode,
+                human_bytes(f.size)
+            );
         }
     }
     out

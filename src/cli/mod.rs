@@ -11,7 +11,11 @@ use crate::output::Printer;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "airlock", version, about = "Carry Kubernetes applications across an air gap in one verifiable bundle")]
+#[command(
+    name = "airlock",
+    version,
+    about = "Carry Kubernetes applications across an air gap in one verifiable bundle"
+)]
 pub struct Cli {
     /// Print only results and errors.
     #[arg(long, short, global = true)]

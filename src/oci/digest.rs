@@ -35,8 +35,14 @@ impl Digest {
 
     /// Parses a bare 64-character hex string (as used in file names).
     pub fn from_hex(hex: &str) -> Result<Self, DigestParseError> {
-        if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            Ok(Digest { hex: hex.to_string() })
+        if hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            Ok(Digest {
+                hex: hex.to_string(),
+            })
         } else {
             Err(DigestParseError(hex.to_string()))
         }

@@ -20,7 +20,12 @@ pub const AIRLOCK_YAML: &str = "application/vnd.airlock.yaml";
 pub const AIRLOCK_FILE: &str = "application/octet-stream";
 
 /// Every manifest media type a registry may answer with, for the Accept header.
-pub const ACCEPTED_MANIFESTS: &[&str] = &[OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST];
+pub const ACCEPTED_MANIFESTS: &[&str] = &[
+    OCI_MANIFEST,
+    OCI_INDEX,
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+];
 
 pub fn is_index(media_type: &str) -> bool {
     media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST

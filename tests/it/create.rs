@@ -16,19 +16,42 @@ struct Fixture {
 fn fixture(registry: Registry) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let mut layout = LayoutBuilder::new(&dir.path().join("layout"));
-    let base = layer(&[("etc/os-release", b"NAME=test\n", 0o644), ("bin/hello", b"#!/bin/sh\necho hello\n", 0o755)]);
+    let base = layer(&[
+        ("etc/os-release", b"NAME=test\n", 0o644),
+        ("bin/hello", b"#!/bin/sh\necho hello\n", 0o755),
+    ]);
     let base_layer = format!("sha256:{}", sha256_hex(&base));
-    let app = layout.image("amd64", &[base.clone(), layer(&[("app/data", &vec![7u8; 200_000], 0o644)])]);
-    let tool = layout.image("amd64", &[base.clone(), layer(&[("tool/bin", b"tool", 0o755)])]);
+    let app = layout.image(
+        "amd64",
+        &[
+            base.clone(),
+            layer(&[("app/data", &vec![7u8; 200_000], 0o644)]),
+        ],
+    );
+    let tool = layout.image(
+        "amd64",
+        &[base.clone(), layer(&[("tool/bin", b"tool", 0o755)])],
+    );
     let arm = layout.image("arm64", &[layer(&[("arm/only", b"arm64 content", 0o644)])]);
     let multi = layout.index(&[(&app, "amd64"), (&arm, "arm64")]);
     layout.tag(&app, "app");
     layout.tag(&tool, "tool");
     layout.tag(&multi, "multi");
-    for (tag, repo) in [("app", "team/app:1.0"), ("tool", "team/tool:2.0"), ("multi", "team/multi:3.0")] {
+    for (tag, repo) in [
+        ("app", "team/app:1.0"),
+        ("tool", "team/tool:2.0"),
+        ("multi", "team/multi:3.0"),
+    ] {
         registry.push_layout(&layout.dir, tag, repo);
     }
-    Fixture { app_digest: app.digest, tool_digest: tool.digest, multi_digest: multi.digest, base_layer, registry, _dir: dir }
+    Fixture {
+        app_digest: app.digest,
+        tool_digest: tool.digest,
+        multi_digest: multi.digest,
+        base_layer,
+        registry,
+        _dir: dir,
+    }
 }
 
 fn spec_for(dir: &std::path::Path, host: &str, extra: &str) -> std::path::PathBuf {
@@ -52,40 +75,97 @@ fn plain_registry_round_trip_with_skopeo_cross_check() {
     let spec = spec_for(work.path(), &host, "platforms: [linux/amd64]\n");
     let airlock = Airlock::new();
     let out = work.path().join("b.airlock");
-    airlock.ok(&["create", spec.to_str().unwrap(), "-o", out.to_str().unwrap(), "--plain-http"]);
+    airlock.ok(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--plain-http",
+    ]);
 
-    let inspect: serde_json::Value = serde_json::from_str(&airlock.ok(&["inspect", out.to_str().unwrap(), "--json"])).unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", out.to_str().unwrap(), "--json"])).unwrap();
     let images = inspect["components"][0]["images"].as_array().unwrap();
-    let digest_of = |name: &str| images.iter().find(|i| i["reference"].as_str().unwrap().ends_with(name)).unwrap()["digest"].as_str().unwrap().to_string();
+    let digest_of = |name: &str| {
+        images
+            .iter()
+            .find(|i| i["reference"].as_str().unwrap().ends_with(name))
+            .unwrap()["digest"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(digest_of("team/app:1.0"), f.app_digest);
     assert_eq!(digest_of("team/tool:2.0"), f.tool_digest);
     assert_eq!(digest_of("team/multi:3.0"), f.multi_digest);
     // Platform filter: arm64 left out but recorded.
-    let multi = images.iter().find(|i| i["reference"].as_str().unwrap().ends_with("multi:3.0")).unwrap();
+    let multi = images
+        .iter()
+        .find(|i| i["reference"].as_str().unwrap().ends_with("multi:3.0"))
+        .unwrap();
     assert_eq!(multi["platforms"].as_array().unwrap().len(), 1);
     assert_eq!(multi["omitted"][0]["platform"], "linux/arm64");
     // Shared base layer stored once.
     let blobs = inspect["blobs"].as_array().unwrap();
-    assert_eq!(blobs.iter().filter(|b| b["digest"] == f.base_layer.as_str()).count(), 1);
+    assert_eq!(
+        blobs
+            .iter()
+            .filter(|b| b["digest"] == f.base_layer.as_str())
+            .count(),
+        1
+    );
     assert!(inspect["totalSize"].as_u64().unwrap() > inspect["uniqueSize"].as_u64().unwrap());
 
     airlock.ok(&["verify", out.to_str().unwrap()]);
 
     // Take each image out again and let skopeo check it.
-    for (name, digest) in [("team/app:1.0", &f.app_digest), ("team/multi:3.0", &f.multi_digest)] {
-        let layout = work.path().join(format!("export-{}", name.replace(['/', ':'], "-")));
+    for (name, digest) in [
+        ("team/app:1.0", &f.app_digest),
+        ("team/multi:3.0", &f.multi_digest),
+    ] {
+        let layout = work
+            .path()
+            .join(format!("export-{}", name.replace(['/', ':'], "-")));
         let reference = format!("{host}/{name}");
-        airlock.ok(&["export", out.to_str().unwrap(), &reference, "--oci-layout", layout.to_str().unwrap()]);
+        airlock.ok(&[
+            "export",
+            out.to_str().unwrap(),
+            &reference,
+            "--oci-layout",
+            layout.to_str().unwrap(),
+        ]);
         let tag = name.rsplit(':').next().unwrap();
-        let raw = Command::new("skopeo").args(["inspect", "--raw", &format!("oci:{}:{tag}", layout.display())]).output().unwrap();
-        assert!(raw.status.success(), "{}", String::from_utf8_lossy(&raw.stderr));
+        let raw = Command::new("skopeo")
+            .args([
+                "inspect",
+                "--raw",
+                &format!("oci:{}:{tag}", layout.display()),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            raw.status.success(),
+            "{}",
+            String::from_utf8_lossy(&raw.stderr)
+        );
         assert_eq!(&format!("sha256:{}", sha256_hex(&raw.stdout)), digest);
         let copy_dir = work.path().join(format!("copy-{tag}"));
         let copy = Command::new("skopeo")
-            .args(["copy", "--quiet", "--override-arch", "amd64", &format!("oci:{}:{tag}", layout.display()), &format!("dir:{}", copy_dir.display())])
+            .args([
+                "copy",
+                "--quiet",
+                "--override-arch",
+                "amd64",
+                &format!("oci:{}:{tag}", layout.display()),
+                &format!("dir:{}", copy_dir.display()),
+            ])
             .output()
             .unwrap();
-        assert!(copy.status.success(), "skopeo copy: {}", String::from_utf8_lossy(&copy.stderr));
+        assert!(
+            copy.status.success(),
+            "skopeo copy: {}",
+            String::from_utf8_lossy(&copy.stderr)
+        );
     }
 }
 
@@ -104,29 +184,82 @@ fn tls_registry_with_ca_file_and_docker_config_and_determinism() {
     // Credentials from flags.
     let airlock = Airlock::new();
     let a = work.path().join("a.airlock");
-    airlock.ok(&["create", spec.to_str().unwrap(), "-o", a.to_str().unwrap(), "--ca-file", ca, "--username", &tls.user, "--password", &tls.password]);
+    airlock.ok(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        a.to_str().unwrap(),
+        "--ca-file",
+        ca,
+        "--username",
+        &tls.user,
+        "--password",
+        &tls.password,
+    ]);
 
     // Credentials from docker config.json, with a fresh cache: byte-identical result.
     let airlock2 = Airlock::new();
     let docker = airlock2.home.path().join("docker");
     std::fs::create_dir_all(&docker).unwrap();
     let auth = base64_encode(format!("{}:{}", tls.user, tls.password).as_bytes());
-    std::fs::write(docker.join("config.json"), format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#)).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
     let b = work.path().join("b.airlock");
-    airlock2.ok(&["create", spec.to_str().unwrap(), "-o", b.to_str().unwrap(), "--ca-file", ca]);
-    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "two creates from the same inputs differ");
+    airlock2.ok(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        b.to_str().unwrap(),
+        "--ca-file",
+        ca,
+    ]);
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        "two creates from the same inputs differ"
+    );
 
     // No platform filter: both platforms of the index are carried.
-    let inspect: serde_json::Value = serde_json::from_str(&airlock.ok(&["inspect", a.to_str().unwrap(), "--json"])).unwrap();
-    let multi = inspect["components"][0]["images"].as_array().unwrap().iter().find(|i| i["reference"].as_str().unwrap().ends_with("multi:3.0")).unwrap().clone();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", a.to_str().unwrap(), "--json"])).unwrap();
+    let multi = inspect["components"][0]["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["reference"].as_str().unwrap().ends_with("multi:3.0"))
+        .unwrap()
+        .clone();
     assert_eq!(multi["platforms"].as_array().unwrap().len(), 2);
     airlock.ok(&["verify", b.to_str().unwrap()]);
 
     // Without the CA: a clear pointer to --ca-file.
-    let err = Airlock::new().fails(&["create", spec.to_str().unwrap(), "-o", work.path().join("c.airlock").to_str().unwrap(), "--username", &tls.user, "--password", &tls.password]);
+    let err = Airlock::new().fails(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        work.path().join("c.airlock").to_str().unwrap(),
+        "--username",
+        &tls.user,
+        "--password",
+        &tls.password,
+    ]);
     assert!(err.contains("--ca-file"), "{err}");
     // Wrong password: names the registry, says unauthorized.
-    let err = Airlock::new().fails(&["create", spec.to_str().unwrap(), "-o", work.path().join("d.airlock").to_str().unwrap(), "--ca-file", ca, "--username", &tls.user, "--password", "wrong"]);
+    let err = Airlock::new().fails(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        work.path().join("d.airlock").to_str().unwrap(),
+        "--ca-file",
+        ca,
+        "--username",
+        &tls.user,
+        "--password",
+        "wrong",
+    ]);
     assert!(err.contains(&host) && err.contains("unauthorized"), "{err}");
     assert!(!work.path().join("d.airlock").exists());
     assert_no_partial_files(work.path());
@@ -136,7 +269,11 @@ pub fn assert_no_partial_files(dir: &std::path::Path) {
     let leftovers: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".airlock-partial"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".airlock-partial")
+        })
         .collect();
     assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
 }
@@ -159,14 +296,31 @@ fn local_sources_charts_files_and_docs() {
     // A docker archive made by skopeo from that layout.
     let archive = d.join("images/web.tar");
     let out = Command::new("skopeo")
-        .args(["copy", "--quiet", &format!("oci:{}:1.0.0", layout.dir.display()), &format!("docker-archive:{}:example.com/web:1.0.0", archive.display())])
+        .args([
+            "copy",
+            "--quiet",
+            &format!("oci:{}:1.0.0", layout.dir.display()),
+            &format!("docker-archive:{}:example.com/web:1.0.0", archive.display()),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::create_dir_all(d.join("chart/templates")).unwrap();
-    std::fs::write(d.join("chart/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 0.3.0\nappVersion: 1.0.0\n").unwrap();
+    std::fs::write(
+        d.join("chart/Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 0.3.0\nappVersion: 1.0.0\n",
+    )
+    .unwrap();
     std::fs::write(d.join("chart/values.yaml"), "replicas: 1\n").unwrap();
-    std::fs::write(d.join("chart/templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n").unwrap();
+    std::fs::write(
+        d.join("chart/templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n",
+    )
+    .unwrap();
     std::fs::write(d.join("values-prod.yaml"), "replicas: 3\n").unwrap();
     std::fs::create_dir_all(d.join("manifests")).unwrap();
     std::fs::write(d.join("manifests/a.yaml"), "kind: Namespace\n".repeat(50)).unwrap();
@@ -182,9 +336,16 @@ fn local_sources_charts_files_and_docs() {
     );
     let airlock = Airlock::new();
     let bundle = d.join("web.airlock");
-    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    airlock.ok(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+    ]);
     airlock.ok(&["verify", bundle.to_str().unwrap()]);
-    let v: serde_json::Value = serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"]))
+            .unwrap();
     let web = &v["components"][0];
     assert_eq!(web["images"][0]["reference"], "localhost/web:1.0.0");
     assert_eq!(web["images"][0]["digest"], img.digest.as_str());
@@ -198,18 +359,47 @@ fn local_sources_charts_files_and_docs() {
     // Compressible YAML is stored compressed; gzip layers are not recompressed.
     let blobs = v["blobs"].as_array().unwrap();
     let a_yaml = web["manifests"][0]["digest"].as_str().unwrap();
-    assert_eq!(blobs.iter().find(|b| b["digest"] == a_yaml).unwrap()["encoding"], "zstd");
-    assert!(blobs.iter().filter(|b| b["mediaType"].as_str().unwrap().ends_with("tar+gzip")).all(|b| b.get("encoding").is_none()));
+    assert_eq!(
+        blobs.iter().find(|b| b["digest"] == a_yaml).unwrap()["encoding"],
+        "zstd"
+    );
+    assert!(blobs
+        .iter()
+        .filter(|b| b["mediaType"].as_str().unwrap().ends_with("tar+gzip"))
+        .all(|b| b.get("encoding").is_none()));
     // The docker-archive image round-trips through export + skopeo.
     let out_layout = d.join("out");
-    airlock.ok(&["export", bundle.to_str().unwrap(), "example.com/web:1.0.0", "--oci-layout", out_layout.to_str().unwrap()]);
-    let st = Command::new("skopeo").args(["inspect", &format!("oci:{}:1.0.0", out_layout.display())]).output().unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    airlock.ok(&[
+        "export",
+        bundle.to_str().unwrap(),
+        "example.com/web:1.0.0",
+        "--oci-layout",
+        out_layout.to_str().unwrap(),
+    ]);
+    let st = Command::new("skopeo")
+        .args(["inspect", &format!("oci:{}:1.0.0", out_layout.display())])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 
     // A file whose pinned sha256 does not match is refused, naming the line.
-    let bad = std::fs::read_to_string(&spec).unwrap().replace(&tool_sha, &"0".repeat(64));
+    let bad = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace(&tool_sha, &"0".repeat(64));
     std::fs::write(&spec, bad).unwrap();
-    let err = airlock.fails(&["create", spec.to_str().unwrap(), "-o", d.join("bad.airlock").to_str().unwrap()]);
-    assert!(err.contains("airlock.yaml:12:") && err.contains("tool.sh") && err.contains("digest"), "{err}");
+    let err = airlock.fails(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        d.join("bad.airlock").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("airlock.yaml:12:") && err.contains("tool.sh") && err.contains("digest"),
+        "{err}"
+    );
     assert!(!d.join("bad.airlock").exists());
 }

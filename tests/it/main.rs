@@ -1,6 +1,8 @@
 //! Integration tests: the airlock binary against real components (Debian's
 //! docker-registry, skopeo). One module per command.
 
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
 mod create;
 mod errors;
 mod support;

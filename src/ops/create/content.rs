@@ -19,23 +19,54 @@ pub struct BlobList(pub Vec<BlobDescriptor>);
 
 impl BlobList {
     fn add(&mut self, digest: &Digest, size: u64, media_type: &str) {
-        self.0.push(BlobDescriptor { digest: digest.clone(), size, media_type: media_type.to_string() });
+        self.0.push(BlobDescriptor {
+            digest: digest.clone(),
+            size,
+            media_type: media_type.to_string(),
+        });
     }
 }
 
 fn located_context<T>(spec: &Spec, at: &Located<T>, what: &str) -> String {
-    format!("{}:{}:{}: cannot bundle {what} `{}`", spec.path.display(), at.line, at.column, at.text)
+    format!(
+        "{}:{}:{}: cannot bundle {what} `{}`",
+        spec.path.display(),
+        at.line,
+        at.column,
+        at.text
+    )
 }
 
-fn store_document(cache: &Cache, blobs: &mut BlobList, path: &Path, spec: &Spec, source: String) -> Result<DocumentRecord> {
+fn store_document(
+    cache: &Cache,
+    blobs: &mut BlobList,
+    path: &Path,
+    spec: &Spec,
+    source: String,
+) -> Result<DocumentRecord> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let digest = cache.insert_bytes(&bytes)?;
     blobs.add(&digest, bytes.len() as u64, media::AIRLOCK_YAML);
-    let name = path.strip_prefix(&spec.dir).unwrap_or(path).to_string_lossy().into_owned();
-    Ok(DocumentRecord { name, source, digest, size: bytes.len() as u64 })
+    let name = path
+        .strip_prefix(&spec.dir)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned();
+    Ok(DocumentRecord {
+        name,
+        source,
+        digest,
+        size: bytes.len() as u64,
+    })
 }
 
-pub async fn gather_charts(spec: &Spec, component: &Component, registry: &Registry, cache: &Cache, blobs: &mut BlobList) -> Result<Vec<ChartRecord>> {
+pub async fn gather_charts(
+    spec: &Spec,
+    component: &Component,
+    registry: &Registry,
+    cache: &Cache,
+    blobs: &mut BlobList,
+) -> Result<Vec<ChartRecord>> {
     let mut records = Vec::new();
     for at in &component.charts {
         let record = gather_chart(spec, &at.value, registry, cache, blobs)
@@ -46,28 +77,57 @@ pub async fn gather_charts(spec: &Spec, component: &Component, registry: &Regist
     Ok(records)
 }
 
-async fn gather_chart(spec: &Spec, chart_spec: &Chart, registry: &Registry, cache: &Cache, blobs: &mut BlobList) -> Result<ChartRecord> {
+async fn gather_chart(
+    spec: &Spec,
+    chart_spec: &Chart,
+    registry: &Registry,
+    cache: &Cache,
+    blobs: &mut BlobList,
+) -> Result<ChartRecord> {
     let (artifact, source) = match &chart_spec.origin {
         ChartOrigin::Path(path) => {
             let artifact = chart::load_local(path, cache)?;
-            let rel = path.strip_prefix(&spec.dir).unwrap_or(path).display().to_string();
+            let rel = path
+                .strip_prefix(&spec.dir)
+                .unwrap_or(path)
+                .display()
+                .to_string();
             (artifact, format!("path:{rel}"))
         }
         ChartOrigin::Oci { reference, version } => {
             let tagged = format!("{reference}:{}", version.replace('+', "_"));
-            (pull_oci_chart(&tagged, registry, cache).await?, format!("oci://{tagged}"))
+            (
+                pull_oci_chart(&tagged, registry, cache).await?,
+                format!("oci://{tagged}"),
+            )
         }
-        ChartOrigin::Repo { url, chart, version } => {
+        ChartOrigin::Repo {
+            url,
+            chart,
+            version,
+        } => {
             bail!("charts from Helm repositories ({url}, chart {chart} {version}) are not supported yet; use `oci:` or download the chart and use `path:`")
         }
     };
-    blobs.add(&artifact.manifest, artifact.manifest_size, media::OCI_MANIFEST);
+    blobs.add(
+        &artifact.manifest,
+        artifact.manifest_size,
+        media::OCI_MANIFEST,
+    );
     blobs.add(&artifact.config, artifact.config_size, media::HELM_CONFIG);
     blobs.add(&artifact.archive, artifact.archive_size, media::HELM_CHART);
     let mut values_files = Vec::new();
     for vf in &chart_spec.values_files {
-        let doc = store_document(cache, blobs, &vf.value, spec, vf.text.clone())
-            .with_context(|| format!("{}:{}:{}: cannot read values file `{}`", spec.path.display(), vf.line, vf.column, vf.text))?;
+        let doc =
+            store_document(cache, blobs, &vf.value, spec, vf.text.clone()).with_context(|| {
+                format!(
+                    "{}:{}:{}: cannot read values file `{}`",
+                    spec.path.display(),
+                    vf.line,
+                    vf.column,
+                    vf.text
+                )
+            })?;
         values_files.push(doc);
     }
     Ok(ChartRecord {
@@ -87,17 +147,33 @@ async fn gather_chart(spec: &Spec, chart_spec: &Chart, registry: &Registry, cach
 
 /// Pulls a Helm chart published as an OCI artifact, keeping its manifest
 /// byte-exact so its digest stays valid.
-async fn pull_oci_chart(reference: &str, registry: &Registry, cache: &Cache) -> Result<chart::ChartArtifact> {
+async fn pull_oci_chart(
+    reference: &str,
+    registry: &Registry,
+    cache: &Cache,
+) -> Result<chart::ChartArtifact> {
     let reference = crate::oci::source::parse_reference(reference).map_err(anyhow::Error::msg)?;
     let (bytes, digest, _) = registry.manifest(&reference).await?;
     let manifest = crate::oci::manifest::AnyManifest::parse(&bytes).map_err(anyhow::Error::msg)?;
-    let config = manifest.config.as_ref().filter(|c| c.media_type == media::HELM_CONFIG);
-    let layer = manifest.layers.iter().find(|l| l.media_type == media::HELM_CHART);
+    let config = manifest
+        .config
+        .as_ref()
+        .filter(|c| c.media_type == media::HELM_CONFIG);
+    let layer = manifest
+        .layers
+        .iter()
+        .find(|l| l.media_type == media::HELM_CHART);
     let (Some(config), Some(layer)) = (config, layer) else {
-        bail!("{} is not a Helm chart (no {} layer)", reference.whole(), media::HELM_CHART);
+        bail!(
+            "{} is not a Helm chart (no {} layer)",
+            reference.whole(),
+            media::HELM_CHART
+        );
     };
     for d in [config, layer] {
-        registry.blob_to_cache(&reference, &d.digest, d.size, cache, &|_| {}).await?;
+        registry
+            .blob_to_cache(&reference, &d.digest, d.size, cache, &|_| {})
+            .await?;
     }
     cache.insert_bytes(&bytes)?;
     let archive = cache.read(&layer.digest)?;
@@ -113,25 +189,44 @@ async fn pull_oci_chart(reference: &str, registry: &Registry, cache: &Cache) -> 
     })
 }
 
-pub fn gather_crds(spec: &Spec, component: &Component, cache: &Cache, blobs: &mut BlobList) -> Result<Vec<DocumentRecord>> {
+pub fn gather_crds(
+    spec: &Spec,
+    component: &Component,
+    cache: &Cache,
+    blobs: &mut BlobList,
+) -> Result<Vec<DocumentRecord>> {
     component
         .crds
         .iter()
-        .map(|at| store_document(cache, blobs, &at.value, spec, at.text.clone()).with_context(|| located_context(spec, at, "CRD file")))
+        .map(|at| {
+            store_document(cache, blobs, &at.value, spec, at.text.clone())
+                .with_context(|| located_context(spec, at, "CRD file"))
+        })
         .collect()
 }
 
-pub fn gather_manifests(spec: &Spec, component: &Component, cache: &Cache, blobs: &mut BlobList) -> Result<Vec<DocumentRecord>> {
+pub fn gather_manifests(
+    spec: &Spec,
+    component: &Component,
+    cache: &Cache,
+    blobs: &mut BlobList,
+) -> Result<Vec<DocumentRecord>> {
     let mut records = Vec::new();
     for at in &component.manifests {
         let ctx = || located_context(spec, at, "manifests");
-        let mut paths: Vec<_> = glob::glob(&at.value).map_err(|e| anyhow::anyhow!("bad pattern: {e}")).with_context(ctx)?.collect::<Result<_, _>>().with_context(ctx)?;
+        let mut paths: Vec<_> = glob::glob(&at.value)
+            .map_err(|e| anyhow::anyhow!("bad pattern: {e}"))
+            .with_context(ctx)?
+            .collect::<Result<_, _>>()
+            .with_context(ctx)?;
         paths.sort();
         if paths.is_empty() {
             return Err(anyhow::anyhow!("no file matches this pattern")).with_context(ctx);
         }
         for path in paths {
-            records.push(store_document(cache, blobs, &path, spec, at.text.clone()).with_context(ctx)?);
+            records.push(
+                store_document(cache, blobs, &path, spec, at.text.clone()).with_context(ctx)?,
+            );
         }
     }
     Ok(records)
@@ -139,7 +234,12 @@ pub fn gather_manifests(spec: &Spec, component: &Component, cache: &Cache, blobs
 
 /// Renders each kustomization with `kubectl kustomize` at create time, so the
 /// air-gapped side needs no kustomize.
-pub fn gather_kustomizations(spec: &Spec, component: &Component, cache: &Cache, blobs: &mut BlobList) -> Result<Vec<DocumentRecord>> {
+pub fn gather_kustomizations(
+    spec: &Spec,
+    component: &Component,
+    cache: &Cache,
+    blobs: &mut BlobList,
+) -> Result<Vec<DocumentRecord>> {
     let mut records = Vec::new();
     for at in &component.kustomizations {
         let ctx = || located_context(spec, at, "kustomization");
@@ -148,28 +248,65 @@ pub fn gather_kustomizations(spec: &Spec, component: &Component, cache: &Cache, 
             .arg("kustomize")
             .arg(&at.value)
             .output()
-            .map_err(|e| anyhow::anyhow!("cannot run `{} kustomize` ({e}); install kubectl or set AIRLOCK_KUBECTL", kubectl.to_string_lossy()))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot run `{} kustomize` ({e}); install kubectl or set AIRLOCK_KUBECTL",
+                    kubectl.to_string_lossy()
+                )
+            })
             .with_context(ctx)?;
         if !output.status.success() {
-            return Err(anyhow::anyhow!("kubectl kustomize failed: {}", String::from_utf8_lossy(&output.stderr).trim())).with_context(ctx);
+            return Err(anyhow::anyhow!(
+                "kubectl kustomize failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ))
+            .with_context(ctx);
         }
         let digest = cache.insert_bytes(&output.stdout)?;
         blobs.add(&digest, output.stdout.len() as u64, media::AIRLOCK_YAML);
-        let name = at.value.strip_prefix(&spec.dir).unwrap_or(&at.value).to_string_lossy().into_owned();
-        records.push(DocumentRecord { name: format!("{name}/kustomize.yaml"), source: format!("kustomize:{}", at.text), digest, size: output.stdout.len() as u64 });
+        let name = at
+            .value
+            .strip_prefix(&spec.dir)
+            .unwrap_or(&at.value)
+            .to_string_lossy()
+            .into_owned();
+        records.push(DocumentRecord {
+            name: format!("{name}/kustomize.yaml"),
+            source: format!("kustomize:{}", at.text),
+            digest,
+            size: output.stdout.len() as u64,
+        });
     }
     Ok(records)
 }
 
-pub fn gather_files(spec: &Spec, component: &Component, cache: &Cache, blobs: &mut BlobList) -> Result<Vec<FileRecord>> {
+pub fn gather_files(
+    spec: &Spec,
+    component: &Component,
+    cache: &Cache,
+    blobs: &mut BlobList,
+) -> Result<Vec<FileRecord>> {
     let mut records = Vec::new();
     for at in &component.files {
-        let FileItem { source, target, mode, sha256 } = &at.value;
+        let FileItem {
+            source,
+            target,
+            mode,
+            sha256,
+        } = &at.value;
         let ctx = || located_context(spec, at, "file");
         let file = std::fs::File::open(source).with_context(ctx)?;
-        let (digest, size) = cache.insert_reader(std::io::BufReader::new(file), sha256.as_ref()).with_context(ctx)?;
+        let (digest, size) = cache
+            .insert_reader(std::io::BufReader::new(file), sha256.as_ref())
+            .with_context(ctx)?;
         blobs.add(&digest, size, media::AIRLOCK_FILE);
-        records.push(FileRecord { target: target.clone(), mode: format!("{mode:04o}"), source: at.text.clone(), digest, size });
+        records.push(FileRecord {
+            target: target.clone(),
+            mode: format!("{mode:04o}"),
+            source: at.text.clone(),
+            digest,
+            size,
+        });
     }
     Ok(records)
 }

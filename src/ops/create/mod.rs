@@ -5,7 +5,9 @@
 mod content;
 mod images;
 
-use crate::bundle::format::{self, BlobRecord, BundleManifest, Component, Encoding, Inputs, Metadata};
+use crate::bundle::format::{
+    self, BlobRecord, BundleManifest, Component, Encoding, Inputs, Metadata,
+};
 use crate::bundle::writer::{write_bundle, BlobSource};
 use crate::cache::Cache;
 use crate::oci::digest::Digest;
@@ -45,11 +47,23 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     let spec = crate::spec::load(&options.spec)?;
     let cache = Cache::open(&options.cache_dir).context("cannot open the blob cache")?;
     let registry = Registry::new(options.registry.clone())?;
-    let platforms = if options.platforms.is_empty() { spec.platforms.clone() } else { options.platforms.clone() };
+    let platforms = if options.platforms.is_empty() {
+        spec.platforms.clone()
+    } else {
+        options.platforms.clone()
+    };
 
-    let images = images::resolve_all(&spec, &platforms, &registry, &cache, options.concurrency).await?;
+    let images =
+        images::resolve_all(&spec, &platforms, &registry, &cache, options.concurrency).await?;
     let all_images: Vec<_> = images.iter().flatten().collect();
-    let downloaded = images::download_missing(&all_images, &registry, &cache, options.concurrency, progress).await?;
+    let downloaded = images::download_missing(
+        &all_images,
+        &registry,
+        &cache,
+        options.concurrency,
+        progress,
+    )
+    .await?;
 
     let mut blobs = content::BlobList::default();
     for image in &all_images {
@@ -66,7 +80,9 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
             crds: content::gather_crds(&spec, component, &cache, &mut blobs)?,
             manifests: {
                 let mut docs = content::gather_manifests(&spec, component, &cache, &mut blobs)?;
-                docs.extend(content::gather_kustomizations(&spec, component, &cache, &mut blobs)?);
+                docs.extend(content::gather_kustomizations(
+                    &spec, component, &cache, &mut blobs,
+                )?);
                 docs
             },
             files: content::gather_files(&spec, component, &cache, &mut blobs)?,
@@ -80,19 +96,29 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     let manifest = BundleManifest {
         format: format::FORMAT_MAJOR,
         format_minor: format::FORMAT_MINOR,
-        metadata: Metadata { name: spec.name.clone(), version: spec.version.clone(), description: spec.description.clone() },
+        metadata: Metadata {
+            name: spec.name.clone(),
+            version: spec.version.clone(),
+            description: spec.description.clone(),
+        },
         created_by: concat!("airlock ", env!("CARGO_PKG_VERSION")).to_string(),
         platforms: platforms.iter().map(|p| p.to_string()).collect(),
         components,
         blobs: blob_records,
         inputs: Inputs {
-            spec_file: spec.path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            spec_file: spec
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned()),
             spec_digest: Some(spec.digest.clone()),
         },
     };
     check_image_names_unique(&manifest)?;
 
-    let output = options.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}-{}.airlock", spec.name, spec.version)));
+    let output = options
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}-{}.airlock", spec.name, spec.version)));
     let total = manifest.stored_size();
     let bar = progress.bar(&format!("{}", output.display()), total);
     let report_bar = bar.clone();
@@ -101,13 +127,25 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         let output = output.clone();
         let cache = cache.clone();
         tokio::task::spawn_blocking(move || {
-            let written = write_bundle(&output, &manifest, &CachedBlobs(cache), Box::new(move |n| bar.inc(n)));
+            let written = write_bundle(
+                &output,
+                &manifest,
+                &CachedBlobs(cache),
+                Box::new(move |n| bar.inc(n)),
+            );
             (manifest, written)
         })
         .await?
     };
     let written = written.with_context(|| format!("cannot write bundle {}", output.display()))?;
-    report_bar.finish("Wrote", &format!("{} ({})", output.display(), human_bytes(written.bytes_written)));
+    report_bar.finish(
+        "Wrote",
+        &format!(
+            "{} ({})",
+            output.display(),
+            human_bytes(written.bytes_written)
+        ),
+    );
     Ok(CreateReport {
         output,
         manifest_digest,
@@ -144,16 +182,32 @@ fn blob_records(mut blobs: Vec<BlobDescriptor>, cache: &Cache) -> Result<Vec<Blo
     let mut records = Vec::with_capacity(blobs.len());
     for blob in blobs {
         let path = cache.blob_path(&blob.digest);
-        let size = std::fs::metadata(&path).with_context(|| format!("blob {} is missing from the cache", blob.digest))?.len();
+        let size = std::fs::metadata(&path)
+            .with_context(|| format!("blob {} is missing from the cache", blob.digest))?
+            .len();
         if size != blob.size {
-            anyhow::bail!("blob {} has {size} bytes but its manifest says {}", blob.digest, blob.size);
+            anyhow::bail!(
+                "blob {} has {size} bytes but its manifest says {}",
+                blob.digest,
+                blob.size
+            );
         }
-        let compressed = if media::is_compressible(&blob.media_type) { cache.zstd_form(&blob.digest)? } else { None };
+        let compressed = if media::is_compressible(&blob.media_type) {
+            cache.zstd_form(&blob.digest)?
+        } else {
+            None
+        };
         let (encoding, stored_size) = match compressed {
             Some((_, stored)) => (Encoding::Zstd, stored),
             None => (Encoding::Identity, size),
         };
-        records.push(BlobRecord { digest: blob.digest, size, media_type: blob.media_type, encoding, stored_size });
+        records.push(BlobRecord {
+            digest: blob.digest,
+            size,
+            media_type: blob.media_type,
+            encoding,
+            stored_size,
+        });
     }
     Ok(records)
 }
@@ -175,4 +229,3 @@ impl BlobSource for CachedBlobs {
         Ok((path, file))
     }
 }
-

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the built-in demo end to end, offline: builds airlock, generates the
+# demo image, creates a bundle, inspects it, verifies it and exports the
+# image again. Output goes to ./demo-out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo >/dev/null || { echo "error: cargo is needed (https://rustup.rs)" >&2; exit 1; }
+cargo build --release --quiet
+airlock=./target/release/airlock
+mkdir -p demo-out
+rm -rf bundles/demo/images/demo-hello demo-out/exported
+scripts/make-demo-image.sh bundles/demo/images/demo-hello >/dev/null
+export AIRLOCK_CACHE_DIR=$PWD/demo-out/cache
+set -x
+$airlock create bundles/demo/airlock.yaml -o demo-out/demo-1.0.0.airlock
+$airlock inspect demo-out/demo-1.0.0.airlock
+$airlock verify demo-out/demo-1.0.0.airlock
+$airlock export demo-out/demo-1.0.0.airlock localhost/demo-hello:1.0.0 --oci-layout demo-out/exported
