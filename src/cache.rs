@@ -128,6 +128,20 @@ impl Cache {
         Ok(())
     }
 
+    /// A writer for a blob whose content the caller verifies while writing
+    /// (a registry stream checked against its digest); `commit` moves it
+    /// into place.
+    pub fn writer(&self, digest: &Digest) -> Result<CacheWriter, CacheError> {
+        let tmp_dir = self.tmp_dir();
+        let tmp =
+            tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| self.io_err(&tmp_dir, e))?;
+        Ok(CacheWriter {
+            file: io::BufWriter::with_capacity(1 << 20, tmp),
+            digest: digest.clone(),
+            cache: self.clone(),
+        })
+    }
+
     /// Returns the path of the zstd form of a cached blob, creating it if
     /// needed, or `None` when compression does not pay (stored size would not
     /// be at least 5% smaller).
@@ -185,6 +199,27 @@ impl Cache {
     pub fn read(&self, digest: &Digest) -> Result<Vec<u8>, CacheError> {
         let path = self.blob_path(digest);
         fs::read(&path).map_err(|e| self.io_err(&path, e))
+    }
+}
+
+pub struct CacheWriter {
+    file: io::BufWriter<tempfile::NamedTempFile>,
+    digest: Digest,
+    cache: Cache,
+}
+
+impl CacheWriter {
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all(bytes)
+    }
+
+    /// Call only once the content is known to match the digest.
+    pub fn commit(self) -> Result<(), CacheError> {
+        let tmp = self.file.into_inner().map_err(|e| CacheError::Io {
+            path: self.cache.tmp_dir(),
+            source: e.into_error(),
+        })?;
+        self.cache.adopt_verified(tmp, &self.digest)
     }
 }
 

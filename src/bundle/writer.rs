@@ -1,27 +1,29 @@
-//! Writes a bundle in one sequential pass: manifest, signature slot, OCI
-//! layout files, then every blob in digest order. Output goes to a temp file
-//! beside the destination and is renamed only when complete, so a failed or
-//! interrupted create leaves nothing behind.
+//! Writes a bundle. The layout of the whole file is fixed before any blob is
+//! written: manifest, signature slot, OCI layout files, then every blob in
+//! digest order, each behind its tar header. Blobs are then copied into their
+//! slots in any order (as downloads finish, concurrently), so `create`
+//! overlaps downloading and writing while the result stays byte-identical to
+//! a sequential write of the same inputs.
+//!
+//! Output goes to a temp file beside the destination, is fsynced, and is
+//! renamed only when every slot is filled: a failed or interrupted create
+//! leaves nothing behind (a killed process may leave `.airlock-partial-*`).
 //!
 //! Headers are normalised (mtime 0, uid/gid 0, mode 0644) and entries sorted,
 //! so the same inputs give byte-identical bundles.
 
 use super::format::{self, BlobRecord, BundleManifest, Signatures};
-use super::{io_err, Result};
+use super::{io_err, BundleError, Result};
+use crate::oci::digest::Digest;
 use crate::oci::media;
 use serde_json::json;
+use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-
-/// Where the writer finds each blob's stored form (compressed or not).
-pub trait BlobSource {
-    fn open_stored(&self, blob: &BlobRecord) -> std::io::Result<(PathBuf, File)>;
-}
-
-pub struct WriteReport {
-    pub bytes_written: u64,
-}
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 pub fn manifest_bytes(manifest: &BundleManifest) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
@@ -75,7 +77,7 @@ fn oci_index(manifest: &BundleManifest) -> Vec<u8> {
     bytes
 }
 
-fn header(name: &str, size: u64) -> tar::Header {
+fn header(name: &str, size: u64) -> [u8; 512] {
     let mut h = tar::Header::new_gnu();
     h.set_path(name)
         .expect("bundle entry names are short ASCII");
@@ -86,121 +88,208 @@ fn header(name: &str, size: u64) -> tar::Header {
     h.set_mtime(0);
     h.set_entry_type(tar::EntryType::Regular);
     h.set_cksum();
-    h
+    *h.as_bytes()
 }
 
-/// Counts bytes so the caller can report progress and totals.
-struct CountingWriter<W> {
-    inner: W,
-    count: u64,
-    on_progress: Box<dyn FnMut(u64)>,
+fn padded(size: u64) -> u64 {
+    size.div_ceil(512) * 512
 }
 
-impl<W: Write> Write for CountingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.count += n as u64;
-        (self.on_progress)(n as u64);
-        Ok(n)
+struct Slot {
+    offset: u64,
+    size: u64,
+    filled: bool,
+}
+
+/// Writes one blob's bytes, in order, into its slot.
+pub struct SlotCursor {
+    writer: Arc<BundleWriter>,
+    digest: Digest,
+    offset: u64,
+    size: u64,
+    pos: u64,
+}
+
+impl SlotCursor {
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.pos + bytes.len() as u64 > self.size {
+            return Err(self.wrong_size(self.pos + bytes.len() as u64));
+        }
+        let out = self.writer.tmp.as_file();
+        out.write_all_at(bytes, self.offset + self.pos)
+            .map_err(io_err(self.writer.tmp.path()))?;
+        self.pos += bytes.len() as u64;
+        Ok(())
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+
+    fn wrong_size(&self, got: u64) -> BundleError {
+        BundleError::Io {
+            path: self.writer.out.clone(),
+            source: std::io::Error::other(format!(
+                "blob {} has at least {got} bytes, but {} were announced",
+                self.digest, self.size
+            )),
+        }
+    }
+
+    /// Marks the slot filled; fails if fewer bytes than announced arrived.
+    pub fn complete(self) -> Result<()> {
+        if self.pos != self.size {
+            return Err(self.wrong_size(self.pos));
+        }
+        let mut slots = self.writer.slots.lock().expect("slot table");
+        if let Some(slot) = slots.get_mut(&self.digest) {
+            if !slot.filled {
+                slot.filled = true;
+                self.writer.unfilled.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        Ok(())
     }
 }
 
-pub fn write_bundle(
-    out: &Path,
-    manifest: &BundleManifest,
-    blobs: &dyn BlobSource,
-    on_progress: Box<dyn FnMut(u64)>,
-) -> Result<WriteReport> {
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".airlock-partial-")
-        .tempfile_in(&dir)
-        .map_err(io_err(&dir))?;
-    let tmp_path = tmp.path().to_path_buf();
-    let file = tmp.as_file().try_clone().map_err(io_err(&tmp_path))?;
-    let counting = CountingWriter {
-        inner: BufWriter::with_capacity(1 << 20, file),
-        count: 0,
-        on_progress,
-    };
-    let mut builder = tar::Builder::new(counting);
-    let append = |builder: &mut tar::Builder<_>, name: &str, size: u64, data: &mut dyn Read| {
-        builder
-            .append(&header(name, size), data)
-            .map_err(io_err(&tmp_path))
-    };
+/// A bundle being written: its head is in place, its blob slots are filled
+/// by `fill` from any thread, `finish` checks, syncs and renames.
+pub struct BundleWriter {
+    tmp: tempfile::NamedTempFile,
+    out: PathBuf,
+    slots: Mutex<HashMap<Digest, Slot>>,
+    unfilled: AtomicUsize,
+    total_len: u64,
+}
 
-    let manifest_json = manifest_bytes(manifest);
-    append(
-        &mut builder,
-        format::MANIFEST_ENTRY,
-        manifest_json.len() as u64,
-        &mut &manifest_json[..],
-    )?;
-    let slot = signature_slot(&Signatures::default()).expect("empty slot fits");
-    append(
-        &mut builder,
-        format::SIGNATURES_ENTRY,
-        slot.len() as u64,
-        &mut &slot[..],
-    )?;
-    let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
-    append(
-        &mut builder,
-        format::OCI_LAYOUT_ENTRY,
-        layout.len() as u64,
-        &mut &layout[..],
-    )?;
-    let index = oci_index(manifest);
-    append(
-        &mut builder,
-        format::OCI_INDEX_ENTRY,
-        index.len() as u64,
-        &mut &index[..],
-    )?;
+impl BundleWriter {
+    /// Lays out the whole file for `manifest` and writes everything but the
+    /// blob contents.
+    pub fn create(out: &Path, manifest: &BundleManifest) -> Result<Self> {
+        let dir = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".airlock-partial-")
+            .tempfile_in(&dir)
+            .map_err(io_err(&dir))?;
+        let mut head = Vec::new();
+        let mut push = |name: &str, data: &[u8]| {
+            head.extend_from_slice(&header(name, data.len() as u64));
+            head.extend_from_slice(data);
+            head.resize(padded(head.len() as u64) as usize, 0);
+        };
+        push(format::MANIFEST_ENTRY, &manifest_bytes(manifest));
+        push(
+            format::SIGNATURES_ENTRY,
+            &signature_slot(&Signatures::default()).expect("empty slot fits"),
+        );
+        push(
+            format::OCI_LAYOUT_ENTRY,
+            br#"{"imageLayoutVersion":"1.0.0"}"#,
+        );
+        push(format::OCI_INDEX_ENTRY, &oci_index(manifest));
 
-    for blob in &manifest.blobs {
-        let (path, file) = blobs
-            .open_stored(blob)
-            .map_err(|e| super::BundleError::Io {
-                path: PathBuf::from(blob.digest.to_string()),
-                source: e,
-            })?;
-        let actual_size = file.metadata().map_err(io_err(&path))?.len();
-        if actual_size != blob.stored_size {
-            return Err(super::BundleError::Io {
-                path,
-                source: std::io::Error::other(format!(
-                    "cached blob {} changed size ({} bytes, expected {}); clear the airlock cache",
-                    blob.digest, actual_size, blob.stored_size
-                )),
+        let file = tmp.as_file();
+        let path = tmp.path().to_path_buf();
+        file.write_all_at(&head, 0).map_err(io_err(&path))?;
+        let mut offset = head.len() as u64;
+        let mut slots = HashMap::with_capacity(manifest.blobs.len());
+        for blob in &manifest.blobs {
+            let name = format::blob_entry_name(&blob.digest, blob.encoding);
+            file.write_all_at(&header(&name, blob.stored_size), offset)
+                .map_err(io_err(&path))?;
+            offset += 512;
+            slots.insert(
+                blob.digest.clone(),
+                Slot {
+                    offset,
+                    size: blob.stored_size,
+                    filled: false,
+                },
+            );
+            offset += padded(blob.stored_size);
+        }
+        // Two zero blocks end a tar archive; set_len leaves them (and all
+        // padding) as zeros.
+        let total_len = offset + 1024;
+        file.set_len(total_len).map_err(io_err(&path))?;
+        Ok(BundleWriter {
+            tmp,
+            out: out.to_path_buf(),
+            unfilled: AtomicUsize::new(slots.len()),
+            slots: Mutex::new(slots),
+            total_len,
+        })
+    }
+
+    /// Opens a blob's slot for writing its stored bytes in order.
+    pub fn cursor(self: &Arc<Self>, digest: &Digest) -> Result<SlotCursor> {
+        let slots = self.slots.lock().expect("slot table");
+        let slot = slots.get(digest).ok_or_else(|| BundleError::MissingBlob {
+            path: self.out.clone(),
+            digest: digest.clone(),
+        })?;
+        Ok(SlotCursor {
+            writer: Arc::clone(self),
+            digest: digest.clone(),
+            offset: slot.offset,
+            size: slot.size,
+            pos: 0,
+        })
+    }
+
+    pub fn is_filled(&self, digest: &Digest) -> bool {
+        self.slots
+            .lock()
+            .expect("slot table")
+            .get(digest)
+            .is_some_and(|s| s.filled)
+    }
+
+    /// Copies a blob's stored form from a file into its slot.
+    pub fn fill(
+        self: &Arc<Self>,
+        blob: &BlobRecord,
+        source: &Path,
+        on_progress: &dyn Fn(u64),
+    ) -> Result<()> {
+        if self.is_filled(&blob.digest) {
+            return Ok(());
+        }
+        let mut file = File::open(source).map_err(io_err(source))?;
+        let mut cursor = self.cursor(&blob.digest)?;
+        let mut buf = vec![0u8; (1 << 20).min(blob.stored_size.max(1) as usize)];
+        loop {
+            let n = file.read(&mut buf).map_err(io_err(source))?;
+            if n == 0 {
+                break;
+            }
+            cursor.write(&buf[..n])?;
+            on_progress(n as u64);
+        }
+        cursor.complete()
+    }
+
+    /// Checks every slot is filled, syncs and renames into place.
+    pub fn finish(self) -> Result<u64> {
+        let unfilled = self.unfilled.load(Ordering::SeqCst);
+        if unfilled > 0 {
+            let slots = self.slots.lock().expect("slot table");
+            let digest = slots
+                .iter()
+                .find(|(_, s)| !s.filled)
+                .map(|(d, _)| d.clone())
+                .expect("an unfilled slot");
+            return Err(BundleError::MissingBlob {
+                path: self.out.clone(),
+                digest,
             });
         }
-        let name = format::blob_entry_name(&blob.digest, blob.encoding);
-        // `take` guards against a cache file that grew after it was measured:
-        // the header's size must be exactly what follows it.
-        let mut limited = file.take(blob.stored_size);
-        builder
-            .append(&header(&name, blob.stored_size), &mut limited)
-            .map_err(io_err(&path))?;
+        let path = self.tmp.path().to_path_buf();
+        self.tmp.as_file().sync_all().map_err(io_err(&path))?;
+        let total = self.total_len;
+        self.tmp.persist(&self.out).map_err(|e| BundleError::Io {
+            path: self.out.clone(),
+            source: e.error,
+        })?;
+        Ok(total)
     }
-    let counting = builder.into_inner().map_err(io_err(&tmp_path))?;
-    let bytes_written = counting.count;
-    let buffered = counting.inner;
-    let file = buffered.into_inner().map_err(|e| super::BundleError::Io {
-        path: tmp_path.clone(),
-        source: e.into_error(),
-    })?;
-    file.sync_all().map_err(io_err(&tmp_path))?;
-    tmp.persist(out).map_err(|e| super::BundleError::Io {
-        path: out.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(WriteReport { bytes_written })
 }

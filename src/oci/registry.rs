@@ -8,6 +8,7 @@
 use super::digest::Digest;
 use super::media;
 use crate::cache::Cache;
+use futures_util::TryStreamExt;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::OciDescriptor;
@@ -317,6 +318,9 @@ impl Registry {
                     (failed(detail), false)
                 }
             }
+            // Mid-stream failures (connection reset, digest mismatch at the
+            // end of a stream) are worth another attempt.
+            OciDistributionError::IoError(e) => (failed(error_chain(&e)), true),
             other => (failed(other.to_string()), false),
         }
     }
@@ -375,19 +379,17 @@ impl Registry {
         Ok((bytes.to_vec(), digest, media_type))
     }
 
-    /// Downloads a blob into the cache (verified) unless it is already there.
-    /// Returns the number of bytes downloaded.
-    pub async fn blob_to_cache(
+    /// Streams a blob into a fresh sink per attempt. The stream is checked
+    /// against the digest as it arrives; a sink's `finish` runs only for a
+    /// complete, verified blob. Returns the bytes received.
+    pub async fn fetch_blob(
         &self,
         image: &Reference,
         digest: &Digest,
         size: u64,
-        cache: &Cache,
+        new_sink: &(dyn Fn() -> std::io::Result<Box<dyn BlobSink>> + Sync),
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<u64, RegistryError> {
-        if cache.contains(digest) {
-            return Ok(0);
-        }
         let auth = self.auth_for(image.registry());
         self.client
             .store_auth_if_needed(image.registry(), &auth)
@@ -398,21 +400,55 @@ impl Registry {
             ..Default::default()
         };
         self.with_retries(image, || async {
-            let tmp_dir = cache.tmp_dir();
-            let tmp = tempfile::NamedTempFile::new_in(&tmp_dir)?;
-            let file = tokio::fs::File::from_std(tmp.reopen()?);
-            let writer = ProgressWriter {
-                inner: tokio::io::BufWriter::with_capacity(1 << 20, file),
-                on_bytes,
-            };
-            // pull_blob checks the digest of what it streams.
-            self.client.pull_blob(image, &descriptor, writer).await?;
-            cache
-                .adopt_verified(tmp, digest)
-                .map_err(|e| OciDistributionError::GenericError(Some(format!("cache: {e}"))))?;
-            Ok(size)
+            let mut stream = self.client.pull_blob_stream(image, &descriptor).await?;
+            let mut sink = new_sink()?;
+            let mut received = 0u64;
+            while let Some(chunk) = stream.try_next().await? {
+                // Sinks write to the page cache (cache file, bundle slot):
+                // microseconds per chunk, not worth a thread hop.
+                sink.write(&chunk)?;
+                received += chunk.len() as u64;
+                on_bytes(chunk.len() as u64);
+            }
+            sink.finish()?;
+            Ok(received)
         })
         .await
+    }
+
+    /// Downloads a blob into the cache unless it is already there.
+    pub async fn blob_to_cache(
+        &self,
+        image: &Reference,
+        digest: &Digest,
+        size: u64,
+        cache: &Cache,
+    ) -> Result<u64, RegistryError> {
+        if cache.contains(digest) {
+            return Ok(0);
+        }
+        let new_sink = || -> std::io::Result<Box<dyn BlobSink>> {
+            Ok(Box::new(
+                cache.writer(digest).map_err(std::io::Error::other)?,
+            ))
+        };
+        self.fetch_blob(image, digest, size, &new_sink, &|_| {})
+            .await
+    }
+}
+
+/// Where a downloaded blob goes.
+pub trait BlobSink: Send {
+    fn write(&mut self, chunk: &[u8]) -> std::io::Result<()>;
+    fn finish(self: Box<Self>) -> std::io::Result<()>;
+}
+
+impl BlobSink for crate::cache::CacheWriter {
+    fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        crate::cache::CacheWriter::write(self, chunk)
+    }
+    fn finish(self: Box<Self>) -> std::io::Result<()> {
+        self.commit().map_err(std::io::Error::other)
     }
 }
 
@@ -427,36 +463,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     parts.join(": ")
-}
-
-/// Reports bytes as they are written, for progress bars.
-struct ProgressWriter<'a, W> {
-    inner: W,
-    on_bytes: &'a (dyn Fn(u64) + Send + Sync),
-}
-
-impl<W: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for ProgressWriter<'_, W> {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        let poll = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let std::task::Poll::Ready(Ok(n)) = &poll {
-            (self.on_bytes)(*n as u64);
-        }
-        poll
-    }
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
 }

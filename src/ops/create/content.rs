@@ -172,7 +172,7 @@ async fn pull_oci_chart(
     };
     for d in [config, layer] {
         registry
-            .blob_to_cache(&reference, &d.digest, d.size, cache, &|_| {})
+            .blob_to_cache(&reference, &d.digest, d.size, cache)
             .await?;
     }
     cache.insert_bytes(&bytes)?;

@@ -2,13 +2,14 @@
 //! (registry, OCI layout or docker archive), then download the missing blobs
 //! into the cache, concurrently and bounded.
 
+use super::SlotFiller;
 use crate::bundle::format::ImageRecord;
 use crate::cache::Cache;
 use crate::oci::digest::Digest;
 use crate::oci::layout::{load_docker_archive, OciLayout};
 use crate::oci::manifest::Platform;
-use crate::oci::registry::Registry;
-use crate::oci::resolve::{walk, ImageTree};
+use crate::oci::registry::{BlobSink, Registry};
+use crate::oci::resolve::{walk, BlobDescriptor, ImageTree};
 use crate::oci::source::{parse_reference, ImageSource};
 use crate::output::{human_bytes, Progress};
 use crate::spec::{Located, Spec};
@@ -166,14 +167,18 @@ fn record<T>(reference: String, at: &Located<T>, tree: &ImageTree) -> ImageRecor
     }
 }
 
-/// Downloads every registry blob not yet cached. Each blob is fetched once
-/// even when several images share it. Returns bytes downloaded.
+/// Downloads every registry blob not yet cached that `wanted` selects, and
+/// hands each to `filler` (when given) as soon as it is in the cache. Each
+/// blob is fetched once even when several images share it. Returns bytes
+/// downloaded.
 pub async fn download_missing(
     images: &[&GatheredImage],
+    wanted: &dyn Fn(&BlobDescriptor) -> bool,
     registry: &Registry,
     cache: &Cache,
     concurrency: usize,
     progress: &Progress,
+    filler: Option<&SlotFiller>,
 ) -> Result<u64> {
     let mut seen = HashSet::new();
     let mut jobs = Vec::new();
@@ -185,12 +190,11 @@ pub async fn download_missing(
             .tree
             .blobs
             .iter()
-            .filter(|b| !cache.contains(&b.digest) && seen.insert(b.digest.clone()))
+            .filter(|b| wanted(b) && !cache.contains(&b.digest) && seen.insert(b.digest.clone()))
             .cloned()
             .collect();
         let total: u64 = missing.iter().map(|b| b.size).sum();
         if missing.is_empty() {
-            progress.line("Cached", &image.record.reference);
             continue;
         }
         let bar = progress.bar(&image.record.reference, total);
@@ -210,8 +214,15 @@ pub async fn download_missing(
         .map(
             |(reference, blob, bar, remaining, name, total)| async move {
                 let inc = |n: u64| bar.inc(n);
+                let new_sink = || match filler {
+                    Some(filler) => filler.download_sink(&blob.digest),
+                    None => Ok(
+                        Box::new(cache.writer(&blob.digest).map_err(std::io::Error::other)?)
+                            as Box<dyn BlobSink>,
+                    ),
+                };
                 let n = registry
-                    .blob_to_cache(&reference, &blob.digest, blob.size, cache, &inc)
+                    .fetch_blob(&reference, &blob.digest, blob.size, &new_sink, &inc)
                     .await
                     .with_context(|| {
                         format!("cannot download blob {} of image {name}", blob.digest)

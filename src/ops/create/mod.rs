@@ -8,16 +8,19 @@ mod images;
 use crate::bundle::format::{
     self, BlobRecord, BundleManifest, Component, Encoding, Inputs, Metadata,
 };
-use crate::bundle::writer::{write_bundle, BlobSource};
+use crate::bundle::writer::{BundleWriter, SlotCursor};
 use crate::cache::Cache;
 use crate::oci::digest::Digest;
 use crate::oci::manifest::Platform;
 use crate::oci::media;
-use crate::oci::registry::{Registry, RegistryOptions};
+use crate::oci::registry::{BlobSink, Registry, RegistryOptions};
 use crate::oci::resolve::BlobDescriptor;
-use crate::output::{human_bytes, Progress};
+use crate::output::{human_bytes, Bar, Progress};
 use anyhow::{Context, Result};
+use futures_util::{StreamExt, TryStreamExt};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub struct CreateOptions {
     pub spec: PathBuf,
@@ -52,30 +55,22 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     } else {
         options.platforms.clone()
     };
+    let concurrency = options.concurrency.max(1);
 
-    let images =
-        images::resolve_all(&spec, &platforms, &registry, &cache, options.concurrency).await?;
+    let images = images::resolve_all(&spec, &platforms, &registry, &cache, concurrency).await?;
     let all_images: Vec<_> = images.iter().flatten().collect();
-    let downloaded = images::download_missing(
-        &all_images,
-        &registry,
-        &cache,
-        options.concurrency,
-        progress,
-    )
-    .await?;
 
     let mut blobs = content::BlobList::default();
     for image in &all_images {
         blobs.0.extend(image.tree.all_blobs().cloned());
     }
     let mut components = Vec::new();
-    for (component, gathered) in spec.components.iter().zip(images) {
+    for (component, gathered) in spec.components.iter().zip(images.iter()) {
         components.push(Component {
             name: component.name.clone(),
             description: component.description.clone(),
             required: component.required,
-            images: gathered.into_iter().map(|g| g.record).collect(),
+            images: gathered.iter().map(|g| g.record.clone()).collect(),
             charts: content::gather_charts(&spec, component, &registry, &cache, &mut blobs).await?,
             crds: content::gather_crds(&spec, component, &cache, &mut blobs)?,
             manifests: {
@@ -89,6 +84,20 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         });
     }
 
+    // A compressible blob's stored size is known only once it is compressed,
+    // so those few (uncompressed layers) are fetched before the layout is
+    // fixed; everything else streams into its slot as it arrives.
+    let compressible = |b: &BlobDescriptor| media::is_compressible(&b.media_type);
+    let mut downloaded = images::download_missing(
+        &all_images,
+        &compressible,
+        &registry,
+        &cache,
+        concurrency,
+        progress,
+        None,
+    )
+    .await?;
     let blob_records = {
         let cache = cache.clone();
         tokio::task::spawn_blocking(move || blob_records(blobs.0, &cache)).await??
@@ -119,43 +128,133 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}-{}.airlock", spec.name, spec.version)));
-    let total = manifest.stored_size();
-    let bar = progress.bar(&format!("{}", output.display()), total);
-    let report_bar = bar.clone();
-    let manifest_digest = Digest::of(&crate::bundle::writer::manifest_bytes(&manifest));
-    let (manifest, written) = {
-        let output = output.clone();
-        let cache = cache.clone();
-        tokio::task::spawn_blocking(move || {
-            let written = write_bundle(
-                &output,
-                &manifest,
-                &CachedBlobs(cache),
-                Box::new(move |n| bar.inc(n)),
-            );
-            (manifest, written)
-        })
-        .await?
-    };
-    let written = written.with_context(|| format!("cannot write bundle {}", output.display()))?;
-    report_bar.finish(
-        "Wrote",
-        &format!(
-            "{} ({})",
-            output.display(),
-            human_bytes(written.bytes_written)
+    let writer = BundleWriter::create(&output, &manifest)
+        .with_context(|| format!("cannot write bundle {}", output.display()))?;
+    let bar = progress.bar(&output.display().to_string(), manifest.stored_size());
+    let filler = SlotFiller {
+        writer: Arc::new(writer),
+        records: Arc::new(
+            manifest
+                .blobs
+                .iter()
+                .map(|b| (b.digest.clone(), b.clone()))
+                .collect(),
         ),
+        cache: cache.clone(),
+        bar: bar.clone(),
+    };
+    let cached: Vec<Digest> = manifest
+        .blobs
+        .iter()
+        .filter(|b| cache.contains(&b.digest))
+        .map(|b| b.digest.clone())
+        .collect();
+    let fill_cached = async {
+        futures_util::stream::iter(cached.iter())
+            .map(|d| filler.fill(d))
+            .buffer_unordered(2)
+            .try_collect::<Vec<()>>()
+            .await
+    };
+    let everything = |_: &BlobDescriptor| true;
+    let download = images::download_missing(
+        &all_images,
+        &everything,
+        &registry,
+        &cache,
+        concurrency,
+        progress,
+        Some(&filler),
+    );
+    let (filled, fetched) = tokio::join!(fill_cached, download);
+    filled?;
+    downloaded += fetched?;
+    let writer = Arc::try_unwrap(filler.writer)
+        .map_err(|_| anyhow::anyhow!("bundle writer still in use"))?;
+    let bundle_bytes = tokio::task::spawn_blocking(move || writer.finish())
+        .await?
+        .with_context(|| format!("cannot write bundle {}", output.display()))?;
+    bar.finish(
+        "Wrote",
+        &format!("{} ({})", output.display(), human_bytes(bundle_bytes)),
     );
     Ok(CreateReport {
         output,
-        manifest_digest,
+        manifest_digest: Digest::of(&crate::bundle::writer::manifest_bytes(&manifest)),
         images: manifest.images().count(),
         charts: manifest.charts().count(),
         blobs: manifest.blobs.len(),
         content_bytes: manifest.unique_size(),
-        bundle_bytes: written.bytes_written,
+        bundle_bytes,
         downloaded_bytes: downloaded,
     })
+}
+
+/// Puts blobs into their bundle slots: from the cache (off the async
+/// threads), or straight from a download, teed into the cache.
+pub struct SlotFiller {
+    writer: Arc<BundleWriter>,
+    records: Arc<HashMap<Digest, BlobRecord>>,
+    cache: Cache,
+    bar: Bar,
+}
+
+impl SlotFiller {
+    /// A sink that writes a downloading blob to the cache and its slot at once.
+    pub fn download_sink(&self, digest: &Digest) -> std::io::Result<Box<dyn BlobSink>> {
+        let cache = self.cache.writer(digest).map_err(std::io::Error::other)?;
+        let slot = self.writer.cursor(digest).map_err(std::io::Error::other)?;
+        Ok(Box::new(TeeSink {
+            cache,
+            slot,
+            bar: self.bar.clone(),
+        }))
+    }
+
+    pub async fn fill(&self, digest: &Digest) -> Result<()> {
+        let record = self
+            .records
+            .get(digest)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("blob {digest} is not in the bundle manifest"))?;
+        let (writer, cache, bar) = (self.writer.clone(), self.cache.clone(), self.bar.clone());
+        tokio::task::spawn_blocking(move || {
+            let source = match record.encoding {
+                Encoding::Identity => cache.blob_path(&record.digest),
+                Encoding::Zstd => cache
+                    .zstd_form(&record.digest)?
+                    .map(|(p, _)| p)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "compressed form of {} vanished from the cache",
+                            record.digest
+                        )
+                    })?,
+            };
+            writer.fill(&record, &source, &|n| bar.inc(n))?;
+            Ok(())
+        })
+        .await?
+    }
+}
+
+struct TeeSink {
+    cache: crate::cache::CacheWriter,
+    slot: SlotCursor,
+    bar: Bar,
+}
+
+impl BlobSink for TeeSink {
+    fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.cache.write(chunk)?;
+        self.slot.write(chunk).map_err(std::io::Error::other)?;
+        self.bar.inc(chunk.len() as u64);
+        Ok(())
+    }
+    fn finish(self: Box<Self>) -> std::io::Result<()> {
+        self.slot.complete().map_err(std::io::Error::other)?;
+        self.cache.commit().map_err(std::io::Error::other)
+    }
 }
 
 /// Two spec entries that resolve to the same reference would be ambiguous
@@ -182,9 +281,18 @@ fn blob_records(mut blobs: Vec<BlobDescriptor>, cache: &Cache) -> Result<Vec<Blo
     let mut records = Vec::with_capacity(blobs.len());
     for blob in blobs {
         let path = cache.blob_path(&blob.digest);
-        let size = std::fs::metadata(&path)
-            .with_context(|| format!("blob {} is missing from the cache", blob.digest))?
-            .len();
+        let Ok(meta) = std::fs::metadata(&path) else {
+            // Still to be downloaded: stored as it comes, size from its descriptor.
+            records.push(BlobRecord {
+                stored_size: blob.size,
+                digest: blob.digest,
+                size: blob.size,
+                media_type: blob.media_type,
+                encoding: Encoding::Identity,
+            });
+            continue;
+        };
+        let size = meta.len();
         if size != blob.size {
             anyhow::bail!(
                 "blob {} has {size} bytes but its manifest says {}",
@@ -210,22 +318,4 @@ fn blob_records(mut blobs: Vec<BlobDescriptor>, cache: &Cache) -> Result<Vec<Blo
         });
     }
     Ok(records)
-}
-
-struct CachedBlobs(Cache);
-
-impl BlobSource for CachedBlobs {
-    fn open_stored(&self, blob: &BlobRecord) -> std::io::Result<(PathBuf, std::fs::File)> {
-        let path = match blob.encoding {
-            Encoding::Identity => self.0.blob_path(&blob.digest),
-            Encoding::Zstd => self
-                .0
-                .zstd_form(&blob.digest)
-                .map_err(std::io::Error::other)?
-                .map(|(p, _)| p)
-                .ok_or_else(|| std::io::Error::other("compressed form vanished from the cache"))?,
-        };
-        let file = std::fs::File::open(&path)?;
-        Ok((path, file))
-    }
 }
