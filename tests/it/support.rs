@@ -434,3 +434,36 @@ pub fn write_spec(dir: &Path, body: &str) -> PathBuf {
     std::fs::write(&path, format!("apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: test, version: 1.0.0}}\n{body}")).unwrap();
     path
 }
+
+/// kubectl from the project venv (scripts/install-deps.sh), if installed.
+pub fn venv_kubectl() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/kubectl");
+    if path.exists() {
+        Some(path)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("target/venv/bin/kubectl is missing; run scripts/install-deps.sh")
+    } else {
+        eprintln!("skipping: target/venv/bin/kubectl missing (run scripts/install-deps.sh)");
+        None
+    }
+}
+
+impl Registry {
+    /// Stops the registry (by PID) and returns a function that restarts it
+    /// on the same port with the same data.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn restart(&mut self) {
+        self.child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(self.dir.path().join("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("restart docker-registry");
+        self.wait_ready();
+    }
+}
