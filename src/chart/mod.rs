@@ -5,6 +5,8 @@
 //!
 //! Rendering templates is not done here yet.
 
+pub mod repo;
+
 use crate::cache::Cache;
 use crate::oci::digest::Digest;
 use crate::oci::media;

@@ -416,20 +416,37 @@ fn cached_blobs_are_not_downloaded_again_and_transient_outages_are_retried() {
     let airlock = Airlock::new();
     let create = |out: &str| -> serde_json::Value {
         let out = work.path().join(out);
-        serde_json::from_str(&airlock.ok(&["create", spec.to_str().unwrap(), "-o", out.to_str().unwrap(), "--plain-http", "--json"])).unwrap()
+        serde_json::from_str(&airlock.ok(&[
+            "create",
+            spec.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--plain-http",
+            "--json",
+        ]))
+        .unwrap()
     };
     let first = create("1.airlock");
     assert!(first["downloadedBytes"].as_u64().unwrap() > 1000, "{first}");
     let second = create("2.airlock");
     assert_eq!(second["downloadedBytes"], 0, "{second}");
-    assert_eq!(std::fs::read(work.path().join("1.airlock")).unwrap(), std::fs::read(work.path().join("2.airlock")).unwrap());
+    assert_eq!(
+        std::fs::read(work.path().join("1.airlock")).unwrap(),
+        std::fs::read(work.path().join("2.airlock")).unwrap()
+    );
 
     // The registry is down when create starts and comes back 500 ms later:
     // the bounded retries (after 200 ms and 800 ms more) ride it out.
     f.registry.stop();
     let mut child = Airlock::new()
         .cmd()
-        .args(["create", spec.to_str().unwrap(), "-o", work.path().join("3.airlock").to_str().unwrap(), "--plain-http"])
+        .args([
+            "create",
+            spec.to_str().unwrap(),
+            "-o",
+            work.path().join("3.airlock").to_str().unwrap(),
+            "--plain-http",
+        ])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -438,34 +455,94 @@ fn cached_blobs_are_not_downloaded_again_and_transient_outages_are_retried() {
     let status = child.wait().unwrap();
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    assert!(status.success(), "create did not survive a short outage: {err}");
+    assert!(
+        status.success(),
+        "create did not survive a short outage: {err}"
+    );
 }
 
 #[test]
 fn kustomizations_are_rendered_at_create_time() {
-    let Some(kubectl) = venv_kubectl() else { return };
+    let Some(kubectl) = venv_kubectl() else {
+        return;
+    };
     let work = tempfile::tempdir().unwrap();
     let d = work.path();
     std::fs::create_dir_all(d.join("deploy/base")).unwrap();
     std::fs::create_dir_all(d.join("deploy/prod")).unwrap();
-    std::fs::write(d.join("deploy/base/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  level: debug\n").unwrap();
-    std::fs::write(d.join("deploy/base/kustomization.yaml"), "resources: [cm.yaml]\n").unwrap();
-    std::fs::write(d.join("deploy/prod/kustomization.yaml"), "resources: [../base]\nnamePrefix: prod-\nnamespace: shop\n").unwrap();
-    let spec = write_spec(d, "components:\n  - name: a\n    kustomizations: [deploy/prod]\n");
+    std::fs::write(
+        d.join("deploy/base/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  level: debug\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("deploy/base/kustomization.yaml"),
+        "resources: [cm.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("deploy/prod/kustomization.yaml"),
+        "resources: [../base]\nnamePrefix: prod-\nnamespace: shop\n",
+    )
+    .unwrap();
+    let spec = write_spec(
+        d,
+        "components:\n  - name: a\n    kustomizations: [deploy/prod]\n",
+    );
     let airlock = Airlock::new();
     let bundle = d.join("k.airlock");
-    let out = airlock.cmd().env("AIRLOCK_KUBECTL", &kubectl).args(["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let out = airlock
+        .cmd()
+        .env("AIRLOCK_KUBECTL", &kubectl)
+        .args([
+            "create",
+            spec.to_str().unwrap(),
+            "-o",
+            bundle.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"]))
+            .unwrap();
     let doc = &v["components"][0]["manifests"][0];
     assert_eq!(doc["source"], "kustomize:deploy/prod");
     // The rendered YAML is in the bundle, byte-equal to kubectl's own output.
-    let expected = std::process::Command::new(&kubectl).args(["kustomize", d.join("deploy/prod").to_str().unwrap()]).output().unwrap().stdout;
+    let expected = std::process::Command::new(&kubectl)
+        .args(["kustomize", d.join("deploy/prod").to_str().unwrap()])
+        .output()
+        .unwrap()
+        .stdout;
     assert!(String::from_utf8_lossy(&expected).contains("name: prod-settings"));
-    assert_eq!(doc["digest"].as_str().unwrap(), format!("sha256:{}", sha256_hex(&expected)));
+    assert_eq!(
+        doc["digest"].as_str().unwrap(),
+        format!("sha256:{}", sha256_hex(&expected))
+    );
     // A broken kustomization names the spec line and kubectl's complaint.
-    std::fs::write(d.join("deploy/prod/kustomization.yaml"), "resources: [../missing]\n").unwrap();
-    let out = airlock.cmd().env("AIRLOCK_KUBECTL", &kubectl).args(["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]).output().unwrap();
+    std::fs::write(
+        d.join("deploy/prod/kustomization.yaml"),
+        "resources: [../missing]\n",
+    )
+    .unwrap();
+    let out = airlock
+        .cmd()
+        .env("AIRLOCK_KUBECTL", &kubectl)
+        .args([
+            "create",
+            spec.to_str().unwrap(),
+            "-o",
+            bundle.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("airlock.yaml:6:") && err.contains("missing"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("airlock.yaml:6:") && err.contains("missing"),
+        "{err}"
+    );
 }

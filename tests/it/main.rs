@@ -3,6 +3,7 @@
 
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
+mod charts;
 mod create;
 mod errors;
 mod support;

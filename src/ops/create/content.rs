@@ -64,12 +64,13 @@ pub async fn gather_charts(
     spec: &Spec,
     component: &Component,
     registry: &Registry,
+    ca_files: &[std::path::PathBuf],
     cache: &Cache,
     blobs: &mut BlobList,
 ) -> Result<Vec<ChartRecord>> {
     let mut records = Vec::new();
     for at in &component.charts {
-        let record = gather_chart(spec, &at.value, registry, cache, blobs)
+        let record = gather_chart(spec, &at.value, registry, ca_files, cache, blobs)
             .await
             .with_context(|| located_context(spec, at, "chart"))?;
         records.push(record);
@@ -81,6 +82,7 @@ async fn gather_chart(
     spec: &Spec,
     chart_spec: &Chart,
     registry: &Registry,
+    ca_files: &[std::path::PathBuf],
     cache: &Cache,
     blobs: &mut BlobList,
 ) -> Result<ChartRecord> {
@@ -106,7 +108,22 @@ async fn gather_chart(
             chart,
             version,
         } => {
-            bail!("charts from Helm repositories ({url}, chart {chart} {version}) are not supported yet; use `oci:` or download the chart and use `path:`")
+            let client = chart::repo::RepoClient::new(ca_files)?;
+            let archive = client.fetch(url, chart, version).await?;
+            let name = format!("{url}/{chart}-{version}.tgz");
+            let (meta, json) = chart::read_archive_meta(Path::new(&name), &archive)?;
+            if meta.name != *chart || meta.version != *version {
+                bail!(
+                    "{url} served chart {} {} for {chart} {version}",
+                    meta.name,
+                    meta.version
+                );
+            }
+            let source = format!("repo:{url} {chart} {version}");
+            (
+                chart::store_artifact(Path::new(&name), meta, &json, &archive, cache)?,
+                source,
+            )
         }
     };
     blobs.add(

@@ -71,7 +71,15 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
             description: component.description.clone(),
             required: component.required,
             images: gathered.iter().map(|g| g.record.clone()).collect(),
-            charts: content::gather_charts(&spec, component, &registry, &cache, &mut blobs).await?,
+            charts: content::gather_charts(
+                &spec,
+                component,
+                &registry,
+                &options.registry.ca_files,
+                &cache,
+                &mut blobs,
+            )
+            .await?,
             crds: content::gather_crds(&spec, component, &cache, &mut blobs)?,
             manifests: {
                 let mut docs = content::gather_manifests(&spec, component, &cache, &mut blobs)?;

@@ -1,0 +1,124 @@
+//! Charts from a classic Helm repository (served by a real HTTP server on a
+//! loopback port) and from an OCI registry (a real docker-registry).
+
+use crate::support::*;
+use std::process::{Command, Stdio};
+
+struct HttpServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_dir(dir: &std::path::Path) -> HttpServer {
+    let port = free_port();
+    let child = Command::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "http.server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    HttpServer { child, url: format!("http://127.0.0.1:{port}") }
+}
+
+fn chart_tgz(name: &str, version: &str) -> Vec<u8> {
+    let chart_yaml = format!("apiVersion: v2\nname: {name}\nversion: {version}\n");
+    layer(&[
+        (&format!("{name}/Chart.yaml"), chart_yaml.as_bytes(), 0o644),
+        (&format!("{name}/values.yaml"), b"replicas: 1\n", 0o644),
+        (&format!("{name}/templates/cm.yaml"), b"kind: ConfigMap\n", 0o644),
+    ])
+}
+
+#[test]
+fn chart_from_helm_repository_is_pinned_and_checked() {
+    let repo = tempfile::tempdir().unwrap();
+    let tgz = chart_tgz("redis", "23.1.1");
+    std::fs::create_dir_all(repo.path().join("charts")).unwrap();
+    std::fs::write(repo.path().join("charts/redis-23.1.1.tgz"), &tgz).unwrap();
+    let index = |digest: &str| {
+        format!(
+            "apiVersion: v1\nentries:\n  redis:\n    - version: 23.1.1\n      urls: [charts/redis-23.1.1.tgz]\n      digest: {digest}\n    - version: 22.0.0\n      urls: [charts/redis-22.0.0.tgz]\n"
+        )
+    };
+    std::fs::write(repo.path().join("index.yaml"), index(&sha256_hex(&tgz))).unwrap();
+    let server = serve_dir(repo.path());
+
+    let work = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        work.path(),
+        &format!("components:\n  - name: a\n    charts:\n      - {{name: cache, chart: redis, repo: {}, version: 23.1.1, namespace: data}}\n", server.url),
+    );
+    let airlock = Airlock::new();
+    let bundle = work.path().join("r.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    airlock.ok(&["verify", bundle.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let chart = &v["components"][0]["charts"][0];
+    assert_eq!(chart["name"], "cache");
+    assert_eq!(chart["chartName"], "redis");
+    assert_eq!(chart["version"], "23.1.1");
+    // The archive is carried byte for byte.
+    assert_eq!(chart["archiveDigest"].as_str().unwrap(), format!("sha256:{}", sha256_hex(&tgz)));
+
+    // A version the repository lacks: names what it has.
+    let bad = std::fs::read_to_string(&spec).unwrap().replace("23.1.1", "9.9.9");
+    std::fs::write(&spec, bad).unwrap();
+    let err = airlock.fails(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    assert!(err.contains("airlock.yaml:7:") && err.contains("9.9.9") && err.contains("23.1.1, 22.0.0"), "{err}");
+
+    // An archive that does not match the index digest is refused.
+    let spec_text = std::fs::read_to_string(&spec).unwrap().replace("9.9.9", "23.1.1");
+    std::fs::write(&spec, spec_text).unwrap();
+    std::fs::write(repo.path().join("index.yaml"), index(&"0".repeat(64))).unwrap();
+    let err = Airlock::new().fails(&["create", spec.to_str().unwrap(), "-o", work.path().join("x.airlock").to_str().unwrap()]);
+    assert!(err.contains("does not match the digest"), "{err}");
+}
+
+#[test]
+fn chart_from_oci_registry_keeps_its_manifest_digest() {
+    if missing_tool("docker-registry") || missing_tool("skopeo") {
+        return;
+    }
+    let registry = Registry::plain();
+    // A Helm OCI artifact laid out by hand, pushed with skopeo.
+    let dir = tempfile::tempdir().unwrap();
+    let mut layout = LayoutBuilder::new(&dir.path().join("layout"));
+    let tgz = chart_tgz("cnpg", "0.29.0");
+    let mut config = layout.blob(br#"{"name":"cnpg","version":"0.29.0","apiVersion":"v2"}"#);
+    config["mediaType"] = "application/vnd.cncf.helm.config.v1+json".into();
+    let mut content = layout.blob(&tgz);
+    content["mediaType"] = "application/vnd.cncf.helm.chart.content.v1.tar+gzip".into();
+    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": config, "layers": [content]});
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    let d = layout.blob(&bytes);
+    let built = Built { digest: d["digest"].as_str().unwrap().to_string(), bytes };
+    layout.tag(&built, "0.29.0");
+    registry.push_layout(&layout.dir, "0.29.0", "charts/cnpg:0.29.0");
+
+    let work = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        work.path(),
+        &format!("components:\n  - name: a\n    charts:\n      - {{name: cnpg, oci: oci://{}/charts/cnpg, version: 0.29.0}}\n", registry.host),
+    );
+    let airlock = Airlock::new();
+    let bundle = work.path().join("c.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--plain-http"]);
+    airlock.ok(&["verify", bundle.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let chart = &v["components"][0]["charts"][0];
+    assert_eq!(chart["digest"].as_str().unwrap(), built.digest);
+    assert_eq!(chart["archiveDigest"].as_str().unwrap(), format!("sha256:{}", sha256_hex(&tgz)));
+}
