@@ -41,9 +41,7 @@ impl Cache {
         if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
             return PathBuf::from(dir).join("airlock");
         }
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(std::env::temp_dir);
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
         home.join(".cache").join("airlock")
     }
 
@@ -73,10 +71,7 @@ impl Cache {
     }
 
     fn io_err(&self, path: &Path, source: io::Error) -> CacheError {
-        CacheError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        CacheError::Io { path: path.to_path_buf(), source }
     }
 
     /// Stores bytes and returns their digest.
@@ -90,41 +85,27 @@ impl Cache {
 
     /// Streams a reader into the cache, checking it against `expected` when
     /// given. Returns the digest and size.
-    pub fn insert_reader(
-        &self,
-        reader: impl Read,
-        expected: Option<&Digest>,
-    ) -> Result<(Digest, u64), CacheError> {
+    pub fn insert_reader(&self, reader: impl Read, expected: Option<&Digest>) -> Result<(Digest, u64), CacheError> {
         let tmp_dir = self.tmp_dir();
-        let mut tmp =
-            tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| self.io_err(&tmp_dir, e))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| self.io_err(&tmp_dir, e))?;
         let mut hashing = HashingReader::new(reader);
         io::copy(&mut hashing, tmp.as_file_mut()).map_err(|e| self.io_err(tmp.path(), e))?;
         let (digest, size) = hashing.finish();
         if let Some(expected) = expected {
             if *expected != digest {
-                return Err(CacheError::DigestMismatch {
-                    expected: expected.clone(),
-                    actual: digest,
-                });
+                return Err(CacheError::DigestMismatch { expected: expected.clone(), actual: digest });
             }
         }
         let dest = self.blob_path(&digest);
-        tmp.persist(&dest)
-            .map_err(|e| self.io_err(&dest, e.error))?;
+        tmp.persist(&dest).map_err(|e| self.io_err(&dest, e.error))?;
         Ok((digest, size))
     }
 
     /// Moves a temp file (created in `tmp_dir`) whose content the caller has
     /// already hashed and found equal to `digest` into place.
-    pub fn adopt_verified(
-        &self,
-        tmp: tempfile::NamedTempFile,
-        digest: &Digest,
-    ) -> Result<(), CacheError> {
+    pub fn adopt_verified(&self, tmp: tempfile::NamedTempFile, digest: &Digest) -> Result<(), CacheError> {
         let dest = self.blob_path(digest);
-        tmp.persist(&dest)
-            .map_err(|e| self.io_err(&dest, e.error))?;
+        tmp.persist(&dest).map_err(|e| self.io_err(&dest, e.error))?;
         Ok(())
     }
 
@@ -133,8 +114,7 @@ impl Cache {
     /// into place.
     pub fn writer(&self, digest: &Digest) -> Result<CacheWriter, CacheError> {
         let tmp_dir = self.tmp_dir();
-        let tmp =
-            tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| self.io_err(&tmp_dir, e))?;
+        let tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| self.io_err(&tmp_dir, e))?;
         Ok(CacheWriter {
             file: io::BufWriter::with_capacity(1 << 20, tmp),
             digest: digest.clone(),
@@ -156,43 +136,26 @@ impl Cache {
         }
         let source_path = self.blob_path(digest);
         let mut source = fs::File::open(&source_path).map_err(|e| self.io_err(&source_path, e))?;
-        let raw_size = source
-            .metadata()
-            .map_err(|e| self.io_err(&source_path, e))?
-            .len();
+        let raw_size = source.metadata().map_err(|e| self.io_err(&source_path, e))?.len();
         let tmp_dir = self.tmp_dir();
-        let tmp =
-            tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| self.io_err(&tmp_dir, e))?;
+        let tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| self.io_err(&tmp_dir, e))?;
         let mut encoder = zstd::Encoder::new(tmp, ZSTD_LEVEL).map_err(|e| self.io_err(&path, e))?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
         if raw_size > 4 << 20 {
-            encoder
-                .multithread(workers)
-                .map_err(|e| self.io_err(&path, e))?;
+            encoder.multithread(workers).map_err(|e| self.io_err(&path, e))?;
         }
-        encoder
-            .include_checksum(false)
-            .map_err(|e| self.io_err(&path, e))?;
-        encoder
-            .include_contentsize(true)
-            .map_err(|e| self.io_err(&path, e))?;
-        encoder
-            .set_pledged_src_size(Some(raw_size))
-            .map_err(|e| self.io_err(&path, e))?;
+        encoder.include_checksum(false).map_err(|e| self.io_err(&path, e))?;
+        encoder.include_contentsize(true).map_err(|e| self.io_err(&path, e))?;
+        encoder.set_pledged_src_size(Some(raw_size)).map_err(|e| self.io_err(&path, e))?;
         io::copy(&mut source, &mut encoder).map_err(|e| self.io_err(&path, e))?;
         let mut tmp = encoder.finish().map_err(|e| self.io_err(&path, e))?;
         tmp.flush().map_err(|e| self.io_err(&path, e))?;
-        let stored = tmp
-            .as_file()
-            .metadata()
-            .map_err(|e| self.io_err(&path, e))?
-            .len();
+        let stored = tmp.as_file().metadata().map_err(|e| self.io_err(&path, e))?.len();
         if stored.saturating_mul(100) > raw_size.saturating_mul(95) {
             fs::write(&skip_marker, b"").map_err(|e| self.io_err(&skip_marker, e))?;
             return Ok(None);
         }
-        tmp.persist(&path)
-            .map_err(|e| self.io_err(&path, e.error))?;
+        tmp.persist(&path).map_err(|e| self.io_err(&path, e.error))?;
         Ok(Some((path, stored)))
     }
 
@@ -215,10 +178,10 @@ impl CacheWriter {
 
     /// Call only once the content is known to match the digest.
     pub fn commit(self) -> Result<(), CacheError> {
-        let tmp = self.file.into_inner().map_err(|e| CacheError::Io {
-            path: self.cache.tmp_dir(),
-            source: e.into_error(),
-        })?;
+        let tmp = self
+            .file
+            .into_inner()
+            .map_err(|e| CacheError::Io { path: self.cache.tmp_dir(), source: e.into_error() })?;
         self.cache.adopt_verified(tmp, &self.digest)
     }
 }
@@ -232,9 +195,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path()).unwrap();
         let wrong = Digest::of(b"other");
-        let err = cache
-            .insert_reader(&b"content"[..], Some(&wrong))
-            .unwrap_err();
+        let err = cache.insert_reader(&b"content"[..], Some(&wrong)).unwrap_err();
         assert!(matches!(err, CacheError::DigestMismatch { .. }));
         assert!(!cache.contains(&wrong));
         assert!(!cache.contains(&Digest::of(b"content")));

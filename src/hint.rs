@@ -15,7 +15,9 @@ pub fn for_error(err: &anyhow::Error) -> Option<String> {
         if let Some(BundleError::DigestMismatch { .. } | BundleError::Truncated { .. }) =
             cause.downcast_ref::<BundleError>()
         {
-            return Some("the bundle was damaged in transit; copy it again from the source and rerun `airlock verify`".into());
+            return Some(
+                "the bundle was damaged in transit; copy it again from the source and rerun `airlock verify`".into(),
+            );
         }
     }
     None

@@ -50,11 +50,7 @@ impl Printer {
 
     pub fn error(&self, err: &anyhow::Error) {
         let (prefix, cause, hint) = if self.color {
-            (
-                "\x1b[1;31merror\x1b[0m",
-                "\x1b[1mCaused by\x1b[0m",
-                "\x1b[1;36mhint\x1b[0m",
-            )
+            ("\x1b[1;31merror\x1b[0m", "\x1b[1mCaused by\x1b[0m", "\x1b[1;36mhint\x1b[0m")
         } else {
             ("error", "Caused by", "hint")
         };
@@ -78,10 +74,7 @@ impl Printer {
         } else {
             ProgressDrawTarget::hidden()
         });
-        Progress {
-            multi,
-            printer: self.clone(),
-        }
+        Progress { multi, printer: self.clone() }
     }
 }
 
@@ -95,12 +88,7 @@ pub struct Progress {
 impl Progress {
     /// A silent reporter, for tests and library use.
     pub fn hidden() -> Self {
-        Printer {
-            quiet: true,
-            color: false,
-            tty: false,
-        }
-        .progress()
+        Printer { quiet: true, color: false, tty: false }.progress()
     }
 
     pub fn bar(&self, label: &str, total_bytes: u64) -> Bar {
@@ -111,10 +99,7 @@ impl Progress {
                 .progress_chars("=> "),
         );
         bar.set_prefix(truncate(label, 30));
-        Bar {
-            bar,
-            printer: self.printer.clone(),
-        }
+        Bar { bar, printer: self.printer.clone() }
     }
 
     pub fn line(&self, label: &str, text: &str) {
@@ -130,14 +115,7 @@ fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
-        let tail: String = s
-            .chars()
-            .rev()
-            .take(n - 1)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail: String = s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect();
         format!("…{tail}")
     }
 }

@@ -201,10 +201,7 @@ impl BundleManifest {
     }
 
     pub fn find_blob(&self, digest: &Digest) -> Option<&BlobRecord> {
-        self.blobs
-            .binary_search_by(|b| b.digest.cmp(digest))
-            .ok()
-            .map(|i| &self.blobs[i])
+        self.blobs.binary_search_by(|b| b.digest.cmp(digest)).ok().map(|i| &self.blobs[i])
     }
 
     /// Size of all blobs, each counted once.

@@ -22,32 +22,17 @@ pub enum BundleError {
     #[error("{path} is not an airlock bundle: {reason}")]
     NotABundle { path: PathBuf, reason: String },
     #[error("{path} uses bundle format {found}, but this airlock reads format {supported} only; use an airlock release that supports format {found}")]
-    UnsupportedFormat {
-        path: PathBuf,
-        found: u32,
-        supported: u32,
-    },
+    UnsupportedFormat { path: PathBuf, found: u32, supported: u32 },
     #[error("{path} is truncated: {detail}; copy the bundle again")]
     Truncated { path: PathBuf, detail: String },
-    #[error("{path}: entry `{entry}` is corrupt: content has digest {actual}, expected {expected}; copy the bundle again")]
-    DigestMismatch {
-        path: PathBuf,
-        entry: String,
-        expected: Digest,
-        actual: Digest,
-    },
+    #[error(
+        "{path}: entry `{entry}` is corrupt: content has digest {actual}, expected {expected}; copy the bundle again"
+    )]
+    DigestMismatch { path: PathBuf, entry: String, expected: Digest, actual: Digest },
     #[error("{path}: entry `{entry}` is not allowed in a bundle ({reason})")]
-    BadEntry {
-        path: PathBuf,
-        entry: String,
-        reason: String,
-    },
+    BadEntry { path: PathBuf, entry: String, reason: String },
     #[error("{path}: {referrer} refers to blob {digest}, which the bundle does not contain")]
-    MissingReference {
-        path: PathBuf,
-        referrer: String,
-        digest: Digest,
-    },
+    MissingReference { path: PathBuf, referrer: String, digest: Digest },
     #[error("{path}: blob {digest} is listed in the bundle manifest but absent from the bundle")]
     MissingBlob { path: PathBuf, digest: Digest },
 }

@@ -27,51 +27,28 @@ pub struct EntryLocation {
     pub size: u64,
 }
 
-fn parse_header(
-    path: &Path,
-    block: &[u8; 512],
-    at: u64,
-) -> Result<Option<(String, u64, tar::EntryType)>> {
+fn parse_header(path: &Path, block: &[u8; 512], at: u64) -> Result<Option<(String, u64, tar::EntryType)>> {
     if block.iter().all(|&b| b == 0) {
         return Ok(None);
     }
     let header = tar::Header::from_byte_slice(block);
-    let bad = |reason: String| BundleError::NotABundle {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let stored_sum = header
-        .cksum()
-        .map_err(|_| bad(format!("corrupt tar header at byte {at}")))?;
+    let bad = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
+    let stored_sum = header.cksum().map_err(|_| bad(format!("corrupt tar header at byte {at}")))?;
     let computed: u32 = block
         .iter()
         .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                u32::from(b' ')
-            } else {
-                u32::from(b)
-            }
-        })
+        .map(|(i, &b)| if (148..156).contains(&i) { u32::from(b' ') } else { u32::from(b) })
         .sum();
     if stored_sum != computed {
-        return Err(bad(format!(
-            "corrupt tar header at byte {at} (checksum mismatch)"
-        )));
+        return Err(bad(format!("corrupt tar header at byte {at} (checksum mismatch)")));
     }
     let name = String::from_utf8_lossy(&header.path_bytes()).into_owned();
-    let size = header
-        .entry_size()
-        .map_err(|_| bad(format!("corrupt size in tar header at byte {at}")))?;
+    let size = header.entry_size().map_err(|_| bad(format!("corrupt size in tar header at byte {at}")))?;
     Ok(Some((name, size, header.entry_type())))
 }
 
 /// Reads one entry header at `pos`, returning its name and data location.
-fn read_entry_at(
-    file: &mut File,
-    path: &Path,
-    pos: u64,
-) -> Result<Option<(String, EntryLocation, tar::EntryType)>> {
+fn read_entry_at(file: &mut File, path: &Path, pos: u64) -> Result<Option<(String, EntryLocation, tar::EntryType)>> {
     let mut block = [0u8; 512];
     file.seek(SeekFrom::Start(pos)).map_err(io_err(path))?;
     match file.read_exact(&mut block) {
@@ -90,36 +67,21 @@ fn read_entry_at(
         }
         Err(e) => return Err(io_err(path)(e)),
     }
-    Ok(parse_header(path, &block, pos)?.map(|(name, size, kind)| {
-        (
-            name,
-            EntryLocation {
-                offset: pos + BLOCK,
-                size,
-            },
-            kind,
-        )
-    }))
+    Ok(parse_header(path, &block, pos)?
+        .map(|(name, size, kind)| (name, EntryLocation { offset: pos + BLOCK, size }, kind)))
 }
 
 fn padded(size: u64) -> u64 {
     size.div_ceil(BLOCK) * BLOCK
 }
 
-fn read_exact_entry(
-    file: &mut File,
-    path: &Path,
-    loc: EntryLocation,
-    what: &str,
-) -> Result<Vec<u8>> {
+fn read_exact_entry(file: &mut File, path: &Path, loc: EntryLocation, what: &str) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; loc.size as usize];
-    file.seek(SeekFrom::Start(loc.offset))
-        .map_err(io_err(path))?;
+    file.seek(SeekFrom::Start(loc.offset)).map_err(io_err(path))?;
     file.read_exact(&mut buf).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => BundleError::Truncated {
-            path: path.to_path_buf(),
-            detail: format!("the file ends inside {what}"),
-        },
+        std::io::ErrorKind::UnexpectedEof => {
+            BundleError::Truncated { path: path.to_path_buf(), detail: format!("the file ends inside {what}") }
+        }
         _ => io_err(path)(e),
     })?;
     Ok(buf)
@@ -128,12 +90,9 @@ fn read_exact_entry(
 /// Checks the format version before strict parsing, so a newer bundle gets
 /// "upgrade airlock" rather than a confusing field error.
 pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<BundleManifest> {
-    let not_bundle = |reason: String| BundleError::NotABundle {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| not_bundle(format!("its manifest is not valid JSON ({e})")))?;
+    let not_bundle = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| not_bundle(format!("its manifest is not valid JSON ({e})")))?;
     let found = value
         .get("format")
         .and_then(|v| v.as_u64())
@@ -145,8 +104,8 @@ pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<BundleManifest> {
             supported: format::FORMAT_MAJOR,
         });
     }
-    let manifest: BundleManifest = serde_json::from_value(value)
-        .map_err(|e| not_bundle(format!("its manifest does not match format 1 ({e})")))?;
+    let manifest: BundleManifest =
+        serde_json::from_value(value).map_err(|e| not_bundle(format!("its manifest does not match format 1 ({e})")))?;
     if !manifest.blobs.windows(2).all(|w| w[0].digest < w[1].digest) {
         return Err(not_bundle("its blob list is not sorted and unique".into()));
     }
@@ -159,42 +118,26 @@ pub fn read_head(path: &Path) -> Result<BundleHead> {
 }
 
 fn read_head_from(file: &mut File, path: &Path) -> Result<BundleHead> {
-    let not_bundle = |reason: String| BundleError::NotABundle {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let (name, loc, _) =
-        read_entry_at(file, path, 0)?.ok_or_else(|| not_bundle("it is empty".into()))?;
+    let not_bundle = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
+    let (name, loc, _) = read_entry_at(file, path, 0)?.ok_or_else(|| not_bundle("it is empty".into()))?;
     if name != format::MANIFEST_ENTRY {
-        return Err(not_bundle(format!(
-            "its first entry is `{name}`, not `{}`",
-            format::MANIFEST_ENTRY
-        )));
+        return Err(not_bundle(format!("its first entry is `{name}`, not `{}`", format::MANIFEST_ENTRY)));
     }
     if loc.size > format::MAX_MANIFEST_SIZE {
-        return Err(not_bundle(format!(
-            "its manifest claims {} bytes",
-            loc.size
-        )));
+        return Err(not_bundle(format!("its manifest claims {} bytes", loc.size)));
     }
     let manifest_bytes = read_exact_entry(file, path, loc, "the bundle manifest")?;
     let manifest = parse_manifest(path, &manifest_bytes)?;
     let next = loc.offset + padded(loc.size);
-    let (name, sig_loc, _) = read_entry_at(file, path, next)?
-        .ok_or_else(|| not_bundle("it has no signatures entry".into()))?;
+    let (name, sig_loc, _) =
+        read_entry_at(file, path, next)?.ok_or_else(|| not_bundle("it has no signatures entry".into()))?;
     if name != format::SIGNATURES_ENTRY || sig_loc.size != format::SIGNATURES_SLOT_SIZE {
-        return Err(not_bundle(format!(
-            "its second entry is `{name}`, not the signatures slot"
-        )));
+        return Err(not_bundle(format!("its second entry is `{name}`, not the signatures slot")));
     }
     let sig_bytes = read_exact_entry(file, path, sig_loc, "the signatures entry")?;
     let signatures = serde_json::from_slice(&sig_bytes)
         .map_err(|e| not_bundle(format!("its signatures entry is not valid JSON ({e})")))?;
-    Ok(BundleHead {
-        manifest,
-        manifest_bytes,
-        signatures,
-    })
+    Ok(BundleHead { manifest, manifest_bytes, signatures })
 }
 
 /// Random access to the blobs of a bundle file.
@@ -222,10 +165,7 @@ impl BundleReader {
             if loc.offset + loc.size > file_len {
                 return Err(BundleError::Truncated {
                     path: path.to_path_buf(),
-                    detail: format!(
-                        "entry `{name}` needs {} bytes but the file ends first",
-                        loc.size
-                    ),
+                    detail: format!("entry `{name}` needs {} bytes but the file ends first", loc.size),
                 });
             }
             pos = loc.offset + padded(loc.size);
@@ -234,11 +174,7 @@ impl BundleReader {
                 break;
             }
         }
-        Ok(BundleReader {
-            path: path.to_path_buf(),
-            head,
-            entries,
-        })
+        Ok(BundleReader { path: path.to_path_buf(), head, entries })
     }
 
     pub fn path(&self) -> &Path {
@@ -249,10 +185,7 @@ impl BundleReader {
         self.head
             .manifest
             .find_blob(digest)
-            .ok_or_else(|| BundleError::MissingBlob {
-                path: self.path.clone(),
-                digest: digest.clone(),
-            })
+            .ok_or_else(|| BundleError::MissingBlob { path: self.path.clone(), digest: digest.clone() })
     }
 
     /// Opens a blob's decoded content. Digests are not checked here: callers
@@ -263,27 +196,19 @@ impl BundleReader {
         let loc = *self
             .entries
             .get(&name)
-            .ok_or_else(|| BundleError::MissingBlob {
-                path: self.path.clone(),
-                digest: digest.clone(),
-            })?;
+            .ok_or_else(|| BundleError::MissingBlob { path: self.path.clone(), digest: digest.clone() })?;
         let mut file = File::open(&self.path).map_err(io_err(&self.path))?;
-        file.seek(SeekFrom::Start(loc.offset))
-            .map_err(io_err(&self.path))?;
+        file.seek(SeekFrom::Start(loc.offset)).map_err(io_err(&self.path))?;
         let raw = BufReader::with_capacity(256 * 1024, file.take(loc.size));
         Ok(match record.encoding {
             Encoding::Identity => Box::new(raw),
-            Encoding::Zstd => {
-                Box::new(zstd::Decoder::with_buffer(raw).map_err(io_err(&self.path))?)
-            }
+            Encoding::Zstd => Box::new(zstd::Decoder::with_buffer(raw).map_err(io_err(&self.path))?),
         })
     }
 
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        self.open_blob(digest)?
-            .read_to_end(&mut out)
-            .map_err(io_err(&self.path))?;
+        self.open_blob(digest)?.read_to_end(&mut out).map_err(io_err(&self.path))?;
         Ok(out)
     }
 }

@@ -40,10 +40,7 @@ struct Stream<'a, R> {
 
 impl<R: Read> Stream<'_, R> {
     fn truncated(&self, detail: String) -> BundleError {
-        BundleError::Truncated {
-            path: self.path.to_path_buf(),
-            detail,
-        }
+        BundleError::Truncated { path: self.path.to_path_buf(), detail }
     }
 
     /// Fills `buf` completely, or returns false at a clean EOF before any byte.
@@ -52,12 +49,7 @@ impl<R: Read> Stream<'_, R> {
         while filled < buf.len() {
             match self.inner.read(&mut buf[filled..]) {
                 Ok(0) if filled == 0 => return Ok(false),
-                Ok(0) => {
-                    return Err(self.truncated(format!(
-                        "the file ends inside a tar header at byte {}",
-                        self.pos
-                    )))
-                }
+                Ok(0) => return Err(self.truncated(format!("the file ends inside a tar header at byte {}", self.pos))),
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(io_err(self.path)(e)),
@@ -68,13 +60,7 @@ impl<R: Read> Stream<'_, R> {
     }
 
     /// Streams `size` bytes of entry data into `sink`, then skips the padding.
-    fn copy_entry(
-        &mut self,
-        name: &str,
-        size: u64,
-        sink: &mut dyn Write,
-        buf: &mut [u8],
-    ) -> Result<()> {
+    fn copy_entry(&mut self, name: &str, size: u64, sink: &mut dyn Write, buf: &mut [u8]) -> Result<()> {
         let mut left = size;
         while left > 0 {
             let want = left.min(buf.len() as u64) as usize;
@@ -84,8 +70,7 @@ impl<R: Read> Stream<'_, R> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(io_err(self.path)(e)),
             };
-            sink.write_all(&buf[..n])
-                .map_err(|e| self.corrupt(name, e))?;
+            sink.write_all(&buf[..n]).map_err(|e| self.corrupt(name, e))?;
             left -= n as u64;
             self.pos += n as u64;
             (self.on_progress)(n as u64);
@@ -117,21 +102,9 @@ impl<R: Read> Stream<'_, R> {
             return Ok(None);
         }
         let header = tar::Header::from_byte_slice(&block);
-        let bad = |reason: String| BundleError::NotABundle {
-            path: self.path.to_path_buf(),
-            reason,
-        };
-        let sum: u32 = block
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    u32::from(b)
-                }
-            })
-            .sum();
+        let bad = |reason: String| BundleError::NotABundle { path: self.path.to_path_buf(), reason };
+        let sum: u32 =
+            block.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) }).sum();
         if header.cksum().ok() != Some(sum) {
             return Err(bad(format!("corrupt tar header at byte {at}")));
         }
@@ -144,9 +117,7 @@ impl<R: Read> Stream<'_, R> {
             });
         }
         check_entry_name(self.path, &name)?;
-        let size = header
-            .entry_size()
-            .map_err(|_| bad(format!("corrupt size in tar header at byte {at}")))?;
+        let size = header.entry_size().map_err(|_| bad(format!("corrupt size in tar header at byte {at}")))?;
         Ok(Some((name, size)))
     }
 }
@@ -164,11 +135,7 @@ fn check_entry_name(path: &Path, name: &str) -> Result<()> {
         None
     };
     match reason {
-        Some(r) => Err(BundleError::BadEntry {
-            path: path.to_path_buf(),
-            entry: name.to_string(),
-            reason: r.into(),
-        }),
+        Some(r) => Err(BundleError::BadEntry { path: path.to_path_buf(), entry: name.to_string(), reason: r.into() }),
         None => Ok(()),
     }
 }
@@ -199,58 +166,30 @@ pub fn verify_file(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<Veri
     verify_stream(file, path, on_progress)
 }
 
-pub fn verify_stream(
-    reader: impl Read,
-    path: &Path,
-    on_progress: &mut dyn FnMut(u64),
-) -> Result<VerifyReport> {
-    let mut s = Stream {
-        inner: reader,
-        pos: 0,
-        path,
-        on_progress,
-    };
+pub fn verify_stream(reader: impl Read, path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
+    let mut s = Stream { inner: reader, pos: 0, path, on_progress };
     let mut buf = vec![0u8; BUF];
-    let not_bundle = |reason: String| BundleError::NotABundle {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let not_bundle = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
 
-    let (name, size) = s
-        .next_header()?
-        .ok_or_else(|| not_bundle("it is empty".into()))?;
+    let (name, size) = s.next_header()?.ok_or_else(|| not_bundle("it is empty".into()))?;
     if name != format::MANIFEST_ENTRY || size > format::MAX_MANIFEST_SIZE {
-        return Err(not_bundle(format!(
-            "its first entry is `{name}`, not `{}`",
-            format::MANIFEST_ENTRY
-        )));
+        return Err(not_bundle(format!("its first entry is `{name}`, not `{}`", format::MANIFEST_ENTRY)));
     }
     let mut manifest_bytes = Vec::with_capacity(size as usize);
     s.copy_entry(&name, size, &mut manifest_bytes, &mut buf)?;
     let manifest = parse_manifest(path, &manifest_bytes)?;
 
-    let expected: HashMap<String, usize> = manifest
-        .blobs
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (format::blob_entry_name(&b.digest, b.encoding), i))
-        .collect();
+    let expected: HashMap<String, usize> =
+        manifest.blobs.iter().enumerate().map(|(i, b)| (format::blob_entry_name(&b.digest, b.encoding), i)).collect();
     let mut seen_fixed: HashSet<&str> = HashSet::new();
     let mut seen_blobs = vec![false; manifest.blobs.len()];
     let mut oci_manifests: Vec<(usize, Vec<u8>)> = Vec::new();
-    let mut report = VerifyReport {
-        manifest_digest: Some(Digest::of(&manifest_bytes)),
-        ..Default::default()
-    };
+    let mut report = VerifyReport { manifest_digest: Some(Digest::of(&manifest_bytes)), ..Default::default() };
 
     while let Some((name, size)) = s.next_header()? {
-        let fixed = [
-            format::SIGNATURES_ENTRY,
-            format::OCI_LAYOUT_ENTRY,
-            format::OCI_INDEX_ENTRY,
-        ]
-        .into_iter()
-        .find(|f| *f == name);
+        let fixed = [format::SIGNATURES_ENTRY, format::OCI_LAYOUT_ENTRY, format::OCI_INDEX_ENTRY]
+            .into_iter()
+            .find(|f| *f == name);
         if let Some(fixed) = fixed {
             if !seen_fixed.insert(fixed) || size > format::MAX_MANIFEST_SIZE {
                 return Err(BundleError::BadEntry {
@@ -271,34 +210,22 @@ pub fn verify_stream(
         };
         let record = &manifest.blobs[index];
         if seen_blobs[index] {
-            return Err(BundleError::BadEntry {
-                path: path.into(),
-                entry: name,
-                reason: "it appears twice".into(),
-            });
+            return Err(BundleError::BadEntry { path: path.into(), entry: name, reason: "it appears twice".into() });
         }
         if size != record.stored_size {
             return Err(BundleError::BadEntry {
                 path: path.into(),
                 entry: name,
-                reason: format!(
-                    "it holds {size} bytes but the manifest says {}",
-                    record.stored_size
-                ),
+                reason: format!("it holds {size} bytes but the manifest says {}", record.stored_size),
             });
         }
         let keep = (media::is_index(&record.media_type) || media::is_manifest(&record.media_type))
             && record.size <= MAX_OCI_MANIFEST;
-        let mut sink = BlobSink {
-            hasher: Sha256::new(),
-            size: 0,
-            keep: keep.then(Vec::new),
-        };
+        let mut sink = BlobSink { hasher: Sha256::new(), size: 0, keep: keep.then(Vec::new) };
         match record.encoding {
             Encoding::Identity => s.copy_entry(&name, size, &mut sink, &mut buf)?,
             Encoding::Zstd => {
-                let mut decoder =
-                    zstd::stream::write::Decoder::new(&mut sink).map_err(io_err(path))?;
+                let mut decoder = zstd::stream::write::Decoder::new(&mut sink).map_err(io_err(path))?;
                 s.copy_entry(&name, size, &mut decoder, &mut buf)?;
                 decoder.flush().map_err(|e| s.corrupt(&name, e))?;
             }
@@ -320,16 +247,9 @@ pub fn verify_stream(
             oci_manifests.push((index, bytes));
         }
     }
-    for fixed in [
-        format::SIGNATURES_ENTRY,
-        format::OCI_LAYOUT_ENTRY,
-        format::OCI_INDEX_ENTRY,
-    ] {
+    for fixed in [format::SIGNATURES_ENTRY, format::OCI_LAYOUT_ENTRY, format::OCI_INDEX_ENTRY] {
         if !seen_fixed.contains(fixed) {
-            return Err(BundleError::Truncated {
-                path: path.into(),
-                detail: format!("entry `{fixed}` is missing"),
-            });
+            return Err(BundleError::Truncated { path: path.into(), detail: format!("entry `{fixed}` is missing") });
         }
     }
     if let Some(i) = seen_blobs.iter().position(|seen| !seen) {
@@ -349,15 +269,8 @@ pub fn verify_stream(
 
 /// Every digest an OCI manifest or index names must be in the bundle, except
 /// platform manifests the platform filter left out on purpose.
-fn check_references(
-    path: &Path,
-    manifest: &BundleManifest,
-    oci_manifests: &[(usize, Vec<u8>)],
-) -> Result<()> {
-    let omitted: HashSet<&Digest> = manifest
-        .images()
-        .flat_map(|i| i.omitted.iter().map(|p| &p.digest))
-        .collect();
+fn check_references(path: &Path, manifest: &BundleManifest, oci_manifests: &[(usize, Vec<u8>)]) -> Result<()> {
+    let omitted: HashSet<&Digest> = manifest.images().flat_map(|i| i.omitted.iter().map(|p| &p.digest)).collect();
     let missing = |referrer: String, digest: &Digest| BundleError::MissingReference {
         path: PathBuf::from(path),
         referrer,
@@ -377,21 +290,12 @@ fn check_references(
     }
     for (index, bytes) in oci_manifests {
         let record = &manifest.blobs[*index];
-        let referrer = format!(
-            "{} {}",
-            if media::is_index(&record.media_type) {
-                "index"
-            } else {
-                "manifest"
-            },
-            record.digest
-        );
-        for digest in crate::oci::manifest::referenced_digests(bytes).map_err(|reason| {
-            BundleError::BadEntry {
-                path: path.into(),
-                entry: format::blob_entry_name(&record.digest, record.encoding),
-                reason,
-            }
+        let referrer =
+            format!("{} {}", if media::is_index(&record.media_type) { "index" } else { "manifest" }, record.digest);
+        for digest in crate::oci::manifest::referenced_digests(bytes).map_err(|reason| BundleError::BadEntry {
+            path: path.into(),
+            entry: format::blob_entry_name(&record.digest, record.encoding),
+            reason,
         })? {
             if manifest.find_blob(&digest).is_none() && !omitted.contains(&digest) {
                 return Err(missing(referrer, &digest));

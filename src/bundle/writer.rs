@@ -79,8 +79,7 @@ fn oci_index(manifest: &BundleManifest) -> Vec<u8> {
 
 fn header(name: &str, size: u64) -> [u8; 512] {
     let mut h = tar::Header::new_gnu();
-    h.set_path(name)
-        .expect("bundle entry names are short ASCII");
+    h.set_path(name).expect("bundle entry names are short ASCII");
     h.set_size(size);
     h.set_mode(0o644);
     h.set_uid(0);
@@ -116,8 +115,7 @@ impl SlotCursor {
             return Err(self.wrong_size(self.pos + bytes.len() as u64));
         }
         let out = self.writer.tmp.as_file();
-        out.write_all_at(bytes, self.offset + self.pos)
-            .map_err(io_err(self.writer.tmp.path()))?;
+        out.write_all_at(bytes, self.offset + self.pos).map_err(io_err(self.writer.tmp.path()))?;
         self.pos += bytes.len() as u64;
         Ok(())
     }
@@ -166,10 +164,7 @@ impl BundleWriter {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".airlock-partial-")
-            .tempfile_in(&dir)
-            .map_err(io_err(&dir))?;
+        let tmp = tempfile::Builder::new().prefix(".airlock-partial-").tempfile_in(&dir).map_err(io_err(&dir))?;
         let mut head = Vec::new();
         let mut push = |name: &str, data: &[u8]| {
             head.extend_from_slice(&header(name, data.len() as u64));
@@ -177,14 +172,8 @@ impl BundleWriter {
             head.resize(padded(head.len() as u64) as usize, 0);
         };
         push(format::MANIFEST_ENTRY, &manifest_bytes(manifest));
-        push(
-            format::SIGNATURES_ENTRY,
-            &signature_slot(&Signatures::default()).expect("empty slot fits"),
-        );
-        push(
-            format::OCI_LAYOUT_ENTRY,
-            br#"{"imageLayoutVersion":"1.0.0"}"#,
-        );
+        push(format::SIGNATURES_ENTRY, &signature_slot(&Signatures::default()).expect("empty slot fits"));
+        push(format::OCI_LAYOUT_ENTRY, br#"{"imageLayoutVersion":"1.0.0"}"#);
         push(format::OCI_INDEX_ENTRY, &oci_index(manifest));
 
         let file = tmp.as_file();
@@ -194,17 +183,9 @@ impl BundleWriter {
         let mut slots = HashMap::with_capacity(manifest.blobs.len());
         for blob in &manifest.blobs {
             let name = format::blob_entry_name(&blob.digest, blob.encoding);
-            file.write_all_at(&header(&name, blob.stored_size), offset)
-                .map_err(io_err(&path))?;
+            file.write_all_at(&header(&name, blob.stored_size), offset).map_err(io_err(&path))?;
             offset += 512;
-            slots.insert(
-                blob.digest.clone(),
-                Slot {
-                    offset,
-                    size: blob.stored_size,
-                    filled: false,
-                },
-            );
+            slots.insert(blob.digest.clone(), Slot { offset, size: blob.stored_size, filled: false });
             offset += padded(blob.stored_size);
         }
         // Two zero blocks end a tar archive; set_len leaves them (and all
@@ -223,10 +204,9 @@ impl BundleWriter {
     /// Opens a blob's slot for writing its stored bytes in order.
     pub fn cursor(self: &Arc<Self>, digest: &Digest) -> Result<SlotCursor> {
         let slots = self.slots.lock().expect("slot table");
-        let slot = slots.get(digest).ok_or_else(|| BundleError::MissingBlob {
-            path: self.out.clone(),
-            digest: digest.clone(),
-        })?;
+        let slot = slots
+            .get(digest)
+            .ok_or_else(|| BundleError::MissingBlob { path: self.out.clone(), digest: digest.clone() })?;
         Ok(SlotCursor {
             writer: Arc::clone(self),
             digest: digest.clone(),
@@ -237,20 +217,11 @@ impl BundleWriter {
     }
 
     pub fn is_filled(&self, digest: &Digest) -> bool {
-        self.slots
-            .lock()
-            .expect("slot table")
-            .get(digest)
-            .is_some_and(|s| s.filled)
+        self.slots.lock().expect("slot table").get(digest).is_some_and(|s| s.filled)
     }
 
     /// Copies a blob's stored form from a file into its slot.
-    pub fn fill(
-        self: &Arc<Self>,
-        blob: &BlobRecord,
-        source: &Path,
-        on_progress: &dyn Fn(u64),
-    ) -> Result<()> {
+    pub fn fill(self: &Arc<Self>, blob: &BlobRecord, source: &Path, on_progress: &dyn Fn(u64)) -> Result<()> {
         if self.is_filled(&blob.digest) {
             return Ok(());
         }
@@ -273,23 +244,13 @@ impl BundleWriter {
         let unfilled = self.unfilled.load(Ordering::SeqCst);
         if unfilled > 0 {
             let slots = self.slots.lock().expect("slot table");
-            let digest = slots
-                .iter()
-                .find(|(_, s)| !s.filled)
-                .map(|(d, _)| d.clone())
-                .expect("an unfilled slot");
-            return Err(BundleError::MissingBlob {
-                path: self.out.clone(),
-                digest,
-            });
+            let digest = slots.iter().find(|(_, s)| !s.filled).map(|(d, _)| d.clone()).expect("an unfilled slot");
+            return Err(BundleError::MissingBlob { path: self.out.clone(), digest });
         }
         let path = self.tmp.path().to_path_buf();
         self.tmp.as_file().sync_all().map_err(io_err(&path))?;
         let total = self.total_len;
-        self.tmp.persist(&self.out).map_err(|e| BundleError::Io {
-            path: self.out.clone(),
-            source: e.error,
-        })?;
+        self.tmp.persist(&self.out).map_err(|e| BundleError::Io { path: self.out.clone(), source: e.error })?;
         Ok(total)
     }
 }

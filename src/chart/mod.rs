@@ -57,14 +57,11 @@ pub struct ChartArtifact {
 }
 
 fn parse_chart_yaml(path: &Path, text: &str) -> Result<(ChartMeta, serde_json::Value), ChartError> {
-    let invalid = |detail: String| ChartError::Invalid {
-        path: path.to_path_buf(),
-        detail,
-    };
-    let meta: ChartMeta = serde_saphyr::from_str(text)
-        .map_err(|e| invalid(format!("bad Chart.yaml: {}", e.without_snippet())))?;
-    let json: serde_json::Value = serde_saphyr::from_str(text)
-        .map_err(|e| invalid(format!("bad Chart.yaml: {}", e.without_snippet())))?;
+    let invalid = |detail: String| ChartError::Invalid { path: path.to_path_buf(), detail };
+    let meta: ChartMeta =
+        serde_saphyr::from_str(text).map_err(|e| invalid(format!("bad Chart.yaml: {}", e.without_snippet())))?;
+    let json: serde_json::Value =
+        serde_saphyr::from_str(text).map_err(|e| invalid(format!("bad Chart.yaml: {}", e.without_snippet())))?;
     if meta.name.is_empty() || meta.version.is_empty() {
         return Err(invalid("Chart.yaml needs `name` and `version`".into()));
     }
@@ -86,24 +83,16 @@ pub fn package_dir(dir: &Path) -> Result<(ChartMeta, serde_json::Value, Vec<u8>)
     let helmignore = dir.join(".helmignore");
     if helmignore.is_file() {
         if let Some(e) = ignore.add(&helmignore) {
-            return Err(ChartError::Invalid {
-                path: helmignore,
-                detail: e.to_string(),
-            });
+            return Err(ChartError::Invalid { path: helmignore, detail: e.to_string() });
         }
     }
-    let ignore = ignore.build().map_err(|e| ChartError::Invalid {
-        path: helmignore.clone(),
-        detail: e.to_string(),
-    })?;
+    let ignore = ignore.build().map_err(|e| ChartError::Invalid { path: helmignore.clone(), detail: e.to_string() })?;
 
     let mut files = Vec::new();
     collect_files(dir, dir, &ignore, &mut files)?;
     files.sort();
 
-    let gz = GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), Compression::default());
+    let gz = GzBuilder::new().mtime(0).write(Vec::new(), Compression::default());
     let mut tar = tar::Builder::new(gz);
     for rel in &files {
         let full = dir.join(rel);
@@ -116,8 +105,7 @@ pub fn package_dir(dir: &Path) -> Result<(ChartMeta, serde_json::Value, Vec<u8>)
         header.set_gid(0);
         header.set_entry_type(tar::EntryType::Regular);
         let name = format!("{}/{}", meta.name, rel.to_string_lossy().replace('\\', "/"));
-        tar.append_data(&mut header, &name, data.as_slice())
-            .map_err(io(&full))?;
+        tar.append_data(&mut header, &name, data.as_slice()).map_err(io(&full))?;
     }
     let gz = tar.into_inner().map_err(io(dir))?;
     let archive = gz.finish().map_err(io(dir))?;
@@ -130,25 +118,13 @@ fn collect_files(
     ignore: &ignore::gitignore::Gitignore,
     out: &mut Vec<PathBuf>,
 ) -> Result<(), ChartError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ChartError::Io {
-        path: dir.into(),
-        source,
-    })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| ChartError::Io { path: dir.into(), source })?;
     for entry in entries {
-        let entry = entry.map_err(|source| ChartError::Io {
-            path: dir.into(),
-            source,
-        })?;
+        let entry = entry.map_err(|source| ChartError::Io { path: dir.into(), source })?;
         let path = entry.path();
-        let kind = entry.file_type().map_err(|source| ChartError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let kind = entry.file_type().map_err(|source| ChartError::Io { path: path.clone(), source })?;
         let is_dir = kind.is_dir();
-        if ignore
-            .matched_path_or_any_parents(&path, is_dir)
-            .is_ignore()
-        {
+        if ignore.matched_path_or_any_parents(&path, is_dir).is_ignore() {
             continue;
         }
         if is_dir {
@@ -166,37 +142,20 @@ fn collect_files(
 }
 
 /// Reads `Chart.yaml` out of a packaged chart.
-pub fn read_archive_meta(
-    path: &Path,
-    archive: &[u8],
-) -> Result<(ChartMeta, serde_json::Value), ChartError> {
+pub fn read_archive_meta(path: &Path, archive: &[u8]) -> Result<(ChartMeta, serde_json::Value), ChartError> {
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
-    let entries = tar.entries().map_err(|source| ChartError::Io {
-        path: path.into(),
-        source,
-    })?;
+    let entries = tar.entries().map_err(|source| ChartError::Io { path: path.into(), source })?;
     for entry in entries {
-        let mut entry = entry.map_err(|source| ChartError::Io {
-            path: path.into(),
-            source,
-        })?;
+        let mut entry = entry.map_err(|source| ChartError::Io { path: path.into(), source })?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let mut parts = name.split('/');
         if let (Some(_), Some("Chart.yaml"), None) = (parts.next(), parts.next(), parts.next()) {
             let mut text = String::new();
-            entry
-                .read_to_string(&mut text)
-                .map_err(|source| ChartError::Io {
-                    path: path.into(),
-                    source,
-                })?;
+            entry.read_to_string(&mut text).map_err(|source| ChartError::Io { path: path.into(), source })?;
             return parse_chart_yaml(path, &text);
         }
     }
-    Err(ChartError::Invalid {
-        path: path.into(),
-        detail: "the archive has no CHART/Chart.yaml".into(),
-    })
+    Err(ChartError::Invalid { path: path.into(), detail: "the archive has no CHART/Chart.yaml".into() })
 }
 
 /// Loads a chart from a directory or a `.tgz` and stores it in the cache as
@@ -205,10 +164,7 @@ pub fn load_local(path: &Path, cache: &Cache) -> Result<ChartArtifact, ChartErro
     let (meta, json, archive) = if path.is_dir() {
         package_dir(path)?
     } else {
-        let archive = std::fs::read(path).map_err(|source| ChartError::Io {
-            path: path.into(),
-            source,
-        })?;
+        let archive = std::fs::read(path).map_err(|source| ChartError::Io { path: path.into(), source })?;
         let (meta, json) = read_archive_meta(path, &archive)?;
         (meta, json, archive)
     };
@@ -223,10 +179,7 @@ pub fn store_artifact(
     archive: &[u8],
     cache: &Cache,
 ) -> Result<ChartArtifact, ChartError> {
-    let cache_err = |source| ChartError::Cache {
-        path: path.into(),
-        source,
-    };
+    let cache_err = |source| ChartError::Cache { path: path.into(), source };
     let config_bytes = serde_json::to_vec(chart_json).expect("json serializes");
     let config = cache.insert_bytes(&config_bytes).map_err(cache_err)?;
     let archive_digest = cache.insert_bytes(archive).map_err(cache_err)?;
@@ -241,9 +194,7 @@ pub fn store_artifact(
         }
     });
     let mut manifest_bytes = Vec::new();
-    manifest_bytes
-        .write_all(&serde_json::to_vec(&manifest).expect("json serializes"))
-        .expect("vec write");
+    manifest_bytes.write_all(&serde_json::to_vec(&manifest).expect("json serializes")).expect("vec write");
     let manifest_digest = cache.insert_bytes(&manifest_bytes).map_err(cache_err)?;
     Ok(ChartArtifact {
         meta,
@@ -265,11 +216,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let chart = dir.path().join("mychart");
         std::fs::create_dir_all(chart.join("templates")).unwrap();
-        std::fs::write(
-            chart.join("Chart.yaml"),
-            "apiVersion: v2\nname: mychart\nversion: 0.1.0\n",
-        )
-        .unwrap();
+        std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: mychart\nversion: 0.1.0\n").unwrap();
         std::fs::write(chart.join("values.yaml"), "a: 1\n").unwrap();
         std::fs::write(chart.join("templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
         std::fs::write(chart.join("secret.key"), "x").unwrap();
@@ -283,10 +230,7 @@ mod tests {
         for e in tar.entries().unwrap() {
             names.push(e.unwrap().path().unwrap().to_string_lossy().into_owned());
         }
-        assert!(
-            names.contains(&"mychart/templates/cm.yaml".to_string()),
-            "{names:?}"
-        );
+        assert!(names.contains(&"mychart/templates/cm.yaml".to_string()), "{names:?}");
         assert!(!names.iter().any(|n| n.ends_with(".key")), "{names:?}");
         let (meta2, _) = read_archive_meta(Path::new("x.tgz"), &a).unwrap();
         assert_eq!(meta2.version, "0.1.0");

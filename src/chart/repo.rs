@@ -15,18 +15,11 @@ pub enum RepoError {
     #[error("{url} is not a Helm repository index: {detail}")]
     BadIndex { url: String, detail: String },
     #[error("chart `{chart}` version {version} is not in {url} (versions there: {available})")]
-    NoVersion {
-        url: String,
-        chart: String,
-        version: String,
-        available: String,
-    },
-    #[error("chart archive {url} does not match the digest in the repository index (expected {expected}, got {actual})")]
-    DigestMismatch {
-        url: String,
-        expected: String,
-        actual: Digest,
-    },
+    NoVersion { url: String, chart: String, version: String, available: String },
+    #[error(
+        "chart archive {url} does not match the digest in the repository index (expected {expected}, got {actual})"
+    )]
+    DigestMismatch { url: String, expected: String, actual: Digest },
     #[error("cannot read CA file {path}: {detail}")]
     Ca { path: PathBuf, detail: String },
 }
@@ -54,15 +47,10 @@ impl RepoClient {
     pub fn new(ca_files: &[PathBuf]) -> Result<Self, RepoError> {
         let mut certs = Vec::new();
         for path in ca_files {
-            let pem = std::fs::read(path).map_err(|e| RepoError::Ca {
-                path: path.clone(),
-                detail: e.to_string(),
-            })?;
+            let pem = std::fs::read(path).map_err(|e| RepoError::Ca { path: path.clone(), detail: e.to_string() })?;
             certs.push(
-                reqwest::Certificate::from_pem(&pem).map_err(|e| RepoError::Ca {
-                    path: path.clone(),
-                    detail: e.to_string(),
-                })?,
+                reqwest::Certificate::from_pem(&pem)
+                    .map_err(|e| RepoError::Ca { path: path.clone(), detail: e.to_string() })?,
             );
         }
         let http = reqwest::Client::builder()
@@ -71,10 +59,7 @@ impl RepoClient {
             .timeout(Duration::from_secs(300))
             .user_agent(concat!("airlock/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| RepoError::Fetch {
-                url: String::new(),
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| RepoError::Fetch { url: String::new(), detail: e.to_string() })?;
         Ok(RepoClient { http })
     }
 
@@ -86,71 +71,40 @@ impl RepoClient {
         let response = self.http.get(url).send().await.map_err(fetch)?;
         let status = response.status();
         if !status.is_success() {
-            return Err(RepoError::Fetch {
-                url: url.to_string(),
-                detail: format!("HTTP {status}"),
-            });
+            return Err(RepoError::Fetch { url: url.to_string(), detail: format!("HTTP {status}") });
         }
         Ok(response.bytes().await.map_err(fetch)?.to_vec())
     }
 
     /// Downloads `chart` at exactly `version` from the repository at `repo`.
-    pub async fn fetch(
-        &self,
-        repo: &str,
-        chart: &str,
-        version: &str,
-    ) -> Result<Vec<u8>, RepoError> {
+    pub async fn fetch(&self, repo: &str, chart: &str, version: &str) -> Result<Vec<u8>, RepoError> {
         let index_url = format!("{repo}/index.yaml");
         let text = self.get(&index_url).await?;
-        let text = String::from_utf8(text).map_err(|_| RepoError::BadIndex {
-            url: index_url.clone(),
-            detail: "not UTF-8".into(),
+        let text = String::from_utf8(text)
+            .map_err(|_| RepoError::BadIndex { url: index_url.clone(), detail: "not UTF-8".into() })?;
+        let index: Index = serde_saphyr::from_str(&text)
+            .map_err(|e| RepoError::BadIndex { url: index_url.clone(), detail: e.without_snippet().to_string() })?;
+        let versions = index.entries.get(chart).map(Vec::as_slice).unwrap_or_default();
+        let entry = versions.iter().find(|e| e.version == version).ok_or_else(|| RepoError::NoVersion {
+            url: repo.to_string(),
+            chart: chart.to_string(),
+            version: version.to_string(),
+            available: if versions.is_empty() {
+                "none".into()
+            } else {
+                versions.iter().map(|e| e.version.as_str()).collect::<Vec<_>>().join(", ")
+            },
         })?;
-        let index: Index = serde_saphyr::from_str(&text).map_err(|e| RepoError::BadIndex {
-            url: index_url.clone(),
-            detail: e.without_snippet().to_string(),
-        })?;
-        let versions = index
-            .entries
-            .get(chart)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let entry = versions
-            .iter()
-            .find(|e| e.version == version)
-            .ok_or_else(|| RepoError::NoVersion {
-                url: repo.to_string(),
-                chart: chart.to_string(),
-                version: version.to_string(),
-                available: if versions.is_empty() {
-                    "none".into()
-                } else {
-                    versions
-                        .iter()
-                        .map(|e| e.version.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-            })?;
         let url = entry.urls.first().ok_or_else(|| RepoError::BadIndex {
             url: index_url.clone(),
             detail: format!("{chart} {version} has no urls"),
         })?;
-        let url = if url.contains("://") {
-            url.clone()
-        } else {
-            format!("{repo}/{}", url.trim_start_matches("./"))
-        };
+        let url = if url.contains("://") { url.clone() } else { format!("{repo}/{}", url.trim_start_matches("./")) };
         let archive = self.get(&url).await?;
         if let Some(expected) = &entry.digest {
             let actual = Digest::of(&archive);
             if actual.hex() != expected.trim_start_matches("sha256:") {
-                return Err(RepoError::DigestMismatch {
-                    url,
-                    expected: expected.clone(),
-                    actual,
-                });
+                return Err(RepoError::DigestMismatch { url, expected: expected.clone(), actual });
             }
         }
         Ok(archive)

@@ -73,9 +73,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         platforms: args.platforms,
         concurrency: args.concurrency,
         registry: args.registry.options(),
-        cache_dir: args
-            .cache_dir
-            .unwrap_or_else(crate::cache::Cache::default_root),
+        cache_dir: args.cache_dir.unwrap_or_else(crate::cache::Cache::default_root),
     };
     let progress = printer.progress();
     let runtime = tokio::runtime::Runtime::new()?;

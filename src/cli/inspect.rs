@@ -29,20 +29,12 @@ fn render(r: &InspectReport) -> String {
     if let Some(d) = &m.metadata.description {
         let _ = writeln!(out, "  {d}");
     }
-    let _ = writeln!(
-        out,
-        "format:    {}.{} ({})",
-        m.format, m.format_minor, m.created_by
-    );
+    let _ = writeln!(out, "format:    {}.{} ({})", m.format, m.format_minor, m.created_by);
     let _ = writeln!(out, "manifest:  {}", r.manifest_digest);
     let _ = writeln!(
         out,
         "signed:    {}",
-        if r.signed {
-            format!("yes ({} signatures)", r.signature_count)
-        } else {
-            "no".into()
-        }
+        if r.signed { format!("yes ({} signatures)", r.signature_count) } else { "no".into() }
     );
     if !m.platforms.is_empty() {
         let _ = writeln!(out, "platforms: {}", m.platforms.join(", "));
@@ -56,34 +48,14 @@ fn render(r: &InspectReport) -> String {
         human_bytes(r.stored_size)
     );
     for c in &m.components {
-        let _ = writeln!(
-            out,
-            "\ncomponent {}{}",
-            c.name,
-            if c.required { "" } else { " (optional)" }
-        );
+        let _ = writeln!(out, "\ncomponent {}{}", c.name, if c.required { "" } else { " (optional)" });
         for i in &c.images {
             let platforms: Vec<&str> = i.platforms.iter().map(|p| p.platform.as_str()).collect();
-            let platforms = if platforms.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", platforms.join(", "))
-            };
-            let _ = writeln!(
-                out,
-                "  image    {}@{}  {}{}",
-                i.reference,
-                i.digest,
-                human_bytes(i.size),
-                platforms
-            );
+            let platforms = if platforms.is_empty() { String::new() } else { format!(" [{}]", platforms.join(", ")) };
+            let _ = writeln!(out, "  image    {}@{}  {}{}", i.reference, i.digest, human_bytes(i.size), platforms);
         }
         for ch in &c.charts {
-            let ns = ch
-                .namespace
-                .as_deref()
-                .map(|n| format!(" -n {n}"))
-                .unwrap_or_default();
+            let ns = ch.namespace.as_deref().map(|n| format!(" -n {n}")).unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  chart    {} ({} {}){}  {}",
@@ -101,13 +73,7 @@ fn render(r: &InspectReport) -> String {
             let _ = writeln!(out, "  manifest {}  {}", d.name, human_bytes(d.size));
         }
         for f in &c.files {
-            let _ = writeln!(
-                out,
-                "  file     {} ({})  {}",
-                f.target,
-                f.mode,
-                human_bytes(f.size)
-            );
+            let _ = writeln!(out, "  file     {} ({})  {}", f.target, f.mode, human_bytes(f.size));
         }
     }
     out

@@ -24,9 +24,7 @@ impl Digest {
     }
 
     pub fn from_hasher(hasher: Sha256) -> Self {
-        Digest {
-            hex: hex::encode(hasher.finalize()),
-        }
+        Digest { hex: hex::encode(hasher.finalize()) }
     }
 
     pub fn hex(&self) -> &str {
@@ -35,14 +33,8 @@ impl Digest {
 
     /// Parses a bare 64-character hex string (as used in file names).
     pub fn from_hex(hex: &str) -> Result<Self, DigestParseError> {
-        if hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            Ok(Digest {
-                hex: hex.to_string(),
-            })
+        if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            Ok(Digest { hex: hex.to_string() })
         } else {
             Err(DigestParseError(hex.to_string()))
         }
@@ -52,9 +44,7 @@ impl Digest {
 impl FromStr for Digest {
     type Err = DigestParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let hex = s
-            .strip_prefix("sha256:")
-            .ok_or_else(|| DigestParseError(s.to_string()))?;
+        let hex = s.strip_prefix("sha256:").ok_or_else(|| DigestParseError(s.to_string()))?;
         Digest::from_hex(hex).map_err(|_| DigestParseError(s.to_string()))
     }
 }
@@ -93,11 +83,7 @@ pub struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-            count: 0,
-        }
+        HashingReader { inner, hasher: Sha256::new(), count: 0 }
     }
 
     pub fn finish(self) -> (Digest, u64) {
@@ -121,10 +107,7 @@ mod tests {
     #[test]
     fn parses_and_rejects() {
         let d = Digest::of(b"");
-        assert_eq!(
-            d.to_string(),
-            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(d.to_string(), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         assert_eq!(d.to_string().parse::<Digest>().unwrap(), d);
         assert!("sha256:../../etc/passwd".parse::<Digest>().is_err());
         assert!("sha512:abcd".parse::<Digest>().is_err());

@@ -30,10 +30,7 @@ pub enum LocalImageError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalImageError + '_ {
-    move |source| LocalImageError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| LocalImageError::Io { path: path.to_path_buf(), source }
 }
 
 #[derive(Deserialize)]
@@ -56,32 +53,21 @@ impl OciLayout {
         let path = self.blob_path(digest);
         let bytes = std::fs::read(&path).map_err(io(&path))?;
         if Digest::of(&bytes) != *digest {
-            return Err(LocalImageError::Invalid {
-                path,
-                detail: format!("content does not match digest {digest}"),
-            });
+            return Err(LocalImageError::Invalid { path, detail: format!("content does not match digest {digest}") });
         }
         Ok(bytes)
     }
 
     /// Finds the top manifest for `tag` (or the only one when no tag is
     /// given) and returns it with the reference name the layout records.
-    pub fn select(
-        &self,
-        tag: Option<&str>,
-    ) -> Result<(Descriptor, Option<String>), LocalImageError> {
+    pub fn select(&self, tag: Option<&str>) -> Result<(Descriptor, Option<String>), LocalImageError> {
         let index_path = self.dir.join("index.json");
         let text = std::fs::read(&index_path).map_err(io(&index_path))?;
-        let index: LayoutIndex =
-            serde_json::from_slice(&text).map_err(|e| LocalImageError::Invalid {
-                path: index_path.clone(),
-                detail: format!("not an OCI image layout index: {e}"),
-            })?;
-        let names: Vec<String> = index
-            .manifests
-            .iter()
-            .filter_map(|m| m.annotations.get(REF_NAME).cloned())
-            .collect();
+        let index: LayoutIndex = serde_json::from_slice(&text).map_err(|e| LocalImageError::Invalid {
+            path: index_path.clone(),
+            detail: format!("not an OCI image layout index: {e}"),
+        })?;
+        let names: Vec<String> = index.manifests.iter().filter_map(|m| m.annotations.get(REF_NAME).cloned()).collect();
         let found = match tag {
             Some(tag) => index.manifests.iter().find(|m| {
                 m.annotations
@@ -95,11 +81,9 @@ impl OciLayout {
             path: self.dir.clone(),
             detail: match tag {
                 Some(tag) => format!("no image tagged `{tag}` (tags here: {})", names.join(", ")),
-                None => format!(
-                    "holds {} images; add `:TAG` to choose one ({})",
-                    index.manifests.len(),
-                    names.join(", ")
-                ),
+                None => {
+                    format!("holds {} images; add `:TAG` to choose one ({})", index.manifests.len(), names.join(", "))
+                }
             },
         })?;
         Ok((found.clone(), found.annotations.get(REF_NAME).cloned()))
@@ -113,11 +97,7 @@ impl OciLayout {
         let file = File::open(&path).map_err(io(&path))?;
         cache
             .insert_reader(BufReader::with_capacity(1 << 20, file), Some(digest))
-            .map_err(|source| LocalImageError::Cache {
-                path,
-                digest: digest.clone(),
-                source,
-            })?;
+            .map_err(|source| LocalImageError::Cache { path, digest: digest.clone(), source })?;
         Ok(())
     }
 }
@@ -142,16 +122,10 @@ pub struct ArchiveImage {
 /// Reads a docker archive into the cache. Two passes over the tar: one to
 /// find `manifest.json`, one to copy the files it names.
 pub fn load_docker_archive(path: &Path, cache: &Cache) -> Result<ArchiveImage, LocalImageError> {
-    let invalid = |detail: String| LocalImageError::Invalid {
-        path: path.to_path_buf(),
-        detail,
-    };
+    let invalid = |detail: String| LocalImageError::Invalid { path: path.to_path_buf(), detail };
     let mut entries: Option<Vec<ArchiveEntry>> = None;
     let open = || -> Result<tar::Archive<BufReader<File>>, LocalImageError> {
-        Ok(tar::Archive::new(BufReader::with_capacity(
-            1 << 20,
-            File::open(path).map_err(io(path))?,
-        )))
+        Ok(tar::Archive::new(BufReader::with_capacity(1 << 20, File::open(path).map_err(io(path))?)))
     };
     let mut archive = open()?;
     for entry in archive.entries().map_err(io(path))? {
@@ -159,24 +133,16 @@ pub fn load_docker_archive(path: &Path, cache: &Cache) -> Result<ArchiveImage, L
         if entry.path_bytes().as_ref() == b"manifest.json" {
             let mut text = Vec::new();
             entry.read_to_end(&mut text).map_err(io(path))?;
-            entries = Some(
-                serde_json::from_slice(&text)
-                    .map_err(|e| invalid(format!("bad manifest.json: {e}")))?,
-            );
+            entries = Some(serde_json::from_slice(&text).map_err(|e| invalid(format!("bad manifest.json: {e}")))?);
             break;
         }
     }
-    let entries =
-        entries.ok_or_else(|| invalid("no manifest.json; is this `docker save` output?".into()))?;
+    let entries = entries.ok_or_else(|| invalid("no manifest.json; is this `docker save` output?".into()))?;
     let [image] = entries.as_slice() else {
-        return Err(invalid(format!(
-            "holds {} images; airlock reads archives of one image",
-            entries.len()
-        )));
+        return Err(invalid(format!("holds {} images; airlock reads archives of one image", entries.len())));
     };
-    let wanted: Vec<&str> = std::iter::once(image.config.as_str())
-        .chain(image.layers.iter().map(String::as_str))
-        .collect();
+    let wanted: Vec<&str> =
+        std::iter::once(image.config.as_str()).chain(image.layers.iter().map(String::as_str)).collect();
     let mut found: std::collections::HashMap<String, (Digest, u64, [u8; 4])> = Default::default();
     let mut archive = open()?;
     for entry in archive.entries().map_err(io(path))? {
@@ -187,25 +153,15 @@ pub fn load_docker_archive(path: &Path, cache: &Cache) -> Result<ArchiveImage, L
         }
         let mut magic = [0u8; 4];
         let mut head = Vec::with_capacity(4);
-        (&mut entry)
-            .take(4)
-            .read_to_end(&mut head)
-            .map_err(io(path))?;
+        (&mut entry).take(4).read_to_end(&mut head).map_err(io(path))?;
         magic[..head.len()].copy_from_slice(&head);
         let (digest, size) = cache
             .insert_reader(head.as_slice().chain(&mut entry), None)
-            .map_err(|source| LocalImageError::Cache {
-                path: path.into(),
-                digest: Digest::of(b""),
-                source,
-            })?;
+            .map_err(|source| LocalImageError::Cache { path: path.into(), digest: Digest::of(b""), source })?;
         found.insert(name, (digest, size, magic));
     }
     let lookup = |name: &str| {
-        found
-            .get(name)
-            .cloned()
-            .ok_or_else(|| invalid(format!("entry `{name}` named in manifest.json is missing")))
+        found.get(name).cloned().ok_or_else(|| invalid(format!("entry `{name}` named in manifest.json is missing")))
     };
     let (config_digest, config_size, _) = lookup(&image.config)?;
     let mut layers = Vec::new();
@@ -227,8 +183,5 @@ pub fn load_docker_archive(path: &Path, cache: &Cache) -> Result<ArchiveImage, L
         "layers": layers,
     });
     let manifest = serde_json::to_vec(&manifest).expect("manifest serializes");
-    Ok(ArchiveImage {
-        manifest,
-        repo_tags: image.repo_tags.clone().unwrap_or_default(),
-    })
+    Ok(ArchiveImage { manifest, repo_tags: image.repo_tags.clone().unwrap_or_default() })
 }

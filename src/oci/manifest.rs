@@ -46,11 +46,7 @@ impl Platform {
         if parts.next().is_some() || variant.as_deref() == Some("") {
             return None;
         }
-        Some(Platform {
-            os: os.into(),
-            architecture: architecture.into(),
-            variant,
-        })
+        Some(Platform { os: os.into(), architecture: architecture.into(), variant })
     }
 
     /// Does this image platform satisfy a requested one? A request without a
@@ -91,13 +87,7 @@ impl AnyManifest {
 /// Every blob digest a manifest or index points to.
 pub fn referenced_digests(bytes: &[u8]) -> Result<Vec<Digest>, String> {
     let m = AnyManifest::parse(bytes)?;
-    let mut out: Vec<Digest> = m
-        .config
-        .iter()
-        .chain(&m.layers)
-        .chain(&m.manifests)
-        .map(|d| d.digest.clone())
-        .collect();
+    let mut out: Vec<Digest> = m.config.iter().chain(&m.layers).chain(&m.manifests).map(|d| d.digest.clone()).collect();
     out.sort();
     out.dedup();
     Ok(out)

@@ -20,12 +20,7 @@ pub const AIRLOCK_YAML: &str = "application/vnd.airlock.yaml";
 pub const AIRLOCK_FILE: &str = "application/octet-stream";
 
 /// Every manifest media type a registry may answer with, for the Accept header.
-pub const ACCEPTED_MANIFESTS: &[&str] = &[
-    OCI_MANIFEST,
-    OCI_INDEX,
-    DOCKER_MANIFEST,
-    DOCKER_MANIFEST_LIST,
-];
+pub const ACCEPTED_MANIFESTS: &[&str] = &[OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST];
 
 pub fn is_index(media_type: &str) -> bool {
     media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
@@ -38,8 +33,5 @@ pub fn is_manifest(media_type: &str) -> bool {
 /// Whether a blob of this type is worth compressing when stored in a bundle.
 /// Gzip/zstd layers are left alone: recompressing them costs CPU for nothing.
 pub fn is_compressible(media_type: &str) -> bool {
-    matches!(
-        media_type,
-        OCI_LAYER_TAR | DOCKER_LAYER_TAR | AIRLOCK_YAML | AIRLOCK_FILE
-    )
+    matches!(media_type, OCI_LAYER_TAR | DOCKER_LAYER_TAR | AIRLOCK_YAML | AIRLOCK_FILE)
 }

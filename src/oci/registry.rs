@@ -26,25 +26,13 @@ pub enum RegistryError {
     #[error("registry {registry} refused access to {image} (unauthorized); check --username/--password, --registry-config or `docker login {registry}`")]
     Unauthorized { image: String, registry: String },
     #[error("cannot reach registry {registry} for {image}: {detail}")]
-    Unreachable {
-        image: String,
-        registry: String,
-        detail: String,
-    },
+    Unreachable { image: String, registry: String, detail: String },
     #[error("the TLS certificate of registry {registry} is not trusted ({detail}); pass its CA with --ca-file, or --plain-http if it serves plain HTTP")]
     UntrustedCertificate { registry: String, detail: String },
     #[error("registry {registry} answered with an error for {image}: {detail}")]
-    Failed {
-        image: String,
-        registry: String,
-        detail: String,
-    },
+    Failed { image: String, registry: String, detail: String },
     #[error("content of {image} from {registry} does not match its digest: {detail}")]
-    Corrupt {
-        image: String,
-        registry: String,
-        detail: String,
-    },
+    Corrupt { image: String, registry: String, detail: String },
     #[error("cannot read registry settings from {path}: {detail}")]
     Config { path: PathBuf, detail: String },
     #[error("cannot store a blob of {image} in the local cache")]
@@ -90,15 +78,10 @@ pub struct RegistryOptions {
 
 impl RegistriesFile {
     pub fn load(path: &Path) -> Result<Self, RegistryError> {
-        let text = std::fs::read_to_string(path).map_err(|e| RegistryError::Config {
-            path: path.into(),
-            detail: e.to_string(),
-        })?;
-        let mut file: RegistriesFile =
-            serde_saphyr::from_str(&text).map_err(|e| RegistryError::Config {
-                path: path.into(),
-                detail: e.to_string(),
-            })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RegistryError::Config { path: path.into(), detail: e.to_string() })?;
+        let mut file: RegistriesFile = serde_saphyr::from_str(&text)
+            .map_err(|e| RegistryError::Config { path: path.into(), detail: e.to_string() })?;
         let base = path.parent().unwrap_or(Path::new("."));
         for settings in file.registries.values_mut() {
             if let Some(ca) = settings.ca_file.as_mut() {
@@ -116,22 +99,11 @@ pub struct Registry {
 }
 
 fn read_ca(path: &Path) -> Result<Certificate, RegistryError> {
-    let data = std::fs::read(path).map_err(|e| RegistryError::Config {
-        path: path.into(),
-        detail: e.to_string(),
-    })?;
-    if !data.starts_with(b"-----BEGIN")
-        && !String::from_utf8_lossy(&data).contains("-----BEGIN CERTIFICATE")
-    {
-        return Err(RegistryError::Config {
-            path: path.into(),
-            detail: "not a PEM certificate".into(),
-        });
+    let data = std::fs::read(path).map_err(|e| RegistryError::Config { path: path.into(), detail: e.to_string() })?;
+    if !data.starts_with(b"-----BEGIN") && !String::from_utf8_lossy(&data).contains("-----BEGIN CERTIFICATE") {
+        return Err(RegistryError::Config { path: path.into(), detail: "not a PEM certificate".into() });
     }
-    Ok(Certificate {
-        encoding: CertificateEncoding::Pem,
-        data,
-    })
+    Ok(Certificate { encoding: CertificateEncoding::Pem, data })
 }
 
 impl Registry {
@@ -141,20 +113,11 @@ impl Registry {
             None => RegistriesFile::default(),
         };
         let mut certs = Vec::new();
-        for ca in options.ca_files.iter().chain(
-            settings
-                .registries
-                .values()
-                .filter_map(|s| s.ca_file.as_ref()),
-        ) {
+        for ca in options.ca_files.iter().chain(settings.registries.values().filter_map(|s| s.ca_file.as_ref())) {
             certs.push(read_ca(ca)?);
         }
-        let insecure: Vec<String> = settings
-            .registries
-            .iter()
-            .filter(|(_, s)| s.insecure)
-            .map(|(h, _)| h.clone())
-            .collect();
+        let insecure: Vec<String> =
+            settings.registries.iter().filter(|(_, s)| s.insecure).map(|(h, _)| h.clone()).collect();
         let protocol = if options.plain_http {
             ClientProtocol::Http
         } else if insecure.is_empty() {
@@ -173,19 +136,12 @@ impl Registry {
             user_agent: concat!("airlock/", env!("CARGO_PKG_VERSION")),
             ..Default::default()
         };
-        Ok(Registry {
-            client: Client::new(config),
-            settings,
-            options,
-        })
+        Ok(Registry { client: Client::new(config), settings, options })
     }
 
     fn auth_for(&self, registry: &str) -> RegistryAuth {
         if let Some(s) = self.settings.registries.get(registry) {
-            let password = s
-                .password
-                .clone()
-                .or_else(|| s.password_env.as_ref().and_then(|v| std::env::var(v).ok()));
+            let password = s.password.clone().or_else(|| s.password_env.as_ref().and_then(|v| std::env::var(v).ok()));
             if let (Some(u), Some(p)) = (&s.username, password) {
                 return RegistryAuth::Basic(u.clone(), p);
             }
@@ -194,15 +150,9 @@ impl Registry {
             return RegistryAuth::Basic(u.clone(), p.clone());
         }
         // Docker Hub's key in config.json is its legacy v1 URL.
-        let key = if registry == "docker.io" {
-            "https://index.docker.io/v1/"
-        } else {
-            registry
-        };
+        let key = if registry == "docker.io" { "https://index.docker.io/v1/" } else { registry };
         match docker_credential::get_credential(key) {
-            Ok(docker_credential::DockerCredential::UsernamePassword(u, p)) => {
-                RegistryAuth::Basic(u, p)
-            }
+            Ok(docker_credential::DockerCredential::UsernamePassword(u, p)) => RegistryAuth::Basic(u, p),
             Ok(docker_credential::DockerCredential::IdentityToken(t)) => RegistryAuth::Bearer(t),
             Err(_) => RegistryAuth::Anonymous,
         }
@@ -211,109 +161,44 @@ impl Registry {
     fn classify(&self, image: &Reference, err: OciDistributionError) -> (RegistryError, bool) {
         let registry = image.registry().to_string();
         let image_name = image.whole();
-        let failed = |detail: String| RegistryError::Failed {
-            image: image_name.clone(),
-            registry: registry.clone(),
-            detail,
-        };
+        let failed =
+            |detail: String| RegistryError::Failed { image: image_name.clone(), registry: registry.clone(), detail };
         match err {
-            OciDistributionError::ImageManifestNotFoundError(_) => (
-                RegistryError::NotFound {
-                    image: image_name,
-                    registry,
-                },
-                false,
-            ),
-            OciDistributionError::UnauthorizedError { .. }
-            | OciDistributionError::AuthenticationFailure(_) => (
-                RegistryError::Unauthorized {
-                    image: image_name,
-                    registry,
-                },
-                false,
-            ),
+            OciDistributionError::ImageManifestNotFoundError(_) => {
+                (RegistryError::NotFound { image: image_name, registry }, false)
+            }
+            OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
+                (RegistryError::Unauthorized { image: image_name, registry }, false)
+            }
             OciDistributionError::RegistryError { envelope, .. } => {
-                let codes: Vec<String> = envelope
-                    .errors
+                let codes: Vec<String> = envelope.errors.iter().map(|e| format!("{:?}", e.code)).collect();
+                let text = envelope.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
+                if codes
                     .iter()
-                    .map(|e| format!("{:?}", e.code))
-                    .collect();
-                let text = envelope
-                    .errors
-                    .iter()
-                    .map(|e| e.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                if codes.iter().any(|c| {
-                    c == "ManifestUnknown"
-                        || c == "NameUnknown"
-                        || c == "NotFound"
-                        || c == "BlobUnknown"
-                }) {
-                    (
-                        RegistryError::NotFound {
-                            image: image_name,
-                            registry,
-                        },
-                        false,
-                    )
+                    .any(|c| c == "ManifestUnknown" || c == "NameUnknown" || c == "NotFound" || c == "BlobUnknown")
+                {
+                    (RegistryError::NotFound { image: image_name, registry }, false)
                 } else if codes.iter().any(|c| c == "Unauthorized" || c == "Denied") {
-                    (
-                        RegistryError::Unauthorized {
-                            image: image_name,
-                            registry,
-                        },
-                        false,
-                    )
+                    (RegistryError::Unauthorized { image: image_name, registry }, false)
                 } else {
                     let transient = codes.iter().any(|c| c == "Toomanyrequests");
                     (failed(format!("{} ({text})", codes.join(", "))), transient)
                 }
             }
             OciDistributionError::ServerError { code, message, .. } => match code {
-                404 => (
-                    RegistryError::NotFound {
-                        image: image_name,
-                        registry,
-                    },
-                    false,
-                ),
-                401 | 403 => (
-                    RegistryError::Unauthorized {
-                        image: image_name,
-                        registry,
-                    },
-                    false,
-                ),
-                c => (
-                    failed(format!("HTTP {c}: {}", message.trim())),
-                    c >= 500 || c == 429,
-                ),
+                404 => (RegistryError::NotFound { image: image_name, registry }, false),
+                401 | 403 => (RegistryError::Unauthorized { image: image_name, registry }, false),
+                c => (failed(format!("HTTP {c}: {}", message.trim())), c >= 500 || c == 429),
             },
-            OciDistributionError::DigestError(e) => (
-                RegistryError::Corrupt {
-                    image: image_name,
-                    registry,
-                    detail: e.to_string(),
-                },
-                true,
-            ),
+            OciDistributionError::DigestError(e) => {
+                (RegistryError::Corrupt { image: image_name, registry, detail: e.to_string() }, true)
+            }
             OciDistributionError::RequestError(e) => {
                 let detail = error_chain(&e);
                 if detail.contains("certificate") || detail.contains("UnknownIssuer") {
-                    (
-                        RegistryError::UntrustedCertificate { registry, detail },
-                        false,
-                    )
+                    (RegistryError::UntrustedCertificate { registry, detail }, false)
                 } else if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
-                    (
-                        RegistryError::Unreachable {
-                            image: image_name,
-                            registry,
-                            detail,
-                        },
-                        true,
-                    )
+                    (RegistryError::Unreachable { image: image_name, registry, detail }, true)
                 } else {
                     (failed(detail), false)
                 }
@@ -326,11 +211,7 @@ impl Registry {
     }
 
     /// Runs `op` up to `attempts` times while it fails with transient errors.
-    async fn with_retries<T, F, Fut>(
-        &self,
-        image: &Reference,
-        mut op: F,
-    ) -> Result<T, RegistryError>
+    async fn with_retries<T, F, Fut>(&self, image: &Reference, mut op: F) -> Result<T, RegistryError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
@@ -355,26 +236,15 @@ impl Registry {
     }
 
     /// Fetches a manifest or index as raw bytes, with its digest and media type.
-    pub async fn manifest(
-        &self,
-        image: &Reference,
-    ) -> Result<(Vec<u8>, Digest, String), RegistryError> {
+    pub async fn manifest(&self, image: &Reference) -> Result<(Vec<u8>, Digest, String), RegistryError> {
         let auth = self.auth_for(image.registry());
-        let (bytes, digest) = self
-            .with_retries(image, || {
-                self.client
-                    .pull_manifest_raw(image, &auth, media::ACCEPTED_MANIFESTS)
-            })
-            .await?;
-        let digest: Digest = digest
-            .parse()
-            .map_err(
-                |e: super::digest::DigestParseError| RegistryError::Corrupt {
-                    image: image.whole(),
-                    registry: image.registry().into(),
-                    detail: e.to_string(),
-                },
-            )?;
+        let (bytes, digest) =
+            self.with_retries(image, || self.client.pull_manifest_raw(image, &auth, media::ACCEPTED_MANIFESTS)).await?;
+        let digest: Digest = digest.parse().map_err(|e: super::digest::DigestParseError| RegistryError::Corrupt {
+            image: image.whole(),
+            registry: image.registry().into(),
+            detail: e.to_string(),
+        })?;
         let media_type = super::manifest::media_type_of(&bytes, None);
         Ok((bytes.to_vec(), digest, media_type))
     }
@@ -391,14 +261,8 @@ impl Registry {
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<u64, RegistryError> {
         let auth = self.auth_for(image.registry());
-        self.client
-            .store_auth_if_needed(image.registry(), &auth)
-            .await;
-        let descriptor = OciDescriptor {
-            digest: digest.to_string(),
-            size: size as i64,
-            ..Default::default()
-        };
+        self.client.store_auth_if_needed(image.registry(), &auth).await;
+        let descriptor = OciDescriptor { digest: digest.to_string(), size: size as i64, ..Default::default() };
         self.with_retries(image, || async {
             let mut stream = self.client.pull_blob_stream(image, &descriptor).await?;
             let mut sink = new_sink()?;
@@ -428,12 +292,9 @@ impl Registry {
             return Ok(0);
         }
         let new_sink = || -> std::io::Result<Box<dyn BlobSink>> {
-            Ok(Box::new(
-                cache.writer(digest).map_err(std::io::Error::other)?,
-            ))
+            Ok(Box::new(cache.writer(digest).map_err(std::io::Error::other)?))
         };
-        self.fetch_blob(image, digest, size, &new_sink, &|_| {})
-            .await
+        self.fetch_blob(image, digest, size, &new_sink, &|_| {}).await
     }
 }
 

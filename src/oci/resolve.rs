@@ -63,13 +63,9 @@ where
 {
     let (top_bytes, top_digest, top_media) = top;
     if Digest::of(&top_bytes) != top_digest {
-        return Err(ResolveError::Invalid(format!(
-            "manifest content does not match digest {top_digest}"
-        )));
+        return Err(ResolveError::Invalid(format!("manifest content does not match digest {top_digest}")));
     }
-    cache
-        .insert_bytes(&top_bytes)
-        .map_err(ResolveError::Cache)?;
+    cache.insert_bytes(&top_bytes).map_err(ResolveError::Cache)?;
     let mut tree = ImageTree {
         digest: top_digest.clone(),
         media_type: top_media.clone(),
@@ -90,10 +86,7 @@ where
     }
     let mut selected = Vec::new();
     for child in &top.manifests {
-        let platform = child
-            .platform
-            .as_ref()
-            .map_or_else(|| "unknown/unknown".to_string(), |p| p.to_string());
+        let platform = child.platform.as_ref().map_or_else(|| "unknown/unknown".to_string(), |p| p.to_string());
         let keep = platforms.is_empty()
             || child.platform.as_ref().is_some_and(|p| platforms.iter().any(|w| p.satisfies(w)))
             // Attestations (BuildKit) belong to a kept platform manifest.
@@ -101,10 +94,7 @@ where
                 .annotations
                 .get("vnd.docker.reference.digest")
                 .is_some_and(|d| selected.iter().any(|(_, s): &(String, &super::manifest::Descriptor)| s.digest.to_string() == *d));
-        let entry = PlatformManifest {
-            platform: platform.clone(),
-            digest: child.digest.clone(),
-        };
+        let entry = PlatformManifest { platform: platform.clone(), digest: child.digest.clone() };
         if keep {
             tree.platforms.push(entry);
             selected.push((platform, child));
@@ -113,46 +103,25 @@ where
         }
     }
     for wanted in platforms {
-        let found = top
-            .manifests
-            .iter()
-            .any(|c| c.platform.as_ref().is_some_and(|p| p.satisfies(wanted)));
+        let found = top.manifests.iter().any(|c| c.platform.as_ref().is_some_and(|p| p.satisfies(wanted)));
         if !found {
-            let available: Vec<String> = top
-                .manifests
-                .iter()
-                .filter_map(|c| c.platform.as_ref().map(|p| p.to_string()))
-                .collect();
-            return Err(ResolveError::NoPlatform {
-                wanted: wanted.to_string(),
-                available: available.join(", "),
-            });
+            let available: Vec<String> =
+                top.manifests.iter().filter_map(|c| c.platform.as_ref().map(|p| p.to_string())).collect();
+            return Err(ResolveError::NoPlatform { wanted: wanted.to_string(), available: available.join(", ") });
         }
     }
     for (_, child) in selected {
-        let bytes = fetch(child.digest.clone())
-            .await
-            .map_err(ResolveError::Source)?;
+        let bytes = fetch(child.digest.clone()).await.map_err(ResolveError::Source)?;
         if Digest::of(&bytes) != child.digest {
-            return Err(ResolveError::Invalid(format!(
-                "manifest {} does not match its digest",
-                child.digest
-            )));
+            return Err(ResolveError::Invalid(format!("manifest {} does not match its digest", child.digest)));
         }
         cache.insert_bytes(&bytes).map_err(ResolveError::Cache)?;
         let media_type = super::manifest::media_type_of(&bytes, Some(&child.media_type));
         let parsed = AnyManifest::parse(&bytes).map_err(ResolveError::Invalid)?;
         if media::is_index(&media_type) {
-            return Err(ResolveError::Invalid(format!(
-                "nested index {} is not supported",
-                child.digest
-            )));
+            return Err(ResolveError::Invalid(format!("nested index {} is not supported", child.digest)));
         }
-        tree.manifests.push(BlobDescriptor {
-            digest: child.digest.clone(),
-            size: bytes.len() as u64,
-            media_type,
-        });
+        tree.manifests.push(BlobDescriptor { digest: child.digest.clone(), size: bytes.len() as u64, media_type });
         add_image_blobs(&parsed, &mut tree)?;
     }
     finish(&mut tree);
@@ -160,16 +129,9 @@ where
 }
 
 fn add_image_blobs<E>(m: &AnyManifest, tree: &mut ImageTree) -> Result<(), ResolveError<E>> {
-    let config = m
-        .config
-        .as_ref()
-        .ok_or_else(|| ResolveError::Invalid("image manifest has no config".into()))?;
+    let config = m.config.as_ref().ok_or_else(|| ResolveError::Invalid("image manifest has no config".into()))?;
     for d in std::iter::once(config).chain(&m.layers) {
-        tree.blobs.push(BlobDescriptor {
-            digest: d.digest.clone(),
-            size: d.size,
-            media_type: d.media_type.clone(),
-        });
+        tree.blobs.push(BlobDescriptor { digest: d.digest.clone(), size: d.size, media_type: d.media_type.clone() });
     }
     Ok(())
 }
@@ -177,6 +139,5 @@ fn add_image_blobs<E>(m: &AnyManifest, tree: &mut ImageTree) -> Result<(), Resol
 fn finish(tree: &mut ImageTree) {
     tree.blobs.sort();
     tree.blobs.dedup_by(|a, b| a.digest == b.digest);
-    tree.blobs
-        .retain(|b| !tree.manifests.iter().any(|m| m.digest == b.digest));
+    tree.blobs.retain(|b| !tree.manifests.iter().any(|m| m.digest == b.digest));
 }

@@ -8,27 +8,15 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug)]
 pub enum ImageSource {
     Registry(Reference),
-    OciLayout {
-        dir: PathBuf,
-        tag: Option<String>,
-    },
-    DockerArchive {
-        file: PathBuf,
-        name: Option<Reference>,
-    },
+    OciLayout { dir: PathBuf, tag: Option<String> },
+    DockerArchive { file: PathBuf, name: Option<Reference> },
 }
 
 /// Parses a registry reference, filling Docker Hub defaults and `latest`.
 pub fn parse_reference(s: &str) -> Result<Reference, String> {
-    let r: Reference = s
-        .parse()
-        .map_err(|e| format!("`{s}` is not a valid image reference: {e}"))?;
+    let r: Reference = s.parse().map_err(|e| format!("`{s}` is not a valid image reference: {e}"))?;
     if r.tag().is_none() && r.digest().is_none() {
-        return Ok(Reference::with_tag(
-            r.registry().to_string(),
-            r.repository().to_string(),
-            "latest".into(),
-        ));
+        return Ok(Reference::with_tag(r.registry().to_string(), r.repository().to_string(), "latest".into()));
     }
     Ok(r)
 }

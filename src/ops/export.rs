@@ -20,29 +20,16 @@ pub struct ExportReport {
 }
 
 /// Finds an image by full reference, short reference (`redis:7`) or digest.
-fn find_image<'a>(
-    reader: &'a BundleReader,
-    wanted: &str,
-) -> Result<&'a crate::bundle::format::ImageRecord> {
-    let normalized = crate::oci::source::parse_reference(wanted)
-        .ok()
-        .map(|r| r.whole());
+fn find_image<'a>(reader: &'a BundleReader, wanted: &str) -> Result<&'a crate::bundle::format::ImageRecord> {
+    let normalized = crate::oci::source::parse_reference(wanted).ok().map(|r| r.whole());
     let images: Vec<_> = reader.head.manifest.images().collect();
     images
         .iter()
-        .find(|i| {
-            i.reference == wanted
-                || Some(&i.reference) == normalized.as_ref()
-                || i.digest.to_string() == wanted
-        })
+        .find(|i| i.reference == wanted || Some(&i.reference) == normalized.as_ref() || i.digest.to_string() == wanted)
         .copied()
         .ok_or_else(|| {
             let names: Vec<&str> = images.iter().map(|i| i.reference.as_str()).collect();
-            anyhow::anyhow!(
-                "image `{wanted}` is not in {} (it has: {})",
-                reader.path().display(),
-                names.join(", ")
-            )
+            anyhow::anyhow!("image `{wanted}` is not in {} (it has: {})", reader.path().display(), names.join(", "))
         })
 }
 
@@ -60,12 +47,7 @@ pub fn export(bundle: &Path, image: &str, layout: &Path) -> Result<ExportReport>
         copied += 1;
         if let Some(bytes) = bytes {
             let parsed = AnyManifest::parse(&bytes).map_err(anyhow::Error::msg)?;
-            for d in parsed
-                .config
-                .iter()
-                .chain(&parsed.layers)
-                .chain(&parsed.manifests)
-            {
+            for d in parsed.config.iter().chain(&parsed.layers).chain(&parsed.manifests) {
                 if !omitted.contains(&&d.digest) {
                     pending.push(d.digest.clone());
                 }
@@ -77,20 +59,13 @@ pub fn export(bundle: &Path, image: &str, layout: &Path) -> Result<ExportReport>
         .ok()
         .and_then(|r| r.tag().map(str::to_string))
         .unwrap_or_else(|| "latest".into());
-    let size = reader
-        .head
-        .manifest
-        .find_blob(&record.digest)
-        .map_or(0, |b| b.size);
+    let size = reader.head.manifest.find_blob(&record.digest).map_or(0, |b| b.size);
     let descriptor = Descriptor {
         media_type: record.media_type.clone(),
         digest: record.digest.clone(),
         size,
         platform: None,
-        annotations: BTreeMap::from([(
-            "org.opencontainers.image.ref.name".to_string(),
-            ref_name.clone(),
-        )]),
+        annotations: BTreeMap::from([("org.opencontainers.image.ref.name".to_string(), ref_name.clone())]),
     };
     write_layout_index(layout, descriptor)?;
     Ok(ExportReport {
@@ -105,17 +80,13 @@ pub fn export(bundle: &Path, image: &str, layout: &Path) -> Result<ExportReport>
 /// Copies one blob, verifying it. Returns its bytes when it is a manifest or
 /// index, so the caller can follow its references.
 fn copy_blob(reader: &BundleReader, digest: &Digest, layout: &Path) -> Result<Option<Vec<u8>>> {
-    let record = reader
-        .head
-        .manifest
-        .find_blob(digest)
-        .ok_or_else(|| anyhow::anyhow!("blob {digest} is not in the bundle"))?;
+    let record =
+        reader.head.manifest.find_blob(digest).ok_or_else(|| anyhow::anyhow!("blob {digest} is not in the bundle"))?;
     let is_manifest = media::is_manifest(&record.media_type) || media::is_index(&record.media_type);
     let dest = layout.join("blobs/sha256").join(digest.hex());
     let mut tmp = tempfile::NamedTempFile::new_in(layout.join("blobs/sha256"))?;
     let mut hashing = HashingReader::new(reader.open_blob(digest)?);
-    std::io::copy(&mut hashing, tmp.as_file_mut())
-        .with_context(|| format!("cannot copy blob {digest}"))?;
+    std::io::copy(&mut hashing, tmp.as_file_mut()).with_context(|| format!("cannot copy blob {digest}"))?;
     let (actual, _) = hashing.finish();
     if actual != *digest {
         bail!(
@@ -123,13 +94,8 @@ fn copy_blob(reader: &BundleReader, digest: &Digest, layout: &Path) -> Result<Op
             reader.path().display()
         );
     }
-    tmp.persist(&dest)
-        .with_context(|| format!("cannot write {}", dest.display()))?;
-    Ok(if is_manifest {
-        Some(std::fs::read(&dest)?)
-    } else {
-        None
-    })
+    tmp.persist(&dest).with_context(|| format!("cannot write {}", dest.display()))?;
+    Ok(if is_manifest { Some(std::fs::read(&dest)?) } else { None })
 }
 
 fn write_layout_index(layout: &Path, descriptor: Descriptor) -> Result<()> {
@@ -141,17 +107,11 @@ fn write_layout_index(layout: &Path, descriptor: Descriptor) -> Result<()> {
             .with_context(|| format!("{} exists but is not an OCI index", index_path.display()))?,
         Err(_) => Vec::new(),
     };
-    let name = descriptor
-        .annotations
-        .get("org.opencontainers.image.ref.name")
-        .cloned();
+    let name = descriptor.annotations.get("org.opencontainers.image.ref.name").cloned();
     manifests.retain(|d| d.annotations.get("org.opencontainers.image.ref.name") != name.as_ref());
     manifests.push(descriptor);
     let index = json!({"schemaVersion": 2, "mediaType": media::OCI_INDEX, "manifests": manifests});
-    std::fs::write(
-        layout.join("oci-layout"),
-        br#"{"imageLayoutVersion":"1.0.0"}"#,
-    )?;
+    std::fs::write(layout.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     std::fs::write(&index_path, serde_json::to_vec_pretty(&index)?)?;
     Ok(())
 }

@@ -33,15 +33,8 @@ pub fn inspect(path: &Path) -> Result<InspectReport> {
         .iter()
         .map(|c| {
             c.images.iter().map(|i| i.size).sum::<u64>()
-                + c.charts
-                    .iter()
-                    .map(|c| c.size + c.values_files.iter().map(|v| v.size).sum::<u64>())
-                    .sum::<u64>()
-                + c.crds
-                    .iter()
-                    .chain(&c.manifests)
-                    .map(|d| d.size)
-                    .sum::<u64>()
+                + c.charts.iter().map(|c| c.size + c.values_files.iter().map(|v| v.size).sum::<u64>()).sum::<u64>()
+                + c.crds.iter().chain(&c.manifests).map(|d| d.size).sum::<u64>()
                 + c.files.iter().map(|f| f.size).sum::<u64>()
         })
         .sum();

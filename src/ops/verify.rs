@@ -13,9 +13,6 @@ pub fn verify(path: &Path, progress: &Progress) -> Result<VerifyReport> {
     let total = head.manifest.stored_size();
     let bar = progress.bar(&path.display().to_string(), total);
     let report = verify_file(path, &mut |n| bar.inc(n))?;
-    bar.finish(
-        "Verified",
-        &format!("{} ({} blobs)", path.display(), report.blobs),
-    );
+    bar.finish("Verified", &format!("{} ({} blobs)", path.display(), report.blobs));
     Ok(report)
 }

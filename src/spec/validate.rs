@@ -19,12 +19,7 @@ pub enum SpecError {
         source: std::io::Error,
     },
     #[error("{path}:{line}:{column}: {message}")]
-    Invalid {
-        path: PathBuf,
-        line: u64,
-        column: u64,
-        message: String,
-    },
+    Invalid { path: PathBuf, line: u64, column: u64, message: String },
     #[error("{path}: {message}")]
     Syntax { path: PathBuf, message: String },
 }
@@ -68,15 +63,8 @@ pub struct Component {
 #[derive(Debug, Clone)]
 pub enum ChartOrigin {
     Path(PathBuf),
-    Repo {
-        url: String,
-        chart: String,
-        version: String,
-    },
-    Oci {
-        reference: String,
-        version: String,
-    },
+    Repo { url: String, chart: String, version: String },
+    Oci { reference: String, version: String },
 }
 
 #[derive(Debug, Clone)]
@@ -125,12 +113,7 @@ impl Checker<'_> {
     }
 
     fn locate<T, U>(&self, at: &Spanned<T>, value: U, text: String) -> Located<U> {
-        Located {
-            value,
-            text,
-            line: at.referenced.line(),
-            column: at.referenced.column(),
-        }
+        Located { value, text, line: at.referenced.line(), column: at.referenced.column() }
     }
 
     fn path(&self, at: &Spanned<String>) -> Result<Located<PathBuf>, SpecError> {
@@ -144,66 +127,49 @@ impl Checker<'_> {
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
         && s.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 pub fn load(path: &Path) -> Result<Spec, SpecError> {
-    let bytes = std::fs::read(path).map_err(|source| SpecError::Io {
-        path: path.into(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes.clone()).map_err(|_| SpecError::Syntax {
-        path: path.into(),
-        message: "the spec is not UTF-8 text".into(),
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| SpecError::Io { path: path.into(), source })?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|_| SpecError::Syntax { path: path.into(), message: "the spec is not UTF-8 text".into() })?;
     let file: SpecFile = serde_saphyr::from_str(&text).map_err(|e| syntax_error(path, &e))?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let c = Checker { path, dir: &dir };
 
     if file.api_version.value != "airlock.dev/v1" {
         return Err(c.err(
             &file.api_version,
-            format!(
-                "apiVersion `{}` is not supported; use `airlock.dev/v1`",
-                file.api_version.value
-            ),
+            format!("apiVersion `{}` is not supported; use `airlock.dev/v1`", file.api_version.value),
         ));
     }
     if file.kind.value != "Bundle" {
-        return Err(c.err(
-            &file.kind,
-            format!("kind `{}` is not supported; use `Bundle`", file.kind.value),
-        ));
+        return Err(c.err(&file.kind, format!("kind `{}` is not supported; use `Bundle`", file.kind.value)));
     }
     let name = &file.metadata.name;
     if !is_dns_label(&name.value) {
-        return Err(c.err(name, format!("metadata.name `{}` must be lowercase letters, digits, `-` and `.` (it names files and releases)", name.value)));
+        return Err(c.err(
+            name,
+            format!(
+                "metadata.name `{}` must be lowercase letters, digits, `-` and `.` (it names files and releases)",
+                name.value
+            ),
+        ));
     }
     let version = &file.metadata.version;
-    if version.value.trim().is_empty()
-        || version.value.contains(char::is_whitespace)
-        || version.value.contains('/')
-    {
-        return Err(c.err(
-            version,
-            "metadata.version must be a non-empty version without spaces or `/`",
-        ));
+    if version.value.trim().is_empty() || version.value.contains(char::is_whitespace) || version.value.contains('/') {
+        return Err(c.err(version, "metadata.version must be a non-empty version without spaces or `/`"));
     }
     let mut platforms = Vec::new();
     for p in &file.platforms {
-        platforms.push(Platform::parse(&p.value).ok_or_else(|| {
-            c.err(
-                p,
-                format!("platform `{}` is not `os/arch[/variant]`", p.value),
-            )
-        })?);
+        platforms.push(
+            Platform::parse(&p.value)
+                .ok_or_else(|| c.err(p, format!("platform `{}` is not `os/arch[/variant]`", p.value)))?,
+        );
     }
     if file.components.value.is_empty() {
         return Err(c.err(&file.components, "a bundle needs at least one component"));
@@ -214,17 +180,11 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         if !is_dns_label(&comp.name.value) {
             return Err(c.err(
                 &comp.name,
-                format!(
-                    "component name `{}` must be lowercase letters, digits and `-`",
-                    comp.name.value
-                ),
+                format!("component name `{}` must be lowercase letters, digits and `-`", comp.name.value),
             ));
         }
         if !names.insert(comp.name.value.clone()) {
-            return Err(c.err(
-                &comp.name,
-                format!("component `{}` is defined twice", comp.name.value),
-            ));
+            return Err(c.err(&comp.name, format!("component `{}` is defined twice", comp.name.value)));
         }
         let mut images = Vec::new();
         for image in &comp.images {
@@ -233,11 +193,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         }
         let mut charts = Vec::new();
         for chart in &comp.charts {
-            charts.push(c.locate(
-                chart,
-                check_chart(&c, &chart.value)?,
-                chart.value.name.value.clone(),
-            ));
+            charts.push(c.locate(chart, check_chart(&c, &chart.value)?, chart.value.name.value.clone()));
         }
         let mut release_names = BTreeSet::new();
         for chart in &charts {
@@ -246,10 +202,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
                     path: path.into(),
                     line: chart.line,
                     column: chart.column,
-                    message: format!(
-                        "chart `{}` appears twice in component `{}`",
-                        chart.value.name, comp.name.value
-                    ),
+                    message: format!("chart `{}` appears twice in component `{}`", chart.value.name, comp.name.value),
                 });
             }
         }
@@ -258,10 +211,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         for f in &comp.files {
             let item = check_file(&c, &f.value)?;
             if !targets.insert(item.target.clone()) {
-                return Err(c.err(
-                    &f.value.target,
-                    format!("two files have target {}", item.target),
-                ));
+                return Err(c.err(&f.value.target, format!("two files have target {}", item.target)));
             }
             files.push(c.locate(f, item, f.value.source.value.clone()));
         }
@@ -271,11 +221,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
             required: comp.required,
             images,
             charts,
-            crds: comp
-                .crds
-                .iter()
-                .map(|p| c.path(p))
-                .collect::<Result<_, _>>()?,
+            crds: comp.crds.iter().map(|p| c.path(p)).collect::<Result<_, _>>()?,
             manifests: comp
                 .manifests
                 .iter()
@@ -288,11 +234,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
                     })
                 })
                 .collect::<Result<_, _>>()?,
-            kustomizations: comp
-                .kustomizations
-                .iter()
-                .map(|p| c.path(p))
-                .collect::<Result<_, _>>()?,
+            kustomizations: comp.kustomizations.iter().map(|p| c.path(p)).collect::<Result<_, _>>()?,
             files,
         });
     }
@@ -312,26 +254,16 @@ fn check_chart(c: &Checker, chart: &ChartSpec) -> Result<Chart, SpecError> {
     if !is_dns_label(&chart.name.value) {
         return Err(c.err(
             &chart.name,
-            format!(
-                "chart name `{}` must be a valid release name (lowercase, digits, `-`)",
-                chart.name.value
-            ),
+            format!("chart name `{}` must be a valid release name (lowercase, digits, `-`)", chart.name.value),
         ));
     }
     let version = || {
-        chart
-            .version
-            .as_ref()
-            .map(|v| v.value.clone())
-            .ok_or_else(|| {
-                c.err(
-                    &chart.name,
-                    format!(
-                        "chart `{}` needs a `version` (charts from repositories are pinned)",
-                        chart.name.value
-                    ),
-                )
-            })
+        chart.version.as_ref().map(|v| v.value.clone()).ok_or_else(|| {
+            c.err(
+                &chart.name,
+                format!("chart `{}` needs a `version` (charts from repositories are pinned)", chart.name.value),
+            )
+        })
     };
     let origin = match (&chart.path, &chart.repo, &chart.oci) {
         (Some(p), None, None) => {
@@ -342,47 +274,30 @@ fn check_chart(c: &Checker, chart: &ChartSpec) -> Result<Chart, SpecError> {
         }
         (None, Some(repo), None) => {
             if !(repo.value.starts_with("https://") || repo.value.starts_with("http://")) {
-                return Err(c.err(repo, "repo must be an http(s) URL of a Helm repository; use `oci:` for OCI registries"));
+                return Err(
+                    c.err(repo, "repo must be an http(s) URL of a Helm repository; use `oci:` for OCI registries")
+                );
             }
-            let name = chart
-                .chart
-                .as_ref()
-                .map_or_else(|| chart.name.value.clone(), |n| n.value.clone());
-            ChartOrigin::Repo {
-                url: repo.value.trim_end_matches('/').to_string(),
-                chart: name,
-                version: version()?,
-            }
+            let name = chart.chart.as_ref().map_or_else(|| chart.name.value.clone(), |n| n.value.clone());
+            ChartOrigin::Repo { url: repo.value.trim_end_matches('/').to_string(), chart: name, version: version()? }
         }
         (None, None, Some(oci)) => {
             let Some(rest) = oci.value.strip_prefix("oci://") else {
                 return Err(c.err(oci, "oci must start with `oci://`"));
             };
             crate::oci::source::parse_reference(rest).map_err(|m| c.err(oci, m))?;
-            ChartOrigin::Oci {
-                reference: rest.to_string(),
-                version: version()?,
-            }
+            ChartOrigin::Oci { reference: rest.to_string(), version: version()? }
         }
         _ => {
             return Err(c.err(
                 &chart.name,
-                format!(
-                    "chart `{}` needs exactly one of `path`, `repo` or `oci`",
-                    chart.name.value
-                ),
+                format!("chart `{}` needs exactly one of `path`, `repo` or `oci`", chart.name.value),
             ))
         }
     };
     let namespace = match &chart.namespace {
         Some(ns) if !is_dns_label(&ns.value) || ns.value.contains('.') => {
-            return Err(c.err(
-                ns,
-                format!(
-                    "namespace `{}` is not a valid Kubernetes namespace",
-                    ns.value
-                ),
-            ))
+            return Err(c.err(ns, format!("namespace `{}` is not a valid Kubernetes namespace", ns.value)))
         }
         Some(ns) => Some(ns.value.clone()),
         None => None,
@@ -396,39 +311,21 @@ fn check_chart(c: &Checker, chart: &ChartSpec) -> Result<Chart, SpecError> {
         name: chart.name.value.clone(),
         origin,
         namespace,
-        values_files: chart
-            .values_files
-            .iter()
-            .map(|p| c.path(p))
-            .collect::<Result<_, _>>()?,
+        values_files: chart.values_files.iter().map(|p| c.path(p)).collect::<Result<_, _>>()?,
         values: chart.values.clone(),
     })
 }
 
 fn check_file(c: &Checker, f: &FileSpec) -> Result<FileItem, SpecError> {
     let target = &f.target.value;
-    if !target.starts_with('/')
-        || target.split('/').any(|p| p == ".." || p == ".")
-        || target.ends_with('/')
-    {
-        return Err(c.err(
-            &f.target,
-            format!("target `{target}` must be an absolute file path without `.` or `..`"),
-        ));
+    if !target.starts_with('/') || target.split('/').any(|p| p == ".." || p == ".") || target.ends_with('/') {
+        return Err(c.err(&f.target, format!("target `{target}` must be an absolute file path without `.` or `..`")));
     }
     let mode = match &f.mode {
         Some(m) => u32::from_str_radix(m.value.trim_start_matches("0o"), 8)
             .ok()
             .filter(|v| *v <= 0o7777)
-            .ok_or_else(|| {
-                c.err(
-                    m,
-                    format!(
-                        "mode `{}` is not an octal permission like \"0755\"",
-                        m.value
-                    ),
-                )
-            })?,
+            .ok_or_else(|| c.err(m, format!("mode `{}` is not an octal permission like \"0755\"", m.value)))?,
         None => 0o644,
     };
     let sha256 = match &f.sha256 {
@@ -441,12 +338,7 @@ fn check_file(c: &Checker, f: &FileSpec) -> Result<FileItem, SpecError> {
         }
         None => None,
     };
-    Ok(FileItem {
-        source: c.path(&f.source)?.value,
-        target: target.clone(),
-        mode,
-        sha256,
-    })
+    Ok(FileItem { source: c.path(&f.source)?.value, target: target.clone(), mode, sha256 })
 }
 
 fn syntax_error(path: &Path, e: &serde_saphyr::Error) -> SpecError {
@@ -461,20 +353,10 @@ fn syntax_error(path: &Path, e: &serde_saphyr::Error) -> SpecError {
                 .filter(|(head, _)| head.starts_with("line "))
                 .map_or(message.clone(), |(_, rest)| rest.to_string());
             let suffix = format!(" at line {}, column {}", loc.line(), loc.column());
-            let message = message
-                .strip_suffix(&suffix)
-                .map_or(message.clone(), str::to_string);
-            SpecError::Invalid {
-                path: path.into(),
-                line: loc.line(),
-                column: loc.column(),
-                message,
-            }
+            let message = message.strip_suffix(&suffix).map_or(message.clone(), str::to_string);
+            SpecError::Invalid { path: path.into(), line: loc.line(), column: loc.column(), message }
         }
-        _ => SpecError::Syntax {
-            path: path.into(),
-            message,
-        },
+        _ => SpecError::Syntax { path: path.into(), message },
     }
 }
 
@@ -512,37 +394,22 @@ mod tests {
 
     #[test]
     fn malformed_yaml_has_line() {
-        let err = load_text("apiVersion: airlock.dev/v1\nkind: [Bundle\n")
-            .unwrap_err()
-            .to_string();
+        let err = load_text("apiVersion: airlock.dev/v1\nkind: [Bundle\n").unwrap_err().to_string();
         assert!(err.contains("airlock.yaml:"), "{err}");
     }
 
     #[test]
     fn bad_values_point_at_their_line() {
-        let e = load_text(&GOOD.replace("redis:7", "\"https://x/y\""))
-            .unwrap_err()
-            .to_string();
+        let e = load_text(&GOOD.replace("redis:7", "\"https://x/y\"")).unwrap_err().to_string();
         assert!(e.contains(":6:"), "{e}");
-        let e = load_text(&GOOD.replace("name: app", "name: App"))
-            .unwrap_err()
-            .to_string();
+        let e = load_text(&GOOD.replace("name: app", "name: App")).unwrap_err().to_string();
         assert!(e.contains(":5:"), "{e}");
-        let e = load_text(&format!(
-            "{GOOD}    files: [{{source: a, target: rel/path}}]\n"
-        ))
-        .unwrap_err()
-        .to_string();
+        let e = load_text(&format!("{GOOD}    files: [{{source: a, target: rel/path}}]\n")).unwrap_err().to_string();
         assert!(e.contains(":7:") && e.contains("absolute"), "{e}");
-        let e = load_text(&format!(
-            "{GOOD}    charts: [{{name: x, repo: https://c.example}}]\n"
-        ))
-        .unwrap_err()
-        .to_string();
+        let e =
+            load_text(&format!("{GOOD}    charts: [{{name: x, repo: https://c.example}}]\n")).unwrap_err().to_string();
         assert!(e.contains("version"), "{e}");
-        let e = load_text(&GOOD.replace("airlock.dev/v1", "airlock.dev/v9"))
-            .unwrap_err()
-            .to_string();
+        let e = load_text(&GOOD.replace("airlock.dev/v1", "airlock.dev/v9")).unwrap_err().to_string();
         assert!(e.contains(":1:"), "{e}");
     }
 }

@@ -65,7 +65,8 @@ fn chart_from_helm_repository_is_pinned_and_checked() {
     let bundle = work.path().join("r.airlock");
     airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
     airlock.ok(&["verify", bundle.to_str().unwrap()]);
-    let v: serde_json::Value = serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
     let chart = &v["components"][0]["charts"][0];
     assert_eq!(chart["name"], "cache");
     assert_eq!(chart["chartName"], "redis");
@@ -83,7 +84,12 @@ fn chart_from_helm_repository_is_pinned_and_checked() {
     let spec_text = std::fs::read_to_string(&spec).unwrap().replace("9.9.9", "23.1.1");
     std::fs::write(&spec, spec_text).unwrap();
     std::fs::write(repo.path().join("index.yaml"), index(&"0".repeat(64))).unwrap();
-    let err = Airlock::new().fails(&["create", spec.to_str().unwrap(), "-o", work.path().join("x.airlock").to_str().unwrap()]);
+    let err = Airlock::new().fails(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        work.path().join("x.airlock").to_str().unwrap(),
+    ]);
     assert!(err.contains("does not match the digest"), "{err}");
 }
 
@@ -117,7 +123,8 @@ fn chart_from_oci_registry_keeps_its_manifest_digest() {
     let bundle = work.path().join("c.airlock");
     airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--plain-http"]);
     airlock.ok(&["verify", bundle.to_str().unwrap()]);
-    let v: serde_json::Value = serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
     let chart = &v["components"][0]["charts"][0];
     assert_eq!(chart["digest"].as_str().unwrap(), built.digest);
     assert_eq!(chart["archiveDigest"].as_str().unwrap(), format!("sha256:{}", sha256_hex(&tgz)));

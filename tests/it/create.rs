@@ -16,32 +16,16 @@ struct Fixture {
 fn fixture(registry: Registry) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let mut layout = LayoutBuilder::new(&dir.path().join("layout"));
-    let base = layer(&[
-        ("etc/os-release", b"NAME=test\n", 0o644),
-        ("bin/hello", b"#!/bin/sh\necho hello\n", 0o755),
-    ]);
+    let base = layer(&[("etc/os-release", b"NAME=test\n", 0o644), ("bin/hello", b"#!/bin/sh\necho hello\n", 0o755)]);
     let base_layer = format!("sha256:{}", sha256_hex(&base));
-    let app = layout.image(
-        "amd64",
-        &[
-            base.clone(),
-            layer(&[("app/data", &vec![7u8; 200_000], 0o644)]),
-        ],
-    );
-    let tool = layout.image(
-        "amd64",
-        &[base.clone(), layer(&[("tool/bin", b"tool", 0o755)])],
-    );
+    let app = layout.image("amd64", &[base.clone(), layer(&[("app/data", &vec![7u8; 200_000], 0o644)])]);
+    let tool = layout.image("amd64", &[base.clone(), layer(&[("tool/bin", b"tool", 0o755)])]);
     let arm = layout.image("arm64", &[layer(&[("arm/only", b"arm64 content", 0o644)])]);
     let multi = layout.index(&[(&app, "amd64"), (&arm, "arm64")]);
     layout.tag(&app, "app");
     layout.tag(&tool, "tool");
     layout.tag(&multi, "multi");
-    for (tag, repo) in [
-        ("app", "team/app:1.0"),
-        ("tool", "team/tool:2.0"),
-        ("multi", "team/multi:3.0"),
-    ] {
+    for (tag, repo) in [("app", "team/app:1.0"), ("tool", "team/tool:2.0"), ("multi", "team/multi:3.0")] {
         registry.push_layout(&layout.dir, tag, repo);
     }
     Fixture {
@@ -75,22 +59,13 @@ fn plain_registry_round_trip_with_skopeo_cross_check() {
     let spec = spec_for(work.path(), &host, "platforms: [linux/amd64]\n");
     let airlock = Airlock::new();
     let out = work.path().join("b.airlock");
-    airlock.ok(&[
-        "create",
-        spec.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--plain-http",
-    ]);
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", out.to_str().unwrap(), "--plain-http"]);
 
     let inspect: serde_json::Value =
         serde_json::from_str(&airlock.ok(&["inspect", out.to_str().unwrap(), "--json"])).unwrap();
     let images = inspect["components"][0]["images"].as_array().unwrap();
     let digest_of = |name: &str| {
-        images
-            .iter()
-            .find(|i| i["reference"].as_str().unwrap().ends_with(name))
-            .unwrap()["digest"]
+        images.iter().find(|i| i["reference"].as_str().unwrap().ends_with(name)).unwrap()["digest"]
             .as_str()
             .unwrap()
             .to_string()
@@ -99,55 +74,27 @@ fn plain_registry_round_trip_with_skopeo_cross_check() {
     assert_eq!(digest_of("team/tool:2.0"), f.tool_digest);
     assert_eq!(digest_of("team/multi:3.0"), f.multi_digest);
     // Platform filter: arm64 left out but recorded.
-    let multi = images
-        .iter()
-        .find(|i| i["reference"].as_str().unwrap().ends_with("multi:3.0"))
-        .unwrap();
+    let multi = images.iter().find(|i| i["reference"].as_str().unwrap().ends_with("multi:3.0")).unwrap();
     assert_eq!(multi["platforms"].as_array().unwrap().len(), 1);
     assert_eq!(multi["omitted"][0]["platform"], "linux/arm64");
     // Shared base layer stored once.
     let blobs = inspect["blobs"].as_array().unwrap();
-    assert_eq!(
-        blobs
-            .iter()
-            .filter(|b| b["digest"] == f.base_layer.as_str())
-            .count(),
-        1
-    );
+    assert_eq!(blobs.iter().filter(|b| b["digest"] == f.base_layer.as_str()).count(), 1);
     assert!(inspect["totalSize"].as_u64().unwrap() > inspect["uniqueSize"].as_u64().unwrap());
 
     airlock.ok(&["verify", out.to_str().unwrap()]);
 
     // Take each image out again and let skopeo check it.
-    for (name, digest) in [
-        ("team/app:1.0", &f.app_digest),
-        ("team/multi:3.0", &f.multi_digest),
-    ] {
-        let layout = work
-            .path()
-            .join(format!("export-{}", name.replace(['/', ':'], "-")));
+    for (name, digest) in [("team/app:1.0", &f.app_digest), ("team/multi:3.0", &f.multi_digest)] {
+        let layout = work.path().join(format!("export-{}", name.replace(['/', ':'], "-")));
         let reference = format!("{host}/{name}");
-        airlock.ok(&[
-            "export",
-            out.to_str().unwrap(),
-            &reference,
-            "--oci-layout",
-            layout.to_str().unwrap(),
-        ]);
+        airlock.ok(&["export", out.to_str().unwrap(), &reference, "--oci-layout", layout.to_str().unwrap()]);
         let tag = name.rsplit(':').next().unwrap();
         let raw = Command::new("skopeo")
-            .args([
-                "inspect",
-                "--raw",
-                &format!("oci:{}:{tag}", layout.display()),
-            ])
+            .args(["inspect", "--raw", &format!("oci:{}:{tag}", layout.display())])
             .output()
             .unwrap();
-        assert!(
-            raw.status.success(),
-            "{}",
-            String::from_utf8_lossy(&raw.stderr)
-        );
+        assert!(raw.status.success(), "{}", String::from_utf8_lossy(&raw.stderr));
         assert_eq!(&format!("sha256:{}", sha256_hex(&raw.stdout)), digest);
         let copy_dir = work.path().join(format!("copy-{tag}"));
         let copy = Command::new("skopeo")
@@ -161,11 +108,7 @@ fn plain_registry_round_trip_with_skopeo_cross_check() {
             ])
             .output()
             .unwrap();
-        assert!(
-            copy.status.success(),
-            "skopeo copy: {}",
-            String::from_utf8_lossy(&copy.stderr)
-        );
+        assert!(copy.status.success(), "skopeo copy: {}", String::from_utf8_lossy(&copy.stderr));
     }
 }
 
@@ -202,25 +145,10 @@ fn tls_registry_with_ca_file_and_docker_config_and_determinism() {
     let docker = airlock2.home.path().join("docker");
     std::fs::create_dir_all(&docker).unwrap();
     let auth = base64_encode(format!("{}:{}", tls.user, tls.password).as_bytes());
-    std::fs::write(
-        docker.join("config.json"),
-        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
-    )
-    .unwrap();
+    std::fs::write(docker.join("config.json"), format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#)).unwrap();
     let b = work.path().join("b.airlock");
-    airlock2.ok(&[
-        "create",
-        spec.to_str().unwrap(),
-        "-o",
-        b.to_str().unwrap(),
-        "--ca-file",
-        ca,
-    ]);
-    assert_eq!(
-        std::fs::read(&a).unwrap(),
-        std::fs::read(&b).unwrap(),
-        "two creates from the same inputs differ"
-    );
+    airlock2.ok(&["create", spec.to_str().unwrap(), "-o", b.to_str().unwrap(), "--ca-file", ca]);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "two creates from the same inputs differ");
 
     // No platform filter: both platforms of the index are carried.
     let inspect: serde_json::Value =
@@ -269,11 +197,7 @@ pub fn assert_no_partial_files(dir: &std::path::Path) {
     let leftovers: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(".airlock-partial")
-        })
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".airlock-partial"))
         .collect();
     assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
 }
@@ -304,23 +228,13 @@ fn local_sources_charts_files_and_docs() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::create_dir_all(d.join("chart/templates")).unwrap();
-    std::fs::write(
-        d.join("chart/Chart.yaml"),
-        "apiVersion: v2\nname: web\nversion: 0.3.0\nappVersion: 1.0.0\n",
-    )
-    .unwrap();
+    std::fs::write(d.join("chart/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 0.3.0\nappVersion: 1.0.0\n")
+        .unwrap();
     std::fs::write(d.join("chart/values.yaml"), "replicas: 1\n").unwrap();
-    std::fs::write(
-        d.join("chart/templates/cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n",
-    )
-    .unwrap();
+    std::fs::write(d.join("chart/templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n")
+        .unwrap();
     std::fs::write(d.join("values-prod.yaml"), "replicas: 3\n").unwrap();
     std::fs::create_dir_all(d.join("manifests")).unwrap();
     std::fs::write(d.join("manifests/a.yaml"), "kind: Namespace\n".repeat(50)).unwrap();
@@ -336,16 +250,10 @@ fn local_sources_charts_files_and_docs() {
     );
     let airlock = Airlock::new();
     let bundle = d.join("web.airlock");
-    airlock.ok(&[
-        "create",
-        spec.to_str().unwrap(),
-        "-o",
-        bundle.to_str().unwrap(),
-    ]);
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
     airlock.ok(&["verify", bundle.to_str().unwrap()]);
     let v: serde_json::Value =
-        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"]))
-            .unwrap();
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
     let web = &v["components"][0];
     assert_eq!(web["images"][0]["reference"], "localhost/web:1.0.0");
     assert_eq!(web["images"][0]["digest"], img.digest.as_str());
@@ -359,10 +267,7 @@ fn local_sources_charts_files_and_docs() {
     // Compressible YAML is stored compressed; gzip layers are not recompressed.
     let blobs = v["blobs"].as_array().unwrap();
     let a_yaml = web["manifests"][0]["digest"].as_str().unwrap();
-    assert_eq!(
-        blobs.iter().find(|b| b["digest"] == a_yaml).unwrap()["encoding"],
-        "zstd"
-    );
+    assert_eq!(blobs.iter().find(|b| b["digest"] == a_yaml).unwrap()["encoding"], "zstd");
     assert!(blobs
         .iter()
         .filter(|b| b["mediaType"].as_str().unwrap().ends_with("tar+gzip"))
@@ -376,31 +281,14 @@ fn local_sources_charts_files_and_docs() {
         "--oci-layout",
         out_layout.to_str().unwrap(),
     ]);
-    let st = Command::new("skopeo")
-        .args(["inspect", &format!("oci:{}:1.0.0", out_layout.display())])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    let st = Command::new("skopeo").args(["inspect", &format!("oci:{}:1.0.0", out_layout.display())]).output().unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
 
     // A file whose pinned sha256 does not match is refused, naming the line.
-    let bad = std::fs::read_to_string(&spec)
-        .unwrap()
-        .replace(&tool_sha, &"0".repeat(64));
+    let bad = std::fs::read_to_string(&spec).unwrap().replace(&tool_sha, &"0".repeat(64));
     std::fs::write(&spec, bad).unwrap();
-    let err = airlock.fails(&[
-        "create",
-        spec.to_str().unwrap(),
-        "-o",
-        d.join("bad.airlock").to_str().unwrap(),
-    ]);
-    assert!(
-        err.contains("airlock.yaml:12:") && err.contains("tool.sh") && err.contains("digest"),
-        "{err}"
-    );
+    let err = airlock.fails(&["create", spec.to_str().unwrap(), "-o", d.join("bad.airlock").to_str().unwrap()]);
+    assert!(err.contains("airlock.yaml:12:") && err.contains("tool.sh") && err.contains("digest"), "{err}");
     assert!(!d.join("bad.airlock").exists());
 }
 
@@ -440,13 +328,7 @@ fn cached_blobs_are_not_downloaded_again_and_transient_outages_are_retried() {
     f.registry.stop();
     let mut child = Airlock::new()
         .cmd()
-        .args([
-            "create",
-            spec.to_str().unwrap(),
-            "-o",
-            work.path().join("3.airlock").to_str().unwrap(),
-            "--plain-http",
-        ])
+        .args(["create", spec.to_str().unwrap(), "-o", work.path().join("3.airlock").to_str().unwrap(), "--plain-http"])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -455,10 +337,7 @@ fn cached_blobs_are_not_downloaded_again_and_transient_outages_are_retried() {
     let status = child.wait().unwrap();
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    assert!(
-        status.success(),
-        "create did not survive a short outage: {err}"
-    );
+    assert!(status.success(), "create did not survive a short outage: {err}");
 }
 
 #[test]
@@ -475,41 +354,24 @@ fn kustomizations_are_rendered_at_create_time() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  level: debug\n",
     )
     .unwrap();
-    std::fs::write(
-        d.join("deploy/base/kustomization.yaml"),
-        "resources: [cm.yaml]\n",
-    )
-    .unwrap();
+    std::fs::write(d.join("deploy/base/kustomization.yaml"), "resources: [cm.yaml]\n").unwrap();
     std::fs::write(
         d.join("deploy/prod/kustomization.yaml"),
         "resources: [../base]\nnamePrefix: prod-\nnamespace: shop\n",
     )
     .unwrap();
-    let spec = write_spec(
-        d,
-        "components:\n  - name: a\n    kustomizations: [deploy/prod]\n",
-    );
+    let spec = write_spec(d, "components:\n  - name: a\n    kustomizations: [deploy/prod]\n");
     let airlock = Airlock::new();
     let bundle = d.join("k.airlock");
     let out = airlock
         .cmd()
         .env("AIRLOCK_KUBECTL", &kubectl)
-        .args([
-            "create",
-            spec.to_str().unwrap(),
-            "-o",
-            bundle.to_str().unwrap(),
-        ])
+        .args(["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value =
-        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"]))
-            .unwrap();
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
     let doc = &v["components"][0]["manifests"][0];
     assert_eq!(doc["source"], "kustomize:deploy/prod");
     // The rendered YAML is in the bundle, byte-equal to kubectl's own output.
@@ -519,30 +381,15 @@ fn kustomizations_are_rendered_at_create_time() {
         .unwrap()
         .stdout;
     assert!(String::from_utf8_lossy(&expected).contains("name: prod-settings"));
-    assert_eq!(
-        doc["digest"].as_str().unwrap(),
-        format!("sha256:{}", sha256_hex(&expected))
-    );
+    assert_eq!(doc["digest"].as_str().unwrap(), format!("sha256:{}", sha256_hex(&expected)));
     // A broken kustomization names the spec line and kubectl's complaint.
-    std::fs::write(
-        d.join("deploy/prod/kustomization.yaml"),
-        "resources: [../missing]\n",
-    )
-    .unwrap();
+    std::fs::write(d.join("deploy/prod/kustomization.yaml"), "resources: [../missing]\n").unwrap();
     let out = airlock
         .cmd()
         .env("AIRLOCK_KUBECTL", &kubectl)
-        .args([
-            "create",
-            spec.to_str().unwrap(),
-            "-o",
-            bundle.to_str().unwrap(),
-        ])
+        .args(["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("airlock.yaml:6:") && err.contains("missing"),
-        "{err}"
-    );
+    assert!(!out.status.success() && err.contains("airlock.yaml:6:") && err.contains("missing"), "{err}");
 }

@@ -5,12 +5,7 @@ use crate::support::*;
 
 fn create(airlock: &Airlock, spec: &std::path::Path, extra: &[&str]) -> String {
     let out = spec.parent().unwrap().join("out.airlock");
-    let mut args = vec![
-        "create",
-        spec.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ];
+    let mut args = vec!["create", spec.to_str().unwrap(), "-o", out.to_str().unwrap()];
     args.extend_from_slice(extra);
     let err = airlock.fails(&args);
     assert!(!out.exists(), "a failed create left {out:?}");
@@ -24,10 +19,7 @@ fn malformed_yaml_and_unknown_fields_give_line_numbers() {
     let airlock = Airlock::new();
     let spec = write_spec(dir.path(), "components:\n  - name: a\n    imagez: [x]\n");
     let err = create(&airlock, &spec, &[]);
-    assert!(
-        err.contains("airlock.yaml:6:5:") && err.contains("imagez"),
-        "{err}"
-    );
+    assert!(err.contains("airlock.yaml:6:5:") && err.contains("imagez"), "{err}");
     let spec = write_spec(dir.path(), "components:\n  - name: a\n    images: [x\n");
     let err = create(&airlock, &spec, &[]);
     assert!(err.contains("airlock.yaml:"), "{err}");
@@ -47,10 +39,7 @@ fn missing_image_names_image_and_registry() {
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(
         dir.path(),
-        &format!(
-            "components:\n  - name: a\n    images:\n      - {}/no/such:1.0\n",
-            registry.host
-        ),
+        &format!("components:\n  - name: a\n    images:\n      - {}/no/such:1.0\n", registry.host),
     );
     let err = create(&Airlock::new(), &spec, &["--plain-http"]);
     assert!(
@@ -66,16 +55,10 @@ fn missing_image_names_image_and_registry() {
 fn registry_down_is_reported_after_bounded_retries() {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let spec = write_spec(
-        dir.path(),
-        &format!("components:\n  - name: a\n    images: [\"127.0.0.1:{port}/x/y:1\"]\n"),
-    );
+    let spec = write_spec(dir.path(), &format!("components:\n  - name: a\n    images: [\"127.0.0.1:{port}/x/y:1\"]\n"));
     let start = std::time::Instant::now();
     let err = create(&Airlock::new(), &spec, &["--plain-http"]);
-    assert!(
-        err.contains("cannot reach registry") && err.contains(&format!("127.0.0.1:{port}")),
-        "{err}"
-    );
+    assert!(err.contains("cannot reach registry") && err.contains(&format!("127.0.0.1:{port}")), "{err}");
     assert!(err.contains("hint:"), "{err}");
     assert!(start.elapsed().as_secs() < 30, "retries are not bounded");
 }
@@ -86,13 +69,7 @@ fn missing_local_layout_tag_lists_what_exists() {
     let mut layout = LayoutBuilder::new(&dir.path().join("img"));
     let img = layout.image("amd64", &[layer(&[("f", b"x", 0o644)])]);
     layout.tag(&img, "1.0");
-    let spec = write_spec(
-        dir.path(),
-        "components:\n  - name: a\n    images: [\"oci-layout:./img:2.0\"]\n",
-    );
+    let spec = write_spec(dir.path(), "components:\n  - name: a\n    images: [\"oci-layout:./img:2.0\"]\n");
     let err = create(&Airlock::new(), &spec, &[]);
-    assert!(
-        err.contains("airlock.yaml:6:") && err.contains("2.0") && err.contains("1.0"),
-        "{err}"
-    );
+    assert!(err.contains("airlock.yaml:6:") && err.contains("2.0") && err.contains("1.0"), "{err}");
 }

@@ -16,11 +16,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Skips (by returning true) when a required system tool is absent; CI
@@ -62,9 +58,7 @@ impl Drop for Registry {
 }
 
 fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}{}",
@@ -113,12 +107,7 @@ impl Registry {
             .stderr(Stdio::null())
             .spawn()
             .expect("start docker-registry");
-        let registry = Registry {
-            host,
-            child,
-            dir,
-            tls: tls_info,
-        };
+        let registry = Registry { host, child, dir, tls: tls_info };
         registry.wait_ready();
         registry
     }
@@ -171,21 +160,15 @@ impl Registry {
     /// Pushes an OCI layout image into this registry with skopeo.
     pub fn push_layout(&self, layout: &Path, tag: &str, repo_tag: &str) {
         let mut cmd = Command::new("skopeo");
-        cmd.args(["copy", "--all", "--quiet", "--preserve-digests"])
-            .args(self.skopeo_dest_flags());
-        cmd.arg(format!("oci:{}:{tag}", layout.display()))
-            .arg(format!("docker://{}/{repo_tag}", self.host));
+        cmd.args(["copy", "--all", "--quiet", "--preserve-digests"]).args(self.skopeo_dest_flags());
+        cmd.arg(format!("oci:{}:{tag}", layout.display())).arg(format!("docker://{}/{repo_tag}", self.host));
         run_ok(&mut cmd);
     }
 
     /// `skopeo inspect --raw` digest of a manifest in this registry.
     pub fn manifest_digest(&self, repo_tag: &str) -> String {
         let mut cmd = Command::new("skopeo");
-        cmd.args(["inspect", "--raw"]).args(
-            self.skopeo_src_flags()
-                .iter()
-                .map(|f| f.replace("--src-", "--")),
-        );
+        cmd.args(["inspect", "--raw"]).args(self.skopeo_src_flags().iter().map(|f| f.replace("--src-", "--")));
         cmd.arg(format!("docker://{}/{repo_tag}", self.host));
         let out = run_ok(&mut cmd);
         format!("sha256:{}", sha256_hex(&out.stdout))
@@ -243,9 +226,7 @@ fn make_ca_and_cert(d: &Path) {
 
 /// A deterministic gzip'd tar layer holding the given files.
 pub fn layer(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
-    let gz = GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), Compression::fast());
+    let gz = GzBuilder::new().mtime(0).write(Vec::new(), Compression::fast());
     let mut tar = tar::Builder::new(gz);
     for (path, data, mode) in files {
         let mut h = tar::Header::new_ustar();
@@ -272,10 +253,7 @@ pub struct Built {
 impl LayoutBuilder {
     pub fn new(dir: &Path) -> Self {
         std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
-        LayoutBuilder {
-            dir: dir.to_path_buf(),
-            entries: vec![],
-        }
+        LayoutBuilder { dir: dir.to_path_buf(), entries: vec![] }
     }
 
     pub fn blob(&self, bytes: &[u8]) -> serde_json::Value {
@@ -290,11 +268,7 @@ impl LayoutBuilder {
             .iter()
             .map(|l| {
                 let mut raw = Vec::new();
-                std::io::Read::read_to_end(
-                    &mut flate2::read::GzDecoder::new(l.as_slice()),
-                    &mut raw,
-                )
-                .unwrap();
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(l.as_slice()), &mut raw).unwrap();
                 format!("sha256:{}", sha256_hex(&raw))
             })
             .collect();
@@ -319,10 +293,7 @@ impl LayoutBuilder {
         });
         let bytes = serde_json::to_vec(&manifest).unwrap();
         let d = self.blob(&bytes);
-        Built {
-            digest: d["digest"].as_str().unwrap().to_string(),
-            bytes,
-        }
+        Built { digest: d["digest"].as_str().unwrap().to_string(), bytes }
     }
 
     pub fn index(&self, children: &[(&Built, &str)]) -> Built {
@@ -339,10 +310,7 @@ impl LayoutBuilder {
         let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests});
         let bytes = serde_json::to_vec(&index).unwrap();
         let d = self.blob(&bytes);
-        Built {
-            digest: d["digest"].as_str().unwrap().to_string(),
-            bytes,
-        }
+        Built { digest: d["digest"].as_str().unwrap().to_string(), bytes }
     }
 
     /// Names a manifest or index in the layout's index.json.
@@ -357,16 +325,8 @@ impl LayoutBuilder {
             "annotations": {"org.opencontainers.image.ref.name": tag},
         }));
         let index = serde_json::json!({"schemaVersion": 2, "manifests": self.entries});
-        std::fs::write(
-            self.dir.join("index.json"),
-            serde_json::to_vec(&index).unwrap(),
-        )
-        .unwrap();
-        std::fs::write(
-            self.dir.join("oci-layout"),
-            br#"{"imageLayoutVersion":"1.0.0"}"#,
-        )
-        .unwrap();
+        std::fs::write(self.dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+        std::fs::write(self.dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
     }
 }
 
@@ -377,9 +337,7 @@ pub struct Airlock {
 
 impl Airlock {
     pub fn new() -> Self {
-        Airlock {
-            home: tempfile::tempdir().unwrap(),
-        }
+        Airlock { home: tempfile::tempdir().unwrap() }
     }
 
     pub fn cache_dir(&self) -> PathBuf {
@@ -403,11 +361,7 @@ impl Airlock {
 
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "airlock {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "airlock {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -419,19 +373,18 @@ impl Airlock {
             "airlock {args:?} should have failed:\n{}",
             String::from_utf8_lossy(&out.stdout)
         );
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stderr).unwrap()
     }
 }
 
 pub fn write_spec(dir: &Path, body: &str) -> PathBuf {
     let path = dir.join("airlock.yaml");
-    std::fs::write(&path, format!("apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: test, version: 1.0.0}}\n{body}")).unwrap();
+    std::fs::write(
+        &path,
+        format!("apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: test, version: 1.0.0}}\n{body}"),
+    )
+    .unwrap();
     path
 }
 

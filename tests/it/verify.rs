@@ -8,24 +8,15 @@ use std::path::{Path, PathBuf};
 /// A small bundle from a local OCI layout (no registry needed).
 fn small_bundle(dir: &Path) -> (Airlock, PathBuf) {
     let mut layout = LayoutBuilder::new(&dir.join("img"));
-    let img = layout.image(
-        "amd64",
-        &[
-            layer(&[("data", &vec![1u8; 50_000], 0o644)]),
-            layer(&[("more", b"more", 0o644)]),
-        ],
-    );
+    let img =
+        layout.image("amd64", &[layer(&[("data", &vec![1u8; 50_000], 0o644)]), layer(&[("more", b"more", 0o644)])]);
     layout.tag(&img, "1.0");
     std::fs::write(dir.join("cm.yaml"), "kind: ConfigMap\n".repeat(100)).unwrap();
-    let spec = write_spec(dir, "components:\n  - name: a\n    images: [\"oci-layout:./img:1.0\"]\n    manifests: [cm.yaml]\n");
+    let spec =
+        write_spec(dir, "components:\n  - name: a\n    images: [\"oci-layout:./img:1.0\"]\n    manifests: [cm.yaml]\n");
     let airlock = Airlock::new();
     let bundle = dir.join("b.airlock");
-    airlock.ok(&[
-        "create",
-        spec.to_str().unwrap(),
-        "-o",
-        bundle.to_str().unwrap(),
-    ]);
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
     (airlock, bundle)
 }
 
@@ -37,11 +28,7 @@ fn entries(bundle: &Path) -> Vec<(String, u64, u64)> {
         .unwrap()
         .map(|e| {
             let e = e.unwrap();
-            (
-                e.path().unwrap().to_string_lossy().into_owned(),
-                e.raw_file_position(),
-                e.size(),
-            )
+            (e.path().unwrap().to_string_lossy().into_owned(), e.raw_file_position(), e.size())
         })
         .collect()
 }
@@ -76,10 +63,7 @@ fn a_flipped_byte_in_any_blob_is_named() {
     let (airlock, bundle) = small_bundle(dir.path());
     airlock.ok(&["verify", bundle.to_str().unwrap()]);
     let original = std::fs::read(&bundle).unwrap();
-    let blobs: Vec<_> = entries(&bundle)
-        .into_iter()
-        .filter(|(n, _, _)| n.starts_with("blobs/"))
-        .collect();
+    let blobs: Vec<_> = entries(&bundle).into_iter().filter(|(n, _, _)| n.starts_with("blobs/")).collect();
     assert!(blobs.len() >= 5, "{blobs:?}");
     for (name, offset, size) in blobs {
         let mut damaged = original.clone();
@@ -102,19 +86,11 @@ fn truncation_anywhere_is_reported() {
     for cut in [100, 600, 20_000, original.len() / 2, original.len() - 1536] {
         std::fs::write(&path, &original[..cut]).unwrap();
         let err = airlock.fails(&["verify", path.to_str().unwrap()]);
-        assert!(
-            err.contains("truncated") || err.contains("not an airlock bundle"),
-            "cut at {cut}: {err}"
-        );
+        assert!(err.contains("truncated") || err.contains("not an airlock bundle"), "cut at {cut}: {err}");
     }
     std::fs::write(&path, b"").unwrap();
-    assert!(airlock
-        .fails(&["verify", path.to_str().unwrap()])
-        .contains("empty"));
-    let err = airlock.fails(&[
-        "verify",
-        dir.path().join("absent.airlock").to_str().unwrap(),
-    ]);
+    assert!(airlock.fails(&["verify", path.to_str().unwrap()]).contains("empty"));
+    let err = airlock.fails(&["verify", dir.path().join("absent.airlock").to_str().unwrap()]);
     assert!(err.contains("absent.airlock"), "{err}");
 }
 
@@ -122,19 +98,19 @@ fn truncation_anywhere_is_reported() {
 fn hostile_entry_names_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let (airlock, bundle) = small_bundle(dir.path());
-    for (evil, reason) in [
-        ("../escape", "`..`"),
-        ("/etc/passwd", "absolute"),
-        ("blobs/../../x", "`..`"),
-    ] {
+    for (evil, reason) in [("../escape", "`..`"), ("/etc/passwd", "absolute"), ("blobs/../../x", "`..`")] {
         let path = dir.path().join("evil.airlock");
-        rebuild(&bundle, &path, |name, data| {
-            if name == "oci-layout" {
-                (evil.to_string(), data)
-            } else {
-                (name.to_string(), data)
-            }
-        });
+        rebuild(
+            &bundle,
+            &path,
+            |name, data| {
+                if name == "oci-layout" {
+                    (evil.to_string(), data)
+                } else {
+                    (name.to_string(), data)
+                }
+            },
+        );
         let err = airlock.fails(&["verify", path.to_str().unwrap()]);
         assert!(err.contains(evil) && err.contains(reason), "{evil}: {err}");
     }
@@ -158,10 +134,7 @@ fn unknown_format_version_is_refused_clearly() {
     let path = dir.path().join("v2.airlock");
     rebuild(&bundle, &path, |name, data| {
         if name == "airlock/bundle.json" {
-            let text =
-                String::from_utf8(data)
-                    .unwrap()
-                    .replacen("\"format\": 1", "\"format\": 2", 1);
+            let text = String::from_utf8(data).unwrap().replacen("\"format\": 1", "\"format\": 2", 1);
             (name.to_string(), text.into_bytes())
         } else {
             (name.to_string(), data)
@@ -169,26 +142,14 @@ fn unknown_format_version_is_refused_clearly() {
     });
     for cmd in ["inspect", "verify"] {
         let err = airlock.fails(&[cmd, path.to_str().unwrap()]);
-        assert!(
-            err.contains("format 2") && err.contains("format 1"),
-            "{cmd}: {err}"
-        );
+        assert!(err.contains("format 2") && err.contains("format 1"), "{cmd}: {err}");
     }
     // Not a bundle at all.
     let path = dir.path().join("plain.tar");
     rebuild(&bundle, &path, |name, data| {
-        (
-            if name == "airlock/bundle.json" {
-                "README".to_string()
-            } else {
-                name.to_string()
-            },
-            data,
-        )
+        (if name == "airlock/bundle.json" { "README".to_string() } else { name.to_string() }, data)
     });
-    assert!(airlock
-        .fails(&["inspect", path.to_str().unwrap()])
-        .contains("not an airlock bundle"));
+    assert!(airlock.fails(&["inspect", path.to_str().unwrap()]).contains("not an airlock bundle"));
 }
 
 #[test]
@@ -196,20 +157,14 @@ fn inspect_reads_only_the_head() {
     let dir = tempfile::tempdir().unwrap();
     let (airlock, bundle) = small_bundle(dir.path());
     // Zero everything after the head: inspect must not notice, verify must.
-    let head_end = entries(&bundle)
-        .iter()
-        .find(|(n, _, _)| n == "airlock/signatures.json")
-        .map(|(_, o, s)| o + s)
-        .unwrap();
+    let head_end =
+        entries(&bundle).iter().find(|(n, _, _)| n == "airlock/signatures.json").map(|(_, o, s)| o + s).unwrap();
     let mut bytes = std::fs::read(&bundle).unwrap();
     for b in &mut bytes[head_end as usize..] {
         *b = 0;
     }
     std::fs::write(&bundle, &bytes).unwrap();
     let text = airlock.ok(&["inspect", bundle.to_str().unwrap()]);
-    assert!(
-        text.contains("test 1.0.0") && text.contains("localhost/img:1.0"),
-        "{text}"
-    );
+    assert!(text.contains("test 1.0.0") && text.contains("localhost/img:1.0"), "{text}");
     airlock.fails(&["verify", bundle.to_str().unwrap()]);
 }

@@ -19,22 +19,12 @@ pub struct BlobList(pub Vec<BlobDescriptor>);
 
 impl BlobList {
     fn add(&mut self, digest: &Digest, size: u64, media_type: &str) {
-        self.0.push(BlobDescriptor {
-            digest: digest.clone(),
-            size,
-            media_type: media_type.to_string(),
-        });
+        self.0.push(BlobDescriptor { digest: digest.clone(), size, media_type: media_type.to_string() });
     }
 }
 
 fn located_context<T>(spec: &Spec, at: &Located<T>, what: &str) -> String {
-    format!(
-        "{}:{}:{}: cannot bundle {what} `{}`",
-        spec.path.display(),
-        at.line,
-        at.column,
-        at.text
-    )
+    format!("{}:{}:{}: cannot bundle {what} `{}`", spec.path.display(), at.line, at.column, at.text)
 }
 
 fn store_document(
@@ -47,17 +37,8 @@ fn store_document(
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let digest = cache.insert_bytes(&bytes)?;
     blobs.add(&digest, bytes.len() as u64, media::AIRLOCK_YAML);
-    let name = path
-        .strip_prefix(&spec.dir)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .into_owned();
-    Ok(DocumentRecord {
-        name,
-        source,
-        digest,
-        size: bytes.len() as u64,
-    })
+    let name = path.strip_prefix(&spec.dir).unwrap_or(path).to_string_lossy().into_owned();
+    Ok(DocumentRecord { name, source, digest, size: bytes.len() as u64 })
 }
 
 pub async fn gather_charts(
@@ -89,62 +70,33 @@ async fn gather_chart(
     let (artifact, source) = match &chart_spec.origin {
         ChartOrigin::Path(path) => {
             let artifact = chart::load_local(path, cache)?;
-            let rel = path
-                .strip_prefix(&spec.dir)
-                .unwrap_or(path)
-                .display()
-                .to_string();
+            let rel = path.strip_prefix(&spec.dir).unwrap_or(path).display().to_string();
             (artifact, format!("path:{rel}"))
         }
         ChartOrigin::Oci { reference, version } => {
             let tagged = format!("{reference}:{}", version.replace('+', "_"));
-            (
-                pull_oci_chart(&tagged, registry, cache).await?,
-                format!("oci://{tagged}"),
-            )
+            (pull_oci_chart(&tagged, registry, cache).await?, format!("oci://{tagged}"))
         }
-        ChartOrigin::Repo {
-            url,
-            chart,
-            version,
-        } => {
+        ChartOrigin::Repo { url, chart, version } => {
             let client = chart::repo::RepoClient::new(ca_files)?;
             let archive = client.fetch(url, chart, version).await?;
             let name = format!("{url}/{chart}-{version}.tgz");
             let (meta, json) = chart::read_archive_meta(Path::new(&name), &archive)?;
             if meta.name != *chart || meta.version != *version {
-                bail!(
-                    "{url} served chart {} {} for {chart} {version}",
-                    meta.name,
-                    meta.version
-                );
+                bail!("{url} served chart {} {} for {chart} {version}", meta.name, meta.version);
             }
             let source = format!("repo:{url} {chart} {version}");
-            (
-                chart::store_artifact(Path::new(&name), meta, &json, &archive, cache)?,
-                source,
-            )
+            (chart::store_artifact(Path::new(&name), meta, &json, &archive, cache)?, source)
         }
     };
-    blobs.add(
-        &artifact.manifest,
-        artifact.manifest_size,
-        media::OCI_MANIFEST,
-    );
+    blobs.add(&artifact.manifest, artifact.manifest_size, media::OCI_MANIFEST);
     blobs.add(&artifact.config, artifact.config_size, media::HELM_CONFIG);
     blobs.add(&artifact.archive, artifact.archive_size, media::HELM_CHART);
     let mut values_files = Vec::new();
     for vf in &chart_spec.values_files {
-        let doc =
-            store_document(cache, blobs, &vf.value, spec, vf.text.clone()).with_context(|| {
-                format!(
-                    "{}:{}:{}: cannot read values file `{}`",
-                    spec.path.display(),
-                    vf.line,
-                    vf.column,
-                    vf.text
-                )
-            })?;
+        let doc = store_document(cache, blobs, &vf.value, spec, vf.text.clone()).with_context(|| {
+            format!("{}:{}:{}: cannot read values file `{}`", spec.path.display(), vf.line, vf.column, vf.text)
+        })?;
         values_files.push(doc);
     }
     Ok(ChartRecord {
@@ -164,33 +116,17 @@ async fn gather_chart(
 
 /// Pulls a Helm chart published as an OCI artifact, keeping its manifest
 /// byte-exact so its digest stays valid.
-async fn pull_oci_chart(
-    reference: &str,
-    registry: &Registry,
-    cache: &Cache,
-) -> Result<chart::ChartArtifact> {
+async fn pull_oci_chart(reference: &str, registry: &Registry, cache: &Cache) -> Result<chart::ChartArtifact> {
     let reference = crate::oci::source::parse_reference(reference).map_err(anyhow::Error::msg)?;
     let (bytes, digest, _) = registry.manifest(&reference).await?;
     let manifest = crate::oci::manifest::AnyManifest::parse(&bytes).map_err(anyhow::Error::msg)?;
-    let config = manifest
-        .config
-        .as_ref()
-        .filter(|c| c.media_type == media::HELM_CONFIG);
-    let layer = manifest
-        .layers
-        .iter()
-        .find(|l| l.media_type == media::HELM_CHART);
+    let config = manifest.config.as_ref().filter(|c| c.media_type == media::HELM_CONFIG);
+    let layer = manifest.layers.iter().find(|l| l.media_type == media::HELM_CHART);
     let (Some(config), Some(layer)) = (config, layer) else {
-        bail!(
-            "{} is not a Helm chart (no {} layer)",
-            reference.whole(),
-            media::HELM_CHART
-        );
+        bail!("{} is not a Helm chart (no {} layer)", reference.whole(), media::HELM_CHART);
     };
     for d in [config, layer] {
-        registry
-            .blob_to_cache(&reference, &d.digest, d.size, cache)
-            .await?;
+        registry.blob_to_cache(&reference, &d.digest, d.size, cache).await?;
     }
     cache.insert_bytes(&bytes)?;
     let archive = cache.read(&layer.digest)?;
@@ -241,9 +177,7 @@ pub fn gather_manifests(
             return Err(anyhow::anyhow!("no file matches this pattern")).with_context(ctx);
         }
         for path in paths {
-            records.push(
-                store_document(cache, blobs, &path, spec, at.text.clone()).with_context(ctx)?,
-            );
+            records.push(store_document(cache, blobs, &path, spec, at.text.clone()).with_context(ctx)?);
         }
     }
     Ok(records)
@@ -281,12 +215,7 @@ pub fn gather_kustomizations(
         }
         let digest = cache.insert_bytes(&output.stdout)?;
         blobs.add(&digest, output.stdout.len() as u64, media::AIRLOCK_YAML);
-        let name = at
-            .value
-            .strip_prefix(&spec.dir)
-            .unwrap_or(&at.value)
-            .to_string_lossy()
-            .into_owned();
+        let name = at.value.strip_prefix(&spec.dir).unwrap_or(&at.value).to_string_lossy().into_owned();
         records.push(DocumentRecord {
             name: format!("{name}/kustomize.yaml"),
             source: format!("kustomize:{}", at.text),
@@ -305,17 +234,10 @@ pub fn gather_files(
 ) -> Result<Vec<FileRecord>> {
     let mut records = Vec::new();
     for at in &component.files {
-        let FileItem {
-            source,
-            target,
-            mode,
-            sha256,
-        } = &at.value;
+        let FileItem { source, target, mode, sha256 } = &at.value;
         let ctx = || located_context(spec, at, "file");
         let file = std::fs::File::open(source).with_context(ctx)?;
-        let (digest, size) = cache
-            .insert_reader(std::io::BufReader::new(file), sha256.as_ref())
-            .with_context(ctx)?;
+        let (digest, size) = cache.insert_reader(std::io::BufReader::new(file), sha256.as_ref()).with_context(ctx)?;
         blobs.add(&digest, size, media::AIRLOCK_FILE);
         records.push(FileRecord {
             target: target.clone(),

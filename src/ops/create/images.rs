@@ -28,13 +28,7 @@ pub struct GatheredImage {
 }
 
 fn context<T>(spec: &Spec, at: &Located<T>) -> String {
-    format!(
-        "{}:{}:{}: cannot bundle image `{}`",
-        spec.path.display(),
-        at.line,
-        at.column,
-        at.text
-    )
+    format!("{}:{}:{}: cannot bundle image `{}`", spec.path.display(), at.line, at.column, at.text)
 }
 
 pub async fn resolve_all(
@@ -46,15 +40,14 @@ pub async fn resolve_all(
 ) -> Result<Vec<Vec<GatheredImage>>> {
     let mut per_component = Vec::new();
     for component in &spec.components {
-        let images: Vec<GatheredImage> = futures_util::stream::iter(component.images.iter())
-            .map(|at| async move {
-                resolve_one(at, platforms, registry, cache)
-                    .await
-                    .with_context(|| context(spec, at))
-            })
-            .buffered(concurrency.max(1))
-            .try_collect()
-            .await?;
+        let images: Vec<GatheredImage> =
+            futures_util::stream::iter(component.images.iter())
+                .map(|at| async move {
+                    resolve_one(at, platforms, registry, cache).await.with_context(|| context(spec, at))
+                })
+                .buffered(concurrency.max(1))
+                .try_collect()
+                .await?;
         per_component.push(images);
     }
     Ok(per_component)
@@ -74,66 +67,43 @@ async fn resolve_one(
                 async move { registry.manifest(&child).await.map(|(bytes, _, _)| bytes) }
             })
             .await?;
-            Ok(GatheredImage {
-                record: record(reference.whole(), at, &tree),
-                tree,
-                pull_from: Some(reference.clone()),
-            })
+            Ok(GatheredImage { record: record(reference.whole(), at, &tree), tree, pull_from: Some(reference.clone()) })
         }
         ImageSource::OciLayout { dir, tag } => {
             let layout = OciLayout { dir: dir.clone() };
             let (top, ref_name) = layout.select(tag.as_deref())?;
             let bytes = layout.read_blob(&top.digest)?;
             let media_type = crate::oci::manifest::media_type_of(&bytes, Some(&top.media_type));
-            let tree = walk(
-                (bytes, top.digest.clone(), media_type),
-                platforms,
-                cache,
-                |digest: Digest| {
-                    let layout = &layout;
-                    async move { layout.read_blob(&digest) }
-                },
-            )
+            let tree = walk((bytes, top.digest.clone(), media_type), platforms, cache, |digest: Digest| {
+                let layout = &layout;
+                async move { layout.read_blob(&digest) }
+            })
             .await?;
             for blob in &tree.blobs {
                 layout.copy_to_cache(&blob.digest, cache)?;
             }
             let name = layout_reference(dir, tag.as_deref(), ref_name.as_deref());
-            Ok(GatheredImage {
-                record: record(name, at, &tree),
-                tree,
-                pull_from: None,
-            })
+            Ok(GatheredImage { record: record(name, at, &tree), tree, pull_from: None })
         }
         ImageSource::DockerArchive { file, name } => {
             let image = load_docker_archive(file, cache)?;
             let digest = cache.insert_bytes(&image.manifest)?;
             let tree = walk(
-                (
-                    image.manifest,
-                    digest,
-                    crate::oci::media::OCI_MANIFEST.to_string(),
-                ),
+                (image.manifest, digest, crate::oci::media::OCI_MANIFEST.to_string()),
                 &[],
                 cache,
-                |_d: Digest| async {
-                    Err::<Vec<u8>, anyhow::Error>(anyhow::anyhow!("archives hold one manifest"))
-                },
+                |_d: Digest| async { Err::<Vec<u8>, anyhow::Error>(anyhow::anyhow!("archives hold one manifest")) },
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             let name = match (name, image.repo_tags.first()) {
                 (Some(n), _) => n.whole(),
                 (None, Some(tag)) => parse_reference(tag).map_err(anyhow::Error::msg)?.whole(),
-                (None, None) => anyhow::bail!(
-                    "the archive has no RepoTags; name the image: `docker-archive:FILE:NAME:TAG`"
-                ),
+                (None, None) => {
+                    anyhow::bail!("the archive has no RepoTags; name the image: `docker-archive:FILE:NAME:TAG`")
+                }
             };
-            Ok(GatheredImage {
-                record: record(name, at, &tree),
-                tree,
-                pull_from: None,
-            })
+            Ok(GatheredImage { record: record(name, at, &tree), tree, pull_from: None })
         }
     }
 }
@@ -141,16 +111,10 @@ async fn resolve_one(
 /// The reference an image from a local layout is known by: the layout's own
 /// full reference annotation if it has one, else `localhost/DIRNAME:TAG`.
 fn layout_reference(dir: &Path, tag: Option<&str>, ref_name: Option<&str>) -> String {
-    if let Some(full) = ref_name
-        .filter(|n| n.contains('/'))
-        .and_then(|n| parse_reference(n).ok())
-    {
+    if let Some(full) = ref_name.filter(|n| n.contains('/')).and_then(|n| parse_reference(n).ok()) {
         return full.whole();
     }
-    let repo = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_else(|| "image".into());
+    let repo = dir.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_else(|| "image".into());
     let tag = tag.or(ref_name).unwrap_or("latest");
     format!("localhost/{repo}:{tag}")
 }
@@ -200,39 +164,25 @@ pub async fn download_missing(
         let bar = progress.bar(&image.record.reference, total);
         let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(missing.len()));
         for blob in missing {
-            jobs.push((
-                reference.clone(),
-                blob,
-                bar.clone(),
-                remaining.clone(),
-                image.record.reference.clone(),
-                total,
-            ));
+            jobs.push((reference.clone(), blob, bar.clone(), remaining.clone(), image.record.reference.clone(), total));
         }
     }
     let downloaded: Vec<u64> = futures_util::stream::iter(jobs)
-        .map(
-            |(reference, blob, bar, remaining, name, total)| async move {
-                let inc = |n: u64| bar.inc(n);
-                let new_sink = || match filler {
-                    Some(filler) => filler.download_sink(&blob.digest),
-                    None => Ok(
-                        Box::new(cache.writer(&blob.digest).map_err(std::io::Error::other)?)
-                            as Box<dyn BlobSink>,
-                    ),
-                };
-                let n = registry
-                    .fetch_blob(&reference, &blob.digest, blob.size, &new_sink, &inc)
-                    .await
-                    .with_context(|| {
-                        format!("cannot download blob {} of image {name}", blob.digest)
-                    })?;
-                if remaining.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
-                    bar.finish("Pulled", &format!("{name} ({})", human_bytes(total)));
-                }
-                Ok::<u64, anyhow::Error>(n)
-            },
-        )
+        .map(|(reference, blob, bar, remaining, name, total)| async move {
+            let inc = |n: u64| bar.inc(n);
+            let new_sink = || match filler {
+                Some(filler) => filler.download_sink(&blob.digest),
+                None => Ok(Box::new(cache.writer(&blob.digest).map_err(std::io::Error::other)?) as Box<dyn BlobSink>),
+            };
+            let n = registry
+                .fetch_blob(&reference, &blob.digest, blob.size, &new_sink, &inc)
+                .await
+                .with_context(|| format!("cannot download blob {} of image {name}", blob.digest))?;
+            if remaining.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+                bar.finish("Pulled", &format!("{name} ({})", human_bytes(total)));
+            }
+            Ok::<u64, anyhow::Error>(n)
+        })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await?;

@@ -5,9 +5,7 @@
 mod content;
 mod images;
 
-use crate::bundle::format::{
-    self, BlobRecord, BundleManifest, Component, Encoding, Inputs, Metadata,
-};
+use crate::bundle::format::{self, BlobRecord, BundleManifest, Component, Encoding, Inputs, Metadata};
 use crate::bundle::writer::{BundleWriter, SlotCursor};
 use crate::cache::Cache;
 use crate::oci::digest::Digest;
@@ -50,11 +48,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     let spec = crate::spec::load(&options.spec)?;
     let cache = Cache::open(&options.cache_dir).context("cannot open the blob cache")?;
     let registry = Registry::new(options.registry.clone())?;
-    let platforms = if options.platforms.is_empty() {
-        spec.platforms.clone()
-    } else {
-        options.platforms.clone()
-    };
+    let platforms = if options.platforms.is_empty() { spec.platforms.clone() } else { options.platforms.clone() };
     let concurrency = options.concurrency.max(1);
 
     let images = images::resolve_all(&spec, &platforms, &registry, &cache, concurrency).await?;
@@ -71,21 +65,12 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
             description: component.description.clone(),
             required: component.required,
             images: gathered.iter().map(|g| g.record.clone()).collect(),
-            charts: content::gather_charts(
-                &spec,
-                component,
-                &registry,
-                &options.registry.ca_files,
-                &cache,
-                &mut blobs,
-            )
-            .await?,
+            charts: content::gather_charts(&spec, component, &registry, &options.registry.ca_files, &cache, &mut blobs)
+                .await?,
             crds: content::gather_crds(&spec, component, &cache, &mut blobs)?,
             manifests: {
                 let mut docs = content::gather_manifests(&spec, component, &cache, &mut blobs)?;
-                docs.extend(content::gather_kustomizations(
-                    &spec, component, &cache, &mut blobs,
-                )?);
+                docs.extend(content::gather_kustomizations(&spec, component, &cache, &mut blobs)?);
                 docs
             },
             files: content::gather_files(&spec, component, &cache, &mut blobs)?,
@@ -96,16 +81,8 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     // so those few (uncompressed layers) are fetched before the layout is
     // fixed; everything else streams into its slot as it arrives.
     let compressible = |b: &BlobDescriptor| media::is_compressible(&b.media_type);
-    let mut downloaded = images::download_missing(
-        &all_images,
-        &compressible,
-        &registry,
-        &cache,
-        concurrency,
-        progress,
-        None,
-    )
-    .await?;
+    let mut downloaded =
+        images::download_missing(&all_images, &compressible, &registry, &cache, concurrency, progress, None).await?;
     let blob_records = {
         let cache = cache.clone();
         tokio::task::spawn_blocking(move || blob_records(blobs.0, &cache)).await??
@@ -123,40 +100,25 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         components,
         blobs: blob_records,
         inputs: Inputs {
-            spec_file: spec
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned()),
+            spec_file: spec.path.file_name().map(|n| n.to_string_lossy().into_owned()),
             spec_digest: Some(spec.digest.clone()),
         },
     };
     check_image_names_unique(&manifest)?;
 
-    let output = options
-        .output
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}-{}.airlock", spec.name, spec.version)));
+    let output =
+        options.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}-{}.airlock", spec.name, spec.version)));
     let writer = BundleWriter::create(&output, &manifest)
         .with_context(|| format!("cannot write bundle {}", output.display()))?;
     let bar = progress.bar(&output.display().to_string(), manifest.stored_size());
     let filler = SlotFiller {
         writer: Arc::new(writer),
-        records: Arc::new(
-            manifest
-                .blobs
-                .iter()
-                .map(|b| (b.digest.clone(), b.clone()))
-                .collect(),
-        ),
+        records: Arc::new(manifest.blobs.iter().map(|b| (b.digest.clone(), b.clone())).collect()),
         cache: cache.clone(),
         bar: bar.clone(),
     };
-    let cached: Vec<Digest> = manifest
-        .blobs
-        .iter()
-        .filter(|b| cache.contains(&b.digest))
-        .map(|b| b.digest.clone())
-        .collect();
+    let cached: Vec<Digest> =
+        manifest.blobs.iter().filter(|b| cache.contains(&b.digest)).map(|b| b.digest.clone()).collect();
     let fill_cached = async {
         futures_util::stream::iter(cached.iter())
             .map(|d| filler.fill(d))
@@ -165,27 +127,16 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
             .await
     };
     let everything = |_: &BlobDescriptor| true;
-    let download = images::download_missing(
-        &all_images,
-        &everything,
-        &registry,
-        &cache,
-        concurrency,
-        progress,
-        Some(&filler),
-    );
+    let download =
+        images::download_missing(&all_images, &everything, &registry, &cache, concurrency, progress, Some(&filler));
     let (filled, fetched) = tokio::join!(fill_cached, download);
     filled?;
     downloaded += fetched?;
-    let writer = Arc::try_unwrap(filler.writer)
-        .map_err(|_| anyhow::anyhow!("bundle writer still in use"))?;
+    let writer = Arc::try_unwrap(filler.writer).map_err(|_| anyhow::anyhow!("bundle writer still in use"))?;
     let bundle_bytes = tokio::task::spawn_blocking(move || writer.finish())
         .await?
         .with_context(|| format!("cannot write bundle {}", output.display()))?;
-    bar.finish(
-        "Wrote",
-        &format!("{} ({})", output.display(), human_bytes(bundle_bytes)),
-    );
+    bar.finish("Wrote", &format!("{} ({})", output.display(), human_bytes(bundle_bytes)));
     Ok(CreateReport {
         output,
         manifest_digest: Digest::of(&crate::bundle::writer::manifest_bytes(&manifest)),
@@ -212,11 +163,7 @@ impl SlotFiller {
     pub fn download_sink(&self, digest: &Digest) -> std::io::Result<Box<dyn BlobSink>> {
         let cache = self.cache.writer(digest).map_err(std::io::Error::other)?;
         let slot = self.writer.cursor(digest).map_err(std::io::Error::other)?;
-        Ok(Box::new(TeeSink {
-            cache,
-            slot,
-            bar: self.bar.clone(),
-        }))
+        Ok(Box::new(TeeSink { cache, slot, bar: self.bar.clone() }))
     }
 
     pub async fn fill(&self, digest: &Digest) -> Result<()> {
@@ -232,12 +179,7 @@ impl SlotFiller {
                 Encoding::Zstd => cache
                     .zstd_form(&record.digest)?
                     .map(|(p, _)| p)
-                    .ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "compressed form of {} vanished from the cache",
-                            record.digest
-                        )
-                    })?,
+                    .ok_or_else(|| anyhow::anyhow!("compressed form of {} vanished from the cache", record.digest))?,
             };
             writer.fill(&record, &source, &|n| bar.inc(n))?;
             Ok(())
@@ -302,28 +244,14 @@ fn blob_records(mut blobs: Vec<BlobDescriptor>, cache: &Cache) -> Result<Vec<Blo
         };
         let size = meta.len();
         if size != blob.size {
-            anyhow::bail!(
-                "blob {} has {size} bytes but its manifest says {}",
-                blob.digest,
-                blob.size
-            );
+            anyhow::bail!("blob {} has {size} bytes but its manifest says {}", blob.digest, blob.size);
         }
-        let compressed = if media::is_compressible(&blob.media_type) {
-            cache.zstd_form(&blob.digest)?
-        } else {
-            None
-        };
+        let compressed = if media::is_compressible(&blob.media_type) { cache.zstd_form(&blob.digest)? } else { None };
         let (encoding, stored_size) = match compressed {
             Some((_, stored)) => (Encoding::Zstd, stored),
             None => (Encoding::Identity, size),
         };
-        records.push(BlobRecord {
-            digest: blob.digest,
-            size,
-            media_type: blob.media_type,
-            encoding,
-            stored_size,
-        });
+        records.push(BlobRecord { digest: blob.digest, size, media_type: blob.media_type, encoding, stored_size });
     }
     Ok(records)
 }
