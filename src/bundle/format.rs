@@ -214,10 +214,22 @@ impl BundleManifest {
     }
 }
 
-/// The signatures slot. Filled by `airlock sign` (a later format minor).
+/// The signatures slot: signatures over the exact bytes of the manifest
+/// entry, filled by `create --sign-key` or in place by `airlock sign`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Signatures {
     #[serde(default)]
-    pub signatures: Vec<serde_json::Value>,
+    pub signatures: Vec<SignatureRecord>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SignatureRecord {
+    /// `sha256:` of the signer's public key (DER SubjectPublicKeyInfo).
+    pub key_id: String,
+    /// `ecdsa-p256-sha256`: ECDSA P-256 over SHA-256 of the manifest bytes.
+    pub algorithm: String,
+    /// Base64 of the ASN.1 DER signature, exactly as `cosign sign-blob` prints it.
+    pub signature: String,
 }

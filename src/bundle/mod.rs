@@ -5,6 +5,7 @@
 
 pub mod format;
 pub mod reader;
+pub mod slot;
 pub mod verify;
 pub mod writer;
 

@@ -159,7 +159,7 @@ pub struct BundleWriter {
 impl BundleWriter {
     /// Lays out the whole file for `manifest` and writes everything but the
     /// blob contents.
-    pub fn create(out: &Path, manifest: &BundleManifest) -> Result<Self> {
+    pub fn create(out: &Path, manifest: &BundleManifest, signatures: &Signatures) -> Result<Self> {
         let dir = match out.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -172,7 +172,11 @@ impl BundleWriter {
             head.resize(padded(head.len() as u64) as usize, 0);
         };
         push(format::MANIFEST_ENTRY, &manifest_bytes(manifest));
-        push(format::SIGNATURES_ENTRY, &signature_slot(&Signatures::default()).expect("empty slot fits"));
+        let slot = signature_slot(signatures).ok_or_else(|| BundleError::NotABundle {
+            path: out.to_path_buf(),
+            reason: "too many signatures for the signature slot".into(),
+        })?;
+        push(format::SIGNATURES_ENTRY, &slot);
         push(format::OCI_LAYOUT_ENTRY, br#"{"imageLayoutVersion":"1.0.0"}"#);
         push(format::OCI_INDEX_ENTRY, &oci_index(manifest));
 

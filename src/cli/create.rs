@@ -24,6 +24,10 @@ pub struct Args {
     /// Blob cache directory.
     #[arg(long, env = "AIRLOCK_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// Sign the bundle with this encrypted private key (password from
+    /// AIRLOCK_PASSWORD or a prompt).
+    #[arg(long)]
+    sign_key: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -67,7 +71,13 @@ fn parse_platform(s: &str) -> Result<Platform, String> {
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
+    // Open the key first: a wrong password should fail before any download.
+    let sign_key = args.sign_key.as_deref().map(super::sign::open_key).transpose()?;
+    if sign_key.is_none() {
+        printer.warn("creating an unsigned bundle: installs will need --allow-unsigned (pass --sign-key KEY)");
+    }
     let options = CreateOptions {
+        sign_key,
         spec: args.spec,
         output: args.output,
         platforms: args.platforms,

@@ -31,11 +31,9 @@ fn render(r: &InspectReport) -> String {
     }
     let _ = writeln!(out, "format:    {}.{} ({})", m.format, m.format_minor, m.created_by);
     let _ = writeln!(out, "manifest:  {}", r.manifest_digest);
-    let _ = writeln!(
-        out,
-        "signed:    {}",
-        if r.signed { format!("yes ({} signatures)", r.signature_count) } else { "no".into() }
-    );
+    let signers: Vec<&str> = r.signatures.iter().map(|s| s.key_id.as_str()).collect();
+    let signed = if signers.is_empty() { "no".to_string() } else { format!("yes, by key {}", signers.join(", ")) };
+    let _ = writeln!(out, "signed:    {signed} (checked by `airlock verify`, not here)");
     if !m.platforms.is_empty() {
         let _ = writeln!(out, "platforms: {}", m.platforms.join(", "));
     }

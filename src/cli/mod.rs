@@ -5,6 +5,9 @@
 mod create;
 mod export;
 mod inspect;
+mod key;
+mod sign;
+mod trust;
 mod verify;
 
 use crate::output::Printer;
@@ -34,6 +37,10 @@ pub enum Command {
     Verify(verify::Args),
     /// Copy one image out of a bundle into an OCI image layout directory.
     Export(export::Args),
+    /// Manage signing keys.
+    Key(key::Args),
+    /// Sign a bundle in place.
+    Sign(sign::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -43,5 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(args, &printer),
         Command::Verify(args) => verify::run(args, &printer),
         Command::Export(args) => export::run(args, &printer),
+        Command::Key(args) => key::run(args, &printer),
+        Command::Sign(args) => sign::run(args, &printer),
     }
 }

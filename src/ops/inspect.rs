@@ -13,7 +13,8 @@ use std::path::Path;
 pub struct InspectReport {
     pub manifest_digest: Digest,
     pub signed: bool,
-    pub signature_count: usize,
+    /// Who signed (signatures are only checked by `verify`).
+    pub signatures: Vec<crate::bundle::format::SignatureRecord>,
     /// Sum of every image, chart and file size (shared blobs counted each time).
     pub total_size: u64,
     /// Size of the distinct blobs.
@@ -41,7 +42,7 @@ pub fn inspect(path: &Path) -> Result<InspectReport> {
     Ok(InspectReport {
         manifest_digest: Digest::of(&head.manifest_bytes),
         signed: !head.signatures.signatures.is_empty(),
-        signature_count: head.signatures.signatures.len(),
+        signatures: head.signatures.signatures.clone(),
         total_size,
         unique_size: m.unique_size(),
         stored_size: m.stored_size(),

@@ -4,4 +4,6 @@
 pub mod create;
 pub mod export;
 pub mod inspect;
+pub mod key;
+pub mod sign;
 pub mod verify;

@@ -64,7 +64,7 @@ fn chart_from_helm_repository_is_pinned_and_checked() {
     let airlock = Airlock::new();
     let bundle = work.path().join("r.airlock");
     airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
-    airlock.ok(&["verify", bundle.to_str().unwrap()]);
+    airlock.ok(&["verify", bundle.to_str().unwrap(), "--allow-unsigned"]);
     let v: serde_json::Value =
         serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
     let chart = &v["components"][0]["charts"][0];
@@ -122,7 +122,7 @@ fn chart_from_oci_registry_keeps_its_manifest_digest() {
     let airlock = Airlock::new();
     let bundle = work.path().join("c.airlock");
     airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--plain-http"]);
-    airlock.ok(&["verify", bundle.to_str().unwrap()]);
+    airlock.ok(&["verify", bundle.to_str().unwrap(), "--allow-unsigned"]);
     let v: serde_json::Value =
         serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
     let chart = &v["components"][0]["charts"][0];

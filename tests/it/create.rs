@@ -82,7 +82,7 @@ fn plain_registry_round_trip_with_skopeo_cross_check() {
     assert_eq!(blobs.iter().filter(|b| b["digest"] == f.base_layer.as_str()).count(), 1);
     assert!(inspect["totalSize"].as_u64().unwrap() > inspect["uniqueSize"].as_u64().unwrap());
 
-    airlock.ok(&["verify", out.to_str().unwrap()]);
+    airlock.ok(&["verify", out.to_str().unwrap(), "--allow-unsigned"]);
 
     // Take each image out again and let skopeo check it.
     for (name, digest) in [("team/app:1.0", &f.app_digest), ("team/multi:3.0", &f.multi_digest)] {
@@ -161,7 +161,7 @@ fn tls_registry_with_ca_file_and_docker_config_and_determinism() {
         .unwrap()
         .clone();
     assert_eq!(multi["platforms"].as_array().unwrap().len(), 2);
-    airlock.ok(&["verify", b.to_str().unwrap()]);
+    airlock.ok(&["verify", b.to_str().unwrap(), "--allow-unsigned"]);
 
     // Without the CA: a clear pointer to --ca-file.
     let err = Airlock::new().fails(&[
@@ -251,7 +251,7 @@ fn local_sources_charts_files_and_docs() {
     let airlock = Airlock::new();
     let bundle = d.join("web.airlock");
     airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
-    airlock.ok(&["verify", bundle.to_str().unwrap()]);
+    airlock.ok(&["verify", bundle.to_str().unwrap(), "--allow-unsigned"]);
     let v: serde_json::Value =
         serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
     let web = &v["components"][0];
@@ -329,6 +329,7 @@ fn cached_blobs_are_not_downloaded_again_and_transient_outages_are_retried() {
     let mut child = Airlock::new()
         .cmd()
         .args(["create", spec.to_str().unwrap(), "-o", work.path().join("3.airlock").to_str().unwrap(), "--plain-http"])
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

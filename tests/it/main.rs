@@ -6,5 +6,6 @@
 mod charts;
 mod create;
 mod errors;
+mod sign;
 mod support;
 mod verify;

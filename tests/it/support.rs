@@ -350,6 +350,9 @@ impl Airlock {
             .env("HOME", self.home.path())
             .env("DOCKER_CONFIG", self.home.path().join("docker"))
             .env("NO_COLOR", "1")
+            .env("AIRLOCK_PASSWORD", "test-password")
+            .env_remove("AIRLOCK_TRUSTED_KEYS")
+            .env_remove("XDG_CONFIG_HOME")
             .env_remove("AIRLOCK_REGISTRY_USERNAME")
             .env_remove("AIRLOCK_REGISTRY_PASSWORD");
         cmd
@@ -375,6 +378,15 @@ impl Airlock {
         );
         assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+impl Airlock {
+    /// Generates a key pair; returns (private key, public key) paths.
+    pub fn keypair(&self, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+        let prefix = dir.join(name);
+        self.ok(&["key", "generate", "--output-key-prefix", prefix.to_str().unwrap()]);
+        (prefix.with_extension("key"), prefix.with_extension("pub"))
     }
 }
 

@@ -5,8 +5,9 @@ use crate::support::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// A small bundle from a local OCI layout (no registry needed).
-fn small_bundle(dir: &Path) -> (Airlock, PathBuf) {
+/// A small signed bundle from a local OCI layout (no registry needed).
+/// Returns the runner, the bundle and the trusted public key.
+fn small_bundle(dir: &Path) -> (Airlock, PathBuf, String) {
     let mut layout = LayoutBuilder::new(&dir.join("img"));
     let img =
         layout.image("amd64", &[layer(&[("data", &vec![1u8; 50_000], 0o644)]), layer(&[("more", b"more", 0o644)])]);
@@ -15,9 +16,17 @@ fn small_bundle(dir: &Path) -> (Airlock, PathBuf) {
     let spec =
         write_spec(dir, "components:\n  - name: a\n    images: [\"oci-layout:./img:1.0\"]\n    manifests: [cm.yaml]\n");
     let airlock = Airlock::new();
+    let (key, public) = airlock.keypair(dir, "release");
     let bundle = dir.join("b.airlock");
-    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
-    (airlock, bundle)
+    airlock.ok(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--sign-key",
+        key.to_str().unwrap(),
+    ]);
+    (airlock, bundle, public.to_str().unwrap().to_string())
 }
 
 /// (name, data offset, size) of every tar entry.
@@ -60,8 +69,8 @@ fn rebuild(src: &Path, dst: &Path, edit: impl Fn(&str, Vec<u8>) -> (String, Vec<
 #[test]
 fn a_flipped_byte_in_any_blob_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let (airlock, bundle) = small_bundle(dir.path());
-    airlock.ok(&["verify", bundle.to_str().unwrap()]);
+    let (airlock, bundle, public) = small_bundle(dir.path());
+    airlock.ok(&["verify", bundle.to_str().unwrap(), "--key", &public]);
     let original = std::fs::read(&bundle).unwrap();
     let blobs: Vec<_> = entries(&bundle).into_iter().filter(|(n, _, _)| n.starts_with("blobs/")).collect();
     assert!(blobs.len() >= 5, "{blobs:?}");
@@ -70,7 +79,7 @@ fn a_flipped_byte_in_any_blob_is_named() {
         damaged[(offset + size / 2) as usize] ^= 0x40;
         let path = dir.path().join("damaged.airlock");
         std::fs::write(&path, &damaged).unwrap();
-        let err = airlock.fails(&["verify", path.to_str().unwrap()]);
+        let err = airlock.fails(&["verify", path.to_str().unwrap(), "--key", &public]);
         assert!(err.contains(&name), "verify did not name {name}:\n{err}");
         // inspect reads only the head, which is intact.
         airlock.ok(&["inspect", path.to_str().unwrap()]);
@@ -80,24 +89,24 @@ fn a_flipped_byte_in_any_blob_is_named() {
 #[test]
 fn truncation_anywhere_is_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let (airlock, bundle) = small_bundle(dir.path());
+    let (airlock, bundle, public) = small_bundle(dir.path());
     let original = std::fs::read(&bundle).unwrap();
     let path = dir.path().join("cut.airlock");
     for cut in [100, 600, 20_000, original.len() / 2, original.len() - 1536] {
         std::fs::write(&path, &original[..cut]).unwrap();
-        let err = airlock.fails(&["verify", path.to_str().unwrap()]);
+        let err = airlock.fails(&["verify", path.to_str().unwrap(), "--key", &public]);
         assert!(err.contains("truncated") || err.contains("not an airlock bundle"), "cut at {cut}: {err}");
     }
     std::fs::write(&path, b"").unwrap();
-    assert!(airlock.fails(&["verify", path.to_str().unwrap()]).contains("empty"));
-    let err = airlock.fails(&["verify", dir.path().join("absent.airlock").to_str().unwrap()]);
+    assert!(airlock.fails(&["verify", path.to_str().unwrap(), "--key", &public]).contains("empty"));
+    let err = airlock.fails(&["verify", dir.path().join("absent.airlock").to_str().unwrap(), "--key", &public]);
     assert!(err.contains("absent.airlock"), "{err}");
 }
 
 #[test]
 fn hostile_entry_names_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let (airlock, bundle) = small_bundle(dir.path());
+    let (airlock, bundle, public) = small_bundle(dir.path());
     for (evil, reason) in [("../escape", "`..`"), ("/etc/passwd", "absolute"), ("blobs/../../x", "`..`")] {
         let path = dir.path().join("evil.airlock");
         rebuild(
@@ -111,7 +120,7 @@ fn hostile_entry_names_are_rejected() {
                 }
             },
         );
-        let err = airlock.fails(&["verify", path.to_str().unwrap()]);
+        let err = airlock.fails(&["verify", path.to_str().unwrap(), "--key", &public]);
         assert!(err.contains(evil) && err.contains(reason), "{evil}: {err}");
     }
     // An extra, unlisted blob is refused too.
@@ -123,14 +132,14 @@ fn hostile_entry_names_are_rejected() {
             (name.to_string(), data)
         }
     });
-    let err = airlock.fails(&["verify", path.to_str().unwrap()]);
+    let err = airlock.fails(&["verify", path.to_str().unwrap(), "--key", &public]);
     assert!(err.contains("not listed"), "{err}");
 }
 
 #[test]
 fn unknown_format_version_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    let (airlock, bundle) = small_bundle(dir.path());
+    let (airlock, bundle, _public) = small_bundle(dir.path());
     let path = dir.path().join("v2.airlock");
     rebuild(&bundle, &path, |name, data| {
         if name == "airlock/bundle.json" {
@@ -141,7 +150,8 @@ fn unknown_format_version_is_refused_clearly() {
         }
     });
     for cmd in ["inspect", "verify"] {
-        let err = airlock.fails(&[cmd, path.to_str().unwrap()]);
+        let err =
+            airlock.fails(&[cmd, path.to_str().unwrap(), "--allow-unsigned"][..if cmd == "inspect" { 2 } else { 3 }]);
         assert!(err.contains("format 2") && err.contains("format 1"), "{cmd}: {err}");
     }
     // Not a bundle at all.
@@ -155,7 +165,7 @@ fn unknown_format_version_is_refused_clearly() {
 #[test]
 fn inspect_reads_only_the_head() {
     let dir = tempfile::tempdir().unwrap();
-    let (airlock, bundle) = small_bundle(dir.path());
+    let (airlock, bundle, public) = small_bundle(dir.path());
     // Zero everything after the head: inspect must not notice, verify must.
     let head_end =
         entries(&bundle).iter().find(|(n, _, _)| n == "airlock/signatures.json").map(|(_, o, s)| o + s).unwrap();
@@ -166,5 +176,5 @@ fn inspect_reads_only_the_head() {
     std::fs::write(&bundle, &bytes).unwrap();
     let text = airlock.ok(&["inspect", bundle.to_str().unwrap()]);
     assert!(text.contains("test 1.0.0") && text.contains("localhost/img:1.0"), "{text}");
-    airlock.fails(&["verify", bundle.to_str().unwrap()]);
+    airlock.fails(&["verify", bundle.to_str().unwrap(), "--key", &public]);
 }

@@ -5,8 +5,8 @@
 mod content;
 mod images;
 
-use crate::bundle::format::{self, BlobRecord, BundleManifest, Component, Encoding, Inputs, Metadata};
-use crate::bundle::writer::{BundleWriter, SlotCursor};
+use crate::bundle::format::{self, BlobRecord, BundleManifest, Component, Encoding, Inputs, Metadata, Signatures};
+use crate::bundle::writer::{manifest_bytes, BundleWriter, SlotCursor};
 use crate::cache::Cache;
 use crate::oci::digest::Digest;
 use crate::oci::manifest::Platform;
@@ -29,6 +29,8 @@ pub struct CreateOptions {
     pub concurrency: usize,
     pub registry: RegistryOptions,
     pub cache_dir: PathBuf,
+    /// Sign the manifest with this key while writing.
+    pub sign_key: Option<crate::sign::PrivateKey>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -108,7 +110,11 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
 
     let output =
         options.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}-{}.airlock", spec.name, spec.version)));
-    let writer = BundleWriter::create(&output, &manifest)
+    let signatures = match &options.sign_key {
+        Some(key) => Signatures { signatures: vec![super::sign::signature_record(key, &manifest_bytes(&manifest))?] },
+        None => Signatures::default(),
+    };
+    let writer = BundleWriter::create(&output, &manifest, &signatures)
         .with_context(|| format!("cannot write bundle {}", output.display()))?;
     let bar = progress.bar(&output.display().to_string(), manifest.stored_size());
     let filler = SlotFiller {
@@ -139,7 +145,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     bar.finish("Wrote", &format!("{} ({})", output.display(), human_bytes(bundle_bytes)));
     Ok(CreateReport {
         output,
-        manifest_digest: Digest::of(&crate::bundle::writer::manifest_bytes(&manifest)),
+        manifest_digest: Digest::of(&manifest_bytes(&manifest)),
         images: manifest.images().count(),
         charts: manifest.charts().count(),
         blobs: manifest.blobs.len(),
