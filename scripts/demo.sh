@@ -11,8 +11,11 @@ mkdir -p demo-out
 rm -rf bundles/demo/images/demo-hello demo-out/exported
 scripts/make-demo-image.sh bundles/demo/images/demo-hello >/dev/null
 export AIRLOCK_CACHE_DIR=$PWD/demo-out/cache
+export AIRLOCK_PASSWORD=demo-only-password   # a real release key gets a real password
+rm -f demo-out/release.key demo-out/release.pub
 set -x
-$airlock create bundles/demo/airlock.yaml -o demo-out/demo-1.0.0.airlock
+$airlock key generate --output-key-prefix demo-out/release
+$airlock create bundles/demo/airlock.yaml -o demo-out/demo-1.0.0.airlock --sign-key demo-out/release.key
 $airlock inspect demo-out/demo-1.0.0.airlock
-$airlock verify demo-out/demo-1.0.0.airlock
+$airlock verify demo-out/demo-1.0.0.airlock --key demo-out/release.pub
 $airlock export demo-out/demo-1.0.0.airlock localhost/demo-hello:1.0.0 --oci-layout demo-out/exported
