@@ -9,7 +9,7 @@ use crate::oci::digest::Digest;
 use serde::{Deserialize, Serialize};
 
 pub const FORMAT_MAJOR: u32 = 1;
-pub const FORMAT_MINOR: u32 = 0;
+pub const FORMAT_MINOR: u32 = 1;
 
 /// First tar entry: the bundle manifest, which pins every blob by digest.
 pub const MANIFEST_ENTRY: &str = "airlock/bundle.json";
@@ -110,6 +110,19 @@ pub struct ImageRecord {
     /// kept byte-exact, so these are referenced but deliberately absent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub omitted: Vec<PlatformManifest>,
+    /// Cosign signatures verified at create time and carried along (format 1.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<ImageSignature>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSignature {
+    /// The registry tag it lives under (`sha256-<hex>.sig`).
+    pub tag: String,
+    pub digest: Digest,
+    /// The trusted key that verified it.
+    pub key_id: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -11,6 +11,7 @@ use sigstore::crypto::signing_key::{SigStoreKeyPair, SigStoreSigner};
 use sigstore::crypto::{CosignVerificationKey, Signature, SigningScheme};
 use std::path::{Path, PathBuf};
 
+pub mod image;
 pub mod password;
 pub mod trust;
 

@@ -37,7 +37,7 @@ pub struct ComponentSpec {
     #[serde(default = "yes")]
     pub required: bool,
     #[serde(default)]
-    pub images: Vec<Spanned<String>>,
+    pub images: Vec<Spanned<ImageEntry>>,
     #[serde(default)]
     pub charts: Vec<Spanned<ChartSpec>>,
     #[serde(default)]
@@ -85,4 +85,50 @@ pub struct FileSpec {
     pub mode: Option<Spanned<String>>,
     #[serde(default)]
     pub sha256: Option<Spanned<String>>,
+}
+
+/// An image: a plain string (`redis:7`, `oci-layout:DIR:TAG`, ...) or a
+/// mapping with options. Deserialised by hand rather than as an untagged
+/// enum so that a mistake inside the mapping keeps its own precise error.
+#[derive(Debug)]
+pub struct ImageEntry {
+    pub reference: String,
+    pub verify: Option<VerifySpec>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct ImageMapping {
+    #[serde(rename = "ref")]
+    reference: String,
+    #[serde(default)]
+    verify: Option<VerifySpec>,
+}
+
+/// Check the image's cosign signature at create time.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySpec {
+    /// Public key (PEM), relative to the spec.
+    pub key: String,
+}
+
+impl<'de> Deserialize<'de> for ImageEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ImageEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an image reference or a mapping with `ref` (and `verify`)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ImageEntry, E> {
+                Ok(ImageEntry { reference: v.to_string(), verify: None })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ImageEntry, A::Error> {
+                let m = ImageMapping::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(ImageEntry { reference: m.reference, verify: m.verify })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }

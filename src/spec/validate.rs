@@ -51,13 +51,20 @@ pub struct Component {
     pub name: String,
     pub description: Option<String>,
     pub required: bool,
-    pub images: Vec<Located<ImageSource>>,
+    pub images: Vec<Located<Image>>,
     pub charts: Vec<Located<Chart>>,
     pub crds: Vec<Located<PathBuf>>,
     /// Glob patterns, already joined to the spec directory.
     pub manifests: Vec<Located<String>>,
     pub kustomizations: Vec<Located<PathBuf>>,
     pub files: Vec<Located<FileItem>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub source: ImageSource,
+    /// Public key that must verify the image's cosign signature.
+    pub verify_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -188,8 +195,13 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         }
         let mut images = Vec::new();
         for image in &comp.images {
-            let source = ImageSource::parse(&image.value, &dir).map_err(|m| c.err(image, m))?;
-            images.push(c.locate(image, source, image.value.clone()));
+            let entry = &image.value;
+            let source = ImageSource::parse(&entry.reference, &dir).map_err(|m| c.err(image, m))?;
+            let verify_key = entry.verify.as_ref().map(|v| dir.join(&v.key));
+            if verify_key.is_some() && !matches!(source, ImageSource::Registry(_)) {
+                return Err(c.err(image, "`verify` applies to registry images only (signatures live in the registry)"));
+            }
+            images.push(c.locate(image, Image { source, verify_key }, entry.reference.clone()));
         }
         let mut charts = Vec::new();
         for chart in &comp.charts {
@@ -390,6 +402,14 @@ mod tests {
             }
             other => panic!("{other}"),
         }
+    }
+
+    #[test]
+    fn image_mappings_keep_precise_errors() {
+        let spec = load_text(&GOOD.replace("[redis:7]", "[{ref: redis:7, verify: {key: k.pub}}]")).unwrap();
+        assert!(spec.components[0].images[0].value.verify_key.as_ref().unwrap().ends_with("k.pub"));
+        let e = load_text(&GOOD.replace("[redis:7]", "[{ref: redis:7, verfy: {key: k.pub}}]")).unwrap_err().to_string();
+        assert!(e.contains(":6:") && e.contains("verfy"), "{e}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod charts;
 mod create;
 mod errors;
+mod image_signatures;
 mod sign;
 mod support;
 mod verify;

@@ -4,6 +4,7 @@
 
 use super::SlotFiller;
 use crate::bundle::format::ImageRecord;
+use crate::bundle::format::ImageSignature;
 use crate::cache::Cache;
 use crate::oci::digest::Digest;
 use crate::oci::layout::{load_docker_archive, OciLayout};
@@ -12,7 +13,7 @@ use crate::oci::registry::{BlobSink, Registry};
 use crate::oci::resolve::{walk, BlobDescriptor, ImageTree};
 use crate::oci::source::{parse_reference, ImageSource};
 use crate::output::{human_bytes, Progress};
-use crate::spec::{Located, Spec};
+use crate::spec::{Image, Located, Spec};
 use anyhow::{Context, Result};
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::Reference;
@@ -54,20 +55,34 @@ pub async fn resolve_all(
 }
 
 async fn resolve_one(
-    at: &Located<ImageSource>,
+    at: &Located<Image>,
     platforms: &[Platform],
     registry: &Registry,
     cache: &Cache,
 ) -> Result<GatheredImage> {
-    match &at.value {
+    match &at.value.source {
         ImageSource::Registry(reference) => {
             let top = registry.manifest(reference).await?;
-            let tree = walk(top, platforms, cache, |digest: Digest| {
+            let mut tree = walk(top, platforms, cache, |digest: Digest| {
                 let child = reference.clone_with_digest(digest.to_string());
                 async move { registry.manifest(&child).await.map(|(bytes, _, _)| bytes) }
             })
             .await?;
-            Ok(GatheredImage { record: record(reference.whole(), at, &tree), tree, pull_from: Some(reference.clone()) })
+            let mut signatures = Vec::new();
+            if let Some(key_path) = &at.value.verify_key {
+                let key = crate::sign::PublicKey::load(key_path)?;
+                let verified = crate::sign::image::verify(registry, reference, &tree.digest, &key, cache).await?;
+                tree.manifests.push(verified.manifest.clone());
+                tree.blobs.extend(verified.blobs.iter().cloned());
+                signatures.push(ImageSignature {
+                    tag: verified.tag,
+                    digest: verified.manifest.digest,
+                    key_id: verified.key_id,
+                });
+            }
+            let mut record = record(reference.whole(), at, &tree);
+            record.signatures = signatures;
+            Ok(GatheredImage { record, tree, pull_from: Some(reference.clone()) })
         }
         ImageSource::OciLayout { dir, tag } => {
             let layout = OciLayout { dir: dir.clone() };
@@ -128,6 +143,7 @@ fn record<T>(reference: String, at: &Located<T>, tree: &ImageTree) -> ImageRecor
         size: tree.total_size(),
         platforms: tree.platforms.clone(),
         omitted: tree.omitted.clone(),
+        signatures: Vec::new(),
     }
 }
 
