@@ -22,3 +22,4 @@ pub mod ops;
 pub mod output;
 pub mod sign;
 pub mod spec;
+pub mod target;

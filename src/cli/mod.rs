@@ -6,6 +6,7 @@ mod create;
 mod export;
 mod inspect;
 mod key;
+mod push;
 mod sign;
 mod trust;
 mod verify;
@@ -41,6 +42,8 @@ pub enum Command {
     Key(key::Args),
     /// Sign a bundle in place.
     Sign(sign::Args),
+    /// Push every image and chart of a bundle into a registry.
+    Push(push::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -52,5 +55,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(args, &printer),
         Command::Key(args) => key::run(args, &printer),
         Command::Sign(args) => sign::run(args, &printer),
+        Command::Push(args) => push::run(args, &printer),
     }
 }

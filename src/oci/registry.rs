@@ -3,7 +3,8 @@
 //! plain HTTP when asked, bounded retries with backoff, and registry errors
 //! turned into sentences that name the image and registry.
 //!
-//! It only reads: pushing is the job of `target::registry`.
+//! It speaks the protocol (pull and push requests); what to push where is
+//! decided by `target::registry`.
 
 use super::digest::Digest;
 use super::media;
@@ -134,6 +135,9 @@ impl Registry {
             // calls; airlock walks indexes itself, so none is needed.
             platform_resolver: None,
             user_agent: concat!("airlock/", env!("CARGO_PKG_VERSION")),
+            // One streaming PUT per blob: the fewest round trips, and the
+            // registry checks the digest of what it received.
+            use_monolithic_push: true,
             ..Default::default()
         };
         Ok(Registry { client: Client::new(config), settings, options })
@@ -193,9 +197,15 @@ impl Registry {
             OciDistributionError::DigestError(e) => {
                 (RegistryError::Corrupt { image: image_name, registry, detail: e.to_string() }, true)
             }
+            OciDistributionError::RequestError(e) if matches!(e.status().map(|s| s.as_u16()), Some(401 | 403)) => {
+                (RegistryError::Unauthorized { image: image_name, registry }, false)
+            }
             OciDistributionError::RequestError(e) => {
                 let detail = error_chain(&e);
-                if detail.contains("certificate") || detail.contains("UnknownIssuer") {
+                if detail.contains("is corrupt") {
+                    // Our own upload stream found bad content: retrying cannot help.
+                    (failed(detail), false)
+                } else if detail.contains("certificate") || detail.contains("UnknownIssuer") {
                     (RegistryError::UntrustedCertificate { registry, detail }, false)
                 } else if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
                     (RegistryError::Unreachable { image: image_name, registry, detail }, true)
@@ -295,6 +305,83 @@ impl Registry {
             Ok(Box::new(cache.writer(digest).map_err(std::io::Error::other)?))
         };
         self.fetch_blob(image, digest, size, &new_sink, &|_| {}).await
+    }
+}
+
+impl Registry {
+    /// Authenticates for pull and push on each repository, one at a time,
+    /// before concurrent requests start: oci-client otherwise races several
+    /// logins at once and sends a request without credentials when one fails.
+    pub async fn login(&self, repos: &[Reference]) -> Result<(), RegistryError> {
+        for repo in repos {
+            let auth = self.auth_for(repo.registry());
+            self.client.store_auth_if_needed(repo.registry(), &auth).await;
+            for op in [oci_client::RegistryOperation::Pull, oci_client::RegistryOperation::Push] {
+                self.with_retries(repo, || self.client.auth(repo, &auth, op)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Does `repo` (a reference naming the target repository) hold the blob?
+    pub async fn blob_exists(&self, repo: &Reference, digest: &Digest) -> Result<bool, RegistryError> {
+        let auth = self.auth_for(repo.registry());
+        self.client.store_auth_if_needed(repo.registry(), &auth).await;
+        let digest = digest.to_string();
+        self.with_retries(repo, || self.client.blob_exists(repo, &digest)).await
+    }
+
+    /// Asks the registry to link a blob it holds in `from` into `repo`.
+    /// Returns false when the registry declined (it then has to be uploaded).
+    pub async fn mount_blob(&self, repo: &Reference, from: &Reference, digest: &Digest) -> Result<bool, RegistryError> {
+        let auth = self.auth_for(repo.registry());
+        self.client.store_auth_if_needed(repo.registry(), &auth).await;
+        match self.client.mount_blob(repo, from, &digest.to_string()).await {
+            Ok(()) => Ok(true),
+            Err(OciDistributionError::SpecViolationError(_)) | Err(OciDistributionError::RegistryNoLocationError) => {
+                Ok(false)
+            }
+            Err(e) => {
+                let (err, _) = self.classify(repo, e);
+                match err {
+                    RegistryError::Failed { .. } | RegistryError::NotFound { .. } => Ok(false),
+                    other => Err(other),
+                }
+            }
+        }
+    }
+
+    /// Uploads a blob from a stream made fresh for each attempt.
+    pub async fn push_blob<S, F>(
+        &self,
+        repo: &Reference,
+        digest: &Digest,
+        size: u64,
+        new_stream: F,
+    ) -> Result<(), RegistryError>
+    where
+        F: Fn() -> S,
+        S: futures_util::Stream<Item = oci_client::errors::Result<bytes::Bytes>> + Send + 'static,
+    {
+        let auth = self.auth_for(repo.registry());
+        self.client.store_auth_if_needed(repo.registry(), &auth).await;
+        let digest = digest.to_string();
+        self.with_retries(repo, || self.client.push_blob_stream(repo, new_stream(), &digest, Some(size))).await?;
+        Ok(())
+    }
+
+    /// Uploads a manifest byte for byte, so its digest is unchanged.
+    pub async fn push_manifest(&self, target: &Reference, bytes: &[u8], media_type: &str) -> Result<(), RegistryError> {
+        let auth = self.auth_for(target.registry());
+        self.client.store_auth_if_needed(target.registry(), &auth).await;
+        let content_type = reqwest::header::HeaderValue::from_str(media_type).map_err(|_| RegistryError::Failed {
+            image: target.whole(),
+            registry: target.registry().into(),
+            detail: format!("bad media type {media_type}"),
+        })?;
+        let body = bytes::Bytes::copy_from_slice(bytes);
+        self.with_retries(target, || self.client.push_manifest_raw(target, body.clone(), content_type.clone())).await?;
+        Ok(())
     }
 }
 

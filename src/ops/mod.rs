@@ -5,5 +5,6 @@ pub mod create;
 pub mod export;
 pub mod inspect;
 pub mod key;
+pub mod push;
 pub mod sign;
 pub mod verify;

@@ -7,6 +7,7 @@ mod charts;
 mod create;
 mod errors;
 mod image_signatures;
+mod push;
 mod sign;
 mod support;
 mod verify;

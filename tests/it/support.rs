@@ -104,7 +104,7 @@ impl Registry {
             .arg("serve")
             .arg(&config_path)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
             .spawn()
             .expect("start docker-registry");
         let registry = Registry { host, child, dir, tls: tls_info };
@@ -121,6 +121,11 @@ impl Registry {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("registry on {} did not start", self.host);
+    }
+
+    /// The registry's own log (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
     pub fn pid(&self) -> u32 {

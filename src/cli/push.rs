@@ -1,0 +1,64 @@
+use super::create::RegistryArgs;
+use super::trust::TrustArgs;
+use crate::ops::push::{push, PushOptions};
+use crate::output::{human_bytes, Printer};
+use anyhow::Result;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    bundle: PathBuf,
+    /// Destination: HOST[:PORT][/PREFIX].
+    #[arg(long)]
+    registry: String,
+    /// Keep each image's source registry in its pushed name (HOST/PREFIX/quay.io/x/y).
+    #[arg(long)]
+    keep_registry_host: bool,
+    /// Write original reference -> pushed reference@digest as JSON.
+    #[arg(long)]
+    relocation_out: Option<PathBuf>,
+    /// Blobs uploaded at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    #[command(flatten)]
+    registry_args: RegistryArgs,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args, printer: &Printer) -> Result<()> {
+    let options = PushOptions {
+        bundle: args.bundle.clone(),
+        destination: args.registry,
+        keep_registry_host: args.keep_registry_host,
+        relocation_out: args.relocation_out,
+        concurrency: args.concurrency,
+        registry: args.registry_args.options(),
+        trust: args.trust.options(),
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (report, verdict) = runtime.block_on(push(options, &printer.progress()))?;
+    super::trust::report(printer, &args.bundle, &verdict);
+    if args.json {
+        printer.data(&serde_json::to_string_pretty(&report)?);
+    } else {
+        for (from, to) in &report.relocations {
+            printer.data(&format!("{from} -> {to}"));
+        }
+        let s = &report.stats;
+        printer.data(&format!(
+            "{} images, {} charts: {} blobs uploaded ({}), {} mounted, {} already present, {} manifests",
+            report.images,
+            report.charts,
+            s.uploaded,
+            human_bytes(s.uploaded_bytes),
+            s.mounted,
+            s.skipped,
+            s.manifests
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,361 @@
+//! `airlock push` into a real docker-registry (TLS + htpasswd, and plain
+//! HTTP), cross-checked with skopeo.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Source {
+    _dir: tempfile::TempDir,
+    bundle: PathBuf,
+    public: PathBuf,
+    app: Built,
+    multi: Built,
+    chart_tgz_digest: String,
+}
+
+/// A signed bundle: two images sharing a base layer, a two-platform index,
+/// and a chart; all from local layouts, named as if from upstream registries.
+fn source_bundle(airlock: &Airlock, layers: usize) -> Source {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut layout = LayoutBuilder::new(&d.join("img"));
+    let base = layer(&[("etc/os-release", b"NAME=test\n", 0o644)]);
+    let mut app_layers = vec![base.clone()];
+    for i in 0..layers {
+        // Incompressible content so sizes are real.
+        let noise: Vec<u8> =
+            (0..200_000u32).map(|x| (x.wrapping_mul(2654435761).wrapping_add(i as u32 * 7919) >> 13) as u8).collect();
+        app_layers.push(layer(&[(&format!("data/{i}"), &noise, 0o644)]));
+    }
+    let app = layout.image("amd64", &app_layers);
+    let tool = layout.image("amd64", &[base.clone(), layer(&[("tool", b"tool", 0o755)])]);
+    let arm = layout.image("arm64", &[layer(&[("arm", b"arm", 0o644)])]);
+    let multi = layout.index(&[(&tool, "amd64"), (&arm, "arm64")]);
+    layout.tag(&app, "docker.io/team/app:1.0");
+    layout.tag(&multi, "quay.io/team/multi:2.0");
+    std::fs::create_dir_all(d.join("chart/templates")).unwrap();
+    std::fs::write(d.join("chart/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 1.2.3+build.4\n").unwrap();
+    std::fs::write(d.join("chart/templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
+    let spec = write_spec(
+        d,
+        "components:\n  - name: a\n    images: [\"oci-layout:./img:docker.io/team/app:1.0\", \"oci-layout:./img:quay.io/team/multi:2.0\"]\n    charts: [{name: web, path: ./chart}]\n",
+    );
+    let (key, public) = airlock.keypair(d, "release");
+    let bundle = d.join("src.airlock");
+    airlock.ok(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--sign-key",
+        key.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let chart_tgz_digest = v["components"][0]["charts"][0]["archiveDigest"].as_str().unwrap().to_string();
+    Source { _dir: dir, bundle, public, app, multi, chart_tgz_digest }
+}
+
+fn registry_flags(registry: &Registry) -> Vec<String> {
+    match &registry.tls {
+        Some(t) => vec![
+            "--ca-file".into(),
+            t.ca.display().to_string(),
+            "--username".into(),
+            t.user.clone(),
+            "--password".into(),
+            t.password.clone(),
+        ],
+        None => vec!["--plain-http".into()],
+    }
+}
+
+fn push(airlock: &Airlock, src: &Source, registry: &Registry, extra: &[&str]) -> std::process::Output {
+    let dest = format!("{}/mirror", registry.host);
+    let mut args: Vec<String> =
+        vec!["push".into(), src.bundle.display().to_string(), "--registry".into(), dest, "--json".into()];
+    args.extend(registry_flags(registry));
+    args.extend(["--key".to_string(), src.public.display().to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    airlock.cmd().args(&args).output().unwrap()
+}
+
+fn push_ok(airlock: &Airlock, src: &Source, registry: &Registry, extra: &[&str]) -> serde_json::Value {
+    let out = push(airlock, src, registry, extra);
+    assert!(
+        out.status.success(),
+        "push failed: {}\nregistry log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        registry.log()
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn push_to_tls_registry_preserves_digests() {
+    if missing_tool("docker-registry") || missing_tool("skopeo") || missing_tool("htpasswd") {
+        return;
+    }
+    let airlock = Airlock::new();
+    let src = source_bundle(&airlock, 2);
+    let registry = Registry::tls();
+    let reloc = src.bundle.with_file_name("reloc.json");
+    let report = push_ok(&airlock, &src, &registry, &["--relocation-out", reloc.to_str().unwrap()]);
+    assert_eq!(report["images"], 2);
+    assert_eq!(report["charts"], 1);
+    // The shared base layer is uploaded once and mounted into the other repository.
+    assert_eq!(report["mounted"], 1, "{report}");
+
+    assert_eq!(registry.manifest_digest("mirror/team/app:1.0"), src.app.digest);
+    assert_eq!(registry.manifest_digest("mirror/team/multi:2.0"), src.multi.digest);
+    let relocations: serde_json::Value = serde_json::from_slice(&std::fs::read(&reloc).unwrap()).unwrap();
+    assert_eq!(
+        relocations["docker.io/team/app:1.0"].as_str().unwrap(),
+        format!("{}/mirror/team/app:1.0@{}", registry.host, src.app.digest)
+    );
+    // Chart: Helm's naming (PREFIX/NAME, `+` -> `_`) and media types.
+    let chart_ref = relocations["charts/web:1.2.3+build.4"].as_str().unwrap();
+    assert!(chart_ref.starts_with(&format!("{}/mirror/web:1.2.3_build.4@", registry.host)), "{chart_ref}");
+    let mut cmd = Command::new("skopeo");
+    cmd.args(["inspect", "--raw"]).args(registry.skopeo_src_flags().iter().map(|f| f.replace("--src-", "--")));
+    let raw = cmd.arg(format!("docker://{}/mirror/web:1.2.3_build.4", registry.host)).output().unwrap();
+    let chart_manifest: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+    assert_eq!(chart_manifest["config"]["mediaType"], "application/vnd.cncf.helm.config.v1+json");
+    assert_eq!(chart_manifest["layers"][0]["mediaType"], "application/vnd.cncf.helm.chart.content.v1.tar+gzip");
+    assert_eq!(chart_manifest["layers"][0]["digest"].as_str().unwrap(), src.chart_tgz_digest);
+
+    // skopeo copies the pushed images back out, every platform of the index.
+    let out_dir = src.bundle.with_file_name("copied");
+    let mut copy = Command::new("skopeo");
+    copy.args(["copy", "--all", "--quiet"]).args(registry.skopeo_src_flags());
+    copy.arg(format!("docker://{}/mirror/team/multi:2.0", registry.host)).arg(format!("oci:{}:m", out_dir.display()));
+    let out = copy.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A second push sends nothing.
+    let again = push_ok(&airlock, &src, &registry, &[]);
+    assert_eq!(again["uploaded"], 0, "{again}");
+
+    // Wrong password and unknown CA: one clear error each.
+    let bad = Airlock::new();
+    let dest = format!("{}/mirror", registry.host);
+    let tls = registry.tls.as_ref().unwrap();
+    let b = src.bundle.to_str().unwrap();
+    let k = src.public.to_str().unwrap();
+    let ca = tls.ca.to_str().unwrap();
+    let err = bad.fails(&[
+        "push",
+        b,
+        "--registry",
+        &dest,
+        "--key",
+        k,
+        "--ca-file",
+        ca,
+        "--username",
+        "tester",
+        "--password",
+        "nope",
+    ]);
+    assert!(err.contains(&registry.host) && err.contains("unauthorized"), "{err}");
+    let err = bad.fails(&["push", b, "--registry", &dest, "--key", k, "--username", "tester", "--password", "s3cret"]);
+    assert!(err.contains("--ca-file"), "{err}");
+}
+
+#[test]
+fn push_refuses_unsigned_corrupt_and_colliding_bundles() {
+    if missing_tool("docker-registry") || missing_tool("skopeo") {
+        return;
+    }
+    let airlock = Airlock::new();
+    let src = source_bundle(&airlock, 1);
+    let registry = Registry::plain();
+    let b = src.bundle.to_str().unwrap();
+    let dest = format!("{}/mirror", registry.host);
+
+    // Names collide without --keep-registry-host? Here they differ
+    // (team/app vs team/multi), so make a collision by pushing with an
+    // empty prefix twice under a shared path: use --keep-registry-host to
+    // see registries kept apart.
+    let kept = push_ok(&airlock, &src, &registry, &["--keep-registry-host"]);
+    assert!(
+        kept["relocations"]["docker.io/team/app:1.0"].as_str().unwrap().contains("/mirror/docker.io/team/app:1.0@"),
+        "{kept}"
+    );
+
+    // Unsigned: refused without --allow-unsigned, before anything is sent.
+    let unsigned = src.bundle.with_file_name("unsigned.airlock");
+    let mut bytes = std::fs::read(&src.bundle).unwrap();
+    let text = String::from_utf8_lossy(&bytes[..40_000]).into_owned();
+    let slot = text.find("{\"signatures\":[").unwrap();
+    let end = slot + text[slot..].find("]}").unwrap() + 2;
+    let empty = b"{\"signatures\":[]}";
+    bytes[slot..slot + empty.len()].copy_from_slice(empty);
+    for b in &mut bytes[slot + empty.len()..end] {
+        *b = b' ';
+    }
+    std::fs::write(&unsigned, &bytes).unwrap();
+    let err = airlock.fails(&[
+        "push",
+        unsigned.to_str().unwrap(),
+        "--registry",
+        &format!("{}/unsigned", registry.host),
+        "--plain-http",
+        "--key",
+        src.public.to_str().unwrap(),
+    ]);
+    assert!(err.contains("not signed"), "{err}");
+    let out = airlock.run(&[
+        "push",
+        unsigned.to_str().unwrap(),
+        "--registry",
+        &format!("{}/unsigned", registry.host),
+        "--plain-http",
+        "--allow-unsigned",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning"));
+
+    // A corrupt layer: the push fails naming the blob, and no tag appears.
+    let mut archive = tar::Archive::new(std::fs::File::open(&src.bundle).unwrap());
+    let biggest = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.path().unwrap().to_string_lossy().into_owned(), e.raw_file_position(), e.size()))
+        .filter(|(name, _, _)| name.starts_with("blobs/"))
+        .max_by_key(|(_, _, size)| *size)
+        .unwrap();
+    let mut bytes = std::fs::read(&src.bundle).unwrap();
+    bytes[(biggest.1 + biggest.2 / 2) as usize] ^= 0xff;
+    let corrupt = src.bundle.with_file_name("corrupt.airlock");
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let err = airlock.fails(&[
+        "push",
+        corrupt.to_str().unwrap(),
+        "--registry",
+        &format!("{}/corrupt", registry.host),
+        "--plain-http",
+        "--key",
+        src.public.to_str().unwrap(),
+    ]);
+    let digest = biggest.0.trim_start_matches("blobs/sha256/");
+    assert!(err.contains("corrupt") && err.contains(&digest[..12]), "{err}");
+    let tags = Command::new("skopeo")
+        .args(["list-tags", "--tls-verify=false", &format!("docker://{}/corrupt/team/app", registry.host)])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&tags.stdout).contains("1.0"), "a tag was created from a corrupt bundle");
+
+    // Bad destination.
+    let err = airlock.fails(&["push", b, "--registry", "https://x", "--plain-http", "--allow-unsigned"]);
+    assert!(err.contains("HOST[:PORT][/PREFIX]"), "{err}");
+    let _ = dest;
+}
+
+#[test]
+fn colliding_names_need_keep_registry_host() {
+    if missing_tool("docker-registry") {
+        return;
+    }
+    let airlock = Airlock::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut layout = LayoutBuilder::new(&dir.path().join("img"));
+    let a = layout.image("amd64", &[layer(&[("a", b"a", 0o644)])]);
+    let b = layout.image("amd64", &[layer(&[("b", b"b", 0o644)])]);
+    layout.tag(&a, "docker.io/x/y:1");
+    layout.tag(&b, "quay.io/x/y:2");
+    let spec = write_spec(dir.path(), "components:\n  - name: a\n    images: [\"oci-layout:./img:docker.io/x/y:1\", \"oci-layout:./img:quay.io/x/y:2\"]\n");
+    let bundle = dir.path().join("c.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    let registry = Registry::plain();
+    let args = ["push", bundle.to_str().unwrap(), "--registry", &registry.host, "--plain-http", "--allow-unsigned"];
+    let err = airlock.fails(&args);
+    assert!(
+        err.contains("docker.io/x/y") && err.contains("quay.io/x/y") && err.contains("--keep-registry-host"),
+        "{err}"
+    );
+    let out = airlock.run(&[&args[..], &["--keep-registry-host"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Counts blobs the registry has stored.
+fn stored_blobs(registry: &Registry) -> usize {
+    let dir = registry.dir.path().join("data/docker/registry/v2/blobs/sha256");
+    let mut n = 0;
+    if let Ok(prefixes) = std::fs::read_dir(&dir) {
+        for p in prefixes.flatten() {
+            n += std::fs::read_dir(p.path())
+                .map(|e| e.flatten().filter(|b| b.path().join("data").exists()).count())
+                .unwrap_or(0);
+        }
+    }
+    n
+}
+
+#[test]
+fn interrupted_push_resumes_with_only_missing_blobs() {
+    if missing_tool("docker-registry") {
+        return;
+    }
+    let airlock = Airlock::new();
+    let src = source_bundle(&airlock, 40);
+    let mut registry = Registry::plain();
+    let dest = format!("{}/mirror", registry.host);
+    let mut child = airlock
+        .cmd()
+        .args([
+            "push",
+            src.bundle.to_str().unwrap(),
+            "--registry",
+            &dest,
+            "--plain-http",
+            "--key",
+            src.public.to_str().unwrap(),
+            "--concurrency",
+            "1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Stop the registry (by its PID) once some blobs are in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while stored_blobs(&registry) < 8 {
+        assert!(std::time::Instant::now() < deadline, "push made no progress");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    registry.stop();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "push should fail while the registry is down");
+    let before = stored_blobs(&registry);
+    registry.restart();
+    let report = push_ok(&airlock, &src, &registry, &[]);
+    let uploaded = report["uploaded"].as_u64().unwrap() as usize;
+    let present = report["skipped"].as_u64().unwrap() as usize;
+    assert!(before >= 8 && present >= before - 1, "before={before} report={report}");
+    assert_eq!(
+        uploaded + present + report["mounted"].as_u64().unwrap() as usize,
+        total_blob_placements(&src.bundle, &airlock),
+        "{report}"
+    );
+    assert_eq!(registry.manifest_digest("mirror/team/app:1.0"), src.app.digest);
+}
+
+/// (blob, repository) pairs a full push needs.
+fn total_blob_placements(bundle: &Path, airlock: &Airlock) -> usize {
+    let registry = Registry::plain();
+    let report: serde_json::Value = serde_json::from_str(&airlock.ok(&[
+        "push",
+        bundle.to_str().unwrap(),
+        "--registry",
+        &registry.host,
+        "--plain-http",
+        "--allow-unsigned",
+        "--json",
+    ]))
+    .unwrap();
+    (report["uploaded"].as_u64().unwrap() + report["mounted"].as_u64().unwrap() + report["skipped"].as_u64().unwrap())
+        as usize
+}
