@@ -110,6 +110,11 @@ pub struct ImageRecord {
     /// kept byte-exact, so these are referenced but deliberately absent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub omitted: Vec<PlatformManifest>,
+    /// When `omitted` is not empty: an index listing only the platforms
+    /// carried (format 1.1). Registries refuse an index whose manifests they
+    /// lack, so this is what `push` tags; the original stays in the bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtered_index: Option<Digest>,
     /// Cosign signatures verified at create time and carried along (format 1.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signatures: Vec<ImageSignature>,

@@ -24,6 +24,9 @@ pub struct ImageTree {
     pub media_type: String,
     pub platforms: Vec<PlatformManifest>,
     pub omitted: Vec<PlatformManifest>,
+    /// When platforms were left out: the index listing only those carried,
+    /// for registries, which refuse an index whose manifests they lack.
+    pub filtered_index: Option<Digest>,
     /// Manifests (already in the cache) and the blobs they reference.
     pub manifests: Vec<BlobDescriptor>,
     pub blobs: Vec<BlobDescriptor>,
@@ -71,6 +74,7 @@ where
         media_type: top_media.clone(),
         platforms: vec![],
         omitted: vec![],
+        filtered_index: None,
         manifests: vec![BlobDescriptor {
             digest: top_digest,
             size: top_bytes.len() as u64,
@@ -110,6 +114,16 @@ where
             return Err(ResolveError::NoPlatform { wanted: wanted.to_string(), available: available.join(", ") });
         }
     }
+    if !tree.omitted.is_empty() {
+        let bytes = filtered_index(&top_bytes, &tree.platforms).map_err(ResolveError::Invalid)?;
+        let digest = cache.insert_bytes(&bytes).map_err(ResolveError::Cache)?;
+        tree.manifests.push(BlobDescriptor {
+            digest: digest.clone(),
+            size: bytes.len() as u64,
+            media_type: top_media.clone(),
+        });
+        tree.filtered_index = Some(digest);
+    }
     for (_, child) in selected {
         let bytes = fetch(child.digest.clone()).await.map_err(ResolveError::Source)?;
         if Digest::of(&bytes) != child.digest {
@@ -126,6 +140,17 @@ where
     }
     finish(&mut tree);
     Ok(tree)
+}
+
+/// The original index with only the kept manifests, every other field and
+/// the key order preserved, serialised compactly (deterministic).
+fn filtered_index(original: &[u8], kept: &[PlatformManifest]) -> Result<Vec<u8>, String> {
+    let mut index: serde_json::Value = serde_json::from_slice(original).map_err(|e| e.to_string())?;
+    let manifests = index.get_mut("manifests").and_then(|m| m.as_array_mut()).ok_or("index without manifests")?;
+    manifests.retain(|m| {
+        m.get("digest").and_then(|d| d.as_str()).is_some_and(|d| kept.iter().any(|k| k.digest.to_string() == d))
+    });
+    serde_json::to_vec(&index).map_err(|e| e.to_string())
 }
 
 fn add_image_blobs<E>(m: &AnyManifest, tree: &mut ImageTree) -> Result<(), ResolveError<E>> {

@@ -359,3 +359,105 @@ fn total_blob_placements(bundle: &Path, airlock: &Airlock) -> usize {
     (report["uploaded"].as_u64().unwrap() + report["mounted"].as_u64().unwrap() + report["skipped"].as_u64().unwrap())
         as usize
 }
+
+#[test]
+fn platform_filtered_index_is_pushed_as_a_filtered_index() {
+    if missing_tool("docker-registry") {
+        return;
+    }
+    let airlock = Airlock::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut layout = LayoutBuilder::new(&dir.path().join("img"));
+    let amd = layout.image("amd64", &[layer(&[("a", b"amd64", 0o644)])]);
+    let arm = layout.image("arm64", &[layer(&[("a", b"arm64", 0o644)])]);
+    let index = layout.index(&[(&amd, "amd64"), (&arm, "arm64")]);
+    layout.tag(&index, "example.com/multi:1");
+    let spec = write_spec(
+        dir.path(),
+        "platforms: [linux/amd64]\ncomponents:\n  - name: a\n    images: [\"oci-layout:./img:example.com/multi:1\"]\n",
+    );
+    let bundle = dir.path().join("f.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    let registry = Registry::plain();
+    let out = airlock.run(&[
+        "push",
+        bundle.to_str().unwrap(),
+        "--registry",
+        &registry.host,
+        "--plain-http",
+        "--allow-unsigned",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The tag gets the index filtered to the carried platform, recorded in the bundle.
+    let v: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let filtered = v["components"][0]["images"][0]["filteredIndex"].as_str().unwrap().to_string();
+    assert_eq!(v["components"][0]["images"][0]["digest"], index.digest.as_str());
+    assert_eq!(registry.manifest_digest("multi:1"), filtered);
+    let raw = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{}/multi:1", registry.host)])
+        .output()
+        .unwrap();
+    let pushed: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+    assert_eq!(pushed["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(pushed["manifests"][0]["digest"], amd.digest.as_str());
+}
+
+/// Air-gap proof: the push runs in a network namespace holding only a
+/// loopback interface, with the registry started inside the same namespace.
+#[test]
+fn push_works_inside_an_air_gap() {
+    if missing_tool("docker-registry") || missing_tool("unshare") || missing_tool("ip") {
+        return;
+    }
+    let probe = Command::new("unshare").args(["-n", "true"]).output().unwrap();
+    if !probe.status.success() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "unshare -n is not permitted: {}",
+            String::from_utf8_lossy(&probe.stderr)
+        );
+        eprintln!("skipping: unshare -n not permitted here");
+        return;
+    }
+    let airlock = Airlock::new();
+    let src = source_bundle(&airlock, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("config.yml"),
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let script = format!(
+        r#"set -u
+ip link set lo up
+# Nothing but loopback exists here.
+[ "$(ip -o link show | grep -vc ' lo:')" = 0 ] || {{ echo "more than loopback"; exit 90; }}
+docker-registry serve {cfg} >/dev/null 2>&1 &
+reg=$!
+for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.05; done
+{airlock} push {bundle} --registry 127.0.0.1:{port}/site --plain-http --key {key} --json
+rc=$?
+skopeo inspect --raw --tls-verify=false docker://127.0.0.1:{port}/site/team/app:1.0 | sha256sum
+kill $reg
+exit $rc
+"#,
+        cfg = dir.path().join("config.yml").display(),
+        airlock = env!("CARGO_BIN_EXE_airlock"),
+        bundle = src.bundle.display(),
+        key = src.public.display(),
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-n", "bash", "-c", &script])
+        .env("AIRLOCK_CACHE_DIR", airlock.cache_dir())
+        .env("HOME", airlock.home.path())
+        .env("NO_COLOR", "1");
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "air-gapped push failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&src.app.digest[7..]), "pushed digest differs: {stdout}");
+}

@@ -143,6 +143,7 @@ fn record<T>(reference: String, at: &Located<T>, tree: &ImageTree) -> ImageRecor
         size: tree.total_size(),
         platforms: tree.platforms.clone(),
         omitted: tree.omitted.clone(),
+        filtered_index: tree.filtered_index.clone(),
         signatures: Vec::new(),
     }
 }
