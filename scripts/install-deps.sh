@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry skopeo containerd runc busybox-static openssl zstd apache2-utils python3-venv iproute2 util-linux)
+packages=(docker-registry skopeo containerd runc busybox-static openssl zstd apache2-utils python3-venv iproute2 util-linux curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

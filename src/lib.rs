@@ -20,6 +20,7 @@ pub mod hint;
 pub mod oci;
 pub mod ops;
 pub mod output;
+pub mod serve;
 pub mod sign;
 pub mod spec;
 pub mod target;

@@ -188,6 +188,17 @@ impl BundleReader {
             .ok_or_else(|| BundleError::MissingBlob { path: self.path.clone(), digest: digest.clone() })
     }
 
+    /// Where a blob's stored bytes lie in the bundle file.
+    pub fn locate(&self, digest: &Digest) -> Result<(EntryLocation, &BlobRecord)> {
+        let record = self.blob_record(digest)?;
+        let name = format::blob_entry_name(digest, record.encoding);
+        let loc = *self
+            .entries
+            .get(&name)
+            .ok_or_else(|| BundleError::MissingBlob { path: self.path.clone(), digest: digest.clone() })?;
+        Ok((loc, record))
+    }
+
     /// Opens a blob's decoded content. Digests are not checked here: callers
     /// that need that (export) hash what they read.
     pub fn open_blob(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {

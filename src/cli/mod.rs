@@ -7,6 +7,7 @@ mod export;
 mod inspect;
 mod key;
 mod push;
+mod serve;
 mod sign;
 mod trust;
 mod verify;
@@ -44,6 +45,8 @@ pub enum Command {
     Sign(sign::Args),
     /// Push every image and chart of a bundle into a registry.
     Push(push::Args),
+    /// Serve a bundle as a read-only OCI registry.
+    Serve(serve::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -56,5 +59,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(args) => key::run(args, &printer),
         Command::Sign(args) => sign::run(args, &printer),
         Command::Push(args) => push::run(args, &printer),
+        Command::Serve(args) => serve::run(args, &printer),
     }
 }

@@ -6,5 +6,6 @@ pub mod export;
 pub mod inspect;
 pub mod key;
 pub mod push;
+pub mod serve;
 pub mod sign;
 pub mod verify;

@@ -8,6 +8,7 @@ mod create;
 mod errors;
 mod image_signatures;
 mod push;
+mod serve;
 mod sign;
 mod support;
 mod verify;

@@ -437,3 +437,103 @@ impl Registry {
         self.wait_ready();
     }
 }
+
+/// A containerd daemon of the test's own (socket, root and state in a temp
+/// dir, CRI disabled), stopped by its PID.
+pub struct Containerd {
+    child: Child,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Containerd {
+    pub fn start() -> Containerd {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let config = format!(
+            "version = 2\nroot = \"{root}\"\nstate = \"{state}\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\", \"io.containerd.internal.v1.tracing\", \"io.containerd.snapshotter.v1.aufs\", \"io.containerd.snapshotter.v1.btrfs\", \"io.containerd.snapshotter.v1.zfs\", \"io.containerd.snapshotter.v1.devmapper\"]\n[grpc]\n  address = \"{sock}\"\n",
+            root = d.join("root").display(),
+            state = d.join("state").display(),
+            sock = d.join("containerd.sock").display()
+        );
+        std::fs::write(d.join("config.toml"), config).unwrap();
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(d.join("config.toml"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(d.join("containerd.log")).unwrap())
+            .spawn()
+            .expect("start containerd");
+        let c = Containerd { child, dir };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Command::new("ctr")
+            .args(["--address", c.socket().to_str().unwrap(), "version"])
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "containerd did not start: {}",
+                std::fs::read_to_string(c.dir.path().join("containerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        c
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("containerd.sock")
+    }
+
+    pub fn ctr(&self, args: &[&str]) -> Output {
+        Command::new("ctr").args(["--address", self.socket().to_str().unwrap()]).args(args).output().unwrap()
+    }
+}
+
+/// The demo image (busybox-static and a /hello script) as an OCI layout.
+pub fn demo_image(dir: &Path) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-demo-image.sh");
+    let out = run_ok(Command::new("bash").arg(script).arg(dir));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A `airlock serve` process of the test's own, stopped by its PID.
+pub struct Served {
+    child: Child,
+    pub address: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Airlock {
+    pub fn serve(&self, bundle: &Path, extra: &[&str]) -> Served {
+        let port = free_port();
+        let address = format!("127.0.0.1:{port}");
+        let child = self
+            .cmd()
+            .args(["serve", bundle.to_str().unwrap(), "--listen", &address])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(&address).is_err() {
+            assert!(Instant::now() < deadline, "airlock serve did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Served { child, address }
+    }
+}

@@ -1,0 +1,63 @@
+//! `airlock serve`: check the bundle's signature, then serve it as a
+//! read-only registry until interrupted.
+
+use crate::bundle::reader::BundleReader;
+use crate::ops::verify::{check_signature, TrustOptions};
+use crate::serve::{router, tls, Catalog};
+use crate::sign::trust::Verdict;
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct ServeOptions {
+    pub bundle: PathBuf,
+    pub listen: SocketAddr,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub trust: TrustOptions,
+}
+
+pub struct Serving {
+    pub verdict: Verdict,
+    pub address: SocketAddr,
+    pub repositories: Vec<String>,
+}
+
+/// Binds, reports through `on_ready`, then serves until Ctrl-C / SIGTERM.
+pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(&Serving)) -> Result<()> {
+    let verdict = check_signature(&options.bundle, &options.trust)?;
+    let reader = BundleReader::open(&options.bundle)?;
+    let catalog = Arc::new(Catalog::new(reader));
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let serving = Serving {
+        verdict,
+        address: listener.local_addr()?,
+        repositories: catalog
+            .repositories()
+            .flat_map(|(repo, tags)| tags.keys().map(move |t| format!("{repo}:{t}")))
+            .collect(),
+    };
+    let app = router(catalog);
+    let acceptor = options.tls.as_ref().map(|(cert, key)| tls::acceptor(cert, key)).transpose()?;
+    on_ready(&serving);
+    let shutdown = async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    };
+    match acceptor {
+        Some(acceptor) => {
+            tokio::select! {
+                r = tls::serve(listener, acceptor, app) => r?,
+                _ = shutdown => {}
+            }
+        }
+        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await?,
+    }
+    Ok(())
+}

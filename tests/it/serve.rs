@@ -1,0 +1,201 @@
+//! `airlock serve`: a bundle served as a read-only registry, pulled by
+//! skopeo and by containerd (whose image then runs under runc).
+
+use crate::support::*;
+use std::process::Command;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    airlock: Airlock,
+    bundle: std::path::PathBuf,
+    public: std::path::PathBuf,
+    hello_digest: String,
+    multi: Built,
+    plain_layer: String,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let hello_digest = demo_image(&d.join("hello"));
+    let mut layout = LayoutBuilder::new(&d.join("img"));
+    let amd = layout.image("amd64", &[layer(&[("a", b"amd64", 0o644)])]);
+    let arm = layout.image("arm64", &[layer(&[("a", b"arm64", 0o644)])]);
+    let multi = layout.index(&[(&amd, "amd64"), (&arm, "arm64")]);
+    layout.tag(&multi, "multi");
+    // A docker archive with an uncompressed layer: stored zstd-compressed,
+    // so serving it exercises decoding (and ranges within it).
+    let archive = d.join("plain.tar");
+    let out = Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            &format!("oci:{}:1.0.0", d.join("hello").display()),
+            &format!("docker-archive:{}:example.com/plain:1", archive.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let spec = write_spec(
+        d,
+        "components:\n  - name: a\n    images: [\"oci-layout:./hello:1.0.0\", \"oci-layout:./img:multi\", \"docker-archive:./plain.tar\"]\n",
+    );
+    let airlock = Airlock::new();
+    let (key, public) = airlock.keypair(d, "release");
+    let bundle = d.join("s.airlock");
+    airlock.ok(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--sign-key",
+        key.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let plain_layer = v["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["encoding"] == "zstd" && b["mediaType"].as_str().unwrap().contains("layer"))
+        .expect("an uncompressed layer stored as zstd")["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Fixture { _dir: dir, airlock, bundle, public, hello_digest, multi, plain_layer }
+}
+
+fn curl(args: &[&str]) -> (String, Vec<u8>) {
+    // `-I` prints the headers itself; otherwise `-D -` puts them before the body.
+    let dump: &[&str] = if args.contains(&"-I") { &["-s"] } else { &["-s", "-D", "-"] };
+    let out = Command::new("curl").args(dump).args(args).output().unwrap();
+    let text = out.stdout;
+    let split = text.windows(4).position(|w| w == b"\r\n\r\n").map_or(text.len(), |p| p + 4);
+    (String::from_utf8_lossy(&text[..split]).to_ascii_lowercase(), text[split..].to_vec())
+}
+
+#[test]
+fn skopeo_pulls_every_image_and_the_api_is_read_only() {
+    if missing_tool("skopeo") || missing_tool("curl") {
+        return;
+    }
+    let f = fixture();
+    let served = f.airlock.serve(&f.bundle, &["--key", f.public.to_str().unwrap()]);
+    let base = format!("http://{}", served.address);
+    for (name, digest) in [("hello:1.0.0", f.hello_digest.as_str()), ("img:multi", f.multi.digest.as_str())] {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{}/{name}", served.address)])
+            .output()
+            .unwrap();
+        assert_eq!(format!("sha256:{}", sha256_hex(&out.stdout)), digest, "{name}");
+        let dest = f.bundle.with_file_name(format!("copy-{}", name.replace(':', "-")));
+        let out = Command::new("skopeo")
+            .args([
+                "copy",
+                "--all",
+                "--quiet",
+                "--src-tls-verify=false",
+                &format!("docker://{}/{name}", served.address),
+                &format!("oci:{}:x", dest.display()),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            &format!("docker://{}/plain:1", served.address),
+            &format!("dir:{}", f.bundle.with_file_name("plain-copy").display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Catalog and tags.
+    let (_, body) = curl(&[&format!("{base}/v2/_catalog")]);
+    let catalog: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(catalog["repositories"], serde_json::json!(["hello", "img", "plain"]));
+    let (_, body) = curl(&[&format!("{base}/v2/img/tags/list")]);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["tags"], serde_json::json!(["multi"]));
+    // HEAD of a manifest: headers without a body.
+    let (headers, body) = curl(&[
+        "-I",
+        "-H",
+        "Accept: application/vnd.oci.image.index.v1+json",
+        &format!("{base}/v2/img/manifests/multi"),
+    ]);
+    assert!(
+        headers.contains(&format!("docker-content-digest: {}", f.multi.digest))
+            && headers.contains("application/vnd.oci.image.index.v1+json"),
+        "{headers}"
+    );
+    assert!(body.is_empty());
+    // Ranges, on a blob stored compressed.
+    let (_, full) = curl(&[&format!("{base}/v2/plain/blobs/{}", f.plain_layer)]);
+    assert_eq!(format!("sha256:{}", sha256_hex(&full)), f.plain_layer);
+    let (headers, part) = curl(&["-r", "1000-1999", &format!("{base}/v2/plain/blobs/{}", f.plain_layer)]);
+    assert!(
+        headers.starts_with("http/1.1 206")
+            && headers.contains(&format!("content-range: bytes 1000-1999/{}", full.len())),
+        "{headers}"
+    );
+    assert_eq!(part, full[1000..2000]);
+    // Writes are refused; unknown things are 404.
+    for (method, path) in [
+        ("PUT", "/v2/hello/manifests/x"),
+        ("POST", "/v2/hello/blobs/uploads/"),
+        ("DELETE", "/v2/hello/manifests/1.0.0"),
+    ] {
+        let (headers, _) = curl(&["-X", method, &format!("{base}{path}")]);
+        assert!(headers.starts_with("http/1.1 405"), "{method} {path}: {headers}");
+    }
+    let (headers, _) = curl(&[&format!("{base}/v2/hello/manifests/9.9")]);
+    assert!(headers.starts_with("http/1.1 404"), "{headers}");
+    let (headers, _) = curl(&[&format!("{base}/v2/hello/blobs/sha256:{}", "0".repeat(64))]);
+    assert!(headers.starts_with("http/1.1 404"), "{headers}");
+}
+
+#[test]
+fn containerd_pulls_from_serve_and_the_image_runs() {
+    if missing_tool("containerd") || missing_tool("ctr") || missing_tool("runc") || missing_tool("skopeo") {
+        return;
+    }
+    let f = fixture();
+    let served = f.airlock.serve(&f.bundle, &["--key", f.public.to_str().unwrap()]);
+    let containerd = Containerd::start();
+    let image = format!("{}/hello:1.0.0", served.address);
+    let out = containerd.ctr(&["images", "pull", "--plain-http", &image]);
+    assert!(
+        out.status.success(),
+        "ctr pull: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = containerd.ctr(&["images", "ls", "-q"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&image));
+    if !std::path::Path::new("/bin/busybox").exists() {
+        assert!(std::env::var_os("CI").is_none(), "busybox-static is missing; run scripts/install-deps.sh");
+        return;
+    }
+    let out = containerd.ctr(&["run", "--rm", &image, "airlock-serve-test", "/hello"]);
+    assert!(out.status.success(), "ctr run: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello from the airlock demo image");
+}
+
+#[test]
+fn serve_refuses_an_untrusted_bundle() {
+    let f = fixture();
+    let (_, other) = f.airlock.keypair(f.bundle.parent().unwrap(), "other");
+    let err = f.airlock.fails(&[
+        "serve",
+        f.bundle.to_str().unwrap(),
+        "--key",
+        other.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(err.contains("no signature verifies"), "{err}");
+}
