@@ -21,21 +21,7 @@ command -v debootstrap >/dev/null || { apt-get install -y -qq debootstrap >/dev/
 cargo build --release --quiet
 airlock=$root/target/release/airlock
 
-# --- images -----------------------------------------------------------------
-if [ ! -f "$work/rootfs.tar.gz" ]; then
-  rm -rf "$work/rootfs"
-  debootstrap --variant=minbase bookworm "$work/rootfs" http://deb.debian.org/debian >/dev/null
-  tar --sort=name --mtime=@0 --numeric-owner -C "$work/rootfs" -cf - . | gzip -n -6 > "$work/rootfs.tar.gz"
-fi
-if [ ! -f "$work/filler.tar.gz" ]; then
-  head -c 160000000 /dev/urandom > "$work/filler.tar.gz"
-fi
-if [ ! -f "$work/usr.tar.gz" ]; then
-  tar --sort=name --mtime=@0 --numeric-owner -C / -cf - usr/lib usr/share 2>/dev/null | head -c 300000000 | gzip -n -6 > "$work/usr.tar.gz"
-fi
-rm -rf "$work/src-layout"
-python3 bench/oci_layout.py "$work/src-layout" app1 "$work/rootfs.tar.gz" "$work/filler.tar.gz" >/dev/null
-python3 bench/oci_layout.py "$work/src-layout" app2 "$work/rootfs.tar.gz" "$work/usr.tar.gz" >/dev/null
+source bench/images.sh
 image_bytes=$(du -sb "$work/src-layout/blobs" | cut -f1)
 
 # --- registry ---------------------------------------------------------------

@@ -2,6 +2,7 @@
 """Adds an image to an OCI image layout from ready-made layer files.
 
 usage: oci_layout.py LAYOUT_DIR TAG LAYER_FILE...
+       oci_layout.py --many LAYOUT_DIR IMAGES LAYERS_PER_IMAGE LAYER_BYTES
 
 Each layer file is stored as given (media type tar+gzip); diff_ids are computed
 from the decompressed content. Used by the benchmarks to build realistic
@@ -48,8 +49,29 @@ def diff_id(path):
     return "sha256:" + h.hexdigest()
 
 
+def many(layout, images, layers_per_image, size):
+    """Adds IMAGES images of LAYERS small random layers each (tags img0..)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(images):
+            paths = []
+            for j in range(layers_per_image):
+                path = os.path.join(tmp, f"{i}-{j}")
+                with open(path, "wb") as f:
+                    f.write(os.urandom(size))
+                paths.append(path)
+            add_image(layout, f"img{i}", paths)
+
+
 def main():
+    if sys.argv[1] == "--many":
+        many(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+        return
     layout, tag, layers = sys.argv[1], sys.argv[2], sys.argv[3:]
+    print(add_image(layout, tag, layers))
+
+
+def add_image(layout, tag, layers):
     descs = []
     for layer in layers:
         digest, size = store(layout, layer)
@@ -77,7 +99,7 @@ def main():
         json.dump(index, f)
     with open(os.path.join(layout, "oci-layout"), "w") as f:
         f.write('{"imageLayoutVersion":"1.0.0"}')
-    print(mdigest)
+    return mdigest
 
 
 if __name__ == "__main__":

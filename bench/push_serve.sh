@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Benchmark for issue "push and serve": airlock against skopeo and
+# docker-registry on the same images, in the same run.
+#
+#   bench/push_serve.sh               # prints a table of figures and ratios
+#
+# - push: `airlock push` of the bench bundle (2 images, 362 MB) vs `skopeo
+#   copy` of each image from an OCI layout, both into the same TLS + htpasswd
+#   docker-registry, wiped between runs.
+# - re-push of an unchanged bundle of 500 blobs (50 images x 10 layers).
+# - pull: `skopeo copy` from `airlock serve` vs from docker-registry holding
+#   the same images (both plain HTTP on loopback).
+# Peak RSS of push and serve is reported as well.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=$root/target/bench
+mkdir -p "$work"
+scripts/install-deps.sh
+command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
+[ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
+cargo build --release --quiet
+airlock=$root/target/release/airlock
+export AIRLOCK_CACHE_DIR=$work/cache-push
+source bench/images.sh
+runs=${RUNS:-3}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# --- TLS + htpasswd registry, restartable with wiped storage ----------------
+tls=$work/tls
+if [ ! -f "$tls/server.crt" ]; then
+  mkdir -p "$tls"
+  (cd "$tls"
+   openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 -subj "/CN=bench CA" 2>/dev/null
+   openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
+   printf 'subjectAltName=IP:127.0.0.1\n' > ext.cnf
+   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 30 -extfile ext.cnf 2>/dev/null
+   htpasswd -Bbn bench bench-password > htpasswd
+   mkdir -p certs.d && cp ca.crt certs.d/)
+fi
+tls_port=$(free_port)
+tls_pid=
+start_tls_registry() {
+  [ -n "$tls_pid" ] && { kill "$tls_pid"; wait "$tls_pid" 2>/dev/null || true; }
+  rm -rf "$tls/data"
+  cat > "$tls/config.yml" <<YML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $tls/data}}
+http: {addr: 127.0.0.1:$tls_port, tls: {certificate: $tls/server.crt, key: $tls/server.key}}
+auth: {htpasswd: {realm: bench, path: $tls/htpasswd}}
+YML
+  docker-registry serve "$tls/config.yml" >/dev/null 2>&1 &
+  tls_pid=$!
+  pids+=("$tls_pid")
+  wait_port "$tls_port"
+}
+
+timed() { # "seconds peak_rss_kib" of a command
+  /usr/bin/time -f "%e %M" -o "$work/time.out" "$@" >/dev/null 2>"$work/cmd.err" || { cat "$work/cmd.err" >&2; exit 1; }
+  cat "$work/time.out"
+}
+
+# --- the bundle --------------------------------------------------------------
+printf 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: bench, version: 1.0.0}\ncomponents:\n  - name: main\n    images: ["oci-layout:%s:app1", "oci-layout:%s:app2"]\n' "$work/src-layout" "$work/src-layout" > "$work/push.yaml"
+[ -f "$work/push.airlock" ] || "$airlock" --quiet create "$work/push.yaml" -o "$work/push.airlock" >/dev/null 2>&1
+auth=(--ca-file "$tls/ca.crt" --username bench --password bench-password)
+
+best_push=999; best_push_rss=0; best_peer=999
+for _ in $(seq "$runs"); do
+  start_tls_registry
+  read -r s m < <(timed "$airlock" --quiet push "$work/push.airlock" --registry "127.0.0.1:$tls_port/a" "${auth[@]}" --allow-unsigned)
+  awk "BEGIN{exit !($s < $best_push)}" && { best_push=$s; best_push_rss=$m; }
+  start_tls_registry
+  cat > "$work/peer-push.sh" <<SH
+set -e
+for t in app1 app2; do
+  skopeo copy --quiet --dest-cert-dir=$tls/certs.d --dest-creds=bench:bench-password oci:$work/src-layout:\$t docker://127.0.0.1:$tls_port/p/\$t:1.0
+done
+SH
+  read -r s _ < <(timed bash "$work/peer-push.sh")
+  awk "BEGIN{exit !($s < $best_peer)}" && best_peer=$s
+done
+
+# --- re-push of 500 blobs ------------------------------------------------------
+if [ ! -f "$work/many.airlock" ]; then
+  rm -rf "$work/many-layout"
+  python3 bench/oci_layout.py --many "$work/many-layout" 50 9 4096
+  { printf 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: many, version: 1.0.0}\ncomponents:\n  - name: main\n    images:\n'
+    for i in $(seq 0 49); do printf '      - oci-layout:%s:img%s\n' "$work/many-layout" "$i"; done; } > "$work/many.yaml"
+  "$airlock" --quiet create "$work/many.yaml" -o "$work/many.airlock" >/dev/null 2>&1
+fi
+many_blobs=$("$airlock" inspect "$work/many.airlock" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["blobCount"])')
+start_tls_registry
+"$airlock" --quiet push "$work/many.airlock" --registry "127.0.0.1:$tls_port/m" "${auth[@]}" --allow-unsigned >/dev/null 2>&1
+best_repush=999
+for _ in $(seq "$runs"); do
+  read -r s _ < <(timed "$airlock" --quiet push "$work/many.airlock" --registry "127.0.0.1:$tls_port/m" "${auth[@]}" --allow-unsigned)
+  awk "BEGIN{exit !($s < $best_repush)}" && best_repush=$s
+done
+
+# --- pull: airlock serve vs docker-registry ----------------------------------
+serve_port=$(free_port)
+"$airlock" --quiet serve "$work/push.airlock" --listen "127.0.0.1:$serve_port" --allow-unsigned >/dev/null 2>&1 &
+serve_pid=$!; pids+=("$serve_pid")
+wait_port "$serve_port"
+plain_port=$(free_port)
+rm -rf "$work/plain-reg"; mkdir -p "$work/plain-reg"
+printf 'version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s/data}}\nhttp: {addr: 127.0.0.1:%s}\n' "$work/plain-reg" "$plain_port" > "$work/plain-reg/config.yml"
+docker-registry serve "$work/plain-reg/config.yml" >/dev/null 2>&1 &
+pids+=("$!")
+wait_port "$plain_port"
+for t in app1 app2; do skopeo copy --quiet --dest-tls-verify=false "oci:$work/src-layout:$t" "docker://127.0.0.1:$plain_port/$t:1.0"; done
+pull() { # host: pulls both images to a fresh layout
+  cat > "$work/pull.sh" <<SH
+set -e
+rm -rf $work/pulled
+for t in app1 app2; do skopeo copy --quiet --src-tls-verify=false docker://$1/\$t:1.0 oci:$work/pulled:\$t; done
+SH
+  timed bash "$work/pull.sh"
+}
+best_serve=999; best_reg=999
+for _ in $(seq "$runs"); do
+  read -r s _ < <(pull "127.0.0.1:$serve_port"); awk "BEGIN{exit !($s < $best_serve)}" && best_serve=$s
+  read -r s _ < <(pull "127.0.0.1:$plain_port"); awk "BEGIN{exit !($s < $best_reg)}" && best_reg=$s
+done
+serve_rss=$(awk '/VmHWM/{print int($2/1024)}' /proc/$serve_pid/status)
+
+ratio() { awk "BEGIN{printf \"%.2f\", $1/$2}"; }
+echo
+echo "bundle: 2 images, $(( $(stat -c %s "$work/push.airlock") / 1000000 )) MB; best of $runs runs"
+echo
+printf '%-52s %8s %10s %s\n' measure seconds "peak RSS" note
+printf '%-52s %8s %6s MiB %s\n' "airlock push -> TLS+auth registry" "$best_push" "$((best_push_rss/1024))" "$(ratio "$best_peer" "$best_push")x faster than peer (goal >= 2x)"
+printf '%-52s %8s\n' "skopeo copy x2 (OCI layout) -> same registry" "$best_peer"
+printf '%-52s %8s %10s %s\n' "airlock re-push, unchanged bundle of $many_blobs blobs" "$best_repush" "" "(goal < 1 s)"
+printf '%-52s %8s %6s MiB %s\n' "skopeo pull x2 from airlock serve" "$best_serve" "$serve_rss" "$(ratio "$best_reg" "$best_serve")x the speed of docker-registry (goal >= 1)"
+printf '%-52s %8s\n' "skopeo pull x2 from docker-registry" "$best_reg"
