@@ -7,7 +7,8 @@ if [ ! -f "$work/rootfs.tar.gz" ]; then
   tar --sort=name --mtime=@0 --numeric-owner -C "$work/rootfs" -cf - . | gzip -n -6 > "$work/rootfs.tar.gz"
 fi
 if [ ! -f "$work/filler.tar.gz" ]; then
-  head -c 160000000 /dev/urandom > "$work/filler.tar.gz"
+  # Valid gzip (of incompressible data), so no tool recompresses it.
+  head -c 160000000 /dev/urandom | gzip -1 -n > "$work/filler.tar.gz"
 fi
 if [ ! -f "$work/usr.tar.gz" ]; then
   tar --sort=name --mtime=@0 --numeric-owner -C / -cf - usr/lib usr/share 2>/dev/null | head -c 300000000 | gzip -n -6 > "$work/usr.tar.gz"
