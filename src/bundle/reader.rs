@@ -202,12 +202,7 @@ impl BundleReader {
     /// Opens a blob's decoded content. Digests are not checked here: callers
     /// that need that (export) hash what they read.
     pub fn open_blob(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
-        let record = self.blob_record(digest)?;
-        let name = format::blob_entry_name(digest, record.encoding);
-        let loc = *self
-            .entries
-            .get(&name)
-            .ok_or_else(|| BundleError::MissingBlob { path: self.path.clone(), digest: digest.clone() })?;
+        let (loc, record) = self.locate(digest)?;
         let mut file = File::open(&self.path).map_err(io_err(&self.path))?;
         file.seek(SeekFrom::Start(loc.offset)).map_err(io_err(&self.path))?;
         let raw = BufReader::with_capacity(256 * 1024, file.take(loc.size));

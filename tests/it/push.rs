@@ -41,18 +41,9 @@ fn source_bundle(airlock: &Airlock, layers: usize) -> Source {
         d,
         "components:\n  - name: a\n    images: [\"oci-layout:./img:docker.io/team/app:1.0\", \"oci-layout:./img:quay.io/team/multi:2.0\"]\n    charts: [{name: web, path: ./chart}]\n",
     );
-    let (key, public) = airlock.keypair(d, "release");
     let bundle = d.join("src.airlock");
-    airlock.ok(&[
-        "create",
-        spec.to_str().unwrap(),
-        "-o",
-        bundle.to_str().unwrap(),
-        "--sign-key",
-        key.to_str().unwrap(),
-    ]);
-    let v: serde_json::Value =
-        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let public = airlock.create_signed(&spec, &bundle);
+    let v = airlock.inspect(&bundle);
     let chart_tgz_digest = v["components"][0]["charts"][0]["archiveDigest"].as_str().unwrap().to_string();
     Source { _dir: dir, bundle, public, app, multi, chart_tgz_digest }
 }
@@ -389,8 +380,7 @@ fn platform_filtered_index_is_pushed_as_a_filtered_index() {
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // The tag gets the index filtered to the carried platform, recorded in the bundle.
-    let v: serde_json::Value =
-        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let v = airlock.inspect(&bundle);
     let filtered = v["components"][0]["images"][0]["filteredIndex"].as_str().unwrap().to_string();
     assert_eq!(v["components"][0]["images"][0]["digest"], index.digest.as_str());
     assert_eq!(registry.manifest_digest("multi:1"), filtered);

@@ -41,18 +41,9 @@ fn fixture() -> Fixture {
         "components:\n  - name: a\n    images: [\"oci-layout:./hello:1.0.0\", \"oci-layout:./img:multi\", \"docker-archive:./plain.tar\"]\n",
     );
     let airlock = Airlock::new();
-    let (key, public) = airlock.keypair(d, "release");
     let bundle = d.join("s.airlock");
-    airlock.ok(&[
-        "create",
-        spec.to_str().unwrap(),
-        "-o",
-        bundle.to_str().unwrap(),
-        "--sign-key",
-        key.to_str().unwrap(),
-    ]);
-    let v: serde_json::Value =
-        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let public = airlock.create_signed(&spec, &bundle);
+    let v = airlock.inspect(&bundle);
     let plain_layer = v["blobs"]
         .as_array()
         .unwrap()

@@ -134,20 +134,12 @@ fn tampering_with_signature_or_manifest_is_refused() {
 fn create_signs_and_independent_implementations_accept_the_signature() {
     let dir = tempfile::tempdir().unwrap();
     let airlock = Airlock::new();
-    let (key, public) = airlock.keypair(dir.path(), "release");
     let mut layout = LayoutBuilder::new(&dir.path().join("img"));
     let img = layout.image("amd64", &[layer(&[("f", b"x", 0o644)])]);
     layout.tag(&img, "1.0");
     let spec = write_spec(dir.path(), "components:\n  - name: a\n    images: [\"oci-layout:./img:1.0\"]\n");
     let bundle = dir.path().join("s.airlock");
-    airlock.ok(&[
-        "create",
-        spec.to_str().unwrap(),
-        "-o",
-        bundle.to_str().unwrap(),
-        "--sign-key",
-        key.to_str().unwrap(),
-    ]);
+    let public = airlock.create_signed(&spec, &bundle);
     airlock.ok(&["verify", bundle.to_str().unwrap(), "--key", public.to_str().unwrap()]);
 
     // Extract what `cosign verify-blob` would be given: the manifest bytes

@@ -387,6 +387,20 @@ impl Airlock {
 }
 
 impl Airlock {
+    /// Creates a bundle from `spec` signed with a new key `release`;
+    /// returns the bundle and the public key.
+    pub fn create_signed(&self, spec: &Path, bundle: &Path) -> PathBuf {
+        let dir = spec.parent().unwrap();
+        let (key, public) = self.keypair(dir, "release");
+        self.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--sign-key", key.to_str().unwrap()]);
+        public
+    }
+
+    /// `inspect --json` of a bundle.
+    pub fn inspect(&self, bundle: &Path) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap()
+    }
+
     /// Generates a key pair; returns (private key, public key) paths.
     pub fn keypair(&self, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
         let prefix = dir.join(name);

@@ -16,16 +16,8 @@ fn small_bundle(dir: &Path) -> (Airlock, PathBuf, String) {
     let spec =
         write_spec(dir, "components:\n  - name: a\n    images: [\"oci-layout:./img:1.0\"]\n    manifests: [cm.yaml]\n");
     let airlock = Airlock::new();
-    let (key, public) = airlock.keypair(dir, "release");
     let bundle = dir.join("b.airlock");
-    airlock.ok(&[
-        "create",
-        spec.to_str().unwrap(),
-        "-o",
-        bundle.to_str().unwrap(),
-        "--sign-key",
-        key.to_str().unwrap(),
-    ]);
+    let public = airlock.create_signed(&spec, &bundle);
     (airlock, bundle, public.to_str().unwrap().to_string())
 }
 

@@ -1,0 +1,409 @@
+//! Pushing a bundle's images and charts into a registry: where each lands
+//! (naming and collisions), and in what order (blobs, each uploaded once and
+//! mounted into other repositories; then child manifests; then the tagged
+//! manifests last, so a tag never points at something incomplete).
+//! Everything is read from the bundle in place and hashed on the way out.
+
+use crate::bundle::format::ImageRecord;
+use crate::bundle::reader::BundleReader;
+use crate::oci::digest::Digest;
+use crate::oci::manifest::AnyManifest;
+use crate::oci::media;
+use crate::oci::registry::{Registry, RegistryError};
+use crate::oci::source::parse_reference;
+use futures_util::{StreamExt, TryStreamExt};
+use oci_client::Reference;
+use sha2::{Digest as _, Sha256};
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("`{0}` is not a registry destination; use HOST[:PORT][/PREFIX]")]
+    BadDestination(String),
+    #[error("{first} and {second} would both be pushed to {target}; pass --keep-registry-host to keep their registries apart")]
+    Collision { first: String, second: String, target: String },
+    #[error(
+        "bundle blob {digest} is corrupt (its content hashes to {actual}); nothing was tagged; copy the bundle again"
+    )]
+    Corrupt { digest: Digest, actual: Digest },
+    #[error("cannot read {0} from the bundle")]
+    Bundle(String, #[source] crate::bundle::BundleError),
+    #[error("image {image}: {detail}")]
+    BadImage { image: String, detail: String },
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+/// `HOST[:PORT][/PREFIX]`.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    pub host: String,
+    pub prefix: String,
+}
+
+impl Destination {
+    pub fn parse(s: &str) -> Result<Self, PushError> {
+        let s = s.trim_end_matches('/');
+        if s.contains("://") {
+            return Err(PushError::BadDestination(s.to_string()));
+        }
+        let (host, prefix) = s.split_once('/').unwrap_or((s, ""));
+        let valid_host = !host.is_empty()
+            && !host.contains("://")
+            && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+        let valid_prefix = prefix.split('/').all(|p| p.is_empty() || parse_reference(&format!("x.io/{p}:t")).is_ok());
+        if !valid_host || !valid_prefix || prefix.contains("//") {
+            return Err(PushError::BadDestination(s.to_string()));
+        }
+        Ok(Destination { host: host.to_string(), prefix: prefix.to_string() })
+    }
+
+    fn repository(&self, path: &str) -> String {
+        if self.prefix.is_empty() {
+            path.to_string()
+        } else {
+            format!("{}/{path}", self.prefix)
+        }
+    }
+}
+
+/// One tagged thing to push: an image or a chart.
+#[derive(Debug, Clone)]
+pub struct PushTarget {
+    /// What the bundle calls it (key of the relocation map).
+    pub source: String,
+    pub target: Reference,
+    pub digest: Digest,
+    pub media_type: String,
+    /// Child manifests (platform manifests), pushed by digest before the top.
+    pub children: Vec<(Digest, String)>,
+    /// Config and layer blobs.
+    pub blobs: Vec<(Digest, u64)>,
+    /// Extra tagged manifests in the same repository (cosign signatures).
+    pub extra_tags: Vec<(String, Digest, String)>,
+}
+
+impl PushTarget {
+    pub fn pushed_reference(&self) -> String {
+        format!("{}@{}", self.target.whole(), self.digest)
+    }
+}
+
+fn read_manifest(reader: &BundleReader, digest: &Digest) -> Result<(Vec<u8>, AnyManifest), PushError> {
+    let bytes = reader.read_blob(digest).map_err(|e| PushError::Bundle(digest.to_string(), e))?;
+    let actual = Digest::of(&bytes);
+    if actual != *digest {
+        return Err(PushError::Corrupt { digest: digest.clone(), actual });
+    }
+    let parsed =
+        AnyManifest::parse(&bytes).map_err(|detail| PushError::BadImage { image: digest.to_string(), detail })?;
+    Ok((bytes, parsed))
+}
+
+fn media_type_of(reader: &BundleReader, digest: &Digest) -> String {
+    reader.head.manifest.find_blob(digest).map_or_else(|| media::OCI_MANIFEST.to_string(), |b| b.media_type.clone())
+}
+
+/// Config and layer blobs of a manifest, and (for an index) its children.
+fn collect(
+    reader: &BundleReader,
+    digest: &Digest,
+    omitted: &[Digest],
+    target: &mut PushTarget,
+) -> Result<(), PushError> {
+    let (_, parsed) = read_manifest(reader, digest)?;
+    for child in &parsed.manifests {
+        if omitted.contains(&child.digest) {
+            continue;
+        }
+        collect(reader, &child.digest, omitted, target)?;
+        target.children.push((child.digest.clone(), media_type_of(reader, &child.digest)));
+    }
+    for d in parsed.config.iter().chain(&parsed.layers) {
+        target.blobs.push((d.digest.clone(), d.size));
+    }
+    Ok(())
+}
+
+fn image_target(
+    reader: &BundleReader,
+    image: &ImageRecord,
+    dest: &Destination,
+    keep_host: bool,
+) -> Result<PushTarget, PushError> {
+    let bad = |detail: String| PushError::BadImage { image: image.reference.clone(), detail };
+    let source = parse_reference(&image.reference).map_err(bad)?;
+    let path = if keep_host {
+        format!("{}/{}", source.registry(), source.repository())
+    } else {
+        source.repository().to_string()
+    };
+    let repository = dest.repository(&path);
+    let target = match source.tag() {
+        Some(tag) => Reference::with_tag(dest.host.clone(), repository, tag.to_string()),
+        None => Reference::with_digest(dest.host.clone(), repository, image.digest.to_string()),
+    };
+    let mut push = PushTarget {
+        source: image.reference.clone(),
+        target,
+        digest: image.filtered_index.clone().unwrap_or_else(|| image.digest.clone()),
+        media_type: image.media_type.clone(),
+        children: vec![],
+        blobs: vec![],
+        extra_tags: vec![],
+    };
+    let omitted: Vec<Digest> = image.omitted.iter().map(|p| p.digest.clone()).collect();
+    let top = push.digest.clone();
+    collect(reader, &top, &omitted, &mut push)?;
+    for sig in &image.signatures {
+        collect(reader, &sig.digest, &[], &mut push)?;
+        push.extra_tags.push((sig.tag.clone(), sig.digest.clone(), media_type_of(reader, &sig.digest)));
+    }
+    Ok(push)
+}
+
+/// Every image and chart of the bundle, with where it goes.
+pub fn plan(reader: &BundleReader, dest: &Destination, keep_host: bool) -> Result<Vec<PushTarget>, PushError> {
+    let mut targets: Vec<PushTarget> = Vec::new();
+    let mut seen_refs = HashSet::new();
+    for image in reader.head.manifest.images() {
+        if seen_refs.insert(image.reference.clone()) {
+            targets.push(image_target(reader, image, dest, keep_host)?);
+        }
+    }
+    for chart in reader.head.manifest.charts() {
+        // Helm's convention: `helm push` to oci://HOST/PREFIX gives PREFIX/NAME.
+        let path = match chart.source.strip_prefix("oci://").and_then(|r| parse_reference(r).ok()) {
+            Some(r) if keep_host => format!("{}/{}", r.registry(), r.repository()),
+            Some(r) => r.repository().to_string(),
+            None => chart.chart_name.clone(),
+        };
+        let tag = chart.version.replace('+', "_");
+        let target = Reference::with_tag(dest.host.clone(), dest.repository(&path), tag);
+        let source = format!("charts/{}:{}", chart.chart_name, chart.version);
+        if !seen_refs.insert(source.clone()) {
+            continue;
+        }
+        let mut push = PushTarget {
+            source,
+            target,
+            digest: chart.digest.clone(),
+            media_type: media::OCI_MANIFEST.to_string(),
+            children: vec![],
+            blobs: vec![],
+            extra_tags: vec![],
+        };
+        collect(reader, &chart.digest, &[], &mut push)?;
+        targets.push(push);
+    }
+    // Two different source repositories must not share a target repository.
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    for t in &targets {
+        let repo = t.target.repository().to_string();
+        let origin = t.source.rsplit_once([':', '@']).map_or(t.source.as_str(), |(r, _)| r).to_string();
+        if let Some(previous) = owners.get(&repo) {
+            if *previous != origin {
+                return Err(PushError::Collision {
+                    first: previous.clone(),
+                    second: origin,
+                    target: format!("{}/{repo}", dest.host),
+                });
+            }
+        } else {
+            owners.insert(repo, origin);
+        }
+    }
+    Ok(targets)
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushStats {
+    pub uploaded: usize,
+    pub uploaded_bytes: u64,
+    pub mounted: usize,
+    pub skipped: usize,
+    pub manifests: usize,
+}
+
+/// A stream of a blob's bytes read from the bundle on a blocking thread,
+/// hashed as they go; a digest mismatch ends the stream with an error, so
+/// the registry never commits a corrupt blob.
+fn blob_stream(
+    reader: Arc<BundleReader>,
+    digest: Digest,
+    on_bytes: Arc<dyn Fn(u64) + Send + Sync>,
+) -> impl futures_util::Stream<Item = oci_client::errors::Result<bytes::Bytes>> + Send + 'static {
+    let (tx, rx) = tokio::sync::mpsc::channel::<oci_client::errors::Result<bytes::Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let fail = |msg: String| oci_client::errors::OciDistributionError::GenericError(Some(msg));
+        let mut source = match reader.open_blob(&digest) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(fail(e.to_string())));
+                return;
+            }
+        };
+        let mut hasher = Sha256::new();
+        loop {
+            let mut buf = vec![0u8; 256 * 1024];
+            match source.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    hasher.update(&buf);
+                    on_bytes(n as u64);
+                    if tx.blocking_send(Ok(bytes::Bytes::from(buf))).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(fail(format!("cannot read blob {digest} from the bundle: {e}"))));
+                    return;
+                }
+            }
+        }
+        let actual = Digest::from_hasher(hasher);
+        if actual != digest {
+            let _ =
+                tx.blocking_send(Err(fail(format!("bundle blob {digest} is corrupt (content hashes to {actual})"))));
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+}
+
+/// Pushes every target: blobs (concurrently, bounded), then manifests.
+pub async fn execute(
+    targets: &[PushTarget],
+    reader: Arc<BundleReader>,
+    registry: &Registry,
+    concurrency: usize,
+    on_bytes: Arc<dyn Fn(u64) + Send + Sync>,
+) -> Result<PushStats, PushError> {
+    // Each blob with every repository that needs it, in a stable order.
+    let mut needs: BTreeMap<Digest, (u64, Vec<Reference>)> = BTreeMap::new();
+    for t in targets {
+        for (digest, size) in &t.blobs {
+            let entry = needs.entry(digest.clone()).or_insert((*size, Vec::new()));
+            if !entry.1.iter().any(|r| r.repository() == t.target.repository()) {
+                entry.1.push(t.target.clone());
+            }
+        }
+    }
+    let mut repos: Vec<Reference> = Vec::new();
+    for t in targets {
+        if !repos.iter().any(|r| r.repository() == t.target.repository()) {
+            repos.push(t.target.clone());
+        }
+    }
+    registry.login(&repos).await?;
+    let uploaded = AtomicUsize::new(0);
+    let uploaded_bytes = AtomicU64::new(0);
+    let mounted = AtomicUsize::new(0);
+    let skipped = AtomicUsize::new(0);
+    futures_util::stream::iter(needs.iter())
+        .map(|(digest, (size, repos))| {
+            let (reader, on_bytes) = (reader.clone(), on_bytes.clone());
+            let (uploaded, uploaded_bytes, mounted, skipped) = (&uploaded, &uploaded_bytes, &mounted, &skipped);
+            async move {
+                let mut holder: Option<&Reference> = None;
+                for repo in repos {
+                    // HEAD is only a shortcut: a registry left half-written by an
+                    // interrupted push may fail it (HTTP 500); uploading again
+                    // repairs the blob.
+                    let exists = match registry.blob_exists(repo, digest).await {
+                        Ok(exists) => exists,
+                        Err(RegistryError::Failed { .. }) => false,
+                        Err(e) => return Err(e.into()),
+                    };
+                    if exists {
+                        skipped.fetch_add(1, Ordering::Relaxed);
+                        holder = Some(repo);
+                        continue;
+                    }
+                    if let Some(from) = holder {
+                        if registry.mount_blob(repo, from, digest).await? {
+                            mounted.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                    }
+                    let new_stream = || blob_stream(reader.clone(), digest.clone(), on_bytes.clone());
+                    registry.push_blob(repo, digest, *size, new_stream).await.map_err(|e| corrupt_or(e, digest))?;
+                    uploaded.fetch_add(1, Ordering::Relaxed);
+                    uploaded_bytes.fetch_add(*size, Ordering::Relaxed);
+                    holder = Some(repo);
+                }
+                Ok::<(), PushError>(())
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+
+    // Manifests: children by digest, then tagged ones. Each is re-hashed.
+    let mut manifests = 0;
+    let push_manifest = |target: Reference, digest: Digest, media_type: String| {
+        let reader = reader.clone();
+        async move {
+            let (bytes, _) = read_manifest(&reader, &digest)?;
+            registry.push_manifest(&target, &bytes, &media_type).await?;
+            Ok::<(), PushError>(())
+        }
+    };
+    for t in targets {
+        let repo = |tag_or_digest: Option<&str>, digest: &Digest| match tag_or_digest {
+            Some(tag) => Reference::with_tag(t.target.registry().into(), t.target.repository().into(), tag.into()),
+            None => {
+                Reference::with_digest(t.target.registry().into(), t.target.repository().into(), digest.to_string())
+            }
+        };
+        for (digest, media_type) in &t.children {
+            push_manifest(repo(None, digest), digest.clone(), media_type.clone()).await?;
+            manifests += 1;
+        }
+        for (tag, digest, media_type) in &t.extra_tags {
+            push_manifest(repo(Some(tag), digest), digest.clone(), media_type.clone()).await?;
+            manifests += 1;
+        }
+        push_manifest(t.target.clone(), t.digest.clone(), t.media_type.clone()).await?;
+        manifests += 1;
+    }
+    Ok(PushStats {
+        uploaded: uploaded.into_inner(),
+        uploaded_bytes: uploaded_bytes.into_inner(),
+        mounted: mounted.into_inner(),
+        skipped: skipped.into_inner(),
+        manifests,
+    })
+}
+
+fn corrupt_or(e: RegistryError, digest: &Digest) -> PushError {
+    match &e {
+        RegistryError::Failed { detail, .. } if detail.contains("is corrupt") => {
+            let actual = detail.rsplit("hashes to ").next().and_then(|s| s.trim_end_matches(')').parse().ok());
+            match actual {
+                Some(actual) => PushError::Corrupt { digest: digest.clone(), actual },
+                None => PushError::Registry(e),
+            }
+        }
+        _ => PushError::Registry(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations() {
+        let d = Destination::parse("registry.local:5000/mirror/team").unwrap();
+        assert_eq!((d.host.as_str(), d.prefix.as_str()), ("registry.local:5000", "mirror/team"));
+        assert_eq!(d.repository("library/redis"), "mirror/team/library/redis");
+        assert_eq!(Destination::parse("127.0.0.1:5000").unwrap().repository("x/y"), "x/y");
+        assert!(Destination::parse("https://x").is_err());
+        assert!(Destination::parse("host/UPPER").is_err());
+    }
+}
