@@ -392,7 +392,14 @@ impl Airlock {
     pub fn create_signed(&self, spec: &Path, bundle: &Path) -> PathBuf {
         let dir = spec.parent().unwrap();
         let (key, public) = self.keypair(dir, "release");
-        self.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--sign-key", key.to_str().unwrap()]);
+        self.ok(&[
+            "create",
+            spec.to_str().unwrap(),
+            "-o",
+            bundle.to_str().unwrap(),
+            "--sign-key",
+            key.to_str().unwrap(),
+        ]);
         public
     }
 
