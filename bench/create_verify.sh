@@ -20,6 +20,9 @@ command -v debootstrap >/dev/null || { apt-get install -y -qq debootstrap >/dev/
 [ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
 cargo build --release --quiet
 airlock=$root/target/release/airlock
+export AIRLOCK_PASSWORD=bench-only-password
+[ -f "$work/release.key" ] || "$airlock" key generate --output-key-prefix "$work/release" >/dev/null
+sign=(--sign-key "$work/release.key")
 
 source bench/images.sh
 image_bytes=$(du -sb "$work/src-layout/blobs" | cut -f1)
@@ -70,7 +73,7 @@ runs=${RUNS:-3}
 
 # --- create vs skopeo copy + tar -------------------------------------------
 PREPARE='rm -rf "$work/cache" "$work/bench.airlock"'
-read -r create_s create_rss < <(AIRLOCK_CACHE_DIR=$work/cache best "$runs" "$airlock" --quiet create "$work/airlock.yaml" -o "$work/bench.airlock" --plain-http)
+read -r create_s create_rss < <(AIRLOCK_CACHE_DIR=$work/cache best "$runs" "$airlock" --quiet create "$work/airlock.yaml" -o "$work/bench.airlock" --plain-http "${sign[@]}")
 cat > "$work/skopeo-tar.sh" <<SH
 set -e
 rm -rf "$work/peer-layout" "$work/peer.tar"
@@ -82,13 +85,13 @@ PREPARE=':'
 read -r peer_s peer_rss < <(best "$runs" bash "$work/skopeo-tar.sh")
 # Warm cache: a second create that downloads nothing.
 PREPARE='rm -f "$work/bench.airlock"'
-read -r warm_s _ < <(AIRLOCK_CACHE_DIR=$work/cache best "$runs" "$airlock" --quiet create "$work/airlock.yaml" -o "$work/bench.airlock" --plain-http)
+read -r warm_s _ < <(AIRLOCK_CACHE_DIR=$work/cache best "$runs" "$airlock" --quiet create "$work/airlock.yaml" -o "$work/bench.airlock" --plain-http "${sign[@]}")
 
 # --- verify vs openssl ------------------------------------------------------
 bundle_bytes=$(stat -c %s "$work/bench.airlock")
 cat "$work/bench.airlock" >/dev/null
 PREPARE=':'
-read -r verify_s verify_rss < <(best "$runs" "$airlock" --quiet verify "$work/bench.airlock")
+read -r verify_s verify_rss < <(best "$runs" "$airlock" --quiet verify "$work/bench.airlock" --key "$work/release.pub")
 read -r openssl_s _ < <(best "$runs" openssl dgst -sha256 "$work/bench.airlock")
 
 # --- memory does not grow with size: a >= 1 GB bundle --------------------------
@@ -100,9 +103,9 @@ if [ ! -f "$work/big-layout/index.json" ]; then
 fi
 printf 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: big, version: 1.0.0}\ncomponents:\n  - name: main\n    images: ["oci-layout:%s:big"]\n' "$work/big-layout" > "$work/big.yaml"
 rm -rf "$work/big-cache" "$work/big.airlock"
-read -r big_create_s big_create_rss < <(AIRLOCK_CACHE_DIR=$work/big-cache timed "$airlock" --quiet create "$work/big.yaml" -o "$work/big.airlock")
+read -r big_create_s big_create_rss < <(AIRLOCK_CACHE_DIR=$work/big-cache timed "$airlock" --quiet create "$work/big.yaml" -o "$work/big.airlock" "${sign[@]}")
 rm -rf "$work/big-cache"
-read -r big_verify_s big_verify_rss < <(timed "$airlock" --quiet verify "$work/big.airlock")
+read -r big_verify_s big_verify_rss < <(timed "$airlock" --quiet verify "$work/big.airlock" --key "$work/release.pub")
 big_bytes=$(stat -c %s "$work/big.airlock")
 inspect_ms=$(python3 - "$airlock" "$work/big.airlock" <<'PY'
 import subprocess, sys, time

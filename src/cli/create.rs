@@ -72,7 +72,16 @@ fn parse_platform(s: &str) -> Result<Platform, String> {
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
     // Open the key first: a wrong password should fail before any download.
-    let sign_key = args.sign_key.as_deref().map(super::sign::open_key).transpose()?;
+    let sign_key = match args.sign_key {
+        Some(path) => {
+            if !path.is_file() {
+                anyhow::bail!("signing key {} does not exist; create one with `airlock key generate`", path.display());
+            }
+            let password = crate::sign::password::read(&format!("Password for {}: ", path.display()))?;
+            Some((path, password))
+        }
+        None => None,
+    };
     if sign_key.is_none() {
         printer.warn("creating an unsigned bundle: installs will need --allow-unsigned (pass --sign-key KEY)");
     }

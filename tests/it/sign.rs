@@ -210,6 +210,19 @@ fn key_errors_are_clear() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("wrong password") && err.contains("release.key"), "{err}");
     assert_eq!(before, std::fs::read(&bundle).unwrap(), "a failed sign changed the bundle");
+    // Create with a wrong password: fails, and leaves no bundle.
+    let spec = bundle.with_file_name("airlock.yaml");
+    let out_path = bundle.with_file_name("wrong-pw.airlock");
+    let out = airlock
+        .cmd()
+        .env("AIRLOCK_PASSWORD", "wrong")
+        .args(["create", spec.to_str().unwrap(), "-o", out_path.to_str().unwrap(), "--sign-key", key.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("wrong password"), "{err}");
+    assert!(!out_path.exists());
+    crate::create::assert_no_partial_files(dir.path());
     // No password source at all (no env, no terminal).
     let out = airlock
         .cmd()

@@ -29,8 +29,9 @@ pub struct CreateOptions {
     pub concurrency: usize,
     pub registry: RegistryOptions,
     pub cache_dir: PathBuf,
-    /// Sign the manifest with this key while writing.
-    pub sign_key: Option<crate::sign::PrivateKey>,
+    /// Sign the manifest with this encrypted key (path, password). The key
+    /// is decrypted (scrypt, ~0.1 s) while blobs download.
+    pub sign_key: Option<(PathBuf, String)>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -48,6 +49,9 @@ pub struct CreateReport {
 
 pub async fn create(options: CreateOptions, progress: &Progress) -> Result<CreateReport> {
     let spec = crate::spec::load(&options.spec)?;
+    let key = options.sign_key.clone().map(|(path, password)| {
+        tokio::task::spawn_blocking(move || crate::sign::PrivateKey::load(&path, password.as_bytes()))
+    });
     let cache = Cache::open(&options.cache_dir).context("cannot open the blob cache")?;
     let registry = Registry::new(options.registry.clone())?;
     let platforms = if options.platforms.is_empty() { spec.platforms.clone() } else { options.platforms.clone() };
@@ -110,11 +114,8 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
 
     let output =
         options.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}-{}.airlock", spec.name, spec.version)));
-    let signatures = match &options.sign_key {
-        Some(key) => Signatures { signatures: vec![super::sign::signature_record(key, &manifest_bytes(&manifest))?] },
-        None => Signatures::default(),
-    };
-    let writer = BundleWriter::create(&output, &manifest, &signatures)
+    // The slot is written empty now and filled at the end, once the key is open.
+    let writer = BundleWriter::create(&output, &manifest, &Signatures::default())
         .with_context(|| format!("cannot write bundle {}", output.display()))?;
     let bar = progress.bar(&output.display().to_string(), manifest.stored_size());
     let filler = SlotFiller {
@@ -135,10 +136,20 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     let everything = |_: &BlobDescriptor| true;
     let download =
         images::download_missing(&all_images, &everything, &registry, &cache, concurrency, progress, Some(&filler));
-    let (filled, fetched) = tokio::join!(fill_cached, download);
-    filled?;
-    downloaded += fetched?;
+    let open_key = async {
+        match key {
+            Some(task) => Ok::<_, anyhow::Error>(Some(task.await??)),
+            None => Ok(None),
+        }
+    };
+    // A wrong password stops everything at once, not after the downloads.
+    let (key, (), fetched) = tokio::try_join!(open_key, async { fill_cached.await.map(|_| ()) }, download)?;
+    downloaded += fetched;
     let writer = Arc::try_unwrap(filler.writer).map_err(|_| anyhow::anyhow!("bundle writer still in use"))?;
+    if let Some(key) = key {
+        let record = super::sign::signature_record(&key, &manifest_bytes(&manifest))?;
+        writer.set_signatures(&Signatures { signatures: vec![record] })?;
+    }
     let bundle_bytes = tokio::task::spawn_blocking(move || writer.finish())
         .await?
         .with_context(|| format!("cannot write bundle {}", output.display()))?;
