@@ -154,7 +154,6 @@ pub struct BundleWriter {
     slots: Mutex<HashMap<Digest, Slot>>,
     unfilled: AtomicUsize,
     total_len: u64,
-    signature_offset: u64,
 }
 
 impl BundleWriter {
@@ -172,10 +171,7 @@ impl BundleWriter {
             head.extend_from_slice(data);
             head.resize(padded(head.len() as u64) as usize, 0);
         };
-        let manifest_json = manifest_bytes(manifest);
-        // Entry 1's header and padded data, then entry 2's header.
-        let signature_offset = 512 + padded(manifest_json.len() as u64) + 512;
-        push(format::MANIFEST_ENTRY, &manifest_json);
+        push(format::MANIFEST_ENTRY, &manifest_bytes(manifest));
         let slot = signature_slot(signatures).ok_or_else(|| BundleError::NotABundle {
             path: out.to_path_buf(),
             reason: "too many signatures for the signature slot".into(),
@@ -206,7 +202,6 @@ impl BundleWriter {
             unfilled: AtomicUsize::new(slots.len()),
             slots: Mutex::new(slots),
             total_len,
-            signature_offset,
         })
     }
 
@@ -246,15 +241,6 @@ impl BundleWriter {
             on_progress(n as u64);
         }
         cursor.complete()
-    }
-
-    /// Fills the signature slot (before `finish`).
-    pub fn set_signatures(&self, signatures: &Signatures) -> Result<()> {
-        let slot = signature_slot(signatures).ok_or_else(|| BundleError::NotABundle {
-            path: self.out.clone(),
-            reason: "too many signatures for the signature slot".into(),
-        })?;
-        self.tmp.as_file().write_all_at(&slot, self.signature_offset).map_err(io_err(self.tmp.path()))
     }
 
     /// Checks every slot is filled, syncs and renames into place.

@@ -30,7 +30,7 @@ pub struct CreateOptions {
     pub registry: RegistryOptions,
     pub cache_dir: PathBuf,
     /// Sign the manifest with this encrypted key (path, password). The key
-    /// is decrypted (scrypt, ~0.1 s) while blobs download.
+    /// is decrypted (scrypt, ~0.1 s) while manifests are fetched.
     pub sign_key: Option<(PathBuf, String)>,
 }
 
@@ -114,8 +114,17 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
 
     let output =
         options.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}-{}.airlock", spec.name, spec.version)));
-    // The slot is written empty now and filled at the end, once the key is open.
-    let writer = BundleWriter::create(&output, &manifest, &Signatures::default())
+    // The key was being decrypted (scrypt) while manifests were fetched; it is
+    // joined here, before downloads start, so a wrong password stops create
+    // early and scrypt's 32 MiB are freed before blob buffers are needed.
+    let signatures = match key {
+        Some(task) => {
+            let key = task.await??;
+            Signatures { signatures: vec![super::sign::signature_record(&key, &manifest_bytes(&manifest))?] }
+        }
+        None => Signatures::default(),
+    };
+    let writer = BundleWriter::create(&output, &manifest, &signatures)
         .with_context(|| format!("cannot write bundle {}", output.display()))?;
     let bar = progress.bar(&output.display().to_string(), manifest.stored_size());
     let filler = SlotFiller {
@@ -136,20 +145,9 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     let everything = |_: &BlobDescriptor| true;
     let download =
         images::download_missing(&all_images, &everything, &registry, &cache, concurrency, progress, Some(&filler));
-    let open_key = async {
-        match key {
-            Some(task) => Ok::<_, anyhow::Error>(Some(task.await??)),
-            None => Ok(None),
-        }
-    };
-    // A wrong password stops everything at once, not after the downloads.
-    let (key, (), fetched) = tokio::try_join!(open_key, async { fill_cached.await.map(|_| ()) }, download)?;
+    let ((), fetched) = tokio::try_join!(async { fill_cached.await.map(|_| ()) }, download)?;
     downloaded += fetched;
     let writer = Arc::try_unwrap(filler.writer).map_err(|_| anyhow::anyhow!("bundle writer still in use"))?;
-    if let Some(key) = key {
-        let record = super::sign::signature_record(&key, &manifest_bytes(&manifest))?;
-        writer.set_signatures(&Signatures { signatures: vec![record] })?;
-    }
     let bundle_bytes = tokio::task::spawn_blocking(move || writer.finish())
         .await?
         .with_context(|| format!("cannot write bundle {}", output.display()))?;
