@@ -74,6 +74,7 @@ runs=${RUNS:-3}
 # --- create vs skopeo copy + tar -------------------------------------------
 PREPARE='rm -rf "$work/cache" "$work/bench.airlock"'
 read -r create_s create_rss < <(AIRLOCK_CACHE_DIR=$work/cache best "$runs" "$airlock" --quiet create "$work/airlock.yaml" -o "$work/bench.airlock" --plain-http "${sign[@]}")
+read -r unsigned_s _ < <(AIRLOCK_CACHE_DIR=$work/cache best "$runs" "$airlock" --quiet create "$work/airlock.yaml" -o "$work/bench.airlock" --plain-http)
 cat > "$work/skopeo-tar.sh" <<SH
 set -e
 rm -rf "$work/peer-layout" "$work/peer.tar"
@@ -125,7 +126,8 @@ echo
 echo "images: $(mb "$image_bytes") MB of blobs in 2 images (shared base); bundle $(mb "$bundle_bytes") MB; best of $runs runs"
 echo
 printf '%-44s %10s %12s %s\n' measure seconds "peak RSS" note
-printf '%-44s %10s %10s MiB %s\n' "airlock create (cold cache)" "$create_s" "$((create_rss/1024))" "ratio vs peer: $(ratio "$create_s" "$peer_s") (goal <= 0.5)"
+printf '%-44s %10s %10s MiB %s\n' "airlock create (cold cache, signed)" "$create_s" "$((create_rss/1024))" "ratio vs peer: $(ratio "$create_s" "$peer_s") (goal <= 0.5)"
+printf '%-44s %10s %14s %s\n' "airlock create (cold cache, unsigned)" "$unsigned_s" "" "ratio vs peer: $(ratio "$unsigned_s" "$peer_s")"
 printf '%-44s %10s %10s MiB\n' "skopeo copy x2 to OCI layout + tar" "$peer_s" "$((peer_rss/1024))"
 printf '%-44s %10s %14s\n' "airlock create (warm cache)" "$warm_s" ""
 printf '%-44s %10s %10s MiB %s\n' "airlock verify" "$verify_s" "$((verify_rss/1024))" "$(rate "$bundle_bytes" "$verify_s") MB/s; ratio vs openssl: $(ratio "$openssl_s" "$verify_s")x throughput (goal >= 0.75)"

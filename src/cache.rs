@@ -116,7 +116,7 @@ impl Cache {
         let tmp_dir = self.tmp_dir();
         let tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| self.io_err(&tmp_dir, e))?;
         Ok(CacheWriter {
-            file: io::BufWriter::with_capacity(1 << 20, tmp),
+            file: io::BufWriter::with_capacity(256 << 10, tmp),
             digest: digest.clone(),
             cache: self.clone(),
         })
