@@ -115,12 +115,13 @@ printf 'version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage:
 docker-registry serve "$work/plain-reg/config.yml" >/dev/null 2>&1 &
 pids+=("$!")
 wait_port "$plain_port"
-for t in app1 app2; do skopeo copy --quiet --dest-tls-verify=false "oci:$work/src-layout:$t" "docker://127.0.0.1:$plain_port/$t:1.0"; done
+# Same names as airlock serve gives them (localhost/src-layout:TAG).
+for t in app1 app2; do skopeo copy --quiet --dest-tls-verify=false "oci:$work/src-layout:$t" "docker://127.0.0.1:$plain_port/src-layout:$t"; done
 pull() { # host: pulls both images to a fresh layout
   cat > "$work/pull.sh" <<SH
 set -e
 rm -rf $work/pulled
-for t in app1 app2; do skopeo copy --quiet --src-tls-verify=false docker://$1/\$t:1.0 oci:$work/pulled:\$t; done
+for t in app1 app2; do skopeo copy --quiet --src-tls-verify=false docker://$1/src-layout:\$t oci:$work/pulled:\$t; done
 SH
   timed bash "$work/pull.sh"
 }

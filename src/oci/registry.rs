@@ -370,6 +370,16 @@ impl Registry {
         Ok(())
     }
 
+    /// The digest the registry holds under `target` (tag or digest), if any.
+    pub async fn manifest_digest(&self, target: &Reference) -> Result<Option<Digest>, RegistryError> {
+        let auth = self.auth_for(target.registry());
+        match self.with_retries(target, || self.client.fetch_manifest_digest(target, &auth)).await {
+            Ok(d) => Ok(d.parse().ok()),
+            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Uploads a manifest byte for byte, so its digest is unchanged.
     pub async fn push_manifest(&self, target: &Reference, bytes: &[u8], media_type: &str) -> Result<(), RegistryError> {
         let auth = self.auth_for(target.registry());

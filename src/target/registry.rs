@@ -283,16 +283,6 @@ pub async fn execute(
     concurrency: usize,
     on_bytes: Arc<dyn Fn(u64) + Send + Sync>,
 ) -> Result<PushStats, PushError> {
-    // Each blob with every repository that needs it, in a stable order.
-    let mut needs: BTreeMap<Digest, (u64, Vec<Reference>)> = BTreeMap::new();
-    for t in targets {
-        for (digest, size) in &t.blobs {
-            let entry = needs.entry(digest.clone()).or_insert((*size, Vec::new()));
-            if !entry.1.iter().any(|r| r.repository() == t.target.repository()) {
-                entry.1.push(t.target.clone());
-            }
-        }
-    }
     let mut repos: Vec<Reference> = Vec::new();
     for t in targets {
         if !repos.iter().any(|r| r.repository() == t.target.repository()) {
@@ -300,6 +290,37 @@ pub async fn execute(
         }
     }
     registry.login(&repos).await?;
+
+    // A target whose tags already name exactly its manifests is complete: the
+    // registry accepted those manifests only with all their blobs, so there
+    // is nothing to check blob by blob. This makes a re-push a few requests.
+    let complete: Vec<bool> = futures_util::stream::iter(targets)
+        .map(|t| async move {
+            let tags = std::iter::once((t.target.clone(), &t.digest)).chain(t.extra_tags.iter().map(|(tag, d, _)| {
+                (Reference::with_tag(t.target.registry().into(), t.target.repository().into(), tag.clone()), d)
+            }));
+            for (reference, digest) in tags {
+                if registry.manifest_digest(&reference).await?.as_ref() != Some(digest) {
+                    return Ok::<bool, PushError>(false);
+                }
+            }
+            Ok(true)
+        })
+        .buffered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    let targets: Vec<&PushTarget> = targets.iter().zip(&complete).filter(|(_, done)| !**done).map(|(t, _)| t).collect();
+
+    // Each blob with every repository that needs it, in a stable order.
+    let mut needs: BTreeMap<Digest, (u64, Vec<Reference>)> = BTreeMap::new();
+    for t in &targets {
+        for (digest, size) in &t.blobs {
+            let entry = needs.entry(digest.clone()).or_insert((*size, Vec::new()));
+            if !entry.1.iter().any(|r| r.repository() == t.target.repository()) {
+                entry.1.push(t.target.clone());
+            }
+        }
+    }
     let uploaded = AtomicUsize::new(0);
     let uploaded_bytes = AtomicU64::new(0);
     let mounted = AtomicUsize::new(0);
@@ -343,34 +364,43 @@ pub async fn execute(
         .try_collect::<Vec<()>>()
         .await?;
 
-    // Manifests: children by digest, then tagged ones. Each is re-hashed.
-    let mut manifests = 0;
+    // Manifests: per target, children by digest, then tagged ones; targets
+    // concurrently. A manifest the registry already holds under that name is
+    // not sent again (a PUT makes the registry re-check every blob).
+    let pushed = AtomicUsize::new(0);
     let push_manifest = |target: Reference, digest: Digest, media_type: String| {
-        let reader = reader.clone();
+        let (reader, pushed) = (reader.clone(), &pushed);
         async move {
+            if registry.manifest_digest(&target).await?.as_ref() == Some(&digest) {
+                return Ok(());
+            }
             let (bytes, _) = read_manifest(&reader, &digest)?;
             registry.push_manifest(&target, &bytes, &media_type).await?;
+            pushed.fetch_add(1, Ordering::Relaxed);
             Ok::<(), PushError>(())
         }
     };
-    for t in targets {
-        let repo = |tag_or_digest: Option<&str>, digest: &Digest| match tag_or_digest {
-            Some(tag) => Reference::with_tag(t.target.registry().into(), t.target.repository().into(), tag.into()),
-            None => {
-                Reference::with_digest(t.target.registry().into(), t.target.repository().into(), digest.to_string())
+    futures_util::stream::iter(targets)
+        .map(|t| async move {
+            let repo = |tag: Option<&str>, digest: &Digest| {
+                let (host, path) = (t.target.registry().to_string(), t.target.repository().to_string());
+                match tag {
+                    Some(tag) => Reference::with_tag(host, path, tag.into()),
+                    None => Reference::with_digest(host, path, digest.to_string()),
+                }
+            };
+            for (digest, media_type) in &t.children {
+                push_manifest(repo(None, digest), digest.clone(), media_type.clone()).await?;
             }
-        };
-        for (digest, media_type) in &t.children {
-            push_manifest(repo(None, digest), digest.clone(), media_type.clone()).await?;
-            manifests += 1;
-        }
-        for (tag, digest, media_type) in &t.extra_tags {
-            push_manifest(repo(Some(tag), digest), digest.clone(), media_type.clone()).await?;
-            manifests += 1;
-        }
-        push_manifest(t.target.clone(), t.digest.clone(), t.media_type.clone()).await?;
-        manifests += 1;
-    }
+            for (tag, digest, media_type) in &t.extra_tags {
+                push_manifest(repo(Some(tag), digest), digest.clone(), media_type.clone()).await?;
+            }
+            push_manifest(t.target.clone(), t.digest.clone(), t.media_type.clone()).await
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+    let manifests = pushed.into_inner();
     Ok(PushStats {
         uploaded: uploaded.into_inner(),
         uploaded_bytes: uploaded_bytes.into_inner(),
