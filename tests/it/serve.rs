@@ -190,3 +190,44 @@ fn serve_refuses_an_untrusted_bundle() {
     ]);
     assert!(err.contains("no signature verifies"), "{err}");
 }
+
+#[test]
+fn serve_over_tls() {
+    if missing_tool("skopeo") || missing_tool("openssl") {
+        return;
+    }
+    let f = fixture();
+    let certs = tempfile::tempdir().unwrap();
+    make_ca_and_cert(certs.path());
+    let served = f.airlock.serve(
+        &f.bundle,
+        &[
+            "--key",
+            f.public.to_str().unwrap(),
+            "--tls-cert",
+            certs.path().join("server.crt").to_str().unwrap(),
+            "--tls-key",
+            certs.path().join("server.key").to_str().unwrap(),
+        ],
+    );
+    let ca_dir = certs.path().join("ca");
+    std::fs::create_dir_all(&ca_dir).unwrap();
+    std::fs::copy(certs.path().join("ca.crt"), ca_dir.join("ca.crt")).unwrap();
+    let out = Command::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            &format!("--cert-dir={}", ca_dir.display()),
+            &format!("docker://{}/hello:1.0.0", served.address),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(format!("sha256:{}", sha256_hex(&out.stdout)), f.hello_digest);
+    // Without the CA, the client refuses: TLS is real.
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", &format!("docker://{}/hello:1.0.0", served.address)])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

@@ -180,7 +180,7 @@ impl Registry {
     }
 }
 
-fn make_ca_and_cert(d: &Path) {
+pub fn make_ca_and_cert(d: &Path) {
     let openssl = |args: &[&str]| run_ok(Command::new("openssl").args(args).current_dir(d));
     openssl(&[
         "req",
