@@ -86,11 +86,6 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A silent reporter, for tests and library use.
-    pub fn hidden() -> Self {
-        Printer { quiet: true, color: false, tty: false }.progress()
-    }
-
     pub fn bar(&self, label: &str, total_bytes: u64) -> Bar {
         let bar = self.multi.add(ProgressBar::new(total_bytes));
         bar.set_style(
@@ -100,14 +95,6 @@ impl Progress {
         );
         bar.set_prefix(truncate(label, 30));
         Bar { bar, printer: self.printer.clone() }
-    }
-
-    pub fn line(&self, label: &str, text: &str) {
-        if self.printer.tty && !self.printer.quiet {
-            self.multi.suspend(|| self.printer.status(label, text));
-        } else {
-            self.printer.status(label, text);
-        }
     }
 }
 
