@@ -1,27 +1,54 @@
-use crate::ops::export::export;
-use crate::output::Printer;
-use anyhow::Result;
+use crate::oci::manifest::Platform;
+use crate::ops::export::{export, export_images_tar, host_platform};
+use crate::output::{human_bytes, Printer};
+use anyhow::{bail, Result};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
     bundle: PathBuf,
-    /// Image reference (`docker.io/library/redis:7`, `redis:7`) or digest.
-    image: String,
-    /// Directory to write the OCI image layout into (created if missing).
+    /// Image reference (`docker.io/library/redis:7`, `redis:7`) or digest,
+    /// for --oci-layout.
+    image: Option<String>,
+    /// Directory to write one image into as an OCI image layout (created if missing).
+    #[arg(long, conflicts_with = "images_tar")]
+    oci_layout: Option<PathBuf>,
+    /// Write every image, for one platform, as a tarball for `ctr images
+    /// import` or K3s's /var/lib/rancher/k3s/agent/images/.
     #[arg(long)]
-    oci_layout: PathBuf,
+    images_tar: Option<PathBuf>,
+    /// Platform for --images-tar (default: this machine's).
+    #[arg(long)]
+    platform: Option<String>,
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
-    let report = export(&args.bundle, &args.image, &args.oci_layout)?;
-    printer.data(&format!(
-        "exported {}@{} ({} blobs) to oci:{}:{}",
-        report.reference,
-        report.digest,
-        report.blobs,
-        report.layout.display(),
-        report.ref_name
-    ));
+    match (args.oci_layout, args.images_tar, args.image) {
+        (Some(layout), None, Some(image)) => {
+            let report = export(&args.bundle, &image, &layout)?;
+            printer.data(&format!(
+                "exported {}@{} ({} blobs) to oci:{}:{}",
+                report.reference,
+                report.digest,
+                report.blobs,
+                report.layout.display(),
+                report.ref_name
+            ));
+        }
+        (None, Some(out), None) => {
+            let platform = match args.platform {
+                Some(p) => Platform::parse(&p).ok_or_else(|| anyhow::anyhow!("`{p}` is not os/arch[/variant]"))?,
+                None => host_platform(),
+            };
+            let report = export_images_tar(&args.bundle, &platform, &out)?;
+            printer.data(&format!(
+                "wrote {} images for {platform} to {} ({})",
+                report.images.len(),
+                out.display(),
+                human_bytes(report.bytes)
+            ));
+        }
+        _ => bail!("give either IMAGE with --oci-layout DIR, or --images-tar FILE (without IMAGE)"),
+    }
     Ok(())
 }

@@ -115,3 +115,34 @@ fn write_layout_index(layout: &Path, descriptor: Descriptor) -> Result<()> {
     std::fs::write(&index_path, serde_json::to_vec_pretty(&index)?)?;
     Ok(())
 }
+
+/// This machine's platform in OCI terms.
+pub fn host_platform() -> crate::oci::manifest::Platform {
+    let architecture = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "arm" => "arm",
+        "powerpc64" => "ppc64le",
+        "s390x" => "s390x",
+        "riscv64" => "riscv64",
+        other => other,
+    };
+    crate::oci::manifest::Platform { os: "linux".into(), architecture: architecture.into(), variant: None }
+}
+
+/// Writes every image of the bundle, for one platform, as a tarball that
+/// `ctr images import` (and K3s's air-gap image directory) reads.
+pub fn export_images_tar(
+    bundle: &Path,
+    platform: &crate::oci::manifest::Platform,
+    out: &Path,
+) -> Result<crate::target::k3s::images::ImagesTarReport> {
+    let reader = BundleReader::open(bundle)?;
+    let mut seen = std::collections::HashSet::new();
+    let images: Vec<_> = reader.head.manifest.images().filter(|i| seen.insert(i.reference.clone())).collect();
+    if images.is_empty() {
+        bail!("{} holds no images", bundle.display());
+    }
+    Ok(crate::target::k3s::images::write_images_tar(&reader, &images, platform, out)
+        .with_context(|| format!("cannot write {}", out.display()))?)
+}

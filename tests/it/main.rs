@@ -7,6 +7,7 @@ mod charts;
 mod create;
 mod errors;
 mod image_signatures;
+mod images_tar;
 mod push;
 mod serve;
 mod sign;

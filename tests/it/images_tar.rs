@@ -1,0 +1,82 @@
+//! `export --images-tar`: the tarball K3s imports from its air-gap images
+//! directory, imported by a real containerd exactly as K3s does
+//! (`ctr -n k8s.io images import`), then run with runc.
+
+use crate::support::*;
+use std::process::Command;
+
+#[test]
+fn containerd_imports_the_images_tar_under_the_original_names() {
+    if missing_tool("containerd") || missing_tool("ctr") || missing_tool("skopeo") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    demo_image(&d.join("hello"));
+    let mut layout = LayoutBuilder::new(&d.join("img"));
+    let amd = layout.image("amd64", &[layer(&[("a", b"amd64", 0o644)])]);
+    let arm = layout.image("arm64", &[layer(&[("a", b"arm64", 0o644)])]);
+    let multi = layout.index(&[(&amd, "amd64"), (&arm, "arm64")]);
+    layout.tag(&multi, "quay.io/team/multi:2.0");
+    // An uncompressed layer, stored zstd in the bundle, decoded into the tar.
+    let archive = d.join("plain.tar");
+    let out = Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            &format!("oci:{}:1.0.0", d.join("hello").display()),
+            &format!("docker-archive:{}:docker.io/library/plain:1", archive.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let spec = write_spec(
+        d,
+        "components:\n  - name: a\n    images: [\"oci-layout:./hello:1.0.0\", \"oci-layout:./img:quay.io/team/multi:2.0\", \"docker-archive:./plain.tar\"]\n",
+    );
+    let airlock = Airlock::new();
+    let bundle = d.join("k.airlock");
+    airlock.create_signed(&spec, &bundle);
+    let tarball = d.join("images.tar");
+    airlock.ok(&[
+        "export",
+        bundle.to_str().unwrap(),
+        "--images-tar",
+        tarball.to_str().unwrap(),
+        "--platform",
+        "linux/amd64",
+    ]);
+
+    let containerd = Containerd::start();
+    let out = containerd.ctr(&["-n", "k8s.io", "images", "import", tarball.to_str().unwrap()]);
+    assert!(out.status.success(), "import: {}", String::from_utf8_lossy(&out.stderr));
+    let out = containerd.ctr(&["-n", "k8s.io", "images", "ls"]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    for name in ["localhost/hello:1.0.0", "quay.io/team/multi:2.0", "docker.io/library/plain:1"] {
+        assert!(listing.lines().any(|l| l.starts_with(&format!("{name} "))), "{name} missing:\n{listing}");
+    }
+    // The multi-platform image is imported as its amd64 manifest.
+    assert!(listing.contains(&amd.digest), "{listing}");
+
+    if std::path::Path::new("/bin/busybox").exists() {
+        let out =
+            containerd.ctr(&["-n", "k8s.io", "run", "--rm", "docker.io/library/plain:1", "airlock-tar-test", "/hello"]);
+        assert!(out.status.success(), "ctr run: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello from the airlock demo image");
+    }
+
+    // A platform the bundle does not carry: refused, naming what it has.
+    let err = airlock.fails(&[
+        "export",
+        bundle.to_str().unwrap(),
+        "--images-tar",
+        d.join("x.tar").to_str().unwrap(),
+        "--platform",
+        "linux/s390x",
+    ]);
+    assert!(
+        err.contains("linux/s390x") && err.contains("localhost/hello:1.0.0") && err.contains("linux/amd64"),
+        "{err}"
+    );
+    assert!(!d.join("x.tar").exists());
+}
