@@ -143,6 +143,6 @@ pub fn export_images_tar(
     if images.is_empty() {
         bail!("{} holds no images", bundle.display());
     }
-    Ok(crate::target::k3s::images::write_images_tar(&reader, &images, platform, out)
-        .with_context(|| format!("cannot write {}", out.display()))?)
+    crate::target::k3s::images::write_images_tar(&reader, &images, platform, out)
+        .with_context(|| format!("cannot write {}", out.display()))
 }
