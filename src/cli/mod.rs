@@ -5,6 +5,7 @@
 mod create;
 mod export;
 mod inspect;
+mod install;
 mod key;
 mod push;
 mod serve;
@@ -47,6 +48,10 @@ pub enum Command {
     Push(push::Args),
     /// Serve a bundle as a read-only OCI registry.
     Serve(serve::Args),
+    /// Install a bundle onto a K3s node.
+    Install(install::Args),
+    /// List the installed revisions of a bundle.
+    History(install::HistoryArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -60,5 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sign(args) => sign::run(args, &printer),
         Command::Push(args) => push::run(args, &printer),
         Command::Serve(args) => serve::run(args, &printer),
+        Command::Install(args) => install::run(args, &printer),
+        Command::History(args) => install::run_history(args, &printer),
     }
 }

@@ -4,6 +4,7 @@
 pub mod create;
 pub mod export;
 pub mod inspect;
+pub mod install;
 pub mod key;
 pub mod push;
 pub mod serve;

@@ -8,6 +8,7 @@ mod create;
 mod errors;
 mod image_signatures;
 mod images_tar;
+mod install;
 mod push;
 mod serve;
 mod sign;

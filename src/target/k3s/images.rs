@@ -95,6 +95,18 @@ fn header(name: &str, size: u64) -> tar::Header {
     h
 }
 
+/// Fails unless every image has a manifest for `platform`.
+pub fn check_platform(
+    reader: &BundleReader,
+    images: &[&ImageRecord],
+    platform: &Platform,
+) -> Result<(), ImagesTarError> {
+    for image in images {
+        platform_manifest(reader, image, platform)?;
+    }
+    Ok(())
+}
+
 pub struct ImagesTarReport {
     pub images: Vec<String>,
     pub bytes: u64,

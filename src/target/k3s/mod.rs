@@ -3,3 +3,4 @@
 //! and manifests, and revisions, are still to come.
 
 pub mod images;
+pub mod install;

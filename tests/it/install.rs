@@ -1,0 +1,213 @@
+//! `install --k3s --root DIR`: the files K3s's air-gap contract expects,
+//! checked against helm-controller's own HelmChart CRD, the images tarball
+//! imported by a real containerd, idempotence, and refusals that write
+//! nothing.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+
+const MANIFESTS: &str = "var/lib/rancher/k3s/server/manifests";
+
+struct Node {
+    dir: tempfile::TempDir,
+    airlock: Airlock,
+    bundle: PathBuf,
+    public: PathBuf,
+}
+
+fn node_bundle() -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    demo_image(&d.join("hello"));
+    std::fs::create_dir_all(d.join("chart/templates")).unwrap();
+    std::fs::write(d.join("chart/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 0.2.0\n").unwrap();
+    std::fs::write(d.join("chart/values.yaml"), "replicas: 1\nimage: {tag: a}\n").unwrap();
+    std::fs::write(d.join("chart/templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
+    std::fs::write(d.join("site.yaml"), "image: {tag: b, pullPolicy: Never}\nreplicas: 2\n").unwrap();
+    std::fs::write(d.join("crd.yaml"), "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n")
+        .unwrap();
+    std::fs::write(d.join("ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n").unwrap();
+    std::fs::write(d.join("k3s"), "#!/bin/sh\necho placeholder k3s\n").unwrap();
+    let spec = write_spec(
+        d,
+        "components:\n  - name: app\n    images: [\"oci-layout:./hello:1.0.0\"]\n    charts: [{name: web, path: ./chart, namespace: web, valuesFiles: [site.yaml], values: {replicas: 3}}]\n    crds: [crd.yaml]\n    manifests: [ns.yaml]\n    files: [{source: k3s, target: /usr/local/bin/k3s, mode: \"0755\"}]\n  - name: extras\n    required: false\n    files: [{source: ns.yaml, target: /etc/extra.yaml}]\n",
+    );
+    let airlock = Airlock::new();
+    let bundle = d.join("node.airlock");
+    let public = airlock.create_signed(&spec, &bundle);
+    Node { dir, airlock, bundle, public }
+}
+
+fn install(n: &Node, root: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "install",
+        n.bundle.to_str().unwrap(),
+        "--k3s",
+        "--root",
+        root.to_str().unwrap(),
+        "--platform",
+        "linux/amd64",
+    ];
+    args.extend_from_slice(extra);
+    n.airlock.run(&args)
+}
+
+fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(entries) = std::fs::read_dir(&d) {
+            for e in entries.flatten() {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                } else {
+                    out.push(e.path());
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn install_lays_down_what_k3s_expects() {
+    let n = node_bundle();
+    let root = n.dir.path().join("node");
+    let out = install(&n, &root, &["--key", n.public.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Files, with their modes.
+    use std::os::unix::fs::PermissionsExt;
+    let k3s = root.join("usr/local/bin/k3s");
+    assert_eq!(std::fs::read_to_string(&k3s).unwrap(), "#!/bin/sh\necho placeholder k3s\n");
+    assert_eq!(std::fs::metadata(&k3s).unwrap().permissions().mode() & 0o7777, 0o755);
+    assert!(root.join("etc/extra.yaml").exists(), "optional component installed by default");
+
+    // CRDs sort before manifests, which sort before charts.
+    let mut manifests: Vec<String> = std::fs::read_dir(root.join(MANIFESTS))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    manifests.sort();
+    assert_eq!(
+        manifests,
+        ["airlock-test-00-crds-app-0.yaml", "airlock-test-10-app-0.yaml", "airlock-test-20-chart-web.yaml"]
+    );
+
+    // The HelmChart: only fields helm-controller's CRD defines; chartContent
+    // decodes to the bundled chart archive byte for byte; values merged.
+    let text = std::fs::read_to_string(root.join(MANIFESTS).join("airlock-test-20-chart-web.yaml")).unwrap();
+    let chart: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    assert_eq!(chart["apiVersion"], "helm.cattle.io/v1");
+    assert_eq!(chart["kind"], "HelmChart");
+    let crd_text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/testdata/real/k3s/helm-controller/crds/helm.cattle.io_helmcharts.yaml"),
+    );
+    if let Ok(crd_text) = crd_text {
+        let crd: serde_json::Value = serde_saphyr::from_str(&crd_text).unwrap();
+        let props = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
+        for (key, value) in chart["spec"].as_object().unwrap() {
+            let schema = &props[key];
+            assert!(!schema.is_null(), "spec.{key} is not in the HelmChart CRD");
+            let expected = schema["type"].as_str().unwrap();
+            let actual = if value.is_string() {
+                "string"
+            } else if value.is_boolean() {
+                "boolean"
+            } else {
+                "other"
+            };
+            assert_eq!(expected, actual, "spec.{key}");
+        }
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "shared/testdata is missing");
+    }
+    use base64::Engine;
+    let archive =
+        base64::engine::general_purpose::STANDARD.decode(chart["spec"]["chartContent"].as_str().unwrap()).unwrap();
+    let v = n.airlock.inspect(&n.bundle);
+    assert_eq!(
+        format!("sha256:{}", sha256_hex(&archive)),
+        v["components"][0]["charts"][0]["archiveDigest"].as_str().unwrap()
+    );
+    assert_eq!(chart["spec"]["targetNamespace"], "web");
+    assert_eq!(chart["spec"]["createNamespace"], true);
+    let values: serde_json::Value = serde_saphyr::from_str(chart["spec"]["valuesContent"].as_str().unwrap()).unwrap();
+    assert_eq!(values, serde_json::json!({"image": {"tag": "b", "pullPolicy": "Never"}, "replicas": 3}));
+
+    // Installing again changes nothing; one revision is recorded.
+    let before: Vec<(PathBuf, std::time::SystemTime)> = files_under(&root)
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::metadata(&p).unwrap().modified().unwrap()))
+        .collect();
+    let out = install(&n, &root, &["--key", n.public.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 changed"), "{}", String::from_utf8_lossy(&out.stdout));
+    let after: Vec<(PathBuf, std::time::SystemTime)> = files_under(&root)
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::metadata(&p).unwrap().modified().unwrap()))
+        .collect();
+    assert_eq!(before, after);
+    let history = n.airlock.ok(&["history", "test", "--k3s", "--root", root.to_str().unwrap()]);
+    assert_eq!(history.lines().count(), 1, "{history}");
+
+    // The images tarball is what containerd imports under the original names.
+    if missing_tool("containerd") || missing_tool("ctr") {
+        return;
+    }
+    let containerd = Containerd::start();
+    let tarball = root.join("var/lib/rancher/k3s/agent/images/airlock-test.tar");
+    let out = containerd.ctr(&["-n", "k8s.io", "images", "import", tarball.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = containerd.ctr(&["-n", "k8s.io", "images", "ls", "-q"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "localhost/hello:1.0.0");
+}
+
+#[test]
+fn refused_installs_write_nothing() {
+    let n = node_bundle();
+    let root = n.dir.path().join("node");
+    // No trusted key.
+    let out = install(&n, &root, &[]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no trusted key"));
+    // Wrong architecture.
+    let out = n.airlock.run(&[
+        "install",
+        n.bundle.to_str().unwrap(),
+        "--k3s",
+        "--root",
+        root.to_str().unwrap(),
+        "--platform",
+        "linux/arm64",
+        "--key",
+        n.public.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("linux/arm64") && err.contains("localhost/hello:1.0.0"), "{err}");
+    // A corrupt bundle.
+    let mut bytes = std::fs::read(&n.bundle).unwrap();
+    let len = bytes.len();
+    bytes[len - 4096] ^= 0x55;
+    let corrupt = n.dir.path().join("corrupt.airlock");
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let out = n.airlock.run(&[
+        "install",
+        corrupt.to_str().unwrap(),
+        "--k3s",
+        "--root",
+        root.to_str().unwrap(),
+        "--key",
+        n.public.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("nothing was installed"), "{err}");
+    // A required component cannot be skipped.
+    let out = install(&n, &root, &["--key", n.public.to_str().unwrap(), "--skip", "app"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("required"));
+    assert!(files_under(&root).is_empty(), "refused installs wrote {:?}", files_under(&root));
+    // Skipping the optional component leaves its file out.
+    let out = install(&n, &root, &["--key", n.public.to_str().unwrap(), "--skip", "extras"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!root.join("etc/extra.yaml").exists());
+}
