@@ -186,9 +186,17 @@ fn refused_installs_write_nothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("linux/arm64") && err.contains("localhost/hello:1.0.0"), "{err}");
     // A corrupt bundle.
+    let mut archive = tar::Archive::new(std::fs::File::open(&n.bundle).unwrap());
+    let (offset, size) = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().unwrap().starts_with("blobs"))
+        .map(|e| (e.raw_file_position(), e.size()))
+        .max_by_key(|(_, size)| *size)
+        .unwrap();
     let mut bytes = std::fs::read(&n.bundle).unwrap();
-    let len = bytes.len();
-    bytes[len - 4096] ^= 0x55;
+    bytes[(offset + size / 2) as usize] ^= 0x55;
     let corrupt = n.dir.path().join("corrupt.airlock");
     std::fs::write(&corrupt, &bytes).unwrap();
     let out = n.airlock.run(&[
