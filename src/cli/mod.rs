@@ -36,9 +36,9 @@ pub enum Command {
     Create(create::Args),
     /// Show what a bundle holds (reads only its head).
     Inspect(inspect::Args),
-    /// Check every byte of a bundle against its digests.
+    /// Check the signature and every byte of a bundle.
     Verify(verify::Args),
-    /// Copy one image out of a bundle into an OCI image layout directory.
+    /// Take images out: one as an OCI layout, or all as a containerd/K3s tarball.
     Export(export::Args),
     /// Manage signing keys.
     Key(key::Args),
