@@ -219,3 +219,34 @@ fn refused_installs_write_nothing() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!root.join("etc/extra.yaml").exists());
 }
+
+/// Air-gap proof: the whole install runs in a network namespace that has
+/// only a loopback interface.
+#[test]
+fn install_runs_inside_an_air_gap() {
+    if missing_tool("unshare") || missing_tool("ip") {
+        return;
+    }
+    if !std::process::Command::new("unshare").args(["-n", "true"]).status().is_ok_and(|s| s.success()) {
+        assert!(std::env::var_os("CI").is_none(), "unshare -n is not permitted");
+        return;
+    }
+    let n = node_bundle();
+    let root = n.dir.path().join("node");
+    let script = format!(
+        "[ \"$(ip -o link show | grep -vc ' lo:')\" = 0 ] || exit 90\n{} install {} --k3s --root {} --platform linux/amd64 --key {}\n",
+        env!("CARGO_BIN_EXE_airlock"),
+        n.bundle.display(),
+        root.display(),
+        n.public.display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-n", "bash", "-c", &script])
+        .env("HOME", n.airlock.home.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(root.join("var/lib/rancher/k3s/agent/images/airlock-test.tar").exists());
+    assert!(root.join("usr/local/bin/k3s").exists());
+}
