@@ -10,16 +10,7 @@
 #   app2  = base + gzip'd tar of the host's /usr/lib and /usr/share (~100 MB)
 # pushed with skopeo into a loopback docker-registry that this script starts
 # and stops by PID. Everything lives under target/bench/.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
-work=$root/target/bench
-mkdir -p "$work"
-scripts/install-deps.sh
-command -v debootstrap >/dev/null || { apt-get install -y -qq debootstrap >/dev/null; }
-[ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
-cargo build --release --quiet
-airlock=$root/target/release/airlock
+source "$(dirname "$0")/common.sh"
 export AIRLOCK_PASSWORD=bench-only-password
 [ -f "$work/release.key" ] || "$airlock" key generate --output-key-prefix "$work/release" >/dev/null
 sign=(--sign-key "$work/release.key")
@@ -28,7 +19,7 @@ source bench/images.sh
 image_bytes=$(du -sb "$work/src-layout/blobs" | cut -f1)
 
 # --- registry ---------------------------------------------------------------
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 rm -rf "$work/registry"; mkdir -p "$work/registry"
 cat > "$work/registry/config.yml" <<YML
 version: 0.1
@@ -39,7 +30,7 @@ YML
 docker-registry serve "$work/registry/config.yml" >/dev/null 2>&1 &
 registry_pid=$!
 trap 'kill $registry_pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+wait_port "$port"
 for tag in app1 app2; do
   skopeo copy --quiet --dest-tls-verify=false "oci:$work/src-layout:$tag" "docker://127.0.0.1:$port/bench/$tag:1.0"
 done
@@ -55,10 +46,6 @@ components:
       - 127.0.0.1:$port/bench/app2:1.0
 YML
 
-timed() { # prints "seconds peak_rss_kib" of a command
-  /usr/bin/time -f "%e %M" -o "$work/time.out" "$@" >/dev/null 2>"$work/cmd.err" || { cat "$work/cmd.err" >&2; exit 1; }
-  cat "$work/time.out"
-}
 best() { # best of N runs of a shell snippet: "seconds peak_rss"
   local n=$1; shift
   local best_s=999999 best_m=0

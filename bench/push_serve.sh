@@ -11,22 +11,11 @@
 # - pull: `skopeo copy` from `airlock serve` vs from docker-registry holding
 #   the same images (both plain HTTP on loopback).
 # Peak RSS of push and serve is reported as well.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
-work=$root/target/bench
-mkdir -p "$work"
-scripts/install-deps.sh
-command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
-[ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
-cargo build --release --quiet
-airlock=$root/target/release/airlock
+source "$(dirname "$0")/common.sh"
 export AIRLOCK_CACHE_DIR=$work/cache-push
 source bench/images.sh
 runs=${RUNS:-3}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -61,10 +50,6 @@ YML
   wait_port "$tls_port"
 }
 
-timed() { # "seconds peak_rss_kib" of a command
-  /usr/bin/time -f "%e %M" -o "$work/time.out" "$@" >/dev/null 2>"$work/cmd.err" || { cat "$work/cmd.err" >&2; exit 1; }
-  cat "$work/time.out"
-}
 
 # --- the bundle --------------------------------------------------------------
 printf 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: bench, version: 1.0.0}\ncomponents:\n  - name: main\n    images: ["oci-layout:%s:app1", "oci-layout:%s:app2"]\n' "$work/src-layout" "$work/src-layout" > "$work/push.yaml"

@@ -40,6 +40,11 @@ pub enum BundleError {
 
 pub type Result<T> = std::result::Result<T, BundleError>;
 
+/// A tar entry's data rounded up to whole 512-byte blocks.
+pub(crate) fn padded(size: u64) -> u64 {
+    size.div_ceil(512) * 512
+}
+
 pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> BundleError {
     let path = path.into();
     move |source| BundleError::Io { path, source }

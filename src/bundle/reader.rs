@@ -4,7 +4,7 @@
 //! tar headers with seeks (no data is read) and opens blobs at their offsets.
 
 use super::format::{self, BlobRecord, BundleManifest, Encoding, Signatures};
-use super::{io_err, BundleError, Result};
+use super::{io_err, padded, BundleError, Result};
 use crate::oci::digest::Digest;
 use std::collections::HashMap;
 use std::fs::File;
@@ -27,7 +27,9 @@ pub struct EntryLocation {
     pub size: u64,
 }
 
-fn parse_header(path: &Path, block: &[u8; 512], at: u64) -> Result<Option<(String, u64, tar::EntryType)>> {
+/// Parses and checks one tar header block: `None` for an end-of-archive
+/// block; an error for a bad checksum or anything but a regular file.
+pub(crate) fn parse_header(path: &Path, block: &[u8; 512], at: u64) -> Result<Option<(String, u64)>> {
     if block.iter().all(|&b| b == 0) {
         return Ok(None);
     }
@@ -43,12 +45,19 @@ fn parse_header(path: &Path, block: &[u8; 512], at: u64) -> Result<Option<(Strin
         return Err(bad(format!("corrupt tar header at byte {at} (checksum mismatch)")));
     }
     let name = String::from_utf8_lossy(&header.path_bytes()).into_owned();
+    if header.entry_type() != tar::EntryType::Regular {
+        return Err(BundleError::BadEntry {
+            path: path.to_path_buf(),
+            entry: name,
+            reason: "only regular files may appear".into(),
+        });
+    }
     let size = header.entry_size().map_err(|_| bad(format!("corrupt size in tar header at byte {at}")))?;
-    Ok(Some((name, size, header.entry_type())))
+    Ok(Some((name, size)))
 }
 
 /// Reads one entry header at `pos`, returning its name and data location.
-fn read_entry_at(file: &mut File, path: &Path, pos: u64) -> Result<Option<(String, EntryLocation, tar::EntryType)>> {
+fn read_entry_at(file: &mut File, path: &Path, pos: u64) -> Result<Option<(String, EntryLocation)>> {
     let mut block = [0u8; 512];
     file.seek(SeekFrom::Start(pos)).map_err(io_err(path))?;
     match file.read_exact(&mut block) {
@@ -67,12 +76,7 @@ fn read_entry_at(file: &mut File, path: &Path, pos: u64) -> Result<Option<(Strin
         }
         Err(e) => return Err(io_err(path)(e)),
     }
-    Ok(parse_header(path, &block, pos)?
-        .map(|(name, size, kind)| (name, EntryLocation { offset: pos + BLOCK, size }, kind)))
-}
-
-fn padded(size: u64) -> u64 {
-    size.div_ceil(BLOCK) * BLOCK
+    Ok(parse_header(path, &block, pos)?.map(|(name, size)| (name, EntryLocation { offset: pos + BLOCK, size })))
 }
 
 fn read_exact_entry(file: &mut File, path: &Path, loc: EntryLocation, what: &str) -> Result<Vec<u8>> {
@@ -119,7 +123,7 @@ pub fn read_head(path: &Path) -> Result<BundleHead> {
 
 fn read_head_from(file: &mut File, path: &Path) -> Result<BundleHead> {
     let not_bundle = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
-    let (name, loc, _) = read_entry_at(file, path, 0)?.ok_or_else(|| not_bundle("it is empty".into()))?;
+    let (name, loc) = read_entry_at(file, path, 0)?.ok_or_else(|| not_bundle("it is empty".into()))?;
     if name != format::MANIFEST_ENTRY {
         return Err(not_bundle(format!("its first entry is `{name}`, not `{}`", format::MANIFEST_ENTRY)));
     }
@@ -129,7 +133,7 @@ fn read_head_from(file: &mut File, path: &Path) -> Result<BundleHead> {
     let manifest_bytes = read_exact_entry(file, path, loc, "the bundle manifest")?;
     let manifest = parse_manifest(path, &manifest_bytes)?;
     let next = loc.offset + padded(loc.size);
-    let (name, sig_loc, _) =
+    let (name, sig_loc) =
         read_entry_at(file, path, next)?.ok_or_else(|| not_bundle("it has no signatures entry".into()))?;
     if name != format::SIGNATURES_ENTRY || sig_loc.size != format::SIGNATURES_SLOT_SIZE {
         return Err(not_bundle(format!("its second entry is `{name}`, not the signatures slot")));
@@ -154,14 +158,7 @@ impl BundleReader {
         let file_len = file.metadata().map_err(io_err(path))?.len();
         let mut entries = HashMap::new();
         let mut pos = 0;
-        while let Some((name, loc, kind)) = read_entry_at(&mut file, path, pos)? {
-            if kind != tar::EntryType::Regular {
-                return Err(BundleError::BadEntry {
-                    path: path.to_path_buf(),
-                    entry: name,
-                    reason: "only regular files may appear".into(),
-                });
-            }
+        while let Some((name, loc)) = read_entry_at(&mut file, path, pos)? {
             if loc.offset + loc.size > file_len {
                 return Err(BundleError::Truncated {
                     path: path.to_path_buf(),

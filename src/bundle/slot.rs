@@ -5,14 +5,10 @@
 use super::format::{self, Signatures};
 use super::reader::read_head;
 use super::writer::signature_slot;
-use super::{io_err, BundleError, Result};
+use super::{io_err, padded, BundleError, Result};
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-
-fn padded(size: u64) -> u64 {
-    size.div_ceil(512) * 512
-}
 
 pub fn write_signatures(path: &Path, signatures: &Signatures) -> Result<()> {
     let head = read_head(path)?;

@@ -8,7 +8,7 @@
 //! extensions, links and odd paths outright instead of interpreting them.
 
 use super::format::{self, BundleManifest, Encoding};
-use super::reader::parse_manifest;
+use super::reader::{parse_header, parse_manifest};
 use super::{io_err, BundleError, Result};
 use crate::oci::digest::Digest;
 use crate::oci::media;
@@ -98,26 +98,8 @@ impl<R: Read> Stream<'_, R> {
         if !self.read_block(&mut block)? {
             return Ok(None);
         }
-        if block.iter().all(|&b| b == 0) {
-            return Ok(None);
-        }
-        let header = tar::Header::from_byte_slice(&block);
-        let bad = |reason: String| BundleError::NotABundle { path: self.path.to_path_buf(), reason };
-        let sum: u32 =
-            block.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) }).sum();
-        if header.cksum().ok() != Some(sum) {
-            return Err(bad(format!("corrupt tar header at byte {at}")));
-        }
-        let name = String::from_utf8_lossy(&header.path_bytes()).into_owned();
-        if header.entry_type() != tar::EntryType::Regular {
-            return Err(BundleError::BadEntry {
-                path: self.path.to_path_buf(),
-                entry: name,
-                reason: "only regular files may appear".into(),
-            });
-        }
+        let Some((name, size)) = parse_header(self.path, &block, at)? else { return Ok(None) };
         check_entry_name(self.path, &name)?;
-        let size = header.entry_size().map_err(|_| bad(format!("corrupt size in tar header at byte {at}")))?;
         Ok(Some((name, size)))
     }
 }

@@ -13,7 +13,7 @@
 //! so the same inputs give byte-identical bundles.
 
 use super::format::{self, BlobRecord, BundleManifest, Signatures};
-use super::{io_err, BundleError, Result};
+use super::{io_err, padded, BundleError, Result};
 use crate::oci::digest::Digest;
 use crate::oci::media;
 use serde_json::json;
@@ -88,10 +88,6 @@ fn header(name: &str, size: u64) -> [u8; 512] {
     h.set_entry_type(tar::EntryType::Regular);
     h.set_cksum();
     *h.as_bytes()
-}
-
-fn padded(size: u64) -> u64 {
-    size.div_ceil(512) * 512
 }
 
 struct Slot {

@@ -14,7 +14,7 @@ pub struct Args {
     #[arg(long, short)]
     output: Option<PathBuf>,
     /// Platforms to carry from multi-platform images (repeatable); overrides the spec.
-    #[arg(long = "platform", value_parser = parse_platform)]
+    #[arg(long = "platform", value_parser = super::parse_platform)]
     platforms: Vec<Platform>,
     /// Blobs downloaded at once.
     #[arg(long, default_value_t = 8)]
@@ -64,10 +64,6 @@ impl RegistryArgs {
             attempts: 3,
         }
     }
-}
-
-fn parse_platform(s: &str) -> Result<Platform, String> {
-    Platform::parse(s).ok_or_else(|| format!("`{s}` is not os/arch[/variant]"))
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {

@@ -18,8 +18,8 @@ pub struct Args {
     #[arg(long)]
     images_tar: Option<PathBuf>,
     /// Platform for --images-tar (default: this machine's).
-    #[arg(long)]
-    platform: Option<String>,
+    #[arg(long, value_parser = super::parse_platform)]
+    platform: Option<Platform>,
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
@@ -36,10 +36,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
             ));
         }
         (None, Some(out), None) => {
-            let platform = match args.platform {
-                Some(p) => Platform::parse(&p).ok_or_else(|| anyhow::anyhow!("`{p}` is not os/arch[/variant]"))?,
-                None => host_platform(),
-            };
+            let platform = args.platform.unwrap_or_else(host_platform);
             let report = export_images_tar(&args.bundle, &platform, &out)?;
             printer.data(&format!(
                 "wrote {} images for {platform} to {} ({})",

@@ -17,8 +17,8 @@ pub struct Args {
     #[arg(long, default_value = "/")]
     root: PathBuf,
     /// Node platform (default: this machine's).
-    #[arg(long)]
-    platform: Option<String>,
+    #[arg(long, value_parser = super::parse_platform)]
+    platform: Option<Platform>,
     /// Leave out an optional component (repeatable).
     #[arg(long)]
     skip: Vec<String>,
@@ -30,10 +30,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
     if !args.k3s {
         bail!("choose a target: --k3s (installing into a cluster with --kubeconfig is not built yet)");
     }
-    let platform = match &args.platform {
-        Some(p) => Platform::parse(p).ok_or_else(|| anyhow::anyhow!("`{p}` is not os/arch[/variant]"))?,
-        None => host_platform(),
-    };
+    let platform = args.platform.unwrap_or_else(host_platform);
     let options = InstallOptions {
         bundle: args.bundle.clone(),
         root: args.root,

@@ -54,6 +54,11 @@ pub enum Command {
     History(install::HistoryArgs),
 }
 
+/// clap value parser for `--platform os/arch[/variant]`.
+fn parse_platform(s: &str) -> Result<crate::oci::manifest::Platform, String> {
+    crate::oci::manifest::Platform::parse(s).ok_or_else(|| format!("`{s}` is not os/arch[/variant]"))
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let printer = Printer::new(cli.quiet);
     match cli.command {

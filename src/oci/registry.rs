@@ -143,6 +143,14 @@ impl Registry {
         Ok(Registry { client: Client::new(config), settings, options })
     }
 
+    /// The credentials for a reference's registry, handed to oci-client so
+    /// it can log in as each request needs.
+    async fn credentials(&self, image: &Reference) -> RegistryAuth {
+        let auth = self.auth_for(image.registry());
+        self.client.store_auth_if_needed(image.registry(), &auth).await;
+        auth
+    }
+
     fn auth_for(&self, registry: &str) -> RegistryAuth {
         if let Some(s) = self.settings.registries.get(registry) {
             let password = s.password.clone().or_else(|| s.password_env.as_ref().and_then(|v| std::env::var(v).ok()));
@@ -270,8 +278,7 @@ impl Registry {
         new_sink: &(dyn Fn() -> std::io::Result<Box<dyn BlobSink>> + Sync),
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<u64, RegistryError> {
-        let auth = self.auth_for(image.registry());
-        self.client.store_auth_if_needed(image.registry(), &auth).await;
+        self.credentials(image).await;
         let descriptor = OciDescriptor { digest: digest.to_string(), size: size as i64, ..Default::default() };
         self.with_retries(image, || async {
             let mut stream = self.client.pull_blob_stream(image, &descriptor).await?;
@@ -314,8 +321,7 @@ impl Registry {
     /// logins at once and sends a request without credentials when one fails.
     pub async fn login(&self, repos: &[Reference]) -> Result<(), RegistryError> {
         for repo in repos {
-            let auth = self.auth_for(repo.registry());
-            self.client.store_auth_if_needed(repo.registry(), &auth).await;
+            let auth = self.credentials(repo).await;
             for op in [oci_client::RegistryOperation::Pull, oci_client::RegistryOperation::Push] {
                 self.with_retries(repo, || self.client.auth(repo, &auth, op)).await?;
             }
@@ -325,8 +331,7 @@ impl Registry {
 
     /// Does `repo` (a reference naming the target repository) hold the blob?
     pub async fn blob_exists(&self, repo: &Reference, digest: &Digest) -> Result<bool, RegistryError> {
-        let auth = self.auth_for(repo.registry());
-        self.client.store_auth_if_needed(repo.registry(), &auth).await;
+        self.credentials(repo).await;
         let digest = digest.to_string();
         self.with_retries(repo, || self.client.blob_exists(repo, &digest)).await
     }
@@ -334,8 +339,7 @@ impl Registry {
     /// Asks the registry to link a blob it holds in `from` into `repo`.
     /// Returns false when the registry declined (it then has to be uploaded).
     pub async fn mount_blob(&self, repo: &Reference, from: &Reference, digest: &Digest) -> Result<bool, RegistryError> {
-        let auth = self.auth_for(repo.registry());
-        self.client.store_auth_if_needed(repo.registry(), &auth).await;
+        self.credentials(repo).await;
         match self.client.mount_blob(repo, from, &digest.to_string()).await {
             Ok(()) => Ok(true),
             Err(OciDistributionError::SpecViolationError(_)) | Err(OciDistributionError::RegistryNoLocationError) => {
@@ -363,8 +367,7 @@ impl Registry {
         F: Fn() -> S,
         S: futures_util::Stream<Item = oci_client::errors::Result<bytes::Bytes>> + Send + 'static,
     {
-        let auth = self.auth_for(repo.registry());
-        self.client.store_auth_if_needed(repo.registry(), &auth).await;
+        self.credentials(repo).await;
         let digest = digest.to_string();
         self.with_retries(repo, || self.client.push_blob_stream(repo, new_stream(), &digest, Some(size))).await?;
         Ok(())
@@ -382,8 +385,7 @@ impl Registry {
 
     /// Uploads a manifest byte for byte, so its digest is unchanged.
     pub async fn push_manifest(&self, target: &Reference, bytes: &[u8], media_type: &str) -> Result<(), RegistryError> {
-        let auth = self.auth_for(target.registry());
-        self.client.store_auth_if_needed(target.registry(), &auth).await;
+        self.credentials(target).await;
         let content_type = reqwest::header::HeaderValue::from_str(media_type).map_err(|_| RegistryError::Failed {
             image: target.whole(),
             registry: target.registry().into(),

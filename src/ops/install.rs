@@ -3,9 +3,8 @@
 //! Nothing is written when any check fails.
 
 use crate::bundle::reader::BundleReader;
-use crate::bundle::verify::verify_file;
 use crate::oci::manifest::Platform;
-use crate::ops::verify::{check_signature, TrustOptions};
+use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
 use crate::sign::trust::Verdict;
 use crate::target::k3s::install::{install, InstallReport};
 use anyhow::{bail, Context, Result};
@@ -21,10 +20,10 @@ pub struct InstallOptions {
 }
 
 pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict)> {
-    let verdict = check_signature(&options.bundle, &options.trust)?;
-    verify_file(&options.bundle, &mut |_| {})
-        .with_context(|| format!("{} failed verification; nothing was installed", options.bundle.display()))?;
     let reader = BundleReader::open(&options.bundle)?;
+    let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
+    verify_digests(&options.bundle, &reader.head, &mut |_| {})
+        .with_context(|| format!("{} failed verification; nothing was installed", options.bundle.display()))?;
     for name in &options.skip {
         match reader.head.manifest.components.iter().find(|c| &c.name == name) {
             None => bail!("--skip {name}: the bundle has no component `{name}`"),

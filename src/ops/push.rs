@@ -36,9 +36,9 @@ pub struct PushReport {
 
 pub async fn push(options: PushOptions, progress: &Progress) -> Result<(PushReport, Verdict)> {
     let destination = Destination::parse(&options.destination)?;
-    // Signature first: nothing is sent for a bundle we do not trust.
-    let verdict = check_signature(&options.bundle, &options.trust)?;
     let reader = Arc::new(BundleReader::open(&options.bundle)?);
+    // Signature first: nothing is sent for a bundle we do not trust.
+    let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     let targets = plan(&reader, &destination, options.keep_registry_host)?;
     let registry = Registry::new(options.registry.clone())?;
 

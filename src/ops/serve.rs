@@ -25,8 +25,8 @@ pub struct Serving {
 
 /// Binds, reports through `on_ready`, then serves until Ctrl-C / SIGTERM.
 pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(&Serving)) -> Result<()> {
-    let verdict = check_signature(&options.bundle, &options.trust)?;
     let reader = BundleReader::open(&options.bundle)?;
+    let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     let catalog = Arc::new(Catalog::new(reader));
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await

@@ -3,7 +3,7 @@
 //! bundle that checks every byte against its digest and every manifest's
 //! references.
 
-use crate::bundle::reader::read_head;
+use crate::bundle::reader::{read_head, BundleHead};
 use crate::bundle::verify::{verify_file, VerifyReport};
 use crate::oci::digest::Digest;
 use crate::output::Progress;
@@ -18,22 +18,27 @@ pub struct TrustOptions {
     pub allow_unsigned: bool,
 }
 
-/// Checks the bundle's signature only (reads the head).
-pub fn check_signature(path: &Path, options: &TrustOptions) -> Result<Verdict> {
-    let head = read_head(path)?;
+/// Checks the signature over a bundle's manifest (its head, already read).
+pub fn check_signature(path: &Path, head: &BundleHead, options: &TrustOptions) -> Result<Verdict> {
     let keys = if options.allow_unsigned { Vec::new() } else { trust::trusted_keys(&options.keys)? };
     Ok(trust::check(path, &head.manifest_bytes, &head.signatures, &keys, options.allow_unsigned)?)
 }
 
-pub fn verify(path: &Path, options: &TrustOptions, progress: &Progress) -> Result<(VerifyReport, Verdict)> {
-    let head = read_head(path)?;
-    let verdict = check_signature(path, options)?;
-    let bar = progress.bar(&path.display().to_string(), head.manifest.stored_size());
-    let report = verify_file(path, &mut |n| bar.inc(n))?;
-    // The streamed manifest must be the one whose signature was checked.
+/// Checks every byte of the bundle, and that the manifest streamed is the
+/// one in `head` (whose signature the caller checked).
+pub fn verify_digests(path: &Path, head: &BundleHead, on_progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
+    let report = verify_file(path, on_progress)?;
     if report.manifest_digest.as_ref() != Some(&Digest::of(&head.manifest_bytes)) {
         bail!("{} changed while it was being verified", path.display());
     }
+    Ok(report)
+}
+
+pub fn verify(path: &Path, options: &TrustOptions, progress: &Progress) -> Result<(VerifyReport, Verdict)> {
+    let head = read_head(path)?;
+    let verdict = check_signature(path, &head, options)?;
+    let bar = progress.bar(&path.display().to_string(), head.manifest.stored_size());
+    let report = verify_digests(path, &head, &mut |n| bar.inc(n))?;
     bar.finish("Verified", &format!("{} ({} blobs)", path.display(), report.blobs));
     Ok((report, verdict))
 }

@@ -219,16 +219,7 @@ fn local_sources_charts_files_and_docs() {
     layout.tag(&img, "1.0.0");
     // A docker archive made by skopeo from that layout.
     let archive = d.join("images/web.tar");
-    let out = Command::new("skopeo")
-        .args([
-            "copy",
-            "--quiet",
-            &format!("oci:{}:1.0.0", layout.dir.display()),
-            &format!("docker-archive:{}:example.com/web:1.0.0", archive.display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    docker_archive(&layout.dir, "1.0.0", &archive, "example.com/web:1.0.0");
     std::fs::create_dir_all(d.join("chart/templates")).unwrap();
     std::fs::write(d.join("chart/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 0.3.0\nappVersion: 1.0.0\n")
         .unwrap();

@@ -3,7 +3,6 @@
 //! (`ctr -n k8s.io images import`), then run with runc.
 
 use crate::support::*;
-use std::process::Command;
 
 #[test]
 fn containerd_imports_the_images_tar_under_the_original_names() {
@@ -14,22 +13,10 @@ fn containerd_imports_the_images_tar_under_the_original_names() {
     let d = dir.path();
     demo_image(&d.join("hello"));
     let mut layout = LayoutBuilder::new(&d.join("img"));
-    let amd = layout.image("amd64", &[layer(&[("a", b"amd64", 0o644)])]);
-    let arm = layout.image("arm64", &[layer(&[("a", b"arm64", 0o644)])]);
-    let multi = layout.index(&[(&amd, "amd64"), (&arm, "arm64")]);
-    layout.tag(&multi, "quay.io/team/multi:2.0");
+    let (amd, _, _) = layout.two_platforms("quay.io/team/multi:2.0");
     // An uncompressed layer, stored zstd in the bundle, decoded into the tar.
     let archive = d.join("plain.tar");
-    let out = Command::new("skopeo")
-        .args([
-            "copy",
-            "--quiet",
-            &format!("oci:{}:1.0.0", d.join("hello").display()),
-            &format!("docker-archive:{}:docker.io/library/plain:1", archive.display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    docker_archive(&d.join("hello"), "1.0.0", &archive, "docker.io/library/plain:1");
     let spec = write_spec(
         d,
         "components:\n  - name: a\n    images: [\"oci-layout:./hello:1.0.0\", \"oci-layout:./img:quay.io/team/multi:2.0\", \"docker-archive:./plain.tar\"]\n",

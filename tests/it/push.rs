@@ -354,10 +354,7 @@ fn platform_filtered_index_is_pushed_as_a_filtered_index() {
     let airlock = Airlock::new();
     let dir = tempfile::tempdir().unwrap();
     let mut layout = LayoutBuilder::new(&dir.path().join("img"));
-    let amd = layout.image("amd64", &[layer(&[("a", b"amd64", 0o644)])]);
-    let arm = layout.image("arm64", &[layer(&[("a", b"arm64", 0o644)])]);
-    let index = layout.index(&[(&amd, "amd64"), (&arm, "arm64")]);
-    layout.tag(&index, "example.com/multi:1");
+    let (amd, _, index) = layout.two_platforms("example.com/multi:1");
     let spec = write_spec(
         dir.path(),
         "platforms: [linux/amd64]\ncomponents:\n  - name: a\n    images: [\"oci-layout:./img:example.com/multi:1\"]\n",

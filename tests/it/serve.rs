@@ -19,23 +19,11 @@ fn fixture() -> Fixture {
     let d = dir.path();
     let hello_digest = demo_image(&d.join("hello"));
     let mut layout = LayoutBuilder::new(&d.join("img"));
-    let amd = layout.image("amd64", &[layer(&[("a", b"amd64", 0o644)])]);
-    let arm = layout.image("arm64", &[layer(&[("a", b"arm64", 0o644)])]);
-    let multi = layout.index(&[(&amd, "amd64"), (&arm, "arm64")]);
-    layout.tag(&multi, "multi");
+    let (_, _, multi) = layout.two_platforms("multi");
     // A docker archive with an uncompressed layer: stored zstd-compressed,
     // so serving it exercises decoding (and ranges within it).
     let archive = d.join("plain.tar");
-    let out = Command::new("skopeo")
-        .args([
-            "copy",
-            "--quiet",
-            &format!("oci:{}:1.0.0", d.join("hello").display()),
-            &format!("docker-archive:{}:example.com/plain:1", archive.display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    docker_archive(&d.join("hello"), "1.0.0", &archive, "example.com/plain:1");
     let spec = write_spec(
         d,
         "components:\n  - name: a\n    images: [\"oci-layout:./hello:1.0.0\", \"oci-layout:./img:multi\", \"docker-archive:./plain.tar\"]\n",

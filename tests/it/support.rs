@@ -318,6 +318,16 @@ impl LayoutBuilder {
         Built { digest: d["digest"].as_str().unwrap().to_string(), bytes }
     }
 
+    /// Two single-layer images (amd64, arm64) under one index tagged `tag`;
+    /// returns (amd64, arm64, index).
+    pub fn two_platforms(&mut self, tag: &str) -> (Built, Built, Built) {
+        let amd = self.image("amd64", &[layer(&[("a", b"amd64", 0o644)])]);
+        let arm = self.image("arm64", &[layer(&[("a", b"arm64", 0o644)])]);
+        let index = self.index(&[(&amd, "amd64"), (&arm, "arm64")]);
+        self.tag(&index, tag);
+        (amd, arm, index)
+    }
+
     /// Names a manifest or index in the layout's index.json.
     pub fn tag(&mut self, built: &Built, tag: &str) {
         let media = if String::from_utf8_lossy(&built.bytes).contains("\"manifests\"") {
@@ -523,6 +533,17 @@ pub fn demo_image(dir: &Path) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-demo-image.sh");
     let out = run_ok(Command::new("bash").arg(script).arg(dir));
     String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Writes `docker save`-style output of `layout:tag` named `name`, with
+/// skopeo (its layers come out uncompressed).
+pub fn docker_archive(layout: &Path, tag: &str, archive: &Path, name: &str) {
+    run_ok(Command::new("skopeo").args([
+        "copy",
+        "--quiet",
+        &format!("oci:{}:{tag}", layout.display()),
+        &format!("docker-archive:{}:{name}", archive.display()),
+    ]));
 }
 
 /// A `airlock serve` process of the test's own, stopped by its PID.
