@@ -9,7 +9,7 @@
 
 use crate::bundle::format::ImageRecord;
 use crate::bundle::reader::BundleReader;
-use crate::oci::digest::{Digest, HashingReader};
+use crate::oci::digest::{Digest, HashingReader, HashingWriter};
 use crate::oci::manifest::{AnyManifest, Platform};
 use crate::oci::media;
 use crate::oci::source::parse_reference;
@@ -110,6 +110,8 @@ pub fn check_platform(
 pub struct ImagesTarReport {
     pub images: Vec<String>,
     pub bytes: u64,
+    /// Of the whole tarball, computed as it was written.
+    pub digest: Digest,
 }
 
 /// Writes the images tarball for `platform` to `out`.
@@ -145,7 +147,7 @@ pub fn write_images_tar(
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = tempfile::Builder::new().prefix(".airlock-partial-").tempfile_in(dir).map_err(io(dir))?;
     let tmp_path = tmp.path().to_path_buf();
-    let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, tmp.as_file()));
+    let mut tar = tar::Builder::new(HashingWriter::new(BufWriter::with_capacity(1 << 20, tmp.as_file())));
     let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
     tar.append(&header("oci-layout", layout.len() as u64), &layout[..]).map_err(io(&tmp_path))?;
     let index = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": media::OCI_INDEX, "manifests": entries}))
@@ -162,11 +164,11 @@ pub fn write_images_tar(
             return Err(ImagesTarError::Corrupt { digest: digest.clone(), actual });
         }
     }
-    let mut writer = tar.into_inner().map_err(io(&tmp_path))?;
+    let (digest, mut writer) = tar.into_inner().map_err(io(&tmp_path))?.finish();
     writer.flush().map_err(io(&tmp_path))?;
     drop(writer);
     tmp.as_file().sync_all().map_err(io(&tmp_path))?;
     let bytes = tmp.as_file().metadata().map_err(io(&tmp_path))?.len();
     tmp.persist(out).map_err(|e| ImagesTarError::Io { path: out.to_path_buf(), source: e.error })?;
-    Ok(ImagesTarReport { images: images.iter().map(|i| i.reference.clone()).collect(), bytes })
+    Ok(ImagesTarReport { images: images.iter().map(|i| i.reference.clone()).collect(), bytes, digest })
 }

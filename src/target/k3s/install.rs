@@ -106,14 +106,17 @@ fn file_digest(path: &Path) -> Option<Digest> {
     Some(hashing.finish().0)
 }
 
-/// Moves a staged file (same directory) to `root/rel` unless the content
-/// there is already the same; streams, so large image tarballs stay on disk.
-fn put_staged(root: &Path, rel: &str, staged: &Path, changed: &mut Vec<String>) -> Result<InstalledFile, InstallError> {
+/// Moves a staged file (same directory, content `digest`) to `root/rel`
+/// unless the content there is already the same; streams, so large image
+/// tarballs stay on disk.
+fn put_staged(
+    root: &Path,
+    rel: &str,
+    staged: &Path,
+    digest: Digest,
+    changed: &mut Vec<String>,
+) -> Result<InstalledFile, InstallError> {
     let path = root.join(rel);
-    let digest = file_digest(staged).ok_or_else(|| InstallError::Io {
-        path: staged.to_path_buf(),
-        source: std::io::Error::other("cannot read back the staged file"),
-    })?;
     if file_digest(&path).as_ref() == Some(&digest) {
         std::fs::remove_file(staged).map_err(io(staged))?;
     } else {
@@ -234,8 +237,8 @@ pub fn install(
         let dir = root.join(IMAGES_DIR);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let staged = dir.join(format!(".airlock-partial-{name}.tar"));
-        super::images::write_images_tar(reader, &images, platform, &staged)?;
-        files.push(put_staged(root, &rel, &staged, &mut changed)?);
+        let written = super::images::write_images_tar(reader, &images, platform, &staged)?;
+        files.push(put_staged(root, &rel, &staged, written.digest, &mut changed)?);
     }
     for c in components {
         for (i, doc) in c.crds.iter().enumerate() {
