@@ -1,21 +1,79 @@
 use super::trust::TrustArgs;
 use crate::oci::manifest::Platform;
 use crate::ops::export::host_platform;
-use crate::ops::install::{install_k3s, InstallOptions};
+use crate::ops::install::{install_k3s, rollback_k3s, InstallOptions};
 use crate::output::Printer;
-use crate::target::k3s::install::history;
+use crate::target::k3s::install::{Action, InstallReport, DEFAULT_KEEP};
+use crate::target::k3s::registries::NodeRegistry;
+use crate::target::k3s::state::history;
+use crate::target::registry::Destination;
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 
+/// Which node, and where its files live.
 #[derive(clap::Args)]
-pub struct Args {
-    bundle: PathBuf,
+pub struct NodeArgs {
     /// Install onto this K3s node (the only target so far).
     #[arg(long)]
     k3s: bool,
     /// Make every path relative to this directory (image building, tests).
     #[arg(long, default_value = "/")]
     root: PathBuf,
+    /// Revisions whose files are kept on the node for rollback.
+    #[arg(long, default_value_t = DEFAULT_KEEP, value_name = "N")]
+    keep_revisions: usize,
+}
+
+impl NodeArgs {
+    fn require_k3s(&self) -> Result<()> {
+        if !self.k3s {
+            bail!("choose a target: --k3s (installing into a cluster with --kubeconfig is not built yet)");
+        }
+        Ok(())
+    }
+}
+
+/// The private registry the node pulls from, instead of an images tarball.
+#[derive(clap::Args)]
+pub struct NodeRegistryArgs {
+    /// Write /etc/rancher/k3s/registries.yaml mirroring every source registry
+    /// of the bundle to HOST[:PORT][/PREFIX] (where `airlock push` put them).
+    #[arg(long, value_name = "HOST[/PREFIX]")]
+    registry: Option<String>,
+    /// The images were pushed with --keep-registry-host.
+    #[arg(long, requires = "registry")]
+    keep_registry_host: bool,
+    /// The registry speaks plain HTTP.
+    #[arg(long, requires = "registry")]
+    plain_http: bool,
+    /// CA certificate of the registry, as a path on the node.
+    #[arg(long, requires = "registry", value_name = "PATH")]
+    registry_ca_file: Option<String>,
+    #[arg(long, requires = "registry", env = "AIRLOCK_REGISTRY_USERNAME")]
+    username: Option<String>,
+    #[arg(long, requires = "username", env = "AIRLOCK_REGISTRY_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+}
+
+impl NodeRegistryArgs {
+    fn node_registry(self) -> Result<Option<NodeRegistry>> {
+        let Some(registry) = self.registry else { return Ok(None) };
+        Ok(Some(NodeRegistry {
+            destination: Destination::parse(&registry)?,
+            keep_registry_host: self.keep_registry_host,
+            plain_http: self.plain_http,
+            ca_file: self.registry_ca_file,
+            username: self.username,
+            password: self.password,
+        }))
+    }
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    bundle: PathBuf,
+    #[command(flatten)]
+    node: NodeArgs,
     /// Node platform (default: this machine's).
     #[arg(long, value_parser = super::parse_platform)]
     platform: Option<Platform>,
@@ -23,35 +81,75 @@ pub struct Args {
     #[arg(long)]
     skip: Vec<String>,
     #[command(flatten)]
+    registry: NodeRegistryArgs,
+    #[command(flatten)]
     trust: TrustArgs,
 }
 
-pub fn run(args: Args, printer: &Printer) -> Result<()> {
-    if !args.k3s {
-        bail!("choose a target: --k3s (installing into a cluster with --kubeconfig is not built yet)");
-    }
-    let platform = args.platform.unwrap_or_else(host_platform);
+pub fn run(args: Args, printer: &Printer, action: Action) -> Result<()> {
+    args.node.require_k3s()?;
     let options = InstallOptions {
         bundle: args.bundle.clone(),
-        root: args.root,
-        platform,
+        root: args.node.root,
+        platform: args.platform.unwrap_or_else(host_platform),
+        registry: args.registry.node_registry()?,
         skip: args.skip,
         trust: args.trust.options(),
+        action,
+        keep: args.node.keep_revisions,
     };
     let (report, verdict) = install_k3s(&options)?;
     super::trust::report(printer, &args.bundle, &verdict);
+    print_report(printer, &report);
+    Ok(())
+}
+
+fn print_report(printer: &Printer, report: &InstallReport) {
     for path in &report.changed {
         printer.status("Wrote", &format!("/{path}"));
     }
+    for path in &report.removed {
+        printer.status("Removed", &format!("/{path}"));
+    }
+    for path in &report.kept {
+        printer.warn(&format!(
+            "/{path} is no longer part of the bundle but was left in place (shared, or changed since airlock wrote it)"
+        ));
+    }
     let r = &report.revision;
+    if !r.pending_deletions.is_empty() {
+        printer.warn("K3s does not delete what a removed manifest created; delete these from the cluster:");
+        for resource in &r.pending_deletions {
+            printer.warn(&format!("  {resource}"));
+        }
+    }
+    let what = if report.recorded { "revision" } else { "unchanged, revision" };
     printer.data(&format!(
-        "{} {}: revision {} ({} files, {} changed)",
+        "{} {}: {what} {} ({} files, {} changed, {} removed)",
         r.name,
         r.version,
         r.revision,
         r.files.len(),
-        report.changed.len()
+        report.changed.len(),
+        report.removed.len()
     ));
+}
+
+#[derive(clap::Args)]
+pub struct RollbackArgs {
+    /// Bundle name (metadata.name).
+    name: String,
+    /// Revision to restore (default: the one before the newest).
+    #[arg(long, value_name = "REV")]
+    to: Option<u32>,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+pub fn run_rollback(args: RollbackArgs, printer: &Printer) -> Result<()> {
+    args.node.require_k3s()?;
+    let report = rollback_k3s(&args.node.root, &args.name, args.to, args.node.keep_revisions)?;
+    print_report(printer, &report);
     Ok(())
 }
 
@@ -72,8 +170,9 @@ pub fn run_history(args: HistoryArgs, printer: &Printer) -> Result<()> {
     }
     for r in revisions {
         printer.data(&format!(
-            "{:>4}  {} {}  {}  {} files",
+            "{:>4}  {:<14} {} {}  {}  {} files",
             r.revision,
+            r.action,
             r.name,
             r.version,
             r.manifest_digest,

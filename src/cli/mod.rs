@@ -14,6 +14,7 @@ mod trust;
 mod verify;
 
 use crate::output::Printer;
+use crate::target::k3s::install::Action;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -50,6 +51,10 @@ pub enum Command {
     Serve(serve::Args),
     /// Install a bundle onto a K3s node.
     Install(install::Args),
+    /// Replace an installed bundle with a new version of it.
+    Upgrade(install::Args),
+    /// Restore an earlier installed revision of a bundle.
+    Rollback(install::RollbackArgs),
     /// List the installed revisions of a bundle.
     History(install::HistoryArgs),
 }
@@ -70,7 +75,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sign(args) => sign::run(args, &printer),
         Command::Push(args) => push::run(args, &printer),
         Command::Serve(args) => serve::run(args, &printer),
-        Command::Install(args) => install::run(args, &printer),
+        Command::Install(args) => install::run(args, &printer, Action::Install),
+        Command::Upgrade(args) => install::run(args, &printer, Action::Upgrade),
+        Command::Rollback(args) => install::run_rollback(args, &printer),
         Command::History(args) => install::run_history(args, &printer),
     }
 }

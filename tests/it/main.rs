@@ -13,4 +13,5 @@ mod push;
 mod serve;
 mod sign;
 mod support;
+mod upgrade;
 mod verify;

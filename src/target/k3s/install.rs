@@ -1,186 +1,39 @@
-//! Laying a bundle down on a K3s node, following K3s's air-gap contract:
-//! images as a tarball in `agent/images/`, charts as `HelmChart` resources
-//! (chart inline as `chartContent`) and CRDs/manifests as files in
-//! `server/manifests/` (CRDs first by name), plain files at their targets.
-//! Every path is under `root`. Each file is written to a temp name and
-//! renamed; a file whose content is already right is left alone, so a second
-//! install of the same bundle changes nothing. Each install is recorded as a
-//! revision under `var/lib/airlock/NAME/`.
+//! Install, upgrade and rollback on a K3s node, every path under `root`.
+//! Each flow checks everything it can before the first write (disk space,
+//! platform, chart sizes, stored content), then applies the planned files
+//! (`apply`), then records the revision. A revision that changes nothing is
+//! not recorded, so a second install of the same bundle leaves no trace.
 //!
-//! Upgrade (removing what a new version drops) and rollback are not here yet.
+//! K3s does not delete resources when a manifest file goes away; the
+//! resources that removed files declared are recorded as
+//! `pendingDeletions` for the ops layer to delete through the API.
 
-use crate::bundle::format::{ChartRecord, Component};
+use super::apply::{apply, Applied, Content, PlannedFile};
+use super::layout::{self, ImagesVia, MANIFESTS_DIR};
+use super::state::{self, ResourceRef, Revision};
+use super::InstallError;
+use crate::bundle::format::Component;
 use crate::bundle::reader::BundleReader;
 use crate::oci::digest::Digest;
-use crate::oci::manifest::Platform;
-use base64::Engine;
-use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-pub const IMAGES_DIR: &str = "var/lib/rancher/k3s/agent/images";
-pub const MANIFESTS_DIR: &str = "var/lib/rancher/k3s/server/manifests";
-pub const STATE_DIR: &str = "var/lib/airlock";
-/// ConfigMaps (where helm-controller keeps chart content) stop at 1 MiB.
-pub const MAX_CHART_CONTENT: usize = 1024 * 1024 - 64 * 1024;
+/// Content of this many newest revisions is kept for rollback.
+pub const DEFAULT_KEEP: usize = 3;
 
-#[derive(Debug, thiserror::Error)]
-pub enum InstallError {
-    #[error("cannot write {path}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("chart {chart} is {size} bytes base64-encoded; K3s keeps chart content in a ConfigMap (1 MiB at most); push it to a registry and install from there instead")]
-    ChartTooLarge { chart: String, size: usize },
-    #[error("values of chart {chart}: {detail}")]
-    Values { chart: String, detail: String },
-    #[error("not enough disk space under {root}: {needed} bytes needed, {available} available; free some space or install elsewhere with --root")]
-    NoSpace { root: PathBuf, needed: u64, available: u64 },
-    #[error(transparent)]
-    Images(#[from] super::images::ImagesTarError),
-    #[error(transparent)]
-    Bundle(#[from] crate::bundle::BundleError),
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
-    move |source| InstallError::Io { path: path.to_path_buf(), source }
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct InstalledFile {
-    /// Path under the root, without a leading `/`.
-    pub path: String,
-    pub sha256: Digest,
-    pub mode: String,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-#[serde(rename_all = "camelCase")]
-pub struct Revision {
-    pub revision: u32,
-    pub name: String,
-    pub version: String,
-    pub manifest_digest: Digest,
-    pub files: Vec<InstalledFile>,
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Install,
+    Upgrade,
 }
 
 pub struct InstallReport {
     pub revision: Revision,
-    /// Files whose content changed (or were new).
+    /// Whether a new revision was recorded (false: nothing changed).
+    pub recorded: bool,
     pub changed: Vec<String>,
-}
-
-/// Writes `bytes` at `root/rel` unless it already holds them.
-fn put(
-    root: &Path,
-    rel: &str,
-    bytes: &[u8],
-    mode: u32,
-    changed: &mut Vec<String>,
-) -> Result<InstalledFile, InstallError> {
-    let path = root.join(rel);
-    let digest = Digest::of(bytes);
-    let same = std::fs::read(&path).map(|old| Digest::of(&old) == digest).unwrap_or(false);
-    let mode_ok = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o7777 == mode).unwrap_or(false);
-    if !(same && mode_ok) {
-        let dir = path.parent().expect("under root");
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let mut tmp = tempfile::Builder::new().prefix(".airlock-partial-").tempfile_in(dir).map_err(io(dir))?;
-        tmp.write_all(bytes).map_err(io(&path))?;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(io(&path))?;
-        tmp.as_file().sync_all().map_err(io(&path))?;
-        tmp.persist(&path).map_err(|e| InstallError::Io { path: path.clone(), source: e.error })?;
-        changed.push(rel.to_string());
-    }
-    Ok(InstalledFile { path: rel.to_string(), sha256: digest, mode: format!("{mode:04o}") })
-}
-
-fn file_digest(path: &Path) -> Option<Digest> {
-    let file = std::fs::File::open(path).ok()?;
-    let mut hashing = crate::oci::digest::HashingReader::new(std::io::BufReader::with_capacity(1 << 20, file));
-    std::io::copy(&mut hashing, &mut std::io::sink()).ok()?;
-    Some(hashing.finish().0)
-}
-
-/// Moves a staged file (same directory, content `digest`) to `root/rel`
-/// unless the content there is already the same; streams, so large image
-/// tarballs stay on disk.
-fn put_staged(
-    root: &Path,
-    rel: &str,
-    staged: &Path,
-    digest: Digest,
-    changed: &mut Vec<String>,
-) -> Result<InstalledFile, InstallError> {
-    let path = root.join(rel);
-    if file_digest(&path).as_ref() == Some(&digest) {
-        std::fs::remove_file(staged).map_err(io(staged))?;
-    } else {
-        std::fs::set_permissions(staged, std::fs::Permissions::from_mode(0o644)).map_err(io(staged))?;
-        std::fs::rename(staged, &path).map_err(io(&path))?;
-        changed.push(rel.to_string());
-    }
-    Ok(InstalledFile { path: rel.to_string(), sha256: digest, mode: "0644".into() })
-}
-
-/// Deep-merges `overlay` into `base` (maps merge, everything else replaces),
-/// as Helm merges values files and `--set`.
-fn merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
-    match (base, overlay) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
-                    _ => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o,
-    }
-}
-
-/// The `HelmChart` resource for a bundled chart, chart inline.
-pub fn helm_chart_resource(reader: &BundleReader, chart: &ChartRecord) -> Result<String, InstallError> {
-    let archive = reader.read_blob(&chart.archive_digest)?;
-    let content = base64::engine::general_purpose::STANDARD.encode(&archive);
-    if content.len() > MAX_CHART_CONTENT {
-        return Err(InstallError::ChartTooLarge { chart: chart.name.clone(), size: content.len() });
-    }
-    let values_error = |detail: String| InstallError::Values { chart: chart.name.clone(), detail };
-    let mut values = serde_json::json!({});
-    for file in &chart.values_files {
-        let text = String::from_utf8(reader.read_blob(&file.digest)?)
-            .map_err(|_| values_error(format!("{} is not UTF-8", file.name)))?;
-        let parsed: serde_json::Value = serde_saphyr::from_str(&text)
-            .map_err(|e| values_error(format!("{}: {}", file.name, e.without_snippet())))?;
-        if !parsed.is_null() {
-            merge(&mut values, parsed);
-        }
-    }
-    if let Some(inline) = &chart.values {
-        merge(&mut values, inline.clone());
-    }
-    let mut spec = serde_json::json!({
-        "chartContent": content,
-        "targetNamespace": chart.namespace.clone().unwrap_or_else(|| "default".into()),
-        "createNamespace": true,
-    });
-    if values.as_object().is_some_and(|m| !m.is_empty()) {
-        spec["valuesContent"] = serde_saphyr::to_string(&values).map_err(|e| values_error(e.to_string()))?.into();
-    }
-    let resource = serde_json::json!({
-        "apiVersion": "helm.cattle.io/v1",
-        "kind": "HelmChart",
-        "metadata": {"name": chart.name, "namespace": "kube-system"},
-        "spec": spec,
-    });
-    serde_saphyr::to_string(&resource).map_err(|e| values_error(e.to_string()))
+    pub removed: Vec<String>,
+    /// Dropped files left in place (shared, or changed since installed).
+    pub kept: Vec<String>,
 }
 
 fn available_space(root: &Path) -> Option<u64> {
@@ -192,17 +45,43 @@ fn available_space(root: &Path) -> Option<u64> {
     Some(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
-/// Installs the chosen components of a verified bundle under `root`.
+fn check_space(root: &Path, needed: u64) -> Result<(), InstallError> {
+    match available_space(root) {
+        // A margin for the revision record and the filesystem's own needs.
+        Some(available) if available < needed + (16 << 20) => {
+            Err(InstallError::NoSpace { root: root.into(), needed, available })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Installs (or upgrades to) the chosen components of a verified bundle.
 pub fn install(
     reader: &BundleReader,
     components: &[&Component],
-    platform: &Platform,
+    images_via: &ImagesVia,
     root: &Path,
+    action: Action,
+    keep: usize,
 ) -> Result<InstallReport, InstallError> {
     let manifest = &reader.head.manifest;
     let name = &manifest.metadata.name;
-    // Preflight, before anything is written: room for every blob we lay down
-    // (images, charts base64, files) with a margin.
+    let manifest_digest = Digest::of(&reader.head.manifest_bytes);
+    let history = state::history(root, name)?;
+    let previous = history.last();
+    match (action, previous) {
+        (Action::Install, Some(p)) if p.manifest_digest != manifest_digest => {
+            return Err(InstallError::AlreadyInstalled {
+                name: name.clone(),
+                version: p.version.clone(),
+                revision: p.revision,
+            })
+        }
+        (Action::Upgrade, None) => return Err(InstallError::NotInstalled { name: name.clone(), root: root.into() }),
+        _ => {}
+    }
+    // Room for every blob laid down (images, charts base64, files), and a
+    // second copy of it all while the old files are still stored.
     let needed: u64 = components
         .iter()
         .map(|c| {
@@ -212,100 +91,139 @@ pub fn install(
                 + c.crds.iter().chain(&c.manifests).map(|d| d.size).sum::<u64>()
         })
         .sum();
-    if let Some(available) = available_space(root) {
-        if available < needed + (16 << 20) {
-            return Err(InstallError::NoSpace { root: root.into(), needed, available });
+    check_space(root, needed)?;
+    if let ImagesVia::Tarball { platform } = images_via {
+        for c in components {
+            super::images::check_platform(reader, &c.images.iter().collect::<Vec<_>>(), platform)?;
         }
     }
-    // Every image must exist for this node's platform.
-    for c in components {
-        super::images::check_platform(reader, &c.images.iter().collect::<Vec<_>>(), platform)?;
-    }
-    // Build every chart resource first: a chart too large fails before any write.
-    let mut chart_resources = Vec::new();
-    for c in components {
-        for chart in &c.charts {
-            chart_resources.push((chart.name.clone(), helm_chart_resource(reader, chart)?));
-        }
-    }
+    let planned = layout::plan(reader, components, images_via, root)?;
+    let applied = apply(root, name, &planned, previous).inspect_err(|_| discard_staged(&planned))?;
+    let label = if previous.is_some() && action == Action::Upgrade { "upgrade" } else { "install" };
+    finish(root, previous, (name, &manifest.metadata.version, manifest_digest, label), &planned, applied, keep)
+}
 
-    let mut changed = Vec::new();
-    let mut files = Vec::new();
-    let images: Vec<_> = components.iter().flat_map(|c| c.images.iter()).collect();
-    if !images.is_empty() {
-        let rel = format!("{IMAGES_DIR}/airlock-{name}.tar");
-        let dir = root.join(IMAGES_DIR);
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let staged = dir.join(format!(".airlock-partial-{name}.tar"));
-        let written = super::images::write_images_tar(reader, &images, platform, &staged)?;
-        files.push(put_staged(root, &rel, &staged, written.digest, &mut changed)?);
-    }
-    for c in components {
-        for (i, doc) in c.crds.iter().enumerate() {
-            let rel = format!("{MANIFESTS_DIR}/airlock-{name}-00-crds-{}-{i}.yaml", c.name);
-            files.push(put(root, &rel, &reader.read_blob(&doc.digest)?, 0o644, &mut changed)?);
-        }
-        for (i, doc) in c.manifests.iter().enumerate() {
-            let rel = format!("{MANIFESTS_DIR}/airlock-{name}-10-{}-{i}.yaml", c.name);
-            files.push(put(root, &rel, &reader.read_blob(&doc.digest)?, 0o644, &mut changed)?);
-        }
-        for f in &c.files {
-            let mode = u32::from_str_radix(&f.mode, 8).unwrap_or(0o644);
-            let rel = f.target.trim_start_matches('/').to_string();
-            files.push(put(root, &rel, &reader.read_blob(&f.digest)?, mode, &mut changed)?);
+fn discard_staged(planned: &[PlannedFile]) {
+    for file in planned {
+        if let Content::Staged { path, .. } = &file.content {
+            let _ = std::fs::remove_file(path);
         }
     }
-    for (release, resource) in &chart_resources {
-        let rel = format!("{MANIFESTS_DIR}/airlock-{name}-20-chart-{release}.yaml");
-        files.push(put(root, &rel, resource.as_bytes(), 0o644, &mut changed)?);
-    }
+}
 
-    let manifest_digest = Digest::of(&reader.head.manifest_bytes);
-    let previous = history(root, name)?.pop();
-    let unchanged = previous.as_ref().is_some_and(|p| p.manifest_digest == manifest_digest && p.files == files);
-    let revision = match previous {
-        Some(p) if unchanged => p,
+/// Rolls `name` back to revision `to` (default: the one before the newest),
+/// restoring its files from the store; recorded as a new revision.
+pub fn rollback(root: &Path, name: &str, to: Option<u32>, keep: usize) -> Result<InstallReport, InstallError> {
+    let history = state::history(root, name)?;
+    let current = history.last().ok_or_else(|| InstallError::NotInstalled { name: name.into(), root: root.into() })?;
+    let target = match to {
+        Some(n) => history
+            .iter()
+            .find(|r| r.revision == n)
+            .ok_or(InstallError::NoRevision { name: name.into(), revision: n })?,
+        None => history.iter().rev().nth(1).ok_or(InstallError::NothingToRollBack { name: name.into() })?,
+    };
+    // Every stored copy must be there and intact before anything changes.
+    let mut needed = 0;
+    for file in &target.files {
+        let object = state::object_path(root, name, &file.sha256);
+        let problem = match state::file_digest(&object) {
+            None => Some("gone (only the newest revisions keep their content)"),
+            Some(d) if d != file.sha256 => Some("changed since it was installed"),
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            return Err(InstallError::StoredContent {
+                name: name.into(),
+                revision: target.revision,
+                path: file.path.clone(),
+                problem,
+            });
+        }
+        needed += std::fs::metadata(&object).map(|m| m.len()).unwrap_or(0);
+    }
+    check_space(root, needed)?;
+    let planned: Vec<PlannedFile> = target
+        .files
+        .iter()
+        .map(|f| PlannedFile {
+            rel: f.path.clone(),
+            content: Content::Stored { digest: f.sha256.clone() },
+            mode: f.mode_bits(),
+            merged: f.merged,
+        })
+        .collect();
+    let applied = apply(root, name, &planned, Some(current))?;
+    let label = format!("rollback to {}", target.revision);
+    let identity = (name, target.version.as_str(), target.manifest_digest.clone(), label.as_str());
+    finish(root, Some(current), identity, &planned, applied, keep)
+}
+
+/// The resources of the removed manifest files (read from the store, where
+/// the previous revision's content still is), plus those still pending,
+/// less any that a planned file declares again.
+fn pending_deletions(
+    root: &Path,
+    name: &str,
+    previous: Option<&Revision>,
+    applied: &Applied,
+    planned: &[PlannedFile],
+) -> Vec<ResourceRef> {
+    let Some(previous) = previous else { return Vec::new() };
+    let mut pending: std::collections::BTreeSet<ResourceRef> = previous.pending_deletions.iter().cloned().collect();
+    for removed in applied.removed.iter().filter(|p| p.starts_with(MANIFESTS_DIR)) {
+        if let Some(file) = previous.files.iter().find(|f| &f.path == removed) {
+            if let Ok(bytes) = std::fs::read(state::object_path(root, name, &file.sha256)) {
+                pending.extend(layout::declared_resources(&bytes));
+            }
+        }
+    }
+    for file in planned.iter().filter(|f| f.rel.starts_with(MANIFESTS_DIR)) {
+        if let Ok(bytes) = std::fs::read(root.join(&file.rel)) {
+            for declared in layout::declared_resources(&bytes) {
+                pending.remove(&declared);
+            }
+        }
+    }
+    pending.into_iter().collect()
+}
+
+fn finish(
+    root: &Path,
+    previous: Option<&Revision>,
+    (name, version, manifest_digest, action): (&str, &str, Digest, &str),
+    planned: &[PlannedFile],
+    applied: Applied,
+    keep: usize,
+) -> Result<InstallReport, InstallError> {
+    let pending = pending_deletions(root, name, previous, &applied, planned);
+    let unchanged = previous.is_some_and(|p| {
+        p.manifest_digest == manifest_digest && p.files == applied.files && p.pending_deletions == pending
+    });
+    let (revision, recorded) = match previous {
+        Some(p) if unchanged => (p.clone(), false),
         p => {
             let revision = Revision {
                 revision: p.map_or(1, |p| p.revision + 1),
-                name: name.clone(),
-                version: manifest.metadata.version.clone(),
+                name: name.into(),
+                version: version.into(),
                 manifest_digest,
-                files,
+                action: action.into(),
+                files: applied.files,
+                pending_deletions: pending,
             };
-            let json = serde_json::to_vec_pretty(&revision).expect("json");
-            let rel = format!("{STATE_DIR}/{name}/revision-{:06}.json", revision.revision);
-            put(root, &rel, &json, 0o644, &mut Vec::new())?;
-            revision
+            state::record(root, &revision)?;
+            state::prune(root, name, keep)?;
+            (revision, true)
         }
     };
-    Ok(InstallReport { revision, changed })
+    Ok(InstallReport { revision, recorded, changed: applied.changed, removed: applied.removed, kept: applied.kept })
 }
 
-/// Every recorded revision of a bundle installed under `root`, oldest first.
-pub fn history(root: &Path, name: &str) -> Result<Vec<Revision>, InstallError> {
-    let dir = root.join(STATE_DIR).join(name);
-    let mut revisions = Vec::new();
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(revisions) };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths.iter().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("revision-"))) {
-        let bytes = std::fs::read(p).map_err(io(p))?;
-        let revision: Revision = serde_json::from_slice(&bytes)
-            .map_err(|e| InstallError::Io { path: p.clone(), source: std::io::Error::other(e) })?;
-        revisions.push(revision);
-    }
-    Ok(revisions)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::merge;
-
-    #[test]
-    fn values_merge_like_helm() {
-        let mut base = serde_json::json!({"a": {"b": 1, "c": 2}, "list": [1, 2], "s": "x"});
-        merge(&mut base, serde_json::json!({"a": {"c": 3, "d": 4}, "list": [9], "s": null}));
-        assert_eq!(base, serde_json::json!({"a": {"b": 1, "c": 3, "d": 4}, "list": [9], "s": null}));
-    }
+/// Records that the pending deletions of the newest revision are done.
+pub fn deletions_done(root: &Path, name: &str, done: &[ResourceRef]) -> Result<(), InstallError> {
+    let Some(mut newest) = state::history(root, name)?.pop() else { return Ok(()) };
+    newest.pending_deletions.retain(|r| !done.contains(r));
+    state::record(root, &newest)?;
+    Ok(())
 }

@@ -1,6 +1,49 @@
-//! Edge K3s nodes. So far: the images tarball K3s imports at start from
-//! `/var/lib/rancher/k3s/agent/images/` (`images`). Installing files, charts
-//! and manifests, and revisions, are still to come.
+//! Edge K3s nodes: what a bundle becomes on a node (`layout`), the images
+//! tarball (`images`), `registries.yaml` (`registries`), crash-safe file
+//! replacement (`apply`), revisions and stored content (`state`), and the
+//! install / upgrade / rollback flows that tie them together (`install`).
+//! Nothing here talks to the network; deleting what K3s leaves behind in the
+//! cluster is the ops layer's job.
 
+pub mod apply;
 pub mod images;
 pub mod install;
+pub mod layout;
+pub mod registries;
+pub mod state;
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("cannot write {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("chart {chart} is {size} bytes base64-encoded; K3s keeps chart content in a ConfigMap (1 MiB at most); push it to a registry and install from there instead")]
+    ChartTooLarge { chart: String, size: usize },
+    #[error("values of chart {chart}: {detail}")]
+    Values { chart: String, detail: String },
+    #[error("not enough disk space under {root}: {needed} bytes needed, {available} available; free some space or install elsewhere with --root")]
+    NoSpace { root: PathBuf, needed: u64, available: u64 },
+    #[error("cannot merge into {path}: {detail}; fix or move the file, then rerun")]
+    Registries { path: PathBuf, detail: String },
+    #[error("{name} {version} is already installed (revision {revision}); use `airlock upgrade` to replace it")]
+    AlreadyInstalled { name: String, version: String, revision: u32 },
+    #[error("nothing named `{name}` is installed under {root}; use `airlock install` first")]
+    NotInstalled { name: String, root: PathBuf },
+    #[error("`{name}` has no revision {revision} (see `airlock history {name}`)")]
+    NoRevision { name: String, revision: u32 },
+    #[error("`{name}` has no earlier revision to roll back to")]
+    NothingToRollBack { name: String },
+    #[error("revision {revision} of `{name}` cannot be restored: the stored copy of /{path} is {problem}; install that version again from its bundle")]
+    StoredContent { name: String, revision: u32, path: String, problem: &'static str },
+    #[error(transparent)]
+    State(#[from] state::StateError),
+    #[error(transparent)]
+    Images(#[from] images::ImagesTarError),
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::BundleError),
+}

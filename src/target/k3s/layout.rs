@@ -1,0 +1,222 @@
+//! What a bundle becomes on a K3s node, following K3s's air-gap contract:
+//! images as a tarball in `agent/images/` (or, with a private registry,
+//! mirrors in `registries.yaml`), charts as `HelmChart` resources (chart
+//! inline as `chartContent`) and CRDs/manifests as files in
+//! `server/manifests/` (CRDs first by name), plain files at their targets.
+//! This module plans files; it writes nothing but the staged images tarball.
+
+use super::apply::{Content, PlannedFile};
+use super::registries::{NodeRegistry, REGISTRIES_FILE};
+use super::state::ResourceRef;
+use super::InstallError;
+use crate::bundle::format::{ChartRecord, Component};
+use crate::bundle::reader::BundleReader;
+use crate::oci::manifest::Platform;
+use crate::oci::source::parse_reference;
+use base64::Engine;
+use std::path::Path;
+
+pub const IMAGES_DIR: &str = "var/lib/rancher/k3s/agent/images";
+pub const MANIFESTS_DIR: &str = "var/lib/rancher/k3s/server/manifests";
+/// ConfigMaps (where helm-controller keeps chart content) stop at 1 MiB.
+pub const MAX_CHART_CONTENT: usize = 1024 * 1024 - 64 * 1024;
+
+/// Deep-merges `overlay` into `base` (maps merge, everything else replaces),
+/// as Helm merges values files and `--set`.
+fn merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
+    match (base, overlay) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+/// The `HelmChart` resource for a bundled chart, chart inline.
+pub fn helm_chart_resource(reader: &BundleReader, chart: &ChartRecord) -> Result<String, InstallError> {
+    let archive = reader.read_blob(&chart.archive_digest)?;
+    let content = base64::engine::general_purpose::STANDARD.encode(&archive);
+    if content.len() > MAX_CHART_CONTENT {
+        return Err(InstallError::ChartTooLarge { chart: chart.name.clone(), size: content.len() });
+    }
+    let values_error = |detail: String| InstallError::Values { chart: chart.name.clone(), detail };
+    let mut values = serde_json::json!({});
+    for file in &chart.values_files {
+        let text = String::from_utf8(reader.read_blob(&file.digest)?)
+            .map_err(|_| values_error(format!("{} is not UTF-8", file.name)))?;
+        let parsed: serde_json::Value = serde_saphyr::from_str(&text)
+            .map_err(|e| values_error(format!("{}: {}", file.name, e.without_snippet())))?;
+        if !parsed.is_null() {
+            merge(&mut values, parsed);
+        }
+    }
+    if let Some(inline) = &chart.values {
+        merge(&mut values, inline.clone());
+    }
+    let mut spec = serde_json::json!({
+        "chartContent": content,
+        "targetNamespace": chart.namespace.clone().unwrap_or_else(|| "default".into()),
+        "createNamespace": true,
+    });
+    if values.as_object().is_some_and(|m| !m.is_empty()) {
+        spec["valuesContent"] = serde_saphyr::to_string(&values).map_err(|e| values_error(e.to_string()))?.into();
+    }
+    let resource = serde_json::json!({
+        "apiVersion": "helm.cattle.io/v1",
+        "kind": "HelmChart",
+        "metadata": {"name": chart.name, "namespace": "kube-system"},
+        "spec": spec,
+    });
+    serde_saphyr::to_string(&resource).map_err(|e| values_error(e.to_string()))
+}
+
+/// The resources a manifest file declares (what K3s applied from it), CRDs
+/// left out: deleting a CRD deletes every object of its kind, which airlock
+/// never does behind the operator's back (Helm does not either).
+pub fn declared_resources(yaml: &[u8]) -> Vec<ResourceRef> {
+    let Ok(text) = std::str::from_utf8(yaml) else { return Vec::new() };
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).unwrap_or_default();
+    let mut out = Vec::new();
+    let mut stack: Vec<serde_json::Value> = docs;
+    while let Some(doc) = stack.pop() {
+        let kind = doc["kind"].as_str().unwrap_or_default();
+        if kind == "List" {
+            stack.extend(doc["items"].as_array().cloned().unwrap_or_default());
+            continue;
+        }
+        let (Some(api_version), Some(name)) = (doc["apiVersion"].as_str(), doc["metadata"]["name"].as_str()) else {
+            continue;
+        };
+        if kind.is_empty() || kind == "CustomResourceDefinition" {
+            continue;
+        }
+        out.push(ResourceRef {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespace: doc["metadata"]["namespace"].as_str().map(str::to_string),
+            name: name.into(),
+        });
+    }
+    out.sort();
+    out
+}
+
+fn plain(rel: String, bytes: Vec<u8>) -> PlannedFile {
+    PlannedFile { rel, content: Content::Bytes(bytes), mode: 0o644, merged: false }
+}
+
+/// Where images go on this node.
+pub enum ImagesVia<'a> {
+    /// A tarball K3s imports at start.
+    Tarball { platform: &'a Platform },
+    /// A private registry the images were pushed to.
+    Registry(&'a NodeRegistry),
+}
+
+/// The files to lay down for `components`. A chart too large or with bad
+/// values fails here, before anything is written.
+pub fn plan(
+    reader: &BundleReader,
+    components: &[&Component],
+    images_via: &ImagesVia,
+    root: &Path,
+) -> Result<Vec<PlannedFile>, InstallError> {
+    let name = &reader.head.manifest.metadata.name;
+    let mut chart_files = Vec::new();
+    for c in components {
+        for chart in &c.charts {
+            let rel = format!("{MANIFESTS_DIR}/airlock-{name}-20-chart-{}.yaml", chart.name);
+            let resource = helm_chart_resource(reader, chart)?;
+            chart_files.push(plain(rel, resource.into_bytes()));
+        }
+    }
+    // Order of writing: files (binaries), images, CRDs, manifests, charts,
+    // so that what K3s picks up live finds what it depends on already there.
+    let mut files = Vec::new();
+    let mut manifests = Vec::new();
+    for c in components {
+        for f in &c.files {
+            files.push(PlannedFile {
+                rel: f.target.trim_start_matches('/').to_string(),
+                content: Content::Bytes(reader.read_blob(&f.digest)?),
+                mode: u32::from_str_radix(&f.mode, 8).unwrap_or(0o644),
+                merged: false,
+            });
+        }
+        for (i, doc) in c.crds.iter().enumerate() {
+            let rel = format!("{MANIFESTS_DIR}/airlock-{name}-00-crds-{}-{i}.yaml", c.name);
+            manifests.push(plain(rel, reader.read_blob(&doc.digest)?));
+        }
+        for (i, doc) in c.manifests.iter().enumerate() {
+            let rel = format!("{MANIFESTS_DIR}/airlock-{name}-10-{}-{i}.yaml", c.name);
+            manifests.push(plain(rel, reader.read_blob(&doc.digest)?));
+        }
+    }
+    manifests.sort_by(|a, b| a.rel.cmp(&b.rel));
+    // The images tarball is staged last: nothing after it can fail and leave it behind.
+    let images: Vec<_> = components.iter().flat_map(|c| c.images.iter()).collect();
+    match images_via {
+        _ if images.is_empty() => {}
+        ImagesVia::Tarball { platform } => {
+            let dir = root.join(IMAGES_DIR);
+            std::fs::create_dir_all(&dir).map_err(|source| InstallError::Io { path: dir.clone(), source })?;
+            let staged = dir.join(format!(".airlock-partial-{name}.tar"));
+            let written = super::images::write_images_tar(reader, &images, platform, &staged)?;
+            files.push(PlannedFile {
+                rel: format!("{IMAGES_DIR}/airlock-{name}.tar"),
+                content: Content::Staged { path: staged, digest: written.digest },
+                mode: 0o644,
+                merged: false,
+            });
+        }
+        ImagesVia::Registry(registry) => {
+            let sources = images
+                .iter()
+                .filter_map(|i| parse_reference(&i.reference).ok())
+                .map(|r| r.registry().to_string())
+                .collect();
+            let path = root.join(REGISTRIES_FILE);
+            let existing = std::fs::read_to_string(&path).ok();
+            let text = super::registries::merged(existing.as_deref(), registry, &sources)
+                .map_err(|detail| InstallError::Registries { path: path.clone(), detail })?;
+            files.push(PlannedFile {
+                rel: REGISTRIES_FILE.into(),
+                content: Content::Bytes(text.into_bytes()),
+                mode: 0o600,
+                merged: true,
+            });
+        }
+    }
+    let mut planned = files;
+    planned.extend(manifests);
+    planned.extend(chart_files);
+    Ok(planned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_merge_like_helm() {
+        let mut base = serde_json::json!({"a": {"b": 1, "c": 2}, "list": [1, 2], "s": "x"});
+        merge(&mut base, serde_json::json!({"a": {"c": 3, "d": 4}, "list": [9], "s": null}));
+        assert_eq!(base, serde_json::json!({"a": {"b": 1, "c": 3, "d": 4}, "list": [9], "s": null}));
+    }
+
+    #[test]
+    fn resources_of_a_manifest_file() {
+        let yaml = b"apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x.example.com}\n---\napiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: web}}\n";
+        let refs = declared_resources(yaml);
+        assert_eq!(refs.len(), 2, "{refs:?}");
+        assert_eq!(refs[0].to_string(), "ConfigMap web/c (v1)");
+        assert_eq!(refs[1].to_string(), "Namespace web (v1)");
+    }
+}

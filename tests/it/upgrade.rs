@@ -1,0 +1,241 @@
+//! `upgrade` and `rollback --k3s`: files a new version drops are removed
+//! (and what K3s leaves in the cluster is reported), rollback restores an
+//! earlier revision byte for byte (images tarball included), and a crash at
+//! any point of an install or upgrade converges when rerun.
+
+use crate::support::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const MANIFESTS: &str = "var/lib/rancher/k3s/server/manifests";
+
+/// Two versions of bundle `site`: 1.1 changes the image and the k3s
+/// placeholder, drops chart `db` and the namespace manifest, adds chart `cache`.
+struct Versions {
+    dir: tempfile::TempDir,
+    airlock: Airlock,
+    v1: PathBuf,
+    v2: PathBuf,
+}
+
+fn chart(d: &Path, name: &str) -> String {
+    let dir = d.join(format!("chart-{name}"));
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(dir.join("Chart.yaml"), format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n")).unwrap();
+    std::fs::write(dir.join("templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
+    format!("{{name: {name}, path: ./chart-{name}, namespace: apps}}")
+}
+
+fn versions() -> Versions {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let airlock = Airlock::new();
+    let mut bundles = Vec::new();
+    for (version, payload, charts, manifests) in
+        [("1.0.0", "v1", ["web", "db"], "[ns.yaml]"), ("1.1.0", "v2", ["web", "cache"], "[]")]
+    {
+        let mut layout = LayoutBuilder::new(&d.join(format!("image-{payload}")));
+        let image = layout.image("amd64", &[layer(&[("hello", payload.as_bytes(), 0o755)])]);
+        layout.tag(&image, "1");
+        std::fs::write(d.join(format!("k3s-{payload}")), format!("#!/bin/sh\necho k3s {payload}\n")).unwrap();
+        let charts: Vec<String> = charts.iter().map(|c| chart(d, c)).collect();
+        std::fs::write(d.join("ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n").unwrap();
+        let spec = d.join(format!("airlock-{payload}.yaml"));
+        std::fs::write(
+            &spec,
+            format!(
+                "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: site, version: {version}}}\ncomponents:\n  - name: app\n    images: [\"oci-layout:./image-{payload}:1\"]\n    charts: [{}]\n    manifests: {manifests}\n    files: [{{source: k3s-{payload}, target: /usr/local/bin/k3s, mode: \"0755\"}}]\n",
+                charts.join(", ")
+            ),
+        )
+        .unwrap();
+        let bundle = d.join(format!("site-{version}.airlock"));
+        airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+        bundles.push(bundle);
+    }
+    let v2 = bundles.pop().unwrap();
+    let v1 = bundles.pop().unwrap();
+    Versions { dir, airlock, v1, v2 }
+}
+
+impl Versions {
+    fn run(&self, verb: &str, bundle: &Path, root: &Path) -> std::process::Output {
+        self.airlock.run(&[
+            verb,
+            bundle.to_str().unwrap(),
+            "--k3s",
+            "--root",
+            root.to_str().unwrap(),
+            "--platform",
+            "linux/amd64",
+            "--allow-unsigned",
+        ])
+    }
+
+    fn ok(&self, verb: &str, bundle: &Path, root: &Path) -> String {
+        let out = self.run(verb, bundle, root);
+        assert!(out.status.success(), "{verb}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    }
+
+    fn history(&self, root: &Path) -> Vec<String> {
+        let text = self.airlock.ok(&["history", "site", "--k3s", "--root", root.to_str().unwrap()]);
+        text.lines().map(str::to_string).collect()
+    }
+}
+
+/// Every file under `root` but airlock's own state: path -> (sha256, mode).
+fn snapshot(root: &Path) -> BTreeMap<String, (String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            assert!(!rel.contains(".airlock-partial"), "left behind: {rel}");
+            if path.is_dir() {
+                stack.push(path);
+            } else if !rel.starts_with("var/lib/airlock/") {
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
+                out.insert(rel, (sha256_hex(&std::fs::read(&path).unwrap()), mode));
+            }
+        }
+    }
+    out
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    let status = std::process::Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn upgrade_removes_dropped_files_and_rollback_restores_every_byte() {
+    let v = versions();
+    let root = v.dir.path().join("node");
+    v.ok("install", &v.v1, &root);
+    let installed_v1 = snapshot(&root);
+    assert!(installed_v1.contains_key(&format!("{MANIFESTS}/airlock-site-20-chart-db.yaml")));
+    assert!(installed_v1.contains_key(&format!("{MANIFESTS}/airlock-site-10-app-0.yaml")));
+
+    // A new version is an upgrade, not a second install.
+    let out = v.run("install", &v.v2, &root);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("airlock upgrade"), "{err}");
+    assert_eq!(snapshot(&root), installed_v1, "a refused install changed files");
+    // Nothing to upgrade on an empty node.
+    let out = v.run("upgrade", &v.v2, &v.dir.path().join("empty"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("airlock install"));
+
+    let report = v.ok("upgrade", &v.v2, &root);
+    let upgraded = snapshot(&root);
+    assert!(!upgraded.contains_key(&format!("{MANIFESTS}/airlock-site-20-chart-db.yaml")));
+    assert!(!upgraded.contains_key(&format!("{MANIFESTS}/airlock-site-10-app-0.yaml")));
+    assert!(upgraded.contains_key(&format!("{MANIFESTS}/airlock-site-20-chart-cache.yaml")));
+    assert_eq!(std::fs::read_to_string(root.join("usr/local/bin/k3s")).unwrap(), "#!/bin/sh\necho k3s v2\n");
+    let tar = "var/lib/rancher/k3s/agent/images/airlock-site.tar";
+    assert_ne!(upgraded[tar], installed_v1[tar], "the images tarball holds the new image");
+    // What K3s leaves behind in the cluster is named.
+    assert!(report.contains("HelmChart kube-system/db (helm.cattle.io/v1)"), "{report}");
+    assert!(report.contains("Namespace apps (v1)"), "{report}");
+    let revision: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("var/lib/airlock/site/revision-000002.json")).unwrap())
+            .unwrap();
+    assert_eq!(revision["pendingDeletions"].as_array().unwrap().len(), 2, "{revision}");
+    assert_eq!(v.history(&root).len(), 2);
+
+    // Rollback (default: the revision before) restores 1.0 byte for byte and mode for mode.
+    let report = v.airlock.ok(&["rollback", "site", "--k3s", "--root", root.to_str().unwrap()]);
+    assert!(report.contains("site 1.0.0: revision 3"), "{report}");
+    assert_eq!(snapshot(&root), installed_v1);
+    let history = v.history(&root);
+    assert_eq!(history.len(), 3);
+    assert!(history[2].contains("rollback to 1"), "{history:?}");
+    let revision: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("var/lib/airlock/site/revision-000003.json")).unwrap())
+            .unwrap();
+    // Restored manifests are no longer pending; the chart the rollback dropped is.
+    assert_eq!(
+        revision["pendingDeletions"],
+        serde_json::json!([{"apiVersion": "helm.cattle.io/v1", "kind": "HelmChart", "namespace": "kube-system", "name": "cache"}])
+    );
+
+    // And forward again to revision 2.
+    v.airlock.ok(&["rollback", "site", "--k3s", "--root", root.to_str().unwrap(), "--to", "2"]);
+    assert_eq!(snapshot(&root), upgraded);
+    let err = v.airlock.fails(&["rollback", "site", "--k3s", "--root", root.to_str().unwrap(), "--to", "9"]);
+    assert!(err.contains("no revision 9"), "{err}");
+
+    // Content of revisions beyond --keep-revisions is dropped, and rolling
+    // back to one of them says so without touching anything.
+    v.ok("upgrade", &v.v1, &root);
+    v.airlock.ok(&["rollback", "site", "--k3s", "--root", root.to_str().unwrap(), "--keep-revisions", "1"]);
+    let before = snapshot(&root);
+    let err = v.airlock.fails(&["rollback", "site", "--k3s", "--root", root.to_str().unwrap(), "--to", "1"]);
+    assert!(err.contains("gone"), "{err}");
+    assert_eq!(snapshot(&root), before);
+}
+
+#[test]
+fn a_file_changed_by_hand_is_not_removed() {
+    let v = versions();
+    let root = v.dir.path().join("node");
+    v.ok("install", &v.v1, &root);
+    let ns = root.join(MANIFESTS).join("airlock-site-10-app-0.yaml");
+    std::fs::write(&ns, "apiVersion: v1\nkind: Namespace\nmetadata: {name: mine}\n").unwrap();
+    let report = v.ok("upgrade", &v.v2, &root);
+    assert!(ns.exists(), "a file changed by hand was deleted");
+    assert!(report.contains("left in place"), "{report}");
+}
+
+/// A crash after any write of an install or an upgrade, then a rerun, gives
+/// exactly what an uninterrupted run gives.
+#[test]
+fn a_crash_at_any_point_converges_on_rerun() {
+    let v = versions();
+    let clean = v.dir.path().join("clean");
+    v.ok("install", &v.v1, &clean);
+    let clean_v1 = snapshot(&clean);
+    let clean_v1_root = v.dir.path().join("clean-v1");
+    copy_tree(&clean, &clean_v1_root);
+    v.ok("upgrade", &v.v2, &clean);
+    let clean_v2 = snapshot(&clean);
+    let clean_history = v.history(&clean);
+
+    // Install 1.0 has 7 writes (file, tarball, manifest, 2 charts, ...);
+    // upgrade to 1.1 has writes and removals. Crash after each in turn.
+    let mut crashes = 0;
+    for (verb, bundle, start, expected) in
+        [("install", &v.v1, None, &clean_v1), ("upgrade", &v.v2, Some(&clean_v1_root), &clean_v2)]
+    {
+        for after in 1.. {
+            let root = v.dir.path().join(format!("crash-{verb}-{after}"));
+            if let Some(start) = start {
+                copy_tree(start, &root);
+            }
+            let out = v
+                .airlock
+                .cmd()
+                .args([verb, bundle.to_str().unwrap(), "--k3s", "--root", root.to_str().unwrap()])
+                .args(["--platform", "linux/amd64", "--allow-unsigned"])
+                .env("AIRLOCK_FAULT_ABORT_AFTER", after.to_string())
+                .output()
+                .unwrap();
+            if out.status.success() {
+                // Fewer writes than `after`: every crash point is covered.
+                assert!(after > 3, "{verb} crashed nowhere");
+                break;
+            }
+            crashes += 1;
+            v.ok(verb, bundle, &root);
+            assert_eq!(&snapshot(&root), expected, "{verb}, crash after write {after}");
+            let history: Vec<String> = v.history(&root);
+            assert_eq!(history.len(), if verb == "install" { 1 } else { 2 });
+            if verb == "upgrade" {
+                assert_eq!(history, clean_history);
+            }
+        }
+    }
+    assert!(crashes >= 8, "only {crashes} crash points");
+}
