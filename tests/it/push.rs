@@ -443,3 +443,111 @@ exit $rc
     assert!(out.status.success(), "air-gapped push failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains(&src.app.digest[7..]), "pushed digest differs: {stdout}");
 }
+
+/// The key paths of a YAML value, with the names of registries (keys under
+/// `mirrors`, `configs`, `rewrite`) replaced by `*`.
+fn key_paths(value: &serde_json::Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+    if let Some(map) = value.as_object() {
+        let wildcard = ["mirrors", "configs", "rewrite"].iter().any(|k| prefix.ends_with(k));
+        for (key, child) in map {
+            let path = format!("{prefix}/{}", if wildcard { "*" } else { key });
+            out.insert(path.clone());
+            key_paths(child, &path, out);
+        }
+    }
+}
+
+/// `install --k3s --registry`: a registries.yaml that K3s's documented
+/// schema allows, merged with the node's own entries, whose mirrors and
+/// rewrites lead to where `airlock push` put each image (checked by pulling
+/// the manifest through them with skopeo).
+#[test]
+fn node_registries_yaml_leads_to_the_pushed_images() {
+    let airlock = Airlock::new();
+    let src = source_bundle(&airlock, 1);
+    let registry = Registry::tls();
+    let tls = registry.tls.as_ref().unwrap();
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/real/k3s/registries");
+    let mut allowed = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&shared).into_iter().flatten().flatten() {
+        let doc: serde_json::Value = serde_saphyr::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
+        key_paths(&doc, "", &mut allowed);
+    }
+    if allowed.is_empty() {
+        assert!(std::env::var_os("CI").is_none(), "shared/testdata is missing");
+    }
+
+    for keep_host in [false, true] {
+        let extra: &[&str] = if keep_host { &["--keep-registry-host"] } else { &[] };
+        push_ok(&airlock, &src, &registry, extra);
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("etc/rancher/k3s/registries.yaml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "mirrors:\n  registry.local:\n    endpoint: [\"https://registry.local:5000\"]\n")
+            .unwrap();
+        let mut args = vec![
+            "install",
+            src.bundle.to_str().unwrap(),
+            "--k3s",
+            "--root",
+            root.path().to_str().unwrap(),
+            "--key",
+            src.public.to_str().unwrap(),
+        ];
+        let dest = format!("{}/mirror", registry.host);
+        let ca = tls.ca.to_str().unwrap();
+        args.extend([
+            "--registry",
+            &dest,
+            "--registry-ca-file",
+            ca,
+            "--username",
+            &tls.user,
+            "--password",
+            &tls.password,
+        ]);
+        args.extend(extra);
+        airlock.ok(&args);
+        assert!(!root.path().join("var/lib/rancher/k3s/agent/images").exists(), "no tarball when a registry is used");
+
+        let doc: serde_json::Value = serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let mut paths = std::collections::BTreeSet::new();
+        key_paths(&doc, "", &mut paths);
+        if !allowed.is_empty() {
+            let unknown: Vec<_> = paths.difference(&allowed).collect();
+            assert!(unknown.is_empty(), "not in K3s's registries.yaml schema: {unknown:?}");
+        }
+        assert_eq!(doc["mirrors"]["registry.local"]["endpoint"][0], "https://registry.local:5000", "entry kept");
+        let config = &doc["configs"][&registry.host];
+        assert_eq!(config["tls"]["ca_file"], ca);
+        for (image, digest) in
+            [("docker.io/team/app:1.0", &src.app.digest), ("quay.io/team/multi:2.0", &src.multi.digest)]
+        {
+            let (source_registry, path) = image.split_once('/').unwrap();
+            let (repository, tag) = path.rsplit_once(':').unwrap();
+            let mirror = &doc["mirrors"][source_registry];
+            let endpoint = mirror["endpoint"][0].as_str().unwrap().strip_prefix("https://").unwrap();
+            let replacement = mirror["rewrite"]["^(.*)$"].as_str().expect("a rewrite into the prefix");
+            let rewritten = replacement.replace("$1", repository);
+            let out = Command::new("skopeo")
+                .args(["inspect", "--raw"])
+                .args(
+                    registry
+                        .skopeo_src_flags()
+                        .iter()
+                        .filter(|f| f.starts_with("--src-cert-dir"))
+                        .map(|f| f.replace("--src-", "--")),
+                )
+                .arg(format!(
+                    "--creds={}:{}",
+                    config["auth"]["username"].as_str().unwrap(),
+                    config["auth"]["password"].as_str().unwrap()
+                ))
+                .arg(format!("docker://{endpoint}/{rewritten}:{tag}"))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{image} via the mirror: {}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(&format!("sha256:{}", sha256_hex(&out.stdout)), digest, "{image}");
+        }
+    }
+}
