@@ -93,6 +93,9 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
     let progress = printer.progress();
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(create(options, &progress))?;
+    for warning in &report.warnings {
+        printer.warn(warning);
+    }
     if args.json {
         printer.data(&serde_json::to_string_pretty(&report)?);
     } else {

@@ -250,3 +250,31 @@ fn install_runs_inside_an_air_gap() {
     assert!(root.join("var/lib/rancher/k3s/agent/images/airlock-test.tar").exists());
     assert!(root.join("usr/local/bin/k3s").exists());
 }
+
+/// A bundle carrying k3s and charts needs K3s's helm job image to install
+/// the charts offline: create warns until the bundle has it.
+#[test]
+fn create_warns_when_the_helm_job_image_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut layout = LayoutBuilder::new(&d.join("img"));
+    let image = layout.image("amd64", &[layer(&[("helm", b"helm job", 0o755)])]);
+    layout.tag(&image, "docker.io/rancher/klipper-helm:v0.9.3-build20241008");
+    std::fs::create_dir_all(d.join("chart/templates")).unwrap();
+    std::fs::write(d.join("chart/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 0.2.0\n").unwrap();
+    std::fs::write(d.join("chart/templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
+    std::fs::write(d.join("k3s"), "placeholder\n").unwrap();
+    let airlock = Airlock::new();
+    for (images, warned) in
+        [("[]", true), ("[\"oci-layout:./img:docker.io/rancher/klipper-helm:v0.9.3-build20241008\"]", false)]
+    {
+        let spec = write_spec(
+            d,
+            &format!("components:\n  - name: app\n    images: {images}\n    charts: [{{name: web, path: ./chart}}]\n    files: [{{source: k3s, target: /usr/local/bin/k3s, mode: \"0755\"}}]\n"),
+        );
+        let out = airlock.run(&["create", spec.to_str().unwrap(), "-o", d.join("b.airlock").to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert_eq!(err.contains("rancher/klipper-helm"), warned, "{err}");
+    }
+}

@@ -45,6 +45,8 @@ pub struct CreateReport {
     pub content_bytes: u64,
     pub bundle_bytes: u64,
     pub downloaded_bytes: u64,
+    /// Things the bundle will lack where it is going.
+    pub warnings: Vec<String>,
 }
 
 pub async fn create(options: CreateOptions, progress: &Progress) -> Result<CreateReport> {
@@ -161,6 +163,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         content_bytes: manifest.unique_size(),
         bundle_bytes,
         downloaded_bytes: downloaded,
+        warnings: crate::target::k3s::layout::helm_job_image_missing(&manifest).into_iter().collect(),
     })
 }
 

@@ -108,6 +108,26 @@ pub fn declared_resources(yaml: &[u8]) -> Vec<ResourceRef> {
     out
 }
 
+/// Why a bundle meant for a K3s node (one that carries the k3s binary) could
+/// not install its charts offline, if it could not: helm-controller runs each
+/// chart in a job with the `rancher/klipper-helm` image, which must come from
+/// the bundle (as an image, or inside K3s's own air-gap images tarball).
+pub fn helm_job_image_missing(manifest: &crate::bundle::format::BundleManifest) -> Option<String> {
+    let files: Vec<&str> = manifest.components.iter().flat_map(|c| &c.files).map(|f| f.target.as_str()).collect();
+    let for_k3s = files.iter().any(|t| t.trim_start_matches('/') == "usr/local/bin/k3s");
+    let has_charts = manifest.charts().next().is_some();
+    let images_tarball = files.iter().any(|t| t.trim_start_matches('/').starts_with(IMAGES_DIR));
+    let klipper = manifest
+        .images()
+        .any(|i| parse_reference(&i.reference).is_ok_and(|r| r.repository().ends_with("rancher/klipper-helm")));
+    (for_k3s && has_charts && !images_tarball && !klipper).then(|| {
+        "the bundle carries k3s and charts but not the rancher/klipper-helm image that K3s installs charts with; \
+         add it to `images` (the tag your K3s release uses), or add K3s's air-gap images tarball as a file \
+         with target /var/lib/rancher/k3s/agent/images/"
+            .to_string()
+    })
+}
+
 fn plain(rel: String, bytes: Vec<u8>) -> PlannedFile {
     PlannedFile { rel, content: Content::Bytes(bytes), mode: 0o644, merged: false }
 }
