@@ -82,6 +82,9 @@ pub struct Args {
     skip: Vec<String>,
     #[command(flatten)]
     registry: NodeRegistryArgs,
+    /// Then run the bundled K3s install script with INSTALL_K3S_SKIP_DOWNLOAD=true.
+    #[arg(long)]
+    run_installer: bool,
     #[command(flatten)]
     trust: TrustArgs,
 }
@@ -97,10 +100,22 @@ pub fn run(args: Args, printer: &Printer, action: Action) -> Result<()> {
         trust: args.trust.options(),
         action,
         keep: args.node.keep_revisions,
+        run_installer: args.run_installer,
     };
-    let (report, verdict) = install_k3s(&options)?;
+    let (report, verdict, installer) = install_k3s(&options)?;
     super::trust::report(printer, &args.bundle, &verdict);
     print_report(printer, &report);
+    match installer {
+        Some(run) if !run.status.success() => bail!(
+            "the K3s installer {} failed ({}); the bundle's files are in place (revision {}): fix the cause and rerun `INSTALL_K3S_SKIP_DOWNLOAD=true sh {}`",
+            run.script.display(),
+            run.status,
+            report.revision.revision,
+            run.script.display()
+        ),
+        Some(run) => printer.status("Ran", &format!("the K3s installer {}", run.script.display())),
+        None => {}
+    }
     Ok(())
 }
 

@@ -25,9 +25,51 @@ pub struct InstallOptions {
     pub action: Action,
     /// Revisions whose content is kept for rollback.
     pub keep: usize,
+    /// Run the bundled K3s install script afterwards, offline.
+    pub run_installer: bool,
 }
 
-pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict)> {
+/// What `--run-installer` ran, and how it ended.
+pub struct InstallerRun {
+    pub script: PathBuf,
+    pub status: std::process::ExitStatus,
+}
+
+/// The K3s install script among the files: one whose target is named
+/// `install.sh` or `k3s-install.sh` (K3s's own script, get.k3s.io, by the
+/// names its docs use).
+fn installer_target(components: &[&crate::bundle::format::Component]) -> Option<String> {
+    components.iter().flat_map(|c| &c.files).map(|f| f.target.clone()).find(|t| {
+        let name = std::path::Path::new(t).file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        name == "install.sh" || name == "k3s-install.sh"
+    })
+}
+
+/// Runs K3s's install script the air-gap way (`INSTALL_K3S_SKIP_DOWNLOAD`):
+/// it finds the k3s binary already in place and sets up the service. Under a
+/// `--root` other than `/` it installs into that root and neither enables
+/// nor starts the service, which belongs to the machine running airlock.
+fn run_installer(root: &std::path::Path, target: &str) -> Result<InstallerRun> {
+    let script = root.join(target.trim_start_matches('/'));
+    let mut command = std::process::Command::new("sh");
+    command.arg(&script).env("INSTALL_K3S_SKIP_DOWNLOAD", "true");
+    if root != std::path::Path::new("/") {
+        command
+            .env("INSTALL_K3S_BIN_DIR", root.join("usr/local/bin"))
+            .env("INSTALL_K3S_SYSTEMD_DIR", root.join("etc/systemd/system"))
+            .env("INSTALL_K3S_SKIP_ENABLE", "true")
+            .env("INSTALL_K3S_SKIP_START", "true");
+    }
+    // Its output is for the operator, so it goes to stderr with ours.
+    let status = command
+        .stdout(std::process::Stdio::from(std::io::stderr()))
+        .stderr(std::process::Stdio::inherit())
+        .status()
+        .with_context(|| format!("cannot run the K3s installer {}", script.display()))?;
+    Ok(InstallerRun { script, status })
+}
+
+pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict, Option<InstallerRun>)> {
     let reader = BundleReader::open(&options.bundle)?;
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     verify_digests(&options.bundle, &reader.head, &mut |_| {})
@@ -41,13 +83,22 @@ pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict)>
     }
     let components: Vec<_> =
         reader.head.manifest.components.iter().filter(|c| !options.skip.contains(&c.name)).collect();
+    let installer = match (options.run_installer, installer_target(&components)) {
+        (false, _) => None,
+        (true, Some(target)) => Some(target),
+        (true, None) => bail!(
+            "--run-installer: {} has no K3s install script (a file whose target is named install.sh or k3s-install.sh); nothing was installed",
+            options.bundle.display()
+        ),
+    };
     let images_via = match &options.registry {
         Some(registry) => ImagesVia::Registry(registry),
         None => ImagesVia::Tarball { platform: &options.platform },
     };
     let report = install(&reader, &components, &images_via, &options.root, options.action, options.keep)
         .with_context(|| format!("cannot install {} under {}", options.bundle.display(), options.root.display()))?;
-    Ok((report, verdict))
+    let ran = installer.map(|target| run_installer(&options.root, &target)).transpose()?;
+    Ok((report, verdict, ran))
 }
 
 pub fn rollback_k3s(root: &std::path::Path, name: &str, to: Option<u32>, keep: usize) -> Result<InstallReport> {

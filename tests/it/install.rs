@@ -278,3 +278,54 @@ fn create_warns_when_the_helm_job_image_is_missing() {
         assert_eq!(err.contains("rancher/klipper-helm"), warned, "{err}");
     }
 }
+
+/// `--run-installer` runs the bundled K3s install script the air-gap way,
+/// into the root; a failing script is reported with what to rerun.
+#[test]
+fn run_installer_runs_the_bundled_script_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("k3s"), "placeholder\n").unwrap();
+    std::fs::write(
+        d.join("install.sh"),
+        "#!/bin/sh\n[ -x \"$INSTALL_K3S_BIN_DIR/k3s\" ] || exit 3\necho \"skip-download=$INSTALL_K3S_SKIP_DOWNLOAD skip-start=$INSTALL_K3S_SKIP_START\" > \"$INSTALL_K3S_BIN_DIR/installer.log\"\n[ -z \"$FAIL\" ] || exit 7\n",
+    )
+    .unwrap();
+    let spec = write_spec(
+        d,
+        "components:\n  - name: k3s\n    files:\n      - {source: k3s, target: /usr/local/bin/k3s, mode: \"0755\"}\n      - {source: install.sh, target: /usr/local/bin/k3s-install.sh, mode: \"0755\"}\n",
+    );
+    let airlock = Airlock::new();
+    let bundle = d.join("k3s.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    let root = d.join("node");
+    let args = ["install", bundle.to_str().unwrap(), "--k3s", "--root", root.to_str().unwrap(), "--allow-unsigned"];
+    airlock.ok(&[&args[..], &["--run-installer"]].concat());
+    assert_eq!(
+        std::fs::read_to_string(root.join("usr/local/bin/installer.log")).unwrap(),
+        "skip-download=true skip-start=true\n"
+    );
+    let out = airlock.cmd().args(args).arg("--run-installer").env("FAIL", "1").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("exit status: 7") && err.contains("INSTALL_K3S_SKIP_DOWNLOAD=true sh"),
+        "{err}"
+    );
+
+    // A bundle without a script: refused before anything is written.
+    let spec = write_spec(d, "components:\n  - name: k3s\n    files: [{source: k3s, target: /usr/local/bin/k3s}]\n");
+    let bare = d.join("bare.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bare.to_str().unwrap()]);
+    let empty = d.join("empty");
+    let err = airlock.fails(&[
+        "install",
+        bare.to_str().unwrap(),
+        "--k3s",
+        "--root",
+        empty.to_str().unwrap(),
+        "--allow-unsigned",
+        "--run-installer",
+    ]);
+    assert!(err.contains("no K3s install script"), "{err}");
+    assert!(!empty.exists());
+}
