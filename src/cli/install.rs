@@ -1,7 +1,7 @@
 use super::trust::TrustArgs;
 use crate::oci::manifest::Platform;
 use crate::ops::export::host_platform;
-use crate::ops::install::{install_k3s, rollback_k3s, InstallOptions};
+use crate::ops::install::{clean_up_cluster, install_k3s, node_kubeconfig, rollback_k3s, InstallOptions};
 use crate::output::Printer;
 use crate::target::k3s::install::{Action, InstallReport, DEFAULT_KEEP};
 use crate::target::k3s::registries::NodeRegistry;
@@ -22,6 +22,10 @@ pub struct NodeArgs {
     /// Revisions whose files are kept on the node for rollback.
     #[arg(long, default_value_t = DEFAULT_KEEP, value_name = "N")]
     keep_revisions: usize,
+    /// The node's cluster, to delete what removed manifests left behind
+    /// (default: ROOT/etc/rancher/k3s/k3s.yaml when it exists).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
 }
 
 impl NodeArgs {
@@ -91,20 +95,22 @@ pub struct Args {
 
 pub fn run(args: Args, printer: &Printer, action: Action) -> Result<()> {
     args.node.require_k3s()?;
+    let node = args.node;
     let options = InstallOptions {
         bundle: args.bundle.clone(),
-        root: args.node.root,
+        root: node.root.clone(),
         platform: args.platform.unwrap_or_else(host_platform),
         registry: args.registry.node_registry()?,
         skip: args.skip,
         trust: args.trust.options(),
         action,
-        keep: args.node.keep_revisions,
+        keep: node.keep_revisions,
         run_installer: args.run_installer,
     };
     let (report, verdict, installer) = install_k3s(&options)?;
     super::trust::report(printer, &args.bundle, &verdict);
     print_report(printer, &report);
+    clean_up(printer, &node, &report);
     match installer {
         Some(run) if !run.status.success() => bail!(
             "the K3s installer {} failed ({}); the bundle's files are in place (revision {}): fix the cause and rerun `INSTALL_K3S_SKIP_DOWNLOAD=true sh {}`",
@@ -131,13 +137,13 @@ fn print_report(printer: &Printer, report: &InstallReport) {
             "/{path} is no longer part of the bundle but was left in place (shared, or changed since airlock wrote it)"
         ));
     }
-    let r = &report.revision;
-    if !r.pending_deletions.is_empty() {
-        printer.warn("K3s does not delete what a removed manifest created; delete these from the cluster:");
-        for resource in &r.pending_deletions {
-            printer.warn(&format!("  {resource}"));
-        }
+    for resource in &report.left_in_cluster {
+        printer.warn(&format!(
+            "{resource} is no longer in the bundle but is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
+            resource.kubectl_delete()
+        ));
     }
+    let r = &report.revision;
     let what = if report.recorded { "revision" } else { "unchanged, revision" };
     printer.data(&format!(
         "{} {}: {what} {} ({} files, {} changed, {} removed)",
@@ -148,6 +154,42 @@ fn print_report(printer: &Printer, report: &InstallReport) {
         report.changed.len(),
         report.removed.len()
     ));
+}
+
+/// K3s does not delete what a removed manifest file created: delete it
+/// through the node's API, or say exactly what is left to delete.
+fn clean_up(printer: &Printer, node: &NodeArgs, report: &InstallReport) {
+    let pending = &report.revision.pending_deletions;
+    if pending.is_empty() {
+        return;
+    }
+    let left = match node_kubeconfig(&node.root, node.kubeconfig.clone()) {
+        None => {
+            printer.warn("removed manifests created resources that K3s does not delete, and no kubeconfig was found; rerun with --kubeconfig, or delete them:");
+            pending.clone()
+        }
+        Some(kubeconfig) => match clean_up_cluster(&node.root, report, &kubeconfig) {
+            Ok(outcome) => {
+                for resource in &outcome.deleted {
+                    printer.status("Deleted", &resource.to_string());
+                }
+                for (resource, why) in &outcome.failed {
+                    printer.warn(&format!("cannot delete {resource}: {why}"));
+                }
+                if !outcome.failed.is_empty() {
+                    printer.warn("they stay pending: the next upgrade or rollback tries again; or delete them:");
+                }
+                outcome.failed.into_iter().map(|(r, _)| r).collect()
+            }
+            Err(e) => {
+                printer.warn(&format!("{e:#}; the next upgrade or rollback tries again; or delete them:"));
+                pending.clone()
+            }
+        },
+    };
+    for resource in left {
+        printer.warn(&format!("  {}", resource.kubectl_delete()));
+    }
 }
 
 #[derive(clap::Args)]
@@ -165,6 +207,7 @@ pub fn run_rollback(args: RollbackArgs, printer: &Printer) -> Result<()> {
     args.node.require_k3s()?;
     let report = rollback_k3s(&args.node.root, &args.name, args.to, args.node.keep_revisions)?;
     print_report(printer, &report);
+    clean_up(printer, &args.node, &report);
     Ok(())
 }
 

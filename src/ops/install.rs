@@ -7,9 +7,11 @@ use crate::bundle::reader::BundleReader;
 use crate::oci::manifest::Platform;
 use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
 use crate::sign::trust::Verdict;
-use crate::target::k3s::install::{install, rollback, Action, InstallReport};
+use crate::target::cluster::{self, Deletion};
+use crate::target::k3s::install::{deletions_done, install, rollback, Action, InstallReport};
 use crate::target::k3s::layout::ImagesVia;
 use crate::target::k3s::registries::NodeRegistry;
+use crate::target::k3s::state::ResourceRef;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 
@@ -99,6 +101,43 @@ pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict, 
         .with_context(|| format!("cannot install {} under {}", options.bundle.display(), options.root.display()))?;
     let ran = installer.map(|target| run_installer(&options.root, &target)).transpose()?;
     Ok((report, verdict, ran))
+}
+
+/// Where the node's cluster is: `--kubeconfig`, else the one K3s writes.
+pub fn node_kubeconfig(root: &std::path::Path, flag: Option<PathBuf>) -> Option<PathBuf> {
+    flag.or_else(|| Some(root.join("etc/rancher/k3s/k3s.yaml")).filter(|p| p.is_file()))
+}
+
+/// The outcome of deleting what removed manifests left in the cluster.
+#[derive(Default)]
+pub struct CleanUp {
+    pub deleted: Vec<ResourceRef>,
+    /// Still pending, with why.
+    pub failed: Vec<(ResourceRef, String)>,
+}
+
+/// Deletes the newest revision's pending resources through the API and
+/// records those that are gone; the rest stay pending for the next run.
+pub fn clean_up_cluster(
+    root: &std::path::Path,
+    report: &InstallReport,
+    kubeconfig: &std::path::Path,
+) -> Result<CleanUp> {
+    let pending = &report.revision.pending_deletions;
+    let mut outcome = CleanUp::default();
+    if pending.is_empty() {
+        return Ok(outcome);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let client = runtime.block_on(cluster::client(kubeconfig))?;
+    for resource in pending {
+        match runtime.block_on(cluster::delete(&client, resource)) {
+            Deletion::Deleted | Deletion::Absent => outcome.deleted.push(resource.clone()),
+            Deletion::Failed(why) => outcome.failed.push((resource.clone(), why)),
+        }
+    }
+    deletions_done(root, &report.revision.name, &outcome.deleted)?;
+    Ok(outcome)
 }
 
 pub fn rollback_k3s(root: &std::path::Path, name: &str, to: Option<u32>, keep: usize) -> Result<InstallReport> {

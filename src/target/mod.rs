@@ -1,6 +1,7 @@
 //! Targets a bundle is installed into. `registry`: a private OCI registry;
-//! `k3s`: an edge K3s node.
+//! `k3s`: an edge K3s node; `cluster`: a Kubernetes API server.
 //! Targets read bundles through `bundle::reader` and never write to them.
 
+pub mod cluster;
 pub mod k3s;
 pub mod registry;

@@ -6,6 +6,7 @@
 mod charts;
 mod create;
 mod errors;
+mod fake_api;
 mod image_signatures;
 mod images_tar;
 mod install;

@@ -137,12 +137,13 @@ fn upgrade_removes_dropped_files_and_rollback_restores_every_byte() {
     let tar = "var/lib/rancher/k3s/agent/images/airlock-site.tar";
     assert_ne!(upgraded[tar], installed_v1[tar], "the images tarball holds the new image");
     // What K3s leaves behind in the cluster is named.
-    assert!(report.contains("HelmChart kube-system/db (helm.cattle.io/v1)"), "{report}");
-    assert!(report.contains("Namespace apps (v1)"), "{report}");
+    assert!(report.contains("kubectl delete helmchart.helm.cattle.io db -n kube-system"), "{report}");
+    // A namespace is never deleted for you (everything in it would go too).
+    assert!(report.contains("Namespace apps (v1) is no longer in the bundle but is left in the cluster"), "{report}");
     let revision: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root.join("var/lib/airlock/site/revision-000002.json")).unwrap())
             .unwrap();
-    assert_eq!(revision["pendingDeletions"].as_array().unwrap().len(), 2, "{revision}");
+    assert_eq!(revision["pendingDeletions"].as_array().unwrap().len(), 1, "{revision}");
     assert_eq!(v.history(&root).len(), 2);
 
     // Rollback (default: the revision before) restores 1.0 byte for byte and mode for mode.
@@ -238,4 +239,102 @@ fn a_crash_at_any_point_converges_on_rerun() {
         }
     }
     assert!(crashes >= 8, "only {crashes} crash points");
+}
+
+/// What removed manifests created is deleted through the node's API (here a
+/// FAKE API server, see fake_api.rs); when the API cannot be reached, the
+/// deletions stay pending, are printed as kubectl commands, and the next
+/// run does them. CRDs are never deleted.
+#[test]
+fn upgrade_deletes_what_k3s_leaves_behind() {
+    use crate::fake_api::FakeApiServer;
+    let v = versions();
+    let root = v.dir.path().join("node");
+    v.ok("install", &v.v1, &root);
+    let helmchart = "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/db";
+    let namespace = "/api/v1/namespaces/apps";
+
+    // The API is down: nothing deleted, everything said.
+    let down = FakeApiServer::start(&[]);
+    let kubeconfig = down.kubeconfig(v.dir.path());
+    drop(down);
+    let upgrade = |kubeconfig: &Path| {
+        let out = v
+            .airlock
+            .cmd()
+            .args(["upgrade", v.v2.to_str().unwrap(), "--k3s", "--root", root.to_str().unwrap()])
+            .args(["--platform", "linux/amd64", "--allow-unsigned", "--kubeconfig", kubeconfig.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = upgrade(&kubeconfig);
+    assert!(err.contains("kubectl delete helmchart.helm.cattle.io db -n kube-system"), "{err}");
+    assert!(err.contains("left in the cluster") && err.contains("kubectl delete namespace apps"), "{err}");
+    let pending = |n: u32| -> serde_json::Value {
+        let record = root.join(format!("var/lib/airlock/site/revision-{n:06}.json"));
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(record).unwrap()).unwrap()["pendingDeletions"]
+            .clone()
+    };
+    assert_eq!(pending(2).as_array().unwrap().len(), 1);
+
+    // The API is up: the rerun deletes the HelmChart, never the namespace,
+    // and records that nothing is pending.
+    let api = FakeApiServer::start(&[helmchart, namespace]);
+    let err = upgrade(&api.kubeconfig(v.dir.path()));
+    assert!(err.contains("Deleted HelmChart kube-system/db"), "{err}");
+    assert_eq!(*api.deletes.lock().unwrap(), [helmchart]);
+    assert!(api.objects.lock().unwrap().contains(namespace));
+    assert!(pending(2).is_null(), "{}", pending(2));
+    // And a third run has nothing left to delete.
+    upgrade(&api.kubeconfig(v.dir.path()));
+    assert_eq!(api.deletes.lock().unwrap().len(), 1);
+}
+
+/// Against a real cluster, when one is given: a ConfigMap made by a
+/// manifest of 1.0 is gone after the upgrade to 1.1 drops that manifest.
+#[test]
+fn upgrade_deletes_from_a_real_cluster() {
+    let Some(kubeconfig) = std::env::var_os("AIRLOCK_E2E_KUBECONFIG") else { return };
+    let Some(kubectl) = venv_kubectl() else { panic!("AIRLOCK_E2E_KUBECONFIG is set but kubectl is not installed") };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let name = format!("airlock-e2e-{}", std::process::id());
+    let airlock = Airlock::new();
+    let mut bundles = Vec::new();
+    for (version, manifests) in [("1.0.0", "[cm.yaml]"), ("1.1.0", "[]")] {
+        std::fs::write(
+            d.join("cm.yaml"),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: default}}\n"),
+        )
+        .unwrap();
+        std::fs::write(d.join("f"), version).unwrap();
+        let spec = d.join(format!("{version}.yaml"));
+        std::fs::write(&spec, format!("apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: e2e, version: {version}}}\ncomponents:\n  - name: a\n    manifests: {manifests}\n    files: [{{source: f, target: /etc/e2e}}]\n")).unwrap();
+        let bundle = d.join(format!("{version}.airlock"));
+        airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+        bundles.push(bundle);
+    }
+    let root = d.join("node");
+    let kube = |args: &[&str]| {
+        std::process::Command::new(&kubectl).arg("--kubeconfig").arg(&kubeconfig).args(args).output().unwrap()
+    };
+    let out = kube(&["apply", "-f", d.join("cm.yaml").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (verb, bundle) in [("install", &bundles[0]), ("upgrade", &bundles[1])] {
+        let kc = std::path::PathBuf::from(&kubeconfig);
+        airlock.ok(&[
+            verb,
+            bundle.to_str().unwrap(),
+            "--k3s",
+            "--root",
+            root.to_str().unwrap(),
+            "--allow-unsigned",
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+        ]);
+    }
+    let out = kube(&["get", "configmap", &name, "-n", "default"]);
+    assert!(!out.status.success(), "the ConfigMap is still there");
 }

@@ -34,6 +34,9 @@ pub struct InstallReport {
     pub removed: Vec<String>,
     /// Dropped files left in place (shared, or changed since installed).
     pub kept: Vec<String>,
+    /// Declared by removed manifests but never deleted by airlock, because
+    /// deleting them deletes much more (CRDs, Namespaces).
+    pub left_in_cluster: Vec<ResourceRef>,
 }
 
 fn available_space(root: &Path) -> Option<u64> {
@@ -161,15 +164,16 @@ pub fn rollback(root: &Path, name: &str, to: Option<u32>, keep: usize) -> Result
 
 /// The resources of the removed manifest files (read from the store, where
 /// the previous revision's content still is), plus those still pending,
-/// less any that a planned file declares again.
+/// less any that a planned file declares again; split into those to delete
+/// and those that cascade (left alone).
 fn pending_deletions(
     root: &Path,
     name: &str,
     previous: Option<&Revision>,
     applied: &Applied,
     planned: &[PlannedFile],
-) -> Vec<ResourceRef> {
-    let Some(previous) = previous else { return Vec::new() };
+) -> (Vec<ResourceRef>, Vec<ResourceRef>) {
+    let Some(previous) = previous else { return (Vec::new(), Vec::new()) };
     let mut pending: std::collections::BTreeSet<ResourceRef> = previous.pending_deletions.iter().cloned().collect();
     for removed in applied.removed.iter().filter(|p| p.starts_with(MANIFESTS_DIR)) {
         if let Some(file) = previous.files.iter().find(|f| &f.path == removed) {
@@ -185,7 +189,7 @@ fn pending_deletions(
             }
         }
     }
-    pending.into_iter().collect()
+    pending.into_iter().partition(|r| !layout::cascades(r))
 }
 
 fn finish(
@@ -196,7 +200,7 @@ fn finish(
     applied: Applied,
     keep: usize,
 ) -> Result<InstallReport, InstallError> {
-    let pending = pending_deletions(root, name, previous, &applied, planned);
+    let (pending, left_in_cluster) = pending_deletions(root, name, previous, &applied, planned);
     let unchanged = previous.is_some_and(|p| {
         p.manifest_digest == manifest_digest && p.files == applied.files && p.pending_deletions == pending
     });
@@ -217,7 +221,14 @@ fn finish(
             (revision, true)
         }
     };
-    Ok(InstallReport { revision, recorded, changed: applied.changed, removed: applied.removed, kept: applied.kept })
+    Ok(InstallReport {
+        revision,
+        recorded,
+        changed: applied.changed,
+        removed: applied.removed,
+        kept: applied.kept,
+        left_in_cluster,
+    })
 }
 
 /// Records that the pending deletions of the newest revision are done.

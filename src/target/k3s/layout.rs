@@ -77,9 +77,15 @@ pub fn helm_chart_resource(reader: &BundleReader, chart: &ChartRecord) -> Result
     serde_saphyr::to_string(&resource).map_err(|e| values_error(e.to_string()))
 }
 
-/// The resources a manifest file declares (what K3s applied from it), CRDs
-/// left out: deleting a CRD deletes every object of its kind, which airlock
-/// never does behind the operator's back (Helm does not either).
+/// Whether deleting a resource of this kind deletes much more than itself:
+/// a CRD takes every object of its kind, a Namespace everything in it
+/// (charts installed there included). airlock never does that behind the
+/// operator's back (Helm does not delete CRDs either).
+pub fn cascades(resource: &ResourceRef) -> bool {
+    matches!(resource.kind.as_str(), "CustomResourceDefinition" | "Namespace")
+}
+
+/// The resources a manifest file declares (what K3s applied from it).
 pub fn declared_resources(yaml: &[u8]) -> Vec<ResourceRef> {
     let Ok(text) = std::str::from_utf8(yaml) else { return Vec::new() };
     let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).unwrap_or_default();
@@ -94,7 +100,7 @@ pub fn declared_resources(yaml: &[u8]) -> Vec<ResourceRef> {
         let (Some(api_version), Some(name)) = (doc["apiVersion"].as_str(), doc["metadata"]["name"].as_str()) else {
             continue;
         };
-        if kind.is_empty() || kind == "CustomResourceDefinition" {
+        if kind.is_empty() {
             continue;
         }
         out.push(ResourceRef {
@@ -235,8 +241,10 @@ mod tests {
     fn resources_of_a_manifest_file() {
         let yaml = b"apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x.example.com}\n---\napiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: web}}\n";
         let refs = declared_resources(yaml);
-        assert_eq!(refs.len(), 2, "{refs:?}");
-        assert_eq!(refs[0].to_string(), "ConfigMap web/c (v1)");
-        assert_eq!(refs[1].to_string(), "Namespace web (v1)");
+        assert_eq!(refs.len(), 3, "{refs:?}");
+        assert_eq!(refs[0].to_string(), "CustomResourceDefinition x.example.com (apiextensions.k8s.io/v1)");
+        assert_eq!(refs[1].to_string(), "ConfigMap web/c (v1)");
+        assert_eq!(refs[2].to_string(), "Namespace web (v1)");
+        assert_eq!(refs.iter().filter(|r| cascades(r)).count(), 2);
     }
 }

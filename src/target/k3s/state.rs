@@ -76,6 +76,21 @@ impl std::fmt::Display for ResourceRef {
     }
 }
 
+impl ResourceRef {
+    /// The `kubectl delete` command for it.
+    pub fn kubectl_delete(&self) -> String {
+        let kind = self.kind.to_lowercase();
+        let kind = match self.api_version.split_once('/') {
+            Some((group, _)) => format!("{kind}.{group}"),
+            None => kind,
+        };
+        match &self.namespace {
+            Some(ns) => format!("kubectl delete {kind} {} -n {ns}", self.name),
+            None => format!("kubectl delete {kind} {}", self.name),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct Revision {
