@@ -329,3 +329,38 @@ fn run_installer_runs_the_bundled_script_offline() {
     assert!(err.contains("no K3s install script"), "{err}");
     assert!(!empty.exists());
 }
+
+/// A node without room, or with a read-only filesystem, is refused before
+/// anything is written. Each case mounts a small tmpfs inside its own mount
+/// namespace (`unshare -m`), so nothing outside the test sees it.
+#[test]
+fn full_or_read_only_disks_are_refused_before_writing() {
+    if missing_tool("unshare")
+        || !std::process::Command::new("unshare").args(["-m", "true"]).status().is_ok_and(|s| s.success())
+    {
+        assert!(std::env::var_os("CI").is_none(), "unshare -m is not permitted");
+        return;
+    }
+    let n = node_bundle();
+    let mnt = n.dir.path().join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    for (options, expected) in [("size=2m", "not enough disk space"), ("size=64m,ro", "cannot write under")] {
+        let script = format!(
+            "mount -t tmpfs -o {options} tmpfs {mnt} || exit 90\n{bin} install {bundle} --k3s --root {mnt}/node --platform linux/amd64 --key {key}\nstatus=$?\necho \"files: $(find {mnt} -type f | wc -l)\"\nexit $status\n",
+            mnt = mnt.display(),
+            bin = env!("CARGO_BIN_EXE_airlock"),
+            bundle = n.bundle.display(),
+            key = n.public.display(),
+        );
+        let out = std::process::Command::new("unshare")
+            .args(["-m", "bash", "-c", &script])
+            .env("HOME", n.airlock.home.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(90), "{err}");
+        assert!(!out.status.success() && err.contains(expected), "{options}: {err}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "files: 0", "{options}: {err}");
+    }
+}

@@ -58,6 +58,24 @@ fn check_space(root: &Path, needed: u64) -> Result<(), InstallError> {
     }
 }
 
+/// Fails unless every directory airlock will write in can be written (the
+/// nearest existing ancestor of each, for those not made yet).
+fn check_writable(root: &Path, dirs: &[String]) -> Result<(), InstallError> {
+    for rel in dirs {
+        let mut probe = root.join(rel);
+        while !probe.exists() {
+            match probe.parent() {
+                Some(parent) => probe = parent.to_path_buf(),
+                None => break,
+            }
+        }
+        if let Err(e) = rustix::fs::access(&probe, rustix::fs::Access::WRITE_OK) {
+            return Err(InstallError::NotWritable { path: probe, source: e.into() });
+        }
+    }
+    Ok(())
+}
+
 /// Installs (or upgrades to) the chosen components of a verified bundle.
 pub fn install(
     reader: &BundleReader,
@@ -95,6 +113,12 @@ pub fn install(
         })
         .sum();
     check_space(root, needed)?;
+    let mut dirs: Vec<String> = vec![state::STATE_DIR.into(), MANIFESTS_DIR.into(), layout::IMAGES_DIR.into()];
+    for f in components.iter().flat_map(|c| &c.files) {
+        let target = Path::new(f.target.trim_start_matches('/'));
+        dirs.push(target.parent().unwrap_or(Path::new("")).to_string_lossy().into_owned());
+    }
+    check_writable(root, &dirs)?;
     if let ImagesVia::Tarball { platform } = images_via {
         for c in components {
             super::images::check_platform(reader, &c.images.iter().collect::<Vec<_>>(), platform)?;

@@ -28,6 +28,12 @@ pub enum InstallError {
     Values { chart: String, detail: String },
     #[error("not enough disk space under {root}: {needed} bytes needed, {available} available; free some space or install elsewhere with --root")]
     NoSpace { root: PathBuf, needed: u64, available: u64 },
+    #[error("cannot write under {path}; run as a user who can, or choose another --root")]
+    NotWritable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot merge into {path}: {detail}; fix or move the file, then rerun")]
     Registries { path: PathBuf, detail: String },
     #[error("{name} {version} is already installed (revision {revision}); use `airlock upgrade` to replace it")]
