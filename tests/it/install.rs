@@ -162,6 +162,12 @@ fn install_lays_down_what_k3s_expects() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = containerd.ctr(&["-n", "k8s.io", "images", "ls", "-q"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "localhost/hello:1.0.0");
+    if Path::new("/bin/busybox").exists() {
+        let out =
+            containerd.ctr(&["-n", "k8s.io", "run", "--rm", "localhost/hello:1.0.0", "airlock-node-test", "/hello"]);
+        assert!(out.status.success(), "ctr run: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello from the airlock demo image");
+    }
 }
 
 #[test]
