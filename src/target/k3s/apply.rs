@@ -10,7 +10,7 @@
 //! Recording the revision is the caller's last step: a crash before it
 //! leaves the previous revision as the record, and rerunning applies again.
 
-use super::state::{self, file_digest, link_or_copy, InstalledFile, Revision, StateError};
+use super::state::{self, file_digest, io, link_or_copy, InstalledFile, Revision, StateError};
 use crate::oci::digest::Digest;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -65,10 +65,6 @@ impl FaultPoint {
             }
         }
     }
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
-    move |source| StateError::Io { path: path.to_path_buf(), source }
 }
 
 fn mode_of(path: &Path) -> Option<u32> {
