@@ -348,7 +348,12 @@ impl Registry {
             Err(e) => {
                 let (err, _) = self.classify(repo, e);
                 match err {
-                    RegistryError::Failed { .. } | RegistryError::NotFound { .. } => Ok(false),
+                    // A mount is only a shortcut: when the registry will not
+                    // do it (a token scoped to the target repository alone
+                    // is refused for the source), the blob is uploaded.
+                    RegistryError::Failed { .. }
+                    | RegistryError::NotFound { .. }
+                    | RegistryError::Unauthorized { .. } => Ok(false),
                     other => Err(other),
                 }
             }

@@ -551,3 +551,62 @@ fn node_registries_yaml_leads_to_the_pushed_images() {
         }
     }
 }
+
+/// Bearer-token auth (docker-registry `auth: token`, tokens from a small
+/// token server): push into it, create from it, and a wrong password fails
+/// naming the registry.
+#[test]
+fn bearer_token_registry_push_and_create() {
+    let Some(registry) = Registry::token() else {
+        assert!(std::env::var_os("CI").is_none(), "the test venv is missing");
+        return;
+    };
+    let airlock = Airlock::new();
+    let src = source_bundle(&airlock, 1);
+    let dest = format!("{}/mirror", registry.host);
+    let push = |password: &str| {
+        airlock.run(&[
+            "push",
+            src.bundle.to_str().unwrap(),
+            "--registry",
+            &dest,
+            "--plain-http",
+            "--username",
+            "tester",
+            "--password",
+            password,
+            "--key",
+            src.public.to_str().unwrap(),
+        ])
+    };
+    let out = push("wrong");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(&registry.host), "{err}");
+    let out = push("s3cret");
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), registry.log());
+    let inspect = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", "--creds", "tester:s3cret"])
+        .arg(format!("docker://{dest}/team/app:1.0"))
+        .output()
+        .unwrap();
+    assert!(inspect.status.success(), "{}", String::from_utf8_lossy(&inspect.stderr));
+    assert_eq!(format!("sha256:{}", sha256_hex(&inspect.stdout)), src.app.digest);
+
+    // And back out: create pulls through the same token flow.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(dir.path(), &format!("components:\n  - name: a\n    images: [\"{dest}/team/multi:2.0\"]\n"));
+    let bundle = dir.path().join("b.airlock");
+    airlock.ok(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--plain-http",
+        "--username",
+        "tester",
+        "--password",
+        "s3cret",
+    ]);
+    let v = airlock.inspect(&bundle);
+    assert_eq!(v["components"][0]["images"][0]["digest"], src.multi.digest.as_str());
+}

@@ -42,6 +42,8 @@ pub struct Registry {
     child: Child,
     pub dir: tempfile::TempDir,
     pub tls: Option<Tls>,
+    /// The bearer-token server of a `Registry::token()` registry.
+    token_server: Option<Child>,
 }
 
 pub struct Tls {
@@ -52,8 +54,10 @@ pub struct Tls {
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in std::iter::once(&mut self.child).chain(self.token_server.as_mut()) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -75,6 +79,48 @@ impl Registry {
 
     pub fn tls() -> Registry {
         Self::start(true)
+    }
+
+    /// Plain HTTP with bearer-token auth (docker-registry's `auth: token`):
+    /// tokens come from tests/fixtures/token_server.py, run with the venv's
+    /// Python (it needs `cryptography`) on its own free port. Credentials:
+    /// tester / s3cret. None when the venv is not installed.
+    pub fn token() -> Option<Registry> {
+        let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/python");
+        if !python.exists() {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let token_port = free_port();
+        let cert = dir.path().join("token-issuer.crt");
+        let mut server = Command::new(python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/token_server.py"))
+            .args([&token_port.to_string(), cert.to_str().unwrap(), "tester", "s3cret"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the token server");
+        let mut ready = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().unwrap()), &mut ready).unwrap();
+        assert_eq!(ready.trim(), "ready", "token server did not start");
+        let port = free_port();
+        let host = format!("127.0.0.1:{port}");
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\nauth:\n  token:\n    realm: http://127.0.0.1:{token_port}/token\n    service: airlock-test\n    issuer: airlock-test-issuer\n    rootcertbundle: {}\n",
+            dir.path().join("data").display(),
+            cert.display()
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
+            .spawn()
+            .expect("start docker-registry");
+        let registry = Registry { host, child, dir, tls: None, token_server: Some(server) };
+        registry.wait_ready();
+        Some(registry)
     }
 
     fn start(tls: bool) -> Registry {
@@ -107,7 +153,7 @@ impl Registry {
             .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
             .spawn()
             .expect("start docker-registry");
-        let registry = Registry { host, child, dir, tls: tls_info };
+        let registry = Registry { host, child, dir, tls: tls_info, token_server: None };
         registry.wait_ready();
         registry
     }
