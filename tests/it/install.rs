@@ -334,6 +334,16 @@ fn run_installer_runs_the_bundled_script_offline() {
     ]);
     assert!(err.contains("no K3s install script"), "{err}");
     assert!(!empty.exists());
+
+    // A relative --root is taken from the working directory.
+    let out = airlock
+        .cmd()
+        .current_dir(d)
+        .args(["install", "bare.airlock", "--k3s", "--root", "relative-node", "--allow-unsigned"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(d.join("relative-node/usr/local/bin/k3s").is_file());
 }
 
 /// A node without room, or with a read-only filesystem, is refused before

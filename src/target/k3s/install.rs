@@ -39,12 +39,21 @@ pub struct InstallReport {
     pub left_in_cluster: Vec<ResourceRef>,
 }
 
-fn available_space(root: &Path) -> Option<u64> {
-    let mut probe = root.to_path_buf();
+/// The nearest ancestor of `path` (itself included) that exists: what a
+/// path not made yet will be created in.
+fn nearest_existing(path: &Path) -> std::path::PathBuf {
+    let mut probe = path;
     while !probe.exists() {
-        probe = probe.parent()?.to_path_buf();
+        match probe.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => probe = parent,
+            _ => return std::path::PathBuf::from(if path.is_absolute() { "/" } else { "." }),
+        }
     }
-    let stat = rustix::fs::statvfs(&probe).ok()?;
+    probe.to_path_buf()
+}
+
+fn available_space(root: &Path) -> Option<u64> {
+    let stat = rustix::fs::statvfs(&nearest_existing(root)).ok()?;
     Some(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
@@ -62,13 +71,7 @@ fn check_space(root: &Path, needed: u64) -> Result<(), InstallError> {
 /// nearest existing ancestor of each, for those not made yet).
 fn check_writable(root: &Path, dirs: &[String]) -> Result<(), InstallError> {
     for rel in dirs {
-        let mut probe = root.join(rel);
-        while !probe.exists() {
-            match probe.parent() {
-                Some(parent) => probe = parent.to_path_buf(),
-                None => break,
-            }
-        }
+        let probe = nearest_existing(&root.join(rel));
         if let Err(e) = rustix::fs::access(&probe, rustix::fs::Access::WRITE_OK) {
             return Err(InstallError::NotWritable { path: probe, source: e.into() });
         }
