@@ -53,7 +53,7 @@ fn nearest_existing(path: &Path) -> std::path::PathBuf {
 }
 
 fn available_space(root: &Path) -> Option<u64> {
-    let stat = rustix::fs::statvfs(&nearest_existing(root)).ok()?;
+    let stat = rustix::fs::statvfs(nearest_existing(root)).ok()?;
     Some(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
