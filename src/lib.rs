@@ -17,6 +17,7 @@
 //!
 //! No global state; async (tokio) only where I/O is concurrent (registries).
 
+pub mod atomic_file;
 pub mod bundle;
 pub mod cache;
 pub mod chart;

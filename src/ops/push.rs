@@ -59,16 +59,10 @@ pub async fn push(options: PushOptions, progress: &Progress) -> Result<(PushRepo
     let relocations: BTreeMap<String, String> =
         targets.iter().map(|t| (t.source.clone(), t.pushed_reference())).collect();
     if let Some(path) = &options.relocation_out {
-        write_atomically(path, &serde_json::to_vec_pretty(&relocations)?)?;
+        // 0600: owner-only, the mode the map has always had.
+        crate::atomic_file::write(path, &serde_json::to_vec_pretty(&relocations)?, 0o600)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let charts = reader.head.manifest.charts().count();
     Ok((PushReport { images: targets.len() - charts, charts, stats, relocations }, verdict))
-}
-
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write {}", path.display()))?;
-    std::io::Write::write_all(&mut tmp, bytes)?;
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }

@@ -102,48 +102,44 @@ impl Registry {
         let mut ready = String::new();
         std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().unwrap()), &mut ready).unwrap();
         assert_eq!(ready.trim(), "ready", "token server did not start");
-        let port = free_port();
-        let host = format!("127.0.0.1:{port}");
-        let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\nauth:\n  token:\n    realm: http://127.0.0.1:{token_port}/token\n    service: airlock-test\n    issuer: airlock-test-issuer\n    rootcertbundle: {}\n",
-            dir.path().join("data").display(),
+        let auth = format!(
+            "auth:\n  token:\n    realm: http://127.0.0.1:{token_port}/token\n    service: airlock-test\n    issuer: airlock-test-issuer\n    rootcertbundle: {}\n",
             cert.display()
         );
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
-            .spawn()
-            .expect("start docker-registry");
-        let registry = Registry { host, child, dir, tls: None, token_server: Some(server) };
-        registry.wait_ready();
-        Some(registry)
+        Some(Self::launch(dir, &auth, None, Some(server)))
     }
 
     fn start(tls: bool) -> Registry {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let host = format!("127.0.0.1:{port}");
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
-            dir.path().join("data").display()
-        );
+        let mut extra = String::new();
         let tls_info = tls.then(|| {
             let d = dir.path();
             make_ca_and_cert(d);
             let out = run_ok(Command::new("htpasswd").args(["-Bbn", "tester", "s3cret"]));
             std::fs::write(d.join("htpasswd"), out.stdout).unwrap();
-            config.push_str(&format!(
-                "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: airlock-test\n    path: {}\n",
-                d.join("server.crt").display(),
-                d.join("server.key").display(),
-                d.join("htpasswd").display()
-            ));
+            extra =
+                format!("auth:\n  htpasswd:\n    realm: airlock-test\n    path: {}\n", d.join("htpasswd").display());
             Tls { ca: d.join("ca.crt"), user: "tester".into(), password: "s3cret".into() }
         });
+        Self::launch(dir, &extra, tls_info, None)
+    }
+
+    /// Starts docker-registry on a free port with `config_tail` appended to
+    /// its config (auth), serving TLS with `dir`'s server.crt when `tls`.
+    fn launch(dir: tempfile::TempDir, config_tail: &str, tls: Option<Tls>, token_server: Option<Child>) -> Registry {
+        let host = format!("127.0.0.1:{}", free_port());
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
+            dir.path().join("data").display()
+        );
+        if tls.is_some() {
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                dir.path().join("server.crt").display(),
+                dir.path().join("server.key").display()
+            ));
+        }
+        config.push_str(config_tail);
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
         let child = Command::new("docker-registry")
@@ -153,7 +149,7 @@ impl Registry {
             .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
             .spawn()
             .expect("start docker-registry");
-        let registry = Registry { host, child, dir, tls: tls_info, token_server: None };
+        let registry = Registry { host, child, dir, tls, token_server };
         registry.wait_ready();
         registry
     }

@@ -59,17 +59,19 @@ fn versions() -> Versions {
 }
 
 impl Versions {
-    fn run(&self, verb: &str, bundle: &Path, root: &Path) -> std::process::Output {
-        self.airlock.run(&[
-            verb,
-            bundle.to_str().unwrap(),
-            "--k3s",
-            "--root",
-            root.to_str().unwrap(),
+    /// `airlock VERB BUNDLE --k3s --root ROOT` for an amd64 node, unsigned.
+    fn cmd(&self, verb: &str, bundle: &Path, root: &Path) -> std::process::Command {
+        let mut cmd = self.airlock.cmd();
+        cmd.args([verb, bundle.to_str().unwrap(), "--k3s", "--root", root.to_str().unwrap()]).args([
             "--platform",
             "linux/amd64",
             "--allow-unsigned",
-        ])
+        ]);
+        cmd
+    }
+
+    fn run(&self, verb: &str, bundle: &Path, root: &Path) -> std::process::Output {
+        self.cmd(verb, bundle, root).output().unwrap()
     }
 
     fn ok(&self, verb: &str, bundle: &Path, root: &Path) -> String {
@@ -215,14 +217,7 @@ fn a_crash_at_any_point_converges_on_rerun() {
             if let Some(start) = start {
                 copy_tree(start, &root);
             }
-            let out = v
-                .airlock
-                .cmd()
-                .args([verb, bundle.to_str().unwrap(), "--k3s", "--root", root.to_str().unwrap()])
-                .args(["--platform", "linux/amd64", "--allow-unsigned"])
-                .env("AIRLOCK_FAULT_ABORT_AFTER", after.to_string())
-                .output()
-                .unwrap();
+            let out = v.cmd(verb, bundle, &root).env("AIRLOCK_FAULT_ABORT_AFTER", after.to_string()).output().unwrap();
             if out.status.success() {
                 // Fewer writes than `after`: every crash point is covered.
                 assert!(after > 3, "{verb} crashed nowhere");
@@ -259,13 +254,7 @@ fn upgrade_deletes_what_k3s_leaves_behind() {
     let kubeconfig = down.kubeconfig(v.dir.path());
     drop(down);
     let upgrade = |kubeconfig: &Path| {
-        let out = v
-            .airlock
-            .cmd()
-            .args(["upgrade", v.v2.to_str().unwrap(), "--k3s", "--root", root.to_str().unwrap()])
-            .args(["--platform", "linux/amd64", "--allow-unsigned", "--kubeconfig", kubeconfig.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let out = v.cmd("upgrade", &v.v2, &root).arg("--kubeconfig").arg(kubeconfig).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stderr).into_owned()
     };

@@ -129,7 +129,10 @@ pub fn install(
     }
     let planned = layout::plan(reader, components, images_via, root)?;
     let applied = apply(root, name, &planned, previous).inspect_err(|_| discard_staged(&planned))?;
-    let label = if previous.is_some() && action == Action::Upgrade { "upgrade" } else { "install" };
+    let label = match action {
+        Action::Install => "install",
+        Action::Upgrade => "upgrade",
+    };
     finish(root, previous, (name, &manifest.metadata.version, manifest_digest, label), &planned, applied, keep)
 }
 

@@ -14,8 +14,6 @@
 
 use crate::oci::digest::{Digest, HashingReader};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 pub const STATE_DIR: &str = "var/lib/airlock";
@@ -135,17 +133,11 @@ pub fn history(root: &Path, name: &str) -> Result<Vec<Revision>, StateError> {
         .collect()
 }
 
-/// Writes `bytes` to `path` by way of a temp file in the same directory, so
-/// a crash leaves the old file or the new one, never a mix.
+/// Writes `bytes` to `path` crash-safely (`atomic_file`), making its directory.
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StateError> {
     let dir = path.parent().expect("a file path");
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut tmp = tempfile::Builder::new().prefix(".airlock-partial-").tempfile_in(dir).map_err(io(dir))?;
-    tmp.write_all(bytes).map_err(io(path))?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(io(path))?;
-    tmp.as_file().sync_all().map_err(io(path))?;
-    tmp.persist(path).map_err(|e| StateError::Io { path: path.to_path_buf(), source: e.error })?;
-    Ok(())
+    crate::atomic_file::write(path, bytes, mode).map_err(io(path))
 }
 
 pub fn record(root: &Path, revision: &Revision) -> Result<(), StateError> {
