@@ -56,11 +56,16 @@ printf 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: bench, versio
 [ -f "$work/push.airlock" ] || "$airlock" --quiet create "$work/push.yaml" -o "$work/push.airlock" >/dev/null 2>&1
 auth=(--ca-file "$tls/ca.crt" --username bench --password bench-password)
 
-best_push=999; best_push_rss=0; best_peer=999
+# CPU seconds the registry process has used so far: the registry's own
+# work (TLS, its sha256 of every byte, disk writes) is the same whoever
+# pushes, and on a machine with few cores it bounds how fast any push can be.
+registry_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15)/hz}' "/proc/$tls_pid/stat"; }
+best_push=999; best_push_rss=0; best_peer=999; push_reg_cpu=0
 for _ in $(seq "$runs"); do
   start_tls_registry
+  cpu0=$(registry_cpu)
   read -r s m < <(timed "$airlock" --quiet push "$work/push.airlock" --registry "127.0.0.1:$tls_port/a" "${auth[@]}" --allow-unsigned)
-  awk "BEGIN{exit !($s < $best_push)}" && { best_push=$s; best_push_rss=$m; }
+  awk "BEGIN{exit !($s < $best_push)}" && { best_push=$s; best_push_rss=$m; push_reg_cpu=$(awk "BEGIN{print $(registry_cpu) - $cpu0}"); }
   start_tls_registry
   cat > "$work/peer-push.sh" <<SH
 set -e
@@ -124,6 +129,9 @@ echo
 printf '%-52s %8s %10s %s\n' measure seconds "peak RSS" note
 printf '%-52s %8s %6s MiB %s\n' "airlock push -> TLS+auth registry" "$best_push" "$((best_push_rss/1024))" "$(ratio "$best_peer" "$best_push")x faster than peer (goal >= 2x)"
 printf '%-52s %8s\n' "skopeo copy x2 (OCI layout) -> same registry" "$best_peer"
+cores=$(nproc)
+floor=$(awk "BEGIN{printf \"%.2f\", $push_reg_cpu / $cores}")
+printf '%-52s %8s %10s %s\n' "registry CPU during that push / $cores cores" "$floor" "" "no push can beat this: at most $(ratio "$best_peer" "$floor")x faster than peer"
 printf '%-52s %8s %10s %s\n' "airlock re-push, unchanged bundle of $many_blobs blobs" "$best_repush" "" "(goal < 1 s)"
 printf '%-52s %8s %6s MiB %s\n' "skopeo pull x2 from airlock serve" "$best_serve" "$serve_rss" "$(ratio "$best_reg" "$best_serve")x the speed of docker-registry (goal >= 1)"
 printf '%-52s %8s\n' "skopeo pull x2 from docker-registry" "$best_reg"

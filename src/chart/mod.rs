@@ -5,7 +5,11 @@
 //!
 //! Rendering templates is not done here yet.
 
+pub mod load;
+pub mod render;
 pub mod repo;
+pub mod template;
+pub mod values;
 
 use crate::cache::Cache;
 use crate::oci::digest::Digest;

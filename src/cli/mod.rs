@@ -10,6 +10,7 @@ mod key;
 mod push;
 mod serve;
 mod sign;
+mod template;
 mod trust;
 mod verify;
 
@@ -49,6 +50,8 @@ pub enum Command {
     Push(push::Args),
     /// Serve a bundle as a read-only OCI registry.
     Serve(serve::Args),
+    /// Render a chart as `helm template` does, offline.
+    Template(template::Args),
     /// Install a bundle onto a K3s node.
     Install(install::Args),
     /// Replace an installed bundle with a new version of it.
@@ -75,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sign(args) => sign::run(args, &printer),
         Command::Push(args) => push::run(args, &printer),
         Command::Serve(args) => serve::run(args, &printer),
+        Command::Template(args) => template::run(args, &printer),
         Command::Install(args) => install::run(args, &printer, Action::Install),
         Command::Upgrade(args) => install::run(args, &printer, Action::Upgrade),
         Command::Rollback(args) => install::run_rollback(args, &printer),

@@ -9,4 +9,5 @@ pub mod key;
 pub mod push;
 pub mod serve;
 pub mod sign;
+pub mod template;
 pub mod verify;

@@ -1,0 +1,497 @@
+//! Rendering a chart as `helm template` does (Helm v4): dependencies
+//! enabled by `condition`/`tags` and renamed by `alias`, values coalesced,
+//! every template of the chart tree in one set (deeper charts parsed first
+//! so a parent's defines win), partials (`_*`) and library charts' manifests
+//! not rendered, `<no value>` blanked, NOTES.txt kept apart, `crds/` passed
+//! through untouched.
+//!
+//! `.Capabilities` defaults to what Helm v4.2 reports offline (Kubernetes
+//! v1.36.0 and its built-in API versions).
+
+use super::load::Chart;
+use super::template::semver;
+use super::template::{Map, Object, TemplateSet, Value};
+use super::values;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+pub const DEFAULT_KUBE_VERSION: &str = "v1.36.0";
+
+/// The API versions Helm v4.2 assumes without a cluster.
+const DEFAULT_API_VERSIONS: &[&str] = &[
+    "v1",
+    "admissionregistration.k8s.io/v1",
+    "admissionregistration.k8s.io/v1alpha1",
+    "admissionregistration.k8s.io/v1beta1",
+    "internal.apiserver.k8s.io/v1alpha1",
+    "apps/v1",
+    "apps/v1beta1",
+    "apps/v1beta2",
+    "authentication.k8s.io/v1",
+    "authentication.k8s.io/v1alpha1",
+    "authentication.k8s.io/v1beta1",
+    "authorization.k8s.io/v1",
+    "authorization.k8s.io/v1beta1",
+    "autoscaling/v1",
+    "autoscaling/v2",
+    "batch/v1",
+    "batch/v1beta1",
+    "certificates.k8s.io/v1",
+    "certificates.k8s.io/v1beta1",
+    "certificates.k8s.io/v1alpha1",
+    "coordination.k8s.io/v1alpha2",
+    "coordination.k8s.io/v1beta1",
+    "coordination.k8s.io/v1",
+    "discovery.k8s.io/v1",
+    "discovery.k8s.io/v1beta1",
+    "events.k8s.io/v1",
+    "events.k8s.io/v1beta1",
+    "extensions/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1",
+    "flowcontrol.apiserver.k8s.io/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    "flowcontrol.apiserver.k8s.io/v1beta3",
+    "networking.k8s.io/v1",
+    "networking.k8s.io/v1beta1",
+    "node.k8s.io/v1",
+    "node.k8s.io/v1alpha1",
+    "node.k8s.io/v1beta1",
+    "policy/v1",
+    "policy/v1beta1",
+    "rbac.authorization.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1beta1",
+    "rbac.authorization.k8s.io/v1alpha1",
+    "resource.k8s.io/v1",
+    "resource.k8s.io/v1beta2",
+    "resource.k8s.io/v1beta1",
+    "resource.k8s.io/v1alpha3",
+    "scheduling.k8s.io/v1alpha2",
+    "scheduling.k8s.io/v1beta1",
+    "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
+    "storage.k8s.io/v1",
+    "storage.k8s.io/v1alpha1",
+    "storagemigration.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
+];
+
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    pub release_name: String,
+    pub namespace: String,
+    /// `v1.33.0` or `1.33`.
+    pub kube_version: String,
+    /// Extra API versions for `.Capabilities.APIVersions.Has`.
+    pub api_versions: Vec<String>,
+    pub is_upgrade: bool,
+    pub revision: i64,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            release_name: "release-name".into(),
+            namespace: "default".into(),
+            kube_version: DEFAULT_KUBE_VERSION.into(),
+            api_versions: Vec::new(),
+            is_upgrade: false,
+            revision: 1,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("chart {chart} requires kubeVersion {wanted}, which is incompatible with Kubernetes {actual} (set --kube-version)")]
+    KubeVersion { chart: String, wanted: String, actual: String },
+    #[error("{0}")]
+    Template(String),
+}
+
+/// What a render gives: manifests by template path (empty ones included,
+/// as Helm returns them), NOTES.txt, and the chart's `crds/` files.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub manifests: BTreeMap<String, String>,
+    pub notes: Option<String>,
+    pub crds: Vec<(String, String)>,
+}
+
+/// Renders `chart` with the user's values (already merged from -f/--set).
+pub fn render(chart: &Chart, user_values: Map, options: &RenderOptions) -> Result<Rendered, RenderError> {
+    let kube = normalize_kube_version(&options.kube_version);
+    let wanted = chart.meta_str("kubeVersion");
+    if !wanted.is_empty() && !semver::satisfies(&wanted, &kube).unwrap_or(false) {
+        return Err(RenderError::KubeVersion { chart: chart.name.clone(), wanted, actual: kube });
+    }
+    let all_values = values::coalesce(chart, user_values.clone());
+    let chart = enabled_dependencies(chart, &all_values, "");
+    let values = values::coalesce(&chart, user_values);
+
+    let capabilities = capabilities(&kube, &options.api_versions);
+    let release = release(options);
+    let mut jobs = Vec::new();
+    collect(&chart, &chart.name, &Value::map(values), true, &mut jobs);
+    // Helm parses deeper paths first, then by name descending, so that the
+    // last definition of a shared name is the parent's.
+    jobs.sort_by(|a, b| {
+        let (da, db) = (a.path.matches('/').count(), b.path.matches('/').count());
+        db.cmp(&da).then_with(|| b.path.cmp(&a.path))
+    });
+    let mut set = TemplateSet::default();
+    for job in &jobs {
+        set.add_file(&job.path, &job.source).map_err(|e| RenderError::Template(e.message))?;
+    }
+    let mut rendered = Rendered::default();
+    for job in &jobs {
+        let base = job.path.rsplit('/').next().unwrap_or("");
+        if base.starts_with('_') || !job.render {
+            continue;
+        }
+        let data = template_data(job, &capabilities, &release);
+        let text = set.execute(&job.path, &data).map_err(|e| RenderError::Template(e.message))?;
+        let text = text.replace("<no value>", "");
+        if base == "NOTES.txt" {
+            if job.is_root {
+                rendered.notes = Some(text);
+            }
+            continue;
+        }
+        rendered.manifests.insert(job.path.clone(), text);
+    }
+    collect_crds(&chart, &chart.name, &mut rendered.crds);
+    Ok(rendered)
+}
+
+fn normalize_kube_version(v: &str) -> String {
+    let v = v.trim().trim_start_matches('v');
+    let parts = v.split('.').count();
+    let full = if parts == 2 { format!("{v}.0") } else { v.to_string() };
+    format!("v{full}")
+}
+
+/// One template to parse (and maybe render) with its chart's context.
+struct Job {
+    path: String,
+    source: String,
+    render: bool,
+    is_root: bool,
+    chart: Value,
+    files: Rc<Files>,
+    values: Value,
+    base_path: String,
+    subcharts: Value,
+}
+
+fn collect(chart: &Chart, full_path: &str, values: &Value, is_root: bool, jobs: &mut Vec<Job>) {
+    let files = Rc::new(Files::of(chart));
+    let chart_value = chart_metadata(chart, is_root);
+    let subcharts = Value::map(Map::new());
+    for (path, data) in chart.templates() {
+        let base = path.rsplit('/').next().unwrap_or("");
+        // A library chart contributes its defines only.
+        let render = !chart.is_library() || base.starts_with('_');
+        if chart.is_library() && !base.starts_with('_') {
+            continue;
+        }
+        jobs.push(Job {
+            path: format!("{full_path}/{path}"),
+            source: String::from_utf8_lossy(data).into_owned(),
+            render,
+            is_root,
+            chart: chart_value.clone(),
+            files: files.clone(),
+            values: values.clone(),
+            base_path: format!("{full_path}/templates"),
+            subcharts: subcharts.clone(),
+        });
+    }
+    for sub in &chart.subcharts {
+        let sub_values = match values {
+            Value::Map(m) => m.borrow().get(&sub.name).cloned().unwrap_or_else(|| Value::map(Map::new())),
+            _ => Value::map(Map::new()),
+        };
+        collect(sub, &format!("{full_path}/charts/{}", sub.name), &sub_values, false, jobs);
+    }
+}
+
+fn template_data(job: &Job, capabilities: &Value, release: &Value) -> Value {
+    let mut template = Map::new();
+    template.insert("Name".into(), Value::from(job.path.as_str()));
+    template.insert("BasePath".into(), Value::from(job.base_path.as_str()));
+    let mut data = Map::new();
+    data.insert("Values".into(), job.values.clone());
+    data.insert("Chart".into(), job.chart.clone());
+    data.insert("Release".into(), release.clone());
+    data.insert("Capabilities".into(), capabilities.clone());
+    data.insert("Files".into(), Value::Object(job.files.clone()));
+    data.insert("Template".into(), Value::map(template));
+    data.insert("Subcharts".into(), job.subcharts.clone());
+    Value::map(data)
+}
+
+fn release(o: &RenderOptions) -> Value {
+    let mut m = Map::new();
+    m.insert("Name".into(), Value::from(o.release_name.as_str()));
+    m.insert("Namespace".into(), Value::from(o.namespace.as_str()));
+    m.insert("IsInstall".into(), Value::Bool(!o.is_upgrade));
+    m.insert("IsUpgrade".into(), Value::Bool(o.is_upgrade));
+    m.insert("Revision".into(), Value::Int(o.revision));
+    m.insert("Service".into(), Value::from("Helm"));
+    Value::map(m)
+}
+
+fn capabilities(kube: &str, extra: &[String]) -> Value {
+    let version = semver::Version::parse(kube).ok();
+    let mut kv = Map::new();
+    kv.insert("Version".into(), Value::from(kube));
+    kv.insert("GitVersion".into(), Value::from(kube));
+    kv.insert("Major".into(), Value::from(version.as_ref().map_or(String::new(), |v| v.major.to_string())));
+    kv.insert("Minor".into(), Value::from(version.as_ref().map_or(String::new(), |v| v.minor.to_string())));
+    let mut apis: Vec<String> = DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect();
+    apis.extend(extra.iter().cloned());
+    let mut helm = Map::new();
+    helm.insert("Version".into(), Value::from("v4.2"));
+    let mut caps = Map::new();
+    caps.insert("KubeVersion".into(), Value::Object(Rc::new(KubeVersion(Value::map(kv), kube.to_string()))));
+    caps.insert("APIVersions".into(), Value::Object(Rc::new(ApiVersions(apis))));
+    caps.insert("HelmVersion".into(), Value::map(helm));
+    Value::map(caps)
+}
+
+/// Helm v4's `.Chart`: the metadata with Go's field names and zero values.
+fn chart_metadata(chart: &Chart, is_root: bool) -> Value {
+    let m = &chart.metadata;
+    let get = |k: &str| m.get(k).cloned().unwrap_or_default();
+    let text = |k: &str| Value::from(chart.meta_str(k));
+    let list = |k: &str| match get(k) {
+        v @ Value::List(_) => v,
+        _ => Value::list(Vec::new()),
+    };
+    let mut out = Map::new();
+    out.insert("Name".into(), Value::from(chart.name.as_str()));
+    out.insert("Version".into(), text("version"));
+    out.insert("APIVersion".into(), text("apiVersion"));
+    out.insert("AppVersion".into(), text("appVersion"));
+    out.insert("Description".into(), text("description"));
+    out.insert("Home".into(), text("home"));
+    out.insert("Icon".into(), text("icon"));
+    out.insert("KubeVersion".into(), text("kubeVersion"));
+    out.insert("Type".into(), text("type"));
+    out.insert("Condition".into(), text("condition"));
+    out.insert("Tags".into(), text("tags"));
+    out.insert("Deprecated".into(), Value::Bool(get("deprecated").truthy()));
+    out.insert("Annotations".into(), get("annotations"));
+    out.insert("Keywords".into(), list("keywords"));
+    out.insert("Maintainers".into(), list("maintainers"));
+    out.insert("Sources".into(), list("sources"));
+    out.insert("Dependencies".into(), list("dependencies"));
+    out.insert("IsRoot".into(), Value::Bool(is_root));
+    Value::map(out)
+}
+
+fn collect_crds(chart: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
+    for (path, data) in &chart.files {
+        if path.starts_with("crds/") && (path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json")) {
+            out.push((format!("{full_path}/{path}"), String::from_utf8_lossy(data).into_owned()));
+        }
+    }
+    for sub in &chart.subcharts {
+        collect_crds(sub, &format!("{full_path}/charts/{}", sub.name), out);
+    }
+}
+
+/// The chart tree with disabled dependencies removed and aliases applied
+/// (Helm's processDependencyEnabled). `path` is this chart's value path.
+fn enabled_dependencies(chart: &Chart, values: &Map, path: &str) -> Chart {
+    let deps: Vec<Map> = match chart.metadata.get("dependencies") {
+        Some(Value::List(l)) => l
+            .iter()
+            .filter_map(|d| match d {
+                Value::Map(m) => Some(m.borrow().clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let dep_str = |d: &Map, k: &str| match d.get(k) {
+        Some(Value::Str(s)) => s.to_string(),
+        _ => String::new(),
+    };
+    let mut kept: Vec<Chart> = Vec::new();
+    // Subcharts no dependency names are always kept.
+    for sub in &chart.subcharts {
+        if !deps.iter().any(|d| dep_str(d, "name") == sub.name) {
+            kept.push(sub.clone());
+        }
+    }
+    let tags = match lookup_path(values, "tags") {
+        Some(Value::Map(m)) => m.borrow().clone(),
+        _ => Map::new(),
+    };
+    for dep in &deps {
+        let name = dep_str(dep, "name");
+        let Some(sub) = chart.subcharts.iter().find(|s| s.name == name) else { continue };
+        let mut enabled = true;
+        if let Some(Value::List(dep_tags)) = dep.get("tags") {
+            let states: Vec<bool> = dep_tags
+                .iter()
+                .filter_map(|t| match tags.get(&t.go_string_inner()) {
+                    Some(Value::Bool(b)) => Some(*b),
+                    _ => None,
+                })
+                .collect();
+            if !states.is_empty() && !states.contains(&true) {
+                enabled = false;
+            }
+        }
+        let condition = dep_str(dep, "condition");
+        for c in condition.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            if let Some(Value::Bool(b)) = lookup_path(values, &format!("{path}{c}")) {
+                enabled = b;
+                break;
+            }
+        }
+        if !enabled {
+            continue;
+        }
+        let mut sub = sub.clone();
+        let alias = dep_str(dep, "alias");
+        if !alias.is_empty() {
+            sub.name = alias;
+        }
+        kept.push(sub);
+    }
+    let mut out = chart.clone();
+    out.subcharts = kept.iter().map(|sub| enabled_dependencies(sub, values, &format!("{path}{}.", sub.name))).collect();
+    out
+}
+
+fn lookup_path(values: &Map, path: &str) -> Option<Value> {
+    let mut parts = path.split('.');
+    let mut current = values.get(parts.next()?)?.clone();
+    for p in parts {
+        current = match &current {
+            Value::Map(m) => m.borrow().get(p)?.clone(),
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+/// `.Capabilities.KubeVersion`: prints as its version, has fields.
+#[derive(Debug)]
+struct KubeVersion(Value, String);
+
+impl Object for KubeVersion {
+    fn type_name(&self) -> &'static str {
+        "*common.KubeVersion"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match &self.0 {
+            Value::Map(m) => m.borrow().get(name).cloned(),
+            _ => None,
+        }
+    }
+    fn call(&self, name: &str, _args: &[Value]) -> Option<Result<Value, String>> {
+        (name == "String").then(|| Ok(Value::from(self.1.as_str())))
+    }
+    fn display(&self) -> String {
+        self.1.clone()
+    }
+}
+
+/// `.Capabilities.APIVersions` with its `Has` method.
+#[derive(Debug)]
+struct ApiVersions(Vec<String>);
+
+impl Object for ApiVersions {
+    fn type_name(&self) -> &'static str {
+        "common.VersionSet"
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        (name == "Has").then(|| {
+            let wanted = args.first().map(Value::go_string_inner).unwrap_or_default();
+            Ok(Value::Bool(self.0.contains(&wanted)))
+        })
+    }
+    fn display(&self) -> String {
+        format!("[{}]", self.0.join(" "))
+    }
+}
+
+/// `.Files`: the chart's non-template files.
+#[derive(Debug)]
+struct Files(BTreeMap<String, Vec<u8>>);
+
+impl Files {
+    fn of(chart: &Chart) -> Files {
+        let special = |p: &str| {
+            p.starts_with("templates/")
+                || matches!(
+                    p,
+                    "values.yaml" | "values.schema.json" | "Chart.lock" | "requirements.yaml" | "requirements.lock"
+                )
+        };
+        Files(chart.files.iter().filter(|(p, _)| !special(p)).map(|(p, d)| (p.clone(), d.clone())).collect())
+    }
+
+    fn text(&self, path: &str) -> String {
+        self.0.get(path).map(|d| String::from_utf8_lossy(d).into_owned()).unwrap_or_default()
+    }
+}
+
+impl Object for Files {
+    fn type_name(&self) -> &'static str {
+        "files"
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        let arg = || args.first().map(Value::go_string_inner).unwrap_or_default();
+        use base64::Engine as _;
+        Some(Ok(match name {
+            "Get" => Value::from(self.text(&arg())),
+            "GetBytes" => Value::from(self.text(&arg())),
+            "Lines" => {
+                let text = self.text(&arg());
+                Value::list(text.split('\n').map(Value::from).collect())
+            }
+            "Glob" => {
+                let pattern = match glob::Pattern::new(&arg()) {
+                    Ok(p) => p,
+                    Err(e) => return Some(Err(e.to_string())),
+                };
+                let options = glob::MatchOptions { require_literal_separator: true, ..Default::default() };
+                let matched = self
+                    .0
+                    .iter()
+                    .filter(|(p, _)| pattern.matches_with(p, options))
+                    .map(|(p, d)| (p.clone(), d.clone()));
+                Value::Object(Rc::new(Files(matched.collect())))
+            }
+            "AsConfig" | "AsSecrets" => {
+                let mut m = Map::new();
+                for (path, data) in &self.0 {
+                    let base = path.rsplit('/').next().unwrap_or(path).to_string();
+                    let text = if name == "AsSecrets" {
+                        base64::engine::general_purpose::STANDARD.encode(data)
+                    } else {
+                        String::from_utf8_lossy(data).into_owned()
+                    };
+                    m.insert(base, Value::from(text));
+                }
+                Value::from(super::template::convert::to_yaml(&Value::map(m)))
+            }
+            _ => return None,
+        }))
+    }
+    fn display(&self) -> String {
+        "map[]".into()
+    }
+}

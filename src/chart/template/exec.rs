@@ -1,0 +1,522 @@
+//! Executing parsed templates with Go `text/template` semantics: dot and
+//! `$`, variable scopes, pipelines passing their value as the last
+//! argument, field chains on maps and objects (a missing key is nil, a
+//! field of nil is an error), range over lists, maps (sorted keys) and ints,
+//! and the functions that need the engine itself (`include`, `tpl`, `and`,
+//! `or`). Plain functions live in `funcs`.
+//!
+//! Errors read like Go's: `template: FILE:LINE:COL: executing "NAME" at
+//! <CMD>: MESSAGE`; `fail` and `required` read like Helm's.
+
+use super::funcs::{self, FuncError};
+use super::parse::{self, Arg, Branch, Command, Node, Pipe};
+use super::value::Value;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Helm stops `include` recursion at this depth.
+const MAX_DEPTH: usize = 1000;
+
+/// A named template: a file's top level, or a `define`.
+#[derive(Debug)]
+pub struct Template {
+    pub name: String,
+    /// The file it was parsed from, for error positions.
+    pub file: Rc<str>,
+    pub src: Rc<str>,
+    pub nodes: Vec<Node>,
+}
+
+/// All templates that can call each other (Helm puts every file of a chart
+/// and its subcharts in one set).
+#[derive(Debug, Default)]
+pub struct TemplateSet {
+    templates: HashMap<String, Rc<Template>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    pub message: String,
+}
+
+impl TemplateSet {
+    /// Parses a file into the set: its top level under `file`, and each
+    /// `define` under its own name (a later file's define wins, as in Go;
+    /// an empty redefinition does not replace a body).
+    pub fn add_file(&mut self, file: &str, src: &str) -> Result<(), TemplateError> {
+        let parsed = parse::parse(src).map_err(|e| {
+            let (line, col) = parse::line_col(src, e.offset);
+            TemplateError { message: format!("parse error at ({file}:{line}:{col}): {}", e.message) }
+        })?;
+        let file_rc: Rc<str> = file.into();
+        let src_rc: Rc<str> = src.into();
+        for (name, nodes) in parsed.defines {
+            let is_empty = nodes.iter().all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()));
+            if is_empty && self.templates.contains_key(&name) {
+                continue;
+            }
+            let template = Template { name: name.clone(), file: file_rc.clone(), src: src_rc.clone(), nodes };
+            self.templates.insert(name, Rc::new(template));
+        }
+        let root = Template { name: file.to_string(), file: file_rc, src: src_rc, nodes: parsed.root };
+        self.templates.insert(file.to_string(), Rc::new(root));
+        Ok(())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.templates.contains_key(name)
+    }
+
+    /// Runs the template `name` with `data` as dot and `$`.
+    pub fn execute(&self, name: &str, data: &Value) -> Result<String, TemplateError> {
+        let mut exec = Exec { sets: vec![self], depth: 0 };
+        exec.run_named(name, data)
+    }
+}
+
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+type Vars = Vec<(String, Value)>;
+
+struct Exec<'a> {
+    /// The chart's set, then any sets added by `tpl` (searched last first).
+    sets: Vec<&'a TemplateSet>,
+    depth: usize,
+}
+
+/// Where an error happened, for Go-style messages.
+struct Here<'t> {
+    template: &'t Template,
+}
+
+impl Here<'_> {
+    fn error(&self, offset: usize, span: Option<(usize, usize)>, message: impl std::fmt::Display) -> TemplateError {
+        let (line, col) = parse::line_col(&self.template.src, offset);
+        let at = span.map(|(s, e)| format!(" at <{}>", command_text(&self.template.src, s, e))).unwrap_or_default();
+        TemplateError {
+            message: format!(
+                "template: {}:{line}:{col}: executing \"{}\"{at}: {message}",
+                self.template.file, self.template.name
+            ),
+        }
+    }
+}
+
+impl<'a> Exec<'a> {
+    fn lookup(&self, name: &str) -> Option<Rc<Template>> {
+        self.sets.iter().rev().find_map(|s| s.templates.get(name).cloned())
+    }
+
+    fn run_named(&mut self, name: &str, data: &Value) -> Result<String, TemplateError> {
+        let template = self.lookup(name).ok_or_else(|| TemplateError {
+            message: format!("template: no template {name:?} associated with template"),
+        })?;
+        self.run(&template, data)
+    }
+
+    fn run(&mut self, template: &Template, data: &Value) -> Result<String, TemplateError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(TemplateError {
+                message: format!(
+                    "rendering template has a nested reference name: {}: unable to execute template",
+                    template.name
+                ),
+            });
+        }
+        self.depth += 1;
+        let mut out = String::new();
+        let mut vars: Vars = vec![("$".into(), data.clone())];
+        let here = Here { template };
+        let result = self.walk(&here, &template.nodes, data, &mut vars, &mut out);
+        self.depth -= 1;
+        result.map(|_| out)
+    }
+
+    fn walk(
+        &mut self,
+        here: &Here,
+        nodes: &[Node],
+        dot: &Value,
+        vars: &mut Vars,
+        out: &mut String,
+    ) -> Result<Flow, TemplateError> {
+        for node in nodes {
+            match node {
+                Node::Text(t) => out.push_str(t),
+                Node::Action(pipe) => {
+                    let v = self.pipe(here, pipe, dot, vars)?;
+                    if pipe.vars.is_empty() {
+                        out.push_str(&v.go_string());
+                    }
+                }
+                Node::If(b) => {
+                    let mark = vars.len();
+                    let cond = self.pipe(here, &b.pipe, dot, vars)?;
+                    let list = if cond.truthy() { Some(&b.list) } else { b.else_list.as_ref() };
+                    let flow = match list {
+                        Some(list) => self.walk(here, list, dot, vars, out)?,
+                        None => Flow::Normal,
+                    };
+                    vars.truncate(mark);
+                    if !matches!(flow, Flow::Normal) {
+                        return Ok(flow);
+                    }
+                }
+                Node::With(b) => {
+                    let mark = vars.len();
+                    let v = self.pipe(here, &b.pipe, dot, vars)?;
+                    let flow = if v.truthy() {
+                        self.walk(here, &b.list, &v, vars, out)?
+                    } else if let Some(list) = &b.else_list {
+                        self.walk(here, list, dot, vars, out)?
+                    } else {
+                        Flow::Normal
+                    };
+                    vars.truncate(mark);
+                    if !matches!(flow, Flow::Normal) {
+                        return Ok(flow);
+                    }
+                }
+                Node::Range(b) => self.range(here, b, dot, vars, out)?,
+                Node::Template { offset, name, pipe } => {
+                    let data = match pipe {
+                        Some(p) => {
+                            let mark = vars.len();
+                            let v = self.pipe(here, p, dot, vars)?;
+                            vars.truncate(mark);
+                            v
+                        }
+                        None => Value::Nil,
+                    };
+                    let template = self
+                        .lookup(name)
+                        .ok_or_else(|| here.error(*offset, None, format!("no such template {name:?}")))?;
+                    out.push_str(&self.run(&template, &data)?);
+                }
+                Node::Break => return Ok(Flow::Break),
+                Node::Continue => return Ok(Flow::Continue),
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn range(
+        &mut self,
+        here: &Here,
+        b: &Branch,
+        dot: &Value,
+        vars: &mut Vars,
+        out: &mut String,
+    ) -> Result<(), TemplateError> {
+        let mark = vars.len();
+        let value = self.pipe_value(here, &b.pipe, dot, vars)?;
+        let items: Vec<(Value, Value)> = match &value {
+            Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
+            Value::Map(m) => m.borrow().iter().map(|(k, v)| (Value::str(k.as_str()), v.clone())).collect(),
+            Value::Int(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
+            Value::Nil => Vec::new(),
+            other => {
+                return Err(here.error(b.pipe.offset, None, format!("range can't iterate over {}", other.go_string())));
+            }
+        };
+        if items.is_empty() {
+            if let Some(list) = &b.else_list {
+                self.walk(here, list, dot, vars, out)?;
+            }
+            vars.truncate(mark);
+            return Ok(());
+        }
+        for (key, item) in items {
+            vars.truncate(mark);
+            match b.pipe.vars.as_slice() {
+                [] => {}
+                [one] => self.bind(vars, one, item.clone(), b.pipe.is_assign),
+                [k, v, ..] => {
+                    self.bind(vars, k, key, b.pipe.is_assign);
+                    self.bind(vars, v, item.clone(), b.pipe.is_assign);
+                }
+            }
+            let flow = self.walk(here, &b.list, &item, vars, out)?;
+            if matches!(flow, Flow::Break) {
+                break;
+            }
+        }
+        vars.truncate(mark);
+        Ok(())
+    }
+
+    fn bind(&self, vars: &mut Vars, name: &str, value: Value, assign: bool) {
+        if assign {
+            if let Some(slot) = vars.iter_mut().rev().find(|(n, _)| n == name) {
+                slot.1 = value;
+                return;
+            }
+        }
+        vars.push((name.to_string(), value));
+    }
+
+    /// Evaluates a pipeline and declares or assigns its variables.
+    fn pipe(&mut self, here: &Here, pipe: &Pipe, dot: &Value, vars: &mut Vars) -> Result<Value, TemplateError> {
+        let value = self.pipe_value(here, pipe, dot, vars)?;
+        for name in &pipe.vars {
+            if pipe.is_assign && !vars.iter().any(|(n, _)| n == name) {
+                return Err(here.error(pipe.offset, None, format!("undefined variable: {name}")));
+            }
+            self.bind(vars, name, value.clone(), pipe.is_assign);
+        }
+        Ok(value)
+    }
+
+    fn pipe_value(&mut self, here: &Here, pipe: &Pipe, dot: &Value, vars: &mut Vars) -> Result<Value, TemplateError> {
+        let mut last: Option<Value> = None;
+        for cmd in &pipe.cmds {
+            last = Some(self.command(here, cmd, dot, vars, last)?);
+        }
+        Ok(last.unwrap_or_default())
+    }
+
+    fn command(
+        &mut self,
+        here: &Here,
+        cmd: &Command,
+        dot: &Value,
+        vars: &mut Vars,
+        last: Option<Value>,
+    ) -> Result<Value, TemplateError> {
+        let err = |m: String| here.error(cmd.span.0, Some(cmd.span), m);
+        let rest = &cmd.args[1..];
+        match &cmd.args[0] {
+            Arg::Ident(name) => self.function(here, cmd, name, rest, dot, vars, last),
+            Arg::Field(chain) => {
+                let args = self.args(here, rest, dot, vars, last)?;
+                field_chain(dot.clone(), chain, args).map_err(err)
+            }
+            Arg::Variable(name, chain) => {
+                let v = variable(vars, name).ok_or_else(|| err(format!("undefined variable: {name}")))?;
+                if chain.is_empty() {
+                    no_args(rest, &last).map_err(err)?;
+                    return Ok(v);
+                }
+                let args = self.args(here, rest, dot, vars, last)?;
+                field_chain(v, chain, args).map_err(err)
+            }
+            Arg::Chain(base, chain) => {
+                let v = self.arg(here, base, dot, vars)?;
+                let args = self.args(here, rest, dot, vars, last)?;
+                field_chain(v, chain, args).map_err(err)
+            }
+            other => {
+                no_args(rest, &last).map_err(err)?;
+                self.arg(here, other, dot, vars)
+            }
+        }
+    }
+
+    fn args(
+        &mut self,
+        here: &Here,
+        args: &[Arg],
+        dot: &Value,
+        vars: &mut Vars,
+        last: Option<Value>,
+    ) -> Result<Vec<Value>, TemplateError> {
+        let mut values = Vec::with_capacity(args.len() + 1);
+        for a in args {
+            values.push(self.arg(here, a, dot, vars)?);
+        }
+        values.extend(last);
+        Ok(values)
+    }
+
+    /// An operand used as an argument: a bare function name is a call
+    /// without arguments.
+    fn arg(&mut self, here: &Here, arg: &Arg, dot: &Value, vars: &mut Vars) -> Result<Value, TemplateError> {
+        match arg {
+            Arg::Dot => Ok(dot.clone()),
+            Arg::Nil => Ok(Value::Nil),
+            Arg::Literal(v) => Ok(v.clone()),
+            Arg::Field(chain) => field_chain(dot.clone(), chain, Vec::new()).map_err(|m| here.error(0, None, m)),
+            Arg::Variable(name, chain) => {
+                let v =
+                    variable(vars, name).ok_or_else(|| here.error(0, None, format!("undefined variable: {name}")))?;
+                field_chain(v, chain, Vec::new()).map_err(|m| here.error(0, None, m))
+            }
+            Arg::Chain(base, chain) => {
+                let v = self.arg(here, base, dot, vars)?;
+                field_chain(v, chain, Vec::new()).map_err(|m| here.error(0, None, m))
+            }
+            Arg::Pipe(p) => {
+                let mark = vars.len();
+                let v = self.pipe(here, p, dot, vars);
+                vars.truncate(mark);
+                v
+            }
+            Arg::Ident(name) => {
+                let cmd = Command { span: (0, 0), args: vec![Arg::Ident(name.clone())] };
+                self.function(here, &cmd, name, &[], dot, vars, None)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn function(
+        &mut self,
+        here: &Here,
+        cmd: &Command,
+        name: &str,
+        rest: &[Arg],
+        dot: &Value,
+        vars: &mut Vars,
+        last: Option<Value>,
+    ) -> Result<Value, TemplateError> {
+        let at = |m: String| here.error(cmd.span.0, Some(cmd.span), m);
+        // and/or evaluate their arguments only as far as needed.
+        if name == "and" || name == "or" {
+            let mut result = Value::Nil;
+            let total = rest.len() + usize::from(last.is_some());
+            if total == 0 {
+                return Err(at(format!("wrong number of args for {name}: want at least 1 got 0")));
+            }
+            for a in rest {
+                result = self.arg(here, a, dot, vars)?;
+                if result.truthy() != (name == "and") {
+                    return Ok(result);
+                }
+            }
+            if let Some(l) = last {
+                result = l;
+            }
+            return Ok(result);
+        }
+        let args = self.args(here, rest, dot, vars, last)?;
+        match name {
+            "include" => {
+                let template = args
+                    .first()
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| at("error calling include: template name must be a string".into()))?;
+                let data = args.get(1).cloned().unwrap_or_default();
+                if self.lookup(template).is_none() {
+                    return Err(at(format!(
+                        "error calling include: template: no template {template:?} associated with template {:?}",
+                        here.template.name
+                    )));
+                }
+                self.run_named(template, &data).map(Value::from)
+            }
+            "tpl" => {
+                let text = match args.first() {
+                    Some(Value::Str(s)) => s.to_string(),
+                    Some(other) => other.go_string(),
+                    None => return Err(at("error calling tpl: wrong number of args".into())),
+                };
+                let data = args.get(1).cloned().unwrap_or_default();
+                self.tpl(here, &text, &data).map(Value::from)
+            }
+            _ => match funcs::call(name, &args) {
+                Ok(v) => Ok(v),
+                Err(FuncError::Unknown) => Err(at(format!("function {name:?} not defined"))),
+                Err(FuncError::Fail(message)) => {
+                    let (line, col) = parse::line_col(&here.template.src, cmd.span.0);
+                    Err(TemplateError {
+                        message: format!("execution error at ({}:{line}:{col}): {message}", here.template.file),
+                    })
+                }
+                Err(FuncError::Call(message)) => Err(at(format!("error calling {name}: {message}"))),
+            },
+        }
+    }
+
+    /// Helm's `tpl`: the text is parsed as one more template that can use
+    /// every define of the chart, and its own defines, then run.
+    fn tpl(&mut self, here: &Here, text: &str, data: &Value) -> Result<String, TemplateError> {
+        let name = here.template.file.to_string();
+        let mut extra = TemplateSet::default();
+        extra
+            .add_file(&name, text)
+            .map_err(|e| TemplateError { message: format!("error calling tpl: {}", e.message) })?;
+        let sets: Vec<&TemplateSet> = self.sets.iter().copied().chain(std::iter::once(&extra)).collect();
+        let mut inner = Exec { sets, depth: self.depth };
+        let template = extra.templates.get(&name).cloned().expect("just added");
+        let result = inner.run(&template, data);
+        result.map_err(|e| TemplateError { message: format!("error calling tpl: {}", e.message) })
+    }
+}
+
+/// The source of a command for messages; a command that runs to the end
+/// of its action has no recorded end, so it stops at the delimiter.
+fn command_text(src: &str, start: usize, end: usize) -> &str {
+    let start = start.min(src.len());
+    let end =
+        if end > start && end <= src.len() { end } else { src[start..].find("}}").map_or(src.len(), |i| start + i) };
+    src.get(start..end).unwrap_or("").trim().trim_end_matches('-').trim()
+}
+
+fn variable(vars: &Vars, name: &str) -> Option<Value> {
+    vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+}
+
+fn no_args(rest: &[Arg], last: &Option<Value>) -> Result<(), String> {
+    if rest.is_empty() && last.is_none() {
+        Ok(())
+    } else {
+        Err("can't give argument to non-function".into())
+    }
+}
+
+/// Walks `.a.b.c` from `value`; the last name gets `args` (a method call).
+///
+/// Go tells two nils apart here: a nil that a pipeline or variable
+/// produced is an invalid value, and any field of it is again nothing
+/// (`($x.missing).field` renders empty); a nil met inside the chain is a
+/// typed nil interface, and a field of it is an error.
+fn field_chain(mut value: Value, chain: &[String], args: Vec<Value>) -> Result<Value, String> {
+    if matches!(value, Value::Nil) {
+        return Ok(Value::Nil);
+    }
+    let last = chain.len().saturating_sub(1);
+    let mut args = Some(args);
+    for (i, name) in chain.iter().enumerate() {
+        let call_args = if i == last { args.take().unwrap_or_default() } else { Vec::new() };
+        value = field(&value, name, &call_args)?;
+    }
+    if let Some(a) = args {
+        if !a.is_empty() {
+            return Err(format!("can't give argument to non-function {}", value.go_string()));
+        }
+    }
+    Ok(value)
+}
+
+fn field(receiver: &Value, name: &str, args: &[Value]) -> Result<Value, String> {
+    match receiver {
+        Value::Map(m) => {
+            if !args.is_empty() {
+                return Err(format!("{name} is not a method but has arguments"));
+            }
+            Ok(m.borrow().get(name).cloned().unwrap_or_default())
+        }
+        Value::Object(o) => {
+            if !args.is_empty() {
+                return match o.call(name, args) {
+                    Some(r) => r,
+                    None => Err(format!("can't evaluate field {name} in type {}", o.type_name())),
+                };
+            }
+            if let Some(v) = o.field(name) {
+                return Ok(v);
+            }
+            match o.call(name, args) {
+                Some(r) => r,
+                None => Err(format!("can't evaluate field {name} in type {}", o.type_name())),
+            }
+        }
+        Value::Nil => Err(format!("nil pointer evaluating interface {{}}.{name}")),
+        other => Err(format!("can't evaluate field {name} in type {}", other.type_name())),
+    }
+}

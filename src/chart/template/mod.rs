@@ -1,0 +1,19 @@
+//! A Go `text/template` engine with the Sprig and Helm functions charts
+//! use, so airlock renders charts as Helm does with nothing but its own
+//! binary inside the air gap.
+//!
+//! Written here rather than taken from a crate: the Go-template crates
+//! (gtmpl and its forks) cannot give `include` and `tpl` access to the
+//! template set, print numbers as Go does, or report Go's positions.
+//! This module knows templates and values only; charts, values files and
+//! Helm's render rules are in `chart::render`.
+
+pub mod convert;
+mod exec;
+mod funcs;
+mod parse;
+pub mod semver;
+pub mod value;
+
+pub use exec::{TemplateError, TemplateSet};
+pub use value::{Map, Object, Value};

@@ -1,0 +1,321 @@
+//! Chart values as Helm computes them: `-f` files merged in order, then
+//! `--set`/`--set-string` (Helm's strvals syntax), then coalesced with the
+//! chart's and subcharts' defaults (a user `null` deletes a default,
+//! `global` flows down to every subchart).
+
+use super::load::Chart;
+use super::template::{Map, Value};
+
+/// Deep merge of `src` into `dst`, `src` winning (Helm's mergeMaps for `-f`).
+pub fn merge_maps(dst: &mut Map, src: &Map) {
+    for (k, v) in src {
+        match (dst.get(k), v) {
+            (Some(Value::Map(d)), Value::Map(s)) => {
+                let mut merged = d.borrow().clone();
+                merge_maps(&mut merged, &s.borrow());
+                dst.insert(k.clone(), Value::map(merged));
+            }
+            _ => {
+                dst.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn as_map(v: &Value) -> Option<Map> {
+    match v {
+        Value::Map(m) => Some(m.borrow().clone()),
+        _ => None,
+    }
+}
+
+/// Helm's CoalesceValues: the user's values over the chart's defaults,
+/// recursively through subcharts. `user` is consumed and returned.
+pub fn coalesce(chart: &Chart, user: Map) -> Map {
+    let mut dest = user;
+    coalesce_chart(chart, &mut dest);
+    dest
+}
+
+fn coalesce_chart(chart: &Chart, dest: &mut Map) {
+    coalesce_defaults(&chart.values.clone(), dest);
+    for sub in &chart.subcharts {
+        let mut sub_values = match dest.get(&sub.name) {
+            None | Some(Value::Nil) => Map::new(),
+            Some(v) => match as_map(v) {
+                Some(m) => m,
+                None => continue,
+            },
+        };
+        coalesce_globals(&mut sub_values, dest);
+        coalesce_chart(sub, &mut sub_values);
+        dest.insert(sub.name.clone(), Value::map(sub_values));
+    }
+}
+
+/// Copies chart defaults into `dest` where the user gave nothing; a user
+/// `null` removes the key.
+fn coalesce_defaults(defaults: &Map, dest: &mut Map) {
+    for (key, default) in defaults {
+        match dest.get(key) {
+            Some(Value::Nil) => {
+                dest.remove(key);
+            }
+            Some(Value::Map(user)) => {
+                if let Value::Map(d) = default {
+                    let mut merged = user.borrow().clone();
+                    coalesce_tables(&mut merged, &d.borrow().clone(), false);
+                    dest.insert(key.clone(), Value::map(merged));
+                }
+            }
+            Some(_) => {}
+            None => {
+                dest.insert(key.clone(), default.deep_copy());
+            }
+        }
+    }
+}
+
+/// Helm's coalesceTablesFullKey: `dst` has precedence over `src`.
+fn coalesce_tables(dst: &mut Map, src: &Map, merge: bool) {
+    for (key, val) in src {
+        match dst.get(key) {
+            Some(Value::Nil) if !merge => {
+                dst.remove(key);
+            }
+            None => {
+                dst.insert(key.clone(), val.deep_copy());
+            }
+            Some(Value::Map(d)) => {
+                if let Value::Map(s) = val {
+                    let mut merged = d.borrow().clone();
+                    coalesce_tables(&mut merged, &s.borrow().clone(), merge);
+                    dst.insert(key.clone(), Value::map(merged));
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// Helm's coalesceGlobals: the parent's `global` merged into the child's,
+/// the parent winning.
+fn coalesce_globals(dest: &mut Map, parent: &Map) {
+    let mut dg = match dest.get("global") {
+        None => Map::new(),
+        Some(v) => match as_map(v) {
+            Some(m) => m,
+            None => return,
+        },
+    };
+    let sg = match parent.get("global") {
+        None => Map::new(),
+        Some(v) => match as_map(v) {
+            Some(m) => m,
+            None => return,
+        },
+    };
+    for (key, val) in sg {
+        match (&val, dg.get(&key)) {
+            (Value::Map(v), None) => {
+                dg.insert(key, Value::map(v.borrow().clone()));
+            }
+            (Value::Map(v), Some(Value::Map(existing))) => {
+                let mut vv = v.borrow().clone();
+                coalesce_tables(&mut vv, &existing.borrow().clone(), true);
+                dg.insert(key, Value::map(vv));
+            }
+            (Value::Map(_), Some(_)) => {}
+            (_, Some(Value::Map(_))) => {}
+            _ => {
+                dg.insert(key, val);
+            }
+        }
+    }
+    dest.insert("global".into(), Value::map(dg));
+}
+
+/// Applies one `--set` (or `--set-string` when `strings`) argument:
+/// `a.b=1,c[0]=x,d={e,f}` with `\` escapes, as Helm's strvals parses it.
+pub fn apply_set(values: &mut Map, arg: &str, strings: bool) -> Result<(), String> {
+    for pair in split_unescaped(arg, ',', true) {
+        if pair.is_empty() {
+            continue;
+        }
+        let Some((key, raw)) = split_key_value(&pair) else {
+            return Err(format!("key {pair:?} has no value (use key=value)"));
+        };
+        let value = if raw.starts_with('{') && raw.ends_with('}') && !strings {
+            let inner = &raw[1..raw.len() - 1];
+            Value::list(split_unescaped(inner, ',', false).iter().map(|s| typed(&unescape(s), false)).collect())
+        } else {
+            typed(&unescape(&raw), strings)
+        };
+        set_path(values, &parse_path(&key)?, value)?;
+    }
+    Ok(())
+}
+
+/// Splits on `sep` outside `{...}` lists and not after a backslash.
+fn split_unescaped(s: &str, sep: char, respect_braces: bool) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut depth = 0;
+    let mut escaped = false;
+    for c in s.chars() {
+        let current = out.last_mut().expect("never empty");
+        if escaped {
+            current.push('\\');
+            current.push(c);
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '{' if respect_braces => {
+                depth += 1;
+                current.push(c);
+            }
+            '}' if respect_braces => {
+                depth -= 1;
+                current.push(c);
+            }
+            c if c == sep && depth == 0 => out.push(String::new()),
+            c => current.push(c),
+        }
+    }
+    if escaped {
+        out.last_mut().expect("never empty").push('\\');
+    }
+    out
+}
+
+fn split_key_value(pair: &str) -> Option<(String, String)> {
+    let mut escaped = false;
+    for (i, c) in pair.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '=' => return Some((pair[..i].to_string(), pair[i + 1..].to_string())),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// strvals' typing: true/false, null, integers (not with a leading 0),
+/// otherwise a string.
+fn typed(s: &str, strings: bool) -> Value {
+    if strings {
+        return Value::from(s);
+    }
+    match s {
+        "true" => return Value::Bool(true),
+        "false" => return Value::Bool(false),
+        "null" => return Value::Nil,
+        "0" => return Value::Int(0),
+        _ => {}
+    }
+    if !s.starts_with('0') {
+        if let Ok(i) = s.parse::<i64>() {
+            return Value::Int(i);
+        }
+    }
+    Value::from(s)
+}
+
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn parse_path(key: &str) -> Result<Vec<Step>, String> {
+    let mut steps = Vec::new();
+    for part in split_unescaped(key, '.', false) {
+        let part = part.as_str();
+        let (name, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            steps.push(Step::Key(unescape(name)));
+        }
+        while let Some(stripped) = rest.strip_prefix('[') {
+            let end = stripped.find(']').ok_or_else(|| format!("key {key:?}: unclosed ["))?;
+            let index = stripped[..end].parse::<usize>().map_err(|_| format!("key {key:?}: bad list index"))?;
+            steps.push(Step::Index(index));
+            rest = &stripped[end + 1..];
+        }
+    }
+    if steps.is_empty() {
+        return Err(format!("key {key:?} is empty"));
+    }
+    Ok(steps)
+}
+
+fn set_path(values: &mut Map, steps: &[Step], value: Value) -> Result<(), String> {
+    let Step::Key(first) = &steps[0] else {
+        return Err("a --set key must start with a name".into());
+    };
+    let current = values.remove(first).unwrap_or_default();
+    values.insert(first.clone(), set_in(current, &steps[1..], value));
+    Ok(())
+}
+
+fn set_in(current: Value, steps: &[Step], value: Value) -> Value {
+    let Some(step) = steps.first() else { return value };
+    match step {
+        Step::Key(k) => {
+            let mut map = as_map(&current).unwrap_or_default();
+            let inner = map.remove(k).unwrap_or_default();
+            map.insert(k.clone(), set_in(inner, &steps[1..], value));
+            Value::map(map)
+        }
+        Step::Index(i) => {
+            let mut list = match current {
+                Value::List(l) => l.as_ref().clone(),
+                _ => Vec::new(),
+            };
+            if list.len() <= *i {
+                list.resize(*i + 1, Value::Nil);
+            }
+            let inner = std::mem::take(&mut list[*i]);
+            list[*i] = set_in(inner, &steps[1..], value);
+            Value::list(list)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::template::convert::to_json;
+
+    #[test]
+    fn set_syntax_like_helm() {
+        let mut m = Map::new();
+        apply_set(&mut m, "a.b=1,c[1]=x,d={e,f},g=true,h=007,i=a\\,b,j.k\\.l=v", false).unwrap();
+        apply_set(&mut m, "s=2", true).unwrap();
+        assert_eq!(
+            to_json(&Value::map(m)),
+            r#"{"a":{"b":1},"c":[null,"x"],"d":["e","f"],"g":true,"h":"007","i":"a,b","j":{"k.l":"v"},"s":"2"}"#
+        );
+    }
+}

@@ -1,0 +1,88 @@
+use crate::chart::render::RenderOptions;
+use crate::ops::template::{template, TemplateOptions};
+use crate::output::Printer;
+use anyhow::Result;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A chart directory or .tgz archive.
+    chart: PathBuf,
+    /// A values file; later files win.
+    #[arg(long = "values", short = 'f')]
+    values: Vec<PathBuf>,
+    /// Set a value: `a.b=1,c[0]=x` (Helm's syntax).
+    #[arg(long)]
+    set: Vec<String>,
+    /// Set a value, always as a string.
+    #[arg(long)]
+    set_string: Vec<String>,
+    /// Release name.
+    #[arg(long, default_value = "release-name")]
+    name: String,
+    /// Release namespace.
+    #[arg(long, short = 'n', default_value = "default")]
+    namespace: String,
+    /// Kubernetes version for .Capabilities and kubeVersion checks.
+    #[arg(long, default_value = crate::chart::render::DEFAULT_KUBE_VERSION)]
+    kube_version: String,
+    /// Extra API versions for .Capabilities.APIVersions.Has.
+    #[arg(long = "api-versions", short = 'a')]
+    api_versions: Vec<String>,
+    /// Print the chart's crds/ files first.
+    #[arg(long)]
+    include_crds: bool,
+    /// Print a JSON object of template path -> rendered text instead.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args, printer: &Printer) -> Result<()> {
+    let options = TemplateOptions {
+        chart: args.chart,
+        values_files: args.values,
+        set: args.set,
+        set_string: args.set_string,
+        render: RenderOptions {
+            release_name: args.name,
+            namespace: args.namespace,
+            kube_version: args.kube_version,
+            api_versions: args.api_versions,
+            ..RenderOptions::default()
+        },
+    };
+    let rendered = template(&options)?;
+    if args.json {
+        printer.data(&serde_json::to_string_pretty(&rendered.manifests)?);
+        return Ok(());
+    }
+    let mut out = String::new();
+    if args.include_crds {
+        for (path, text) in &rendered.crds {
+            out.push_str(&format!("---\n# Source: {path}\n{}\n", text.trim_end()));
+        }
+    }
+    for (path, text) in &rendered.manifests {
+        for doc in split_manifests(text) {
+            out.push_str(&format!("---\n# Source: {path}\n{doc}\n"));
+        }
+    }
+    printer.data(out.trim_end());
+    Ok(())
+}
+
+/// Helm's split: documents separated by `---` lines, each trimmed, empty
+/// ones dropped.
+fn split_manifests(text: &str) -> Vec<String> {
+    let mut docs = Vec::new();
+    let mut current = String::new();
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" || (line.starts_with("---") && line[3..].starts_with(char::is_whitespace)) {
+            docs.push(std::mem::take(&mut current));
+        } else {
+            current.push_str(line);
+        }
+    }
+    docs.push(current);
+    docs.into_iter().map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect()
+}
