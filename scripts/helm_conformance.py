@@ -186,14 +186,30 @@ def main():
                 if values_file:
                     with open(values_file) as f:
                         values = yaml.safe_load(f) or {}
-                helm_a = documents(helm_render(chart_dir, values))
-                helm_b = documents(helm_render(chart_dir, values))
+                try:
+                    helm_a = documents(helm_render(chart_dir, values))
+                    helm_b = documents(helm_render(chart_dir, values))
+                    helm_error = None
+                except helm_python.HelmError as e:
+                    helm_a = helm_b = {}
+                    helm_error = str(e)
                 diffs = []
                 try:
                     ours = documents(airlock_render(args.airlock, chart_dir, values_file))
+                    our_error = None
                 except RuntimeError as e:
-                    ours, diffs = {}, [f"airlock failed: {e}"]
+                    ours, our_error = {}, str(e)
                 total = identical = 0
+                if helm_error:
+                    # A chart that refuses these values must be refused the same way.
+                    total = 1
+                    wanted = helm_error.split("execution error at ")[-1]
+                    if our_error and wanted in our_error:
+                        identical = 1
+                    else:
+                        diffs.append(f"helm fails with {wanted!r}; airlock {'fails with ' + repr(our_error) if our_error else 'renders'}")
+                elif our_error:
+                    diffs.append(f"airlock failed: {our_error}")
                 for path in sorted(set(helm_a) | set(ours)):
                     ha, hb, mine = helm_a.get(path, []), helm_b.get(path, []), ours.get(path, [])
                     total += len(ha)

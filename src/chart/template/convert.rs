@@ -273,8 +273,11 @@ fn scalar_yaml(v: &Value, indent: usize) -> String {
     }
 }
 
-/// A string as go-yaml writes it: plain when it reads back as the same
-/// string, a literal block for multi-line text, double quotes otherwise.
+/// A string as go-yaml v2 writes it: a literal block for multi-line
+/// text; double quotes when the plain text would read back as another type
+/// (`"true"`, `"1"`); plain when YAML allows; single quotes otherwise
+/// (`'{{ x }}'`, which `tpl` can then parse); double quotes for control
+/// characters.
 fn yaml_string(s: &str, indent: usize) -> String {
     if s.contains('\n') && literal_block_ok(s) {
         let chomp = if s.ends_with("\n\n") {
@@ -296,12 +299,16 @@ fn yaml_string(s: &str, indent: usize) -> String {
         }
         return out;
     }
+    let special = s.chars().any(|c| ((c as u32) < 0x20 && c != '\t') || c == '\u{feff}' || c == '\u{7f}');
+    if s.contains('\n') || special || resolves_to_non_string(s) {
+        let mut out = String::new();
+        json_string_plain(s, &mut out);
+        return out;
+    }
     if plain_ok(s) {
         return s.to_string();
     }
-    let mut out = String::new();
-    json_string_plain(s, &mut out);
-    out
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn literal_block_ok(s: &str) -> bool {
@@ -328,34 +335,29 @@ fn json_string_plain(s: &str, out: &mut String) {
     out.push('"');
 }
 
-/// Whether a plain scalar reads back as this very string under YAML 1.1
-/// and 1.2 rules (go-yaml v2 resolves `yes`, `on`, `0755`...).
+/// Whether go-yaml's resolver would read the plain text as something
+/// other than a string (YAML 1.1 booleans, null, numbers, base 60).
+fn resolves_to_non_string(s: &str) -> bool {
+    const RESERVED: &[&str] =
+        &["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "", ".nan", ".inf", "-.inf", "+.inf", "<<"];
+    RESERVED.contains(&s.to_ascii_lowercase().as_str()) || looks_numeric(s)
+}
+
+/// Whether the emitter may write the string plain in block context.
 fn plain_ok(s: &str) -> bool {
-    if s.is_empty() || s.trim() != s {
+    if s.trim() != s || s.starts_with("---") || s.starts_with("...") {
         return false;
     }
-    let lower = s.to_ascii_lowercase();
-    const RESERVED: &[&str] = &[
-        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", "=", ".nan", ".inf", "-.inf", "+.inf",
-    ];
-    if RESERVED.contains(&lower.as_str()) {
+    let mut chars = s.chars();
+    let first = chars.next().expect("not empty: empty strings resolve to null");
+    let second = chars.next();
+    if "#,[]{}&*!|>'\"%@`".contains(first) {
         return false;
     }
-    if looks_numeric(s) {
+    if "-?:".contains(first) && second.is_none_or(|c| c == ' ' || c == '\t') {
         return false;
     }
-    let first = s.chars().next().expect("not empty");
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
-        // `-x` and `:x` style are plain in YAML, but go-yaml quotes most of them.
-        let allowed = (first == '-' || first == '?' || first == ':') && s.len() > 1 && !s[1..].starts_with(' ');
-        if !allowed || first == '-' && looks_numeric(&s[1..]) {
-            return false;
-        }
-    }
-    if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
-        return false;
-    }
-    !s.chars().any(|c| (c as u32) < 0x20 || c == '\u{feff}')
+    !(s.contains(": ") || s.contains(":\t") || s.contains(" #") || s.contains("\t#") || s.ends_with(':'))
 }
 
 fn looks_numeric(s: &str) -> bool {
@@ -364,7 +366,8 @@ fn looks_numeric(s: &str) -> bool {
         return false;
     }
     let t = t.replace('_', "");
-    t.parse::<f64>().is_ok()
+    let starts_numeric = t.starts_with(|c: char| c.is_ascii_digit()) || t.starts_with('.') && t.len() > 1;
+    starts_numeric && t.parse::<f64>().is_ok()
         || t.starts_with("0x") && t.len() > 2 && t[2..].bytes().all(|b| b.is_ascii_hexdigit())
         || t.starts_with("0o") && t.len() > 2
         || t.starts_with("0b") && t.len() > 2 && t[2..].bytes().all(|b| b == b'0' || b == b'1')
