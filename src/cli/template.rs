@@ -71,18 +71,11 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
     Ok(())
 }
 
-/// Helm's split: documents separated by `---` lines, each trimmed, empty
-/// ones dropped.
+/// Helm's split (releaseutil.SplitManifests): a `---` at the start of a
+/// line ends a document, whatever follows it; each document is trimmed and
+/// empty ones are dropped.
 fn split_manifests(text: &str) -> Vec<String> {
-    let mut docs = Vec::new();
-    let mut current = String::new();
-    for line in text.split_inclusive('\n') {
-        if line.trim_end() == "---" || (line.starts_with("---") && line[3..].starts_with(char::is_whitespace)) {
-            docs.push(std::mem::take(&mut current));
-        } else {
-            current.push_str(line);
-        }
-    }
-    docs.push(current);
-    docs.into_iter().map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect()
+    static SEPARATOR: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(?:^|\s*\n)---\s*").expect("valid pattern"));
+    SEPARATOR.split(text).map(str::trim).filter(|d| !d.is_empty()).map(str::to_string).collect()
 }

@@ -14,5 +14,6 @@ mod push;
 mod serve;
 mod sign;
 mod support;
+mod template;
 mod upgrade;
 mod verify;

@@ -288,7 +288,7 @@ impl<'a> Exec<'a> {
         vars: &mut Vars,
         last: Option<Value>,
     ) -> Result<Value, TemplateError> {
-        let err = |m: String| here.error(cmd.span.0, Some(cmd.span), m);
+        let err = |m: String| here.error(cmd.pos, Some(cmd.span), m);
         let rest = &cmd.args[1..];
         match &cmd.args[0] {
             Arg::Ident(name) => self.function(here, cmd, name, rest, dot, vars, last),
@@ -357,7 +357,7 @@ impl<'a> Exec<'a> {
                 v
             }
             Arg::Ident(name) => {
-                let cmd = Command { span: (0, 0), args: vec![Arg::Ident(name.clone())] };
+                let cmd = Command { span: (0, 0), pos: 0, args: vec![Arg::Ident(name.clone())] };
                 self.function(here, &cmd, name, &[], dot, vars, None)
             }
         }
@@ -374,7 +374,7 @@ impl<'a> Exec<'a> {
         vars: &mut Vars,
         last: Option<Value>,
     ) -> Result<Value, TemplateError> {
-        let at = |m: String| here.error(cmd.span.0, Some(cmd.span), m);
+        let at = |m: String| here.error(cmd.pos, Some(cmd.span), m);
         // and/or evaluate their arguments only as far as needed.
         if name == "and" || name == "or" {
             let mut result = Value::Nil;
@@ -422,7 +422,7 @@ impl<'a> Exec<'a> {
                 Ok(v) => Ok(v),
                 Err(FuncError::Unknown) => Err(at(format!("function {name:?} not defined"))),
                 Err(FuncError::Fail(message)) => {
-                    let (line, col) = parse::line_col(&here.template.src, cmd.span.0);
+                    let (line, col) = parse::line_col(&here.template.src, cmd.pos);
                     Err(TemplateError {
                         message: format!("execution error at ({}:{line}:{col}): {message}", here.template.file),
                     })

@@ -53,6 +53,8 @@ pub struct Pipe {
 pub struct Command {
     /// Source span, for error messages (`at <.Values.x>`).
     pub span: (usize, usize),
+    /// Where Go says the command is: for a field chain, its second field.
+    pub pos: usize,
     pub args: Vec<Arg>,
 }
 
@@ -649,18 +651,25 @@ impl Toks {
             self.skip_space();
             let start = self.here();
             let mut args = Vec::new();
+            let mut pos = start;
             loop {
                 self.skip_space();
                 match self.peek() {
                     None | Some(Tok::Pipe) | Some(Tok::RParen) => break,
-                    _ => args.push(self.operand()?),
+                    _ => {
+                        let (arg, arg_pos) = self.operand()?;
+                        if args.is_empty() {
+                            pos = arg_pos;
+                        }
+                        args.push(arg);
+                    }
                 }
             }
             let end = self.here();
             if args.is_empty() {
                 return fail(start, "missing value for command");
             }
-            cmds.push(Command { span: (start, end), args });
+            cmds.push(Command { span: (start, end), pos, args });
             match self.peek() {
                 Some(Tok::Pipe) => {
                     self.next();
@@ -671,18 +680,22 @@ impl Toks {
         Ok(Pipe { offset, vars, is_assign, cmds })
     }
 
-    /// One operand, with any `.field` chain glued to it.
-    fn operand(&mut self) -> Parsed<Arg> {
+    /// One operand, with any `.field` chain glued to it, and the position
+    /// Go gives it (a chain's is that of its second part).
+    fn operand(&mut self) -> Parsed<(Arg, usize)> {
         let (offset, tok) = self.next().expect("operand called with a token ahead");
+        let chain_pos = self.here();
         let base = match tok {
             Tok::Field(f) => {
                 let mut chain = vec![f];
                 chain.extend(self.fields());
-                return Ok(Arg::Field(chain));
+                let pos = if chain.len() > 1 { chain_pos } else { offset };
+                return Ok((Arg::Field(chain), pos));
             }
             Tok::Variable(v) => {
                 let chain = self.fields();
-                return Ok(Arg::Variable(v, chain));
+                let pos = if chain.is_empty() { offset } else { chain_pos };
+                return Ok((Arg::Variable(v, chain), pos));
             }
             Tok::Dot => Arg::Dot,
             Tok::Nil => Arg::Nil,
@@ -701,7 +714,7 @@ impl Toks {
             other => return fail(offset, format!("unexpected {other:?} in operand")),
         };
         let chain = self.fields();
-        Ok(if chain.is_empty() { base } else { Arg::Chain(Box::new(base), chain) })
+        Ok(if chain.is_empty() { (base, offset) } else { (Arg::Chain(Box::new(base), chain), chain_pos) })
     }
 
     fn fields(&mut self) -> Vec<String> {
