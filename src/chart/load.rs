@@ -7,7 +7,7 @@
 
 use super::template::convert::from_yaml;
 use super::template::{Map, Value};
-use super::{package_dir, ChartError};
+use super::{chart_files, ChartError};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
@@ -43,13 +43,23 @@ impl Chart {
     }
 }
 
-/// Loads a chart directory or archive.
+/// Loads a chart directory (the files `.helmignore` keeps, as packaging
+/// would) or archive.
 pub fn load(path: &Path) -> Result<Chart, ChartError> {
-    let archive = if path.is_dir() {
-        package_dir(path)?.2
-    } else {
-        std::fs::read(path).map_err(|source| ChartError::Io { path: path.to_path_buf(), source })?
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| ChartError::Io { path: p, source }
     };
+    if path.is_dir() {
+        let mut files = BTreeMap::new();
+        for rel in chart_files(path)? {
+            let full = path.join(&rel);
+            let data = std::fs::read(&full).map_err(io(&full))?;
+            files.insert(rel.to_string_lossy().replace('\\', "/"), data);
+        }
+        return from_files(path, files);
+    }
+    let archive = std::fs::read(path).map_err(io(path))?;
     from_archive(path, &archive)
 }
 

@@ -72,6 +72,23 @@ fn parse_chart_yaml(path: &Path, text: &str) -> Result<(ChartMeta, serde_json::V
     Ok((meta, json))
 }
 
+/// The files of a chart directory that `.helmignore` keeps, relative to
+/// it and sorted: what a packaged chart holds.
+pub fn chart_files(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    let mut ignore = ignore::gitignore::GitignoreBuilder::new(dir);
+    let helmignore = dir.join(".helmignore");
+    if helmignore.is_file() {
+        if let Some(e) = ignore.add(&helmignore) {
+            return Err(ChartError::Invalid { path: helmignore, detail: e.to_string() });
+        }
+    }
+    let ignore = ignore.build().map_err(|e| ChartError::Invalid { path: helmignore.clone(), detail: e.to_string() })?;
+    let mut files = Vec::new();
+    collect_files(dir, dir, &ignore, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
 /// Packages a chart directory like `helm package`, but byte-reproducibly:
 /// sorted entries, zero mtimes and ids, no gzip timestamp or file name.
 pub fn package_dir(dir: &Path) -> Result<(ChartMeta, serde_json::Value, Vec<u8>), ChartError> {
@@ -83,18 +100,7 @@ pub fn package_dir(dir: &Path) -> Result<(ChartMeta, serde_json::Value, Vec<u8>)
     let text = std::fs::read_to_string(&chart_yaml).map_err(io(&chart_yaml))?;
     let (meta, json) = parse_chart_yaml(&chart_yaml, &text)?;
 
-    let mut ignore = ignore::gitignore::GitignoreBuilder::new(dir);
-    let helmignore = dir.join(".helmignore");
-    if helmignore.is_file() {
-        if let Some(e) = ignore.add(&helmignore) {
-            return Err(ChartError::Invalid { path: helmignore, detail: e.to_string() });
-        }
-    }
-    let ignore = ignore.build().map_err(|e| ChartError::Invalid { path: helmignore.clone(), detail: e.to_string() })?;
-
-    let mut files = Vec::new();
-    collect_files(dir, dir, &ignore, &mut files)?;
-    files.sort();
+    let files = chart_files(dir)?;
 
     let gz = GzBuilder::new().mtime(0).write(Vec::new(), Compression::default());
     let mut tar = tar::Builder::new(gz);

@@ -494,4 +494,7 @@ impl Object for Files {
     fn display(&self) -> String {
         "map[]".into()
     }
+    fn entries(&self) -> Option<Vec<(String, Value)>> {
+        Some(self.0.iter().map(|(p, d)| (p.clone(), Value::from(String::from_utf8_lossy(d).into_owned()))).collect())
+    }
 }

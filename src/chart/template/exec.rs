@@ -219,6 +219,9 @@ impl<'a> Exec<'a> {
             Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
             Value::Map(m) => m.borrow().iter().map(|(k, v)| (Value::str(k.as_str()), v.clone())).collect(),
             Value::Int(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
+            Value::Object(o) if o.entries().is_some() => {
+                o.entries().unwrap_or_default().into_iter().map(|(k, v)| (Value::from(k), v)).collect()
+            }
             Value::Nil => Vec::new(),
             other => {
                 return Err(here.error(b.pipe.offset, None, format!("range can't iterate over {}", other.go_string())));

@@ -37,6 +37,10 @@ pub trait Object: std::fmt::Debug {
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>>;
     /// What `%v` prints (a `String()` method, or Go's struct form).
     fn display(&self) -> String;
+    /// Key/value pairs when the object is a Go map (`range` over it).
+    fn entries(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
 }
 
 impl Value {

@@ -108,6 +108,16 @@ pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
             Value::list(parts)
         }),
         "regexQuoteMeta" => string(regex::escape(&s(0))),
+        "base" => string(path_base(&s(0))),
+        "dir" => string(path_dir(&s(0))),
+        "ext" => string({
+            let base = path_base(&s(0));
+            base.rfind('.').map(|i| base[i..].to_string()).unwrap_or_default()
+        }),
+        "clean" => string(path_clean(&s(0))),
+        "isAbs" => Ok(Value::Bool(s(0).starts_with('/'))),
+        "wrap" => string(wrap(to_i64(&arg(args, 0)), &s(1), "\n")),
+        "wrapWith" => string(wrap(to_i64(&arg(args, 0)), &s(2), &s(1))),
         _ => return None,
     })
 }
@@ -232,4 +242,70 @@ fn join(args: &[Value]) -> FuncResult {
 
 fn split_dict<'a>(parts: impl Iterator<Item = &'a str>) -> Value {
     Value::map(parts.enumerate().map(|(i, p)| (format!("_{i}"), Value::from(p))).collect())
+}
+
+/// Go's path.Base.
+fn path_base(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let trimmed = p.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return "/".into();
+    }
+    trimmed.rsplit('/').next().unwrap_or(trimmed).to_string()
+}
+
+/// Go's path.Clean: no `.`, no `x/..`, no doubled or trailing slashes.
+fn path_clean(p: &str) -> String {
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+/// Go's path.Dir.
+fn path_dir(p: &str) -> String {
+    match p.rfind('/') {
+        Some(i) => path_clean(&p[..=i]),
+        None => ".".into(),
+    }
+}
+
+/// Sprig's wrap (goutils.WrapCustom without long-word breaking): lines
+/// broken at spaces so none is longer than `width` where possible.
+fn wrap(width: i64, s: &str, newline: &str) -> String {
+    let width = width.max(1) as usize;
+    let mut out = Vec::new();
+    for line in s.split('\n') {
+        let mut current = String::new();
+        for word in line.split(' ').filter(|w| !w.is_empty()) {
+            if !current.is_empty() && current.len() + 1 + word.len() > width {
+                out.push(std::mem::take(&mut current));
+            }
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+        out.push(current);
+    }
+    out.join(newline)
 }
