@@ -8,6 +8,7 @@
 pub mod load;
 pub mod render;
 pub mod repo;
+pub mod schema;
 pub mod template;
 pub mod values;
 

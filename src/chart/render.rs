@@ -107,6 +107,8 @@ pub enum RenderError {
     KubeVersion { chart: String, wanted: String, actual: String },
     #[error("{0}")]
     Template(String),
+    #[error("{0}")]
+    Values(String),
 }
 
 /// What a render gives: manifests by template path (empty ones included,
@@ -128,6 +130,7 @@ pub fn render(chart: &Chart, user_values: Map, options: &RenderOptions) -> Resul
     let all_values = values::coalesce(chart, user_values.clone());
     let chart = enabled_dependencies(chart, &all_values, "");
     let values = values::coalesce(&chart, user_values);
+    super::schema::validate(&chart, &values).map_err(RenderError::Values)?;
 
     let capabilities = capabilities(&kube, &options.api_versions);
     let release = release(options);
