@@ -118,6 +118,9 @@ pub struct ImageRecord {
     /// Cosign signatures verified at create time and carried along (format 1.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signatures: Vec<ImageSignature>,
+    /// Charts (release names) whose rendered pod templates run this image.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -5,6 +5,7 @@
 //!
 //! Rendering templates is not done here yet.
 
+pub mod images;
 pub mod load;
 pub mod render;
 pub mod repo;

@@ -501,3 +501,12 @@ impl Object for Files {
         Some(self.0.iter().map(|(p, d)| (p.clone(), Value::from(String::from_utf8_lossy(d).into_owned()))).collect())
     }
 }
+
+/// Helm's split of rendered text into manifests (releaseutil's
+/// SplitManifests): a `---` at the start of a line ends a document, whatever
+/// follows it; each document is trimmed and empty ones are dropped.
+pub fn split_manifests(text: &str) -> Vec<String> {
+    static SEPARATOR: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(?:^|\s*\n)---\s*").expect("valid pattern"));
+    SEPARATOR.split(text).map(str::trim).filter(|d| !d.is_empty()).map(str::to_string).collect()
+}

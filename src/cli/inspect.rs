@@ -51,8 +51,16 @@ fn render(r: &InspectReport) -> String {
             let platforms: Vec<&str> = i.platforms.iter().map(|p| p.platform.as_str()).collect();
             let platforms = if platforms.is_empty() { String::new() } else { format!(" [{}]", platforms.join(", ")) };
             let cosign = if i.signatures.is_empty() { "" } else { "  (cosign signature verified at create)" };
-            let _ =
-                writeln!(out, "  image    {}@{}  {}{}{cosign}", i.reference, i.digest, human_bytes(i.size), platforms);
+            let charts =
+                if i.charts.is_empty() { String::new() } else { format!("  (run by chart {})", i.charts.join(", ")) };
+            let _ = writeln!(
+                out,
+                "  image    {}@{}  {}{}{cosign}{charts}",
+                i.reference,
+                i.digest,
+                human_bytes(i.size),
+                platforms
+            );
         }
         for ch in &c.charts {
             let ns = ch.namespace.as_deref().map(|n| format!(" -n {n}")).unwrap_or_default();

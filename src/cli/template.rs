@@ -1,4 +1,4 @@
-use crate::chart::render::RenderOptions;
+use crate::chart::render::{split_manifests, RenderOptions};
 use crate::ops::template::{template, TemplateOptions};
 use crate::output::Printer;
 use anyhow::Result;
@@ -69,13 +69,4 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
     }
     printer.data(out.trim_end());
     Ok(())
-}
-
-/// Helm's split (releaseutil.SplitManifests): a `---` at the start of a
-/// line ends a document, whatever follows it; each document is trimmed and
-/// empty ones are dropped.
-fn split_manifests(text: &str) -> Vec<String> {
-    static SEPARATOR: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"(?:^|\s*\n)---\s*").expect("valid pattern"));
-    SEPARATOR.split(text).map(str::trim).filter(|d| !d.is_empty()).map(str::to_string).collect()
 }

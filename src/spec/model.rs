@@ -74,6 +74,10 @@ pub struct ChartSpec {
     pub values_files: Vec<Spanned<String>>,
     #[serde(default)]
     pub values: Option<serde_json::Value>,
+    /// `discover` (the default): the images the rendered chart runs are
+    /// bundled too; `explicit`: only the images the spec lists.
+    #[serde(default)]
+    pub images: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Debug)]

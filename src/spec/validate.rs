@@ -81,6 +81,8 @@ pub struct Chart {
     pub namespace: Option<String>,
     pub values_files: Vec<Located<PathBuf>>,
     pub values: Option<serde_json::Value>,
+    /// Render the chart at create time and bundle the images it runs.
+    pub discover_images: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -319,12 +321,19 @@ fn check_chart(c: &Checker, chart: &ChartSpec) -> Result<Chart, SpecError> {
             return Err(c.err(&chart.name, "chart `values` must be a mapping"));
         }
     }
+    let discover_images = match &chart.images {
+        None => true,
+        Some(mode) if mode.value == "discover" => true,
+        Some(mode) if mode.value == "explicit" => false,
+        Some(mode) => return Err(c.err(mode, format!("images must be `discover` or `explicit`, not `{}`", mode.value))),
+    };
     Ok(Chart {
         name: chart.name.value.clone(),
         origin,
         namespace,
         values_files: chart.values_files.iter().map(|p| c.path(p)).collect::<Result<_, _>>()?,
         values: chart.values.clone(),
+        discover_images,
     })
 }
 

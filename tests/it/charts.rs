@@ -129,3 +129,91 @@ fn chart_from_oci_registry_keeps_its_manifest_digest() {
     assert_eq!(chart["digest"].as_str().unwrap(), built.digest);
     assert_eq!(chart["archiveDigest"].as_str().unwrap(), format!("sha256:{}", sha256_hex(&tgz)));
 }
+
+/// A chart whose pod templates run two images from the registry, one set
+/// by values and one fixed in a CronJob's initContainers.
+fn chart_running_images(dir: &std::path::Path) {
+    let templates = dir.join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(dir.join("Chart.yaml"), "apiVersion: v2\nname: runner\nversion: 0.1.0\n").unwrap();
+    std::fs::write(dir.join("values.yaml"), "image: unset/app:0\nregistry: unset\n").unwrap();
+    std::fs::write(
+        templates.join("deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: {{ .Release.Name }}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {{ .Values.image | quote }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: not-an-image}\ndata: {image: \"ignored/by-discovery:1\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("cron.yaml"),
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: job}\nspec:\n  schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          initContainers: [{name: init, image: '{{ .Values.registry }}/tools/init:1.0.0'}]\n          containers: [{name: app, image: {{ .Values.image | quote }}}]\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn create_bundles_the_images_a_chart_runs() {
+    if missing_tool("docker-registry") || missing_tool("skopeo") {
+        return;
+    }
+    let registry = Registry::plain();
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::demo_image(&dir.path().join("hello"));
+    registry.push_layout(&dir.path().join("hello"), "1.0.0", "apps/web:1.0.0");
+    registry.push_layout(&dir.path().join("hello"), "1.0.0", "tools/init:1.0.0");
+    chart_running_images(&dir.path().join("runner"));
+
+    let airlock = Airlock::new();
+    let chart_entry = |extra: &str| {
+        format!(
+            "components:\n  - name: a\n    charts:\n      - name: web\n        path: {}\n        values: {{image: '{host}/apps/web:1.0.0', registry: '{host}'}}\n{extra}",
+            dir.path().join("runner").display(),
+            host = registry.host
+        )
+    };
+    let spec = write_spec(dir.path(), &chart_entry(""));
+    let bundle = dir.path().join("d.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--plain-http"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let images = v["components"][0]["images"].as_array().unwrap();
+    let mut found: Vec<(String, Vec<String>)> = images
+        .iter()
+        .map(|i| {
+            let charts = i["charts"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+            (i["reference"].as_str().unwrap().to_string(), charts)
+        })
+        .collect();
+    found.sort();
+    let web = vec!["web".to_string()];
+    assert_eq!(
+        found,
+        vec![
+            (format!("{}/apps/web:1.0.0", registry.host), web.clone()),
+            (format!("{}/tools/init:1.0.0", registry.host), web.clone()),
+        ]
+    );
+    let human = airlock.ok(&["inspect", bundle.to_str().unwrap()]);
+    assert!(human.contains("(run by chart web)"), "{human}");
+    airlock.ok(&["verify", bundle.to_str().unwrap(), "--allow-unsigned"]);
+
+    // `images: explicit`: only what the spec lists.
+    let spec = write_spec(dir.path(), &chart_entry("        images: explicit\n"));
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--plain-http"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    assert_eq!(v["components"][0]["images"].as_array().map(Vec::len), Some(0));
+
+    // A chart that cannot render stops create, naming the spec line and the way out.
+    std::fs::write(
+        dir.path().join("runner/templates/bad.yaml"),
+        "{{ required \"set image.pullSecret\" .Values.nope }}\n",
+    )
+    .unwrap();
+    let spec = write_spec(dir.path(), &chart_entry(""));
+    let out = airlock.run(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--plain-http"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("airlock.yaml:") && err.contains("images: explicit") && err.contains("set image.pullSecret"),
+        "{err}"
+    );
+}

@@ -41,17 +41,25 @@ pub async fn resolve_all(
 ) -> Result<Vec<Vec<GatheredImage>>> {
     let mut per_component = Vec::new();
     for component in &spec.components {
-        let images: Vec<GatheredImage> =
-            futures_util::stream::iter(component.images.iter())
-                .map(|at| async move {
-                    resolve_one(at, platforms, registry, cache).await.with_context(|| context(spec, at))
-                })
-                .buffered(concurrency.max(1))
-                .try_collect()
-                .await?;
-        per_component.push(images);
+        per_component.push(resolve_list(spec, &component.images, platforms, registry, cache, concurrency).await?);
     }
     Ok(per_component)
+}
+
+/// Resolves a list of images, keeping their order.
+pub async fn resolve_list(
+    spec: &Spec,
+    images: &[Located<Image>],
+    platforms: &[Platform],
+    registry: &Registry,
+    cache: &Cache,
+    concurrency: usize,
+) -> Result<Vec<GatheredImage>> {
+    futures_util::stream::iter(images.iter())
+        .map(|at| async move { resolve_one(at, platforms, registry, cache).await.with_context(|| context(spec, at)) })
+        .buffered(concurrency.max(1))
+        .try_collect()
+        .await
 }
 
 async fn resolve_one(
@@ -145,6 +153,7 @@ fn record<T>(reference: String, at: &Located<T>, tree: &ImageTree) -> ImageRecor
         omitted: tree.omitted.clone(),
         filtered_index: tree.filtered_index.clone(),
         signatures: Vec::new(),
+        charts: Vec::new(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! output path unless everything succeeded.
 
 mod content;
+mod discover;
 mod images;
 
 use crate::bundle::format::{self, BlobRecord, BundleManifest, Component, Encoding, Inputs, Metadata, Signatures};
@@ -59,22 +60,38 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     let platforms = if options.platforms.is_empty() { spec.platforms.clone() } else { options.platforms.clone() };
     let concurrency = options.concurrency.max(1);
 
-    let images = images::resolve_all(&spec, &platforms, &registry, &cache, concurrency).await?;
+    let mut images = images::resolve_all(&spec, &platforms, &registry, &cache, concurrency).await?;
+    // The charts' pod templates may run images the spec does not list:
+    // those are bundled too (unless a chart says `images: explicit`).
+    let mut blobs = content::BlobList::default();
+    let mut charts = Vec::new();
+    for component in &spec.components {
+        charts.push(
+            content::gather_charts(&spec, component, &registry, &options.registry.ca_files, &cache, &mut blobs).await?,
+        );
+    }
+    let known: Vec<Vec<String>> =
+        images.iter().map(|list| list.iter().map(|i| i.record.reference.clone()).collect()).collect();
+    let discovered = discover::discover_images(&spec, &charts, &known, &cache)?;
+    for (gathered, found) in images.iter_mut().zip(&discovered) {
+        gathered.extend(images::resolve_list(&spec, &found.extra, &platforms, &registry, &cache, concurrency).await?);
+        for image in gathered.iter_mut() {
+            image.record.charts = found.charts_by_image.get(&image.record.reference).cloned().unwrap_or_default();
+        }
+    }
     let all_images: Vec<_> = images.iter().flatten().collect();
 
-    let mut blobs = content::BlobList::default();
     for image in &all_images {
         blobs.0.extend(image.tree.all_blobs().cloned());
     }
     let mut components = Vec::new();
-    for (component, gathered) in spec.components.iter().zip(images.iter()) {
+    for ((component, gathered), charts) in spec.components.iter().zip(images.iter()).zip(charts) {
         components.push(Component {
             name: component.name.clone(),
             description: component.description.clone(),
             required: component.required,
             images: gathered.iter().map(|g| g.record.clone()).collect(),
-            charts: content::gather_charts(&spec, component, &registry, &options.registry.ca_files, &cache, &mut blobs)
-                .await?,
+            charts,
             crds: content::gather_crds(&spec, component, &cache, &mut blobs)?,
             manifests: {
                 let mut docs = content::gather_manifests(&spec, component, &cache, &mut blobs)?;

@@ -1,0 +1,94 @@
+//! Finding the images a rendered chart runs: every container,
+//! initContainer and ephemeralContainer of the pod templates of Pods,
+//! Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers,
+//! Jobs and CronJobs. Images named elsewhere (a ConfigMap, a custom
+//! resource's own fields) are not found: the spec lists those by hand.
+
+use super::render::{split_manifests, Rendered};
+use super::template::convert::from_yaml;
+use super::template::Value;
+
+/// An image reference and the template that runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundImage {
+    pub reference: String,
+    pub template: String,
+}
+
+/// Images in the rendered manifests, in order of first appearance.
+pub fn find_images(rendered: &Rendered) -> Vec<FoundImage> {
+    let mut found: Vec<FoundImage> = Vec::new();
+    for (template, text) in &rendered.manifests {
+        for doc in split_manifests(text) {
+            let Ok(Value::Map(doc)) = from_yaml(&doc) else { continue };
+            let doc = doc.borrow();
+            let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+            let Some(pod) = pod_spec(&kind, doc.get("spec")) else { continue };
+            for image in container_images(&pod) {
+                if !found.iter().any(|f| f.reference == image) {
+                    found.push(FoundImage { reference: image, template: template.clone() });
+                }
+            }
+        }
+    }
+    found
+}
+
+fn field(v: Option<&Value>, name: &str) -> Option<Value> {
+    match v? {
+        Value::Map(m) => m.borrow().get(name).cloned(),
+        _ => None,
+    }
+}
+
+/// The pod spec inside a workload's spec.
+fn pod_spec(kind: &str, spec: Option<&Value>) -> Option<Value> {
+    match kind {
+        "Pod" => spec.cloned(),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
+            field(field(spec, "template").as_ref(), "spec")
+        }
+        "CronJob" => {
+            let job = field(field(spec, "jobTemplate").as_ref(), "spec");
+            field(field(job.as_ref(), "template").as_ref(), "spec")
+        }
+        _ => None,
+    }
+}
+
+fn container_images(pod: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        if let Some(Value::List(containers)) = field(Some(pod), list) {
+            for c in containers.iter() {
+                if let Some(Value::Str(image)) = field(Some(c), "image") {
+                    let image = image.trim();
+                    if !image.is_empty() {
+                        out.push(image.to_string());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_images_in_every_kind_of_pod_template() {
+        let mut rendered = Rendered::default();
+        rendered.manifests.insert(
+            "c/templates/a.yaml".into(),
+            "kind: Deployment\nspec:\n  template:\n    spec:\n      initContainers: [{image: busybox:1}]\n      containers: [{image: app:1}, {image: app:1}]\n---\nkind: ConfigMap\ndata: {image: not-me}\n---\nkind: CronJob\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{image: 'quay.io/x/job@sha256:00'}]\n".into(),
+        );
+        rendered.manifests.insert(
+            "c/templates/b.yaml".into(),
+            "kind: Pod\nspec:\n  ephemeralContainers: [{image: debug:2}]\n".into(),
+        );
+        let found: Vec<String> = find_images(&rendered).into_iter().map(|f| f.reference).collect();
+        assert_eq!(found, ["busybox:1", "app:1", "quay.io/x/job@sha256:00", "debug:2"]);
+    }
+}
