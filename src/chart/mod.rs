@@ -5,6 +5,7 @@
 //!
 //! Rendering templates is not done here yet.
 
+pub mod deps;
 pub mod images;
 pub mod load;
 pub mod render;
@@ -94,6 +95,15 @@ pub fn chart_files(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
 /// Packages a chart directory like `helm package`, but byte-reproducibly:
 /// sorted entries, zero mtimes and ids, no gzip timestamp or file name.
 pub fn package_dir(dir: &Path) -> Result<(ChartMeta, serde_json::Value, Vec<u8>), ChartError> {
+    package_dir_with(dir, &[])
+}
+
+/// `package_dir`, with `extra` files (path inside the chart, content) added,
+/// as vendored dependencies are (`charts/NAME-VERSION.tgz`).
+pub fn package_dir_with(
+    dir: &Path,
+    extra: &[(String, Vec<u8>)],
+) -> Result<(ChartMeta, serde_json::Value, Vec<u8>), ChartError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ChartError::Io { path, source }
@@ -102,13 +112,19 @@ pub fn package_dir(dir: &Path) -> Result<(ChartMeta, serde_json::Value, Vec<u8>)
     let text = std::fs::read_to_string(&chart_yaml).map_err(io(&chart_yaml))?;
     let (meta, json) = parse_chart_yaml(&chart_yaml, &text)?;
 
-    let files = chart_files(dir)?;
+    let mut entries: Vec<(String, Option<&[u8]>)> =
+        chart_files(dir)?.into_iter().map(|rel| (rel.to_string_lossy().replace('\\', "/"), None)).collect();
+    entries.extend(extra.iter().map(|(rel, data)| (rel.clone(), Some(data.as_slice()))));
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
 
     let gz = GzBuilder::new().mtime(0).write(Vec::new(), Compression::default());
     let mut tar = tar::Builder::new(gz);
-    for rel in &files {
+    for (rel, extra_data) in &entries {
         let full = dir.join(rel);
-        let data = std::fs::read(&full).map_err(io(&full))?;
+        let data = match extra_data {
+            Some(d) => d.to_vec(),
+            None => std::fs::read(&full).map_err(io(&full))?,
+        };
         let mut header = tar::Header::new_ustar();
         header.set_size(data.len() as u64);
         header.set_mode(0o644);
@@ -116,7 +132,7 @@ pub fn package_dir(dir: &Path) -> Result<(ChartMeta, serde_json::Value, Vec<u8>)
         header.set_uid(0);
         header.set_gid(0);
         header.set_entry_type(tar::EntryType::Regular);
-        let name = format!("{}/{}", meta.name, rel.to_string_lossy().replace('\\', "/"));
+        let name = format!("{}/{rel}", meta.name);
         tar.append_data(&mut header, &name, data.as_slice()).map_err(io(&full))?;
     }
     let gz = tar.into_inner().map_err(io(dir))?;
@@ -172,9 +188,9 @@ pub fn read_archive_meta(path: &Path, archive: &[u8]) -> Result<(ChartMeta, serd
 
 /// Loads a chart from a directory or a `.tgz` and stores it in the cache as
 /// a Helm OCI artifact.
-pub fn load_local(path: &Path, cache: &Cache) -> Result<ChartArtifact, ChartError> {
+pub fn load_local(path: &Path, extra: &[(String, Vec<u8>)], cache: &Cache) -> Result<ChartArtifact, ChartError> {
     let (meta, json, archive) = if path.is_dir() {
-        package_dir(path)?
+        package_dir_with(path, extra)?
     } else {
         let archive = std::fs::read(path).map_err(|source| ChartError::Io { path: path.into(), source })?;
         let (meta, json) = read_archive_meta(path, &archive)?;

@@ -76,14 +76,25 @@ impl RepoClient {
         Ok(response.bytes().await.map_err(fetch)?.to_vec())
     }
 
-    /// Downloads `chart` at exactly `version` from the repository at `repo`.
-    pub async fn fetch(&self, repo: &str, chart: &str, version: &str) -> Result<Vec<u8>, RepoError> {
+    async fn index(&self, repo: &str) -> Result<(Index, String), RepoError> {
         let index_url = format!("{repo}/index.yaml");
         let text = self.get(&index_url).await?;
         let text = String::from_utf8(text)
             .map_err(|_| RepoError::BadIndex { url: index_url.clone(), detail: "not UTF-8".into() })?;
         let index: Index = serde_saphyr::from_str(&text)
             .map_err(|e| RepoError::BadIndex { url: index_url.clone(), detail: e.without_snippet().to_string() })?;
+        Ok((index, index_url))
+    }
+
+    /// The versions of `chart` the repository at `repo` offers.
+    pub async fn versions(&self, repo: &str, chart: &str) -> Result<Vec<String>, RepoError> {
+        let (index, _) = self.index(repo).await?;
+        Ok(index.entries.get(chart).map(|e| e.iter().map(|e| e.version.clone()).collect()).unwrap_or_default())
+    }
+
+    /// Downloads `chart` at exactly `version` from the repository at `repo`.
+    pub async fn fetch(&self, repo: &str, chart: &str, version: &str) -> Result<Vec<u8>, RepoError> {
+        let (index, index_url) = self.index(repo).await?;
         let versions = index.entries.get(chart).map(Vec::as_slice).unwrap_or_default();
         let entry = versions.iter().find(|e| e.version == version).ok_or_else(|| RepoError::NoVersion {
             url: repo.to_string(),

@@ -217,3 +217,158 @@ fn create_bundles_the_images_a_chart_runs() {
         "{err}"
     );
 }
+
+/// Pushes a chart directory to `registry` as a Helm OCI artifact at `repo_tag`.
+fn push_chart(registry: &Registry, chart_dir: &std::path::Path, repo_tag: &str, work: &std::path::Path) {
+    let tgz = work.join("chart.tgz");
+    let parent = chart_dir.parent().unwrap();
+    let name = chart_dir.file_name().unwrap().to_str().unwrap();
+    run_ok(Command::new("tar").arg("czf").arg(&tgz).arg("-C").arg(parent).arg(name));
+    let tgz = std::fs::read(&tgz).unwrap();
+    let meta = std::fs::read_to_string(chart_dir.join("Chart.yaml")).unwrap();
+    let version = meta.lines().find_map(|l| l.strip_prefix("version: ")).unwrap().trim();
+    let mut layout = LayoutBuilder::new(&work.join("chart-layout"));
+    let mut config = layout.blob(format!(r#"{{"name":"{name}","version":"{version}","apiVersion":"v2"}}"#).as_bytes());
+    config["mediaType"] = "application/vnd.cncf.helm.config.v1+json".into();
+    let mut content = layout.blob(&tgz);
+    content["mediaType"] = "application/vnd.cncf.helm.chart.content.v1.tar+gzip".into();
+    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": config, "layers": [content]});
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    let d = layout.blob(&bytes);
+    layout.tag(&Built { digest: d["digest"].as_str().unwrap().to_string(), bytes }, version);
+    registry.push_layout(&layout.dir, version, repo_tag);
+}
+
+#[test]
+fn create_vendors_dependencies_so_the_bundled_chart_renders_offline() {
+    if missing_tool("docker-registry") || missing_tool("skopeo") {
+        return;
+    }
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/real/charts");
+    if !real.join("redis").is_dir() {
+        eprintln!("skipping: shared/testdata/real/charts is not there");
+        return;
+    }
+    let registry = Registry::plain();
+    let work = tempfile::tempdir().unwrap();
+    // The real `common` library chart, served by a local registry in place
+    // of the one redis names (registry-1.docker.io, out of reach here).
+    run_ok(Command::new("cp").arg("-r").arg(real.join("common")).arg(work.path()));
+    push_chart(&registry, &work.path().join("common"), "bitnamicharts/common:2.31.10", work.path());
+    run_ok(Command::new("cp").arg("-r").arg(real.join("redis")).arg(work.path()));
+    let redis = work.path().join("redis");
+    let point_here = |file: &str, from: &str, to: &str| {
+        let text = std::fs::read_to_string(redis.join(file)).unwrap();
+        let text = text
+            .replace("oci://registry-1.docker.io/bitnamicharts", &format!("oci://{}/bitnamicharts", registry.host))
+            .replace(from, to);
+        std::fs::write(redis.join(file), text).unwrap();
+    };
+    point_here("Chart.yaml", "", "");
+    point_here("Chart.lock", "version: 2.31.4", "version: 2.31.10");
+
+    let airlock = Airlock::new();
+    let spec = write_spec(
+        work.path(),
+        &format!(
+            "components:\n  - name: a\n    charts:\n      - {{name: cache, path: {}, images: explicit}}\n",
+            redis.display()
+        ),
+    );
+    let bundle = work.path().join("r.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--plain-http"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let archive_digest = v["components"][0]["charts"][0]["archiveDigest"].as_str().unwrap();
+    let archive = airlock.cache_dir().join("blobs/sha256").join(archive_digest.trim_start_matches("sha256:"));
+
+    // The bundled archive holds charts/common-2.31.10.tgz and renders alone,
+    // exactly as the chart with `common` copied in by hand does.
+    let listing = run_ok(Command::new("tar").arg("tzf").arg(&archive));
+    assert!(String::from_utf8_lossy(&listing.stdout).contains("redis/charts/common-2.31.10.tgz"));
+    // A fixed password: the chart would otherwise make a random one each time.
+    let fixed = ["--json", "--set", "auth.password=fixed"];
+    let from_bundle = airlock.ok(&[&["template", archive.to_str().unwrap()][..], &fixed[..]].concat());
+    std::fs::create_dir_all(redis.join("charts")).unwrap();
+    run_ok(Command::new("cp").arg("-r").arg(work.path().join("common")).arg(redis.join("charts")));
+    let by_hand = airlock.ok(&[&["template", redis.to_str().unwrap()][..], &fixed[..]].concat());
+    let a: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&from_bundle).unwrap();
+    let b: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&by_hand).unwrap();
+    assert!(a.len() > 5);
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (path, text) in &a {
+        assert!(*text == b[path], "{path} differs between the bundled chart and the chart with common copied in");
+    }
+    std::fs::remove_dir_all(redis.join("charts")).unwrap();
+
+    // A lock that disagrees with Chart.yaml, and a range nothing pins.
+    point_here("Chart.lock", "version: 2.31.10", "version: 3.0.0");
+    let out = airlock.run(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--plain-http"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Chart.lock is out of sync with Chart.yaml") && err.contains("helm dependency update"),
+        "{err}"
+    );
+    std::fs::remove_file(redis.join("Chart.lock")).unwrap();
+    let out = airlock.run(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--plain-http"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs Chart.lock to pin it") && err.contains("common"), "{err}");
+}
+
+#[test]
+fn dependencies_from_a_helm_repository_and_a_path_are_vendored() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join("charts")).unwrap();
+    let mut entries = String::new();
+    for version in ["0.1.0", "0.2.3", "0.3.0"] {
+        let tgz = chart_tgz("sub", version);
+        std::fs::write(repo.path().join(format!("charts/sub-{version}.tgz")), &tgz).unwrap();
+        entries.push_str(&format!(
+            "    - version: {version}\n      urls: [charts/sub-{version}.tgz]\n      digest: {}\n",
+            sha256_hex(&tgz)
+        ));
+    }
+    std::fs::write(repo.path().join("index.yaml"), format!("apiVersion: v1\nentries:\n  sub:\n{entries}")).unwrap();
+    let server = serve_dir(repo.path());
+
+    let work = tempfile::tempdir().unwrap();
+    let local = work.path().join("local");
+    std::fs::create_dir_all(local.join("templates")).unwrap();
+    std::fs::write(local.join("Chart.yaml"), "apiVersion: v2\nname: local\nversion: 1.0.0\n").unwrap();
+    std::fs::write(local.join("templates/cm.yaml"), "kind: ConfigMap\nmetadata: {name: from-local}\n").unwrap();
+    let parent = work.path().join("parent");
+    std::fs::create_dir_all(parent.join("templates")).unwrap();
+    std::fs::write(
+        parent.join("Chart.yaml"),
+        format!(
+            "apiVersion: v2\nname: parent\nversion: 1.0.0\ndependencies:\n  - {{name: sub, version: ~0.2.0, repository: '{}'}}\n  - {{name: local, version: 1.0.0, repository: 'file://../local'}}\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    let spec = write_spec(work.path(), "components:\n  - name: a\n    charts:\n      - {name: p, path: ./parent}\n");
+    let airlock = Airlock::new();
+    let bundle = work.path().join("p.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    let v: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let digest =
+        v["components"][0]["charts"][0]["archiveDigest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let archive = airlock.cache_dir().join("blobs/sha256").join(digest);
+    let listing = String::from_utf8(run_ok(Command::new("tar").arg("tzf").arg(&archive)).stdout).unwrap();
+    // The highest version in the range, and the path dependency, packed in.
+    assert!(listing.contains("parent/charts/sub-0.2.3.tgz"), "{listing}");
+    assert!(listing.contains("parent/charts/local-1.0.0.tgz"), "{listing}");
+    let rendered = airlock.ok(&["template", archive.to_str().unwrap()]);
+    assert!(
+        rendered.contains("# Source: parent/charts/local/templates/cm.yaml") && rendered.contains("from-local"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("# Source: parent/charts/sub/templates/cm.yaml"), "{rendered}");
+
+    // A range the repository cannot satisfy names what it has.
+    let yaml = std::fs::read_to_string(parent.join("Chart.yaml")).unwrap().replace("~0.2.0", "^1.0.0");
+    std::fs::write(parent.join("Chart.yaml"), yaml).unwrap();
+    let err = airlock.fails(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    assert!(err.contains("no sub matching ^1.0.0") && err.contains("0.1.0, 0.2.3, 0.3.0"), "{err}");
+}

@@ -54,7 +54,7 @@ impl Version {
         Value::map(m)
     }
 
-    fn cmp_precedence(&self, other: &Version) -> Ordering {
+    pub fn cmp_precedence(&self, other: &Version) -> Ordering {
         (self.major, self.minor, self.patch)
             .cmp(&(other.major, other.minor, other.patch))
             .then_with(|| compare_pre(&self.pre, &other.pre))

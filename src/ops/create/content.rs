@@ -69,7 +69,12 @@ async fn gather_chart(
 ) -> Result<ChartRecord> {
     let (artifact, source) = match &chart_spec.origin {
         ChartOrigin::Path(path) => {
-            let artifact = chart::load_local(path, cache)?;
+            let vendored = if path.is_dir() {
+                super::vendor::missing_dependencies(path, registry, ca_files, cache).await?
+            } else {
+                Vec::new()
+            };
+            let artifact = chart::load_local(path, &vendored, cache)?;
             let rel = path.strip_prefix(&spec.dir).unwrap_or(path).display().to_string();
             (artifact, format!("path:{rel}"))
         }
@@ -116,7 +121,11 @@ async fn gather_chart(
 
 /// Pulls a Helm chart published as an OCI artifact, keeping its manifest
 /// byte-exact so its digest stays valid.
-async fn pull_oci_chart(reference: &str, registry: &Registry, cache: &Cache) -> Result<chart::ChartArtifact> {
+pub(super) async fn pull_oci_chart(
+    reference: &str,
+    registry: &Registry,
+    cache: &Cache,
+) -> Result<chart::ChartArtifact> {
     let reference = crate::oci::source::parse_reference(reference).map_err(anyhow::Error::msg)?;
     let (bytes, digest, _) = registry.manifest(&reference).await?;
     let manifest = crate::oci::manifest::AnyManifest::parse(&bytes).map_err(anyhow::Error::msg)?;

@@ -5,6 +5,7 @@
 mod content;
 mod discover;
 mod images;
+mod vendor;
 
 use crate::bundle::format::{self, BlobRecord, BundleManifest, Component, Encoding, Inputs, Metadata, Signatures};
 use crate::bundle::writer::{manifest_bytes, BundleWriter, SlotCursor};
