@@ -8,6 +8,7 @@
 pub mod deps;
 pub mod images;
 pub mod load;
+pub mod manifests;
 pub mod render;
 pub mod repo;
 pub mod schema;

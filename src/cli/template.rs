@@ -1,4 +1,5 @@
-use crate::chart::render::{split_manifests, RenderOptions};
+use crate::chart::manifests;
+use crate::chart::render::RenderOptions;
 use crate::ops::template::{template, TemplateOptions};
 use crate::output::Printer;
 use anyhow::Result;
@@ -62,10 +63,14 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
             out.push_str(&format!("---\n# Source: {path}\n{}\n", text.trim_end()));
         }
     }
-    for (path, text) in &rendered.manifests {
-        for doc in split_manifests(text) {
-            out.push_str(&format!("---\n# Source: {path}\n{doc}\n"));
-        }
+    // As `helm template` prints a release: manifests in install order, then
+    // the hooks, each marked with its events.
+    let (regular, hooks) = manifests::sort(&rendered);
+    for m in &regular {
+        out.push_str(&format!("---\n# Source: {}\n{}\n", m.source, m.text));
+    }
+    for m in &hooks {
+        out.push_str(&format!("---\n# Source: {}\n# Hook: {}\n{}\n", m.source, m.hook_events.join(","), m.text));
     }
     printer.data(out.trim_end());
     Ok(())
