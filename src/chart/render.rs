@@ -128,14 +128,16 @@ pub fn render(chart: &Chart, user_values: Map, options: &RenderOptions) -> Resul
         return Err(RenderError::KubeVersion { chart: chart.name.clone(), wanted, actual: kube });
     }
     let all_values = values::coalesce(chart, user_values.clone());
-    let chart = enabled_dependencies(chart, &all_values, "");
+    let mut chart = enabled_dependencies(chart, &all_values, "");
+    import_values(&mut chart);
     let values = values::coalesce(&chart, user_values);
     super::schema::validate(&chart, &values).map_err(RenderError::Values)?;
 
     let capabilities = capabilities(&kube, &options.api_versions);
     let release = release(options);
     let mut jobs = Vec::new();
-    collect(&chart, &chart.name, &Value::map(values), true, &mut jobs);
+    let context = Context { release: &release, capabilities: &capabilities };
+    collect(&chart, &chart.name, &Value::map(values), true, &context, &mut jobs);
     // Helm parses deeper paths first, then by name descending, so that the
     // last definition of a shared name is the parent's.
     jobs.sort_by(|a, b| {
@@ -187,10 +189,45 @@ struct Job {
     subcharts: Value,
 }
 
-fn collect(chart: &Chart, full_path: &str, values: &Value, is_root: bool, jobs: &mut Vec<Job>) {
+/// What every template of a release shares.
+struct Context<'a> {
+    release: &'a Value,
+    capabilities: &'a Value,
+}
+
+fn sub_values(values: &Value, name: &str) -> Value {
+    match values {
+        Value::Map(m) => m.borrow().get(name).cloned().unwrap_or_else(|| Value::map(Map::new())),
+        _ => Value::map(Map::new()),
+    }
+}
+
+/// `.Subcharts`: each subchart's name -> the data its own templates see.
+fn subcharts_value(chart: &Chart, full_path: &str, values: &Value, context: &Context) -> Value {
+    let mut out = Map::new();
+    for sub in &chart.subcharts {
+        let path = format!("{full_path}/charts/{}", sub.name);
+        let sub_values = sub_values(values, &sub.name);
+        let mut template = Map::new();
+        template.insert("BasePath".into(), Value::from(format!("{path}/templates")));
+        template.insert("Name".into(), Value::from(""));
+        let mut data = Map::new();
+        data.insert("Values".into(), sub_values.clone());
+        data.insert("Chart".into(), chart_metadata(sub, false));
+        data.insert("Release".into(), context.release.clone());
+        data.insert("Capabilities".into(), context.capabilities.clone());
+        data.insert("Files".into(), Value::Object(Rc::new(Files::of(sub))));
+        data.insert("Template".into(), Value::map(template));
+        data.insert("Subcharts".into(), subcharts_value(sub, &path, &sub_values, context));
+        out.insert(sub.name.clone(), Value::map(data));
+    }
+    Value::map(out)
+}
+
+fn collect(chart: &Chart, full_path: &str, values: &Value, is_root: bool, context: &Context, jobs: &mut Vec<Job>) {
     let files = Rc::new(Files::of(chart));
     let chart_value = chart_metadata(chart, is_root);
-    let subcharts = Value::map(Map::new());
+    let subcharts = subcharts_value(chart, full_path, values, context);
     for (path, data) in chart.templates() {
         let base = path.rsplit('/').next().unwrap_or("");
         // A library chart contributes its defines only.
@@ -211,11 +248,8 @@ fn collect(chart: &Chart, full_path: &str, values: &Value, is_root: bool, jobs: 
         });
     }
     for sub in &chart.subcharts {
-        let sub_values = match values {
-            Value::Map(m) => m.borrow().get(&sub.name).cloned().unwrap_or_else(|| Value::map(Map::new())),
-            _ => Value::map(Map::new()),
-        };
-        collect(sub, &format!("{full_path}/charts/{}", sub.name), &sub_values, false, jobs);
+        let sub_values = sub_values(values, &sub.name);
+        collect(sub, &format!("{full_path}/charts/{}", sub.name), &sub_values, false, context, jobs);
     }
 }
 
@@ -369,6 +403,66 @@ fn enabled_dependencies(chart: &Chart, values: &Map, path: &str) -> Chart {
     let mut out = chart.clone();
     out.subcharts = kept.iter().map(|sub| enabled_dependencies(sub, values, &format!("{path}{}.", sub.name))).collect();
     out
+}
+
+/// Helm's processDependencyImportValues, children first: each dependency's
+/// `import-values` (`exports.NAME` for a plain name, or `{child, parent}`)
+/// copied into the parent's defaults, below the parent's own values.
+fn import_values(chart: &mut Chart) {
+    for sub in &mut chart.subcharts {
+        import_values(sub);
+    }
+    let deps = match chart.metadata.get("dependencies") {
+        Some(Value::List(l)) => l.clone(),
+        _ => return,
+    };
+    let merged = values::coalesce(chart, Map::new());
+    let mut imported = Map::new();
+    for dep in deps.iter() {
+        let Value::Map(dep) = dep else { continue };
+        let dep = dep.borrow();
+        let name = match (dep.get("alias"), dep.get("name")) {
+            (Some(Value::Str(a)), _) if !a.is_empty() => a.to_string(),
+            (_, Some(Value::Str(n))) => n.to_string(),
+            _ => continue,
+        };
+        let Some(Value::List(imports)) = dep.get("import-values") else { continue };
+        for import in imports.iter() {
+            let (child, parent) = match import {
+                Value::Str(s) => (format!("exports.{s}"), ".".to_string()),
+                Value::Map(m) => {
+                    let m = m.borrow();
+                    let text = |k: &str| m.get(k).map(Value::go_string_inner).unwrap_or_default();
+                    (text("child"), text("parent"))
+                }
+                _ => continue,
+            };
+            let Some(Value::Map(table)) = lookup_path(&merged, &format!("{name}.{child}")) else { continue };
+            let table = table.borrow().clone();
+            let placed = if parent == "." { table } else { path_to_map(&parent, table) };
+            values::coalesce_tables(&mut imported, &placed, false);
+        }
+    }
+    if imported.is_empty() {
+        return;
+    }
+    let mut new_defaults: Map = merged.into_iter().filter(|(_, v)| !matches!(v, Value::Nil)).collect();
+    values::coalesce_tables(&mut new_defaults, &imported, false);
+    chart.values = new_defaults;
+}
+
+/// `a.b` and a table -> `{a: {b: table}}`.
+fn path_to_map(path: &str, table: Map) -> Map {
+    let mut value = Value::map(table);
+    for key in path.split('.').rev() {
+        let mut m = Map::new();
+        m.insert(key.to_string(), value);
+        value = Value::map(m);
+    }
+    match value {
+        Value::Map(m) => m.borrow().clone(),
+        _ => unreachable!("built as a map"),
+    }
 }
 
 fn lookup_path(values: &Map, path: &str) -> Option<Value> {

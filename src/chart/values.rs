@@ -77,7 +77,7 @@ fn coalesce_defaults(defaults: &Map, dest: &mut Map) {
 }
 
 /// Helm's coalesceTablesFullKey: `dst` has precedence over `src`.
-fn coalesce_tables(dst: &mut Map, src: &Map, merge: bool) {
+pub fn coalesce_tables(dst: &mut Map, src: &Map, merge: bool) {
     for (key, val) in src {
         match dst.get(key) {
             Some(Value::Nil) if !merge => {
