@@ -394,3 +394,123 @@ mod tests {
         assert_eq!(to_json(&v), r#"{"a":[1.5,2],"b":"\u003ca\u0026b\u003e"}"#);
     }
 }
+
+/// Helm's toToml (BurntSushi/toml's encoder): plain keys before tables,
+/// each group sorted, sub-tables indented two spaces per level, float64
+/// written with a decimal point, arrays of maps as `[[arrays of tables]]`.
+pub fn to_toml(v: &Value) -> String {
+    let mut out = TomlWriter::default();
+    if let Value::Map(m) = v {
+        out.map_body(&[], &m.borrow());
+    }
+    out.text
+}
+
+#[derive(Default)]
+struct TomlWriter {
+    text: String,
+}
+
+fn is_toml_table(v: &Value) -> bool {
+    match v {
+        Value::Map(_) => true,
+        Value::List(l) => !l.is_empty() && l.iter().all(|i| matches!(i, Value::Map(_))),
+        _ => false,
+    }
+}
+
+fn toml_key(k: &str) -> String {
+    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        k.to_string()
+    } else {
+        toml_string(k)
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\x08' => out.push_str("\\b"),
+            '\x0c' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+impl TomlWriter {
+    fn newline(&mut self) {
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+    }
+
+    fn map_body(&mut self, key: &[String], m: &Map) {
+        let (tables, direct): (Vec<_>, Vec<_>) =
+            m.iter().filter(|(_, v)| !matches!(v, Value::Nil)).partition(|(_, v)| is_toml_table(v));
+        for (k, v) in direct {
+            let indent = "  ".repeat(key.len());
+            self.text.push_str(&format!("{indent}{} = {}", toml_key(k), toml_value(v)));
+            self.newline();
+        }
+        for (k, v) in tables {
+            let mut sub = key.to_vec();
+            sub.push(k.clone());
+            let header = sub.iter().map(|p| toml_key(p)).collect::<Vec<_>>().join(".");
+            let indent = "  ".repeat(sub.len() - 1);
+            match v {
+                Value::Map(inner) => {
+                    if sub.len() == 1 {
+                        self.newline();
+                    }
+                    self.text.push_str(&format!("{indent}[{header}]"));
+                    self.newline();
+                    self.map_body(&sub, &inner.borrow());
+                }
+                Value::List(items) => {
+                    for item in items.iter() {
+                        if let Value::Map(inner) = item {
+                            self.newline();
+                            self.text.push_str(&format!("{indent}[[{header}]]"));
+                            self.newline();
+                            self.map_body(&sub, &inner.borrow());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn toml_value(v: &Value) -> String {
+    match v {
+        Value::Str(s) => toml_string(s),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => {
+            let text = format!("{f}");
+            if text.contains('.') || text.contains('e') || text.contains("inf") || text.contains("NaN") {
+                text
+            } else {
+                format!("{text}.0")
+            }
+        }
+        Value::List(l) => format!("[{}]", l.iter().map(toml_value).collect::<Vec<_>>().join(", ")),
+        Value::Map(m) => {
+            let m = m.borrow();
+            let parts: Vec<String> = m.iter().map(|(k, v)| format!("{} = {}", toml_key(k), toml_value(v))).collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        Value::Nil => String::new(),
+        Value::Object(o) => toml_string(&o.display()),
+    }
+}

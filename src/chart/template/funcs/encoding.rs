@@ -1,7 +1,7 @@
 //! Encodings, digests, YAML/JSON, semver, random strings and Helm's
 //! `lookup` (which finds nothing offline, as `helm template` does).
 
-use super::super::convert::{from_json, from_yaml, to_json, to_pretty_json, to_yaml};
+use super::super::convert::{from_json, from_yaml, to_json, to_pretty_json, to_toml, to_yaml};
 use super::super::semver;
 use super::super::value::{Map, Value};
 use super::{arg, text, to_i64, FuncError, FuncResult};
@@ -34,6 +34,7 @@ pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
         "fromJson" | "mustFromJson" => Ok(from_json(&s(0)).unwrap_or_else(error_map)),
         "fromJsonArray" | "mustFromJsonArray" => Ok(from_json(&s(0)).map(as_list).unwrap_or_else(error_list)),
         "toYaml" | "mustToYaml" | "toYamlPretty" => string(to_yaml(&arg(args, 0))),
+        "toToml" => string(to_toml(&arg(args, 0))),
         "fromYaml" => Ok(from_yaml(&s(0)).map(as_map).unwrap_or_else(error_map)),
         "fromYamlArray" => Ok(from_yaml(&s(0)).map(as_list).unwrap_or_else(error_list)),
         "semver" | "mustSemver" => {

@@ -8,6 +8,7 @@
 //! chart can reach needs to match Helm exactly.
 
 mod collections;
+mod dates;
 mod encoding;
 mod go;
 mod numbers;
@@ -48,6 +49,9 @@ pub fn call(name: &str, args: &[Value]) -> FuncResult {
         return r;
     }
     if let Some(r) = encoding::call(name, args) {
+        return r;
+    }
+    if let Some(r) = dates::call(name, args) {
         return r;
     }
     Err(FuncError::Unknown)
