@@ -67,8 +67,13 @@ pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
             string(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]))
         }
         "lookup" => Ok(Value::map(Map::new())),
-        "genCA" | "genSelfSignedCert" | "genSignedCert" | "genPrivateKey" | "derivePassword" | "htpasswd"
-        | "encryptAES" | "decryptAES" => Err(FuncError::Call(format!("{name} is not supported by airlock yet"))),
+        "derivePassword"
+        | "htpasswd"
+        | "encryptAES"
+        | "decryptAES"
+        | "genCAWithKey"
+        | "genSignedCertWithKey"
+        | "genSelfSignedCertWithKey" => Err(FuncError::Call(format!("{name} is not supported by airlock yet"))),
         _ => return None,
     })
 }

@@ -7,6 +7,7 @@
 //! where a string is expected becomes its text); only what a rendering
 //! chart can reach needs to match Helm exactly.
 
+mod certs;
 mod collections;
 mod dates;
 mod encoding;
@@ -52,6 +53,9 @@ pub fn call(name: &str, args: &[Value]) -> FuncResult {
         return r;
     }
     if let Some(r) = dates::call(name, args) {
+        return r;
+    }
+    if let Some(r) = certs::call(name, args) {
         return r;
     }
     Err(FuncError::Unknown)
