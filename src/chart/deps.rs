@@ -52,7 +52,8 @@ fn list(chart_value: Option<&Value>) -> Vec<Value> {
 /// its `charts/` folder does not hold.
 pub fn missing(dir: &Path, chart: &Chart) -> Result<Vec<Needed>, ChartError> {
     let deps = list(chart.metadata.get("dependencies"));
-    let lock = match chart.files.get("Chart.lock") {
+    let lock_file = chart.files.get("Chart.lock").or_else(|| chart.files.get("requirements.lock"));
+    let lock = match lock_file {
         Some(bytes) => {
             let parsed = super::template::convert::from_yaml(&String::from_utf8_lossy(bytes))
                 .map_err(|e| invalid(dir, format!("Chart.lock: {e}")))?;
@@ -63,7 +64,7 @@ pub fn missing(dir: &Path, chart: &Chart) -> Result<Vec<Needed>, ChartError> {
         }
         None => Vec::new(),
     };
-    let has_lock = chart.files.contains_key("Chart.lock");
+    let has_lock = lock_file.is_some();
     let mut needed = Vec::new();
     for dep in &deps {
         let name = text(dep, "name");

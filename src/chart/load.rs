@@ -94,7 +94,15 @@ fn from_files(path: &Path, mut files: BTreeMap<String, Vec<u8>>) -> Result<Chart
         }
     };
     let chart_yaml = files.remove("Chart.yaml").ok_or_else(|| invalid("Chart.yaml is missing".into()))?;
-    let metadata = yaml("Chart.yaml", &chart_yaml)?;
+    let mut metadata = yaml("Chart.yaml", &chart_yaml)?;
+    // apiVersion v1 charts declare dependencies in requirements.yaml.
+    if !metadata.contains_key("dependencies") {
+        if let Some(requirements) = files.get("requirements.yaml") {
+            if let Some(deps) = yaml("requirements.yaml", requirements)?.remove("dependencies") {
+                metadata.insert("dependencies".into(), deps);
+            }
+        }
+    }
     let values = match files.get("values.yaml") {
         Some(data) => yaml("values.yaml", data)?,
         None => Map::new(),

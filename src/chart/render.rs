@@ -109,6 +109,8 @@ pub enum RenderError {
     Template(String),
     #[error("{0}")]
     Values(String),
+    #[error("chart {chart}: dependency {dependency} ({version} from {repository}) is in Chart.yaml but not in charts/; `airlock create` fetches it into the bundle, or run `helm dependency build`")]
+    MissingDependency { chart: String, dependency: String, version: String, repository: String },
 }
 
 /// What a render gives: manifests by template path (empty ones included,
@@ -127,6 +129,7 @@ pub fn render(chart: &Chart, user_values: Map, options: &RenderOptions) -> Resul
     if !wanted.is_empty() && !semver::satisfies(&wanted, &kube).unwrap_or(false) {
         return Err(RenderError::KubeVersion { chart: chart.name.clone(), wanted, actual: kube });
     }
+    check_dependencies_present(chart)?;
     let all_values = values::coalesce(chart, user_values.clone());
     let mut chart = enabled_dependencies(chart, &all_values, "");
     import_values(&mut chart);
@@ -323,9 +326,70 @@ fn chart_metadata(chart: &Chart, is_root: bool) -> Value {
     out.insert("Keywords".into(), list("keywords"));
     out.insert("Maintainers".into(), list("maintainers"));
     out.insert("Sources".into(), list("sources"));
-    out.insert("Dependencies".into(), list("dependencies"));
+    out.insert("Dependencies".into(), dependencies_value(&list("dependencies")));
     out.insert("IsRoot".into(), Value::Bool(is_root));
     Value::map(out)
+}
+
+/// Helm's CheckDependencies: every declared dependency must be in charts/.
+fn check_dependencies_present(chart: &Chart) -> Result<(), RenderError> {
+    if let Some(Value::List(deps)) = chart.metadata.get("dependencies") {
+        for dep in deps.iter() {
+            let Value::Map(dep) = dep else { continue };
+            let dep = dep.borrow();
+            let text = |k: &str| dep.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            if !chart.subcharts.iter().any(|s| s.name == text("name")) {
+                return Err(RenderError::MissingDependency {
+                    chart: chart.name.clone(),
+                    dependency: text("name"),
+                    version: text("version"),
+                    repository: text("repository"),
+                });
+            }
+        }
+    }
+    chart.subcharts.iter().try_for_each(check_dependencies_present)
+}
+
+/// Dependencies as Helm v4 shows them in `.Chart.Dependencies`: Go's field
+/// names, the alias as the name, import-values in their long form.
+fn dependencies_value(deps: &Value) -> Value {
+    let Value::List(deps) = deps else { return Value::list(Vec::new()) };
+    let converted = deps.iter().filter_map(|d| match d {
+        Value::Map(m) => {
+            let m = m.borrow();
+            let text = |k: &str| Value::from(m.get(k).and_then(Value::as_str).unwrap_or_default().to_string());
+            let alias = m.get("alias").and_then(Value::as_str).unwrap_or_default().to_string();
+            let name = if alias.is_empty() { text("name") } else { Value::from(alias.clone()) };
+            let imports: Vec<Value> = match m.get("import-values") {
+                Some(Value::List(l)) => l
+                    .iter()
+                    .map(|i| match i {
+                        Value::Str(s) => {
+                            let mut pair = Map::new();
+                            pair.insert("child".into(), Value::from(format!("exports.{s}")));
+                            pair.insert("parent".into(), Value::from("."));
+                            Value::map(pair)
+                        }
+                        other => other.clone(),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let mut out = Map::new();
+            out.insert("Name".into(), name);
+            out.insert("Alias".into(), Value::from(alias));
+            out.insert("Version".into(), text("version"));
+            out.insert("Repository".into(), text("repository"));
+            out.insert("Condition".into(), text("condition"));
+            out.insert("Enabled".into(), Value::Bool(true));
+            out.insert("Tags".into(), m.get("tags").cloned().unwrap_or_else(|| Value::list(Vec::new())));
+            out.insert("ImportValues".into(), Value::list(imports));
+            Some(Value::map(out))
+        }
+        _ => None,
+    });
+    Value::list(converted.collect())
 }
 
 fn collect_crds(chart: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
@@ -357,6 +421,7 @@ fn enabled_dependencies(chart: &Chart, values: &Map, path: &str) -> Chart {
         _ => String::new(),
     };
     let mut kept: Vec<Chart> = Vec::new();
+    let mut kept_deps: Vec<Value> = Vec::new();
     // Subcharts no dependency names are always kept.
     for sub in &chart.subcharts {
         if !deps.iter().any(|d| dep_str(d, "name") == sub.name) {
@@ -399,8 +464,13 @@ fn enabled_dependencies(chart: &Chart, values: &Map, path: &str) -> Chart {
             sub.name = alias;
         }
         kept.push(sub);
+        kept_deps.push(Value::map(dep.clone()));
     }
     let mut out = chart.clone();
+    // Helm drops disabled dependencies from the metadata too.
+    if !deps.is_empty() {
+        out.metadata.insert("dependencies".into(), Value::list(kept_deps));
+    }
     out.subcharts = kept.iter().map(|sub| enabled_dependencies(sub, values, &format!("{path}{}.", sub.name))).collect();
     out
 }

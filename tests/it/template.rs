@@ -108,6 +108,18 @@ fn template_errors_name_the_file_line_and_column() {
     assert!(err.contains("requires kubeVersion <1.20.0") && err.contains("--kube-version"), "{err}");
     let out = airlock.run(&["template", chart.to_str().unwrap(), "--kube-version", "1.19"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: broken\nversion: 0.1.0\ndependencies: [{name: db, version: 1.x, repository: 'https://charts.example.com'}]\n",
+    )
+    .unwrap();
+    let out = airlock.run(&["template", chart.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("dependency db (1.x from https://charts.example.com) is in Chart.yaml but not in charts/"),
+        "{err}"
+    );
 }
 
 #[test]
