@@ -99,20 +99,9 @@ fn chart_from_oci_registry_keeps_its_manifest_digest() {
         return;
     }
     let registry = Registry::plain();
-    // A Helm OCI artifact laid out by hand, pushed with skopeo.
     let dir = tempfile::tempdir().unwrap();
-    let mut layout = LayoutBuilder::new(&dir.path().join("layout"));
     let tgz = chart_tgz("cnpg", "0.29.0");
-    let mut config = layout.blob(br#"{"name":"cnpg","version":"0.29.0","apiVersion":"v2"}"#);
-    config["mediaType"] = "application/vnd.cncf.helm.config.v1+json".into();
-    let mut content = layout.blob(&tgz);
-    content["mediaType"] = "application/vnd.cncf.helm.chart.content.v1.tar+gzip".into();
-    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": config, "layers": [content]});
-    let bytes = serde_json::to_vec(&manifest).unwrap();
-    let d = layout.blob(&bytes);
-    let built = Built { digest: d["digest"].as_str().unwrap().to_string(), bytes };
-    layout.tag(&built, "0.29.0");
-    registry.push_layout(&layout.dir, "0.29.0", "charts/cnpg:0.29.0");
+    let built = push_chart_archive(&registry, &tgz, "cnpg", "0.29.0", "charts/cnpg:0.29.0", dir.path());
 
     let work = tempfile::tempdir().unwrap();
     let spec = write_spec(
@@ -218,25 +207,39 @@ fn create_bundles_the_images_a_chart_runs() {
     );
 }
 
-/// Pushes a chart directory to `registry` as a Helm OCI artifact at `repo_tag`.
+/// Pushes a chart archive to `registry` as a Helm OCI artifact at
+/// `repo_tag`, laid out by hand and copied with skopeo.
+fn push_chart_archive(
+    registry: &Registry,
+    tgz: &[u8],
+    name: &str,
+    version: &str,
+    repo_tag: &str,
+    work: &std::path::Path,
+) -> Built {
+    let mut layout = LayoutBuilder::new(&work.join(format!("layout-{name}-{version}")));
+    let mut config = layout.blob(format!(r#"{{"name":"{name}","version":"{version}","apiVersion":"v2"}}"#).as_bytes());
+    config["mediaType"] = "application/vnd.cncf.helm.config.v1+json".into();
+    let mut content = layout.blob(tgz);
+    content["mediaType"] = "application/vnd.cncf.helm.chart.content.v1.tar+gzip".into();
+    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": config, "layers": [content]});
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    let d = layout.blob(&bytes);
+    let built = Built { digest: d["digest"].as_str().unwrap().to_string(), bytes };
+    layout.tag(&built, version);
+    registry.push_layout(&layout.dir, version, repo_tag);
+    built
+}
+
+/// Pushes a chart directory (tar'ed as `helm package` would) to `registry`.
 fn push_chart(registry: &Registry, chart_dir: &std::path::Path, repo_tag: &str, work: &std::path::Path) {
     let tgz = work.join("chart.tgz");
     let parent = chart_dir.parent().unwrap();
     let name = chart_dir.file_name().unwrap().to_str().unwrap();
     run_ok(Command::new("tar").arg("czf").arg(&tgz).arg("-C").arg(parent).arg(name));
-    let tgz = std::fs::read(&tgz).unwrap();
     let meta = std::fs::read_to_string(chart_dir.join("Chart.yaml")).unwrap();
     let version = meta.lines().find_map(|l| l.strip_prefix("version: ")).unwrap().trim();
-    let mut layout = LayoutBuilder::new(&work.join("chart-layout"));
-    let mut config = layout.blob(format!(r#"{{"name":"{name}","version":"{version}","apiVersion":"v2"}}"#).as_bytes());
-    config["mediaType"] = "application/vnd.cncf.helm.config.v1+json".into();
-    let mut content = layout.blob(&tgz);
-    content["mediaType"] = "application/vnd.cncf.helm.chart.content.v1.tar+gzip".into();
-    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": config, "layers": [content]});
-    let bytes = serde_json::to_vec(&manifest).unwrap();
-    let d = layout.blob(&bytes);
-    layout.tag(&Built { digest: d["digest"].as_str().unwrap().to_string(), bytes }, version);
-    registry.push_layout(&layout.dir, version, repo_tag);
+    push_chart_archive(registry, &std::fs::read(&tgz).unwrap(), name, version, repo_tag, work);
 }
 
 #[test]

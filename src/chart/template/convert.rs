@@ -158,6 +158,12 @@ fn write_json(v: &Value, out: &mut String, indent: Option<&str>, depth: usize) {
 }
 
 fn json_string(s: &str, out: &mut String) {
+    quoted(s, out, true);
+}
+
+/// A double-quoted string with JSON escapes (YAML reads them the same
+/// way); `html_safe` also escapes `<>&` and U+2028/9 as Go's json does.
+fn quoted(s: &str, out: &mut String, html_safe: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -166,11 +172,11 @@ fn json_string(s: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
+            '<' if html_safe => out.push_str("\\u003c"),
+            '>' if html_safe => out.push_str("\\u003e"),
+            '&' if html_safe => out.push_str("\\u0026"),
+            '\u{2028}' if html_safe => out.push_str("\\u2028"),
+            '\u{2029}' if html_safe => out.push_str("\\u2029"),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
@@ -302,7 +308,7 @@ fn yaml_string(s: &str, indent: usize) -> String {
     let special = s.chars().any(|c| ((c as u32) < 0x20 && c != '\t') || c == '\u{feff}' || c == '\u{7f}');
     if s.contains('\n') || special || resolves_to_non_string(s) {
         let mut out = String::new();
-        json_string_plain(s, &mut out);
+        quoted(s, &mut out, false);
         return out;
     }
     if plain_ok(s) {
@@ -316,23 +322,6 @@ fn literal_block_ok(s: &str) -> bool {
         && !s.starts_with('\n')
         && !s.lines().any(|l| l.ends_with(' ') || l.ends_with('\t'))
         && !s.chars().any(|c| (c as u32) < 0x20 && c != '\n' && c != '\t')
-}
-
-/// Double quotes with JSON escapes, which YAML reads the same way.
-fn json_string_plain(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Whether go-yaml's resolver would read the plain text as something
