@@ -37,28 +37,10 @@ impl From<String> for FuncError {
 
 /// Calls the function `name` with evaluated arguments.
 pub fn call(name: &str, args: &[Value]) -> FuncResult {
-    if let Some(r) = go::call(name, args) {
-        return r;
-    }
-    if let Some(r) = strings::call(name, args) {
-        return r;
-    }
-    if let Some(r) = collections::call(name, args) {
-        return r;
-    }
-    if let Some(r) = numbers::call(name, args) {
-        return r;
-    }
-    if let Some(r) = encoding::call(name, args) {
-        return r;
-    }
-    if let Some(r) = dates::call(name, args) {
-        return r;
-    }
-    if let Some(r) = certs::call(name, args) {
-        return r;
-    }
-    Err(FuncError::Unknown)
+    type Family = fn(&str, &[Value]) -> Option<FuncResult>;
+    const FAMILIES: &[Family] =
+        &[go::call, strings::call, collections::call, numbers::call, encoding::call, dates::call, certs::call];
+    FAMILIES.iter().find_map(|family| family(name, args)).unwrap_or(Err(FuncError::Unknown))
 }
 
 /// Checks the argument count the way Go reports a mismatch.
