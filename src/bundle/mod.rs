@@ -1,9 +1,11 @@
 //! The bundle file: its format (`format`), how it is written in one pass
-//! (`writer`), read in place (`reader`) and checked byte for byte (`verify`).
+//! (`writer`), split into parts for size-limited media (`parts`), read in
+//! place (`reader`) and checked byte for byte (`verify`).
 //! This module knows nothing about registries, specs or targets; it moves
 //! blobs between files and a tar stream and checks them against digests.
 
 pub mod format;
+pub mod parts;
 pub mod reader;
 pub mod slot;
 pub mod verify;
@@ -36,6 +38,8 @@ pub enum BundleError {
     MissingReference { path: PathBuf, referrer: String, digest: Digest },
     #[error("{path}: blob {digest} is listed in the bundle manifest but absent from the bundle")]
     MissingBlob { path: PathBuf, digest: Digest },
+    #[error("{0}")]
+    CorruptPart(parts::CorruptPart),
 }
 
 pub type Result<T> = std::result::Result<T, BundleError>;
@@ -45,7 +49,12 @@ pub(crate) fn padded(size: u64) -> u64 {
     size.div_ceil(512) * 512
 }
 
+/// Maps an I/O error on `path` into a bundle error; a part found corrupt
+/// while reading keeps its own message, which names the part.
 pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> BundleError {
     let path = path.into();
-    move |source| BundleError::Io { path, source }
+    move |source| match source.get_ref().and_then(|e| e.downcast_ref::<parts::CorruptPart>()) {
+        Some(corrupt) => BundleError::CorruptPart(corrupt.clone()),
+        None => BundleError::Io { path, source },
+    }
 }

@@ -4,12 +4,12 @@
 //! tar headers with seeks (no data is read) and opens blobs at their offsets.
 
 use super::format::{self, BlobRecord, BundleManifest, Encoding, Signatures};
+use super::parts::Source;
 use super::{io_err, padded, BundleError, Result};
 use crate::oci::digest::Digest;
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub struct BundleHead {
     pub manifest: BundleManifest,
@@ -57,7 +57,7 @@ pub(crate) fn parse_header(path: &Path, block: &[u8; 512], at: u64) -> Result<Op
 }
 
 /// Reads one entry header at `pos`, returning its name and data location.
-fn read_entry_at(file: &mut File, path: &Path, pos: u64) -> Result<Option<(String, EntryLocation)>> {
+fn read_entry_at(file: &mut (impl Read + Seek), path: &Path, pos: u64) -> Result<Option<(String, EntryLocation)>> {
     let mut block = [0u8; 512];
     file.seek(SeekFrom::Start(pos)).map_err(io_err(path))?;
     match file.read_exact(&mut block) {
@@ -79,7 +79,7 @@ fn read_entry_at(file: &mut File, path: &Path, pos: u64) -> Result<Option<(Strin
     Ok(parse_header(path, &block, pos)?.map(|(name, size)| (name, EntryLocation { offset: pos + BLOCK, size })))
 }
 
-fn read_exact_entry(file: &mut File, path: &Path, loc: EntryLocation, what: &str) -> Result<Vec<u8>> {
+fn read_exact_entry(file: &mut (impl Read + Seek), path: &Path, loc: EntryLocation, what: &str) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; loc.size as usize];
     file.seek(SeekFrom::Start(loc.offset)).map_err(io_err(path))?;
     file.read_exact(&mut buf).map_err(|e| match e.kind() {
@@ -116,12 +116,14 @@ pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<BundleManifest> {
     Ok(manifest)
 }
 
+/// Reads the manifest and signatures of a bundle (a file, one of its
+/// parts, or the directory of its parts).
 pub fn read_head(path: &Path) -> Result<BundleHead> {
-    let mut file = File::open(path).map_err(io_err(path))?;
-    read_head_from(&mut file, path)
+    let source = Source::open(path)?;
+    read_head_from(&mut source.reader()?, source.path())
 }
 
-fn read_head_from(file: &mut File, path: &Path) -> Result<BundleHead> {
+fn read_head_from(file: &mut (impl Read + Seek), path: &Path) -> Result<BundleHead> {
     let not_bundle = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
     let (name, loc) = read_entry_at(file, path, 0)?.ok_or_else(|| not_bundle("it is empty".into()))?;
     if name != format::MANIFEST_ENTRY {
@@ -144,18 +146,21 @@ fn read_head_from(file: &mut File, path: &Path) -> Result<BundleHead> {
     Ok(BundleHead { manifest, manifest_bytes, signatures })
 }
 
-/// Random access to the blobs of a bundle file.
+/// Random access to the blobs of a bundle (a file or its parts).
 pub struct BundleReader {
-    path: PathBuf,
+    source: Source,
     pub head: BundleHead,
     entries: HashMap<String, EntryLocation>,
 }
 
 impl BundleReader {
     pub fn open(path: &Path) -> Result<Self> {
-        let mut file = File::open(path).map_err(io_err(path))?;
+        let source = Source::open(path)?;
+        let path = source.path().to_path_buf();
+        let path = path.as_path();
+        let mut file = source.reader()?;
         let head = read_head_from(&mut file, path)?;
-        let file_len = file.metadata().map_err(io_err(path))?.len();
+        let file_len = source.len()?;
         let mut entries = HashMap::new();
         let mut pos = 0;
         while let Some((name, loc)) = read_entry_at(&mut file, path, pos)? {
@@ -171,18 +176,32 @@ impl BundleReader {
                 break;
             }
         }
-        Ok(BundleReader { path: path.to_path_buf(), head, entries })
+        Ok(BundleReader { source, head, entries })
     }
 
+    /// The bundle file, or its first part.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.source.path()
+    }
+
+    /// Whether the bundle is one file (which can then be read at offsets
+    /// directly) rather than parts.
+    pub fn is_whole(&self) -> bool {
+        matches!(self.source, Source::Whole(_))
+    }
+
+    /// `length` stored bytes from `offset` in the bundle.
+    pub fn open_range(&self, offset: u64, length: u64) -> Result<impl std::io::BufRead + Send> {
+        let mut file = self.source.reader()?;
+        file.seek(SeekFrom::Start(offset)).map_err(io_err(self.path()))?;
+        Ok(BufReader::with_capacity(256 * 1024, file.take(length)))
     }
 
     fn blob_record(&self, digest: &Digest) -> Result<&BlobRecord> {
         self.head
             .manifest
             .find_blob(digest)
-            .ok_or_else(|| BundleError::MissingBlob { path: self.path.clone(), digest: digest.clone() })
+            .ok_or_else(|| BundleError::MissingBlob { path: self.path().to_path_buf(), digest: digest.clone() })
     }
 
     /// Where a blob's stored bytes lie in the bundle file.
@@ -192,7 +211,7 @@ impl BundleReader {
         let loc = *self
             .entries
             .get(&name)
-            .ok_or_else(|| BundleError::MissingBlob { path: self.path.clone(), digest: digest.clone() })?;
+            .ok_or_else(|| BundleError::MissingBlob { path: self.path().to_path_buf(), digest: digest.clone() })?;
         Ok((loc, record))
     }
 
@@ -200,18 +219,16 @@ impl BundleReader {
     /// that need that (export) hash what they read.
     pub fn open_blob(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
         let (loc, record) = self.locate(digest)?;
-        let mut file = File::open(&self.path).map_err(io_err(&self.path))?;
-        file.seek(SeekFrom::Start(loc.offset)).map_err(io_err(&self.path))?;
-        let raw = BufReader::with_capacity(256 * 1024, file.take(loc.size));
+        let raw = self.open_range(loc.offset, loc.size)?;
         Ok(match record.encoding {
             Encoding::Identity => Box::new(raw),
-            Encoding::Zstd => Box::new(zstd::Decoder::with_buffer(raw).map_err(io_err(&self.path))?),
+            Encoding::Zstd => Box::new(zstd::Decoder::with_buffer(raw).map_err(io_err(self.path()))?),
         })
     }
 
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        self.open_blob(digest)?.read_to_end(&mut out).map_err(io_err(&self.path))?;
+        self.open_blob(digest)?.read_to_end(&mut out).map_err(io_err(self.path()))?;
         Ok(out)
     }
 }

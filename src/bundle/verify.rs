@@ -143,9 +143,10 @@ impl Write for BlobSink {
     }
 }
 
+/// Verifies a bundle file, or all its parts (each part's own sha256 too).
 pub fn verify_file(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
-    let file = std::fs::File::open(path).map_err(io_err(path))?;
-    verify_stream(file, path, on_progress)
+    let source = super::parts::Source::open(path)?;
+    verify_stream(source.reader()?, source.path(), on_progress)
 }
 
 pub fn verify_stream(reader: impl Read, path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {

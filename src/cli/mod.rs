@@ -10,6 +10,7 @@ mod key;
 mod push;
 mod serve;
 mod sign;
+mod split;
 mod template;
 mod trust;
 mod verify;
@@ -50,6 +51,8 @@ pub enum Command {
     Push(push::Args),
     /// Serve a bundle as a read-only OCI registry.
     Serve(serve::Args),
+    /// Write a bundle as parts of at most a given size (for FAT32 media).
+    Split(split::Args),
     /// Render a chart as `helm template` does, offline.
     Template(template::Args),
     /// Install a bundle onto a K3s node.
@@ -78,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sign(args) => sign::run(args, &printer),
         Command::Push(args) => push::run(args, &printer),
         Command::Serve(args) => serve::run(args, &printer),
+        Command::Split(args) => split::run(args, &printer),
         Command::Template(args) => template::run(args, &printer),
         Command::Install(args) => install::run(args, &printer, Action::Install),
         Command::Upgrade(args) => install::run(args, &printer, Action::Upgrade),

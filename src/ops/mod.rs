@@ -9,5 +9,6 @@ pub mod key;
 pub mod push;
 pub mod serve;
 pub mod sign;
+pub mod split;
 pub mod template;
 pub mod verify;

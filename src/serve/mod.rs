@@ -193,8 +193,8 @@ async fn blob(catalog: Arc<Catalog>, digest: &str, headers: &HeaderMap, head: bo
         return api_headers((status, out, Body::empty()).into_response());
     }
     let body = match encoding {
-        // Stored as is: stream the exact byte range from the bundle file.
-        Encoding::Identity => {
+        // Stored as is in one file: stream the exact byte range from it.
+        Encoding::Identity if catalog.reader.is_whole() => {
             let file = match tokio::fs::File::open(catalog.reader.path()).await {
                 Ok(f) => f,
                 Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "cannot open the bundle"),
@@ -206,15 +206,26 @@ async fn blob(catalog: Arc<Catalog>, digest: &str, headers: &HeaderMap, head: bo
             let limited = tokio::io::AsyncReadExt::take(file, length);
             Body::from_stream(tokio_util::io::ReaderStream::with_capacity(limited, 256 * 1024))
         }
-        // Compressed in the bundle: decode on a blocking thread, skipping to
-        // the start of the range.
-        Encoding::Zstd => {
+        // Compressed in the bundle, or in parts: read on a blocking thread
+        // (decoding and skipping to the start of the range when compressed).
+        _ => {
             let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
             let catalog = catalog.clone();
             tokio::task::spawn_blocking(move || {
                 let result = (|| -> std::io::Result<()> {
-                    let mut reader = catalog.reader.open_blob(&digest).map_err(std::io::Error::other)?;
-                    std::io::copy(&mut (&mut reader).take(start), &mut std::io::sink())?;
+                    let mut reader: Box<dyn Read + Send> = match encoding {
+                        Encoding::Identity => Box::new(
+                            catalog
+                                .reader
+                                .open_range(location.offset + start, length)
+                                .map_err(std::io::Error::other)?,
+                        ),
+                        Encoding::Zstd => {
+                            let mut r = catalog.reader.open_blob(&digest).map_err(std::io::Error::other)?;
+                            std::io::copy(&mut (&mut r).take(start), &mut std::io::sink())?;
+                            r
+                        }
+                    };
                     let mut left = length;
                     while left > 0 {
                         let mut buf = vec![0u8; (256 * 1024).min(left as usize)];

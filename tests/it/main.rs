@@ -10,6 +10,7 @@ mod fake_api;
 mod image_signatures;
 mod images_tar;
 mod install;
+mod parts;
 mod push;
 mod serve;
 mod sign;

@@ -1,0 +1,470 @@
+//! A bundle's bytes as stored: one file, or parts for media with a file size
+//! limit (`NAME.airlock.part-001-of-N`). Each part is a 1 KiB header (JSON,
+//! space-padded: the bundle's manifest digest and size, the part's index,
+//! count, offset, length and sha256) followed by one slice of the bundle;
+//! cuts fall between tar entries where the size allows, so a part holds
+//! whole blobs. Readers see one byte space (`Source::reader`, Read + Seek)
+//! and never reassemble a copy; a missing, extra, misnamed, truncated or
+//! corrupt part is an error that names it.
+//!
+//! This module does not interpret the tar stream beyond choosing cut points.
+
+use super::{io_err, padded, BundleError, Result};
+use crate::oci::digest::Digest;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// Size of the header at the start of every part.
+pub const PART_HEADER_SIZE: u64 = 1024;
+const MAGIC: &str = "airlockPart";
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PartHeader {
+    /// Always 1: the part format version (also the magic key).
+    pub airlock_part: u32,
+    /// Digest of the bundle manifest: which bundle the part belongs to.
+    pub bundle: Digest,
+    pub bundle_size: u64,
+    /// 1-based.
+    pub index: u32,
+    pub count: u32,
+    /// Where the part's slice starts in the bundle.
+    pub offset: u64,
+    pub length: u64,
+    /// sha256 of the slice.
+    pub sha256: String,
+}
+
+/// The file name of part `index` of `count` for a bundle named `stem`.
+pub fn part_name(stem: &str, index: u32, count: u32) -> String {
+    let width = count.to_string().len().max(3);
+    format!("{stem}.part-{index:0width$}-of-{count:0width$}")
+}
+
+fn encode_header(header: &PartHeader) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(header).expect("headers serialize");
+    assert!(bytes.len() < PART_HEADER_SIZE as usize, "part header fits its slot");
+    bytes.resize(PART_HEADER_SIZE as usize - 1, b' ');
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Reads a part's header, or None when the file is not a part.
+fn read_header(path: &Path) -> Result<Option<PartHeader>> {
+    let mut file = File::open(path).map_err(io_err(path))?;
+    let mut buf = vec![0u8; PART_HEADER_SIZE as usize];
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]).map_err(io_err(path))? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    let text = &buf[..filled];
+    if !text.starts_with(format!("{{\"{MAGIC}\"").as_bytes()) {
+        return Ok(None);
+    }
+    let bad = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
+    if filled < buf.len() {
+        return Err(bad("it is a bundle part cut short inside its header; copy it again".into()));
+    }
+    serde_json::from_slice(text.trim_ascii_end())
+        .map(Some)
+        .map_err(|e| bad(format!("its part header is corrupt ({e}); copy it again")))
+}
+
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub path: PathBuf,
+    pub header: PartHeader,
+}
+
+/// Where a bundle's bytes are.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Whole(PathBuf),
+    Parts(Vec<Part>),
+}
+
+impl Source {
+    /// A bundle file, a part of a split bundle, or the directory holding
+    /// the parts. Parts are checked for completeness and order here.
+    pub fn open(path: &Path) -> Result<Source> {
+        if path.is_dir() {
+            return Self::from_dir(path, None);
+        }
+        match read_header(path)? {
+            None => Ok(Source::Whole(path.to_path_buf())),
+            Some(header) => {
+                let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                Self::from_dir(dir, Some(&header.bundle))
+            }
+        }
+    }
+
+    fn from_dir(dir: &Path, bundle: Option<&Digest>) -> Result<Source> {
+        let mut found: Vec<Part> = Vec::new();
+        let entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
+        for entry in entries {
+            let path = entry.map_err(io_err(dir))?.path();
+            if !path.is_file() {
+                continue;
+            }
+            if let Some(header) = read_header(&path)? {
+                found.push(Part { path, header });
+            }
+        }
+        let not_found = || BundleError::NotABundle {
+            path: dir.to_path_buf(),
+            reason: "it holds no bundle parts (files named NAME.airlock.part-NNN-of-MMM)".into(),
+        };
+        let bundle = match bundle {
+            Some(b) => b.clone(),
+            None => {
+                let first = found.first().ok_or_else(not_found)?.header.bundle.clone();
+                if let Some(other) = found.iter().find(|p| p.header.bundle != first) {
+                    return Err(BundleError::NotABundle {
+                        path: dir.to_path_buf(),
+                        reason: format!(
+                            "it holds parts of more than one bundle ({} is of another); name one of the parts instead",
+                            other.path.display()
+                        ),
+                    });
+                }
+                first
+            }
+        };
+        found.retain(|p| p.header.bundle == bundle);
+        found.sort_by(|a, b| a.header.index.cmp(&b.header.index).then_with(|| a.path.cmp(&b.path)));
+        let count = found.first().ok_or_else(not_found)?.header.count;
+        let bad = |path: &Path, reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
+        for pair in found.windows(2) {
+            if pair[0].header.index == pair[1].header.index {
+                return Err(bad(
+                    &pair[1].path,
+                    format!(
+                        "it is part {} of {count} again, as is {}; remove one of them",
+                        pair[1].header.index,
+                        pair[0].path.display()
+                    ),
+                ));
+            }
+        }
+        let mut offset = 0;
+        for (i, part) in found.iter().enumerate() {
+            let want = i as u32 + 1;
+            let h = &part.header;
+            if h.index != want {
+                let stem = part_stem(&part.path);
+                return Err(bad(
+                    dir,
+                    format!(
+                        "part {want} of {count} ({}) is missing; copy it next to the others",
+                        part_name(&stem, want, count)
+                    ),
+                ));
+            }
+            if h.count != count || h.offset != offset || h.bundle_size != found[0].header.bundle_size {
+                return Err(bad(&part.path, "its header disagrees with the other parts; copy it again".into()));
+            }
+            let name = part.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let expected_suffix = part_name("", want, count);
+            if !name.ends_with(&expected_suffix) {
+                return Err(bad(&part.path, format!("it holds part {want} of {count} under another part's name; rename it to end in `{expected_suffix}`")));
+            }
+            let len = std::fs::metadata(&part.path).map_err(io_err(&part.path))?.len();
+            if len != PART_HEADER_SIZE + h.length {
+                return Err(BundleError::Truncated {
+                    path: part.path.clone(),
+                    detail: format!(
+                        "part {want} of {count} has {len} bytes, its header says {}",
+                        PART_HEADER_SIZE + h.length
+                    ),
+                });
+            }
+            offset += h.length;
+        }
+        if found.len() < count as usize {
+            let last = found.last().expect("not empty");
+            let want = found.len() as u32 + 1;
+            return Err(bad(
+                dir,
+                format!(
+                    "part {want} of {count} ({}) is missing; copy it next to the others",
+                    part_name(&part_stem(&last.path), want, count)
+                ),
+            ));
+        }
+        if offset != found[0].header.bundle_size {
+            return Err(bad(dir, "its parts do not add up to the bundle's size; copy them again".into()));
+        }
+        Ok(Source::Parts(found))
+    }
+
+    /// A path to name in messages: the file, or the first part.
+    pub fn path(&self) -> &Path {
+        match self {
+            Source::Whole(p) => p,
+            Source::Parts(parts) => &parts[0].path,
+        }
+    }
+
+    pub fn len(&self) -> Result<u64> {
+        match self {
+            Source::Whole(p) => Ok(std::fs::metadata(p).map_err(io_err(p))?.len()),
+            Source::Parts(parts) => Ok(parts[0].header.bundle_size),
+        }
+    }
+
+    pub fn is_empty(&self) -> Result<bool> {
+        self.len().map(|l| l == 0)
+    }
+
+    /// Reads the bundle's bytes from the start; reading all of it straight
+    /// through also checks every part's sha256.
+    pub fn reader(&self) -> Result<SourceReader> {
+        Ok(match self {
+            Source::Whole(p) => SourceReader::Whole(File::open(p).map_err(io_err(p))?),
+            Source::Parts(parts) => SourceReader::Parts(PartsReader {
+                parts: parts.clone(),
+                pos: 0,
+                open: None,
+                hashing: Some((0, Sha256::new())),
+            }),
+        })
+    }
+}
+
+/// `NAME.airlock` of `NAME.airlock.part-001-of-003`.
+fn part_stem(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    name.rsplit_once(".part-").map_or(name.clone(), |(stem, _)| stem.to_string())
+}
+
+pub enum SourceReader {
+    Whole(File),
+    Parts(PartsReader),
+}
+
+impl Read for SourceReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            SourceReader::Whole(f) => f.read(buf),
+            SourceReader::Parts(p) => p.read(buf),
+        }
+    }
+}
+
+impl Seek for SourceReader {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        match self {
+            SourceReader::Whole(f) => f.seek(to),
+            SourceReader::Parts(p) => p.seek(to),
+        }
+    }
+}
+
+/// A part whose content does not hash to what its header says.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{} (part {index} of {count}) is corrupt: its content hashes to {actual}, its header says {expected}; copy it again", path.display())]
+pub struct CorruptPart {
+    pub path: PathBuf,
+    pub index: u32,
+    pub count: u32,
+    pub actual: String,
+    pub expected: String,
+}
+
+pub struct PartsReader {
+    parts: Vec<Part>,
+    pos: u64,
+    /// The open part: its index and file, positioned at `pos`.
+    open: Option<(usize, File)>,
+    /// While reading straight from the start: the part being hashed.
+    hashing: Option<(usize, Sha256)>,
+}
+
+impl PartsReader {
+    fn part_at(&self, pos: u64) -> Option<usize> {
+        self.parts.iter().position(|p| pos >= p.header.offset && pos < p.header.offset + p.header.length)
+    }
+}
+
+impl Read for PartsReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(index) = self.part_at(self.pos) else { return Ok(0) };
+        let part = &self.parts[index];
+        if self.open.as_ref().is_none_or(|(i, _)| *i != index) {
+            let mut file = File::open(&part.path)?;
+            file.seek(SeekFrom::Start(PART_HEADER_SIZE + self.pos - part.header.offset))?;
+            self.open = Some((index, file));
+        }
+        let left = part.header.offset + part.header.length - self.pos;
+        let want = buf.len().min(left as usize);
+        let (_, file) = self.open.as_mut().expect("opened above");
+        let n = file.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("{} ends early", part.path.display()),
+            ));
+        }
+        if let Some((hashed, hasher)) = &mut self.hashing {
+            if *hashed == index {
+                hasher.update(&buf[..n]);
+                if n as u64 == left {
+                    let actual = hex::encode(std::mem::take(hasher).finalize());
+                    if actual != part.header.sha256 {
+                        return Err(std::io::Error::other(CorruptPart {
+                            path: part.path.clone(),
+                            index: part.header.index,
+                            count: part.header.count,
+                            actual,
+                            expected: part.header.sha256.clone(),
+                        }));
+                    }
+                    *hashed += 1;
+                }
+            }
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for PartsReader {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let total = self.parts.last().map_or(0, |p| p.header.offset + p.header.length);
+        let new = match to {
+            SeekFrom::Start(n) => n as i128,
+            SeekFrom::End(n) => total as i128 + n as i128,
+            SeekFrom::Current(n) => self.pos as i128 + n as i128,
+        };
+        if new < 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start"));
+        }
+        if new as u64 != self.pos {
+            // Random access: part checksums are checked only on a straight read.
+            self.hashing = None;
+            self.open = None;
+            self.pos = new as u64;
+        }
+        Ok(self.pos)
+    }
+}
+
+/// Cut points for parts of at most `max` bytes: tar entry boundaries where
+/// an entry fits, inside an entry only when it alone is larger than `max`.
+/// `entries` are (offset of the header, end of the padded data).
+pub fn plan_cuts(entries: &[(u64, u64)], total: u64, max: u64) -> Vec<(u64, u64)> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut end = 0;
+    let mut boundaries: Vec<u64> = entries.iter().map(|(_, e)| *e).collect();
+    boundaries.push(total);
+    for b in boundaries {
+        while b - start > max {
+            if end > start {
+                parts.push((start, end - start));
+                start = end;
+            } else {
+                parts.push((start, max));
+                start += max;
+                end = start;
+            }
+        }
+        end = b;
+    }
+    if end > start {
+        parts.push((start, end - start));
+    }
+    parts
+}
+
+/// Writes the bundle read from `source` as parts of at most `max` bytes (plus
+/// the 1 KiB header) into `dir`, in one pass; returns the part paths. A part
+/// is written to a temp name, synced and renamed.
+pub fn split(
+    source: &Source,
+    entries: &[(u64, u64)],
+    bundle: &Digest,
+    stem: &str,
+    dir: &Path,
+    max: u64,
+    on_bytes: &mut dyn FnMut(u64),
+) -> Result<Vec<PathBuf>> {
+    let total = source.len()?;
+    let cuts = plan_cuts(entries, total, max);
+    let count = cuts.len() as u32;
+    let mut reader = source.reader()?;
+    let mut written = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for (i, (offset, length)) in cuts.iter().enumerate() {
+        let index = i as u32 + 1;
+        let path = dir.join(part_name(stem, index, count));
+        let tmp = tempfile::Builder::new().prefix(".airlock-part-").tempfile_in(dir).map_err(io_err(dir))?;
+        let mut file = tmp.as_file();
+        file.write_all(&vec![b' '; PART_HEADER_SIZE as usize]).map_err(io_err(&path))?;
+        let mut hasher = Sha256::new();
+        let mut left = *length;
+        while left > 0 {
+            let want = buf.len().min(left as usize);
+            reader.read_exact(&mut buf[..want]).map_err(io_err(source.path()))?;
+            hasher.update(&buf[..want]);
+            file.write_all(&buf[..want]).map_err(io_err(&path))?;
+            left -= want as u64;
+            on_bytes(want as u64);
+        }
+        let header = PartHeader {
+            airlock_part: 1,
+            bundle: bundle.clone(),
+            bundle_size: total,
+            index,
+            count,
+            offset: *offset,
+            length: *length,
+            sha256: hex::encode(hasher.finalize()),
+        };
+        file.seek(SeekFrom::Start(0)).map_err(io_err(&path))?;
+        file.write_all(&encode_header(&header)).map_err(io_err(&path))?;
+        file.sync_all().map_err(io_err(&path))?;
+        tmp.persist(&path).map_err(|e| io_err(&path)(e.error))?;
+        written.push(path);
+    }
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
+    Ok(written)
+}
+
+/// Tar entries of a bundle read from `reader`: (header offset, end of data).
+pub fn entry_spans(reader: &mut (impl Read + Seek), path: &Path, total: u64) -> Result<Vec<(u64, u64)>> {
+    let mut spans = Vec::new();
+    let mut pos = 0;
+    let mut block = [0u8; 512];
+    while pos + 512 <= total {
+        reader.seek(SeekFrom::Start(pos)).map_err(io_err(path))?;
+        reader.read_exact(&mut block).map_err(io_err(path))?;
+        let Some((_, size)) = super::reader::parse_header(path, &block, pos)? else { break };
+        let end = pos + 512 + padded(size);
+        spans.push((pos, end));
+        pos = end;
+    }
+    Ok(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_cuts;
+
+    #[test]
+    fn cuts_fall_between_entries_unless_one_is_too_big() {
+        // Entries end at 100, 250, 300, 1000; the archive ends at 1024.
+        let entries = [(0, 100), (100, 250), (250, 300), (300, 1000)];
+        assert_eq!(plan_cuts(&entries, 1024, 300), vec![(0, 300), (300, 300), (600, 300), (900, 124)]);
+        assert_eq!(plan_cuts(&entries, 1024, 2000), vec![(0, 1024)]);
+        assert_eq!(plan_cuts(&entries, 1024, 260), vec![(0, 250), (250, 50), (300, 260), (560, 260), (820, 204)]);
+    }
+}

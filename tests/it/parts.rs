@@ -1,0 +1,214 @@
+//! Split bundles: parts read in place by every reading command, with the
+//! same results as the whole bundle, and damaged parts named.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Split {
+    dir: tempfile::TempDir,
+    airlock: Airlock,
+    bundle: PathBuf,
+    public: PathBuf,
+    parts: PathBuf,
+    count: usize,
+    hello_digest: String,
+    big: Built,
+}
+
+/// Incompressible bytes without a random source: a counter run through sha256.
+fn noise(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut i = 0u64;
+    while out.len() < len {
+        out.extend_from_slice(&hex_to_bytes(&sha256_hex(&i.to_le_bytes())));
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+fn hex_to_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+}
+
+/// A signed bundle of three images (one with a 6 MB layer, one stored
+/// zstd-compressed), split into parts of at most 1 MiB.
+fn split_bundle() -> Split {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let hello_digest = demo_image(&d.join("hello"));
+    let mut layout = LayoutBuilder::new(&d.join("img"));
+    let big = layout.image("amd64", &[layer(&[("data/noise.bin", &noise(6 << 20), 0o644)])]);
+    layout.tag(&big, "big");
+    docker_archive(&d.join("hello"), "1.0.0", &d.join("plain.tar"), "example.com/plain:1");
+    let spec = write_spec(
+        d,
+        "components:\n  - name: a\n    images: [\"oci-layout:./hello:1.0.0\", \"oci-layout:./img:big\", \"docker-archive:./plain.tar\"]\n",
+    );
+    let airlock = Airlock::new();
+    let bundle = d.join("s.airlock");
+    let public = airlock.create_signed(&spec, &bundle);
+    let parts = d.join("usb");
+    let out =
+        airlock.ok(&["split", bundle.to_str().unwrap(), "--max-part-size", "1MiB", "-o", parts.to_str().unwrap()]);
+    assert!(out.contains("split into"), "{out}");
+    let count = std::fs::read_dir(&parts).unwrap().count();
+    Split { dir, airlock, bundle, public, parts, count, hello_digest, big }
+}
+
+fn part(s: &Split, index: usize) -> PathBuf {
+    let width = s.count.to_string().len().max(3);
+    s.parts.join(format!("s.airlock.part-{index:0width$}-of-{:0width$}", s.count))
+}
+
+fn files_under(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn parts_read_in_place_like_the_whole_bundle() {
+    if missing_tool("skopeo") || missing_tool("docker-registry") {
+        return;
+    }
+    let s = split_bundle();
+    assert!(s.count >= 7, "a 6 MB layer in 1 MiB parts makes several parts, got {}", s.count);
+    let key = s.public.to_str().unwrap();
+    let first = part(&s, 1);
+    // Every part is at most 1 MiB plus its header.
+    for e in std::fs::read_dir(&s.parts).unwrap() {
+        assert!(e.unwrap().metadata().unwrap().len() <= (1 << 20) + 1024);
+    }
+
+    // verify and inspect, from the directory and from the first part.
+    for source in [&s.parts, &first] {
+        s.airlock.ok(&["verify", source.to_str().unwrap(), "--key", key]);
+        assert_eq!(s.airlock.inspect(source)["manifestDigest"], s.airlock.inspect(&s.bundle)["manifestDigest"]);
+    }
+
+    // serve from the parts: skopeo pulls byte-identical manifests and whole images.
+    let served = s.airlock.serve(&s.parts, &["--key", key]);
+    for (name, digest) in [("hello:1.0.0", s.hello_digest.as_str()), ("img:big", s.big.digest.as_str())] {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{}/{name}", served.address)])
+            .output()
+            .unwrap();
+        assert_eq!(format!("sha256:{}", sha256_hex(&out.stdout)), digest, "{name}");
+    }
+    for name in ["img:big", "plain:1"] {
+        let dest = s.dir.path().join(format!("pulled-{}", name.replace(':', "-")));
+        run_ok(Command::new("skopeo").args([
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            &format!("docker://{}/{name}", served.address),
+            &format!("oci:{}:x", dest.display()),
+        ]));
+    }
+
+    // push from the parts: the registry gets the same digests as from the whole bundle.
+    let registry = Registry::plain();
+    let host = format!("{}/fromparts", registry.host);
+    s.airlock.ok(&["push", s.parts.to_str().unwrap(), "--registry", &host, "--plain-http", "--key", key]);
+    assert_eq!(registry.manifest_digest("fromparts/img:big"), s.big.digest);
+    assert_eq!(registry.manifest_digest("fromparts/hello:1.0.0"), s.hello_digest);
+
+    // install onto a K3s node root: the same files as from the whole bundle.
+    let install = |source: &Path, root: &Path| {
+        s.airlock.ok(&[
+            "install",
+            source.to_str().unwrap(),
+            "--k3s",
+            "--root",
+            root.to_str().unwrap(),
+            "--platform",
+            "linux/amd64",
+            "--key",
+            key,
+        ]);
+    };
+    let (from_parts, from_whole) = (s.dir.path().join("node-parts"), s.dir.path().join("node-whole"));
+    install(&s.parts, &from_parts);
+    install(&s.bundle, &from_whole);
+    let (a, b) = (files_under(&from_parts), files_under(&from_whole));
+    assert!(a.len() > 2);
+    assert_eq!(a.iter().map(|f| &f.0).collect::<Vec<_>>(), b.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert!(a.iter().zip(&b).all(|(x, y)| x.1 == y.1), "installed files differ between parts and whole bundle");
+}
+
+#[test]
+fn a_damaged_part_is_named_and_nothing_is_installed() {
+    let s = split_bundle();
+    let key = s.public.to_str().unwrap();
+    let fresh = |name: &str| {
+        let copy = s.dir.path().join(name);
+        run_ok(Command::new("cp").arg("-r").arg(&s.parts).arg(&copy));
+        copy
+    };
+    let name = |i: usize| part(&s, i).file_name().unwrap().to_str().unwrap().to_string();
+
+    let missing = fresh("missing");
+    std::fs::remove_file(missing.join(name(2))).unwrap();
+    let err = s.airlock.fails(&["verify", missing.to_str().unwrap(), "--key", key]);
+    assert!(
+        err.contains(&format!("part 2 of {}", s.count)) && err.contains(&name(2)) && err.contains("missing"),
+        "{err}"
+    );
+
+    let truncated = fresh("truncated");
+    let f = std::fs::OpenOptions::new().write(true).open(truncated.join(name(3))).unwrap();
+    f.set_len(f.metadata().unwrap().len() - 100).unwrap();
+    let err = s.airlock.fails(&["inspect", truncated.to_str().unwrap()]);
+    assert!(err.contains("truncated") && err.contains(&name(3)), "{err}");
+
+    let corrupt = fresh("corrupt");
+    let path = corrupt.join(name(4));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() - 10;
+    bytes[at] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    let err = s.airlock.fails(&["verify", corrupt.to_str().unwrap(), "--key", key]);
+    assert!(err.contains(&name(4)) && err.contains("corrupt"), "{err}");
+    let root = s.dir.path().join("node");
+    let err = s.airlock.fails(&[
+        "install",
+        corrupt.to_str().unwrap(),
+        "--k3s",
+        "--root",
+        root.to_str().unwrap(),
+        "--platform",
+        "linux/amd64",
+        "--key",
+        key,
+    ]);
+    assert!(err.contains("corrupt") || err.contains("digest"), "{err}");
+    assert!(!root.exists() || files_under(&root).is_empty(), "nothing may be installed from a corrupt part");
+
+    let duplicate = fresh("duplicate");
+    std::fs::copy(duplicate.join(name(2)), duplicate.join(format!("copy-of-{}", name(2)))).unwrap();
+    let err = s.airlock.fails(&["verify", duplicate.to_str().unwrap(), "--key", key]);
+    assert!(err.contains("again") && err.contains(&name(2)), "{err}");
+
+    let swapped = fresh("swapped");
+    std::fs::rename(swapped.join(name(5)), swapped.join("tmp")).unwrap();
+    std::fs::rename(swapped.join(name(6)), swapped.join(name(5))).unwrap();
+    std::fs::rename(swapped.join("tmp"), swapped.join(name(6))).unwrap();
+    let err = s.airlock.fails(&["verify", swapped.to_str().unwrap(), "--key", key]);
+    assert!(err.contains("under another part's name"), "{err}");
+
+    // The whole bundle and intact parts are untouched by all this.
+    s.airlock.ok(&["verify", s.parts.to_str().unwrap(), "--key", key]);
+}
