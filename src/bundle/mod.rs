@@ -4,6 +4,7 @@
 //! This module knows nothing about registries, specs or targets; it moves
 //! blobs between files and a tar stream and checks them against digests.
 
+pub mod copy;
 pub mod format;
 pub mod parts;
 pub mod reader;

@@ -111,7 +111,8 @@ impl Source {
         let entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
         for entry in entries {
             let path = entry.map_err(io_err(dir))?.path();
-            if !path.is_file() {
+            // `.partial` files are copies in progress (`airlock copy`).
+            if !path.is_file() || path.extension().is_some_and(|e| e == "partial") {
                 continue;
             }
             if let Some(header) = read_header(&path)? {
@@ -159,14 +160,8 @@ impl Source {
             let want = i as u32 + 1;
             let h = &part.header;
             if h.index != want {
-                let stem = part_stem(&part.path);
-                return Err(bad(
-                    dir,
-                    format!(
-                        "part {want} of {count} ({}) is missing; copy it next to the others",
-                        part_name(&stem, want, count)
-                    ),
-                ));
+                let name = part_name(&part_stem(&part.path), want, count);
+                return Err(bad(dir, missing_part(dir, &name, want, count)));
             }
             if h.count != count || h.offset != offset || h.bundle_size != found[0].header.bundle_size {
                 return Err(bad(&part.path, "its header disagrees with the other parts; copy it again".into()));
@@ -191,13 +186,7 @@ impl Source {
         if found.len() < count as usize {
             let last = found.last().expect("not empty");
             let want = found.len() as u32 + 1;
-            return Err(bad(
-                dir,
-                format!(
-                    "part {want} of {count} ({}) is missing; copy it next to the others",
-                    part_name(&part_stem(&last.path), want, count)
-                ),
-            ));
+            return Err(bad(dir, missing_part(dir, &part_name(&part_stem(&last.path), want, count), want, count)));
         }
         if offset != found[0].header.bundle_size {
             return Err(bad(dir, "its parts do not add up to the bundle's size; copy them again".into()));
@@ -236,6 +225,14 @@ impl Source {
                 hashing: Some((0, Sha256::new())),
             }),
         })
+    }
+}
+
+fn missing_part(dir: &Path, name: &str, index: u32, count: u32) -> String {
+    if dir.join(format!("{name}.partial")).exists() {
+        format!("part {index} of {count} ({name}) is missing: its copy was interrupted ({name}.partial); run `airlock copy` again")
+    } else {
+        format!("part {index} of {count} ({name}) is missing; copy it next to the others")
     }
 }
 

@@ -2,6 +2,7 @@
 //! its arguments into an ops options struct, calls the op, prints the report.
 //! No logic beyond that lives here.
 
+mod copy;
 mod create;
 mod export;
 mod inspect;
@@ -51,6 +52,8 @@ pub enum Command {
     Push(push::Args),
     /// Serve a bundle as a read-only OCI registry.
     Serve(serve::Args),
+    /// Copy a bundle or its parts (to removable media), verifying; resumes.
+    Copy(copy::Args),
     /// Write a bundle as parts of at most a given size (for FAT32 media).
     Split(split::Args),
     /// Render a chart as `helm template` does, offline.
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sign(args) => sign::run(args, &printer),
         Command::Push(args) => push::run(args, &printer),
         Command::Serve(args) => serve::run(args, &printer),
+        Command::Copy(args) => copy::run(args, &printer),
         Command::Split(args) => split::run(args, &printer),
         Command::Template(args) => template::run(args, &printer),
         Command::Install(args) => install::run(args, &printer, Action::Install),

@@ -1,6 +1,7 @@
 //! Operations: one module per command. Each takes an options struct and
 //! returns a report; none prints (progress goes through `output::Progress`).
 
+pub mod copy;
 pub mod create;
 pub mod export;
 pub mod inspect;

@@ -212,3 +212,79 @@ fn a_damaged_part_is_named_and_nothing_is_installed() {
     // The whole bundle and intact parts are untouched by all this.
     s.airlock.ok(&["verify", s.parts.to_str().unwrap(), "--key", key]);
 }
+
+fn copy_report(airlock: &Airlock, from: &Path, to: &Path) -> serde_json::Value {
+    serde_json::from_str(&airlock.ok(&["copy", from.to_str().unwrap(), to.to_str().unwrap(), "--json"])).unwrap()
+}
+
+#[test]
+fn an_interrupted_copy_resumes_writing_only_what_is_missing() {
+    let s = split_bundle();
+    let key = s.public.to_str().unwrap();
+    let total: u64 = std::fs::read_dir(&s.parts).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+    let stick = s.dir.path().join("stick");
+
+    // The process dies (abort, as a kill or a pulled plug) after 40% of the bytes.
+    let cut = total * 2 / 5;
+    let out = s
+        .airlock
+        .cmd()
+        .args(["copy", s.parts.to_str().unwrap(), stick.to_str().unwrap()])
+        .env("AIRLOCK_FAULT_ABORT_AFTER_BYTES", cut.to_string())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let names: Vec<String> =
+        std::fs::read_dir(&stick).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().any(|n| n.ends_with(".partial")), "{names:?}");
+    // What is on the stick is not mistaken for a whole bundle.
+    let err = s.airlock.fails(&["verify", stick.to_str().unwrap(), "--key", key]);
+    assert!(err.contains("missing"), "{err}");
+
+    // Rerun: everything already there is reused, only the rest is written.
+    let report = copy_report(&s.airlock, &s.parts, &stick);
+    assert_eq!(report["totalBytes"].as_u64(), Some(total));
+    assert_eq!(report["reusedBytes"].as_u64(), Some(cut), "{report}");
+    assert_eq!(report["writtenBytes"].as_u64(), Some(total - cut), "{report}");
+    s.airlock.ok(&["verify", stick.to_str().unwrap(), "--key", key]);
+    assert!(std::fs::read_dir(&stick).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".partial")));
+
+    // A byte gone bad on the stick: found by comparison, rewritten from there on.
+    let third = stick.join(part(&s, 3).file_name().unwrap());
+    let mut bytes = std::fs::read(&third).unwrap();
+    let len = bytes.len();
+    bytes[len / 2] ^= 1;
+    std::fs::write(&third, bytes).unwrap();
+    let report = copy_report(&s.airlock, &s.parts, &stick);
+    let written = report["writtenBytes"].as_u64().unwrap();
+    assert!(written > 0 && written < len as u64, "{report}");
+    s.airlock.ok(&["verify", stick.to_str().unwrap(), "--key", key]);
+
+    // A whole bundle copies the same way, and back again.
+    let back = s.dir.path().join("back");
+    let report = copy_report(&s.airlock, &s.bundle, &back);
+    assert_eq!(report["writtenBytes"], report["totalBytes"]);
+    assert_eq!(std::fs::read(back.join("s.airlock")).unwrap(), std::fs::read(&s.bundle).unwrap());
+    let again = copy_report(&s.airlock, &s.bundle, &back);
+    assert_eq!(again["writtenBytes"].as_u64(), Some(0), "{again}");
+}
+
+#[test]
+fn copy_refuses_a_corrupt_source_and_leaves_no_finished_name() {
+    let s = split_bundle();
+    let bad = s.dir.path().join("bad");
+    run_ok(Command::new("cp").arg("-r").arg(&s.parts).arg(&bad));
+    let fifth = bad.join(part(&s, 5).file_name().unwrap());
+    let mut bytes = std::fs::read(&fifth).unwrap();
+    bytes[2000] ^= 0x55;
+    std::fs::write(&fifth, bytes).unwrap();
+    let stick = s.dir.path().join("stick");
+    let err = s.airlock.fails(&["copy", bad.to_str().unwrap(), stick.to_str().unwrap()]);
+    assert!(err.contains("corrupt"), "{err}");
+    // Parts after the bad one were never finished under their own names.
+    assert!(!stick.join(part(&s, s.count).file_name().unwrap()).exists());
+}
