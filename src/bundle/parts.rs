@@ -45,7 +45,7 @@ pub fn part_name(stem: &str, index: u32, count: u32) -> String {
     format!("{stem}.part-{index:0width$}-of-{count:0width$}")
 }
 
-fn encode_header(header: &PartHeader) -> Vec<u8> {
+pub(crate) fn encode_header(header: &PartHeader) -> Vec<u8> {
     let mut bytes = serde_json::to_vec(header).expect("headers serialize");
     assert!(bytes.len() < PART_HEADER_SIZE as usize, "part header fits its slot");
     bytes.resize(PART_HEADER_SIZE as usize - 1, b' ');
@@ -233,6 +233,42 @@ fn missing_part(dir: &Path, name: &str, index: u32, count: u32) -> String {
         format!("part {index} of {count} ({name}) is missing: its copy was interrupted ({name}.partial); run `airlock copy` again")
     } else {
         format!("part {index} of {count} ({name}) is missing; copy it next to the others")
+    }
+}
+
+/// Overwrites `bytes` at `offset` of the bundle in place: in the file, or in
+/// the parts that hold that range, whose sha256 headers are then rewritten.
+/// Each file is synced. (Used for the signature slot, near the start.)
+pub fn write_in_place(source: &Source, offset: u64, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    match source {
+        Source::Whole(path) => {
+            let file = std::fs::OpenOptions::new().write(true).open(path).map_err(io_err(path))?;
+            file.write_all_at(bytes, offset).map_err(io_err(path))?;
+            file.sync_all().map_err(io_err(path))
+        }
+        Source::Parts(parts) => {
+            let end = offset + bytes.len() as u64;
+            for part in parts {
+                let h = &part.header;
+                let (start, stop) = (offset.max(h.offset), end.min(h.offset + h.length));
+                if start >= stop {
+                    continue;
+                }
+                let path = &part.path;
+                let file = std::fs::OpenOptions::new().read(true).write(true).open(path).map_err(io_err(path))?;
+                let slice = &bytes[(start - offset) as usize..(stop - offset) as usize];
+                file.write_all_at(slice, PART_HEADER_SIZE + start - h.offset).map_err(io_err(path))?;
+                let mut hasher = Sha256::new();
+                let mut reader = std::io::BufReader::new(&file);
+                reader.seek(SeekFrom::Start(PART_HEADER_SIZE)).map_err(io_err(path))?;
+                std::io::copy(&mut reader.take(h.length), &mut hasher).map_err(io_err(path))?;
+                let header = PartHeader { sha256: hex::encode(hasher.finalize()), ..h.clone() };
+                file.write_all_at(&encode_header(&header), 0).map_err(io_err(path))?;
+                file.sync_all().map_err(io_err(path))?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 //! so the same inputs give byte-identical bundles.
 
 use super::format::{self, BlobRecord, BundleManifest, Signatures};
-use super::{io_err, padded, BundleError, Result};
+use super::{io_err, padded, parts, BundleError, Result};
 use crate::oci::digest::Digest;
 use crate::oci::media;
 use serde_json::json;
@@ -110,8 +110,7 @@ impl SlotCursor {
         if self.pos + bytes.len() as u64 > self.size {
             return Err(self.wrong_size(self.pos + bytes.len() as u64));
         }
-        let out = self.writer.tmp.as_file();
-        out.write_all_at(bytes, self.offset + self.pos).map_err(io_err(self.writer.tmp.path()))?;
+        self.writer.sink.write_all_at(bytes, self.offset + self.pos).map_err(io_err(&self.writer.out))?;
         self.pos += bytes.len() as u64;
         Ok(())
     }
@@ -144,9 +143,43 @@ impl SlotCursor {
 
 /// A bundle being written: its head is in place, its blob slots are filled
 /// by `fill` from any thread, `finish` checks, syncs and renames.
-pub struct BundleWriter {
+/// Where the bundle's bytes go while it is written: one temp file, or one
+/// temp file per part (each with room for its header).
+enum Sink {
+    Whole(tempfile::NamedTempFile),
+    Parts(Vec<PartFile>),
+}
+
+struct PartFile {
     tmp: tempfile::NamedTempFile,
+    offset: u64,
+    length: u64,
+}
+
+impl Sink {
+    fn write_all_at(&self, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+        match self {
+            Sink::Whole(tmp) => tmp.as_file().write_all_at(bytes, offset),
+            Sink::Parts(parts) => {
+                let end = offset + bytes.len() as u64;
+                for part in parts {
+                    let (start, stop) = (offset.max(part.offset), end.min(part.offset + part.length));
+                    if start < stop {
+                        let slice = &bytes[(start - offset) as usize..(stop - offset) as usize];
+                        part.tmp.as_file().write_all_at(slice, parts::PART_HEADER_SIZE + start - part.offset)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+pub struct BundleWriter {
+    sink: Sink,
     out: PathBuf,
+    /// With parts: the manifest digest and the largest part size.
+    parts: Option<(Digest, u64)>,
     slots: Mutex<HashMap<Digest, Slot>>,
     unfilled: AtomicUsize,
     total_len: u64,
@@ -156,18 +189,32 @@ impl BundleWriter {
     /// Lays out the whole file for `manifest` and writes everything but the
     /// blob contents.
     pub fn create(out: &Path, manifest: &BundleManifest, signatures: &Signatures) -> Result<Self> {
+        Self::create_with_parts(out, manifest, signatures, None)
+    }
+
+    /// Lays the bundle out; with `max_part_size`, straight into parts named
+    /// `OUT.part-NNN-of-MMM` beside `out`, with no whole-size staging file.
+    pub fn create_with_parts(
+        out: &Path,
+        manifest: &BundleManifest,
+        signatures: &Signatures,
+        max_part_size: Option<u64>,
+    ) -> Result<Self> {
         let dir = match out.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = tempfile::Builder::new().prefix(".airlock-partial-").tempfile_in(&dir).map_err(io_err(&dir))?;
         let mut head = Vec::new();
+        let mut spans = Vec::new();
         let mut push = |name: &str, data: &[u8]| {
+            let start = head.len() as u64;
             head.extend_from_slice(&header(name, data.len() as u64));
             head.extend_from_slice(data);
             head.resize(padded(head.len() as u64) as usize, 0);
+            spans.push((start, head.len() as u64));
         };
-        push(format::MANIFEST_ENTRY, &manifest_bytes(manifest));
+        let manifest_json = manifest_bytes(manifest);
+        push(format::MANIFEST_ENTRY, &manifest_json);
         let slot = signature_slot(signatures).ok_or_else(|| BundleError::NotABundle {
             path: out.to_path_buf(),
             reason: "too many signatures for the signature slot".into(),
@@ -176,32 +223,49 @@ impl BundleWriter {
         push(format::OCI_LAYOUT_ENTRY, br#"{"imageLayoutVersion":"1.0.0"}"#);
         push(format::OCI_INDEX_ENTRY, &oci_index(manifest));
 
-        let file = tmp.as_file();
-        let path = tmp.path().to_path_buf();
-        file.write_all_at(&head, 0).map_err(io_err(&path))?;
         let mut offset = head.len() as u64;
         let mut slots = HashMap::with_capacity(manifest.blobs.len());
+        let mut blob_headers = Vec::with_capacity(manifest.blobs.len());
         for blob in &manifest.blobs {
             let name = format::blob_entry_name(&blob.digest, blob.encoding);
-            file.write_all_at(&header(&name, blob.stored_size), offset).map_err(io_err(&path))?;
-            offset += 512;
-            slots.insert(blob.digest.clone(), Slot { offset, size: blob.stored_size, filled: false });
-            offset += padded(blob.stored_size);
+            blob_headers.push((offset, header(&name, blob.stored_size)));
+            slots.insert(blob.digest.clone(), Slot { offset: offset + 512, size: blob.stored_size, filled: false });
+            spans.push((offset, offset + 512 + padded(blob.stored_size)));
+            offset += 512 + padded(blob.stored_size);
         }
-        // Two zero blocks end a tar archive; set_len leaves them (and all
-        // padding) as zeros.
         let total_len = offset + 1024;
-        file.set_len(total_len).map_err(io_err(&path))?;
+
+        let new_tmp = || tempfile::Builder::new().prefix(".airlock-partial-").tempfile_in(&dir).map_err(io_err(&dir));
+        let sink = match max_part_size {
+            None => {
+                let tmp = new_tmp()?;
+                tmp.as_file().set_len(total_len).map_err(io_err(tmp.path()))?;
+                Sink::Whole(tmp)
+            }
+            Some(max) => {
+                let mut files = Vec::new();
+                for (part_offset, length) in parts::plan_cuts(&spans, total_len, max) {
+                    let tmp = new_tmp()?;
+                    tmp.as_file().set_len(parts::PART_HEADER_SIZE + length).map_err(io_err(tmp.path()))?;
+                    files.push(PartFile { tmp, offset: part_offset, length });
+                }
+                Sink::Parts(files)
+            }
+        };
+        sink.write_all_at(&head, 0).map_err(io_err(out))?;
+        for (at, h) in &blob_headers {
+            sink.write_all_at(h, *at).map_err(io_err(out))?;
+        }
         Ok(BundleWriter {
-            tmp,
+            sink,
             out: out.to_path_buf(),
+            parts: max_part_size.map(|m| (Digest::of(&manifest_json), m)),
             unfilled: AtomicUsize::new(slots.len()),
             slots: Mutex::new(slots),
             total_len,
         })
     }
 
-    /// Opens a blob's slot for writing its stored bytes in order.
     pub fn cursor(self: &Arc<Self>, digest: &Digest) -> Result<SlotCursor> {
         let slots = self.slots.lock().expect("slot table");
         let slot = slots
@@ -240,17 +304,54 @@ impl BundleWriter {
     }
 
     /// Checks every slot is filled, syncs and renames into place.
-    pub fn finish(self) -> Result<u64> {
+    /// Syncs and renames into place; returns the bundle's size and the files
+    /// written. With parts, each part's slice is read back once to hash it
+    /// for its header.
+    pub fn finish(self) -> Result<(u64, Vec<PathBuf>)> {
         let unfilled = self.unfilled.load(Ordering::SeqCst);
         if unfilled > 0 {
             let slots = self.slots.lock().expect("slot table");
             let digest = slots.iter().find(|(_, s)| !s.filled).map(|(d, _)| d.clone()).expect("an unfilled slot");
             return Err(BundleError::MissingBlob { path: self.out.clone(), digest });
         }
-        let path = self.tmp.path().to_path_buf();
-        self.tmp.as_file().sync_all().map_err(io_err(&path))?;
         let total = self.total_len;
-        self.tmp.persist(&self.out).map_err(|e| BundleError::Io { path: self.out.clone(), source: e.error })?;
-        Ok(total)
+        let mut written = Vec::new();
+        match self.sink {
+            Sink::Whole(tmp) => {
+                let path = tmp.path().to_path_buf();
+                tmp.as_file().sync_all().map_err(io_err(&path))?;
+                tmp.persist(&self.out).map_err(|e| BundleError::Io { path: self.out.clone(), source: e.error })?;
+                written.push(self.out.clone());
+            }
+            Sink::Parts(files) => {
+                let (bundle, _) = self.parts.expect("parts sink has part settings");
+                let stem = self.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let count = files.len() as u32;
+                for (i, part) in files.into_iter().enumerate() {
+                    let file = part.tmp.as_file();
+                    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+                    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+                    std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(parts::PART_HEADER_SIZE))
+                        .map_err(io_err(part.tmp.path()))?;
+                    std::io::copy(&mut reader.take(part.length), &mut hasher).map_err(io_err(part.tmp.path()))?;
+                    let header = parts::PartHeader {
+                        airlock_part: 1,
+                        bundle: bundle.clone(),
+                        bundle_size: total,
+                        index: i as u32 + 1,
+                        count,
+                        offset: part.offset,
+                        length: part.length,
+                        sha256: hex::encode(sha2::Digest::finalize(hasher)),
+                    };
+                    file.write_all_at(&parts::encode_header(&header), 0).map_err(io_err(part.tmp.path()))?;
+                    file.sync_all().map_err(io_err(part.tmp.path()))?;
+                    let target = self.out.with_file_name(parts::part_name(&stem, i as u32 + 1, count));
+                    part.tmp.persist(&target).map_err(|e| BundleError::Io { path: target.clone(), source: e.error })?;
+                    written.push(target);
+                }
+            }
+        }
+        Ok((total, written))
     }
 }

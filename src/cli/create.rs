@@ -28,6 +28,10 @@ pub struct Args {
     /// AIRLOCK_PASSWORD or a prompt).
     #[arg(long)]
     sign_key: Option<PathBuf>,
+    /// Write the bundle as parts of at most this size (e.g. 4GiB for FAT32):
+    /// OUTPUT.part-001-of-N..., straight away, with no whole-size file.
+    #[arg(long, value_parser = super::split::parse_size)]
+    max_part_size: Option<u64>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -89,6 +93,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         concurrency: args.concurrency,
         registry: args.registry.options(),
         cache_dir: args.cache_dir.unwrap_or_else(crate::cache::Cache::default_root),
+        max_part_size: args.max_part_size,
     };
     let progress = printer.progress();
     let runtime = tokio::runtime::Runtime::new()?;

@@ -288,3 +288,47 @@ fn copy_refuses_a_corrupt_source_and_leaves_no_finished_name() {
     // Parts after the bad one were never finished under their own names.
     assert!(!stick.join(part(&s, s.count).file_name().unwrap()).exists());
 }
+
+#[test]
+fn create_writes_parts_directly_identical_to_split() {
+    let s = split_bundle();
+    let spec = s.dir.path().join("airlock.yaml");
+    let whole = s.dir.path().join("unsigned/u.airlock");
+    let direct = s.dir.path().join("direct/u.airlock");
+    std::fs::create_dir_all(whole.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(direct.parent().unwrap()).unwrap();
+    s.airlock.ok(&["create", spec.to_str().unwrap(), "-o", whole.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_str(&s.airlock.ok(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        direct.to_str().unwrap(),
+        "--max-part-size",
+        "1MiB",
+        "--json",
+    ]))
+    .unwrap();
+    let count = report["parts"].as_u64().unwrap() as usize;
+    assert!(count >= 7, "{report}");
+    // No whole-size file was left beside the parts.
+    let names: Vec<String> = std::fs::read_dir(direct.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), count, "{names:?}");
+    assert!(names.iter().all(|n| n.starts_with("u.airlock.part-")), "{names:?}");
+    // The same bytes as splitting the whole bundle afterwards.
+    let split_dir = s.dir.path().join("split");
+    s.airlock.ok(&["split", whole.to_str().unwrap(), "--max-part-size", "1MiB", "-o", split_dir.to_str().unwrap()]);
+    for name in &names {
+        assert!(
+            std::fs::read(direct.parent().unwrap().join(name)).unwrap() == std::fs::read(split_dir.join(name)).unwrap(),
+            "{name} differs"
+        );
+    }
+    s.airlock.ok(&["verify", direct.parent().unwrap().to_str().unwrap(), "--allow-unsigned"]);
+    // Signing a split bundle rewrites the slot in its first part and that part's checksum.
+    let (key, public) = s.airlock.keypair(s.dir.path(), "late");
+    s.airlock.ok(&["sign", direct.parent().unwrap().to_str().unwrap(), "--key", key.to_str().unwrap()]);
+    s.airlock.ok(&["verify", direct.parent().unwrap().to_str().unwrap(), "--key", public.to_str().unwrap()]);
+}

@@ -34,12 +34,17 @@ pub struct CreateOptions {
     /// Sign the manifest with this encrypted key (path, password). The key
     /// is decrypted (scrypt, ~0.1 s) while manifests are fetched.
     pub sign_key: Option<(PathBuf, String)>,
+    /// Write parts of at most this many bytes instead of one file.
+    pub max_part_size: Option<u64>,
 }
 
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateReport {
+    /// The bundle file, or its first part.
     pub output: PathBuf,
+    /// How many parts were written (0: one file).
+    pub parts: usize,
     pub manifest_digest: Digest,
     pub images: usize,
     pub charts: usize,
@@ -144,7 +149,14 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         }
         None => Signatures::default(),
     };
-    let writer = BundleWriter::create(&output, &manifest, &signatures)
+    if let Some(max) = options.max_part_size {
+        anyhow::ensure!(
+            max >= super::split::MIN_PART_SIZE,
+            "--max-part-size must be at least {} bytes",
+            super::split::MIN_PART_SIZE
+        );
+    }
+    let writer = BundleWriter::create_with_parts(&output, &manifest, &signatures, options.max_part_size)
         .with_context(|| format!("cannot write bundle {}", output.display()))?;
     let bar = progress.bar(&output.display().to_string(), manifest.stored_size());
     let filler = SlotFiller {
@@ -168,11 +180,14 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     let ((), fetched) = tokio::try_join!(async { fill_cached.await.map(|_| ()) }, download)?;
     downloaded += fetched;
     let writer = Arc::try_unwrap(filler.writer).map_err(|_| anyhow::anyhow!("bundle writer still in use"))?;
-    let bundle_bytes = tokio::task::spawn_blocking(move || writer.finish())
+    let (bundle_bytes, files) = tokio::task::spawn_blocking(move || writer.finish())
         .await?
         .with_context(|| format!("cannot write bundle {}", output.display()))?;
+    // With parts, the bundle is named by its first part.
+    let output = files.first().cloned().unwrap_or(output);
     bar.finish("Wrote", &format!("{} ({})", output.display(), human_bytes(bundle_bytes)));
     Ok(CreateReport {
+        parts: if options.max_part_size.is_some() { files.len() } else { 0 },
         output,
         manifest_digest: Digest::of(&manifest_bytes(&manifest)),
         images: manifest.images().count(),
