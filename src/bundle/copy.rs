@@ -1,6 +1,7 @@
 //! Copying a bundle, or its parts, to removable media (or back) in one pass
-//! that also verifies it: the bytes read from the source feed the bundle
-//! verifier while they are written. An interrupted copy resumes: what the
+//! that also verifies it: a whole bundle's bytes feed the bundle verifier
+//! (every blob digest) while they are written; parts are checked against
+//! the sha256 in their headers. An interrupted copy resumes: what the
 //! destination already holds is read and compared, and only bytes from the
 //! first difference on are written. Files are written as `NAME.partial`,
 //! synced, and renamed to `NAME` once complete, so a finished name always
@@ -74,7 +75,17 @@ pub fn copy(source_path: &Path, dest_dir: &Path, on_progress: &mut dyn FnMut(u64
         report: CopyReport { total_bytes, ..Default::default() },
         abort_after: abort_after(),
     };
-    let verify = verify_stream(&mut tee, source.path(), on_progress)?;
+    // Parts carry their own sha256, checked as they are read: that is the
+    // check of every byte here (one hash, not two). A whole bundle has no
+    // such checksum, so its blobs are checked against their digests.
+    let verify = match &source {
+        Source::Parts(_) => {
+            let mut progress = ProgressWriter { on_progress };
+            std::io::copy(&mut tee, &mut progress).map_err(io_err(source.path()))?;
+            VerifyReport::default()
+        }
+        Source::Whole(_) => verify_stream(&mut tee, source.path(), on_progress)?,
+    };
     // The verifier stops at the end-of-archive blocks; copy what follows too.
     std::io::copy(&mut tee, &mut std::io::sink()).map_err(io_err(source.path()))?;
     tee.finish_current()?;
@@ -83,6 +94,21 @@ pub fn copy(source_path: &Path, dest_dir: &Path, on_progress: &mut dyn FnMut(u64
     report.files = tee.targets.iter().map(|t| t.final_path.clone()).collect();
     report.verify = verify;
     Ok(report)
+}
+
+/// Counts bytes for the progress bar and drops them.
+struct ProgressWriter<'a> {
+    on_progress: &'a mut dyn FnMut(u64),
+}
+
+impl Write for ProgressWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        (self.on_progress)(buf.len() as u64);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn partial_path(final_path: &Path) -> PathBuf {

@@ -222,7 +222,7 @@ impl Source {
                 parts: parts.clone(),
                 pos: 0,
                 open: None,
-                hashing: Some((0, Sha256::new())),
+                hashing: Some((0, BackgroundSha256::new())),
             }),
         })
     }
@@ -301,6 +301,46 @@ impl Seek for SourceReader {
     }
 }
 
+/// sha256 on a helper thread, so hashing overlaps the reads and writes of
+/// a split or copy (on two cores this is most of their cost otherwise).
+pub struct BackgroundSha256 {
+    chunks: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    worker: Option<std::thread::JoinHandle<String>>,
+}
+
+impl BackgroundSha256 {
+    pub fn new() -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let worker = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            for chunk in rx {
+                hasher.update(&chunk);
+            }
+            hex::encode(hasher.finalize())
+        });
+        BackgroundSha256 { chunks: Some(tx), worker: Some(worker) }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        if let Some(tx) = &self.chunks {
+            // A send fails only if the worker died, which finish() reports.
+            let _ = tx.send(bytes.to_vec());
+        }
+    }
+
+    /// The hex digest of everything passed to `update`.
+    pub fn finish(mut self) -> String {
+        self.chunks.take();
+        self.worker.take().expect("finished once").join().expect("the hashing thread does not panic")
+    }
+}
+
+impl Default for BackgroundSha256 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A part whose content does not hash to what its header says.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{} (part {index} of {count}) is corrupt: its content hashes to {actual}, its header says {expected}; copy it again", path.display())]
@@ -318,7 +358,7 @@ pub struct PartsReader {
     /// The open part: its index and file, positioned at `pos`.
     open: Option<(usize, File)>,
     /// While reading straight from the start: the part being hashed.
-    hashing: Option<(usize, Sha256)>,
+    hashing: Option<(usize, BackgroundSha256)>,
 }
 
 impl PartsReader {
@@ -350,7 +390,7 @@ impl Read for PartsReader {
             if *hashed == index {
                 hasher.update(&buf[..n]);
                 if n as u64 == left {
-                    let actual = hex::encode(std::mem::take(hasher).finalize());
+                    let actual = std::mem::take(hasher).finish();
                     if actual != part.header.sha256 {
                         return Err(std::io::Error::other(CorruptPart {
                             path: part.path.clone(),
@@ -442,7 +482,7 @@ pub fn split(
         let tmp = tempfile::Builder::new().prefix(".airlock-part-").tempfile_in(dir).map_err(io_err(dir))?;
         let mut file = tmp.as_file();
         file.write_all(&vec![b' '; PART_HEADER_SIZE as usize]).map_err(io_err(&path))?;
-        let mut hasher = Sha256::new();
+        let mut hasher = BackgroundSha256::new();
         let mut left = *length;
         while left > 0 {
             let want = buf.len().min(left as usize);
@@ -460,7 +500,7 @@ pub fn split(
             count,
             offset: *offset,
             length: *length,
-            sha256: hex::encode(hasher.finalize()),
+            sha256: hasher.finish(),
         };
         file.seek(SeekFrom::Start(0)).map_err(io_err(&path))?;
         file.write_all(&encode_header(&header)).map_err(io_err(&path))?;

@@ -21,13 +21,14 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         return Ok(());
     }
     printer.data(&format!(
-        "copied {} file{} ({}) into {}: {} written, {} already there; every blob verified",
+        "copied {} file{} ({}) into {}: {} written, {} already there; {}",
         report.files.len(),
         if report.files.len() == 1 { "" } else { "s" },
         human_bytes(report.total_bytes),
         args.dest_dir.display(),
         human_bytes(report.written_bytes),
-        human_bytes(report.reused_bytes)
+        human_bytes(report.reused_bytes),
+        if report.verify.blobs > 0 { "every blob verified" } else { "every part's checksum verified" }
     ));
     Ok(())
 }
