@@ -80,8 +80,13 @@ pub fn copy(source_path: &Path, dest_dir: &Path, on_progress: &mut dyn FnMut(u64
     // such checksum, so its blobs are checked against their digests.
     let verify = match &source {
         Source::Parts(_) => {
-            let mut progress = ProgressWriter { on_progress };
-            std::io::copy(&mut tee, &mut progress).map_err(io_err(source.path()))?;
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                match tee.read(&mut buf).map_err(io_err(source.path()))? {
+                    0 => break,
+                    n => on_progress(n as u64),
+                }
+            }
             VerifyReport::default()
         }
         Source::Whole(_) => verify_stream(&mut tee, source.path(), on_progress)?,
@@ -94,21 +99,6 @@ pub fn copy(source_path: &Path, dest_dir: &Path, on_progress: &mut dyn FnMut(u64
     report.files = tee.targets.iter().map(|t| t.final_path.clone()).collect();
     report.verify = verify;
     Ok(report)
-}
-
-/// Counts bytes for the progress bar and drops them.
-struct ProgressWriter<'a> {
-    on_progress: &'a mut dyn FnMut(u64),
-}
-
-impl Write for ProgressWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        (self.on_progress)(buf.len() as u64);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 fn partial_path(final_path: &Path) -> PathBuf {
