@@ -9,7 +9,7 @@ use crate::oci::digest::Digest;
 use serde::{Deserialize, Serialize};
 
 pub const FORMAT_MAJOR: u32 = 1;
-pub const FORMAT_MINOR: u32 = 1;
+pub const FORMAT_MINOR: u32 = 2;
 
 /// First tar entry: the bundle manifest, which pins every blob by digest.
 pub const MANIFEST_ENTRY: &str = "airlock/bundle.json";
@@ -51,6 +51,19 @@ pub struct BundleManifest {
     pub blobs: Vec<BlobRecord>,
     #[serde(default)]
     pub inputs: Inputs,
+    /// For a differential bundle: the bundle whose blobs it leaves out
+    /// (those marked `inBase`), which the target must already hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseRecord>,
+}
+
+/// The bundle a differential bundle was made against.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BaseRecord {
+    pub name: String,
+    pub version: String,
+    pub manifest_digest: Digest,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
@@ -210,6 +223,10 @@ pub struct BlobRecord {
     pub encoding: Encoding,
     /// Bytes as stored in the bundle (differs from `size` when compressed).
     pub stored_size: u64,
+    /// Left out of a differential bundle: the base bundle carried it, so
+    /// the target has it already. No entry in the tar stream.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_base: bool,
 }
 
 impl BundleManifest {

@@ -41,6 +41,8 @@ pub enum BundleError {
     MissingBlob { path: PathBuf, digest: Digest },
     #[error("{0}")]
     CorruptPart(parts::CorruptPart),
+    #[error("{path} is a differential bundle: blob {digest} was left to its base bundle {base}, which the target must already hold")]
+    InBase { path: PathBuf, digest: Digest, base: String },
 }
 
 pub type Result<T> = std::result::Result<T, BundleError>;

@@ -207,6 +207,14 @@ impl BundleReader {
     /// Where a blob's stored bytes lie in the bundle file.
     pub fn locate(&self, digest: &Digest) -> Result<(EntryLocation, &BlobRecord)> {
         let record = self.blob_record(digest)?;
+        if record.in_base {
+            let base = self.head.manifest.base.as_ref();
+            return Err(BundleError::InBase {
+                path: self.path().to_path_buf(),
+                digest: digest.clone(),
+                base: base.map_or_else(String::new, |b| format!("{} {}", b.name, b.version)),
+            });
+        }
         let name = format::blob_entry_name(digest, record.encoding);
         let loc = *self
             .entries

@@ -25,6 +25,8 @@ pub struct VerifyReport {
     /// Bytes read from the bundle.
     pub stored_bytes: u64,
     pub manifest_digest: Option<Digest>,
+    /// Blobs a differential bundle leaves to its base (listed, not carried).
+    pub in_base: usize,
 }
 
 /// The largest manifest or index blob whose references are checked in memory.
@@ -162,12 +164,22 @@ pub fn verify_stream(reader: impl Read, path: &Path, on_progress: &mut dyn FnMut
     s.copy_entry(&name, size, &mut manifest_bytes, &mut buf)?;
     let manifest = parse_manifest(path, &manifest_bytes)?;
 
-    let expected: HashMap<String, usize> =
-        manifest.blobs.iter().enumerate().map(|(i, b)| (format::blob_entry_name(&b.digest, b.encoding), i)).collect();
+    // Blobs a differential bundle leaves to its base have no entry.
+    let expected: HashMap<String, usize> = manifest
+        .blobs
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| !b.in_base)
+        .map(|(i, b)| (format::blob_entry_name(&b.digest, b.encoding), i))
+        .collect();
     let mut seen_fixed: HashSet<&str> = HashSet::new();
-    let mut seen_blobs = vec![false; manifest.blobs.len()];
+    let mut seen_blobs: Vec<bool> = manifest.blobs.iter().map(|b| b.in_base).collect();
     let mut oci_manifests: Vec<(usize, Vec<u8>)> = Vec::new();
-    let mut report = VerifyReport { manifest_digest: Some(Digest::of(&manifest_bytes)), ..Default::default() };
+    let mut report = VerifyReport {
+        manifest_digest: Some(Digest::of(&manifest_bytes)),
+        in_base: manifest.blobs.iter().filter(|b| b.in_base).count(),
+        ..Default::default()
+    };
 
     while let Some((name, size)) = s.next_header()? {
         let fixed = [format::SIGNATURES_ENTRY, format::OCI_LAYOUT_ENTRY, format::OCI_INDEX_ENTRY]
@@ -241,7 +253,7 @@ pub fn verify_stream(reader: impl Read, path: &Path, on_progress: &mut dyn FnMut
             path: path.into(),
             detail: format!(
                 "{missing} of {} blobs are missing, the first being {}",
-                manifest.blobs.len(),
+                manifest.blobs.len() - report.in_base,
                 manifest.blobs[i].digest
             ),
         });

@@ -226,7 +226,8 @@ impl BundleWriter {
         let mut offset = head.len() as u64;
         let mut slots = HashMap::with_capacity(manifest.blobs.len());
         let mut blob_headers = Vec::with_capacity(manifest.blobs.len());
-        for blob in &manifest.blobs {
+        // Blobs left to a base bundle have no entry.
+        for blob in manifest.blobs.iter().filter(|b| !b.in_base) {
             let name = format::blob_entry_name(&blob.digest, blob.encoding);
             blob_headers.push((offset, header(&name, blob.stored_size)));
             slots.insert(blob.digest.clone(), Slot { offset: offset + 512, size: blob.stored_size, filled: false });

@@ -32,6 +32,10 @@ pub struct Args {
     /// OUTPUT.part-001-of-N..., straight away, with no whole-size file.
     #[arg(long, value_parser = super::split::parse_size)]
     max_part_size: Option<u64>,
+    /// Make a differential bundle: leave out every blob that this earlier
+    /// bundle (or its parts, or its `inspect --json` output, FILE.json) has.
+    #[arg(long)]
+    since: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -94,6 +98,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         registry: args.registry.options(),
         cache_dir: args.cache_dir.unwrap_or_else(crate::cache::Cache::default_root),
         max_part_size: args.max_part_size,
+        since: args.since,
     };
     let progress = printer.progress();
     let runtime = tokio::runtime::Runtime::new()?;

@@ -31,6 +31,19 @@ fn render(r: &InspectReport) -> String {
     }
     let _ = writeln!(out, "format:    {}.{} ({})", m.format, m.format_minor, m.created_by);
     let _ = writeln!(out, "manifest:  {}", r.manifest_digest);
+    if let Some(base) = &m.base {
+        let left: Vec<_> = m.blobs.iter().filter(|b| b.in_base).collect();
+        let bytes: u64 = left.iter().map(|b| b.size).sum();
+        let _ = writeln!(
+            out,
+            "differential: {} blobs ({}) left to base {} {} (manifest {}); the target must hold them",
+            left.len(),
+            human_bytes(bytes),
+            base.name,
+            base.version,
+            base.manifest_digest
+        );
+    }
     let signers: Vec<&str> = r.signatures.iter().map(|s| s.key_id.as_str()).collect();
     let signed = if signers.is_empty() { "no".to_string() } else { format!("yes, by key {}", signers.join(", ")) };
     let _ = writeln!(out, "signed:    {signed} (checked by `airlock verify`, not here)");

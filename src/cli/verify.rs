@@ -37,12 +37,17 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         }))?);
     } else {
         printer.data(&format!(
-            "OK: {} blobs, {} checked ({} read) in {:.2}s{}",
+            "OK: {} blobs, {} checked ({} read) in {:.2}s{}{}",
             report.blobs,
             human_bytes(report.bytes),
             human_bytes(report.stored_bytes),
             secs,
-            if signed_by.is_some() { ", signature verified" } else { ", signature NOT checked" }
+            if signed_by.is_some() { ", signature verified" } else { ", signature NOT checked" },
+            if report.in_base > 0 {
+                format!("; {} more blobs are left to the base bundle (differential)", report.in_base)
+            } else {
+                String::new()
+            }
         ));
     }
     Ok(())

@@ -73,6 +73,16 @@ fn run_installer(root: &std::path::Path, target: &str) -> Result<InstallerRun> {
 
 pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict, Option<InstallerRun>)> {
     let reader = BundleReader::open(&options.bundle)?;
+    if let Some(base) = &reader.head.manifest.base {
+        bail!(
+            "{} is a differential bundle (it leaves blobs to {} {}): installing onto a K3s node needs every blob; install the full bundle, or push this one to a registry that holds {} {}",
+            options.bundle.display(),
+            base.name,
+            base.version,
+            base.name,
+            base.version
+        );
+    }
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     verify_digests(&options.bundle, &reader.head, &mut |_| {})
         .with_context(|| format!("{} failed verification; nothing was installed", options.bundle.display()))?;

@@ -33,6 +33,8 @@ pub enum PushError {
     Bundle(String, #[source] crate::bundle::BundleError),
     #[error("image {image}: {detail}")]
     BadImage { image: String, detail: String },
+    #[error("the registry lacks {count} blob(s) that this differential bundle leaves to its base bundle {base}: {list}; push {base} first (or push the full bundle); nothing was tagged")]
+    MissingBaseBlobs { base: String, count: usize, list: String },
     #[error(transparent)]
     Registry(#[from] RegistryError),
 }
@@ -114,6 +116,11 @@ fn collect(
     omitted: &[Digest],
     target: &mut PushTarget,
 ) -> Result<(), PushError> {
+    // A manifest left to a differential bundle's base cannot be read here:
+    // the registry must hold it (checked when pushing).
+    if reader.head.manifest.find_blob(digest).is_some_and(|b| b.in_base) {
+        return Ok(());
+    }
     let (_, parsed) = read_manifest(reader, digest)?;
     for child in &parsed.manifests {
         if omitted.contains(&child.digest) {
@@ -325,10 +332,21 @@ pub async fn execute(
     let uploaded_bytes = AtomicU64::new(0);
     let mounted = AtomicUsize::new(0);
     let skipped = AtomicUsize::new(0);
+    // Blobs a differential bundle leaves to its base: the registry must have
+    // them, and an image left whole to the base must already be tagged.
+    let in_base = |d: &Digest| reader.head.manifest.find_blob(d).is_some_and(|b| b.in_base);
+    let missing_base: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(
+        targets
+            .iter()
+            .filter(|t| in_base(&t.digest))
+            .map(|t| format!("{} (for {})", t.digest, t.target.whole()))
+            .collect(),
+    );
     futures_util::stream::iter(needs.iter())
         .map(|(digest, (size, repos))| {
             let (reader, on_bytes) = (reader.clone(), on_bytes.clone());
             let (uploaded, uploaded_bytes, mounted, skipped) = (&uploaded, &uploaded_bytes, &mounted, &skipped);
+            let missing_base = &missing_base;
             async move {
                 let mut holder: Option<&Reference> = None;
                 for repo in repos {
@@ -351,6 +369,10 @@ pub async fn execute(
                             continue;
                         }
                     }
+                    if in_base(digest) {
+                        missing_base.lock().expect("list").push(format!("{digest} (for {})", repo.repository()));
+                        continue;
+                    }
                     let new_stream = || blob_stream(reader.clone(), digest.clone(), on_bytes.clone());
                     registry.push_blob(repo, digest, *size, new_stream).await.map_err(|e| corrupt_or(e, digest))?;
                     uploaded.fetch_add(1, Ordering::Relaxed);
@@ -363,6 +385,16 @@ pub async fn execute(
         .buffer_unordered(concurrency.max(1))
         .try_collect::<Vec<()>>()
         .await?;
+    let mut missing = missing_base.into_inner().expect("list");
+    if !missing.is_empty() {
+        missing.sort();
+        let base = reader.head.manifest.base.as_ref();
+        return Err(PushError::MissingBaseBlobs {
+            base: base.map_or_else(|| "(unknown)".into(), |b| format!("{} {}", b.name, b.version)),
+            count: missing.len(),
+            list: missing.join(", "),
+        });
+    }
 
     // Manifests: per target, children by digest, then tagged ones; targets
     // concurrently. A manifest the registry already holds under that name is

@@ -5,6 +5,7 @@
 
 mod charts;
 mod create;
+mod differential;
 mod errors;
 mod fake_api;
 mod image_signatures;

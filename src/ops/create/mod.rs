@@ -3,6 +3,7 @@
 //! output path unless everything succeeded.
 
 mod content;
+mod differential;
 mod discover;
 mod images;
 mod vendor;
@@ -36,6 +37,9 @@ pub struct CreateOptions {
     pub sign_key: Option<(PathBuf, String)>,
     /// Write parts of at most this many bytes instead of one file.
     pub max_part_size: Option<u64>,
+    /// Make a differential bundle: leave out every blob this bundle (or
+    /// `inspect --json` output of it) has.
+    pub since: Option<PathBuf>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -111,13 +115,23 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     // A compressible blob's stored size is known only once it is compressed,
     // so those few (uncompressed layers) are fetched before the layout is
     // fixed; everything else streams into its slot as it arrives.
-    let compressible = |b: &BlobDescriptor| media::is_compressible(&b.media_type);
+    let base = match &options.since {
+        Some(path) => Some(differential::load_base(path)?),
+        None => None,
+    };
+    let in_base = |d: &Digest| base.as_ref().is_some_and(|b| b.digests.contains(d));
+    let compressible = |b: &BlobDescriptor| media::is_compressible(&b.media_type) && !in_base(&b.digest);
     let mut downloaded =
         images::download_missing(&all_images, &compressible, &registry, &cache, concurrency, progress, None).await?;
-    let blob_records = {
+    let mut blob_records = {
         let cache = cache.clone();
-        tokio::task::spawn_blocking(move || blob_records(blobs.0, &cache)).await??
+        let (carried, left): (Vec<_>, Vec<_>) = blobs.0.into_iter().partition(|b| !in_base(&b.digest));
+        let mut records = tokio::task::spawn_blocking(move || blob_records(carried, &cache)).await??;
+        records.extend(differential::base_records(left));
+        records
     };
+    blob_records.sort_by(|a, b| a.digest.cmp(&b.digest));
+    blob_records.dedup_by(|a, b| a.digest == b.digest);
     let manifest = BundleManifest {
         format: format::FORMAT_MAJOR,
         format_minor: format::FORMAT_MINOR,
@@ -134,6 +148,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
             spec_file: spec.path.file_name().map(|n| n.to_string_lossy().into_owned()),
             spec_digest: Some(spec.digest.clone()),
         },
+        base: base.as_ref().map(|b| b.record.clone()),
     };
     check_image_names_unique(&manifest)?;
 
@@ -166,7 +181,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         bar: bar.clone(),
     };
     let cached: Vec<Digest> =
-        manifest.blobs.iter().filter(|b| cache.contains(&b.digest)).map(|b| b.digest.clone()).collect();
+        manifest.blobs.iter().filter(|b| !b.in_base && cache.contains(&b.digest)).map(|b| b.digest.clone()).collect();
     let fill_cached = async {
         futures_util::stream::iter(cached.iter())
             .map(|d| filler.fill(d))
@@ -174,7 +189,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
             .try_collect::<Vec<()>>()
             .await
     };
-    let everything = |_: &BlobDescriptor| true;
+    let everything = |b: &BlobDescriptor| !in_base(&b.digest);
     let download =
         images::download_missing(&all_images, &everything, &registry, &cache, concurrency, progress, Some(&filler));
     let ((), fetched) = tokio::try_join!(async { fill_cached.await.map(|_| ()) }, download)?;
@@ -290,6 +305,7 @@ fn blob_records(mut blobs: Vec<BlobDescriptor>, cache: &Cache) -> Result<Vec<Blo
                 size: blob.size,
                 media_type: blob.media_type,
                 encoding: Encoding::Identity,
+                in_base: false,
             });
             continue;
         };
@@ -302,7 +318,14 @@ fn blob_records(mut blobs: Vec<BlobDescriptor>, cache: &Cache) -> Result<Vec<Blo
             Some((_, stored)) => (Encoding::Zstd, stored),
             None => (Encoding::Identity, size),
         };
-        records.push(BlobRecord { digest: blob.digest, size, media_type: blob.media_type, encoding, stored_size });
+        records.push(BlobRecord {
+            digest: blob.digest,
+            size,
+            media_type: blob.media_type,
+            encoding,
+            stored_size,
+            in_base: false,
+        });
     }
     Ok(records)
 }

@@ -1,0 +1,141 @@
+//! Differential bundles: 1.1 made against 1.0 carries only what changed,
+//! pushes onto a registry holding 1.0 to the same images as the full 1.1,
+//! and is refused where the base's blobs are missing.
+
+use crate::support::*;
+use std::path::Path;
+use std::process::Command;
+
+fn spec(dir: &Path, name: &str, version: &str, tag: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("{name}-{version}.yaml"));
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: {name}, version: {version}}}\ncomponents:\n  - name: a\n    images: [\"oci-layout:./l:{tag}\", \"oci-layout:./l:base\"]\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn noise(len: usize, seed: u8) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut i = 0u64;
+    while out.len() < len {
+        let hex = sha256_hex(&[&i.to_le_bytes()[..], &[seed]].concat());
+        out.extend((0..hex.len()).step_by(2).map(|j| u8::from_str_radix(&hex[j..j + 2], 16).unwrap()));
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+#[test]
+fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
+    if missing_tool("docker-registry") || missing_tool("skopeo") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut layout = LayoutBuilder::new(&d.join("l"));
+    let shared = layer(&[("big.bin", &noise(2 << 20, 1), 0o644)]);
+    let app10 = layout.image("amd64", &[shared.clone(), layer(&[("version", b"1.0", 0o644)])]);
+    let changed = layer(&[("version", b"1.1", 0o644), ("new.bin", &noise(300_000, 2), 0o644)]);
+    let app11 = layout.image("amd64", &[shared.clone(), changed.clone()]);
+    let base = layout.image("amd64", &[layer(&[("base.bin", &noise(500_000, 3), 0o644)])]);
+    layout.tag(&app10, "app-1.0");
+    layout.tag(&app11, "app-1.1");
+    layout.tag(&base, "base");
+
+    let airlock = Airlock::new();
+    let (v10, v11, diff, diff_json) =
+        (d.join("v10.airlock"), d.join("v11.airlock"), d.join("diff.airlock"), d.join("diff-json.airlock"));
+    airlock.ok(&["create", spec(d, "shop", "1.0.0", "app-1.0").to_str().unwrap(), "-o", v10.to_str().unwrap()]);
+    let spec11 = spec(d, "shop", "1.1.0", "app-1.1");
+    airlock.ok(&["create", spec11.to_str().unwrap(), "-o", v11.to_str().unwrap()]);
+    airlock.ok(&["create", spec11.to_str().unwrap(), "-o", diff.to_str().unwrap(), "--since", v10.to_str().unwrap()]);
+    // Against `inspect --json` output alone (the old bundle need not be at hand): the same bundle.
+    let inspected = d.join("v10.json");
+    std::fs::write(&inspected, airlock.ok(&["inspect", v10.to_str().unwrap(), "--json"])).unwrap();
+    airlock.ok(&[
+        "create",
+        spec11.to_str().unwrap(),
+        "-o",
+        diff_json.to_str().unwrap(),
+        "--since",
+        inspected.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&diff).unwrap(), std::fs::read(&diff_json).unwrap());
+
+    // It carries the changed layer, the new config and manifest, nothing else.
+    let v = airlock.inspect(&diff);
+    let carried: Vec<&serde_json::Value> =
+        v["blobs"].as_array().unwrap().iter().filter(|b| b["inBase"] != true).collect();
+    assert_eq!(carried.len(), 3, "{carried:?}");
+    assert!(carried.iter().any(|b| b["digest"] == format!("sha256:{}", sha256_hex(&changed))));
+    assert_eq!(v["base"]["version"], "1.0.0");
+    let new_bytes: u64 = carried.iter().map(|b| b["size"].as_u64().unwrap()).sum();
+    let diff_size = std::fs::metadata(&diff).unwrap().len();
+    let full_size = std::fs::metadata(&v11).unwrap().len();
+    eprintln!("differential {diff_size} bytes for {new_bytes} bytes of new blobs; full bundle {full_size} bytes");
+    assert!(diff_size < new_bytes + 48 * 1024, "{diff_size} vs {new_bytes}");
+    let human = airlock.ok(&["inspect", diff.to_str().unwrap()]);
+    assert!(human.contains("differential:") && human.contains("shop 1.0.0"), "{human}");
+    let verified = airlock.ok(&["verify", diff.to_str().unwrap(), "--allow-unsigned"]);
+    assert!(verified.contains("left to the base bundle"), "{verified}");
+
+    // Onto a registry holding 1.0: the same image digests as pushing the full 1.1.
+    let with_base = Registry::plain();
+    let target = format!("{}/shop", with_base.host);
+    airlock.ok(&["push", v10.to_str().unwrap(), "--registry", &target, "--plain-http", "--allow-unsigned"]);
+    airlock.ok(&["push", diff.to_str().unwrap(), "--registry", &target, "--plain-http", "--allow-unsigned"]);
+    let full = Registry::plain();
+    let full_target = format!("{}/shop", full.host);
+    airlock.ok(&["push", v11.to_str().unwrap(), "--registry", &full_target, "--plain-http", "--allow-unsigned"]);
+    for image in ["shop/l:app-1.1", "shop/l:base"] {
+        assert_eq!(with_base.manifest_digest(image), full.manifest_digest(image), "{image}");
+    }
+    assert_eq!(with_base.manifest_digest("shop/l:app-1.1"), app11.digest);
+    // Every blob of it is really there: skopeo copies it out whole.
+    run_ok(Command::new("skopeo").args([
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{}/shop/l:app-1.1", with_base.host),
+        &format!("oci:{}:x", d.join("out").display()),
+    ]));
+
+    // Into an empty registry: refused, naming what is missing, nothing tagged.
+    let empty = Registry::plain();
+    let err = airlock.fails(&[
+        "push",
+        diff.to_str().unwrap(),
+        "--registry",
+        &format!("{}/shop", empty.host),
+        "--plain-http",
+        "--allow-unsigned",
+    ]);
+    assert!(
+        err.contains("differential bundle leaves to its base bundle shop 1.0.0")
+            && err.contains(&format!("sha256:{}", sha256_hex(&shared))),
+        "{err}"
+    );
+    let tags = Command::new("skopeo")
+        .args(["list-tags", "--tls-verify=false", &format!("docker://{}/shop/l", empty.host)])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&tags.stdout).contains("app-1.1"));
+
+    // A K3s node needs every blob: refused before anything is written.
+    let root = d.join("node");
+    let err = airlock.fails(&[
+        "install",
+        diff.to_str().unwrap(),
+        "--k3s",
+        "--root",
+        root.to_str().unwrap(),
+        "--allow-unsigned",
+    ]);
+    assert!(err.contains("differential bundle") && err.contains("full bundle"), "{err}");
+    assert!(!root.exists());
+}
