@@ -57,13 +57,27 @@ pub struct BundleManifest {
     pub base: Option<BaseRecord>,
 }
 
-/// The bundle a differential bundle was made against.
+/// What a differential bundle was made against: an earlier bundle, or what
+/// a registry held (`registry`, with no manifest digest).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct BaseRecord {
     pub name: String,
     pub version: String,
-    pub manifest_digest: Digest,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<Digest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+}
+
+impl BaseRecord {
+    /// How messages name the base.
+    pub fn describe(&self) -> String {
+        match &self.registry {
+            Some(r) => format!("(what registry {r} held)"),
+            None => format!("{} {}", self.name, self.version),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]

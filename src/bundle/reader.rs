@@ -212,7 +212,7 @@ impl BundleReader {
             return Err(BundleError::InBase {
                 path: self.path().to_path_buf(),
                 digest: digest.clone(),
-                base: base.map_or_else(String::new, |b| format!("{} {}", b.name, b.version)),
+                base: base.map_or_else(String::new, |b| b.describe()),
             });
         }
         let name = format::blob_entry_name(digest, record.encoding);

@@ -36,6 +36,10 @@ pub struct Args {
     /// bundle (or its parts, or its `inspect --json` output, FILE.json) has.
     #[arg(long)]
     since: Option<PathBuf>,
+    /// Make a differential bundle: leave out every image blob that this
+    /// registry (HOST[:PORT][/PREFIX], names as `push` gives them) holds.
+    #[arg(long)]
+    since_registry: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -99,6 +103,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         cache_dir: args.cache_dir.unwrap_or_else(crate::cache::Cache::default_root),
         max_part_size: args.max_part_size,
         since: args.since,
+        since_registry: args.since_registry,
     };
     let progress = printer.progress();
     let runtime = tokio::runtime::Runtime::new()?;

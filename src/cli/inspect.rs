@@ -36,12 +36,11 @@ fn render(r: &InspectReport) -> String {
         let bytes: u64 = left.iter().map(|b| b.size).sum();
         let _ = writeln!(
             out,
-            "differential: {} blobs ({}) left to base {} {} (manifest {}); the target must hold them",
+            "differential: {} blobs ({}) left to base {}{}; the target must hold them",
             left.len(),
             human_bytes(bytes),
-            base.name,
-            base.version,
-            base.manifest_digest
+            base.describe(),
+            base.manifest_digest.as_ref().map(|d| format!(" (manifest {d})")).unwrap_or_default()
         );
     }
     let signers: Vec<&str> = r.signatures.iter().map(|s| s.key_id.as_str()).collect();

@@ -75,12 +75,9 @@ pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict, 
     let reader = BundleReader::open(&options.bundle)?;
     if let Some(base) = &reader.head.manifest.base {
         bail!(
-            "{} is a differential bundle (it leaves blobs to {} {}): installing onto a K3s node needs every blob; install the full bundle, or push this one to a registry that holds {} {}",
+            "{} is a differential bundle (it leaves blobs to its base {}): installing onto a K3s node needs every blob; install the full bundle, or push this one to a registry that holds its base",
             options.bundle.display(),
-            base.name,
-            base.version,
-            base.name,
-            base.version
+            base.describe()
         );
     }
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;

@@ -135,6 +135,17 @@ fn collect(
     Ok(())
 }
 
+/// The repository `push` gives an image (`docker.io/library/redis` ->
+/// `PREFIX/library/redis`, or `PREFIX/docker.io/library/redis` when keeping hosts).
+pub fn target_repository(dest: &Destination, source: &Reference, keep_host: bool) -> String {
+    let path = if keep_host {
+        format!("{}/{}", source.registry(), source.repository())
+    } else {
+        source.repository().to_string()
+    };
+    dest.repository(&path)
+}
+
 fn image_target(
     reader: &BundleReader,
     image: &ImageRecord,
@@ -143,12 +154,7 @@ fn image_target(
 ) -> Result<PushTarget, PushError> {
     let bad = |detail: String| PushError::BadImage { image: image.reference.clone(), detail };
     let source = parse_reference(&image.reference).map_err(bad)?;
-    let path = if keep_host {
-        format!("{}/{}", source.registry(), source.repository())
-    } else {
-        source.repository().to_string()
-    };
-    let repository = dest.repository(&path);
+    let repository = target_repository(dest, &source, keep_host);
     let target = match source.tag() {
         Some(tag) => Reference::with_tag(dest.host.clone(), repository, tag.to_string()),
         None => Reference::with_digest(dest.host.clone(), repository, image.digest.to_string()),
@@ -390,7 +396,7 @@ pub async fn execute(
         missing.sort();
         let base = reader.head.manifest.base.as_ref();
         return Err(PushError::MissingBaseBlobs {
-            base: base.map_or_else(|| "(unknown)".into(), |b| format!("{} {}", b.name, b.version)),
+            base: base.map_or_else(|| "(unknown)".into(), |b| b.describe()),
             count: missing.len(),
             list: missing.join(", "),
         });

@@ -96,6 +96,25 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
         assert_eq!(with_base.manifest_digest(image), full.manifest_digest(image), "{image}");
     }
     assert_eq!(with_base.manifest_digest("shop/l:app-1.1"), app11.digest);
+    // Against what the registry holds (no old bundle at hand at all).
+    let diff_reg = d.join("diff-reg.airlock");
+    airlock.ok(&[
+        "create",
+        spec11.to_str().unwrap(),
+        "-o",
+        diff_reg.to_str().unwrap(),
+        "--since-registry",
+        &target,
+        "--plain-http",
+    ]);
+    let v = airlock.inspect(&diff_reg);
+    let left: Vec<&serde_json::Value> = v["blobs"].as_array().unwrap().iter().filter(|b| b["inBase"] == true).collect();
+    assert!(left.iter().any(|b| b["digest"] == format!("sha256:{}", sha256_hex(&shared))), "{v}");
+    assert!(v["blobs"].as_array().unwrap().len() - left.len() <= 4, "{v}");
+    assert_eq!(v["base"]["registry"], target.as_str());
+    airlock.ok(&["push", diff_reg.to_str().unwrap(), "--registry", &target, "--plain-http", "--allow-unsigned"]);
+    assert_eq!(with_base.manifest_digest("shop/l:app-1.1"), app11.digest);
+
     // Every blob of it is really there: skopeo copies it out whole.
     run_ok(Command::new("skopeo").args([
         "copy",

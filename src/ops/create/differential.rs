@@ -27,7 +27,8 @@ pub fn load_base(path: &Path) -> Result<Base> {
             record: BaseRecord {
                 name: head.manifest.metadata.name.clone(),
                 version: head.manifest.metadata.version.clone(),
-                manifest_digest: Digest::of(&head.manifest_bytes),
+                manifest_digest: Some(Digest::of(&head.manifest_bytes)),
+                registry: None,
             },
             digests: head.manifest.blobs.iter().map(|b| b.digest.clone()).collect(),
         });
@@ -46,9 +47,54 @@ pub fn load_base(path: &Path) -> Result<Base> {
         record: BaseRecord {
             name: inspected.metadata.name,
             version: inspected.metadata.version,
-            manifest_digest: inspected.manifest_digest,
+            manifest_digest: Some(inspected.manifest_digest),
+            registry: None,
         },
         digests: inspected.blobs.into_iter().map(|b| b.digest).collect(),
+    })
+}
+
+/// The image blobs a registry already holds under the names `push` would
+/// give them (HEAD requests, bounded in number and concurrency).
+pub async fn registry_base(
+    dest: &str,
+    images: &[&super::images::GatheredImage],
+    registry: &crate::oci::registry::Registry,
+    concurrency: usize,
+) -> Result<Base> {
+    use crate::target::registry::{target_repository, Destination};
+    use futures_util::{StreamExt, TryStreamExt};
+    let destination = Destination::parse(dest)?;
+    let mut checks: Vec<(oci_client::Reference, Digest)> = Vec::new();
+    for image in images {
+        let source = crate::oci::source::parse_reference(&image.record.reference).map_err(anyhow::Error::msg)?;
+        let repo = target_repository(&destination, &source, false);
+        let at = oci_client::Reference::with_tag(destination.host.clone(), repo, "latest".into());
+        for blob in image.tree.all_blobs() {
+            checks.push((at.clone(), blob.digest.clone()));
+        }
+    }
+    checks.sort_by(|a, b| (a.0.whole(), &a.1).cmp(&(b.0.whole(), &b.1)));
+    checks.dedup();
+    let held: Vec<Option<Digest>> = futures_util::stream::iter(checks)
+        .map(|(repo, digest)| async move {
+            let exists = registry
+                .blob_exists(&repo, &digest)
+                .await
+                .with_context(|| format!("cannot ask {} which blobs it holds", repo.registry()))?;
+            Ok::<_, anyhow::Error>(exists.then_some(digest))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    Ok(Base {
+        record: BaseRecord {
+            name: String::new(),
+            version: String::new(),
+            manifest_digest: None,
+            registry: Some(dest.to_string()),
+        },
+        digests: held.into_iter().flatten().collect(),
     })
 }
 

@@ -40,6 +40,9 @@ pub struct CreateOptions {
     /// Make a differential bundle: leave out every blob this bundle (or
     /// `inspect --json` output of it) has.
     pub since: Option<PathBuf>,
+    /// Make a differential bundle: leave out every image blob this registry
+    /// (`HOST[/PREFIX]`, names as `push` gives them) already holds.
+    pub since_registry: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -115,9 +118,14 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     // A compressible blob's stored size is known only once it is compressed,
     // so those few (uncompressed layers) are fetched before the layout is
     // fixed; everything else streams into its slot as it arrives.
-    let base = match &options.since {
-        Some(path) => Some(differential::load_base(path)?),
-        None => None,
+    let base = match (&options.since, &options.since_registry) {
+        (Some(_), Some(_)) => anyhow::bail!("--since and --since-registry cannot be used together"),
+        (Some(path), None) => Some(differential::load_base(path)?),
+        (None, Some(dest)) => {
+            let all: Vec<_> = images.iter().flatten().collect();
+            Some(differential::registry_base(dest, &all, &registry, concurrency).await?)
+        }
+        (None, None) => None,
     };
     let in_base = |d: &Digest| base.as_ref().is_some_and(|b| b.digests.contains(d));
     let compressible = |b: &BlobDescriptor| media::is_compressible(&b.media_type) && !in_base(&b.digest);
