@@ -3,7 +3,10 @@
 //! wrapping an archive as a Helm OCI artifact (config + content layer), the
 //! form charts take inside a bundle and in registries.
 //!
-//! Rendering templates is not done here yet.
+//! Submodules: `template` (the Go template engine and its functions),
+//! `load`, `values`, `render`, `schema`, `manifests` (Helm's rules for
+//! rendering a chart), `images` (what a rendered chart runs), `deps`
+//! (dependencies to vendor at create time), `repo` (Helm repositories).
 
 pub mod deps;
 pub mod images;
