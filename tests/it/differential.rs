@@ -18,18 +18,6 @@ fn spec(dir: &Path, name: &str, version: &str, tag: &str) -> std::path::PathBuf 
     path
 }
 
-fn noise(len: usize, seed: u8) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 32);
-    let mut i = 0u64;
-    while out.len() < len {
-        let hex = sha256_hex(&[&i.to_le_bytes()[..], &[seed]].concat());
-        out.extend((0..hex.len()).step_by(2).map(|j| u8::from_str_radix(&hex[j..j + 2], 16).unwrap()));
-        i += 1;
-    }
-    out.truncate(len);
-    out
-}
-
 #[test]
 fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
     if missing_tool("docker-registry") || missing_tool("skopeo") {

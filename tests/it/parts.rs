@@ -16,22 +16,6 @@ struct Split {
     big: Built,
 }
 
-/// Incompressible bytes without a random source: a counter run through sha256.
-fn noise(len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 32);
-    let mut i = 0u64;
-    while out.len() < len {
-        out.extend_from_slice(&hex_to_bytes(&sha256_hex(&i.to_le_bytes())));
-        i += 1;
-    }
-    out.truncate(len);
-    out
-}
-
-fn hex_to_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
-}
-
 /// A signed bundle of three images (one with a 6 MB layer, one stored
 /// zstd-compressed), split into parts of at most 1 MiB.
 fn split_bundle() -> Split {
@@ -39,7 +23,7 @@ fn split_bundle() -> Split {
     let d = dir.path();
     let hello_digest = demo_image(&d.join("hello"));
     let mut layout = LayoutBuilder::new(&d.join("img"));
-    let big = layout.image("amd64", &[layer(&[("data/noise.bin", &noise(6 << 20), 0o644)])]);
+    let big = layout.image("amd64", &[layer(&[("data/noise.bin", &noise(6 << 20, 0), 0o644)])]);
     layout.tag(&big, "big");
     docker_archive(&d.join("hello"), "1.0.0", &d.join("plain.tar"), "example.com/plain:1");
     let spec = write_spec(
@@ -55,6 +39,12 @@ fn split_bundle() -> Split {
     assert!(out.contains("split into"), "{out}");
     let count = std::fs::read_dir(&parts).unwrap().count();
     Split { dir, airlock, bundle, public, parts, count, hello_digest, big }
+}
+
+/// `install SOURCE --k3s --root ROOT` for amd64, trusting `key`.
+fn install_args<'a>(source: &'a Path, root: &'a Path, key: &'a str) -> Vec<&'a str> {
+    let (source, root) = (source.to_str().unwrap(), root.to_str().unwrap());
+    vec!["install", source, "--k3s", "--root", root, "--platform", "linux/amd64", "--key", key]
 }
 
 fn part(s: &Split, index: usize) -> PathBuf {
@@ -127,19 +117,7 @@ fn parts_read_in_place_like_the_whole_bundle() {
     assert_eq!(registry.manifest_digest("fromparts/hello:1.0.0"), s.hello_digest);
 
     // install onto a K3s node root: the same files as from the whole bundle.
-    let install = |source: &Path, root: &Path| {
-        s.airlock.ok(&[
-            "install",
-            source.to_str().unwrap(),
-            "--k3s",
-            "--root",
-            root.to_str().unwrap(),
-            "--platform",
-            "linux/amd64",
-            "--key",
-            key,
-        ]);
-    };
+    let install = |source: &Path, root: &Path| s.airlock.ok(&install_args(source, root, key));
     let (from_parts, from_whole) = (s.dir.path().join("node-parts"), s.dir.path().join("node-whole"));
     install(&s.parts, &from_parts);
     install(&s.bundle, &from_whole);
@@ -183,17 +161,7 @@ fn a_damaged_part_is_named_and_nothing_is_installed() {
     let err = s.airlock.fails(&["verify", corrupt.to_str().unwrap(), "--key", key]);
     assert!(err.contains(&name(4)) && err.contains("corrupt"), "{err}");
     let root = s.dir.path().join("node");
-    let err = s.airlock.fails(&[
-        "install",
-        corrupt.to_str().unwrap(),
-        "--k3s",
-        "--root",
-        root.to_str().unwrap(),
-        "--platform",
-        "linux/amd64",
-        "--key",
-        key,
-    ]);
+    let err = s.airlock.fails(&install_args(&corrupt, &root, key));
     assert!(err.contains("corrupt") || err.contains("digest"), "{err}");
     assert!(!root.exists() || files_under(&root).is_empty(), "nothing may be installed from a corrupt part");
 
