@@ -41,6 +41,8 @@ pub enum BundleError {
     MissingBlob { path: PathBuf, digest: Digest },
     #[error("{0}")]
     CorruptPart(parts::CorruptPart),
+    #[error("{source} (the blob lies in {parts}; copy those parts again)")]
+    InParts { parts: String, source: Box<BundleError> },
     #[error("{path} is a differential bundle: blob {digest} was left to its base bundle {base}, which the target must already hold")]
     InBase { path: PathBuf, digest: Digest, base: String },
 }

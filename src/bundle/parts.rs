@@ -202,6 +202,17 @@ impl Source {
         }
     }
 
+    /// Names of the parts holding bytes `offset..offset+size` (none for a
+    /// whole bundle).
+    pub fn parts_holding(&self, offset: u64, size: u64) -> Vec<String> {
+        let Source::Parts(parts) = self else { return Vec::new() };
+        parts
+            .iter()
+            .filter(|p| offset < p.header.offset + p.header.length && offset + size > p.header.offset)
+            .map(|p| p.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .collect()
+    }
+
     pub fn len(&self) -> Result<u64> {
         match self {
             Source::Whole(p) => Ok(std::fs::metadata(p).map_err(io_err(p))?.len()),

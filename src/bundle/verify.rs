@@ -146,9 +146,23 @@ impl Write for BlobSink {
 }
 
 /// Verifies a bundle file, or all its parts (each part's own sha256 too).
+/// A corrupt blob in a split bundle is reported with the part(s) holding it.
 pub fn verify_file(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
     let source = super::parts::Source::open(path)?;
-    verify_stream(source.reader()?, source.path(), on_progress)
+    match verify_stream(source.reader()?, source.path(), on_progress) {
+        Err(BundleError::DigestMismatch { path, entry, expected, actual }) => {
+            let parts = super::reader::BundleReader::open(source.path())
+                .ok()
+                .and_then(|r| r.locate(&expected).ok().map(|(loc, _)| source.parts_holding(loc.offset, loc.size)))
+                .unwrap_or_default();
+            let error = BundleError::DigestMismatch { path, entry, expected, actual };
+            Err(match parts.is_empty() {
+                true => error,
+                false => BundleError::InParts { parts: parts.join(", "), source: Box::new(error) },
+            })
+        }
+        other => other,
+    }
 }
 
 pub fn verify_stream(reader: impl Read, path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
