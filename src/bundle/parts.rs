@@ -333,9 +333,14 @@ impl BackgroundSha256 {
     }
 
     pub fn update(&mut self, bytes: &[u8]) {
+        self.update_owned(bytes.to_vec());
+    }
+
+    /// `update` without a copy, for a buffer the caller is done with.
+    pub fn update_owned(&mut self, bytes: Vec<u8>) {
         if let Some(tx) = &self.chunks {
             // A send fails only if the worker died, which finish() reports.
-            let _ = tx.send(bytes.to_vec());
+            let _ = tx.send(bytes);
         }
     }
 
@@ -486,7 +491,7 @@ pub fn split(
     let count = cuts.len() as u32;
     let mut reader = source.reader()?;
     let mut written = Vec::new();
-    let mut buf = vec![0u8; 1 << 20];
+    const CHUNK: usize = 4 << 20;
     for (i, (offset, length)) in cuts.iter().enumerate() {
         let index = i as u32 + 1;
         let path = dir.join(part_name(stem, index, count));
@@ -496,10 +501,11 @@ pub fn split(
         let mut hasher = BackgroundSha256::new();
         let mut left = *length;
         while left > 0 {
-            let want = buf.len().min(left as usize);
-            reader.read_exact(&mut buf[..want]).map_err(io_err(source.path()))?;
-            hasher.update(&buf[..want]);
-            file.write_all(&buf[..want]).map_err(io_err(&path))?;
+            let want = CHUNK.min(left as usize);
+            let mut chunk = vec![0u8; want];
+            reader.read_exact(&mut chunk).map_err(io_err(source.path()))?;
+            file.write_all(&chunk).map_err(io_err(&path))?;
+            hasher.update_owned(chunk);
             left -= want as u64;
             on_bytes(want as u64);
         }
