@@ -26,6 +26,13 @@ pub struct Serving {
 /// Binds, reports through `on_ready`, then serves until Ctrl-C / SIGTERM.
 pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(&Serving)) -> Result<()> {
     let reader = BundleReader::open(&options.bundle)?;
+    if let Some(base) = &reader.head.manifest.base {
+        anyhow::bail!(
+            "{} is a differential bundle (it leaves blobs to its base {}): serving needs every blob; serve the full bundle",
+            options.bundle.display(),
+            base.describe()
+        );
+    }
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     let catalog = Arc::new(Catalog::new(reader));
     let listener = tokio::net::TcpListener::bind(options.listen)

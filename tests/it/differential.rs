@@ -145,4 +145,7 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
     ]);
     assert!(err.contains("differential bundle") && err.contains("full bundle"), "{err}");
     assert!(!root.exists());
+    // Serving one would answer with holes: refused too.
+    let err = airlock.fails(&["serve", diff.to_str().unwrap(), "--listen", "127.0.0.1:0", "--allow-unsigned"]);
+    assert!(err.contains("differential bundle") && err.contains("serve the full bundle"), "{err}");
 }
