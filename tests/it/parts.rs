@@ -300,3 +300,66 @@ fn create_writes_parts_directly_identical_to_split() {
     s.airlock.ok(&["sign", direct.parent().unwrap().to_str().unwrap(), "--key", key.to_str().unwrap()]);
     s.airlock.ok(&["verify", direct.parent().unwrap().to_str().unwrap(), "--key", public.to_str().unwrap()]);
 }
+
+/// Fast incompressible bytes (xorshift), for a bundle big enough to kill a
+/// copy in the middle of.
+fn fast_noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+#[test]
+fn a_copy_killed_by_its_pid_resumes_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // One 40 MB layer, gzip'd without compression (quick to make here).
+    let mut tar = tar::Builder::new(flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::none()));
+    let data = fast_noise(40 << 20);
+    let mut h = tar::Header::new_ustar();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    tar.append_data(&mut h, "noise.bin", data.as_slice()).unwrap();
+    let big_layer = tar.into_inner().unwrap().finish().unwrap();
+    let mut layout = LayoutBuilder::new(&d.join("img"));
+    let image = layout.image("amd64", &[big_layer]);
+    layout.tag(&image, "big");
+    let spec = write_spec(d, "components:\n  - name: a\n    images: [\"oci-layout:./img:big\"]\n");
+    let airlock = Airlock::new();
+    let bundle = d.join("k.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    let total = std::fs::metadata(&bundle).unwrap().len();
+
+    let stick = d.join("stick");
+    let partial = stick.join("k.airlock.partial");
+    let mut child = airlock.cmd().args(["copy", bundle.to_str().unwrap(), stick.to_str().unwrap()]).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let written = std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
+        if written >= 4 << 20 || child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the copy finished before it could be killed; make the bundle bigger");
+    let at_kill = std::fs::metadata(&partial).unwrap().len();
+    assert!(at_kill > 0 && at_kill < total, "{at_kill} of {total}");
+    assert!(!stick.join("k.airlock").exists(), "an unfinished copy never takes the final name");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["copy", bundle.to_str().unwrap(), stick.to_str().unwrap(), "--json"]))
+            .unwrap();
+    assert_eq!(report["reusedBytes"].as_u64(), Some(at_kill), "{report}");
+    assert_eq!(report["writtenBytes"].as_u64(), Some(total - at_kill), "{report}");
+    assert!(std::fs::read(stick.join("k.airlock")).unwrap() == std::fs::read(&bundle).unwrap());
+}
