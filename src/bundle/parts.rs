@@ -95,7 +95,10 @@ impl Source {
     /// the parts. Parts are checked for completeness and order here.
     pub fn open(path: &Path) -> Result<Source> {
         if path.is_dir() {
-            return Self::from_dir(path, None);
+            return Self::from_dir(path, None).or_else(|e| match single_bundle_in(path) {
+                Some(bundle) => Ok(Source::Whole(bundle)),
+                None => Err(e),
+            });
         }
         match read_header(path)? {
             None => Ok(Source::Whole(path.to_path_buf())),
@@ -121,7 +124,8 @@ impl Source {
         }
         let not_found = || BundleError::NotABundle {
             path: dir.to_path_buf(),
-            reason: "it holds no bundle parts (files named NAME.airlock.part-NNN-of-MMM)".into(),
+            reason: "it holds no bundle parts (files named NAME.airlock.part-NNN-of-MMM) and no single NAME.airlock"
+                .into(),
         };
         let bundle = match bundle {
             Some(b) => b.clone(),
@@ -237,6 +241,17 @@ impl Source {
             }),
         })
     }
+}
+
+/// The one `*.airlock` file in `dir`, if there is exactly one (a stick
+/// holding a whole bundle rather than parts).
+fn single_bundle_in(dir: &Path) -> Option<PathBuf> {
+    let mut found = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "airlock"));
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
 fn missing_part(dir: &Path, name: &str, index: u32, count: u32) -> String {
