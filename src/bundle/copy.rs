@@ -45,6 +45,7 @@ fn abort_after() -> Option<u64> {
 pub fn copy(source_path: &Path, dest_dir: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<CopyReport> {
     let source = Source::open(source_path)?;
     std::fs::create_dir_all(dest_dir).map_err(io_err(dest_dir))?;
+
     let targets: Vec<Target> = match &source {
         Source::Whole(path) => vec![Target {
             final_path: dest_dir.join(path.file_name().unwrap_or_default()),
