@@ -331,24 +331,39 @@ impl Seek for SourceReader {
 /// a split or copy (on two cores this is most of their cost otherwise).
 pub struct BackgroundSha256 {
     chunks: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    /// Buffers the worker is done with, to be filled again: fresh multi-MiB
+    /// allocations would cost a page fault per 4 KiB each time.
+    spent: std::sync::mpsc::Receiver<Vec<u8>>,
     worker: Option<std::thread::JoinHandle<String>>,
 }
 
 impl BackgroundSha256 {
     pub fn new() -> Self {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let (spent_tx, spent) = std::sync::mpsc::channel::<Vec<u8>>();
         let worker = std::thread::spawn(move || {
             let mut hasher = Sha256::new();
             for chunk in rx {
                 hasher.update(&chunk);
+                let _ = spent_tx.send(chunk);
             }
             hex::encode(hasher.finalize())
         });
-        BackgroundSha256 { chunks: Some(tx), worker: Some(worker) }
+        BackgroundSha256 { chunks: Some(tx), spent, worker: Some(worker) }
+    }
+
+    /// A buffer of `len` bytes to fill and pass to `update_owned`, reused
+    /// when the worker has one back.
+    pub fn buffer(&self, len: usize) -> Vec<u8> {
+        let mut buf = self.spent.try_recv().unwrap_or_default();
+        buf.resize(len, 0);
+        buf
     }
 
     pub fn update(&mut self, bytes: &[u8]) {
-        self.update_owned(bytes.to_vec());
+        let mut buf = self.buffer(0);
+        buf.extend_from_slice(bytes);
+        self.update_owned(buf);
     }
 
     /// `update` without a copy, for a buffer the caller is done with.
@@ -517,7 +532,7 @@ pub fn split(
         let mut left = *length;
         while left > 0 {
             let want = CHUNK.min(left as usize);
-            let mut chunk = vec![0u8; want];
+            let mut chunk = hasher.buffer(want);
             reader.read_exact(&mut chunk).map_err(io_err(source.path()))?;
             file.write_all(&chunk).map_err(io_err(&path))?;
             hasher.update_owned(chunk);
