@@ -42,8 +42,7 @@ fn abort_after() -> Option<u64> {
     std::env::var("AIRLOCK_FAULT_ABORT_AFTER_BYTES").ok().and_then(|v| v.parse().ok())
 }
 
-pub fn copy(source_path: &Path, dest_dir: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<CopyReport> {
-    let source = Source::open(source_path)?;
+pub fn copy(source: &Source, dest_dir: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<CopyReport> {
     std::fs::create_dir_all(dest_dir).map_err(io_err(dest_dir))?;
 
     let targets: Vec<Target> = match &source {

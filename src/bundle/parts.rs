@@ -9,7 +9,7 @@
 //!
 //! This module does not interpret the tar stream beyond choosing cut points.
 
-use super::{io_err, padded, BundleError, Result};
+use super::{io_err, BundleError, Result};
 use crate::oci::digest::Digest;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -557,22 +557,6 @@ pub fn split(
     }
     File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
     Ok(written)
-}
-
-/// Tar entries of a bundle read from `reader`: (header offset, end of data).
-pub fn entry_spans(reader: &mut (impl Read + Seek), path: &Path, total: u64) -> Result<Vec<(u64, u64)>> {
-    let mut spans = Vec::new();
-    let mut pos = 0;
-    let mut block = [0u8; 512];
-    while pos + 512 <= total {
-        reader.seek(SeekFrom::Start(pos)).map_err(io_err(path))?;
-        reader.read_exact(&mut block).map_err(io_err(path))?;
-        let Some((_, size)) = super::reader::parse_header(path, &block, pos)? else { break };
-        let end = pos + 512 + padded(size);
-        spans.push((pos, end));
-        pos = end;
-    }
-    Ok(spans)
 }
 
 #[cfg(test)]

@@ -184,6 +184,20 @@ impl BundleReader {
         self.source.path()
     }
 
+    /// Where the bundle's bytes are (a file, or parts).
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// Every tar entry as (offset of its header, end of its padded data),
+    /// in file order: where parts may be cut.
+    pub fn entry_spans(&self) -> Vec<(u64, u64)> {
+        let mut spans: Vec<(u64, u64)> =
+            self.entries.values().map(|l| (l.offset - BLOCK, l.offset + padded(l.size))).collect();
+        spans.sort_unstable();
+        spans
+    }
+
     /// Whether the bundle is one file (which can then be read at offsets
     /// directly) rather than parts.
     pub fn is_whole(&self) -> bool {

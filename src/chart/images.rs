@@ -23,7 +23,7 @@ pub fn find_images(rendered: &Rendered) -> Vec<FoundImage> {
             let Ok(Value::Map(doc)) = from_yaml(&doc) else { continue };
             let doc = doc.borrow();
             let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-            let Some(pod) = pod_spec(&kind, doc.get("spec")) else { continue };
+            let Some(pod) = doc.get("spec").and_then(|spec| pod_spec(&kind, spec)) else { continue };
             for image in container_images(&pod) {
                 if !found.iter().any(|f| f.reference == image) {
                     found.push(FoundImage { reference: image, template: template.clone() });
@@ -34,24 +34,14 @@ pub fn find_images(rendered: &Rendered) -> Vec<FoundImage> {
     found
 }
 
-fn field(v: Option<&Value>, name: &str) -> Option<Value> {
-    match v? {
-        Value::Map(m) => m.borrow().get(name).cloned(),
-        _ => None,
-    }
-}
-
 /// The pod spec inside a workload's spec.
-fn pod_spec(kind: &str, spec: Option<&Value>) -> Option<Value> {
+fn pod_spec(kind: &str, spec: &Value) -> Option<Value> {
     match kind {
-        "Pod" => spec.cloned(),
+        "Pod" => Some(spec.clone()),
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
-            field(field(spec, "template").as_ref(), "spec")
+            spec.at(["template", "spec"])
         }
-        "CronJob" => {
-            let job = field(field(spec, "jobTemplate").as_ref(), "spec");
-            field(field(job.as_ref(), "template").as_ref(), "spec")
-        }
+        "CronJob" => spec.at(["jobTemplate", "spec", "template", "spec"]),
         _ => None,
     }
 }
@@ -59,9 +49,9 @@ fn pod_spec(kind: &str, spec: Option<&Value>) -> Option<Value> {
 fn container_images(pod: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for list in ["initContainers", "containers", "ephemeralContainers"] {
-        if let Some(Value::List(containers)) = field(Some(pod), list) {
+        if let Some(Value::List(containers)) = pod.at([list]) {
             for c in containers.iter() {
-                if let Some(Value::Str(image)) = field(Some(c), "image") {
+                if let Some(Value::Str(image)) = c.at(["image"]) {
                     let image = image.trim();
                     if !image.is_empty() {
                         out.push(image.to_string());

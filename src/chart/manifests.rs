@@ -5,7 +5,6 @@
 
 use super::render::{split_manifests, Rendered};
 use super::template::convert::from_yaml;
-use super::template::Value;
 
 /// Helm's InstallOrder.
 const INSTALL_ORDER: &[&str] = &[
@@ -67,8 +66,9 @@ pub fn sort(rendered: &Rendered) -> (Vec<Manifest>, Vec<Manifest>) {
     for (source, text) in &rendered.manifests {
         for doc in split_manifests(text) {
             let parsed = from_yaml(&doc).unwrap_or_default();
-            let kind = string_at(&parsed, &["kind"]).unwrap_or_default();
-            let hook = string_at(&parsed, &["metadata", "annotations", "helm.sh/hook"]);
+            let text_at = |path: &[&str]| parsed.at(path.iter().copied()).and_then(|v| v.as_str().map(str::to_string));
+            let kind = text_at(&["kind"]).unwrap_or_default();
+            let hook = text_at(&["metadata", "annotations", "helm.sh/hook"]);
             let manifest = Manifest {
                 source: source.clone(),
                 kind,
@@ -95,17 +95,6 @@ fn rank(kind: &str) -> (usize, &str) {
         Some(i) => (i, ""),
         None => (INSTALL_ORDER.len(), kind),
     }
-}
-
-fn string_at(v: &Value, path: &[&str]) -> Option<String> {
-    let mut current = v.clone();
-    for key in path {
-        current = match &current {
-            Value::Map(m) => m.borrow().get(*key).cloned()?,
-            _ => return None,
-        };
-    }
-    current.as_str().map(str::to_string)
 }
 
 #[cfg(test)]

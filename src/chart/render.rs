@@ -10,7 +10,7 @@
 
 use super::load::Chart;
 use super::template::semver;
-use super::template::{Map, Object, TemplateSet, Value};
+use super::template::{str_field, Map, Object, TemplateSet, Value};
 use super::values;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -154,7 +154,7 @@ pub fn render(chart: &Chart, user_values: Map, options: &RenderOptions) -> Resul
     let mut rendered = Rendered::default();
     for job in &jobs {
         let base = job.path.rsplit('/').next().unwrap_or("");
-        if base.starts_with('_') || !job.render {
+        if base.starts_with('_') {
             continue;
         }
         let data = template_data(job, &capabilities, &release);
@@ -183,7 +183,6 @@ fn normalize_kube_version(v: &str) -> String {
 struct Job {
     path: String,
     source: String,
-    render: bool,
     is_root: bool,
     chart: Value,
     files: Rc<Files>,
@@ -205,55 +204,62 @@ fn sub_values(values: &Value, name: &str) -> Value {
     }
 }
 
-/// `.Subcharts`: each subchart's name -> the data its own templates see.
-fn subcharts_value(chart: &Chart, full_path: &str, values: &Value, context: &Context) -> Value {
-    let mut out = Map::new();
+/// Queues the templates of `chart` and its subcharts, and returns the data
+/// the chart's templates see, which its parent shows as `.Subcharts.NAME`.
+/// Built once per chart, bottom up.
+fn collect(
+    chart: &Chart,
+    full_path: &str,
+    values: &Value,
+    is_root: bool,
+    context: &Context,
+    jobs: &mut Vec<Job>,
+) -> Value {
+    let mut subcharts = Map::new();
     for sub in &chart.subcharts {
-        let path = format!("{full_path}/charts/{}", sub.name);
-        let sub_values = sub_values(values, &sub.name);
-        let mut template = Map::new();
-        template.insert("BasePath".into(), Value::from(format!("{path}/templates")));
-        template.insert("Name".into(), Value::from(""));
-        let mut data = Map::new();
-        data.insert("Values".into(), sub_values.clone());
-        data.insert("Chart".into(), chart_metadata(sub, false));
-        data.insert("Release".into(), context.release.clone());
-        data.insert("Capabilities".into(), context.capabilities.clone());
-        data.insert("Files".into(), Value::Object(Rc::new(Files::of(sub))));
-        data.insert("Template".into(), Value::map(template));
-        data.insert("Subcharts".into(), subcharts_value(sub, &path, &sub_values, context));
-        out.insert(sub.name.clone(), Value::map(data));
+        let data = collect(
+            sub,
+            &format!("{full_path}/charts/{}", sub.name),
+            &sub_values(values, &sub.name),
+            false,
+            context,
+            jobs,
+        );
+        subcharts.insert(sub.name.clone(), data);
     }
-    Value::map(out)
-}
-
-fn collect(chart: &Chart, full_path: &str, values: &Value, is_root: bool, context: &Context, jobs: &mut Vec<Job>) {
+    let subcharts = Value::map(subcharts);
     let files = Rc::new(Files::of(chart));
     let chart_value = chart_metadata(chart, is_root);
-    let subcharts = subcharts_value(chart, full_path, values, context);
+    let base_path = format!("{full_path}/templates");
     for (path, data) in chart.templates() {
-        let base = path.rsplit('/').next().unwrap_or("");
         // A library chart contributes its defines only.
-        let render = !chart.is_library() || base.starts_with('_');
-        if chart.is_library() && !base.starts_with('_') {
+        let partial = path.rsplit('/').next().unwrap_or("").starts_with('_');
+        if chart.is_library() && !partial {
             continue;
         }
         jobs.push(Job {
             path: format!("{full_path}/{path}"),
             source: String::from_utf8_lossy(data).into_owned(),
-            render,
             is_root,
             chart: chart_value.clone(),
             files: files.clone(),
             values: values.clone(),
-            base_path: format!("{full_path}/templates"),
+            base_path: base_path.clone(),
             subcharts: subcharts.clone(),
         });
     }
-    for sub in &chart.subcharts {
-        let sub_values = sub_values(values, &sub.name);
-        collect(sub, &format!("{full_path}/charts/{}", sub.name), &sub_values, false, context, jobs);
-    }
+    let mut template = Map::new();
+    template.insert("BasePath".into(), Value::from(base_path));
+    template.insert("Name".into(), Value::from(""));
+    let mut data = Map::new();
+    data.insert("Values".into(), values.clone());
+    data.insert("Chart".into(), chart_value);
+    data.insert("Release".into(), context.release.clone());
+    data.insert("Capabilities".into(), context.capabilities.clone());
+    data.insert("Files".into(), Value::Object(files));
+    data.insert("Template".into(), Value::map(template));
+    data.insert("Subcharts".into(), subcharts);
+    Value::map(data)
 }
 
 fn template_data(job: &Job, capabilities: &Value, release: &Value) -> Value {
@@ -337,7 +343,7 @@ fn check_dependencies_present(chart: &Chart) -> Result<(), RenderError> {
         for dep in deps.iter() {
             let Value::Map(dep) = dep else { continue };
             let dep = dep.borrow();
-            let text = |k: &str| dep.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            let text = |k: &str| str_field(&dep, k);
             if !chart.subcharts.iter().any(|s| s.name == text("name")) {
                 return Err(RenderError::MissingDependency {
                     chart: chart.name.clone(),
@@ -358,7 +364,7 @@ fn dependencies_value(deps: &Value) -> Value {
     let converted = deps.iter().filter_map(|d| match d {
         Value::Map(m) => {
             let m = m.borrow();
-            let text = |k: &str| Value::from(m.get(k).and_then(Value::as_str).unwrap_or_default().to_string());
+            let text = |k: &str| Value::from(str_field(&m, k));
             let alias = m.get("alias").and_then(Value::as_str).unwrap_or_default().to_string();
             let name = if alias.is_empty() { text("name") } else { Value::from(alias.clone()) };
             let imports: Vec<Value> = match m.get("import-values") {
@@ -416,15 +422,11 @@ fn enabled_dependencies(chart: &Chart, values: &Map, path: &str) -> Chart {
             .collect(),
         _ => Vec::new(),
     };
-    let dep_str = |d: &Map, k: &str| match d.get(k) {
-        Some(Value::Str(s)) => s.to_string(),
-        _ => String::new(),
-    };
     let mut kept: Vec<Chart> = Vec::new();
     let mut kept_deps: Vec<Value> = Vec::new();
     // Subcharts no dependency names are always kept.
     for sub in &chart.subcharts {
-        if !deps.iter().any(|d| dep_str(d, "name") == sub.name) {
+        if !deps.iter().any(|d| str_field(d, "name") == sub.name) {
             kept.push(sub.clone());
         }
     }
@@ -433,7 +435,7 @@ fn enabled_dependencies(chart: &Chart, values: &Map, path: &str) -> Chart {
         _ => Map::new(),
     };
     for dep in &deps {
-        let name = dep_str(dep, "name");
+        let name = str_field(dep, "name");
         let Some(sub) = chart.subcharts.iter().find(|s| s.name == name) else { continue };
         let mut enabled = true;
         if let Some(Value::List(dep_tags)) = dep.get("tags") {
@@ -448,7 +450,7 @@ fn enabled_dependencies(chart: &Chart, values: &Map, path: &str) -> Chart {
                 enabled = false;
             }
         }
-        let condition = dep_str(dep, "condition");
+        let condition = str_field(dep, "condition");
         for c in condition.split(',').map(str::trim).filter(|c| !c.is_empty()) {
             if let Some(Value::Bool(b)) = lookup_path(values, &format!("{path}{c}")) {
                 enabled = b;
@@ -459,7 +461,7 @@ fn enabled_dependencies(chart: &Chart, values: &Map, path: &str) -> Chart {
             continue;
         }
         let mut sub = sub.clone();
-        let alias = dep_str(dep, "alias");
+        let alias = str_field(dep, "alias");
         if !alias.is_empty() {
             sub.name = alias;
         }
@@ -535,16 +537,10 @@ fn path_to_map(path: &str, table: Map) -> Map {
     }
 }
 
+/// The value at a dotted path (`a.b.c`) of a values map.
 fn lookup_path(values: &Map, path: &str) -> Option<Value> {
-    let mut parts = path.split('.');
-    let mut current = values.get(parts.next()?)?.clone();
-    for p in parts {
-        current = match &current {
-            Value::Map(m) => m.borrow().get(p)?.clone(),
-            _ => return None,
-        };
-    }
-    Some(current)
+    let (first, rest) = path.split_once('.').unwrap_or((path, ""));
+    values.get(first)?.at(rest.split('.').filter(|p| !p.is_empty()))
 }
 
 /// `.Capabilities.KubeVersion`: prints as its version, has fields.

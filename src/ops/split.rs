@@ -2,7 +2,7 @@
 //! a given size, for media with a file size limit (FAT32: 4 GiB).
 
 use crate::bundle::parts::{self, Source};
-use crate::bundle::reader::read_head;
+use crate::bundle::reader::BundleReader;
 use crate::oci::digest::Digest;
 use crate::output::Progress;
 use anyhow::{bail, Context, Result};
@@ -20,11 +20,11 @@ pub fn split(bundle: &Path, max_part_size: u64, out_dir: &Path, progress: &Progr
     if max_part_size < MIN_PART_SIZE {
         bail!("--max-part-size must be at least {} bytes", MIN_PART_SIZE);
     }
-    let source = Source::open(bundle)?;
-    let head = read_head(bundle)?;
+    let reader = BundleReader::open(bundle)?;
+    let source = reader.source();
     let total = source.len()?;
-    let spans = parts::entry_spans(&mut source.reader()?, source.path(), total)?;
-    let stem = bundle_stem(&source);
+    let spans = reader.entry_spans();
+    let stem = bundle_stem(source);
     std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     if let Source::Parts(existing) = &source {
         let same_dir = existing
@@ -35,10 +35,15 @@ pub fn split(bundle: &Path, max_part_size: u64, out_dir: &Path, progress: &Progr
         }
     }
     let bar = progress.bar(&stem, total);
-    let written =
-        parts::split(&source, &spans, &Digest::of(&head.manifest_bytes), &stem, out_dir, max_part_size, &mut |n| {
-            bar.inc(n)
-        })?;
+    let written = parts::split(
+        source,
+        &spans,
+        &Digest::of(&reader.head.manifest_bytes),
+        &stem,
+        out_dir,
+        max_part_size,
+        &mut |n| bar.inc(n),
+    )?;
     bar.finish(&stem, &format!("{} parts written to {}", written.len(), out_dir.display()));
     Ok(SplitReport { parts: written, bundle_bytes: total })
 }

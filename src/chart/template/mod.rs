@@ -16,4 +16,4 @@ pub mod semver;
 pub mod value;
 
 pub use exec::{TemplateError, TemplateSet};
-pub use value::{Map, Object, Value};
+pub use value::{str_field, Map, Object, Value};

@@ -98,6 +98,19 @@ impl Value {
         }
     }
 
+    /// The value at `path` through nested maps (None where a step is
+    /// missing or not a map).
+    pub fn at<'k>(&self, path: impl IntoIterator<Item = &'k str>) -> Option<Value> {
+        let mut current = self.clone();
+        for key in path {
+            current = match &current {
+                Value::Map(m) => m.borrow().get(key).cloned()?,
+                _ => return None,
+            };
+        }
+        Some(current)
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
@@ -164,6 +177,11 @@ impl Value {
         self.write_go(&mut out, false);
         out
     }
+}
+
+/// A string entry of a map; empty when absent or not a string.
+pub fn str_field(map: &Map, key: &str) -> String {
+    map.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 impl PartialEq for Value {
