@@ -262,6 +262,16 @@ fn missing_part(dir: &Path, name: &str, index: u32, count: u32) -> String {
     }
 }
 
+/// The piece of `bytes` (meant for bundle offset `offset`) that falls in a
+/// part holding `part_length` bytes from `part_offset`, and where that piece
+/// goes in the part's file (after its header). None if they do not meet.
+pub(crate) fn piece_in_part(part_offset: u64, part_length: u64, offset: u64, bytes: &[u8]) -> Option<(&[u8], u64)> {
+    let end = offset + bytes.len() as u64;
+    let (start, stop) = (offset.max(part_offset), end.min(part_offset + part_length));
+    (start < stop)
+        .then(|| (&bytes[(start - offset) as usize..(stop - offset) as usize], PART_HEADER_SIZE + start - part_offset))
+}
+
 /// Overwrites `bytes` at `offset` of the bundle in place: in the file, or in
 /// the parts that hold that range, whose sha256 headers are then rewritten.
 /// Each file is synced. (Used for the signature slot, near the start.)
@@ -274,17 +284,12 @@ pub fn write_in_place(source: &Source, offset: u64, bytes: &[u8]) -> Result<()> 
             file.sync_all().map_err(io_err(path))
         }
         Source::Parts(parts) => {
-            let end = offset + bytes.len() as u64;
             for part in parts {
                 let h = &part.header;
-                let (start, stop) = (offset.max(h.offset), end.min(h.offset + h.length));
-                if start >= stop {
-                    continue;
-                }
+                let Some((piece, at)) = piece_in_part(h.offset, h.length, offset, bytes) else { continue };
                 let path = &part.path;
                 let file = std::fs::OpenOptions::new().read(true).write(true).open(path).map_err(io_err(path))?;
-                let slice = &bytes[(start - offset) as usize..(stop - offset) as usize];
-                file.write_all_at(slice, PART_HEADER_SIZE + start - h.offset).map_err(io_err(path))?;
+                file.write_all_at(piece, at).map_err(io_err(path))?;
                 let mut hasher = Sha256::new();
                 let mut reader = std::io::BufReader::new(&file);
                 reader.seek(SeekFrom::Start(PART_HEADER_SIZE)).map_err(io_err(path))?;

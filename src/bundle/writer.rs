@@ -161,12 +161,9 @@ impl Sink {
         match self {
             Sink::Whole(tmp) => tmp.as_file().write_all_at(bytes, offset),
             Sink::Parts(parts) => {
-                let end = offset + bytes.len() as u64;
                 for part in parts {
-                    let (start, stop) = (offset.max(part.offset), end.min(part.offset + part.length));
-                    if start < stop {
-                        let slice = &bytes[(start - offset) as usize..(stop - offset) as usize];
-                        part.tmp.as_file().write_all_at(slice, parts::PART_HEADER_SIZE + start - part.offset)?;
+                    if let Some((piece, at)) = parts::piece_in_part(part.offset, part.length, offset, bytes) {
+                        part.tmp.as_file().write_all_at(piece, at)?;
                     }
                 }
                 Ok(())
