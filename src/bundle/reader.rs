@@ -146,11 +146,26 @@ fn read_head_from(file: &mut (impl Read + Seek), path: &Path) -> Result<BundleHe
     Ok(BundleHead { manifest, manifest_bytes, signatures })
 }
 
+/// Where the blobs a differential bundle leaves to its base come from when
+/// installing it (a K3s node's stored content, say). What `open` returns
+/// must already be checked against the digest as it is read.
+pub trait BaseBlobs: Send + Sync {
+    /// The blob's content, or None when this source does not hold it.
+    fn open(&self, digest: &Digest) -> Option<std::io::Result<Box<dyn Read + Send>>>;
+}
+
+impl<T: BaseBlobs> BaseBlobs for std::sync::Arc<T> {
+    fn open(&self, digest: &Digest) -> Option<std::io::Result<Box<dyn Read + Send>>> {
+        self.as_ref().open(digest)
+    }
+}
+
 /// Random access to the blobs of a bundle (a file or its parts).
 pub struct BundleReader {
     source: Source,
     pub head: BundleHead,
     entries: HashMap<String, EntryLocation>,
+    base_blobs: Option<Box<dyn BaseBlobs>>,
 }
 
 impl BundleReader {
@@ -176,7 +191,13 @@ impl BundleReader {
                 break;
             }
         }
-        Ok(BundleReader { source, head, entries })
+        Ok(BundleReader { source, head, entries, base_blobs: None })
+    }
+
+    /// Blobs left to the base are read from `base` from now on.
+    pub fn with_base_blobs(mut self, base: Box<dyn BaseBlobs>) -> Self {
+        self.base_blobs = Some(base);
+        self
     }
 
     /// The bundle file, or its first part.
@@ -240,6 +261,10 @@ impl BundleReader {
     /// Opens a blob's decoded content. Digests are not checked here: callers
     /// that need that (export) hash what they read.
     pub fn open_blob(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+        let from_base = self.blob_record(digest)?.in_base.then(|| self.base_blobs.as_ref()?.open(digest)).flatten();
+        if let Some(opened) = from_base {
+            return opened.map_err(io_err(self.path()));
+        }
         let (loc, record) = self.locate(digest)?;
         let raw = self.open_range(loc.offset, loc.size)?;
         Ok(match record.encoding {

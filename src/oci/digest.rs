@@ -100,6 +100,38 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// A reader of content that must hash to `expected`: at its end it fails
+/// (InvalidData, naming `origin`) instead of reporting end-of-file when the
+/// bytes read hash to something else.
+pub struct CheckedReader<R> {
+    hashing: Option<HashingReader<R>>,
+    expected: Digest,
+    origin: String,
+}
+
+impl<R: Read> CheckedReader<R> {
+    pub fn new(inner: R, expected: Digest, origin: String) -> Self {
+        CheckedReader { hashing: Some(HashingReader::new(inner)), expected, origin }
+    }
+}
+
+impl<R: Read> Read for CheckedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(hashing) = self.hashing.as_mut() else { return Ok(0) };
+        let n = hashing.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            let (actual, _) = self.hashing.take().expect("checked above").finish();
+            if actual != self.expected {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{} should hold {} but hashes to {actual}", self.origin, self.expected),
+                ));
+            }
+        }
+        Ok(n)
+    }
+}
+
 /// Wraps a writer and hashes everything written through it.
 pub struct HashingWriter<W> {
     inner: W,
@@ -130,6 +162,16 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_checked_reader_fails_at_the_end_of_other_content() {
+        let good = Digest::of(b"abc");
+        let mut out = Vec::new();
+        CheckedReader::new(&b"abc"[..], good.clone(), "x".into()).read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"abc");
+        let err = CheckedReader::new(&b"abd"[..], good, "stored copy".into()).read_to_end(&mut out).unwrap_err();
+        assert!(err.to_string().starts_with("stored copy should hold sha256:ba7816bf"), "{err}");
+    }
 
     #[test]
     fn parses_and_rejects() {

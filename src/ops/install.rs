@@ -8,12 +8,14 @@ use crate::oci::manifest::Platform;
 use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
 use crate::sign::trust::Verdict;
 use crate::target::cluster::{self, Deletion};
+use crate::target::k3s::base_blobs::{self, NodeBlobs};
 use crate::target::k3s::install::{deletions_done, install, rollback, Action, InstallReport};
 use crate::target::k3s::layout::ImagesVia;
 use crate::target::k3s::registries::NodeRegistry;
 use crate::target::k3s::state::ResourceRef;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub struct InstallOptions {
     pub bundle: PathBuf,
@@ -72,14 +74,20 @@ fn run_installer(root: &std::path::Path, target: &str) -> Result<InstallerRun> {
 }
 
 pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict, Option<InstallerRun>)> {
-    let reader = BundleReader::open(&options.bundle)?;
-    if let Some(base) = &reader.head.manifest.base {
-        bail!(
-            "{} is a differential bundle (it leaves blobs to its base {}): installing onto a K3s node needs every blob; install the full bundle, or push this one to a registry that holds its base",
-            options.bundle.display(),
-            base.describe()
-        );
-    }
+    let mut reader = BundleReader::open(&options.bundle)?;
+    // A differential bundle takes what it leaves to its base from what the
+    // node kept of earlier installs.
+    let node = match &reader.head.manifest.base {
+        Some(base) => {
+            let name = reader.head.manifest.metadata.name.as_str();
+            // A base found by asking a registry has no name.
+            let names: Vec<&str> = [name, base.name.as_str()].into_iter().filter(|n| !n.is_empty()).collect();
+            let node = Arc::new(NodeBlobs::load(&options.root, &names)?);
+            reader = reader.with_base_blobs(Box::new(node.clone()));
+            Some(node)
+        }
+        None => None,
+    };
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     verify_digests(&options.bundle, &reader.head, &mut |_| {})
         .with_context(|| format!("{} failed verification; nothing was installed", options.bundle.display()))?;
@@ -104,6 +112,19 @@ pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict, 
         Some(registry) => ImagesVia::Registry(registry),
         None => ImagesVia::Tarball { platform: &options.platform },
     };
+    if let Some(node) = &node {
+        let missing = base_blobs::missing(&reader, &components, &images_via, node)?;
+        if !missing.is_empty() {
+            let base = reader.head.manifest.base.as_ref().map(|b| b.describe()).unwrap_or_default();
+            bail!(
+                "{} is a differential bundle, and {} of the blobs it leaves to its base {base} are not on this node (under {}): {}; install {base} here first, or install the full bundle of this version; nothing was installed",
+                options.bundle.display(),
+                missing.len(),
+                options.root.display(),
+                missing.join(", ")
+            );
+        }
+    }
     let report = install(&reader, &components, &images_via, &options.root, options.action, options.keep)
         .with_context(|| format!("cannot install {} under {}", options.bundle.display(), options.root.display()))?;
     let ran = installer.map(|target| run_installer(&options.root, &target)).transpose()?;

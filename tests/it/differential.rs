@@ -1,6 +1,7 @@
 //! Differential bundles: 1.1 made against 1.0 carries only what changed,
 //! pushes onto a registry holding 1.0 to the same images as the full 1.1,
-//! and is refused where the base's blobs are missing.
+//! upgrades a K3s node holding 1.0 to the same files as the full 1.1, and
+//! is refused where the base's blobs are missing.
 
 use crate::support::*;
 use std::path::Path;
@@ -133,7 +134,7 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&tags.stdout).contains("app-1.1"));
 
-    // A K3s node needs every blob: refused before anything is written.
+    // A K3s node that never had 1.0 lacks the shared layer: refused, naming it, before anything is written.
     let root = d.join("node");
     let err = airlock.fails(&[
         "install",
@@ -143,9 +144,113 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
         root.to_str().unwrap(),
         "--allow-unsigned",
     ]);
-    assert!(err.contains("differential bundle") && err.contains("full bundle"), "{err}");
+    assert!(err.contains("are not on this node") && err.contains(&sha256_hex(&shared)), "{err}");
     assert!(!root.exists());
     // Serving one would answer with holes: refused too.
     let err = airlock.fails(&["serve", diff.to_str().unwrap(), "--listen", "127.0.0.1:0", "--allow-unsigned"]);
     assert!(err.contains("differential bundle") && err.contains("serve the full bundle"), "{err}");
+}
+
+/// 1.0 and 1.1 of an edge bundle: 1.1 changes one layer of the app image;
+/// a multi-platform image, a chart with a values file, a manifest and a
+/// file are the same in both, so the differential bundle leaves them all
+/// to 1.0.
+fn edge_versions(d: &Path, airlock: &Airlock) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
+    let mut layout = LayoutBuilder::new(&d.join("l"));
+    let shared = layer(&[("big.bin", &noise(1 << 20, 4), 0o644)]);
+    let app10 = layout.image("amd64", &[shared.clone(), layer(&[("version", b"1.0", 0o644)])]);
+    let app11 = layout.image("amd64", &[shared.clone(), layer(&[("version", b"1.1", 0o644)])]);
+    layout.tag(&app10, "app-1.0");
+    layout.tag(&app11, "app-1.1");
+    layout.two_platforms("multi");
+    std::fs::create_dir_all(d.join("chart/templates")).unwrap();
+    std::fs::write(d.join("chart/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 0.1.0\n").unwrap();
+    std::fs::write(d.join("chart/templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
+    std::fs::write(d.join("site.yaml"), "replicas: 2\n").unwrap();
+    std::fs::write(d.join("ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: edge}\n").unwrap();
+    std::fs::write(d.join("tool.sh"), "#!/bin/sh\necho tool\n").unwrap();
+    let mut bundles = Vec::new();
+    for (version, tag) in [("1.0.0", "app-1.0"), ("1.1.0", "app-1.1")] {
+        let spec = d.join(format!("edge-{version}.yaml"));
+        std::fs::write(
+            &spec,
+            format!(
+                "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: edge, version: {version}}}\ncomponents:\n  - name: a\n    images: [\"oci-layout:./l:{tag}\", \"oci-layout:./l:multi\"]\n    charts: [{{name: web, path: ./chart, namespace: edge, valuesFiles: [site.yaml]}}]\n    manifests: [ns.yaml]\n    files: [{{source: tool.sh, target: /usr/local/bin/tool, mode: \"0755\"}}]\n"
+            ),
+        )
+        .unwrap();
+        let bundle = d.join(format!("edge-{version}.airlock"));
+        airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+        bundles.push((spec, bundle));
+    }
+    let diff = d.join("edge-1.1.0-since-1.0.0.airlock");
+    let (spec11, v11) = bundles.pop().unwrap();
+    let (_, v10) = bundles.pop().unwrap();
+    airlock.ok(&["create", spec11.to_str().unwrap(), "-o", diff.to_str().unwrap(), "--since", v10.to_str().unwrap()]);
+    (v10, v11, diff, shared)
+}
+
+#[test]
+fn a_differential_bundle_upgrades_a_k3s_node_from_what_it_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let airlock = Airlock::new();
+    let (v10, v11, diff, shared) = edge_versions(d, &airlock);
+    let v = airlock.inspect(&diff);
+    let left = v["blobs"].as_array().unwrap().iter().filter(|b| b["inBase"] == true).count();
+    assert!(left >= 8, "chart, values, manifest, file, index and its images, shared layer: {v}");
+    let k3s = |verb: &str, bundle: &Path, root: &Path| {
+        let args = [verb, bundle.to_str().unwrap(), "--k3s", "--root", root.to_str().unwrap()];
+        airlock.cmd().args(args).args(["--platform", "linux/amd64", "--allow-unsigned"]).output().unwrap()
+    };
+    let ok = |verb: &str, bundle: &Path, root: &Path| {
+        let out = k3s(verb, bundle, root);
+        assert!(out.status.success(), "{verb} {}: {}", bundle.display(), String::from_utf8_lossy(&out.stderr));
+    };
+
+    // The same files, byte for byte (images tarball included), as upgrading with the full 1.1.
+    let (with_diff, with_full) = (d.join("node-diff"), d.join("node-full"));
+    for root in [&with_diff, &with_full] {
+        ok("install", &v10, root);
+    }
+    ok("upgrade", &diff, &with_diff);
+    ok("upgrade", &v11, &with_full);
+    let files = snapshot(&with_diff);
+    assert_eq!(files, snapshot(&with_full));
+    assert!(files.keys().any(|f| f.ends_with("agent/images/airlock-edge.tar")), "{files:?}");
+    assert!(files.keys().any(|f| f.ends_with("airlock-edge-20-chart-web.yaml")), "{files:?}");
+    // And it rolls back like any upgrade.
+    let after_10 = {
+        let root = d.join("node-10");
+        ok("install", &v10, &root);
+        snapshot(&root)
+    };
+    let out =
+        airlock.cmd().args(["rollback", "edge", "--k3s", "--root", with_diff.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(snapshot(&with_diff), after_10);
+
+    // A node without 1.0: every missing blob is named, nothing is written.
+    let empty = d.join("node-empty");
+    let out = k3s("install", &diff, &empty);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    for needle in
+        [sha256_hex(&shared).as_str(), "chart web", "values file site.yaml", "file /usr/local/bin/tool", "edge 1.0.0"]
+    {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert!(!empty.exists());
+
+    // A stored copy that changed on the node is caught as it is read; nothing changes.
+    let damaged = d.join("node-damaged");
+    ok("install", &v10, &damaged);
+    let before = snapshot(&damaged);
+    let values = format!("sha256:{}", sha256_hex(b"replicas: 2\n"));
+    let object = damaged.join("var/lib/airlock/edge/objects").join(&values["sha256:".len()..]);
+    std::fs::write(&object, "replicas: 200\n").unwrap();
+    let out = k3s("upgrade", &diff, &damaged);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(&format!("should hold {values}")), "{err}");
+    assert_eq!(snapshot(&damaged), before);
 }

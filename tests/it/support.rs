@@ -635,3 +635,24 @@ pub fn noise(len: usize, seed: u8) -> Vec<u8> {
     out.truncate(len);
     out
 }
+
+/// Every file under `root` but airlock's own state: path -> (sha256, mode).
+pub fn snapshot(root: &Path) -> std::collections::BTreeMap<String, (String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            assert!(!rel.contains(".airlock-partial"), "left behind: {rel}");
+            if path.is_dir() {
+                stack.push(path);
+            } else if !rel.starts_with("var/lib/airlock/") {
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
+                out.insert(rel, (sha256_hex(&std::fs::read(&path).unwrap()), mode));
+            }
+        }
+    }
+    out
+}

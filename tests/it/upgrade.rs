@@ -4,7 +4,6 @@
 //! any point of an install or upgrade converges when rerun.
 
 use crate::support::*;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const MANIFESTS: &str = "var/lib/rancher/k3s/server/manifests";
@@ -84,27 +83,6 @@ impl Versions {
         let text = self.airlock.ok(&["history", "site", "--k3s", "--root", root.to_str().unwrap()]);
         text.lines().map(str::to_string).collect()
     }
-}
-
-/// Every file under `root` but airlock's own state: path -> (sha256, mode).
-fn snapshot(root: &Path) -> BTreeMap<String, (String, u32)> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            assert!(!rel.contains(".airlock-partial"), "left behind: {rel}");
-            if path.is_dir() {
-                stack.push(path);
-            } else if !rel.starts_with("var/lib/airlock/") {
-                let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
-                out.insert(rel, (sha256_hex(&std::fs::read(&path).unwrap()), mode));
-            }
-        }
-    }
-    out
 }
 
 fn copy_tree(from: &Path, to: &Path) {

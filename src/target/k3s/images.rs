@@ -38,7 +38,7 @@ pub enum ImagesTarError {
 
 /// The manifest of `image` to run on `platform`: the image's own manifest,
 /// or the matching entry of its index.
-fn platform_manifest(
+pub(super) fn platform_manifest(
     reader: &BundleReader,
     image: &ImageRecord,
     platform: &Platform,

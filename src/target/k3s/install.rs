@@ -128,12 +128,35 @@ pub fn install(
         }
     }
     let planned = layout::plan(reader, components, images_via, root)?;
+    let to_keep = blobs_to_keep(reader, components).inspect_err(|_| discard_staged(&planned))?;
     let applied = apply(root, name, &planned, previous).inspect_err(|_| discard_staged(&planned))?;
+    for (digest, bytes) in &to_keep {
+        state::store_blob(root, name, digest, bytes)?;
+    }
+    let kept: Vec<Digest> = to_keep.into_iter().map(|(d, _)| d).collect();
     let label = match action {
         Action::Install => "install",
         Action::Upgrade => "upgrade",
     };
-    finish(root, previous, (name, &manifest.metadata.version, manifest_digest, label), &planned, applied, keep)
+    let identity = (name.as_str(), manifest.metadata.version.as_str(), manifest_digest, label);
+    finish(root, previous, identity, &planned, (applied, kept), keep)
+}
+
+/// The bundle blobs that a later differential bundle may leave to this one
+/// and that no installed file holds as it is: chart archives (inlined as
+/// base64), values files (merged), image indexes (the tarball has only the
+/// node's platform). Files, CRDs, manifests and the images tarball's blobs
+/// are in the store already.
+fn blobs_to_keep(reader: &BundleReader, components: &[&Component]) -> Result<Vec<(Digest, Vec<u8>)>, InstallError> {
+    let charts = components.iter().flat_map(|c| &c.charts);
+    let chart_blobs =
+        charts.flat_map(|ch| std::iter::once(&ch.archive_digest).chain(ch.values_files.iter().map(|f| &f.digest)));
+    let images = components.iter().flat_map(|c| &c.images);
+    let indexes = images.filter(|i| crate::oci::media::is_index(&i.media_type)).map(|i| &i.digest);
+    let mut digests: Vec<&Digest> = chart_blobs.chain(indexes).collect();
+    digests.sort();
+    digests.dedup();
+    digests.into_iter().map(|d| Ok((d.clone(), reader.read_blob(d)?))).collect()
 }
 
 fn discard_staged(planned: &[PlannedFile]) {
@@ -189,7 +212,7 @@ pub fn rollback(root: &Path, name: &str, to: Option<u32>, keep: usize) -> Result
     let applied = apply(root, name, &planned, Some(current))?;
     let label = format!("rollback to {}", target.revision);
     let identity = (name, target.version.as_str(), target.manifest_digest.clone(), label.as_str());
-    finish(root, Some(current), identity, &planned, applied, keep)
+    finish(root, Some(current), identity, &planned, (applied, target.kept_blobs.clone()), keep)
 }
 
 /// The resources of the removed manifest files (read from the store, where
@@ -227,12 +250,15 @@ fn finish(
     previous: Option<&Revision>,
     (name, version, manifest_digest, action): (&str, &str, Digest, &str),
     planned: &[PlannedFile],
-    applied: Applied,
+    (applied, kept_blobs): (Applied, Vec<Digest>),
     keep: usize,
 ) -> Result<InstallReport, InstallError> {
     let (pending, left_in_cluster) = pending_deletions(root, name, previous, &applied, planned);
     let unchanged = previous.is_some_and(|p| {
-        p.manifest_digest == manifest_digest && p.files == applied.files && p.pending_deletions == pending
+        p.manifest_digest == manifest_digest
+            && p.files == applied.files
+            && p.pending_deletions == pending
+            && p.kept_blobs == kept_blobs
     });
     let (revision, recorded) = match previous {
         Some(p) if unchanged => (p.clone(), false),
@@ -245,6 +271,7 @@ fn finish(
                 action: action.into(),
                 files: applied.files,
                 pending_deletions: pending,
+                kept_blobs,
             };
             state::record(root, &revision)?;
             state::prune(root, name, keep)?;

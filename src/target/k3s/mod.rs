@@ -6,6 +6,7 @@
 //! cluster is the ops layer's job.
 
 pub mod apply;
+pub mod base_blobs;
 pub mod images;
 pub mod install;
 pub mod layout;

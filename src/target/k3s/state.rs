@@ -103,14 +103,23 @@ pub struct Revision {
     /// Resources of removed manifests still to be deleted from the cluster.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending_deletions: Vec<ResourceRef>,
+    /// Bundle blobs kept in the store although no installed file is them
+    /// (chart archives, values files, image indexes): a differential bundle
+    /// built against this version takes them from here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_blobs: Vec<Digest>,
 }
 
 fn bundle_dir(root: &Path, name: &str) -> PathBuf {
     root.join(STATE_DIR).join(name)
 }
 
+pub fn objects_dir(root: &Path, name: &str) -> PathBuf {
+    bundle_dir(root, name).join("objects")
+}
+
 pub fn object_path(root: &Path, name: &str, digest: &Digest) -> PathBuf {
-    bundle_dir(root, name).join("objects").join(digest.hex())
+    objects_dir(root, name).join(digest.hex())
 }
 
 /// Every recorded revision of a bundle installed under `root`, oldest first.
@@ -177,6 +186,15 @@ pub fn store(root: &Path, name: &str, installed: &Path, digest: &Digest) -> Resu
     std::fs::rename(&tmp, &object).map_err(io(&object))
 }
 
+/// Keeps `bytes` (a bundle blob with digest `digest`) in the store.
+pub fn store_blob(root: &Path, name: &str, digest: &Digest, bytes: &[u8]) -> Result<(), StateError> {
+    let object = object_path(root, name, digest);
+    if object.exists() {
+        return Ok(());
+    }
+    write_atomically(&object, bytes, 0o644)
+}
+
 /// Drops stored content that none of the newest `keep` revisions uses.
 pub fn prune(root: &Path, name: &str, keep: usize) -> Result<usize, StateError> {
     let revisions = history(root, name)?;
@@ -184,9 +202,9 @@ pub fn prune(root: &Path, name: &str, keep: usize) -> Result<usize, StateError> 
         .iter()
         .rev()
         .take(keep.max(1))
-        .flat_map(|r| r.files.iter().map(|f| f.sha256.hex().to_string()))
+        .flat_map(|r| r.files.iter().map(|f| &f.sha256).chain(&r.kept_blobs).map(|d| d.hex().to_string()))
         .collect();
-    let dir = bundle_dir(root, name).join("objects");
+    let dir = objects_dir(root, name);
     let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(0) };
     let mut removed = 0;
     for entry in entries.flatten() {
