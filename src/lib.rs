@@ -32,3 +32,4 @@ pub mod serve;
 pub mod sign;
 pub mod spec;
 pub mod target;
+pub mod writeback;

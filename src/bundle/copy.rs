@@ -1,18 +1,21 @@
 //! Copying a bundle, or its parts, to removable media (or back) in one pass
 //! that also verifies it: a whole bundle's bytes feed the bundle verifier
 //! (every blob digest) while they are written; parts are checked against
-//! the sha256 in their headers. An interrupted copy resumes: what the
-//! destination already holds is read and compared, and only bytes from the
-//! first difference on are written. Files are written as `NAME.partial`,
-//! synced, and renamed to `NAME` once complete, so a finished name always
-//! holds a whole file.
+//! the sha256 in their headers, two parts at a time (hashing one stream is
+//! bound to one core). An interrupted copy resumes: what the destination
+//! already holds is read and compared, and only bytes from the first
+//! difference on are written. Files are written as `NAME.partial`, synced,
+//! and renamed to `NAME` once complete and verified, so a finished name
+//! always holds a whole file.
 
-use super::parts::{Source, PART_HEADER_SIZE};
+use super::parts::{BackgroundSha256, CorruptPart, Part, Source, PART_HEADER_SIZE};
 use super::verify::{verify_stream, VerifyReport};
 use super::{io_err, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,78 +30,120 @@ pub struct CopyReport {
     pub verify: VerifyReport,
 }
 
-/// One destination file: where its bytes start in the bundle's stream.
-struct Target {
-    final_path: PathBuf,
-    /// Bytes before the stream's bytes (a part's header), written first.
-    header: Vec<u8>,
-    stream_offset: u64,
-    stream_length: u64,
+/// What every destination file adds to, from any thread.
+struct Tally<'a> {
+    reused: AtomicU64,
+    written: AtomicU64,
+    /// A test hook: `AIRLOCK_FAULT_ABORT_AFTER_BYTES=N` aborts the process
+    /// once N bytes have been written, as a pulled plug or a kill would.
+    /// Writes then take turns, so that exactly N bytes are on disk.
+    abort_after: Option<u64>,
+    turns: Mutex<()>,
+    progress: &'a (dyn Fn(u64) + Sync),
 }
 
-/// A test hook: `AIRLOCK_FAULT_ABORT_AFTER_BYTES=N` aborts the process once
-/// N bytes have been written, as a pulled plug or a kill would.
-fn abort_after() -> Option<u64> {
-    std::env::var("AIRLOCK_FAULT_ABORT_AFTER_BYTES").ok().and_then(|v| v.parse().ok())
+impl Tally<'_> {
+    fn progress(&self, n: u64) {
+        (self.progress)(n);
+    }
 }
 
-pub fn copy(source: &Source, dest_dir: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<CopyReport> {
+pub fn copy(source: &Source, dest_dir: &Path, on_progress: &(dyn Fn(u64) + Sync)) -> Result<CopyReport> {
     std::fs::create_dir_all(dest_dir).map_err(io_err(dest_dir))?;
-
-    let targets: Vec<Target> = match &source {
-        Source::Whole(path) => vec![Target {
-            final_path: dest_dir.join(path.file_name().unwrap_or_default()),
-            header: Vec::new(),
-            stream_offset: 0,
-            stream_length: source.len()?,
-        }],
-        Source::Parts(parts) => parts
-            .iter()
-            .map(|p| -> Result<Target> {
-                let mut header = vec![0u8; PART_HEADER_SIZE as usize];
-                File::open(&p.path).and_then(|mut f| f.read_exact(&mut header)).map_err(io_err(&p.path))?;
-                Ok(Target {
-                    final_path: dest_dir.join(p.path.file_name().unwrap_or_default()),
-                    header,
-                    stream_offset: p.header.offset,
-                    stream_length: p.header.length,
-                })
-            })
-            .collect::<Result<_>>()?,
+    let tally = Tally {
+        reused: AtomicU64::new(0),
+        written: AtomicU64::new(0),
+        abort_after: std::env::var("AIRLOCK_FAULT_ABORT_AFTER_BYTES").ok().and_then(|v| v.parse().ok()),
+        turns: Mutex::new(()),
+        progress: on_progress,
     };
-    let total_bytes = targets.iter().map(|t| t.header.len() as u64 + t.stream_length).sum();
-    let mut tee = Tee {
-        inner: source.reader()?,
-        targets,
-        current: None,
-        pos: 0,
-        report: CopyReport { total_bytes, ..Default::default() },
-        abort_after: abort_after(),
-    };
-    // Parts carry their own sha256, checked as they are read: that is the
-    // check of every byte here (one hash, not two). A whole bundle has no
-    // such checksum, so its blobs are checked against their digests.
-    let verify = match &source {
-        Source::Parts(_) => {
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                match tee.read(&mut buf).map_err(io_err(source.path()))? {
-                    0 => break,
-                    n => on_progress(n as u64),
-                }
-            }
-            VerifyReport::default()
+    let (files, verify) = match source {
+        Source::Whole(path) => {
+            let final_path = dest_dir.join(path.file_name().unwrap_or_default());
+            let mut tee =
+                Tee { inner: source.reader()?, dest: Dest::open(&final_path, &tally).map_err(io_err(&final_path))? };
+            // A whole bundle has no checksum of its own, so its blobs are
+            // checked against their digests as they pass.
+            let verify = verify_stream(&mut tee, source.path(), &mut |n| tally.progress(n))?;
+            // The verifier stops at the end-of-archive blocks; copy what follows too.
+            std::io::copy(&mut tee, &mut std::io::sink()).map_err(io_err(source.path()))?;
+            tee.dest.finish()?;
+            (vec![final_path], verify)
         }
-        Source::Whole(_) => verify_stream(&mut tee, source.path(), on_progress)?,
+        Source::Parts(parts) => (copy_parts(parts, dest_dir, &tally)?, VerifyReport::default()),
     };
-    // The verifier stops at the end-of-archive blocks; copy what follows too.
-    std::io::copy(&mut tee, &mut std::io::sink()).map_err(io_err(source.path()))?;
-    tee.finish_current()?;
     File::open(dest_dir).and_then(|d| d.sync_all()).map_err(io_err(dest_dir))?;
-    let mut report = tee.report;
-    report.files = tee.targets.iter().map(|t| t.final_path.clone()).collect();
-    report.verify = verify;
-    Ok(report)
+    let total_bytes = match source {
+        Source::Whole(_) => source.len()?,
+        Source::Parts(parts) => parts.iter().map(|p| PART_HEADER_SIZE + p.header.length).sum(),
+    };
+    Ok(CopyReport {
+        files,
+        total_bytes,
+        reused_bytes: tally.reused.into_inner(),
+        written_bytes: tally.written.into_inner(),
+        verify,
+    })
+}
+
+/// Copies the parts two at a time; the first failure stops the others
+/// from starting another part.
+fn copy_parts(parts: &[Part], dest_dir: &Path, tally: &Tally<'_>) -> Result<Vec<PathBuf>> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let work = || -> Result<()> {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= parts.len() || failed.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            copy_part(&parts[i], dest_dir, tally).inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
+        }
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
+        handles.into_iter().map(|h| h.join().expect("a copy worker does not panic")).collect::<Result<Vec<()>>>()
+    })?;
+    Ok(parts.iter().map(|p| dest_dir.join(p.path.file_name().unwrap_or_default())).collect())
+}
+
+/// One part, header and all, its content checked against the sha256 in
+/// its header before it takes its name.
+fn copy_part(part: &Part, dest_dir: &Path, tally: &Tally<'_>) -> Result<()> {
+    const CHUNK: usize = 4 << 20;
+    let final_path = dest_dir.join(part.path.file_name().unwrap_or_default());
+    let mut dest = Dest::open(&final_path, tally).map_err(io_err(&final_path))?;
+    let mut file = File::open(&part.path).map_err(io_err(&part.path))?;
+    let mut header = vec![0u8; PART_HEADER_SIZE as usize];
+    file.read_exact(&mut header).map_err(io_err(&part.path))?;
+    dest.put(&header).map_err(io_err(&dest.path))?;
+    tally.progress(PART_HEADER_SIZE);
+    let mut hasher = BackgroundSha256::new();
+    let mut left = part.header.length;
+    while left > 0 {
+        let want = CHUNK.min(left as usize);
+        let mut chunk = hasher.buffer(want);
+        file.read_exact(&mut chunk).map_err(|e| {
+            let detail = format!("{} ends early: {e}", part.path.display());
+            io_err(&part.path)(std::io::Error::new(e.kind(), detail))
+        })?;
+        dest.put(&chunk).map_err(io_err(&dest.path))?;
+        hasher.update_owned(chunk);
+        left -= want as u64;
+        tally.progress(want as u64);
+    }
+    let actual = hasher.finish();
+    if actual != part.header.sha256 {
+        return Err(super::BundleError::CorruptPart(CorruptPart {
+            path: part.path.clone(),
+            index: part.header.index,
+            count: part.header.count,
+            actual,
+            expected: part.header.sha256.clone(),
+        }));
+    }
+    dest.finish()
 }
 
 fn partial_path(final_path: &Path) -> PathBuf {
@@ -107,117 +152,103 @@ fn partial_path(final_path: &Path) -> PathBuf {
     final_path.with_file_name(name)
 }
 
-/// The destination file being filled.
-struct Open {
-    index: usize,
-    file: File,
+/// A destination file being filled: compared with what an earlier run left
+/// there, then written from the first difference on.
+struct Dest<'a> {
+    final_path: PathBuf,
     path: PathBuf,
+    file: File,
     /// Bytes of the existing file still to compare before writing.
     comparing: u64,
     /// Position in the file.
     at: u64,
+    /// Past the compared bytes: the rest was cut off, writes follow on.
+    writing: bool,
+    writeback: crate::writeback::Writeback,
+    tally: &'a Tally<'a>,
 }
 
-struct Tee {
-    inner: super::parts::SourceReader,
-    targets: Vec<Target>,
-    current: Option<Open>,
-    pos: u64,
-    report: CopyReport,
-    abort_after: Option<u64>,
-}
-
-impl Tee {
-    fn target_at(&self, pos: u64) -> Option<usize> {
-        self.targets.iter().position(|t| pos >= t.stream_offset && pos < t.stream_offset + t.stream_length)
-    }
-
-    /// Opens target `index` at its start: an existing complete or partial
-    /// copy is kept for comparison, then its header is checked or written.
-    fn open_target(&mut self, index: usize) -> std::io::Result<()> {
-        let target = &self.targets[index];
-        let partial = partial_path(&target.final_path);
+impl<'a> Dest<'a> {
+    /// An existing complete or partial copy is kept for comparison.
+    fn open(final_path: &Path, tally: &'a Tally<'a>) -> std::io::Result<Self> {
+        let partial = partial_path(final_path);
         // A finished file from an earlier run is compared like a partial one.
-        if !partial.exists() && target.final_path.exists() {
-            std::fs::rename(&target.final_path, &partial)?;
+        if !partial.exists() && final_path.exists() {
+            std::fs::rename(final_path, &partial)?;
         }
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&partial)?;
-        let existing = file.metadata()?.len();
-        let mut open = Open { index, file, path: partial, comparing: existing, at: 0 };
-        let header = target.header.clone();
-        Self::put(&mut open, &header, &mut self.report, self.abort_after)?;
-        self.current = Some(open);
-        Ok(())
+        let comparing = file.metadata()?.len();
+        Ok(Dest {
+            final_path: final_path.to_path_buf(),
+            path: partial,
+            file,
+            comparing,
+            at: 0,
+            writing: false,
+            writeback: Default::default(),
+            tally,
+        })
     }
 
-    /// Compares `bytes` with what the file holds at `open.at`, and writes
-    /// from the first difference on (cutting the old rest off).
-    fn put(open: &mut Open, bytes: &[u8], report: &mut CopyReport, abort_after: Option<u64>) -> std::io::Result<()> {
+    /// Compares `bytes` with what the file holds at `at`, and writes from
+    /// the first difference on (cutting the old rest off once).
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         let mut same = 0;
-        if open.comparing > 0 {
-            let n = (open.comparing as usize).min(bytes.len());
+        if self.comparing > 0 {
+            let n = (self.comparing as usize).min(bytes.len());
             let mut existing = vec![0u8; n];
-            open.file.seek(SeekFrom::Start(open.at))?;
-            open.file.read_exact(&mut existing)?;
+            self.file.seek(SeekFrom::Start(self.at))?;
+            self.file.read_exact(&mut existing)?;
             same = existing.iter().zip(bytes).take_while(|(a, b)| a == b).count();
-            open.comparing -= same as u64;
-            if same < n {
-                open.comparing = 0;
-            }
-            report.reused_bytes += same as u64;
-            open.at += same as u64;
+            self.comparing = if same < n { 0 } else { self.comparing - same as u64 };
+            self.tally.reused.fetch_add(same as u64, Ordering::Relaxed);
+            self.at += same as u64;
         }
-        if same < bytes.len() {
-            if open.comparing == 0 {
-                open.file.set_len(open.at)?;
-            }
-            open.file.seek(SeekFrom::Start(open.at))?;
-            let rest = &bytes[same..];
-            if let Some(limit) = abort_after {
-                if report.written_bytes + rest.len() as u64 >= limit {
-                    let cut = (limit - report.written_bytes.min(limit)) as usize;
-                    open.file.write_all(&rest[..cut.min(rest.len())])?;
-                    open.file.sync_all()?;
-                    std::process::abort();
-                }
-            }
-            open.file.write_all(rest)?;
-            open.at += rest.len() as u64;
-            report.written_bytes += rest.len() as u64;
+        if same == bytes.len() {
+            return Ok(());
         }
+        if !self.writing {
+            self.file.set_len(self.at)?;
+            self.file.seek(SeekFrom::Start(self.at))?;
+            self.writing = true;
+        }
+        let rest = &bytes[same..];
+        let _turn = self.tally.abort_after.map(|limit| {
+            let turn = self.tally.turns.lock().expect("turns");
+            let before = self.tally.written.load(Ordering::Relaxed);
+            if before + rest.len() as u64 >= limit {
+                let _ = self.file.write_all(&rest[..(limit - before.min(limit)) as usize]);
+                let _ = self.file.sync_all();
+                std::process::abort();
+            }
+            turn
+        });
+        self.file.write_all(rest)?;
+        self.tally.written.fetch_add(rest.len() as u64, Ordering::Relaxed);
+        self.at += rest.len() as u64;
+        self.writeback.wrote(&self.file, self.at);
         Ok(())
     }
 
-    fn finish_current(&mut self) -> Result<()> {
-        if let Some(open) = self.current.take() {
-            let target = &self.targets[open.index];
-            open.file.set_len(open.at).map_err(io_err(&open.path))?;
-            open.file.sync_all().map_err(io_err(&open.path))?;
-            std::fs::rename(&open.path, &target.final_path).map_err(io_err(&target.final_path))?;
-        }
-        Ok(())
+    /// Cuts off anything longer from an earlier run, syncs, and takes the
+    /// final name.
+    fn finish(self) -> Result<()> {
+        self.file.set_len(self.at).map_err(io_err(&self.path))?;
+        self.file.sync_all().map_err(io_err(&self.path))?;
+        std::fs::rename(&self.path, &self.final_path).map_err(io_err(&self.final_path))
     }
 }
 
-impl Read for Tee {
+/// A whole bundle's bytes, written to `dest` as they are read.
+struct Tee<'a> {
+    inner: super::parts::SourceReader,
+    dest: Dest<'a>,
+}
+
+impl Read for Tee<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let Some(index) = self.target_at(self.pos) else {
-            return Ok(0);
-        };
-        if self.current.as_ref().is_none_or(|o| o.index != index) {
-            self.finish_current().map_err(std::io::Error::other)?;
-            self.open_target(index)?;
-        }
-        let target = &self.targets[index];
-        let left = target.stream_offset + target.stream_length - self.pos;
-        let want = buf.len().min(left as usize);
-        let n = self.inner.read(&mut buf[..want])?;
-        if n == 0 {
-            return Ok(0);
-        }
-        let open = self.current.as_mut().expect("opened above");
-        Self::put(open, &buf[..n], &mut self.report, self.abort_after)?;
-        self.pos += n as u64;
+        let n = self.inner.read(buf)?;
+        self.dest.put(&buf[..n])?;
         Ok(n)
     }
 }

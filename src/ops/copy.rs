@@ -16,7 +16,7 @@ pub fn copy(source: &Path, dest_dir: &Path, progress: &Progress) -> Result<CopyR
     }
     let label = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let bar = progress.bar(&label, total);
-    let report = copy_bundle(&opened, dest_dir, &mut |n| bar.inc(n))
+    let report = copy_bundle(&opened, dest_dir, &|n| bar.inc(n))
         .with_context(|| format!("cannot copy {} to {}", source.display(), dest_dir.display()))?;
     bar.finish(&label, &format!("copied and verified into {}", dest_dir.display()));
     Ok(report)
