@@ -24,6 +24,8 @@ peer_split=$(for _ in $(seq "$runs"); do rm -rf "$out"; mkdir -p "$out/p"; secs 
 rm -rf "$out"; "$airlock" --quiet split "$bundle" --max-part-size 256MiB -o "$out/a" >/dev/null
 airlock_copy=$(for _ in $(seq "$runs"); do rm -rf "$out/stick"; secs "$airlock" --quiet copy "$out/a" "$out/stick"; done | best)
 peer_copy=$(for _ in $(seq "$runs"); do rm -rf "$out/stick"; secs bash -c "cp -r '$out/a' '$out/stick' && sync"; done | best)
+airlock_whole=$(for _ in $(seq "$runs"); do rm -rf "$out/stick"; secs "$airlock" --quiet copy "$bundle" "$out/stick"; done | best)
+peer_whole=$(for _ in $(seq "$runs"); do rm -rf "$out/stick"; mkdir -p "$out/stick"; secs bash -c "cp '$bundle' '$out/stick/' && sync"; done | best)
 rm -rf "$out"
 
 mbs() { awk "BEGIN{printf \"%.0f\", $size/1e6/$1}"; }
@@ -35,3 +37,5 @@ printf '%-50s %8s %8s %s\n' "airlock split (sha256 of each part, fsyncs)" "$airl
 printf '%-50s %8s %8s\n' "split -b + sync" "$peer_split" "$(mbs "$peer_split")"
 printf '%-50s %8s %8s %s\n' "airlock copy of the parts (checks sha256, fsyncs)" "$airlock_copy" "$(mbs "$airlock_copy")" "$(ratio "$airlock_copy" "$peer_copy")x the peer's time (goal <= 1.2x)"
 printf '%-50s %8s %8s\n' "cp -r + sync" "$peer_copy" "$(mbs "$peer_copy")"
+printf '%-50s %8s %8s %s\n' "airlock copy of the whole bundle (checks blobs)" "$airlock_whole" "$(mbs "$airlock_whole")" "$(ratio "$airlock_whole" "$peer_whole")x the peer's time (goal <= 1.2x)"
+printf '%-50s %8s %8s\n' "cp + sync" "$peer_whole" "$(mbs "$peer_whole")"

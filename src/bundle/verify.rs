@@ -125,8 +125,38 @@ fn check_entry_name(path: &Path, name: &str) -> Result<()> {
 }
 
 /// Hashes decoded content and, when asked, keeps a copy.
+/// Where a blob's hash is computed: large blobs on a helper thread, so that
+/// reading (and, in `copy`, writing) overlaps hashing.
+enum BlobHasher {
+    Inline(Sha256),
+    Background(super::parts::BackgroundSha256),
+}
+
+impl BlobHasher {
+    fn for_size(size: u64) -> Self {
+        match size > 4 << 20 {
+            true => BlobHasher::Background(Default::default()),
+            false => BlobHasher::Inline(Sha256::new()),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            BlobHasher::Inline(h) => h.update(bytes),
+            BlobHasher::Background(h) => h.update(bytes),
+        }
+    }
+
+    fn finish(self) -> Digest {
+        match self {
+            BlobHasher::Inline(h) => Digest::from_hasher(h),
+            BlobHasher::Background(h) => Digest::from_hex(&h.finish()).expect("a sha256 in hex"),
+        }
+    }
+}
+
 struct BlobSink {
-    hasher: Sha256,
+    hasher: BlobHasher,
     size: u64,
     keep: Option<Vec<u8>>,
 }
@@ -230,7 +260,7 @@ pub fn verify_stream(reader: impl Read, path: &Path, on_progress: &mut dyn FnMut
         }
         let keep = (media::is_index(&record.media_type) || media::is_manifest(&record.media_type))
             && record.size <= MAX_OCI_MANIFEST;
-        let mut sink = BlobSink { hasher: Sha256::new(), size: 0, keep: keep.then(Vec::new) };
+        let mut sink = BlobSink { hasher: BlobHasher::for_size(record.size), size: 0, keep: keep.then(Vec::new) };
         match record.encoding {
             Encoding::Identity => s.copy_entry(&name, size, &mut sink, &mut buf)?,
             Encoding::Zstd => {
@@ -239,7 +269,7 @@ pub fn verify_stream(reader: impl Read, path: &Path, on_progress: &mut dyn FnMut
                 decoder.flush().map_err(|e| s.corrupt(&name, e))?;
             }
         }
-        let actual = Digest::from_hasher(sink.hasher);
+        let actual = sink.hasher.finish();
         if actual != record.digest || sink.size != record.size {
             return Err(BundleError::DigestMismatch {
                 path: path.into(),
