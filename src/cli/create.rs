@@ -34,8 +34,12 @@ pub struct Args {
     max_part_size: Option<u64>,
     /// Make a differential bundle: leave out every blob that this earlier
     /// bundle (or its parts, or its `inspect --json` output, FILE.json) has.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "since_inspect")]
     since: Option<PathBuf>,
+    /// The same as --since with the `airlock inspect --json` output of the
+    /// earlier bundle, whatever the file is named.
+    #[arg(long, value_name = "FILE")]
+    since_inspect: Option<PathBuf>,
     /// Make a differential bundle: leave out every image blob that this
     /// registry (HOST[:PORT][/PREFIX], names as `push` gives them) holds.
     #[arg(long)]
@@ -102,7 +106,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         registry: args.registry.options(),
         cache_dir: args.cache_dir.unwrap_or_else(crate::cache::Cache::default_root),
         max_part_size: args.max_part_size,
-        since: args.since,
+        since: args.since.map(|p| (p, false)).or(args.since_inspect.map(|p| (p, true))),
         since_registry: args.since_registry,
     };
     let progress = printer.progress();

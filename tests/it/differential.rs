@@ -55,6 +55,19 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
         inspected.to_str().unwrap(),
     ]);
     assert_eq!(std::fs::read(&diff).unwrap(), std::fs::read(&diff_json).unwrap());
+    // --since-inspect takes that output under any name.
+    let renamed = d.join("site-has.txt");
+    std::fs::copy(&inspected, &renamed).unwrap();
+    let diff_inspect = d.join("diff-inspect.airlock");
+    airlock.ok(&[
+        "create",
+        spec11.to_str().unwrap(),
+        "-o",
+        diff_inspect.to_str().unwrap(),
+        "--since-inspect",
+        renamed.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&diff).unwrap(), std::fs::read(&diff_inspect).unwrap());
 
     // It carries the changed layer, the new config and manifest, nothing else.
     let v = airlock.inspect(&diff);

@@ -17,9 +17,10 @@ pub struct Base {
     pub digests: HashSet<Digest>,
 }
 
-/// Reads the base from a bundle (or its parts) or from `inspect --json` output.
-pub fn load_base(path: &Path) -> Result<Base> {
-    let is_json = path.extension().is_some_and(|e| e == "json");
+/// Reads the base from a bundle (or its parts) or from `inspect --json`
+/// output (`inspected`, or a `.json` name).
+pub fn load_base(path: &Path, inspected: bool) -> Result<Base> {
+    let is_json = inspected || path.extension().is_some_and(|e| e == "json");
     if !is_json {
         let head = crate::bundle::reader::read_head(path)
             .with_context(|| format!("cannot read base bundle {}", path.display()))?;

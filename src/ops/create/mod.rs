@@ -38,8 +38,9 @@ pub struct CreateOptions {
     /// Write parts of at most this many bytes instead of one file.
     pub max_part_size: Option<u64>,
     /// Make a differential bundle: leave out every blob this bundle (or
-    /// `inspect --json` output of it) has.
-    pub since: Option<PathBuf>,
+    /// `inspect --json` output of it) has; true: it is that output,
+    /// whatever its name.
+    pub since: Option<(PathBuf, bool)>,
     /// Make a differential bundle: leave out every image blob this registry
     /// (`HOST[/PREFIX]`, names as `push` gives them) already holds.
     pub since_registry: Option<String>,
@@ -119,8 +120,10 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     // so those few (uncompressed layers) are fetched before the layout is
     // fixed; everything else streams into its slot as it arrives.
     let base = match (&options.since, &options.since_registry) {
-        (Some(_), Some(_)) => anyhow::bail!("--since and --since-registry cannot be used together"),
-        (Some(path), None) => Some(differential::load_base(path)?),
+        (Some(_), Some(_)) => {
+            anyhow::bail!("--since (or --since-inspect) and --since-registry cannot be used together")
+        }
+        (Some((path, inspected)), None) => Some(differential::load_base(path, *inspected)?),
         (None, Some(dest)) => {
             let all: Vec<_> = images.iter().flatten().collect();
             Some(differential::registry_base(dest, &all, &registry, concurrency).await?)
