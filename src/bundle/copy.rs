@@ -14,7 +14,7 @@ use super::{io_err, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -86,25 +86,9 @@ pub fn copy(source: &Source, dest_dir: &Path, on_progress: &(dyn Fn(u64) + Sync)
     })
 }
 
-/// Copies the parts two at a time; the first failure stops the others
-/// from starting another part.
+/// Copies the parts two at a time (see `two_at_a_time`).
 fn copy_parts(parts: &[Part], dest_dir: &Path, tally: &Tally<'_>) -> Result<Vec<PathBuf>> {
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let work = || -> Result<()> {
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= parts.len() || failed.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            copy_part(&parts[i], dest_dir, tally).inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
-        }
-    };
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
-        handles.into_iter().map(|h| h.join().expect("a copy worker does not panic")).collect::<Result<Vec<()>>>()
-    })?;
+    super::parts::two_at_a_time(parts.len(), |i| copy_part(&parts[i], dest_dir, tally))?;
     Ok(parts.iter().map(|p| dest_dir.join(p.path.file_name().unwrap_or_default())).collect())
 }
 
@@ -118,7 +102,6 @@ fn copy_part(part: &Part, dest_dir: &Path, tally: &Tally<'_>) -> Result<()> {
     let mut header = vec![0u8; PART_HEADER_SIZE as usize];
     file.read_exact(&mut header).map_err(io_err(&part.path))?;
     dest.put(&header).map_err(io_err(&dest.path))?;
-    tally.progress(PART_HEADER_SIZE);
     let mut hasher = BackgroundSha256::new();
     let mut left = part.header.length;
     while left > 0 {

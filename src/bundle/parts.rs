@@ -521,46 +521,52 @@ pub fn split(
     stem: &str,
     dir: &Path,
     max: u64,
-    on_bytes: &mut (dyn FnMut(u64) + Send),
+    on_bytes: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<PathBuf>> {
     let total = source.len()?;
     let cuts = plan_cuts(entries, total, max);
     let count = cuts.len() as u32;
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    let progress = std::sync::Mutex::new(on_bytes);
-    let written: std::sync::Mutex<Vec<Option<PathBuf>>> = std::sync::Mutex::new(vec![None; cuts.len()]);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2);
-    let work = || -> Result<()> {
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if i >= cuts.len() || failed.load(std::sync::atomic::Ordering::Relaxed) {
-                return Ok(());
-            }
-            let (offset, length) = cuts[i];
-            let header = PartHeader {
-                airlock_part: 1,
-                bundle: bundle.clone(),
-                bundle_size: total,
-                index: i as u32 + 1,
-                count,
-                offset,
-                length,
-                sha256: String::new(),
-            };
-            let path = dir.join(part_name(stem, header.index, count));
-            let report = |n: u64| (progress.lock().expect("progress"))(n);
-            write_part(source, header, &path, &report)
-                .inspect_err(|_| failed.store(true, std::sync::atomic::Ordering::Relaxed))?;
-            written.lock().expect("parts")[i] = Some(path);
-        }
-    };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
-        handles.into_iter().map(|h| h.join().expect("a split worker does not panic")).collect::<Result<Vec<()>>>()
+    let paths: Vec<PathBuf> = (1..=count).map(|index| dir.join(part_name(stem, index, count))).collect();
+    two_at_a_time(cuts.len(), |i| {
+        let (offset, length) = cuts[i];
+        let index = i as u32 + 1;
+        let header = PartHeader {
+            airlock_part: 1,
+            bundle: bundle.clone(),
+            bundle_size: total,
+            index,
+            count,
+            offset,
+            length,
+            sha256: String::new(),
+        };
+        write_part(source, header, &paths[i], on_bytes)
     })?;
     File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
-    Ok(written.into_inner().expect("parts").into_iter().flatten().collect())
+    Ok(paths)
+}
+
+/// Runs `job(0..count)` on two threads (one where there is one core). The
+/// first failure stops the other thread from starting another job, and is
+/// returned.
+pub(super) fn two_at_a_time(count: usize, job: impl Fn(usize) -> Result<()> + Sync) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
+    let work = || -> Result<()> {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= count || failed.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            job(i).inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+        handles.into_iter().map(|h| h.join().expect("a worker does not panic")).collect::<Result<Vec<()>>>()
+    })?;
+    Ok(())
 }
 
 /// One part: `header`'s range of the bundle, hashed as it is written; the

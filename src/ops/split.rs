@@ -35,15 +35,10 @@ pub fn split(bundle: &Path, max_part_size: u64, out_dir: &Path, progress: &Progr
         }
     }
     let bar = progress.bar(&stem, total);
-    let written = parts::split(
-        source,
-        &spans,
-        &Digest::of(&reader.head.manifest_bytes),
-        &stem,
-        out_dir,
-        max_part_size,
-        &mut |n| bar.inc(n),
-    )?;
+    let written =
+        parts::split(source, &spans, &Digest::of(&reader.head.manifest_bytes), &stem, out_dir, max_part_size, &|n| {
+            bar.inc(n)
+        })?;
     bar.finish(&stem, &format!("{} parts written to {}", written.len(), out_dir.display()));
     Ok(SplitReport { parts: written, bundle_bytes: total })
 }

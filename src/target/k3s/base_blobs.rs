@@ -36,14 +36,17 @@ impl NodeBlobs {
         let mut node = NodeBlobs { stores: Vec::new(), in_tarballs: HashMap::new() };
         for name in names.iter().collect::<std::collections::BTreeSet<_>>() {
             node.stores.push(state::objects_dir(root, name));
-            for revision in state::history(root, name)? {
-                for file in revision.files.iter().filter(|f| f.path.starts_with(IMAGES_DIR) && f.path.ends_with(".tar"))
-                {
-                    let tarball = state::object_path(root, name, &file.sha256);
-                    // Pruned, or a tarball that is not plain tar (K3s's own
-                    // images, compressed): nothing to take from it.
-                    let _ = node.index_tarball(&tarball);
-                }
+            let history = state::history(root, name)?;
+            let tarballs: std::collections::BTreeSet<&Digest> = history
+                .iter()
+                .flat_map(|r| &r.files)
+                .filter(|f| f.path.starts_with(IMAGES_DIR) && f.path.ends_with(".tar"))
+                .map(|f| &f.sha256)
+                .collect();
+            for tarball in tarballs {
+                // Pruned, or not plain tar (K3s's own images, compressed):
+                // nothing to take from it.
+                let _ = node.index_tarball(&state::object_path(root, name, tarball));
             }
         }
         Ok(node)
