@@ -19,7 +19,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
-use std::io::{Read, SeekFrom};
+use std::io::Read;
 use std::sync::Arc;
 
 /// What the server knows: the bundle and its repositories' tags.
@@ -192,65 +192,44 @@ async fn blob(catalog: Arc<Catalog>, digest: &str, headers: &HeaderMap, head: bo
     if head || length == 0 {
         return api_headers((status, out, Body::empty()).into_response());
     }
-    let body = match encoding {
-        // Stored as is in one file: stream the exact byte range from it.
-        Encoding::Identity if catalog.reader.is_whole() => {
-            let file = match tokio::fs::File::open(catalog.reader.path()).await {
-                Ok(f) => f,
-                Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "cannot open the bundle"),
-            };
-            let mut file = file;
-            if tokio::io::AsyncSeekExt::seek(&mut file, SeekFrom::Start(location.offset + start)).await.is_err() {
-                return error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "cannot read the bundle");
-            }
-            let limited = tokio::io::AsyncReadExt::take(file, length);
-            Body::from_stream(tokio_util::io::ReaderStream::with_capacity(limited, 256 * 1024))
-        }
-        // Compressed in the bundle, or in parts: read on a blocking thread
-        // (decoding and skipping to the start of the range when compressed).
-        _ => {
-            let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
-            let catalog = catalog.clone();
-            tokio::task::spawn_blocking(move || {
-                let result = (|| -> std::io::Result<()> {
-                    let mut reader: Box<dyn Read + Send> = match encoding {
-                        Encoding::Identity => Box::new(
-                            catalog
-                                .reader
-                                .open_range(location.offset + start, length)
-                                .map_err(std::io::Error::other)?,
-                        ),
-                        Encoding::Zstd => {
-                            let mut r = catalog.reader.open_blob(&digest).map_err(std::io::Error::other)?;
-                            std::io::copy(&mut (&mut r).take(start), &mut std::io::sink())?;
-                            r
-                        }
-                    };
-                    let mut left = length;
-                    while left > 0 {
-                        let mut buf = vec![0u8; (256 * 1024).min(left as usize)];
-                        let n = reader.read(&mut buf)?;
-                        if n == 0 {
-                            return Err(std::io::ErrorKind::UnexpectedEof.into());
-                        }
-                        buf.truncate(n);
-                        left -= n as u64;
-                        if tx.blocking_send(Ok(bytes::Bytes::from(buf))).is_err() {
-                            return Ok(());
-                        }
-                    }
-                    Ok(())
-                })();
-                if let Err(e) = result {
-                    let _ = tx.blocking_send(Err(e));
+    // Read on a blocking thread, straight into the buffers hyper sends
+    // (decoding and skipping to the start of the range when compressed).
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
+    let catalog = catalog.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = (|| -> std::io::Result<()> {
+            let mut reader: Box<dyn Read + Send> = match encoding {
+                Encoding::Identity => {
+                    Box::new(catalog.reader.open_range(location.offset + start, length).map_err(std::io::Error::other)?)
                 }
-            });
-            Body::from_stream(futures_util::stream::unfold(
-                rx,
-                |mut rx| async move { rx.recv().await.map(|i| (i, rx)) },
-            ))
+                Encoding::Zstd => {
+                    let mut r = catalog.reader.open_blob(&digest).map_err(std::io::Error::other)?;
+                    std::io::copy(&mut (&mut r).take(start), &mut std::io::sink())?;
+                    r
+                }
+            };
+            let mut left = length;
+            while left > 0 {
+                let want = (1 << 20).min(left);
+                // read_to_end into spare capacity: no zeroing of each buffer.
+                let mut buf = Vec::with_capacity(want as usize);
+                (&mut reader).take(want).read_to_end(&mut buf)?;
+                if buf.len() as u64 != want {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                left -= want;
+                if tx.blocking_send(Ok(bytes::Bytes::from(buf))).is_err() {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            let _ = tx.blocking_send(Err(e));
         }
-    };
+    });
+    let body =
+        Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|i| (i, rx)) }));
     api_headers((status, out, body).into_response())
 }
 
