@@ -1,8 +1,10 @@
 //! Sprig's certificate and key generators (genCA, genSelfSignedCert,
-//! genSignedCert, genPrivateKey), on rcgen with aws-lc-rs. Certificates are
-//! `{Cert, Key}` in PEM, as in Sprig; keys are RSA 2048 for certificates and
-//! written as PKCS#8 (`PRIVATE KEY`), where Sprig writes PKCS#1 (`RSA
-//! PRIVATE KEY`); both are what TLS secrets hold.
+//! genSignedCert, their `...WithKey` forms that take a PEM key, and
+//! genPrivateKey), on rcgen with aws-lc-rs. Certificates are `{Cert, Key}`
+//! in PEM, as in Sprig; generated keys are RSA 2048 for certificates.
+//! Keys are written as PKCS#8 (`PRIVATE KEY`), where Sprig writes PKCS#1
+//! (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`); all are what TLS secrets
+//! hold, and a `...WithKey` key is returned as it was given.
 
 use super::super::value::{Map, Value};
 use super::{arg, text, to_i64, FuncError, FuncResult};
@@ -12,23 +14,41 @@ use rcgen::{
 };
 
 pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
+    let cn = text(&arg(args, 0));
+    let leaf_with =
+        |ca: Option<&Value>, key: Key| leaf(&cn, &arg(args, 1), &arg(args, 2), to_i64(&arg(args, 3)), ca, key);
     Some(match name {
-        "genCA" => ca(&text(&arg(args, 0)), to_i64(&arg(args, 1))),
-        "genSelfSignedCert" => leaf(&text(&arg(args, 0)), &arg(args, 1), &arg(args, 2), to_i64(&arg(args, 3)), None),
-        "genSignedCert" => {
-            leaf(&text(&arg(args, 0)), &arg(args, 1), &arg(args, 2), to_i64(&arg(args, 3)), Some(&arg(args, 4)))
-        }
+        "genCA" => rsa_key().and_then(|key| ca(&cn, to_i64(&arg(args, 1)), key)),
+        "genCAWithKey" => given_key(&arg(args, 2)).and_then(|key| ca(&cn, to_i64(&arg(args, 1)), key)),
+        "genSelfSignedCert" => rsa_key().and_then(|key| leaf_with(None, key)),
+        "genSelfSignedCertWithKey" => given_key(&arg(args, 4)).and_then(|key| leaf_with(None, key)),
+        "genSignedCert" => rsa_key().and_then(|key| leaf_with(Some(&arg(args, 4)), key)),
+        "genSignedCertWithKey" => given_key(&arg(args, 5)).and_then(|key| leaf_with(Some(&arg(args, 4)), key)),
         "genPrivateKey" => private_key(&text(&arg(args, 0))),
         _ => return None,
     })
+}
+
+/// A key pair and the PEM it is given back as.
+struct Key {
+    pair: KeyPair,
+    pem: String,
 }
 
 fn fail(e: impl std::fmt::Display) -> FuncError {
     FuncError::Call(e.to_string())
 }
 
-fn rsa_key() -> Result<KeyPair, FuncError> {
-    KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).map_err(fail)
+fn rsa_key() -> Result<Key, FuncError> {
+    let pair = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).map_err(fail)?;
+    Ok(Key { pem: pair.serialize_pem(), pair })
+}
+
+/// A PEM private key from the chart: PKCS#8, PKCS#1 (RSA) or SEC1 (EC).
+fn given_key(pem: &Value) -> Result<Key, FuncError> {
+    let pem = text(pem);
+    let pair = KeyPair::from_pem(&pem).map_err(|e| FuncError::Call(format!("parsing private key: {e}")))?;
+    Ok(Key { pair, pem })
 }
 
 fn private_key(kind: &str) -> FuncResult {
@@ -60,18 +80,16 @@ fn certificate(cert: String, key: String) -> Value {
     Value::map(m)
 }
 
-fn ca(cn: &str, days: i64) -> FuncResult {
-    let key = rsa_key()?;
+fn ca(cn: &str, days: i64, key: Key) -> FuncResult {
     let mut p = params(cn, days)?;
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     p.key_usages =
         vec![KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign];
-    let cert = p.self_signed(&key).map_err(fail)?;
-    Ok(certificate(cert.pem(), key.serialize_pem()))
+    let cert = p.self_signed(&key.pair).map_err(fail)?;
+    Ok(certificate(cert.pem(), key.pem))
 }
 
-fn leaf(cn: &str, ips: &Value, names: &Value, days: i64, ca: Option<&Value>) -> FuncResult {
-    let key = rsa_key()?;
+fn leaf(cn: &str, ips: &Value, names: &Value, days: i64, ca: Option<&Value>, key: Key) -> FuncResult {
     let mut p = params(cn, days)?;
     p.key_usages = vec![KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::DigitalSignature];
     let list = |v: &Value| match v {
@@ -87,16 +105,16 @@ fn leaf(cn: &str, ips: &Value, names: &Value, days: i64, ca: Option<&Value>) -> 
         p.subject_alt_names.push(SanType::DnsName(name.try_into().map_err(fail)?));
     }
     let cert = match ca {
-        None => p.self_signed(&key).map_err(fail)?,
+        None => p.self_signed(&key.pair).map_err(fail)?,
         Some(Value::Map(ca)) => {
             let ca = ca.borrow();
             let field = |k: &str| ca.get(k).map(text).unwrap_or_default();
             let ca_key = KeyPair::from_pem(&field("Key")).map_err(|e| FuncError::Call(format!("bad CA key: {e}")))?;
             let issuer = Issuer::from_ca_cert_pem(&field("Cert"), ca_key)
                 .map_err(|e| FuncError::Call(format!("bad CA certificate: {e}")))?;
-            p.signed_by(&key, &issuer).map_err(fail)?
+            p.signed_by(&key.pair, &issuer).map_err(fail)?
         }
         Some(_) => return Err(FuncError::Call("genSignedCert needs a certificate from genCA".into())),
     };
-    Ok(certificate(cert.pem(), key.serialize_pem()))
+    Ok(certificate(cert.pem(), key.pem))
 }

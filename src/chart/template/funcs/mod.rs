@@ -14,6 +14,7 @@ mod encoding;
 mod go;
 mod numbers;
 pub mod printf;
+mod secrets;
 mod strings;
 
 use super::value::Value;
@@ -38,8 +39,16 @@ impl From<String> for FuncError {
 /// Calls the function `name` with evaluated arguments.
 pub fn call(name: &str, args: &[Value]) -> FuncResult {
     type Family = fn(&str, &[Value]) -> Option<FuncResult>;
-    const FAMILIES: &[Family] =
-        &[go::call, strings::call, collections::call, numbers::call, encoding::call, dates::call, certs::call];
+    const FAMILIES: &[Family] = &[
+        go::call,
+        strings::call,
+        collections::call,
+        numbers::call,
+        encoding::call,
+        dates::call,
+        certs::call,
+        secrets::call,
+    ];
     FAMILIES.iter().find_map(|family| family(name, args)).unwrap_or(Err(FuncError::Unknown))
 }
 
