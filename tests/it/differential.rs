@@ -37,37 +37,26 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
     layout.tag(&base, "base");
 
     let airlock = Airlock::new();
-    let (v10, v11, diff, diff_json) =
-        (d.join("v10.airlock"), d.join("v11.airlock"), d.join("diff.airlock"), d.join("diff-json.airlock"));
+    let (v10, v11) = (d.join("v10.airlock"), d.join("v11.airlock"));
     airlock.ok(&["create", spec(d, "shop", "1.0.0", "app-1.0").to_str().unwrap(), "-o", v10.to_str().unwrap()]);
     let spec11 = spec(d, "shop", "1.1.0", "app-1.1");
     airlock.ok(&["create", spec11.to_str().unwrap(), "-o", v11.to_str().unwrap()]);
-    airlock.ok(&["create", spec11.to_str().unwrap(), "-o", diff.to_str().unwrap(), "--since", v10.to_str().unwrap()]);
-    // Against `inspect --json` output alone (the old bundle need not be at hand): the same bundle.
+    // 1.1 made against a base given by `flag`: the bundle's bytes.
+    let differential = |name: &str, flag: &str, base: &Path| {
+        let out = d.join(name);
+        airlock.ok(&["create", spec11.to_str().unwrap(), "-o", out.to_str().unwrap(), flag, base.to_str().unwrap()]);
+        std::fs::read(&out).unwrap()
+    };
+    let diff = d.join("diff.airlock");
+    let diff_bytes = differential("diff.airlock", "--since", &v10);
+    // Against `inspect --json` output alone (the old bundle need not be at
+    // hand), named *.json or under any name with --since-inspect: the same bundle.
     let inspected = d.join("v10.json");
     std::fs::write(&inspected, airlock.ok(&["inspect", v10.to_str().unwrap(), "--json"])).unwrap();
-    airlock.ok(&[
-        "create",
-        spec11.to_str().unwrap(),
-        "-o",
-        diff_json.to_str().unwrap(),
-        "--since",
-        inspected.to_str().unwrap(),
-    ]);
-    assert_eq!(std::fs::read(&diff).unwrap(), std::fs::read(&diff_json).unwrap());
-    // --since-inspect takes that output under any name.
+    assert!(differential("diff-json.airlock", "--since", &inspected) == diff_bytes);
     let renamed = d.join("site-has.txt");
     std::fs::copy(&inspected, &renamed).unwrap();
-    let diff_inspect = d.join("diff-inspect.airlock");
-    airlock.ok(&[
-        "create",
-        spec11.to_str().unwrap(),
-        "-o",
-        diff_inspect.to_str().unwrap(),
-        "--since-inspect",
-        renamed.to_str().unwrap(),
-    ]);
-    assert_eq!(std::fs::read(&diff).unwrap(), std::fs::read(&diff_inspect).unwrap());
+    assert!(differential("diff-inspect.airlock", "--since-inspect", &renamed) == diff_bytes);
 
     // It carries the changed layer, the new config and manifest, nothing else.
     let v = airlock.inspect(&diff);
