@@ -511,7 +511,7 @@ pub fn plan_cuts(entries: &[(u64, u64)], total: u64, max: u64) -> Vec<(u64, u64)
 
 /// Writes the bundle read from `source` as parts of at most `max` bytes (plus
 /// the 1 KiB header) into `dir`; returns the part paths. A part is written
-/// to a temp name, synced and renamed. Parts are independent, so two are
+/// to a temp name, synced and renamed. From a whole bundle two parts are
 /// written at a time: hashing one stream is bound to one core, and hashing
 /// is most of the work (measured with bench/split_copy.sh).
 pub fn split(
@@ -527,21 +527,31 @@ pub fn split(
     let cuts = plan_cuts(entries, total, max);
     let count = cuts.len() as u32;
     let paths: Vec<PathBuf> = (1..=count).map(|index| dir.join(part_name(stem, index, count))).collect();
-    two_at_a_time(cuts.len(), |i| {
-        let (offset, length) = cuts[i];
-        let index = i as u32 + 1;
-        let header = PartHeader {
-            airlock_part: 1,
-            bundle: bundle.clone(),
-            bundle_size: total,
-            index,
-            count,
-            offset,
-            length,
-            sha256: String::new(),
-        };
-        write_part(source, header, &paths[i], on_bytes)
-    })?;
+    let header = |i: usize| PartHeader {
+        airlock_part: 1,
+        bundle: bundle.clone(),
+        bundle_size: total,
+        index: i as u32 + 1,
+        count,
+        offset: cuts[i].0,
+        length: cuts[i].1,
+        sha256: String::new(),
+    };
+    match source {
+        Source::Whole(_) => two_at_a_time(cuts.len(), |i| {
+            let mut reader = source.reader()?;
+            reader.seek(SeekFrom::Start(cuts[i].0)).map_err(io_err(source.path()))?;
+            write_part(&mut reader, source, header(i), &paths[i], on_bytes)
+        })?,
+        // Parts being cut again are read straight through, one reader, so
+        // that every one of them is checked against its own sha256.
+        Source::Parts(_) => {
+            let mut reader = source.reader()?;
+            for (i, path) in paths.iter().enumerate() {
+                write_part(&mut reader, source, header(i), path, on_bytes)?;
+            }
+        }
+    }
     File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
     Ok(paths)
 }
@@ -569,13 +579,18 @@ pub(super) fn two_at_a_time(count: usize, job: impl Fn(usize) -> Result<()> + Sy
     Ok(())
 }
 
-/// One part: `header`'s range of the bundle, hashed as it is written; the
-/// header (with that hash) goes in last.
-fn write_part(source: &Source, mut header: PartHeader, path: &Path, on_bytes: &dyn Fn(u64)) -> Result<()> {
+/// One part: `header`'s range of the bundle, read from `reader` (placed at
+/// its start) and hashed as it is written; the header (with that hash)
+/// goes in last.
+fn write_part(
+    reader: &mut SourceReader,
+    source: &Source,
+    mut header: PartHeader,
+    path: &Path,
+    on_bytes: &dyn Fn(u64),
+) -> Result<()> {
     const CHUNK: usize = 4 << 20;
     let dir = path.parent().expect("a part path");
-    let mut reader = source.reader()?;
-    reader.seek(SeekFrom::Start(header.offset)).map_err(io_err(source.path()))?;
     let tmp = tempfile::Builder::new().prefix(".airlock-part-").tempfile_in(dir).map_err(io_err(dir))?;
     let mut file = tmp.as_file();
     file.write_all(&vec![b' '; PART_HEADER_SIZE as usize]).map_err(io_err(path))?;

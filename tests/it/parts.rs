@@ -255,6 +255,14 @@ fn copy_refuses_a_corrupt_source_and_leaves_no_finished_name() {
     assert!(err.contains("corrupt"), "{err}");
     // Parts after the bad one were never finished under their own names.
     assert!(!stick.join(part(&s, s.count).file_name().unwrap()).exists());
+    // Cutting them again checks them too: no fresh checksums over bad bytes.
+    let recut = s.dir.path().join("recut");
+    let err =
+        s.airlock.fails(&["split", bad.to_str().unwrap(), "--max-part-size", "2MiB", "-o", recut.to_str().unwrap()]);
+    assert!(
+        err.contains("corrupt") && err.contains(&fifth.file_name().unwrap().to_string_lossy().into_owned()),
+        "{err}"
+    );
 }
 
 #[test]
