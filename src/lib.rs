@@ -24,6 +24,7 @@ pub mod bundle;
 pub mod cache;
 pub mod chart;
 pub mod cli;
+pub mod disk;
 pub mod hint;
 pub mod oci;
 pub mod ops;

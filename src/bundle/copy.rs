@@ -49,6 +49,7 @@ impl Tally<'_> {
 }
 
 pub fn copy(source: &Source, dest_dir: &Path, on_progress: &(dyn Fn(u64) + Sync)) -> Result<CopyReport> {
+    check_space(source, dest_dir)?;
     std::fs::create_dir_all(dest_dir).map_err(io_err(dest_dir))?;
     let tally = Tally {
         reused: AtomicU64::new(0),
@@ -84,6 +85,29 @@ pub fn copy(source: &Source, dest_dir: &Path, on_progress: &(dyn Fn(u64) + Sync)
         written_bytes: tally.written.into_inner(),
         verify,
     })
+}
+
+/// Fails, before anything is written, when `dest_dir` lacks room for what
+/// an earlier run has not already put there.
+fn check_space(source: &Source, dest_dir: &Path) -> Result<()> {
+    let files: Vec<(PathBuf, u64)> = match source {
+        Source::Whole(path) => vec![(path.clone(), source.len()?)],
+        Source::Parts(parts) => parts.iter().map(|p| (p.path.clone(), PART_HEADER_SIZE + p.header.length)).collect(),
+    };
+    let needed: u64 = files
+        .iter()
+        .map(|(path, size)| {
+            let there = dest_dir.join(path.file_name().unwrap_or_default());
+            let present = [partial_path(&there), there].iter().filter_map(|p| p.metadata().ok()).map(|m| m.len()).max();
+            size.saturating_sub(present.unwrap_or(0))
+        })
+        .sum();
+    match crate::disk::available_space(dest_dir) {
+        Some(available) if available < needed => {
+            Err(super::BundleError::NoSpace { dir: dest_dir.to_path_buf(), needed, available })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Copies the parts two at a time (see `two_at_a_time`).

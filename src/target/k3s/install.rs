@@ -39,26 +39,8 @@ pub struct InstallReport {
     pub left_in_cluster: Vec<ResourceRef>,
 }
 
-/// The nearest ancestor of `path` (itself included) that exists: what a
-/// path not made yet will be created in.
-fn nearest_existing(path: &Path) -> std::path::PathBuf {
-    let mut probe = path;
-    while !probe.exists() {
-        match probe.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => probe = parent,
-            _ => return std::path::PathBuf::from(if path.is_absolute() { "/" } else { "." }),
-        }
-    }
-    probe.to_path_buf()
-}
-
-fn available_space(root: &Path) -> Option<u64> {
-    let stat = rustix::fs::statvfs(nearest_existing(root)).ok()?;
-    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
-}
-
 fn check_space(root: &Path, needed: u64) -> Result<(), InstallError> {
-    match available_space(root) {
+    match crate::disk::available_space(root) {
         // A margin for the revision record and the filesystem's own needs.
         Some(available) if available < needed + (16 << 20) => {
             Err(InstallError::NoSpace { root: root.into(), needed, available })
@@ -71,7 +53,7 @@ fn check_space(root: &Path, needed: u64) -> Result<(), InstallError> {
 /// nearest existing ancestor of each, for those not made yet).
 fn check_writable(root: &Path, dirs: &[String]) -> Result<(), InstallError> {
     for rel in dirs {
-        let probe = nearest_existing(&root.join(rel));
+        let probe = crate::disk::nearest_existing(&root.join(rel));
         if let Err(e) = rustix::fs::access(&probe, rustix::fs::Access::WRITE_OK) {
             return Err(InstallError::NotWritable { path: probe, source: e.into() });
         }
