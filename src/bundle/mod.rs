@@ -27,7 +27,7 @@ pub enum BundleError {
     NotABundle { path: PathBuf, reason: String },
     #[error("{path} uses bundle format {found}, but this airlock reads format {supported} only; use an airlock release that supports format {found}")]
     UnsupportedFormat { path: PathBuf, found: u32, supported: u32 },
-    #[error("not enough space in {dir}: {needed} more bytes are needed, {available} are free; free some space or copy to a larger medium (nothing was written)")]
+    #[error("not enough space in {dir}: {needed} more bytes are needed, {available} are free; free some space or write to a larger medium (nothing was written)")]
     NoSpace { dir: PathBuf, needed: u64, available: u64 },
     #[error("{path} is truncated: {detail}; copy the bundle again")]
     Truncated { path: PathBuf, detail: String },

@@ -25,6 +25,12 @@ pub fn split(bundle: &Path, max_part_size: u64, out_dir: &Path, progress: &Progr
     let total = source.len()?;
     let spans = reader.entry_spans();
     let stem = bundle_stem(source);
+    // Every part is written whole (a temp file, then its name): room for
+    // all of them, headers included, must be there before the first.
+    let needed = total + parts::plan_cuts(&spans, total, max_part_size).len() as u64 * parts::PART_HEADER_SIZE;
+    if let Some(available) = crate::disk::available_space(out_dir).filter(|a| *a < needed) {
+        return Err(crate::bundle::BundleError::NoSpace { dir: out_dir.to_path_buf(), needed, available }.into());
+    }
     std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     if let Source::Parts(existing) = &source {
         let same_dir = existing

@@ -373,7 +373,8 @@ fn a_copy_killed_by_its_pid_resumes_where_it_stopped() {
 }
 
 /// A stick without room for the bundle is refused before anything is
-/// written (a small tmpfs in the test's own mount namespace, `unshare -m`).
+/// written, by copy and by split (a small tmpfs in the test's own mount
+/// namespace, `unshare -m`).
 #[test]
 fn copy_onto_a_full_stick_is_refused_before_writing() {
     if missing_tool("unshare") || !Command::new("unshare").args(["-m", "true"]).status().is_ok_and(|s| s.success()) {
@@ -384,7 +385,7 @@ fn copy_onto_a_full_stick_is_refused_before_writing() {
     let mnt = s.dir.path().join("mnt");
     std::fs::create_dir_all(&mnt).unwrap();
     let script = format!(
-        "mount -t tmpfs -o size=2m tmpfs {mnt} || exit 90\n{bin} copy {parts} {mnt}/stick\nstatus=$?\necho \"files: $(find {mnt} | wc -l)\"\nexit $status\n",
+        "mount -t tmpfs -o size=2m tmpfs {mnt} || exit 90\n{bin} copy {parts} {mnt}/stick\nstatus=$?\n{bin} split {parts} --max-part-size 1MiB -o {mnt}/stick 2>&1 | grep -q 'not enough space' || status=91\necho \"files: $(find {mnt} | wc -l)\"\nexit $status\n",
         mnt = mnt.display(),
         bin = env!("CARGO_BIN_EXE_airlock"),
         parts = s.parts.display(),
@@ -392,6 +393,7 @@ fn copy_onto_a_full_stick_is_refused_before_writing() {
     let out = Command::new("unshare").args(["-m", "bash", "-c", &script]).env("NO_COLOR", "1").output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(90), "{err}");
+    assert_ne!(out.status.code(), Some(91), "split did not refuse: {err}");
     assert!(!out.status.success() && err.contains("not enough space") && err.contains("nothing was written"), "{err}");
     // Only the mount point itself: no stick directory, no partial file.
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "files: 1", "{err}");
