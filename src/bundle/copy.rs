@@ -102,12 +102,7 @@ fn check_space(source: &Source, dest_dir: &Path) -> Result<()> {
             size.saturating_sub(present.unwrap_or(0))
         })
         .sum();
-    match crate::disk::available_space(dest_dir) {
-        Some(available) if available < needed => {
-            Err(super::BundleError::NoSpace { dir: dest_dir.to_path_buf(), needed, available })
-        }
-        _ => Ok(()),
-    }
+    super::ensure_room(dest_dir, needed)
 }
 
 /// Copies the parts two at a time (see `two_at_a_time`).

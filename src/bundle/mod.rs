@@ -9,6 +9,7 @@ pub mod format;
 pub mod parts;
 pub mod reader;
 pub mod slot;
+pub mod stream;
 pub mod verify;
 pub mod writer;
 
@@ -52,6 +53,17 @@ pub enum BundleError {
 pub type Result<T> = std::result::Result<T, BundleError>;
 
 /// A tar entry's data rounded up to whole 512-byte blocks.
+/// Fails with `NoSpace`, before anything is written, unless the filesystem
+/// that holds (or will hold) `dir` has `needed` bytes free.
+pub fn ensure_room(dir: &std::path::Path, needed: u64) -> Result<()> {
+    match crate::disk::available_space(dir) {
+        Some(available) if available < needed => {
+            Err(BundleError::NoSpace { dir: dir.to_path_buf(), needed, available })
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn padded(size: u64) -> u64 {
     size.div_ceil(512) * 512
 }

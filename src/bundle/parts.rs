@@ -509,22 +509,21 @@ pub fn plan_cuts(entries: &[(u64, u64)], total: u64, max: u64) -> Vec<(u64, u64)
     parts
 }
 
-/// Writes the bundle read from `source` as parts of at most `max` bytes (plus
-/// the 1 KiB header) into `dir`; returns the part paths. A part is written
+/// Writes the bundle read from `source` as the parts `cuts` (offset and
+/// length each, from `plan_cuts`; each part adds the 1 KiB header) into
+/// `dir`; returns the part paths. A part is written
 /// to a temp name, synced and renamed. From a whole bundle two parts are
 /// written at a time: hashing one stream is bound to one core, and hashing
 /// is most of the work (measured with bench/split_copy.sh).
 pub fn split(
     source: &Source,
-    entries: &[(u64, u64)],
+    cuts: &[(u64, u64)],
     bundle: &Digest,
     stem: &str,
     dir: &Path,
-    max: u64,
     on_bytes: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<PathBuf>> {
     let total = source.len()?;
-    let cuts = plan_cuts(entries, total, max);
     let count = cuts.len() as u32;
     let paths: Vec<PathBuf> = (1..=count).map(|index| dir.join(part_name(stem, index, count))).collect();
     let header = |i: usize| PartHeader {

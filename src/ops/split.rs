@@ -23,14 +23,11 @@ pub fn split(bundle: &Path, max_part_size: u64, out_dir: &Path, progress: &Progr
     let reader = BundleReader::open(bundle)?;
     let source = reader.source();
     let total = source.len()?;
-    let spans = reader.entry_spans();
+    let cuts = parts::plan_cuts(&reader.entry_spans(), total, max_part_size);
     let stem = bundle_stem(source);
     // Every part is written whole (a temp file, then its name): room for
     // all of them, headers included, must be there before the first.
-    let needed = total + parts::plan_cuts(&spans, total, max_part_size).len() as u64 * parts::PART_HEADER_SIZE;
-    if let Some(available) = crate::disk::available_space(out_dir).filter(|a| *a < needed) {
-        return Err(crate::bundle::BundleError::NoSpace { dir: out_dir.to_path_buf(), needed, available }.into());
-    }
+    crate::bundle::ensure_room(out_dir, total + cuts.len() as u64 * parts::PART_HEADER_SIZE)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     if let Source::Parts(existing) = &source {
         let same_dir = existing
@@ -41,10 +38,8 @@ pub fn split(bundle: &Path, max_part_size: u64, out_dir: &Path, progress: &Progr
         }
     }
     let bar = progress.bar(&stem, total);
-    let written =
-        parts::split(source, &spans, &Digest::of(&reader.head.manifest_bytes), &stem, out_dir, max_part_size, &|n| {
-            bar.inc(n)
-        })?;
+    let bundle_digest = Digest::of(&reader.head.manifest_bytes);
+    let written = parts::split(source, &cuts, &bundle_digest, &stem, out_dir, &|n| bar.inc(n))?;
     bar.finish(&stem, &format!("{} parts written to {}", written.len(), out_dir.display()));
     Ok(SplitReport { parts: written, bundle_bytes: total })
 }

@@ -192,44 +192,30 @@ async fn blob(catalog: Arc<Catalog>, digest: &str, headers: &HeaderMap, head: bo
     if head || length == 0 {
         return api_headers((status, out, Body::empty()).into_response());
     }
-    // Read on a blocking thread, straight into the buffers hyper sends
-    // (decoding and skipping to the start of the range when compressed).
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
-    let catalog = catalog.clone();
-    tokio::task::spawn_blocking(move || {
-        let result = (|| -> std::io::Result<()> {
-            let mut reader: Box<dyn Read + Send> = match encoding {
-                Encoding::Identity => {
-                    Box::new(catalog.reader.open_range(location.offset + start, length).map_err(std::io::Error::other)?)
-                }
-                Encoding::Zstd => {
-                    let mut r = catalog.reader.open_blob(&digest).map_err(std::io::Error::other)?;
-                    std::io::copy(&mut (&mut r).take(start), &mut std::io::sink())?;
-                    r
-                }
-            };
-            let mut left = length;
-            while left > 0 {
-                let want = (1 << 20).min(left);
-                // read_to_end into spare capacity: no zeroing of each buffer.
-                let mut buf = Vec::with_capacity(want as usize);
-                (&mut reader).take(want).read_to_end(&mut buf)?;
-                if buf.len() as u64 != want {
-                    return Err(std::io::ErrorKind::UnexpectedEof.into());
-                }
-                left -= want;
-                if tx.blocking_send(Ok(bytes::Bytes::from(buf))).is_err() {
-                    return Ok(());
-                }
+    // Decoded and skipped to the start of the range when compressed.
+    let open = move || -> std::io::Result<Box<dyn Read + Send>> {
+        let reader = &catalog.reader;
+        Ok(match encoding {
+            Encoding::Identity => {
+                Box::new(reader.open_range(location.offset + start, length).map_err(std::io::Error::other)?)
             }
+            Encoding::Zstd => {
+                let mut r = reader.open_blob(&digest).map_err(std::io::Error::other)?;
+                std::io::copy(&mut (&mut r).take(start), &mut std::io::sink())?;
+                Box::new(r.take(length))
+            }
+        })
+    };
+    let mut sent = 0;
+    let whole = move |chunk: Option<&[u8]>| match chunk {
+        Some(bytes) => {
+            sent += bytes.len() as u64;
             Ok(())
-        })();
-        if let Err(e) = result {
-            let _ = tx.blocking_send(Err(e));
         }
-    });
-    let body =
-        Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|i| (i, rx)) }));
+        None if sent == length => Ok(()),
+        None => Err(std::io::ErrorKind::UnexpectedEof.into()),
+    };
+    let body = Body::from_stream(crate::bundle::stream::read_in_background(open, whole));
     api_headers((status, out, body).into_response())
 }
 

@@ -15,7 +15,6 @@ use futures_util::{StreamExt, TryStreamExt};
 use oci_client::Reference;
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, HashSet};
-use std::io::Read;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -242,50 +241,42 @@ pub struct PushStats {
     pub manifests: usize,
 }
 
-/// A stream of a blob's bytes read from the bundle on a blocking thread,
-/// hashed as they go; a digest mismatch ends the stream with an error, so
-/// the registry never commits a corrupt blob.
+/// A stream of a blob's bytes read from the bundle, hashed as they go; a
+/// digest mismatch ends the stream with an error, so the registry never
+/// commits a corrupt blob.
 fn blob_stream(
     reader: Arc<BundleReader>,
     digest: Digest,
     on_bytes: Arc<dyn Fn(u64) + Send + Sync>,
 ) -> impl futures_util::Stream<Item = oci_client::errors::Result<bytes::Bytes>> + Send + 'static {
-    let (tx, rx) = tokio::sync::mpsc::channel::<oci_client::errors::Result<bytes::Bytes>>(4);
-    tokio::task::spawn_blocking(move || {
-        let fail = |msg: String| oci_client::errors::OciDistributionError::GenericError(Some(msg));
-        let mut source = match reader.open_blob(&digest) {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(fail(e.to_string())));
-                return;
-            }
-        };
-        let mut hasher = Sha256::new();
-        loop {
-            let mut buf = vec![0u8; 256 * 1024];
-            match source.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    buf.truncate(n);
-                    hasher.update(&buf);
-                    on_bytes(n as u64);
-                    if tx.blocking_send(Ok(bytes::Bytes::from(buf))).is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(fail(format!("cannot read blob {digest} from the bundle: {e}"))));
-                    return;
-                }
-            }
+    let mut hasher = Sha256::new();
+    let expected = digest.clone();
+    let check = move |chunk: Option<&[u8]>| match chunk {
+        Some(bytes) => {
+            hasher.update(bytes);
+            on_bytes(bytes.len() as u64);
+            Ok(())
         }
-        let actual = Digest::from_hasher(hasher);
-        if actual != digest {
-            let _ =
-                tx.blocking_send(Err(fail(format!("bundle blob {digest} is corrupt (content hashes to {actual})"))));
-        }
-    });
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+        None => match Digest::from_hasher(std::mem::take(&mut hasher)) {
+            actual if actual == expected => Ok(()),
+            actual => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("bundle blob {expected} is corrupt (content hashes to {actual})"),
+            )),
+        },
+    };
+    let open_reader = reader.clone();
+    let open_digest = digest.clone();
+    let open = move || open_reader.open_blob(&open_digest).map_err(std::io::Error::other);
+    crate::bundle::stream::read_in_background(open, check).map(move |item| {
+        item.map_err(|e| {
+            let detail = match e.kind() {
+                std::io::ErrorKind::InvalidData => e.to_string(),
+                _ => format!("cannot read blob {digest} from the bundle: {e}"),
+            };
+            oci_client::errors::OciDistributionError::GenericError(Some(detail))
+        })
+    })
 }
 
 /// Pushes every target: blobs (concurrently, bounded), then manifests.
