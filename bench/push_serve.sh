@@ -37,6 +37,8 @@ tls_pid=
 start_tls_registry() {
   [ -n "$tls_pid" ] && { kill "$tls_pid"; wait "$tls_pid" 2>/dev/null || true; }
   rm -rf "$tls/data"
+  # Each timed run starts with no writeback of the previous run pending.
+  sync
   cat > "$tls/config.yml" <<YML
 version: 0.1
 log: {level: error, accesslog: {disabled: true}}

@@ -2,6 +2,7 @@ use super::create::RegistryArgs;
 use super::trust::TrustArgs;
 use crate::ops::push::{push, PushOptions};
 use crate::output::{human_bytes, Printer};
+use crate::target::registry::DigestCheck;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -59,6 +60,13 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
             s.skipped,
             s.manifests
         ));
+        match s.digest_check {
+            DigestCheck::Registry => printer.data("digests of uploaded blobs checked by the registry"),
+            DigestCheck::Airlock => {
+                printer.data("digests of uploaded blobs checked by airlock (the registry does not check them)")
+            }
+            DigestCheck::None => {}
+        }
     }
     Ok(())
 }

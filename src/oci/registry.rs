@@ -32,6 +32,8 @@ pub enum RegistryError {
     UntrustedCertificate { registry: String, detail: String },
     #[error("registry {registry} answered with an error for {image}: {detail}")]
     Failed { image: String, registry: String, detail: String },
+    #[error("registry {registry} refused content pushed for {image}: it does not match its digest")]
+    DigestRejected { image: String, registry: String },
     #[error("content of {image} from {registry} does not match its digest: {detail}")]
     Corrupt { image: String, registry: String, detail: String },
     #[error("cannot read registry settings from {path}: {detail}")]
@@ -197,6 +199,7 @@ impl Registry {
                     (failed(format!("{} ({text})", codes.join(", "))), transient)
                 }
             }
+            e if is_digest_invalid(&e) => (RegistryError::DigestRejected { image: image_name, registry }, false),
             OciDistributionError::ServerError { code, message, .. } => match code {
                 404 => (RegistryError::NotFound { image: image_name, registry }, false),
                 401 | 403 => (RegistryError::Unauthorized { image: image_name, registry }, false),
@@ -378,6 +381,26 @@ impl Registry {
         Ok(())
     }
 
+    /// Whether the registry refuses a blob whose content does not match the
+    /// digest it is pushed under, tried on `repo` with a few bytes pushed
+    /// under a made-up digest, the same way blobs are pushed. Only a
+    /// DIGEST_INVALID answer counts as yes. A registry that takes the bytes
+    /// keeps them under a random digest nothing refers to (its garbage
+    /// collection removes them).
+    pub async fn refuses_wrong_digests(&self, repo: &Reference) -> bool {
+        const CONTENT: &[u8] = b"airlock: a probe whose content does not match its digest\n";
+        let mut nonce = [0u8; 16];
+        if getrandom::fill(&mut nonce).is_err() {
+            return false;
+        }
+        let claimed = Digest::of(&[CONTENT, &nonce[..]].concat()).to_string();
+        self.credentials(repo).await;
+        match self.client.push_blob(repo, CONTENT, &claimed).await {
+            Ok(_) => false,
+            Err(e) => is_digest_invalid(&e),
+        }
+    }
+
     /// The digest the registry holds under `target` (tag or digest), if any.
     pub async fn manifest_digest(&self, target: &Reference) -> Result<Option<Digest>, RegistryError> {
         let auth = self.auth_for(target.registry());
@@ -414,6 +437,23 @@ impl BlobSink for crate::cache::CacheWriter {
     }
     fn finish(self: Box<Self>) -> std::io::Result<()> {
         self.commit().map_err(std::io::Error::other)
+    }
+}
+
+/// The registry's DIGEST_INVALID answer: what it sends when content does
+/// not match the digest it was pushed under. oci-client passes it on either
+/// parsed or as the raw body of an HTTP 400.
+fn is_digest_invalid(err: &OciDistributionError) -> bool {
+    match err {
+        OciDistributionError::RegistryError { envelope, .. } => {
+            envelope.errors.iter().any(|e| e.code == oci_client::errors::OciErrorCode::DigestInvalid)
+        }
+        OciDistributionError::ServerError { code: 400, message, .. } => {
+            serde_json::from_str::<oci_client::errors::OciEnvelope>(message).is_ok_and(|envelope| {
+                envelope.errors.iter().any(|e| e.code == oci_client::errors::OciErrorCode::DigestInvalid)
+            })
+        }
+        _ => false,
     }
 }
 

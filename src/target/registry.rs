@@ -2,7 +2,9 @@
 //! (naming and collisions), and in what order (blobs, each uploaded once and
 //! mounted into other repositories; then child manifests; then the tagged
 //! manifests last, so a tag never points at something incomplete).
-//! Everything is read from the bundle in place and hashed on the way out.
+//! Everything is read from the bundle in place; each uploaded blob's digest
+//! is checked on the way, by the registry when it was seen to refuse a wrong
+//! digest, else by hashing what is sent.
 
 use crate::bundle::format::ImageRecord;
 use crate::bundle::reader::BundleReader;
@@ -16,7 +18,7 @@ use oci_client::Reference;
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
@@ -24,10 +26,8 @@ pub enum PushError {
     BadDestination(String),
     #[error("{first} and {second} would both be pushed to {target}; pass --keep-registry-host to keep their registries apart")]
     Collision { first: String, second: String, target: String },
-    #[error(
-        "bundle blob {digest} is corrupt (its content hashes to {actual}); nothing was tagged; copy the bundle again"
-    )]
-    Corrupt { digest: Digest, actual: Digest },
+    #[error("bundle blob {digest} is corrupt ({detail}); nothing was tagged; copy the bundle again")]
+    Corrupt { digest: Digest, detail: String },
     #[error("cannot read {0} from the bundle")]
     Bundle(String, #[source] crate::bundle::BundleError),
     #[error("image {image}: {detail}")]
@@ -97,7 +97,7 @@ fn read_manifest(reader: &BundleReader, digest: &Digest) -> Result<(Vec<u8>, Any
     let bytes = reader.read_blob(digest).map_err(|e| PushError::Bundle(digest.to_string(), e))?;
     let actual = Digest::of(&bytes);
     if actual != *digest {
-        return Err(PushError::Corrupt { digest: digest.clone(), actual });
+        return Err(PushError::Corrupt { digest: digest.clone(), detail: format!("its content hashes to {actual}") });
     }
     let parsed =
         AnyManifest::parse(&bytes).map_err(|detail| PushError::BadImage { image: digest.to_string(), detail })?;
@@ -239,31 +239,59 @@ pub struct PushStats {
     pub mounted: usize,
     pub skipped: usize,
     pub manifests: usize,
+    /// Who checked the uploaded blobs' digests.
+    pub digest_check: DigestCheck,
 }
 
-/// A stream of a blob's bytes read from the bundle, hashed as they go; a
-/// digest mismatch ends the stream with an error, so the registry never
-/// commits a corrupt blob.
+/// Who checked that each uploaded blob's content matches its digest.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DigestCheck {
+    /// Nothing was uploaded.
+    #[default]
+    None,
+    /// The registry, which was seen to refuse a wrong digest in this push.
+    Registry,
+    /// airlock, hashing every byte it sent.
+    Airlock,
+}
+
+/// A stream of a blob's bytes read from the bundle. With `hash`, they are
+/// hashed as they go, and a digest mismatch ends the stream with an error
+/// before its end, so the registry cannot commit the blob; without it (the
+/// registry checks digests itself) only the length is checked. What is
+/// wrong is also left in `corruption`, since a registry may answer before
+/// it has read the whole body and the stream's error then goes unseen.
 fn blob_stream(
     reader: Arc<BundleReader>,
     digest: Digest,
+    size: u64,
+    hash: bool,
+    corruption: Arc<OnceLock<String>>,
     on_bytes: Arc<dyn Fn(u64) + Send + Sync>,
 ) -> impl futures_util::Stream<Item = oci_client::errors::Result<bytes::Bytes>> + Send + 'static {
-    let mut hasher = Sha256::new();
+    let mut hasher = hash.then(Sha256::new);
+    let mut sent = 0u64;
     let expected = digest.clone();
-    let check = move |chunk: Option<&[u8]>| match chunk {
-        Some(bytes) => {
-            hasher.update(bytes);
-            on_bytes(bytes.len() as u64);
-            Ok(())
-        }
-        None => match Digest::from_hasher(std::mem::take(&mut hasher)) {
-            actual if actual == expected => Ok(()),
-            actual => Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("bundle blob {expected} is corrupt (content hashes to {actual})"),
-            )),
-        },
+    let check = move |chunk: Option<&[u8]>| {
+        let reason = match chunk {
+            Some(bytes) => {
+                if let Some(hasher) = hasher.as_mut() {
+                    hasher.update(bytes);
+                }
+                sent += bytes.len() as u64;
+                on_bytes(bytes.len() as u64);
+                return Ok(());
+            }
+            None if sent != size => format!("{sent} bytes where the manifest says {size}"),
+            None => match hasher.take().map(Digest::from_hasher) {
+                Some(actual) if actual != expected => format!("its content hashes to {actual}"),
+                _ => return Ok(()),
+            },
+        };
+        let error = format!("bundle blob {expected} is corrupt ({reason})");
+        let _ = corruption.set(reason);
+        Err(std::io::Error::new(std::io::ErrorKind::InvalidData, error))
     };
     let open_reader = reader.clone();
     let open_digest = digest.clone();
@@ -325,6 +353,14 @@ pub async fn execute(
             }
         }
     }
+    // Largest first: the biggest blob is the longest single upload, so it
+    // starts at once and the small ones fill in around it.
+    let mut needs: Vec<(&Digest, &(u64, Vec<Reference>))> = needs.iter().collect();
+    needs.sort_by_key(|(digest, (size, _))| (std::cmp::Reverse(*size), *digest));
+    // Hashing every byte costs about as much CPU as sending it; a registry
+    // that refuses a wrong digest does that check already, so it is asked
+    // once, before the first upload.
+    let registry_checks: tokio::sync::OnceCell<bool> = tokio::sync::OnceCell::new();
     let uploaded = AtomicUsize::new(0);
     let uploaded_bytes = AtomicU64::new(0);
     let mounted = AtomicUsize::new(0);
@@ -339,11 +375,11 @@ pub async fn execute(
             .map(|t| format!("{} (for {})", t.digest, t.target.whole()))
             .collect(),
     );
-    futures_util::stream::iter(needs.iter())
+    futures_util::stream::iter(needs)
         .map(|(digest, (size, repos))| {
             let (reader, on_bytes) = (reader.clone(), on_bytes.clone());
             let (uploaded, uploaded_bytes, mounted, skipped) = (&uploaded, &uploaded_bytes, &mounted, &skipped);
-            let missing_base = &missing_base;
+            let (missing_base, registry_checks) = (&missing_base, &registry_checks);
             async move {
                 let mut holder: Option<&Reference> = None;
                 for repo in repos {
@@ -370,8 +406,23 @@ pub async fn execute(
                         missing_base.lock().expect("list").push(format!("{digest} (for {})", repo.repository()));
                         continue;
                     }
-                    let new_stream = || blob_stream(reader.clone(), digest.clone(), on_bytes.clone());
-                    registry.push_blob(repo, digest, *size, new_stream).await.map_err(|e| corrupt_or(e, digest))?;
+                    let checked = *registry_checks.get_or_init(|| registry.refuses_wrong_digests(repo)).await;
+                    let corruption = Arc::new(OnceLock::new());
+                    let new_stream = || {
+                        blob_stream(
+                            reader.clone(),
+                            digest.clone(),
+                            *size,
+                            !checked,
+                            corruption.clone(),
+                            on_bytes.clone(),
+                        )
+                    };
+                    let pushed = registry.push_blob(repo, digest, *size, new_stream).await;
+                    if let Some(reason) = corruption.get() {
+                        return Err(PushError::Corrupt { digest: digest.clone(), detail: reason.clone() });
+                    }
+                    pushed.map_err(|e| rejected_or(e, digest))?;
                     uploaded.fetch_add(1, Ordering::Relaxed);
                     uploaded_bytes.fetch_add(*size, Ordering::Relaxed);
                     holder = Some(repo);
@@ -430,7 +481,13 @@ pub async fn execute(
         .try_collect::<Vec<()>>()
         .await?;
     let manifests = pushed.into_inner();
+    let digest_check = match registry_checks.get() {
+        None => DigestCheck::None,
+        Some(true) => DigestCheck::Registry,
+        Some(false) => DigestCheck::Airlock,
+    };
     Ok(PushStats {
+        digest_check,
         uploaded: uploaded.into_inner(),
         uploaded_bytes: uploaded_bytes.into_inner(),
         mounted: mounted.into_inner(),
@@ -439,16 +496,15 @@ pub async fn execute(
     })
 }
 
-fn corrupt_or(e: RegistryError, digest: &Digest) -> PushError {
-    match &e {
-        RegistryError::Failed { detail, .. } if detail.contains("is corrupt") => {
-            let actual = detail.rsplit("hashes to ").next().and_then(|s| s.trim_end_matches(')').parse().ok());
-            match actual {
-                Some(actual) => PushError::Corrupt { digest: digest.clone(), actual },
-                None => PushError::Registry(e),
-            }
-        }
-        _ => PushError::Registry(e),
+/// The registry's refusal of a blob whose content does not match its
+/// digest, as one error naming the blob; other errors as they are.
+fn rejected_or(e: RegistryError, digest: &Digest) -> PushError {
+    match e {
+        RegistryError::DigestRejected { registry, .. } => PushError::Corrupt {
+            digest: digest.clone(),
+            detail: format!("registry {registry} found that its content does not match that digest"),
+        },
+        e => PushError::Registry(e),
     }
 }
 

@@ -11,6 +11,7 @@ mod fake_api;
 mod image_signatures;
 mod images_tar;
 mod install;
+mod lax_registry;
 mod parts;
 mod push;
 mod serve;

@@ -95,6 +95,8 @@ fn push_to_tls_registry_preserves_digests() {
     let report = push_ok(&airlock, &src, &registry, &["--relocation-out", reloc.to_str().unwrap()]);
     assert_eq!(report["images"], 2);
     assert_eq!(report["charts"], 1);
+    // docker-registry refuses a wrong digest, so airlock leaves the check to it.
+    assert_eq!(report["digestCheck"], "registry", "{report}");
     // The shared base layer is uploaded once and mounted into the other repository.
     assert_eq!(report["mounted"], 1, "{report}");
 
@@ -205,6 +207,35 @@ fn push_refuses_unsigned_corrupt_and_colliding_bundles() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning"));
 
     // A corrupt layer: the push fails naming the blob, and no tag appears.
+    // docker-registry checks digests, so it is the registry that finds it.
+    let (corrupt, digest) = corrupt_copy(&src);
+    let err = airlock.fails(&[
+        "push",
+        corrupt.to_str().unwrap(),
+        "--registry",
+        &format!("{}/corrupt", registry.host),
+        "--plain-http",
+        "--key",
+        src.public.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("corrupt") && err.contains(&digest[..12]) && err.contains("does not match that digest"),
+        "{err}"
+    );
+    let tags = Command::new("skopeo")
+        .args(["list-tags", "--tls-verify=false", &format!("docker://{}/corrupt/team/app", registry.host)])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&tags.stdout).contains("1.0"), "a tag was created from a corrupt bundle");
+
+    // Bad destination.
+    let err = airlock.fails(&["push", b, "--registry", "https://x", "--plain-http", "--allow-unsigned"]);
+    assert!(err.contains("HOST[:PORT][/PREFIX]"), "{err}");
+}
+
+/// A copy of the source bundle with one byte of its largest blob flipped,
+/// and that blob's hex digest.
+fn corrupt_copy(src: &Source) -> (PathBuf, String) {
     let mut archive = tar::Archive::new(std::fs::File::open(&src.bundle).unwrap());
     let biggest = archive
         .entries()
@@ -218,26 +249,55 @@ fn push_refuses_unsigned_corrupt_and_colliding_bundles() {
     bytes[(biggest.1 + biggest.2 / 2) as usize] ^= 0xff;
     let corrupt = src.bundle.with_file_name("corrupt.airlock");
     std::fs::write(&corrupt, &bytes).unwrap();
-    let err = airlock.fails(&[
-        "push",
-        corrupt.to_str().unwrap(),
-        "--registry",
-        &format!("{}/corrupt", registry.host),
-        "--plain-http",
-        "--key",
-        src.public.to_str().unwrap(),
-    ]);
-    let digest = biggest.0.trim_start_matches("blobs/sha256/");
-    assert!(err.contains("corrupt") && err.contains(&digest[..12]), "{err}");
-    let tags = Command::new("skopeo")
-        .args(["list-tags", "--tls-verify=false", &format!("docker://{}/corrupt/team/app", registry.host)])
-        .output()
-        .unwrap();
-    assert!(!String::from_utf8_lossy(&tags.stdout).contains("1.0"), "a tag was created from a corrupt bundle");
+    (corrupt, biggest.0.trim_start_matches("blobs/sha256/").to_string())
+}
 
-    // Bad destination.
-    let err = airlock.fails(&["push", b, "--registry", "https://x", "--plain-http", "--allow-unsigned"]);
-    assert!(err.contains("HOST[:PORT][/PREFIX]"), "{err}");
+/// airlock leaves the digest check to a registry only after seeing it
+/// refuse a wrong digest. Against a FAKE registry that stores whatever it
+/// is sent, airlock hashes every byte itself: a clean bundle arrives intact,
+/// and a corrupt one is refused, naming the blob, with nothing tagged.
+#[test]
+fn push_checks_digests_itself_when_the_registry_does_not() {
+    let airlock = Airlock::new();
+    let src = source_bundle(&airlock, 1);
+    let key = src.public.to_str().unwrap();
+    let push_to = |bundle: &Path, lax: &crate::lax_registry::LaxRegistry, prefix: &str| {
+        let dest = format!("{}/{prefix}", lax.host);
+        airlock.run(&["push", bundle.to_str().unwrap(), "--registry", &dest, "--plain-http", "--key", key, "--json"])
+    };
+
+    let lax = crate::lax_registry::LaxRegistry::start();
+    let out = push_to(&src.bundle, &lax, "clean");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["digestCheck"], "airlock", "{report}");
+    {
+        let stored = lax.stored.lock().unwrap();
+        assert!(stored.manifests.contains_key("clean/team/app:1.0"), "{:?}", stored.manifests.keys());
+        for (digest, content) in &stored.blobs {
+            // The probe's bytes are kept under a made-up digest; every other
+            // blob arrived intact.
+            if content.starts_with(b"airlock: a probe") {
+                continue;
+            }
+            assert_eq!(format!("sha256:{}", sha256_hex(content)), *digest);
+        }
+    }
+
+    // A fresh registry: the first one already holds the intact blob, and
+    // a blob the registry has is not sent again.
+    let (corrupt, digest) = corrupt_copy(&src);
+    let lax = crate::lax_registry::LaxRegistry::start();
+    let out = push_to(&corrupt, &lax, "corrupt");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a corrupt bundle was pushed to a registry that does not check digests: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(err.contains("corrupt") && err.contains(&digest[..12]) && err.contains("hashes to"), "{err}");
+    let stored = lax.stored.lock().unwrap();
+    assert!(!stored.manifests.keys().any(|k| k.starts_with("corrupt/")), "{:?}", stored.manifests.keys());
 }
 
 #[test]
