@@ -2,15 +2,16 @@
 //! genSignedCert, their `...WithKey` forms that take a PEM key, and
 //! genPrivateKey), on rcgen with aws-lc-rs. Certificates are `{Cert, Key}`
 //! in PEM, as in Sprig; generated keys are RSA 2048 for certificates.
-//! Keys are written as PKCS#8 (`PRIVATE KEY`), where Sprig writes PKCS#1
-//! (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`); all are what TLS secrets
-//! hold, and a `...WithKey` key is returned as it was given.
+//! Keys are written as Sprig writes them: PKCS#1 (`RSA PRIVATE KEY`) for
+//! RSA, SEC1 with the curve named (`EC PRIVATE KEY`) for ECDSA, PKCS#8 v1
+//! (`PRIVATE KEY`) for Ed25519; a `...WithKey` key comes back in that form
+//! too, whichever of them it was given in.
 
 use super::super::value::{Map, Value};
 use super::{arg, text, to_i64, FuncError, FuncResult};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    KeyUsagePurpose, RsaKeySize, SanType,
 };
 
 pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
@@ -39,26 +40,81 @@ fn fail(e: impl std::fmt::Display) -> FuncError {
     FuncError::Call(e.to_string())
 }
 
+/// Certificates' own keys: RSA 2048, as in Sprig.
 fn rsa_key() -> Result<Key, FuncError> {
-    let pair = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).map_err(fail)?;
-    Ok(Key { pem: pair.serialize_pem(), pair })
+    let pair = KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048).map_err(fail)?;
+    Ok(Key { pem: sprig_pem(&pair)?, pair })
 }
 
 /// A PEM private key from the chart: PKCS#8, PKCS#1 (RSA) or SEC1 (EC).
 fn given_key(pem: &Value) -> Result<Key, FuncError> {
-    let pem = text(pem);
-    let pair = KeyPair::from_pem(&pem).map_err(|e| FuncError::Call(format!("parsing private key: {e}")))?;
-    Ok(Key { pair, pem })
+    let pair = KeyPair::from_pem(&text(pem)).map_err(|e| FuncError::Call(format!("parsing private key: {e}")))?;
+    Ok(Key { pem: sprig_pem(&pair)?, pair })
 }
 
 fn private_key(kind: &str) -> FuncResult {
-    let alg = match kind {
-        "" | "rsa" => &rcgen::PKCS_RSA_SHA256,
-        "ecdsa" => &rcgen::PKCS_ECDSA_P256_SHA256,
-        "ed25519" => &rcgen::PKCS_ED25519,
-        other => return Err(FuncError::Call(format!("unknown key type {other:?} (rsa, ecdsa or ed25519)"))),
+    let pair = match kind {
+        "" | "rsa" => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_4096),
+        "ecdsa" => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
+        "ed25519" => KeyPair::generate_for(&rcgen::PKCS_ED25519),
+        "dsa" => {
+            return Err(FuncError::Call(
+                "genPrivateKey \"dsa\" is not supported (DSA is obsolete); use rsa, ecdsa or ed25519".into(),
+            ))
+        }
+        // Sprig's answer, as text rather than an error.
+        other => return Ok(Value::from(format!("Unknown type {other}"))),
     };
-    Ok(Value::from(KeyPair::generate_for(alg).map_err(fail)?.serialize_pem()))
+    Ok(Value::from(sprig_pem(&pair.map_err(fail)?)?))
+}
+
+/// The PEM Sprig writes for a key (Go's MarshalPKCS1PrivateKey,
+/// MarshalECPrivateKey or MarshalPKCS8PrivateKey), from the DER that rcgen
+/// holds: PKCS#8 for a key it made, the form it was read in otherwise.
+fn sprig_pem(pair: &KeyPair) -> Result<String, FuncError> {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair};
+    let held = pair.serialize_der();
+    let alg = pair.algorithm();
+    let ecdsa = if alg == &rcgen::PKCS_ECDSA_P256_SHA256 {
+        Some(&signature::ECDSA_P256_SHA256_ASN1_SIGNING)
+    } else if alg == &rcgen::PKCS_ECDSA_P384_SHA384 {
+        Some(&signature::ECDSA_P384_SHA384_ASN1_SIGNING)
+    } else {
+        None
+    };
+    let (label, der) = if let Some(signing) = ecdsa {
+        // Takes PKCS#8 or SEC1.
+        let key = EcdsaKeyPair::from_private_key_der(signing, &held).map_err(fail)?;
+        ("EC PRIVATE KEY", key.private_key().as_der().map_err(fail)?.as_ref().to_vec())
+    } else if alg == &rcgen::PKCS_ED25519 {
+        let key = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&held).map_err(fail)?;
+        ("PRIVATE KEY", key.to_pkcs8v1().map_err(fail)?.as_ref().to_vec())
+    } else if [&rcgen::PKCS_RSA_SHA256, &rcgen::PKCS_RSA_SHA384, &rcgen::PKCS_RSA_SHA512].contains(&alg) {
+        // PKCS#8 wraps the PKCS#1 structure as its private key octets; a
+        // key that is not PKCS#8 was read as PKCS#1 already.
+        match pkcs8::PrivateKeyInfoRef::try_from(held.as_slice()) {
+            Ok(info) => ("RSA PRIVATE KEY", info.private_key.as_bytes().to_vec()),
+            Err(_) => ("RSA PRIVATE KEY", held),
+        }
+    } else {
+        ("PRIVATE KEY", held)
+    };
+    Ok(pem_block(label, &der))
+}
+
+/// PEM as Go's encoding/pem writes it: base64 in lines of 64, LF endings.
+/// (rcgen's own PEM writer only writes PKCS#8 and certificates.)
+fn pem_block(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }
 
 fn params(cn: &str, days: i64) -> Result<CertificateParams, FuncError> {
@@ -117,4 +173,26 @@ fn leaf(cn: &str, ips: &Value, names: &Value, days: i64, ca: Option<&Value>, key
         Some(_) => return Err(FuncError::Call("genSignedCert needs a certificate from genCA".into())),
     };
     Ok(certificate(cert.pem(), key.pem))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each generated key has Sprig's PEM label, reads back through the
+    /// `...WithKey` path, and comes back in the same bytes (as Go re-encodes
+    /// the same key the same way).
+    #[test]
+    fn keys_are_written_as_sprig_writes_them_and_read_back() {
+        for (kind, label) in [("ecdsa", "EC PRIVATE KEY"), ("ed25519", "PRIVATE KEY"), ("rsa", "RSA PRIVATE KEY")] {
+            let pem = text(&private_key(kind).unwrap());
+            assert!(pem.starts_with(&format!("-----BEGIN {label}-----\n")), "{kind}: {pem}");
+            let key = given_key(&Value::from(pem.clone())).unwrap_or_else(|e| panic!("{kind}: {e:?}"));
+            assert_eq!(key.pem, pem, "{kind}");
+        }
+        let ca = ca("ca", 1, rsa_key().unwrap()).unwrap();
+        let Value::Map(ca) = ca else { panic!() };
+        assert!(text(ca.borrow().get("Key").unwrap()).starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+        assert_eq!(text(&private_key("x").unwrap()), "Unknown type x");
+    }
 }

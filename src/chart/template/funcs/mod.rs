@@ -19,6 +19,7 @@ mod strings;
 
 use super::value::Value;
 
+#[derive(Debug)]
 pub enum FuncError {
     /// No function of that name.
     Unknown,
