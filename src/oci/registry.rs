@@ -184,6 +184,7 @@ impl Registry {
             OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
                 (RegistryError::Unauthorized { image: image_name, registry }, false)
             }
+            e if is_digest_invalid(&e) => (RegistryError::DigestRejected { image: image_name, registry }, false),
             OciDistributionError::RegistryError { envelope, .. } => {
                 let codes: Vec<String> = envelope.errors.iter().map(|e| format!("{:?}", e.code)).collect();
                 let text = envelope.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
@@ -199,7 +200,6 @@ impl Registry {
                     (failed(format!("{} ({text})", codes.join(", "))), transient)
                 }
             }
-            e if is_digest_invalid(&e) => (RegistryError::DigestRejected { image: image_name, registry }, false),
             OciDistributionError::ServerError { code, message, .. } => match code {
                 404 => (RegistryError::NotFound { image: image_name, registry }, false),
                 401 | 403 => (RegistryError::Unauthorized { image: image_name, registry }, false),
