@@ -32,6 +32,8 @@ pub enum RegistryError {
     UntrustedCertificate { registry: String, detail: String },
     #[error("registry {registry} answered with an error for {image}: {detail}")]
     Failed { image: String, registry: String, detail: String },
+    #[error("registry {registry} is out of disk space (it could not store {image}); free space on its storage and push again: what it already holds is not sent again")]
+    NoSpace { image: String, registry: String },
     #[error("registry {registry} refused content pushed for {image}: it does not match its digest")]
     DigestRejected { image: String, registry: String },
     #[error("content of {image} from {registry} does not match its digest: {detail}")]
@@ -185,6 +187,7 @@ impl Registry {
                 (RegistryError::Unauthorized { image: image_name, registry }, false)
             }
             e if is_digest_invalid(&e) => (RegistryError::DigestRejected { image: image_name, registry }, false),
+            e if is_out_of_space(&e) => (RegistryError::NoSpace { image: image_name, registry }, false),
             OciDistributionError::RegistryError { envelope, .. } => {
                 let codes: Vec<String> = envelope.errors.iter().map(|e| format!("{:?}", e.code)).collect();
                 let text = envelope.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
@@ -455,6 +458,21 @@ fn is_digest_invalid(err: &OciDistributionError) -> bool {
         }
         _ => false,
     }
+}
+
+/// A registry failing for want of disk space. The distribution spec has no
+/// code for it: docker-registry answers 500 UNKNOWN with the driver's error
+/// (errno 28, ENOSPC) in the detail, others say so in words.
+fn is_out_of_space(err: &OciDistributionError) -> bool {
+    let text = match err {
+        OciDistributionError::ServerError { message, .. } => message.clone(),
+        OciDistributionError::RegistryError { envelope, .. } => {
+            envelope.errors.iter().map(|e| format!("{} {}", e.message, e.detail)).collect::<Vec<_>>().join(" ")
+        }
+        _ => return false,
+    };
+    let text = text.to_ascii_lowercase();
+    text.contains("\"err\":28}") || text.contains("no space left on device") || text.contains("enospc")
 }
 
 pub fn error_chain(e: &dyn std::error::Error) -> String {

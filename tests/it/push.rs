@@ -300,6 +300,65 @@ fn push_checks_digests_itself_when_the_registry_does_not() {
     assert!(!stored.manifests.keys().any(|k| k.starts_with("corrupt/")), "{:?}", stored.manifests.keys());
 }
 
+/// A registry whose disk fills up mid-push: one error that says so and
+/// names the registry; once it has room again, a rerun sends only what is
+/// missing. The registry's storage is a small tmpfs in a mount namespace of
+/// the test's own (`unshare -m`), with the registry started inside it.
+#[test]
+fn push_into_a_full_registry_says_so_and_resumes_once_there_is_room() {
+    if missing_tool("docker-registry")
+        || missing_tool("unshare")
+        || !Command::new("unshare").args(["-m", "true"]).status().is_ok_and(|s| s.success())
+    {
+        assert!(std::env::var_os("CI").is_none(), "docker-registry or unshare -m is missing");
+        return;
+    }
+    let airlock = Airlock::new();
+    let src = source_bundle(&airlock, 40);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mnt, port) = (d.join("mnt"), free_port());
+    std::fs::create_dir_all(&mnt).unwrap();
+    std::fs::write(
+        d.join("config.yml"),
+        format!(
+            "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}/data}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\n",
+            mnt.display()
+        ),
+    )
+    .unwrap();
+    let push = format!(
+        "{bin} push {bundle} --registry 127.0.0.1:{port}/full --plain-http --key {key} --json",
+        bin = env!("CARGO_BIN_EXE_airlock"),
+        bundle = src.bundle.display(),
+        key = src.public.display(),
+    );
+    let script = format!(
+        "mount -t tmpfs -o size=160k tmpfs {mnt} || exit 90
+docker-registry serve {d}/config.yml >/dev/null 2>&1 &
+registry=$!
+for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.05; done
+{push} >/dev/null 2>{d}/first.err; echo $? > {d}/first.status
+mount -o remount,size=64m {mnt}
+{push} >{d}/second.json 2>{d}/second.err; echo $? > {d}/second.status
+kill $registry; wait $registry
+exit 0
+",
+        mnt = mnt.display(),
+        d = d.display(),
+    );
+    let out = Command::new("unshare").args(["-m", "bash", "-c", &script]).env("NO_COLOR", "1").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let read = |name: &str| std::fs::read_to_string(d.join(name)).unwrap();
+    let err = read("first.err");
+    assert_ne!(read("first.status").trim(), "0", "a push into a full registry succeeded");
+    assert!(err.contains("out of disk space") && err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert_eq!(err.matches("error").count(), 1, "{err}");
+    assert_eq!(read("second.status").trim(), "0", "{}", read("second.err"));
+    let report: serde_json::Value = serde_json::from_str(&read("second.json")).unwrap();
+    assert!(report["skipped"].as_u64().unwrap() >= 1, "the rerun sent everything again: {report}");
+}
+
 #[test]
 fn colliding_names_need_keep_registry_host() {
     if missing_tool("docker-registry") {
