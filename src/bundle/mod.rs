@@ -18,6 +18,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
+    #[error("there is no bundle at {path}; check the path (a bundle is one .airlock file, or a directory holding its parts)")]
+    NotFound { path: PathBuf },
     #[error("cannot read or write {path}")]
     Io {
         path: PathBuf,

@@ -94,6 +94,9 @@ impl Source {
     /// A bundle file, a part of a split bundle, or the directory holding
     /// the parts. Parts are checked for completeness and order here.
     pub fn open(path: &Path) -> Result<Source> {
+        if !path.exists() {
+            return Err(BundleError::NotFound { path: path.to_path_buf() });
+        }
         if path.is_dir() {
             return Self::from_dir(path, None).or_else(|e| match single_bundle_in(path) {
                 Some(bundle) => Ok(Source::Whole(bundle)),

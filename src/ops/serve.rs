@@ -5,7 +5,7 @@ use crate::bundle::reader::BundleReader;
 use crate::ops::verify::{check_signature, TrustOptions};
 use crate::serve::{router, tls, Catalog};
 use crate::sign::trust::Verdict;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,9 +35,14 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(&Serving)) -> Re
     }
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     let catalog = Arc::new(Catalog::new(reader));
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let listener = tokio::net::TcpListener::bind(options.listen).await.map_err(|e| {
+        let what_to_do = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "; something else listens there: choose another port with --listen",
+            std::io::ErrorKind::PermissionDenied => "; ports below 1024 need root: choose another with --listen",
+            _ => "",
+        };
+        anyhow::anyhow!("cannot listen on {}: {e}{what_to_do}", options.listen)
+    })?;
     let serving = Serving {
         verdict,
         address: listener.local_addr()?,

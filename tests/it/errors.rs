@@ -73,3 +73,22 @@ fn missing_local_layout_tag_lists_what_exists() {
     let err = create(&Airlock::new(), &spec, &[]);
     assert!(err.contains("airlock.yaml:6:") && err.contains("2.0") && err.contains("1.0"), "{err}");
 }
+
+/// A bundle path with nothing there: every command that reads a bundle
+/// says so in one error, naming the path.
+#[test]
+fn missing_bundle_path_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let airlock = Airlock::new();
+    let path = dir.path().join("typo.airlock");
+    let p = path.to_str().unwrap();
+    for args in [
+        vec!["verify", p],
+        vec!["inspect", p],
+        vec!["push", p, "--registry", "127.0.0.1:1/x", "--allow-unsigned"],
+        vec!["serve", p, "--listen", "127.0.0.1:0", "--allow-unsigned"],
+    ] {
+        let err = airlock.fails(&args);
+        assert!(err.contains("there is no bundle at") && err.contains(p), "{args:?}: {err}");
+    }
+}

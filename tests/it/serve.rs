@@ -177,6 +177,12 @@ fn serve_refuses_an_untrusted_bundle() {
         "127.0.0.1:0",
     ]);
     assert!(err.contains("no signature verifies"), "{err}");
+
+    // A port something else holds: one error saying what to do.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let err = f.airlock.fails(&["serve", f.bundle.to_str().unwrap(), "--allow-unsigned", "--listen", &address]);
+    assert!(err.contains(&address) && err.contains("choose another port"), "{err}");
 }
 
 #[test]
