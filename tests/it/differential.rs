@@ -255,4 +255,34 @@ fn a_differential_bundle_upgrades_a_k3s_node_from_what_it_kept() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains(&format!("should hold {values}")), "{err}");
     assert_eq!(snapshot(&damaged), before);
+
+    // The same for a layer read from the images tarball the node kept (the
+    // tarball writer leaves that check to the node reader).
+    let damaged = d.join("node-damaged-layer");
+    ok("install", &v10, &damaged);
+    let layer = format!("sha256:{}", sha256_hex(&shared));
+    let entry = format!("blobs/sha256/{}", sha256_hex(&shared));
+    let mut flipped = 0;
+    for object in std::fs::read_dir(damaged.join("var/lib/airlock/edge/objects")).unwrap() {
+        let object = object.unwrap().path();
+        let Ok(mut archive) = std::fs::File::open(&object).map(tar::Archive::new) else { continue };
+        let Ok(entries) = archive.entries() else { continue };
+        let at = entries
+            .flatten()
+            .find(|e| e.path().is_ok_and(|p| p.to_str() == Some(entry.as_str())))
+            .map(|e| e.raw_file_position() + e.size() / 2);
+        if let Some(at) = at {
+            let mut bytes = std::fs::read(&object).unwrap();
+            bytes[at as usize] ^= 0xff;
+            std::fs::write(&object, bytes).unwrap();
+            flipped += 1;
+        }
+    }
+    assert_eq!(flipped, 1, "the node keeps the shared layer in one stored images tarball");
+    let before = snapshot(&damaged);
+    let out = k3s("upgrade", &diff, &damaged);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(&format!("should hold {layer}")), "{err}");
+    assert!(err.contains("upgrade with the full bundle"), "{err}");
+    assert_eq!(snapshot(&damaged), before);
 }

@@ -24,6 +24,8 @@ pub enum ImagesTarError {
     NoPlatform { image: String, platform: String, available: String },
     #[error("blob {digest} in the bundle is corrupt (content hashes to {actual}); copy the bundle again")]
     Corrupt { digest: Digest, actual: Digest },
+    #[error("{detail}; upgrade with the full bundle instead of the differential one")]
+    NodeCopyCorrupt { detail: String },
     #[error("cannot read the bundle")]
     Bundle(#[from] crate::bundle::BundleError),
     #[error("cannot write {path}")]
@@ -154,11 +156,23 @@ pub fn write_images_tar(
         .expect("json");
     tar.append(&header("index.json", index.len() as u64), index.as_slice()).map_err(io(&tmp_path))?;
     for digest in &blobs {
-        let size = reader.head.manifest.find_blob(digest).map(|b| b.size).ok_or_else(|| {
-            crate::bundle::BundleError::MissingBlob { path: reader.path().into(), digest: digest.clone() }
+        let record = reader.head.manifest.find_blob(digest).ok_or_else(|| crate::bundle::BundleError::MissingBlob {
+            path: reader.path().into(),
+            digest: digest.clone(),
         })?;
+        let (size, entry) = (record.size, format!("blobs/sha256/{}", digest.hex()));
+        if record.in_base {
+            // Taken from what the node kept of the base bundle, and checked
+            // against its digest as it is read: hashing it here again would
+            // double the CPU of a differential upgrade on a small node.
+            tar.append(&header(&entry, size), reader.open_blob(digest)?).map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidData => ImagesTarError::NodeCopyCorrupt { detail: e.to_string() },
+                _ => io(&tmp_path)(e),
+            })?;
+            continue;
+        }
         let mut hashing = HashingReader::new(reader.open_blob(digest)?);
-        tar.append(&header(&format!("blobs/sha256/{}", digest.hex()), size), &mut hashing).map_err(io(&tmp_path))?;
+        tar.append(&header(&entry, size), &mut hashing).map_err(io(&tmp_path))?;
         let (actual, read) = hashing.finish();
         if actual != *digest || read != size {
             return Err(ImagesTarError::Corrupt { digest: digest.clone(), actual });
