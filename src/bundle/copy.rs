@@ -8,7 +8,7 @@
 //! and renamed to `NAME` once complete and verified, so a finished name
 //! always holds a whole file.
 
-use super::parts::{BackgroundSha256, CorruptPart, Part, Source, PART_HEADER_SIZE};
+use super::parts::{pass_hashed, CorruptPart, Part, Source, PART_HEADER_SIZE};
 use super::verify::{verify_stream, VerifyReport};
 use super::{io_err, Result};
 use std::fs::{File, OpenOptions};
@@ -49,7 +49,8 @@ impl Tally<'_> {
 }
 
 pub fn copy(source: &Source, dest_dir: &Path, on_progress: &(dyn Fn(u64) + Sync)) -> Result<CopyReport> {
-    check_space(source, dest_dir)?;
+    let files = files_and_sizes(source)?;
+    check_space(&files, dest_dir)?;
     std::fs::create_dir_all(dest_dir).map_err(io_err(dest_dir))?;
     let tally = Tally {
         reused: AtomicU64::new(0),
@@ -58,9 +59,9 @@ pub fn copy(source: &Source, dest_dir: &Path, on_progress: &(dyn Fn(u64) + Sync)
         turns: Mutex::new(()),
         progress: on_progress,
     };
-    let (files, verify) = match source {
+    let (written, verify) = match source {
         Source::Whole(path) => {
-            let final_path = dest_dir.join(path.file_name().unwrap_or_default());
+            let final_path = copy_name(dest_dir, path);
             let mut tee =
                 Tee { inner: source.reader()?, dest: Dest::open(&final_path, &tally).map_err(io_err(&final_path))? };
             // A whole bundle has no checksum of its own, so its blobs are
@@ -74,30 +75,30 @@ pub fn copy(source: &Source, dest_dir: &Path, on_progress: &(dyn Fn(u64) + Sync)
         Source::Parts(parts) => (copy_parts(parts, dest_dir, &tally)?, VerifyReport::default()),
     };
     File::open(dest_dir).and_then(|d| d.sync_all()).map_err(io_err(dest_dir))?;
-    let total_bytes = match source {
-        Source::Whole(_) => source.len()?,
-        Source::Parts(parts) => parts.iter().map(|p| PART_HEADER_SIZE + p.header.length).sum(),
-    };
     Ok(CopyReport {
-        files,
-        total_bytes,
+        files: written,
+        total_bytes: files.iter().map(|(_, size)| size).sum(),
         reused_bytes: tally.reused.into_inner(),
         written_bytes: tally.written.into_inner(),
         verify,
     })
 }
 
-/// Fails, before anything is written, when `dest_dir` lacks room for what
-/// an earlier run has not already put there.
-fn check_space(source: &Source, dest_dir: &Path) -> Result<()> {
-    let files: Vec<(PathBuf, u64)> = match source {
+/// Each file the copy reads, with its size (a part's header included).
+fn files_and_sizes(source: &Source) -> Result<Vec<(PathBuf, u64)>> {
+    Ok(match source {
         Source::Whole(path) => vec![(path.clone(), source.len()?)],
         Source::Parts(parts) => parts.iter().map(|p| (p.path.clone(), PART_HEADER_SIZE + p.header.length)).collect(),
-    };
+    })
+}
+
+/// Fails, before anything is written, when `dest_dir` lacks room for what
+/// an earlier run has not already put there.
+fn check_space(files: &[(PathBuf, u64)], dest_dir: &Path) -> Result<()> {
     let needed: u64 = files
         .iter()
         .map(|(path, size)| {
-            let there = dest_dir.join(path.file_name().unwrap_or_default());
+            let there = copy_name(dest_dir, path);
             let present = [partial_path(&there), there].iter().filter_map(|p| p.metadata().ok()).map(|m| m.len()).max();
             size.saturating_sub(present.unwrap_or(0))
         })
@@ -108,34 +109,27 @@ fn check_space(source: &Source, dest_dir: &Path) -> Result<()> {
 /// Copies the parts two at a time (see `two_at_a_time`).
 fn copy_parts(parts: &[Part], dest_dir: &Path, tally: &Tally<'_>) -> Result<Vec<PathBuf>> {
     super::parts::two_at_a_time(parts.len(), |i| copy_part(&parts[i], dest_dir, tally))?;
-    Ok(parts.iter().map(|p| dest_dir.join(p.path.file_name().unwrap_or_default())).collect())
+    Ok(parts.iter().map(|p| copy_name(dest_dir, &p.path)).collect())
 }
 
 /// One part, header and all, its content checked against the sha256 in
 /// its header before it takes its name.
 fn copy_part(part: &Part, dest_dir: &Path, tally: &Tally<'_>) -> Result<()> {
-    const CHUNK: usize = 4 << 20;
-    let final_path = dest_dir.join(part.path.file_name().unwrap_or_default());
+    let final_path = copy_name(dest_dir, &part.path);
     let mut dest = Dest::open(&final_path, tally).map_err(io_err(&final_path))?;
     let mut file = File::open(&part.path).map_err(io_err(&part.path))?;
     let mut header = vec![0u8; PART_HEADER_SIZE as usize];
     file.read_exact(&mut header).map_err(io_err(&part.path))?;
     dest.put(&header).map_err(io_err(&dest.path))?;
-    let mut hasher = BackgroundSha256::new();
-    let mut left = part.header.length;
-    while left > 0 {
-        let want = CHUNK.min(left as usize);
-        let mut chunk = hasher.buffer(want);
-        file.read_exact(&mut chunk).map_err(|e| {
-            let detail = format!("{} ends early: {e}", part.path.display());
-            io_err(&part.path)(std::io::Error::new(e.kind(), detail))
-        })?;
-        dest.put(&chunk).map_err(io_err(&dest.path))?;
-        hasher.update_owned(chunk);
-        left -= want as u64;
-        tally.progress(want as u64);
-    }
-    let actual = hasher.finish();
+    let ends_early = |e: std::io::Error| {
+        let detail = format!("{} ends early: {e}", part.path.display());
+        io_err(&part.path)(std::io::Error::new(e.kind(), detail))
+    };
+    let actual = pass_hashed(&mut file, part.header.length, ends_early, |chunk| {
+        dest.put(chunk).map_err(io_err(&dest.path))?;
+        tally.progress(chunk.len() as u64);
+        Ok(())
+    })?;
     if actual != part.header.sha256 {
         return Err(super::BundleError::CorruptPart(CorruptPart {
             path: part.path.clone(),
@@ -146,6 +140,11 @@ fn copy_part(part: &Part, dest_dir: &Path, tally: &Tally<'_>) -> Result<()> {
         }));
     }
     dest.finish()
+}
+
+/// Where the copy of `source_file` goes: the same name in `dest_dir`.
+fn copy_name(dest_dir: &Path, source_file: &Path) -> PathBuf {
+    dest_dir.join(source_file.file_name().unwrap_or_default())
 }
 
 fn partial_path(final_path: &Path) -> PathBuf {

@@ -581,6 +581,29 @@ pub(super) fn two_at_a_time(count: usize, job: impl Fn(usize) -> Result<()> + Sy
     Ok(())
 }
 
+/// Passes `length` bytes of `reader` to `write`, in chunks of 4 MiB hashed
+/// on a helper thread as they go; returns their sha256 in hex. A failed
+/// read is reported through `read_failed`.
+pub(super) fn pass_hashed(
+    reader: &mut impl Read,
+    length: u64,
+    read_failed: impl Fn(std::io::Error) -> BundleError,
+    mut write: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<String> {
+    const CHUNK: usize = 4 << 20;
+    let mut hasher = BackgroundSha256::new();
+    let mut left = length;
+    while left > 0 {
+        let want = CHUNK.min(left as usize);
+        let mut chunk = hasher.buffer(want);
+        reader.read_exact(&mut chunk).map_err(&read_failed)?;
+        write(&chunk)?;
+        hasher.update_owned(chunk);
+        left -= want as u64;
+    }
+    Ok(hasher.finish())
+}
+
 /// One part: `header`'s range of the bundle, read from `reader` (placed at
 /// its start) and hashed as it is written; the header (with that hash)
 /// goes in last.
@@ -591,25 +614,24 @@ fn write_part(
     path: &Path,
     on_bytes: &dyn Fn(u64),
 ) -> Result<()> {
-    const CHUNK: usize = 4 << 20;
     let dir = path.parent().expect("a part path");
     let tmp = tempfile::Builder::new().prefix(".airlock-part-").tempfile_in(dir).map_err(io_err(dir))?;
     let mut file = tmp.as_file();
     file.write_all(&vec![b' '; PART_HEADER_SIZE as usize]).map_err(io_err(path))?;
-    let mut hasher = BackgroundSha256::new();
     let mut writeback = crate::writeback::Writeback::default();
-    let mut left = header.length;
-    while left > 0 {
-        let want = CHUNK.min(left as usize);
-        let mut chunk = hasher.buffer(want);
-        reader.read_exact(&mut chunk).map_err(io_err(source.path()))?;
-        file.write_all(&chunk).map_err(io_err(path))?;
-        hasher.update_owned(chunk);
-        left -= want as u64;
-        writeback.wrote(file, PART_HEADER_SIZE + header.length - left);
-        on_bytes(want as u64);
-    }
-    header.sha256 = hasher.finish();
+    let mut end = PART_HEADER_SIZE;
+    header.sha256 = pass_hashed(
+        reader,
+        header.length,
+        |e| io_err(source.path())(e),
+        |chunk| {
+            file.write_all(chunk).map_err(io_err(path))?;
+            end += chunk.len() as u64;
+            writeback.wrote(file, end);
+            on_bytes(chunk.len() as u64);
+            Ok(())
+        },
+    )?;
     file.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
     file.write_all(&encode_header(&header)).map_err(io_err(path))?;
     file.sync_all().map_err(io_err(path))?;

@@ -280,6 +280,18 @@ impl BundleReader {
         })
     }
 
+    /// `open_blob`, but the reader fails at the blob's end (InvalidData,
+    /// saying where the bytes came from) when they do not hash to `digest`.
+    /// Blobs from the base are checked so already; they are not hashed twice.
+    pub fn open_blob_checked(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+        let blob = self.open_blob(digest)?;
+        if self.blob_record(digest)?.in_base {
+            return Ok(blob);
+        }
+        let origin = format!("blob {digest} in {}", self.path().display());
+        Ok(Box::new(crate::oci::digest::CheckedReader::new(blob, digest.clone(), origin)))
+    }
+
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         self.open_blob(digest)?.read_to_end(&mut out).map_err(io_err(self.path()))?;

@@ -443,36 +443,29 @@ impl BlobSink for crate::cache::CacheWriter {
     }
 }
 
-/// The registry's DIGEST_INVALID answer: what it sends when content does
-/// not match the digest it was pushed under. oci-client passes it on either
-/// parsed or as the raw body of an HTTP 400.
-fn is_digest_invalid(err: &OciDistributionError) -> bool {
+/// What a registry said in an error answer, whether oci-client parsed its
+/// errors or passed on the raw body of an HTTP error.
+fn answer_text(err: &OciDistributionError) -> Option<String> {
     match err {
-        OciDistributionError::RegistryError { envelope, .. } => {
-            envelope.errors.iter().any(|e| e.code == oci_client::errors::OciErrorCode::DigestInvalid)
-        }
-        OciDistributionError::ServerError { code: 400, message, .. } => {
-            serde_json::from_str::<oci_client::errors::OciEnvelope>(message).is_ok_and(|envelope| {
-                envelope.errors.iter().any(|e| e.code == oci_client::errors::OciErrorCode::DigestInvalid)
-            })
-        }
-        _ => false,
+        OciDistributionError::ServerError { message, .. } => Some(message.clone()),
+        OciDistributionError::RegistryError { envelope, .. } => serde_json::to_string(envelope).ok(),
+        _ => None,
     }
+}
+
+/// The registry's DIGEST_INVALID answer: what it sends when content does
+/// not match the digest it was pushed under.
+fn is_digest_invalid(err: &OciDistributionError) -> bool {
+    answer_text(err).is_some_and(|text| text.contains("\"DIGEST_INVALID\""))
 }
 
 /// A registry failing for want of disk space. The distribution spec has no
 /// code for it: docker-registry answers 500 UNKNOWN with the driver's error
 /// (errno 28, ENOSPC) in the detail, others say so in words.
 fn is_out_of_space(err: &OciDistributionError) -> bool {
-    let text = match err {
-        OciDistributionError::ServerError { message, .. } => message.clone(),
-        OciDistributionError::RegistryError { envelope, .. } => {
-            envelope.errors.iter().map(|e| format!("{} {}", e.message, e.detail)).collect::<Vec<_>>().join(" ")
-        }
-        _ => return false,
-    };
-    let text = text.to_ascii_lowercase();
-    text.contains("\"err\":28}") || text.contains("no space left on device") || text.contains("enospc")
+    answer_text(err).map(|text| text.to_ascii_lowercase()).is_some_and(|text| {
+        text.contains("\"err\":28}") || text.contains("no space left on device") || text.contains("enospc")
+    })
 }
 
 pub fn error_chain(e: &dyn std::error::Error) -> String {

@@ -13,8 +13,7 @@ pub struct FakeApiServer {
     pub objects: Arc<Mutex<BTreeSet<String>>>,
     /// Every DELETE received, in order.
     pub deletes: Arc<Mutex<Vec<String>>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: crate::support::InProcessServer,
 }
 
 fn resource(name: &str, kind: &str, namespaced: bool) -> serde_json::Value {
@@ -41,45 +40,40 @@ impl FakeApiServer {
     pub fn start(objects: &[&str]) -> FakeApiServer {
         let objects = Arc::new(Mutex::new(objects.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>()));
         let deletes = Arc::new(Mutex::new(Vec::new()));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let (o, d) = (objects.clone(), deletes.clone());
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let handler = move |method: axum::http::Method, uri: axum::http::Uri| {
-                    let (objects, deletes) = (o.clone(), d.clone());
-                    async move {
-                        let path = uri.path().to_string();
-                        match (method.as_str(), path.as_str()) {
-                            ("GET", "/api/v1") => json(200, serde_json::json!({
-                                "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1",
-                                "resources": [resource("namespaces", "Namespace", false), resource("configmaps", "ConfigMap", true)],
-                            })),
-                            ("GET", "/apis/helm.cattle.io/v1") => json(200, serde_json::json!({
-                                "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "helm.cattle.io/v1",
-                                "resources": [resource("helmcharts", "HelmChart", true)],
-                            })),
-                            ("DELETE", _) => {
-                                deletes.lock().unwrap().push(path.clone());
-                                if objects.lock().unwrap().remove(&path) {
-                                    status(200, "")
-                                } else {
-                                    status(404, "NotFound")
-                                }
-                            }
-                            _ => status(404, "NotFound"),
+        let handler = move |method: axum::http::Method, uri: axum::http::Uri| {
+            let (objects, deletes) = (o.clone(), d.clone());
+            async move {
+                let path = uri.path().to_string();
+                match (method.as_str(), path.as_str()) {
+                    ("GET", "/api/v1") => json(
+                        200,
+                        serde_json::json!({
+                            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1",
+                            "resources": [resource("namespaces", "Namespace", false), resource("configmaps", "ConfigMap", true)],
+                        }),
+                    ),
+                    ("GET", "/apis/helm.cattle.io/v1") => json(
+                        200,
+                        serde_json::json!({
+                            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "helm.cattle.io/v1",
+                            "resources": [resource("helmcharts", "HelmChart", true)],
+                        }),
+                    ),
+                    ("DELETE", _) => {
+                        deletes.lock().unwrap().push(path.clone());
+                        if objects.lock().unwrap().remove(&path) {
+                            status(200, "")
+                        } else {
+                            status(404, "NotFound")
                         }
                     }
-                };
-                let app = axum::Router::new().fallback(handler);
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app).with_graceful_shutdown(async { stop.await.ok(); }).await.unwrap();
-            });
-        });
-        FakeApiServer { port, objects, deletes, shutdown: Some(shutdown), thread: Some(thread) }
+                    _ => status(404, "NotFound"),
+                }
+            }
+        };
+        let server = crate::support::InProcessServer::start(axum::Router::new().fallback(handler));
+        FakeApiServer { port: server.port, objects, deletes, _server: server }
     }
 
     /// A kubeconfig that points at this server.
@@ -94,16 +88,5 @@ impl FakeApiServer {
         )
         .unwrap();
         path
-    }
-}
-
-impl Drop for FakeApiServer {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }

@@ -3,7 +3,7 @@
 //! registry would. It answers just enough of the distribution API for
 //! `airlock push` (monolithic blob uploads, manifests by tag and digest), so
 //! tests can see that airlock then checks digests itself. It runs on a free
-//! 127.0.0.1 port on its own thread and stops when dropped.
+//! 127.0.0.1 port on its own thread (`support::InProcessServer`) and stops when dropped.
 
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
@@ -21,8 +21,7 @@ pub struct Stored {
 pub struct LaxRegistry {
     pub host: String,
     pub stored: Arc<Mutex<Stored>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: crate::support::InProcessServer,
 }
 
 fn reply(code: StatusCode, headers: &[(&str, String)], body: Vec<u8>) -> Response {
@@ -104,45 +103,18 @@ fn handle(stored: &Mutex<Stored>, method: &Method, uri: &Uri, headers: &HeaderMa
 impl LaxRegistry {
     pub fn start() -> LaxRegistry {
         let stored = Arc::new(Mutex::new(Stored::default()));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let state = stored.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: axum::body::Body| {
-                    let state = state.clone();
-                    async move {
-                        // Like any server, it fails a request whose body broke off.
-                        match axum::body::to_bytes(body, usize::MAX).await {
-                            Ok(body) => handle(&state, &method, &uri, &headers, body.to_vec()),
-                            Err(_) => reply(StatusCode::BAD_REQUEST, &[], b"incomplete body".to_vec()),
-                        }
-                    }
-                };
-                let app = axum::Router::new().fallback(handler);
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        LaxRegistry { host, stored, shutdown: Some(shutdown), thread: Some(thread) }
-    }
-}
-
-impl Drop for LaxRegistry {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: axum::body::Body| {
+            let state = state.clone();
+            async move {
+                // Like any server, it fails a request whose body broke off.
+                match axum::body::to_bytes(body, usize::MAX).await {
+                    Ok(body) => handle(&state, &method, &uri, &headers, body.to_vec()),
+                    Err(_) => reply(StatusCode::BAD_REQUEST, &[], b"incomplete body".to_vec()),
+                }
+            }
+        };
+        let server = crate::support::InProcessServer::start(axum::Router::new().fallback(handler));
+        LaxRegistry { host: format!("127.0.0.1:{}", server.port), stored, _server: server }
     }
 }

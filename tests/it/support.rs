@@ -656,3 +656,44 @@ pub fn snapshot(root: &Path) -> std::collections::BTreeMap<String, (String, u32)
     }
     out
 }
+
+/// An axum app served on a free 127.0.0.1 port from its own thread (for
+/// the tests' in-process fakes); it stops when dropped.
+pub struct InProcessServer {
+    pub port: u16,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InProcessServer {
+    pub fn start(app: axum::Router) -> InProcessServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        stop.await.ok();
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        InProcessServer { port, shutdown: Some(shutdown), thread: Some(thread) }
+    }
+}
+
+impl Drop for InProcessServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

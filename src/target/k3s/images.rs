@@ -9,7 +9,7 @@
 
 use crate::bundle::format::ImageRecord;
 use crate::bundle::reader::BundleReader;
-use crate::oci::digest::{Digest, HashingReader, HashingWriter};
+use crate::oci::digest::{Digest, HashingWriter};
 use crate::oci::manifest::{AnyManifest, Platform};
 use crate::oci::media;
 use crate::oci::source::parse_reference;
@@ -22,10 +22,8 @@ use std::path::Path;
 pub enum ImagesTarError {
     #[error("image {image} has no manifest for platform {platform} (it has: {available})")]
     NoPlatform { image: String, platform: String, available: String },
-    #[error("blob {digest} in the bundle is corrupt (content hashes to {actual}); copy the bundle again")]
-    Corrupt { digest: Digest, actual: Digest },
-    #[error("{detail}; upgrade with the full bundle instead of the differential one")]
-    NodeCopyCorrupt { detail: String },
+    #[error("{detail}; copy the bundle again (or, for a differential bundle, upgrade with the full bundle instead)")]
+    Corrupt { detail: String },
     #[error("cannot read the bundle")]
     Bundle(#[from] crate::bundle::BundleError),
     #[error("cannot write {path}")]
@@ -160,23 +158,11 @@ pub fn write_images_tar(
             path: reader.path().into(),
             digest: digest.clone(),
         })?;
-        let (size, entry) = (record.size, format!("blobs/sha256/{}", digest.hex()));
-        if record.in_base {
-            // Taken from what the node kept of the base bundle, and checked
-            // against its digest as it is read: hashing it here again would
-            // double the CPU of a differential upgrade on a small node.
-            tar.append(&header(&entry, size), reader.open_blob(digest)?).map_err(|e| match e.kind() {
-                std::io::ErrorKind::InvalidData => ImagesTarError::NodeCopyCorrupt { detail: e.to_string() },
-                _ => io(&tmp_path)(e),
-            })?;
-            continue;
-        }
-        let mut hashing = HashingReader::new(reader.open_blob(digest)?);
-        tar.append(&header(&entry, size), &mut hashing).map_err(io(&tmp_path))?;
-        let (actual, read) = hashing.finish();
-        if actual != *digest || read != size {
-            return Err(ImagesTarError::Corrupt { digest: digest.clone(), actual });
-        }
+        let entry = header(&format!("blobs/sha256/{}", digest.hex()), record.size);
+        tar.append(&entry, reader.open_blob_checked(digest)?).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => ImagesTarError::Corrupt { detail: e.to_string() },
+            _ => io(&tmp_path)(e),
+        })?;
     }
     let (digest, mut writer) = tar.into_inner().map_err(io(&tmp_path))?.finish();
     writer.flush().map_err(io(&tmp_path))?;
