@@ -1,5 +1,8 @@
-# Sourced by the benchmarks: builds the benchmark images as an OCI layout in
-# $work/src-layout (tags app1, app2), offline once Debian packages are in.
+# Sourced by the benchmarks: builds the benchmark images, offline once Debian
+# packages are in:
+# - $work/src-layout: two images (tags app1, app2) on one base layer;
+# - $work/several/appN (N = 1..5): five images, one per layout and so one per
+#   repository, all on that base, as a release with several services is.
 # --- images -----------------------------------------------------------------
 if [ ! -f "$work/rootfs.tar.gz" ]; then
   rm -rf "$work/rootfs"
@@ -16,3 +19,15 @@ fi
 rm -rf "$work/src-layout"
 python3 bench/oci_layout.py "$work/src-layout" app1 "$work/rootfs.tar.gz" "$work/filler.tar.gz" >/dev/null
 python3 bench/oci_layout.py "$work/src-layout" app2 "$work/rootfs.tar.gz" "$work/usr.tar.gz" >/dev/null
+# Three more service layers, from what this host has in /usr.
+for part in "py:usr/lib/python3" "doc:usr/share/doc" "libexec:usr/libexec"; do
+  name=${part%%:*}
+  [ -f "$work/svc-$name.tar.gz" ] && continue
+  tar --sort=name --mtime=@0 --numeric-owner -C / -cf - "${part#*:}" 2>/dev/null | gzip -n -6 > "$work/svc-$name.tar.gz"
+done
+rm -rf "$work/several"
+n=0
+for layer in filler usr svc-py svc-doc svc-libexec; do
+  n=$((n + 1))
+  python3 bench/oci_layout.py "$work/several/app$n" 1.0 "$work/rootfs.tar.gz" "$work/$layer.tar.gz" >/dev/null
+done

@@ -4,9 +4,10 @@
 #
 #   bench/push_serve.sh               # prints a table of figures and ratios
 #
-# - push: `airlock push` of the bench bundle (2 images, 362 MB) vs `skopeo
-#   copy` of each image from an OCI layout, both into the same TLS + htpasswd
-#   docker-registry, wiped between runs.
+# - push: `airlock push` of a bundle vs `skopeo copy` of each of its images
+#   from OCI layouts, both into the same TLS + htpasswd docker-registry, wiped
+#   between runs. Two bundles: 2 images (362 MB) in one repository, and 5
+#   images (473 MB, one repository each) on a shared base layer.
 # - re-push of an unchanged bundle of 500 blobs (50 images x 10 layers).
 # - pull: `skopeo copy` from `airlock serve` vs from docker-registry holding
 #   the same images (both plain HTTP on loopback).
@@ -16,72 +17,55 @@ export AIRLOCK_CACHE_DIR=$work/cache-push
 source bench/images.sh
 runs=${RUNS:-5}
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
+source bench/tls_registry.sh
 
-# --- TLS + htpasswd registry, restartable with wiped storage ----------------
-tls=$work/tls
-if [ ! -f "$tls/server.crt" ]; then
-  mkdir -p "$tls"
-  (cd "$tls"
-   openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 -subj "/CN=bench CA" 2>/dev/null
-   openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
-   printf 'subjectAltName=IP:127.0.0.1\n' > ext.cnf
-   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 30 -extfile ext.cnf 2>/dev/null
-   htpasswd -Bbn bench bench-password > htpasswd
-   mkdir -p certs.d && cp ca.crt certs.d/)
-fi
-tls_port=$(free_port)
-tls_pid=
-start_tls_registry() {
-  [ -n "$tls_pid" ] && { kill "$tls_pid"; wait "$tls_pid" 2>/dev/null || true; }
-  rm -rf "$tls/data"
-  # Each timed run starts with no writeback of the previous run pending.
-  sync
-  cat > "$tls/config.yml" <<YML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $tls/data}}
-http: {addr: 127.0.0.1:$tls_port, tls: {certificate: $tls/server.crt, key: $tls/server.key}}
-auth: {htpasswd: {realm: bench, path: $tls/htpasswd}}
-YML
-  docker-registry serve "$tls/config.yml" >/dev/null 2>&1 &
-  tls_pid=$!
-  pids+=("$tls_pid")
-  wait_port "$tls_port"
+# --- the bundles ---------------------------------------------------------------
+bundle() { # NAME SOURCE...: writes $work/NAME.airlock from image sources (once)
+  local name=$1; shift
+  { printf 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: %s, version: 1.0.0}\ncomponents:\n  - name: main\n    images:\n' "$name"
+    printf '      - %s\n' "$@"; } > "$work/$name.yaml"
+  [ -f "$work/$name.airlock" ] || "$airlock" --quiet create "$work/$name.yaml" -o "$work/$name.airlock" >/dev/null 2>&1
 }
+two=("oci-layout:$work/src-layout:app1" "oci-layout:$work/src-layout:app2")
+several=()
+for n in 1 2 3 4 5; do several+=("oci-layout:$work/several/app$n:1.0"); done
+bundle push "${two[@]}"
+bundle several "${several[@]}"
 
-
-# --- the bundle --------------------------------------------------------------
-printf 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: bench, version: 1.0.0}\ncomponents:\n  - name: main\n    images: ["oci-layout:%s:app1", "oci-layout:%s:app2"]\n' "$work/src-layout" "$work/src-layout" > "$work/push.yaml"
-[ -f "$work/push.airlock" ] || "$airlock" --quiet create "$work/push.yaml" -o "$work/push.airlock" >/dev/null 2>&1
-auth=(--ca-file "$tls/ca.crt" --username bench --password bench-password)
-
-# CPU seconds the registry process has used so far: the registry's own
-# work (TLS, its sha256 of every byte, disk writes) is the same whoever
-# pushes, and on a machine with few cores it bounds how fast any push can be.
-registry_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15)/hz}' "/proc/$tls_pid/stat"; }
-best_push=999; best_push_rss=0; best_peer=999; push_reg_cpu=0
-pair_ratios=() # peer / airlock of each run's pair: steadier than best-of when the host is noisy
-for _ in $(seq "$runs"); do
-  start_tls_registry
-  cpu0=$(registry_cpu)
-  read -r s m < <(timed "$airlock" --quiet push "$work/push.airlock" --registry "127.0.0.1:$tls_port/a" "${auth[@]}" --allow-unsigned)
-  this_push=$s
-  awk "BEGIN{exit !($s < $best_push)}" && { best_push=$s; best_push_rss=$m; push_reg_cpu=$(awk "BEGIN{print $(registry_cpu) - $cpu0}"); }
-  start_tls_registry
-  cat > "$work/peer-push.sh" <<SH
-set -e
-for t in app1 app2; do
-  skopeo copy --quiet --dest-cert-dir=$tls/certs.d --dest-creds=bench:bench-password oci:$work/src-layout:\$t docker://127.0.0.1:$tls_port/p/\$t:1.0
-done
-SH
-  read -r s _ < <(timed bash "$work/peer-push.sh")
-  awk "BEGIN{exit !($s < $best_peer)}" && best_peer=$s
-  pair_ratios+=("$(awk "BEGIN{printf \"%.2f\", $s / $this_push}")")
-done
-median_ratio=$(printf '%s\n' "${pair_ratios[@]}" | sort -n | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+compare_push() { # BUNDLE SOURCE...: airlock push of BUNDLE vs skopeo copy of each source, $runs pairs
+  local bundle=$1 s this_push m n; shift
+  best_push=999; best_push_rss=0; best_peer=999; push_reg_cpu=0
+  pair_ratios=() # peer / airlock of each run's pair: steadier than best-of when the host is noisy
+  for _ in $(seq "$runs"); do
+    start_tls_registry
+    cpu0=$(registry_cpu)
+    read -r s m < <(timed "$airlock" --quiet push "$bundle" --registry "127.0.0.1:$tls_port/a" "${auth[@]}" --allow-unsigned)
+    this_push=$s
+    awk "BEGIN{exit !($s < $best_push)}" && { best_push=$s; best_push_rss=$m; push_reg_cpu=$(awk "BEGIN{print $(registry_cpu) - $cpu0}"); }
+    start_tls_registry
+    { echo "set -e"; n=0
+      for source in "$@"; do
+        n=$((n + 1))
+        echo "skopeo copy --quiet --dest-cert-dir=$tls/certs.d --dest-creds=bench:bench-password oci:${source#oci-layout:} docker://127.0.0.1:$tls_port/p/app$n:1.0"
+      done; } > "$work/peer-push.sh"
+    read -r s _ < <(timed bash "$work/peer-push.sh")
+    awk "BEGIN{exit !($s < $best_peer)}" && best_peer=$s
+    pair_ratios+=("$(awk "BEGIN{printf \"%.2f\", $s / $this_push}")")
+  done
+  median_ratio=$(printf '%s\n' "${pair_ratios[@]}" | sort -n | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+}
+ratio() { awk "BEGIN{printf \"%.2f\", $1/$2}"; }
+push_rows() { # LABEL IMAGES: the table rows of the last compare_push
+  printf '%-52s %8s %6s MiB %s\n' "airlock push ($1) -> TLS+auth registry" "$best_push" "$((best_push_rss/1024))" "$(ratio "$best_peer" "$best_push")x faster than peer (goal >= 2x)"
+  printf '%-52s %8s\n' "skopeo copy x$2 (OCI layouts) -> same registry" "$best_peer"
+  printf '%-52s %8s %10s %s\n' "push ratio of each run's pair (median)" "" "" "$(printf '%sx ' "${pair_ratios[@]}")(median ${median_ratio}x)"
+  local floor; floor=$(awk "BEGIN{printf \"%.2f\", $push_reg_cpu / $(nproc)}")
+  printf '%-52s %8s %10s %s\n' "registry CPU during that push / $(nproc) cores" "$floor" "" "no push can beat this: at most $(ratio "$best_peer" "$floor")x faster than peer"
+}
+compare_push "$work/push.airlock" "${two[@]}"
+two_rows=$(push_rows "2 images, $(( $(stat -c %s "$work/push.airlock") / 1000000 )) MB" 2)
+compare_push "$work/several.airlock" "${several[@]}"
+several_rows=$(push_rows "5 images, $(( $(stat -c %s "$work/several.airlock") / 1000000 )) MB" 5)
 
 # --- re-push of 500 blobs ------------------------------------------------------
 if [ ! -f "$work/many.airlock" ]; then
@@ -128,17 +112,12 @@ for _ in $(seq "$runs"); do
 done
 serve_rss=$(awk '/VmHWM/{print int($2/1024)}' /proc/$serve_pid/status)
 
-ratio() { awk "BEGIN{printf \"%.2f\", $1/$2}"; }
 echo
-echo "bundle: 2 images, $(( $(stat -c %s "$work/push.airlock") / 1000000 )) MB; best of $runs runs"
+echo "best of $runs runs"
 echo
 printf '%-52s %8s %10s %s\n' measure seconds "peak RSS" note
-printf '%-52s %8s %6s MiB %s\n' "airlock push -> TLS+auth registry" "$best_push" "$((best_push_rss/1024))" "$(ratio "$best_peer" "$best_push")x faster than peer (goal >= 2x)"
-printf '%-52s %8s\n' "skopeo copy x2 (OCI layout) -> same registry" "$best_peer"
-printf '%-52s %8s %10s %s\n' "push ratio of each run's pair (median)" "" "" "$(printf '%sx ' "${pair_ratios[@]}")(median ${median_ratio}x)"
-cores=$(nproc)
-floor=$(awk "BEGIN{printf \"%.2f\", $push_reg_cpu / $cores}")
-printf '%-52s %8s %10s %s\n' "registry CPU during that push / $cores cores" "$floor" "" "no push can beat this: at most $(ratio "$best_peer" "$floor")x faster than peer"
+echo "$two_rows"
+echo "$several_rows"
 printf '%-52s %8s %10s %s\n' "airlock re-push, unchanged bundle of $many_blobs blobs" "$best_repush" "" "(goal < 1 s)"
 printf '%-52s %8s %6s MiB %s\n' "skopeo pull x2 from airlock serve" "$best_serve" "$serve_rss" "$(ratio "$best_reg" "$best_serve")x the speed of docker-registry (goal >= 1)"
 printf '%-52s %8s\n' "skopeo pull x2 from docker-registry" "$best_reg"

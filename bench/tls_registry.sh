@@ -1,0 +1,45 @@
+# Sourced by the benchmarks after common.sh: a docker-registry with TLS and
+# htpasswd auth on a free port, restarted with wiped storage by
+# start_tls_registry. Sets $tls, $tls_port, $tls_pid, $auth (airlock's
+# flags for it) and kills what it started on exit.
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# --- TLS + htpasswd registry, restartable with wiped storage ----------------
+tls=$work/tls
+if [ ! -f "$tls/server.crt" ]; then
+  mkdir -p "$tls"
+  (cd "$tls"
+   openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 -subj "/CN=bench CA" 2>/dev/null
+   openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
+   printf 'subjectAltName=IP:127.0.0.1\n' > ext.cnf
+   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 30 -extfile ext.cnf 2>/dev/null
+   htpasswd -Bbn bench bench-password > htpasswd
+   mkdir -p certs.d && cp ca.crt certs.d/)
+fi
+tls_port=$(free_port)
+tls_pid=
+start_tls_registry() {
+  [ -n "$tls_pid" ] && { kill "$tls_pid"; wait "$tls_pid" 2>/dev/null || true; }
+  rm -rf "$tls/data"
+  # Each timed run starts with no writeback of the previous run pending.
+  sync
+  cat > "$tls/config.yml" <<YML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $tls/data}}
+http: {addr: 127.0.0.1:$tls_port, tls: {certificate: $tls/server.crt, key: $tls/server.key}}
+auth: {htpasswd: {realm: bench, path: $tls/htpasswd}}
+YML
+  docker-registry serve "$tls/config.yml" >/dev/null 2>&1 &
+  tls_pid=$!
+  pids+=("$tls_pid")
+  wait_port "$tls_port"
+}
+auth=(--ca-file "$tls/ca.crt" --username bench --password bench-password)
+
+# CPU seconds the registry process has used so far: the registry's own
+# work (TLS, its sha256 of every byte, disk writes) is the same whoever
+# pushes, and on a machine with few cores it bounds how fast any push can be.
+registry_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15)/hz}' "/proc/$tls_pid/stat"; }
