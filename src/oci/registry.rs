@@ -405,10 +405,13 @@ impl Registry {
     }
 
     /// The digest the registry holds under `target` (tag or digest), if any.
+    /// One GET of the (small) manifest: oci-client's digest lookup sends a
+    /// HEAD and then a GET whenever no digest header comes back, as for
+    /// every 404, and a registry with htpasswd auth spends a bcrypt check
+    /// on each request.
     pub async fn manifest_digest(&self, target: &Reference) -> Result<Option<Digest>, RegistryError> {
-        let auth = self.auth_for(target.registry());
-        match self.with_retries(target, || self.client.fetch_manifest_digest(target, &auth)).await {
-            Ok(d) => Ok(d.parse().ok()),
+        match self.manifest(target).await {
+            Ok((_, digest, _)) => Ok(Some(digest)),
             Err(RegistryError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }

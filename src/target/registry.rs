@@ -326,21 +326,31 @@ pub async fn execute(
     // A target whose tags already name exactly its manifests is complete: the
     // registry accepted those manifests only with all their blobs, so there
     // is nothing to check blob by blob. This makes a re-push a few requests.
+    // What the tags held is kept: the manifest step does not ask again.
+    let tagged: std::sync::Mutex<BTreeMap<String, Option<Digest>>> = Default::default();
     let complete: Vec<bool> = futures_util::stream::iter(targets)
-        .map(|t| async move {
-            let tags = std::iter::once((t.target.clone(), &t.digest)).chain(t.extra_tags.iter().map(|(tag, d, _)| {
-                (Reference::with_tag(t.target.registry().into(), t.target.repository().into(), tag.clone()), d)
-            }));
-            for (reference, digest) in tags {
-                if registry.manifest_digest(&reference).await?.as_ref() != Some(digest) {
-                    return Ok::<bool, PushError>(false);
+        .map(|t| {
+            let tagged = &tagged;
+            async move {
+                let tags =
+                    std::iter::once((t.target.clone(), &t.digest)).chain(t.extra_tags.iter().map(|(tag, d, _)| {
+                        (Reference::with_tag(t.target.registry().into(), t.target.repository().into(), tag.clone()), d)
+                    }));
+                for (reference, digest) in tags {
+                    let held = registry.manifest_digest(&reference).await?;
+                    let matches = held.as_ref() == Some(digest);
+                    tagged.lock().expect("tags").insert(reference.whole(), held);
+                    if !matches {
+                        return Ok::<bool, PushError>(false);
+                    }
                 }
+                Ok(true)
             }
-            Ok(true)
         })
         .buffered(concurrency.max(1))
         .try_collect()
         .await?;
+    let tagged = tagged.into_inner().expect("tags");
     let targets: Vec<&PushTarget> = targets.iter().zip(&complete).filter(|(_, done)| !**done).map(|(t, _)| t).collect();
 
     // Each blob with every repository that needs it, in a stable order.
@@ -375,7 +385,7 @@ pub async fn execute(
             .map(|t| format!("{} (for {})", t.digest, t.target.whole()))
             .collect(),
     );
-    futures_util::stream::iter(needs)
+    let uploads = futures_util::stream::iter(needs)
         .map(|(digest, (size, repos))| {
             let (reader, on_bytes) = (reader.clone(), on_bytes.clone());
             let (uploaded, uploaded_bytes, mounted, skipped) = (&uploaded, &uploaded_bytes, &mounted, &skipped);
@@ -431,8 +441,16 @@ pub async fn execute(
             }
         })
         .buffer_unordered(concurrency.max(1))
-        .try_collect::<Vec<()>>()
-        .await?;
+        .try_collect::<Vec<()>>();
+    // The registry is asked while the blob checks run, not after them: the
+    // first upload would otherwise wait for it.
+    let ask_registry = async {
+        if let Some(first) = targets.first() {
+            registry_checks.get_or_init(|| registry.refuses_wrong_digests(&first.target)).await;
+        }
+    };
+    let ((), uploads) = tokio::join!(ask_registry, uploads);
+    uploads?;
     let mut missing = missing_base.into_inner().expect("list");
     if !missing.is_empty() {
         missing.sort();
@@ -450,8 +468,13 @@ pub async fn execute(
     let pushed = AtomicUsize::new(0);
     let push_manifest = |target: Reference, digest: Digest, media_type: String| {
         let (reader, pushed) = (reader.clone(), &pushed);
+        let known = tagged.get(&target.whole()).cloned();
         async move {
-            if registry.manifest_digest(&target).await?.as_ref() == Some(&digest) {
+            let held = match known {
+                Some(held) => held,
+                None => registry.manifest_digest(&target).await?,
+            };
+            if held.as_ref() == Some(&digest) {
                 return Ok(());
             }
             let (bytes, _) = read_manifest(&reader, &digest)?;
@@ -481,14 +504,16 @@ pub async fn execute(
         .try_collect::<Vec<()>>()
         .await?;
     let manifests = pushed.into_inner();
-    let digest_check = match registry_checks.get() {
-        None => DigestCheck::None,
-        Some(true) => DigestCheck::Registry,
-        Some(false) => DigestCheck::Airlock,
+    let uploaded = uploaded.into_inner();
+    // The registry may have been asked with nothing left to upload.
+    let digest_check = match (uploaded, registry_checks.get()) {
+        (0, _) | (_, None) => DigestCheck::None,
+        (_, Some(true)) => DigestCheck::Registry,
+        (_, Some(false)) => DigestCheck::Airlock,
     };
     Ok(PushStats {
         digest_check,
-        uploaded: uploaded.into_inner(),
+        uploaded,
         uploaded_bytes: uploaded_bytes.into_inner(),
         mounted: mounted.into_inner(),
         skipped: skipped.into_inner(),

@@ -16,6 +16,8 @@ pub struct Stored {
     pub blobs: HashMap<String, Vec<u8>>,
     /// Manifests by `repository@digest` and `repository:tag`: content type and bytes.
     pub manifests: HashMap<String, (String, Vec<u8>)>,
+    /// Every request answered, as "METHOD PATH", in order.
+    pub requests: Vec<String>,
 }
 
 pub struct LaxRegistry {
@@ -49,6 +51,7 @@ fn handle(stored: &Mutex<Stored>, method: &Method, uri: &Uri, headers: &HeaderMa
     }
     let Some(rest) = path.strip_prefix("/v2/") else { return unknown("NOT_FOUND") };
     let mut stored = stored.lock().unwrap();
+    stored.requests.push(format!("{method} {path}"));
     if let Some(repo) = rest.strip_suffix("/blobs/uploads/") {
         let location = format!("/v2/{repo}/blobs/uploads/upload-{}", stored.blobs.len());
         return reply(StatusCode::ACCEPTED, &[("location", location), ("range", "0-0".into())], Vec::new());

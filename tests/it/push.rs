@@ -300,6 +300,53 @@ fn push_checks_digests_itself_when_the_registry_does_not() {
     assert!(!stored.manifests.keys().any(|k| k.starts_with("corrupt/")), "{:?}", stored.manifests.keys());
 }
 
+/// Every request costs a registry (with htpasswd auth, a bcrypt check), and
+/// until the tags are checked no upload starts. A push asks for each tag
+/// once, with one GET (not a HEAD and then a GET), and does not ask again
+/// before tagging; a re-push of an unchanged bundle is those GETs alone.
+/// Against the FAKE registry, which logs every request.
+#[test]
+fn push_asks_for_each_tag_once() {
+    let airlock = Airlock::new();
+    let src = source_bundle(&airlock, 1);
+    let lax = crate::lax_registry::LaxRegistry::start();
+    let dest = format!("{}/once", lax.host);
+    let push = || {
+        let out = airlock.run(&[
+            "push",
+            src.bundle.to_str().unwrap(),
+            "--registry",
+            &dest,
+            "--plain-http",
+            "--key",
+            src.public.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::mem::take(&mut lax.stored.lock().unwrap().requests)
+    };
+    let tags = [
+        "/v2/once/team/app/manifests/1.0",
+        "/v2/once/team/multi/manifests/2.0",
+        "/v2/once/web/manifests/1.2.3_build.4",
+    ];
+
+    let first = push();
+    let on_manifests: Vec<&String> = first.iter().filter(|r| r.contains("/manifests/")).collect();
+    assert!(!on_manifests.iter().any(|r| r.starts_with("HEAD ")), "{on_manifests:#?}");
+    for tag in tags {
+        for method in ["GET", "PUT"] {
+            let count = first.iter().filter(|r| **r == format!("{method} {tag}")).count();
+            assert_eq!(count, 1, "{method} {tag} sent {count} times: {on_manifests:#?}");
+        }
+    }
+
+    let mut again = push();
+    again.sort();
+    let mut expected: Vec<String> = tags.iter().map(|t| format!("GET {t}")).collect();
+    expected.sort();
+    assert_eq!(again, expected, "a re-push of an unchanged bundle");
+}
+
 /// A registry whose disk fills up mid-push: one error that says so and
 /// names the registry; once it has room again, a rerun sends only what is
 /// missing. The registry's storage is a small tmpfs in a mount namespace of
