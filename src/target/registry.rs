@@ -76,10 +76,10 @@ impl Destination {
     /// Blobs uploaded at once unless the user says otherwise. Each upload
     /// costs a registry about one core (it hashes every byte). One on this
     /// machine shares our cores, so more uploads than cores only take turns
-    /// on them, and the largest blob then finishes last and alone, followed
-    /// by the registry's fsync of it: one upload per core pushed 6% (2 large
-    /// images) to 11% (5 images) faster on 2 cores. A remote registry gets
-    /// 8, which also keeps a high-latency link busy.
+    /// on them. On 2 cores, one upload per core pushed 5 images 4-11%
+    /// faster (medians of alternating runs against 8 at once), 2 large ones
+    /// the same within the noise. A remote registry gets 8, which also
+    /// keeps a high-latency link busy.
     pub fn default_concurrency(&self) -> usize {
         const REMOTE: usize = 8;
         if self.is_on_this_machine() {
