@@ -72,6 +72,11 @@ fn push(airlock: &Airlock, src: &Source, registry: &Registry, extra: &[&str]) ->
     airlock.cmd().args(&args).output().unwrap()
 }
 
+/// `push BUNDLE --registry DEST --plain-http --key KEY`.
+fn plain_push<'a>(bundle: &'a Path, dest: &'a str, key: &'a Path) -> Vec<&'a str> {
+    vec!["push", bundle.to_str().unwrap(), "--registry", dest, "--plain-http", "--key", key.to_str().unwrap()]
+}
+
 fn push_ok(airlock: &Airlock, src: &Source, registry: &Registry, extra: &[&str]) -> serde_json::Value {
     let out = push(airlock, src, registry, extra);
     assert!(
@@ -185,15 +190,8 @@ fn push_refuses_unsigned_corrupt_and_colliding_bundles() {
         *b = b' ';
     }
     std::fs::write(&unsigned, &bytes).unwrap();
-    let err = airlock.fails(&[
-        "push",
-        unsigned.to_str().unwrap(),
-        "--registry",
-        &format!("{}/unsigned", registry.host),
-        "--plain-http",
-        "--key",
-        src.public.to_str().unwrap(),
-    ]);
+    let unsigned_dest = format!("{}/unsigned", registry.host);
+    let err = airlock.fails(&plain_push(&unsigned, &unsigned_dest, &src.public));
     assert!(err.contains("not signed"), "{err}");
     let out = airlock.run(&[
         "push",
@@ -209,15 +207,7 @@ fn push_refuses_unsigned_corrupt_and_colliding_bundles() {
     // A corrupt layer: the push fails naming the blob, and no tag appears.
     // docker-registry checks digests, so it is the registry that finds it.
     let (corrupt, digest) = corrupt_copy(&src);
-    let err = airlock.fails(&[
-        "push",
-        corrupt.to_str().unwrap(),
-        "--registry",
-        &format!("{}/corrupt", registry.host),
-        "--plain-http",
-        "--key",
-        src.public.to_str().unwrap(),
-    ]);
+    let err = airlock.fails(&plain_push(&corrupt, &format!("{}/corrupt", registry.host), &src.public));
     assert!(
         err.contains("corrupt") && err.contains(&digest[..12]) && err.contains("does not match that digest"),
         "{err}"
@@ -260,10 +250,9 @@ fn corrupt_copy(src: &Source) -> (PathBuf, String) {
 fn push_checks_digests_itself_when_the_registry_does_not() {
     let airlock = Airlock::new();
     let src = source_bundle(&airlock, 1);
-    let key = src.public.to_str().unwrap();
     let push_to = |bundle: &Path, lax: &crate::lax_registry::LaxRegistry, prefix: &str| {
         let dest = format!("{}/{prefix}", lax.host);
-        airlock.run(&["push", bundle.to_str().unwrap(), "--registry", &dest, "--plain-http", "--key", key, "--json"])
+        airlock.run(&[plain_push(bundle, &dest, &src.public), vec!["--json"]].concat())
     };
 
     let lax = crate::lax_registry::LaxRegistry::start();
@@ -312,15 +301,7 @@ fn push_asks_for_each_tag_once() {
     let lax = crate::lax_registry::LaxRegistry::start();
     let dest = format!("{}/once", lax.host);
     let push = || {
-        let out = airlock.run(&[
-            "push",
-            src.bundle.to_str().unwrap(),
-            "--registry",
-            &dest,
-            "--plain-http",
-            "--key",
-            src.public.to_str().unwrap(),
-        ]);
+        let out = airlock.run(&plain_push(&src.bundle, &dest, &src.public));
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         std::mem::take(&mut lax.stored.lock().unwrap().requests)
     };
@@ -457,17 +438,8 @@ fn interrupted_push_resumes_with_only_missing_blobs() {
     let dest = format!("{}/mirror", registry.host);
     let mut child = airlock
         .cmd()
-        .args([
-            "push",
-            src.bundle.to_str().unwrap(),
-            "--registry",
-            &dest,
-            "--plain-http",
-            "--key",
-            src.public.to_str().unwrap(),
-            "--concurrency",
-            "1",
-        ])
+        .args(plain_push(&src.bundle, &dest, &src.public))
+        .args(["--concurrency", "1"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
