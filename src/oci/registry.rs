@@ -26,10 +26,14 @@ pub enum RegistryError {
     NotFound { image: String, registry: String },
     #[error("registry {registry} refused access to {image} (unauthorized); check --username/--password, --registry-config or `docker login {registry}`")]
     Unauthorized { image: String, registry: String },
-    #[error("cannot reach registry {registry} for {image}: {detail}")]
+    #[error("cannot reach registry {registry} for {image}: {detail}; check its address and that it is running")]
     Unreachable { image: String, registry: String, detail: String },
     #[error("the TLS certificate of registry {registry} is not trusted ({detail}); pass its CA with --ca-file, or --plain-http if it serves plain HTTP")]
     UntrustedCertificate { registry: String, detail: String },
+    #[error("registry {registry} did not answer in TLS; pass --plain-http if it serves plain HTTP, or check its port")]
+    NotTls { registry: String },
+    #[error("registry {registry} serves HTTPS, not plain HTTP; drop --plain-http (and pass --ca-file if a private CA signed its certificate)")]
+    WantsTls { registry: String },
     #[error("registry {registry} answered with an error for {image}: {detail}")]
     Failed { image: String, registry: String, detail: String },
     #[error("registry {registry} is out of disk space (it could not store {image}); free space on its storage and push again: what it already holds is not sent again")]
@@ -203,6 +207,13 @@ impl Registry {
                     (failed(format!("{} ({text})", codes.join(", "))), transient)
                 }
             }
+            // Go's servers (docker-registry among them) answer plain HTTP on
+            // a TLS port with this 400.
+            OciDistributionError::ServerError { code: 400, message, .. }
+                if message.contains("HTTP request to an HTTPS server") =>
+            {
+                (RegistryError::WantsTls { registry }, false)
+            }
             OciDistributionError::ServerError { code, message, .. } => match code {
                 404 => (RegistryError::NotFound { image: image_name, registry }, false),
                 401 | 403 => (RegistryError::Unauthorized { image: image_name, registry }, false),
@@ -221,6 +232,9 @@ impl Registry {
                     (failed(detail), false)
                 } else if detail.contains("certificate") || detail.contains("UnknownIssuer") {
                     (RegistryError::UntrustedCertificate { registry, detail }, false)
+                } else if detail.contains("InvalidContentType") {
+                    // rustls met a reply that is not a TLS record: plain HTTP.
+                    (RegistryError::NotTls { registry }, false)
                 } else if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
                     (RegistryError::Unreachable { image: image_name, registry, detail }, true)
                 } else {

@@ -159,6 +159,16 @@ fn push_to_tls_registry_preserves_digests() {
     assert!(err.contains(&registry.host) && err.contains("unauthorized"), "{err}");
     let err = bad.fails(&["push", b, "--registry", &dest, "--key", k, "--username", "tester", "--password", "s3cret"]);
     assert!(err.contains("--ca-file"), "{err}");
+    // Plain HTTP asked of a TLS registry, and TLS of a plain one.
+    let err = bad.fails(&[plain_push(&src.bundle, &dest, &src.public), vec!["--ca-file", ca]].concat());
+    assert!(err.contains(&registry.host) && err.contains("drop --plain-http"), "{err}");
+    let plain = Registry::plain();
+    let plain_dest = format!("{}/mirror", plain.host);
+    let err = bad.fails(&["push", b, "--registry", &plain_dest, "--key", k]);
+    assert!(
+        err.contains(&plain.host) && err.contains("did not answer in TLS") && err.contains("--plain-http"),
+        "{err}"
+    );
 }
 
 #[test]
