@@ -44,6 +44,8 @@ pub enum RegistryError {
     Corrupt { image: String, registry: String, detail: String },
     #[error("cannot read registry settings from {path}: {detail}")]
     Config { path: PathBuf, detail: String },
+    #[error("cannot use {path} as a CA certificate: {detail}; give a PEM file (-----BEGIN CERTIFICATE-----)")]
+    CaFile { path: PathBuf, detail: String },
     #[error("cannot store a blob of {image} in the local cache")]
     Cache {
         image: String,
@@ -108,9 +110,9 @@ pub struct Registry {
 }
 
 fn read_ca(path: &Path) -> Result<Certificate, RegistryError> {
-    let data = std::fs::read(path).map_err(|e| RegistryError::Config { path: path.into(), detail: e.to_string() })?;
+    let data = std::fs::read(path).map_err(|e| RegistryError::CaFile { path: path.into(), detail: e.to_string() })?;
     if !data.starts_with(b"-----BEGIN") && !String::from_utf8_lossy(&data).contains("-----BEGIN CERTIFICATE") {
-        return Err(RegistryError::Config { path: path.into(), detail: "not a PEM certificate".into() });
+        return Err(RegistryError::CaFile { path: path.into(), detail: "it is not a PEM certificate".into() });
     }
     Ok(Certificate { encoding: CertificateEncoding::Pem, data })
 }

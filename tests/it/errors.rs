@@ -92,3 +92,15 @@ fn missing_bundle_path_is_named() {
         assert!(err.contains("there is no bundle at") && err.contains(p), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn ca_file_that_is_no_certificate_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(dir.path(), "components:\n  - name: a\n    images: [\"127.0.0.1:1/x/y:1\"]\n");
+    let not_pem = dir.path().join("ca.txt");
+    std::fs::write(&not_pem, "not a certificate\n").unwrap();
+    let err = create(&Airlock::new(), &spec, &["--ca-file", not_pem.to_str().unwrap()]);
+    assert!(err.contains("cannot use") && err.contains("ca.txt") && err.contains("as a CA certificate"), "{err}");
+    let err = create(&Airlock::new(), &spec, &["--ca-file", dir.path().join("missing.pem").to_str().unwrap()]);
+    assert!(err.contains("missing.pem") && err.contains("as a CA certificate"), "{err}");
+}
