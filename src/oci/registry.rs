@@ -424,7 +424,8 @@ impl Registry {
     /// One GET of the (small) manifest: oci-client's digest lookup sends a
     /// HEAD and then a GET whenever no digest header comes back, as for
     /// every 404, and a registry with htpasswd auth spends a bcrypt check
-    /// on each request.
+    /// on each request. (Docker Hub would count a GET of an existing tag as
+    /// a pull; push targets are private registries.)
     pub async fn manifest_digest(&self, target: &Reference) -> Result<Option<Digest>, RegistryError> {
         match self.manifest(target).await {
             Ok((_, digest, _)) => Ok(Some(digest)),
