@@ -7,7 +7,7 @@
 # - push: `airlock push` of a bundle vs `skopeo copy` of each of its images
 #   from OCI layouts, both into the same TLS + htpasswd docker-registry, wiped
 #   between runs. Two bundles: 2 images (362 MB) in one repository, and 5
-#   images (473 MB, one repository each) on a shared base layer.
+#   images (458 MB, one repository each) on a shared base layer.
 # - re-push of an unchanged bundle of 500 blobs (50 images x 10 layers).
 # - pull: `skopeo copy` from `airlock serve` vs from docker-registry holding
 #   the same images (both plain HTTP on loopback).

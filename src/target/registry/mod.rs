@@ -62,33 +62,6 @@ impl Destination {
         Ok(Destination { host: host.to_string(), prefix: prefix.to_string() })
     }
 
-    /// Whether the registry runs on this machine (a loopback address).
-    pub fn is_on_this_machine(&self) -> bool {
-        let host = self.host.as_str();
-        let name = match host.strip_prefix('[') {
-            Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
-            None if host.parse::<std::net::IpAddr>().is_ok() => host,
-            None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
-        };
-        name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-    }
-
-    /// Blobs uploaded at once unless the user says otherwise. Each upload
-    /// costs a registry about one core (it hashes every byte). One on this
-    /// machine shares our cores, so more uploads than cores only take turns
-    /// on them. On 2 cores, one upload per core pushed 5 images 4-11%
-    /// faster (medians of alternating runs against 8 at once), 2 large ones
-    /// the same within the noise. A remote registry gets 8, which also
-    /// keeps a high-latency link busy.
-    pub fn default_concurrency(&self) -> usize {
-        const REMOTE: usize = 8;
-        if self.is_on_this_machine() {
-            std::thread::available_parallelism().map_or(REMOTE, |n| n.get().clamp(2, REMOTE))
-        } else {
-            REMOTE
-        }
-    }
-
     fn repository(&self, path: &str) -> String {
         if self.prefix.is_empty() {
             path.to_string()
@@ -269,13 +242,6 @@ mod tests {
         assert_eq!(d.repository("library/redis"), "mirror/team/library/redis");
         assert_eq!(Destination::parse("127.0.0.1:5000").unwrap().repository("x/y"), "x/y");
         assert!(Destination::parse("https://x").is_err());
-        for local in ["127.0.0.1:5000", "localhost", "LOCALHOST:443/x", "[::1]:5000", "[::1]", "::1", "127.1.2.3"] {
-            assert!(Destination::parse(local).unwrap().is_on_this_machine(), "{local}");
-        }
-        for remote in ["registry.local:5000", "10.0.0.1:5000/x", "[fe80::1]:5000", "localhost.example"] {
-            assert!(!Destination::parse(remote).unwrap().is_on_this_machine(), "{remote}");
-        }
-        assert_eq!(Destination::parse("registry.local").unwrap().default_concurrency(), 8);
         assert!(Destination::parse("host/UPPER").is_err());
     }
 }
