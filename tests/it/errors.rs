@@ -1,5 +1,6 @@
-//! Bad input to `create`: each failure is one clear error that names the
-//! spec line, the image or the registry, and leaves no output behind.
+//! Bad input (to `create` mostly; also a missing bundle and a bad
+//! --ca-file): each failure is one clear error that names the spec line,
+//! the file, the image or the registry, and leaves no output behind.
 
 use crate::support::*;
 
