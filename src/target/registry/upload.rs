@@ -74,31 +74,29 @@ async fn incomplete<'t>(
     registry: &Registry,
     concurrency: usize,
 ) -> Result<(Vec<&'t PushTarget>, Tagged), PushError> {
-    let tagged: Mutex<Tagged> = Default::default();
-    let complete: Vec<bool> = futures_util::stream::iter(targets)
-        .map(|t| {
-            let tagged = &tagged;
-            async move {
-                let tags =
-                    std::iter::once((t.target.clone(), &t.digest)).chain(t.extra_tags.iter().map(|(tag, d, _)| {
-                        (Reference::with_tag(t.target.registry().into(), t.target.repository().into(), tag.clone()), d)
-                    }));
-                for (reference, digest) in tags {
-                    let held = registry.manifest_digest(&reference).await?;
-                    let matches = held.as_ref() == Some(digest);
-                    tagged.lock().expect("tags").insert(reference.whole(), held);
-                    if !matches {
-                        return Ok::<bool, PushError>(false);
-                    }
+    // Per target: whether it is complete, and what its tags held (up to
+    // the first that does not name its manifest).
+    let looked_up: Vec<(bool, Tagged)> = futures_util::stream::iter(targets)
+        .map(|t| async move {
+            let tags = std::iter::once((t.target.clone(), &t.digest)).chain(t.extra_tags.iter().map(|(tag, d, _)| {
+                (Reference::with_tag(t.target.registry().into(), t.target.repository().into(), tag.clone()), d)
+            }));
+            let mut held_by_tag = Tagged::new();
+            for (reference, digest) in tags {
+                let held = registry.manifest_digest(&reference).await?;
+                let matches = held.as_ref() == Some(digest);
+                held_by_tag.insert(reference.whole(), held);
+                if !matches {
+                    return Ok::<_, PushError>((false, held_by_tag));
                 }
-                Ok(true)
             }
+            Ok((true, held_by_tag))
         })
         .buffered(concurrency)
         .try_collect()
         .await?;
-    let incomplete = targets.iter().zip(&complete).filter(|(_, done)| !**done).map(|(t, _)| t).collect();
-    Ok((incomplete, tagged.into_inner().expect("tags")))
+    let incomplete = targets.iter().zip(&looked_up).filter(|(_, (complete, _))| !complete).map(|(t, _)| t).collect();
+    Ok((incomplete, looked_up.into_iter().flat_map(|(_, held_by_tag)| held_by_tag).collect()))
 }
 
 /// The blob step: what it shares between concurrent blobs, and its counts.

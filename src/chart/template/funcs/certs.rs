@@ -93,28 +93,17 @@ fn sprig_pem(pair: &KeyPair) -> Result<String, FuncError> {
     } else if [&rcgen::PKCS_RSA_SHA256, &rcgen::PKCS_RSA_SHA384, &rcgen::PKCS_RSA_SHA512].contains(&alg) {
         // PKCS#8 wraps the PKCS#1 structure as its private key octets; a
         // key that is not PKCS#8 was read as PKCS#1 already.
-        match pkcs8::PrivateKeyInfoRef::try_from(held.as_slice()) {
-            Ok(info) => ("RSA PRIVATE KEY", info.private_key.as_bytes().to_vec()),
-            Err(_) => ("RSA PRIVATE KEY", held),
-        }
+        let pkcs1 = match pkcs8::PrivateKeyInfoRef::try_from(held.as_slice()) {
+            Ok(info) => info.private_key.as_bytes().to_vec(),
+            Err(_) => held,
+        };
+        ("RSA PRIVATE KEY", pkcs1)
     } else {
         ("PRIVATE KEY", held)
     };
-    Ok(pem_block(label, &der))
-}
-
-/// PEM as Go's encoding/pem writes it: base64 in lines of 64, LF endings.
-/// (rcgen's own PEM writer only writes PKCS#8 and certificates.)
-fn pem_block(label: &str, der: &[u8]) -> String {
-    use base64::Engine as _;
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in body.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
+    // As Go's encoding/pem writes it: lines of 64, LF endings.
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    Ok(pem::encode_config(&pem::Pem::new(label, der), config))
 }
 
 fn params(cn: &str, days: i64) -> Result<CertificateParams, FuncError> {
