@@ -32,6 +32,9 @@ for n in 1 2 3 4 5; do several+=("oci-layout:$work/several/app$n:1.0"); done
 bundle push "${two[@]}"
 bundle several "${several[@]}"
 
+ratio() { awk "BEGIN{printf \"%.2f\", $1/$2}"; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
 compare_push() { # BUNDLE SOURCE...: airlock push of BUNDLE vs skopeo copy of each source, $runs pairs
   local bundle=$1 s this_push m n; shift
   best_push=999; best_push_rss=0; best_peer=999; push_reg_cpu=0
@@ -52,20 +55,35 @@ compare_push() { # BUNDLE SOURCE...: airlock push of BUNDLE vs skopeo copy of ea
     awk "BEGIN{exit !($s < $best_peer)}" && best_peer=$s
     pair_ratios+=("$(awk "BEGIN{printf \"%.2f\", $s / $this_push}")")
   done
-  median_ratio=$(printf '%s\n' "${pair_ratios[@]}" | sort -n | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+  median_ratio=$(median "${pair_ratios[@]}")
 }
-ratio() { awk "BEGIN{printf \"%.2f\", $1/$2}"; }
-push_rows() { # LABEL IMAGES: the table rows of the last compare_push
+
+# The share of a push's bytes that one core of the registry must hash: the
+# registry hashes each upload on one goroutine, so blobs cannot be split
+# between cores. Largest first onto the least loaded of $(nproc) cores.
+one_core_share() { # BUNDLE
+  "$airlock" inspect "$1" --json | python3 -c '
+import heapq, json, sys
+sizes = sorted((b["size"] for b in json.load(sys.stdin)["blobs"]), reverse=True)
+cores = [0] * int(sys.argv[1])
+for size in sizes:
+    heapq.heappush(cores, heapq.heappop(cores) + size)
+print(max(cores) / sum(sizes))' "$(nproc)"
+}
+push_rows() { # LABEL IMAGES BUNDLE: the table rows of the last compare_push
   printf '%-52s %8s %6s MiB %s\n' "airlock push ($1) -> TLS+auth registry" "$best_push" "$((best_push_rss/1024))" "$(ratio "$best_peer" "$best_push")x faster than peer (goal >= 2x)"
   printf '%-52s %8s\n' "skopeo copy x$2 (OCI layouts) -> same registry" "$best_peer"
   printf '%-52s %8s %10s %s\n' "push ratio of each run's pair (median)" "" "" "$(printf '%sx ' "${pair_ratios[@]}")(median ${median_ratio}x)"
   local floor; floor=$(awk "BEGIN{printf \"%.2f\", $push_reg_cpu / $(nproc)}")
   printf '%-52s %8s %10s %s\n' "registry CPU during that push / $(nproc) cores" "$floor" "" "no push can beat this: at most $(ratio "$best_peer" "$floor")x faster than peer"
+  local share; share=$(one_core_share "$3")
+  floor=$(awk "BEGIN{printf \"%.2f\", $push_reg_cpu * $share}")
+  printf '%-52s %8s %10s %s\n' "registry CPU x share of bytes one core must hash" "$floor" "" "blobs are not split between cores: at most $(ratio "$best_peer" "$floor")x"
 }
 compare_push "$work/push.airlock" "${two[@]}"
-two_rows=$(push_rows "2 images, $(( $(stat -c %s "$work/push.airlock") / 1000000 )) MB" 2)
+two_rows=$(push_rows "2 images, $(( $(stat -c %s "$work/push.airlock") / 1000000 )) MB" 2 "$work/push.airlock")
 compare_push "$work/several.airlock" "${several[@]}"
-several_rows=$(push_rows "5 images, $(( $(stat -c %s "$work/several.airlock") / 1000000 )) MB" 5)
+several_rows=$(push_rows "5 images, $(( $(stat -c %s "$work/several.airlock") / 1000000 )) MB" 5 "$work/several.airlock")
 
 # --- re-push of 500 blobs ------------------------------------------------------
 if [ ! -f "$work/many.airlock" ]; then
@@ -98,17 +116,20 @@ wait_port "$plain_port"
 # Same names as airlock serve gives them (localhost/src-layout:TAG).
 for t in app1 app2; do skopeo copy --quiet --dest-tls-verify=false "oci:$work/src-layout:$t" "docker://127.0.0.1:$plain_port/src-layout:$t"; done
 pull() { # host: pulls both images to a fresh layout
+  rm -rf "$work/pulled"
+  # The previous pull's writeback would otherwise land in this one.
+  sync
   cat > "$work/pull.sh" <<SH
 set -e
-rm -rf $work/pulled
 for t in app1 app2; do skopeo copy --quiet --src-tls-verify=false docker://$1/src-layout:\$t oci:$work/pulled:\$t; done
 SH
   timed bash "$work/pull.sh"
 }
-best_serve=999; best_reg=999
+best_serve=999; best_reg=999; pull_ratios=()
 for _ in $(seq "$runs"); do
   read -r s _ < <(pull "127.0.0.1:$serve_port"); awk "BEGIN{exit !($s < $best_serve)}" && best_serve=$s
-  read -r s _ < <(pull "127.0.0.1:$plain_port"); awk "BEGIN{exit !($s < $best_reg)}" && best_reg=$s
+  read -r r _ < <(pull "127.0.0.1:$plain_port"); awk "BEGIN{exit !($r < $best_reg)}" && best_reg=$r
+  pull_ratios+=("$(ratio "$r" "$s")")
 done
 serve_rss=$(awk '/VmHWM/{print int($2/1024)}' /proc/$serve_pid/status)
 
@@ -121,3 +142,4 @@ echo "$several_rows"
 printf '%-52s %8s %10s %s\n' "airlock re-push, unchanged bundle of $many_blobs blobs" "$best_repush" "" "(goal < 1 s)"
 printf '%-52s %8s %6s MiB %s\n' "skopeo pull x2 from airlock serve" "$best_serve" "$serve_rss" "$(ratio "$best_reg" "$best_serve")x the speed of docker-registry (goal >= 1)"
 printf '%-52s %8s\n' "skopeo pull x2 from docker-registry" "$best_reg"
+printf '%-52s %8s %10s %s\n' "pull speed ratio of each run's pair (median)" "" "" "$(printf '%sx ' "${pull_ratios[@]}")(median $(median "${pull_ratios[@]}")x)"
