@@ -90,7 +90,7 @@ pub fn sort(rendered: &Rendered) -> (Vec<Manifest>, Vec<Manifest>) {
 }
 
 /// Known kinds by their place; unknown ones after all of them, by name.
-fn rank(kind: &str) -> (usize, &str) {
+pub fn rank(kind: &str) -> (usize, &str) {
     match INSTALL_ORDER.iter().position(|k| *k == kind) {
         Some(i) => (i, ""),
         None => (INSTALL_ORDER.len(), kind),

@@ -2,6 +2,9 @@ use super::trust::TrustArgs;
 use crate::oci::manifest::Platform;
 use crate::ops::export::host_platform;
 use crate::ops::install::{clean_up_cluster, install_k3s, node_kubeconfig, rollback_k3s, InstallOptions};
+use crate::ops::install_cluster::{
+    cluster_history, install_cluster, rollback_cluster, ClusterInstallOptions, ClusterReport,
+};
 use crate::output::Printer;
 use crate::target::k3s::install::{Action, InstallReport, DEFAULT_KEEP};
 use crate::target::k3s::registries::NodeRegistry;
@@ -13,7 +16,7 @@ use std::path::PathBuf;
 /// Which node, and where its files live.
 #[derive(clap::Args)]
 pub struct NodeArgs {
-    /// Install onto this K3s node (the only target so far).
+    /// Install onto this K3s node (its files, images and manifests directory).
     #[arg(long)]
     k3s: bool,
     /// Make every path relative to this directory (image building, tests).
@@ -22,18 +25,33 @@ pub struct NodeArgs {
     /// Revisions whose files are kept on the node for rollback.
     #[arg(long, default_value_t = DEFAULT_KEEP, value_name = "N")]
     keep_revisions: usize,
-    /// The node's cluster, to delete what removed manifests left behind
-    /// (default: ROOT/etc/rancher/k3s/k3s.yaml when it exists).
+    /// Without --k3s: install into this cluster through its API. With
+    /// --k3s: the node's cluster, to delete what removed manifests left
+    /// behind (default: ROOT/etc/rancher/k3s/k3s.yaml when it exists).
     #[arg(long, value_name = "FILE")]
     kubeconfig: Option<PathBuf>,
 }
 
+/// Where a bundle goes.
+enum Target {
+    K3s,
+    Cluster(PathBuf),
+}
+
 impl NodeArgs {
-    fn require_k3s(&self) -> Result<()> {
-        if !self.k3s {
-            bail!("choose a target: --k3s (installing into a cluster with --kubeconfig is not built yet)");
+    fn target(&self) -> Result<Target> {
+        match (self.k3s, &self.kubeconfig) {
+            (true, _) => Ok(Target::K3s),
+            (false, Some(kubeconfig)) => {
+                if self.root != std::path::Path::new("/") {
+                    bail!("--root applies to --k3s; a cluster is reached through --kubeconfig alone");
+                }
+                Ok(Target::Cluster(kubeconfig.clone()))
+            }
+            (false, None) => {
+                bail!("choose a target: --k3s (this K3s node) or --kubeconfig FILE (a cluster, through its API)")
+            }
         }
-        Ok(())
     }
 }
 
@@ -94,7 +112,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args, printer: &Printer, action: Action) -> Result<()> {
-    args.node.require_k3s()?;
+    if let Target::Cluster(kubeconfig) = args.node.target()? {
+        return run_cluster(args, kubeconfig, printer, action);
+    }
     let node = args.node;
     let options = InstallOptions {
         bundle: args.bundle.clone(),
@@ -204,7 +224,11 @@ pub struct RollbackArgs {
 }
 
 pub fn run_rollback(args: RollbackArgs, printer: &Printer) -> Result<()> {
-    args.node.require_k3s()?;
+    if let Target::Cluster(kubeconfig) = args.node.target()? {
+        let report = rollback_cluster(&kubeconfig, &args.name, args.to, args.node.keep_revisions)?;
+        print_cluster_report(printer, &report);
+        return Ok(());
+    }
     let report = rollback_k3s(&args.node.root, &args.name, args.to, args.node.keep_revisions)?;
     print_report(printer, &report);
     clean_up(printer, &args.node, &report);
@@ -219,9 +243,31 @@ pub struct HistoryArgs {
     k3s: bool,
     #[arg(long, default_value = "/")]
     root: PathBuf,
+    /// List the revisions recorded in this cluster (instead of on a K3s node).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["k3s", "root"])]
+    kubeconfig: Option<PathBuf>,
 }
 
 pub fn run_history(args: HistoryArgs, printer: &Printer) -> Result<()> {
+    if let Some(kubeconfig) = &args.kubeconfig {
+        let revisions = cluster_history(kubeconfig, &args.name)?;
+        if revisions.is_empty() {
+            bail!("no revision of `{}` is recorded in the cluster of {}", args.name, kubeconfig.display());
+        }
+        for r in revisions {
+            printer.data(&format!(
+                "{:>4}  {:<14} {} {}  {}  {}  {} objects",
+                r.revision,
+                r.action,
+                r.name,
+                r.version,
+                r.time,
+                r.manifest_digest,
+                r.objects.len()
+            ));
+        }
+        return Ok(());
+    }
     let revisions = history(&args.root, &args.name)?;
     if revisions.is_empty() {
         bail!("no revision of `{}` is installed under {}", args.name, args.root.display());
@@ -238,4 +284,78 @@ pub fn run_history(args: HistoryArgs, printer: &Printer) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `install|upgrade --kubeconfig`: the flags that set up a K3s node have no
+/// meaning for a cluster, so they are refused rather than ignored.
+fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: Action) -> Result<()> {
+    let node_only = [
+        (args.run_installer, "--run-installer"),
+        (args.platform.is_some(), "--platform"),
+        (args.registry.plain_http, "--plain-http"),
+        (args.registry.registry_ca_file.is_some(), "--registry-ca-file"),
+        (args.registry.username.is_some(), "--username"),
+    ];
+    if let Some((_, flag)) = node_only.iter().find(|(given, _)| *given) {
+        bail!("{flag} applies to --k3s (it sets up the node); a cluster's nodes pull through their own container runtime's settings");
+    }
+    let registry = args.registry.registry.as_deref().map(Destination::parse).transpose()?;
+    if registry.is_none() {
+        printer.warn("no --registry: images keep their source names, so the cluster's nodes must be able to pull them from there");
+    }
+    let options = ClusterInstallOptions {
+        bundle: args.bundle.clone(),
+        kubeconfig,
+        registry,
+        keep_registry_host: args.registry.keep_registry_host,
+        skip: args.skip,
+        trust: args.trust.options(),
+        action,
+        keep: args.node.keep_revisions,
+    };
+    let (report, verdict) = install_cluster(&options)?;
+    super::trust::report(printer, &args.bundle, &verdict);
+    print_cluster_report(printer, &report);
+    Ok(())
+}
+
+fn print_cluster_report(printer: &Printer, report: &ClusterReport) {
+    for resource in &report.applied {
+        printer.status("Applied", &resource.to_string());
+    }
+    for resource in &report.deleted {
+        printer.status("Deleted", &resource.to_string());
+    }
+    for resource in &report.left {
+        printer.warn(&format!(
+            "{resource} is no longer in the bundle but is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
+            resource.kubectl_delete()
+        ));
+    }
+    for (resource, why) in &report.failed {
+        printer.warn(&format!(
+            "cannot delete {resource}: {why}; the next upgrade or rollback tries again, or: {}",
+            resource.kubectl_delete()
+        ));
+    }
+    if !report.hooks_left_out.is_empty() {
+        printer.warn("chart hooks are not run when installing into a cluster; left out:");
+        for hook in &report.hooks_left_out {
+            printer.warn(&format!("  {hook}"));
+        }
+    }
+    if !report.foreign_images.is_empty() {
+        printer.warn(&format!(
+            "not in the bundle, so left as they are (the cluster must be able to pull them): {}",
+            report.foreign_images.join(", ")
+        ));
+    }
+    printer.data(&format!(
+        "{} {}: revision {} ({} objects applied, {} deleted)",
+        report.name,
+        report.version,
+        report.revision,
+        report.applied.len(),
+        report.deleted.len()
+    ));
 }

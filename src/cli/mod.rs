@@ -58,7 +58,7 @@ pub enum Command {
     Split(split::Args),
     /// Render a chart as `helm template` does, offline.
     Template(template::Args),
-    /// Install a bundle onto a K3s node.
+    /// Install a bundle onto a K3s node, or into a cluster through its API.
     Install(install::Args),
     /// Replace an installed bundle with a new version of it.
     Upgrade(install::Args),

@@ -3,6 +3,7 @@
 //! `target::k3s::install`). Nothing is written when any check fails.
 //! `airlock rollback --k3s` restores a recorded revision from the node's store.
 
+use crate::bundle::format::Component;
 use crate::bundle::reader::BundleReader;
 use crate::oci::manifest::Platform;
 use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
@@ -73,6 +74,19 @@ fn run_installer(root: &std::path::Path, target: &str) -> Result<InstallerRun> {
     Ok(InstallerRun { script, status })
 }
 
+/// The components to install: all but those `skip` names, which must
+/// exist and be optional.
+pub fn chosen_components<'r>(reader: &'r BundleReader, skip: &[String]) -> Result<Vec<&'r Component>> {
+    for name in skip {
+        match reader.head.manifest.components.iter().find(|c| &c.name == name) {
+            None => bail!("--skip {name}: the bundle has no component `{name}`"),
+            Some(c) if c.required => bail!("--skip {name}: component `{name}` is required"),
+            Some(_) => {}
+        }
+    }
+    Ok(reader.head.manifest.components.iter().filter(|c| !skip.contains(&c.name)).collect())
+}
+
 pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict, Option<InstallerRun>)> {
     let mut reader = BundleReader::open(&options.bundle)?;
     // A differential bundle takes what it leaves to its base from what the
@@ -91,15 +105,7 @@ pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict, 
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     verify_digests(&options.bundle, &reader.head, &mut |_| {})
         .with_context(|| format!("{} failed verification; nothing was installed", options.bundle.display()))?;
-    for name in &options.skip {
-        match reader.head.manifest.components.iter().find(|c| &c.name == name) {
-            None => bail!("--skip {name}: the bundle has no component `{name}`"),
-            Some(c) if c.required => bail!("--skip {name}: component `{name}` is required"),
-            Some(_) => {}
-        }
-    }
-    let components: Vec<_> =
-        reader.head.manifest.components.iter().filter(|c| !options.skip.contains(&c.name)).collect();
+    let components = chosen_components(&reader, &options.skip)?;
     let installer = match (options.run_installer, installer_target(&components)) {
         (false, _) => None,
         (true, Some(target)) => Some(target),

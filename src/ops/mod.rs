@@ -6,6 +6,7 @@ pub mod create;
 pub mod export;
 pub mod inspect;
 pub mod install;
+pub mod install_cluster;
 pub mod key;
 pub mod push;
 pub mod serve;

@@ -1,26 +1,51 @@
-//! A small in-process FAKE Kubernetes API server: discovery for the core
-//! group and helm.cattle.io, and DELETE of objects it was told exist. It is
-//! not Kubernetes; it answers just enough, as the API does, for airlock's
-//! deletions to be checked. It runs on a free 127.0.0.1 port on its own
-//! thread and stops when dropped.
+//! A small in-process FAKE Kubernetes API server. It is not Kubernetes: it
+//! answers just enough, the way the API does, for airlock's cluster code to
+//! be checked: `/version`, discovery of a fixed set of built-in kinds plus
+//! the kinds of the CRDs applied to it (once established), server-side
+//! apply (PATCH, stored as sent), GET, list with a label selector, and
+//! DELETE. Like the real API it refuses an object whose namespace does not
+//! exist, reports a CRD established only from its second read on, and
+//! refuses a negative `spec.replicas`. It runs on a free 127.0.0.1 port on
+//! its own thread and stops when dropped.
 
-use std::collections::BTreeSet;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 pub struct FakeApiServer {
     pub port: u16,
-    /// Paths of the objects that exist, such as `/api/v1/namespaces/apps`.
-    pub objects: Arc<Mutex<BTreeSet<String>>>,
-    /// Every DELETE received, in order.
+    /// Stored objects by path, such as `/api/v1/namespaces/apps`.
+    pub objects: Arc<Mutex<BTreeMap<String, Value>>>,
+    /// Every DELETE received, in order (its path).
     pub deletes: Arc<Mutex<Vec<String>>>,
+    /// Every PATCH received, in order (its path).
+    pub applies: Arc<Mutex<Vec<String>>>,
     _server: crate::support::InProcessServer,
 }
 
-fn resource(name: &str, kind: &str, namespaced: bool) -> serde_json::Value {
-    serde_json::json!({"name": name, "singularName": kind.to_lowercase(), "namespaced": namespaced, "kind": kind, "verbs": ["delete", "get", "list"]})
-}
+/// (group/version, plural, kind, namespaced) of the built-in kinds served.
+const BUILT_IN: &[(&str, &str, &str, bool)] = &[
+    ("v1", "namespaces", "Namespace", false),
+    ("v1", "configmaps", "ConfigMap", true),
+    ("v1", "secrets", "Secret", true),
+    ("v1", "services", "Service", true),
+    ("v1", "serviceaccounts", "ServiceAccount", true),
+    ("v1", "pods", "Pod", true),
+    ("apps/v1", "deployments", "Deployment", true),
+    ("apps/v1", "statefulsets", "StatefulSet", true),
+    ("apps/v1", "daemonsets", "DaemonSet", true),
+    ("batch/v1", "jobs", "Job", true),
+    ("rbac.authorization.k8s.io/v1", "clusterroles", "ClusterRole", false),
+    ("rbac.authorization.k8s.io/v1", "clusterrolebindings", "ClusterRoleBinding", false),
+    ("rbac.authorization.k8s.io/v1", "roles", "Role", true),
+    ("rbac.authorization.k8s.io/v1", "rolebindings", "RoleBinding", true),
+    ("apiextensions.k8s.io/v1", "customresourcedefinitions", "CustomResourceDefinition", false),
+    ("helm.cattle.io/v1", "helmcharts", "HelmChart", true),
+];
 
-fn json(code: u16, body: serde_json::Value) -> axum::response::Response {
+const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/";
+
+fn json_response(code: u16, body: Value) -> axum::response::Response {
     axum::response::IntoResponse::into_response((
         axum::http::StatusCode::from_u16(code).unwrap(),
         [("content-type", "application/json")],
@@ -28,52 +53,248 @@ fn json(code: u16, body: serde_json::Value) -> axum::response::Response {
     ))
 }
 
-fn status(code: u16, reason: &str) -> axum::response::Response {
+fn status(code: u16, reason: &str, message: &str) -> axum::response::Response {
     let status = if code < 300 { "Success" } else { "Failure" };
-    json(
+    json_response(
         code,
-        serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": status, "reason": reason, "code": code}),
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": status, "reason": reason, "message": message, "code": code}),
     )
 }
 
-impl FakeApiServer {
-    pub fn start(objects: &[&str]) -> FakeApiServer {
-        let objects = Arc::new(Mutex::new(objects.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>()));
-        let deletes = Arc::new(Mutex::new(Vec::new()));
-        let (o, d) = (objects.clone(), deletes.clone());
-        let handler = move |method: axum::http::Method, uri: axum::http::Uri| {
-            let (objects, deletes) = (o.clone(), d.clone());
-            async move {
-                let path = uri.path().to_string();
-                match (method.as_str(), path.as_str()) {
-                    ("GET", "/api/v1") => json(
-                        200,
-                        serde_json::json!({
-                            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1",
-                            "resources": [resource("namespaces", "Namespace", false), resource("configmaps", "ConfigMap", true)],
-                        }),
+/// Where a path points: the group/version, namespace, plural and name.
+struct Target {
+    group_version: String,
+    namespace: Option<String>,
+    plural: String,
+    name: Option<String>,
+}
+
+fn parse_path(path: &str) -> Option<Target> {
+    let (group_version, rest) = if let Some(rest) = path.strip_prefix("/api/v1/") {
+        ("v1".to_string(), rest)
+    } else {
+        let rest = path.strip_prefix("/apis/")?;
+        let mut parts = rest.splitn(3, '/');
+        let (group, version, rest) = (parts.next()?, parts.next()?, parts.next()?);
+        (format!("{group}/{version}"), rest)
+    };
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let (namespace, plural, name) = match segments.as_slice() {
+        ["namespaces", ns, plural, rest @ ..] => (Some(ns.to_string()), *plural, rest.first()),
+        [plural, rest @ ..] => (None, *plural, rest.first()),
+        [] => return None,
+    };
+    Some(Target { group_version, namespace, plural: plural.to_string(), name: name.map(|n| n.to_string()) })
+}
+
+struct State {
+    objects: Arc<Mutex<BTreeMap<String, Value>>>,
+    deletes: Arc<Mutex<Vec<String>>>,
+    applies: Arc<Mutex<Vec<String>>>,
+    /// Reads of each CRD so far (established from the second on).
+    crd_reads: Mutex<BTreeMap<String, usize>>,
+}
+
+impl State {
+    /// Every kind served now: built-in, and those of established CRDs.
+    fn kinds(&self) -> Vec<(String, String, String, bool)> {
+        let mut kinds: Vec<_> =
+            BUILT_IN.iter().map(|(gv, p, k, n)| (gv.to_string(), p.to_string(), k.to_string(), *n)).collect();
+        let objects = self.objects.lock().unwrap();
+        let reads = self.crd_reads.lock().unwrap();
+        for (path, crd) in objects.range(CRDS.to_string()..).take_while(|(p, _)| p.starts_with(CRDS)) {
+            if reads.get(path).copied().unwrap_or(0) < 2 {
+                continue;
+            }
+            let spec = &crd["spec"];
+            for version in spec["versions"].as_array().into_iter().flatten() {
+                kinds.push((
+                    format!(
+                        "{}/{}",
+                        spec["group"].as_str().unwrap_or_default(),
+                        version["name"].as_str().unwrap_or_default()
                     ),
-                    ("GET", "/apis/helm.cattle.io/v1") => json(
-                        200,
-                        serde_json::json!({
-                            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "helm.cattle.io/v1",
-                            "resources": [resource("helmcharts", "HelmChart", true)],
-                        }),
-                    ),
-                    ("DELETE", _) => {
-                        deletes.lock().unwrap().push(path.clone());
-                        if objects.lock().unwrap().remove(&path) {
-                            status(200, "")
-                        } else {
-                            status(404, "NotFound")
-                        }
-                    }
-                    _ => status(404, "NotFound"),
+                    spec["names"]["plural"].as_str().unwrap_or_default().to_string(),
+                    spec["names"]["kind"].as_str().unwrap_or_default().to_string(),
+                    spec["scope"] == "Namespaced",
+                ));
+            }
+        }
+        kinds
+    }
+
+    fn discovery(&self, group_version: &str) -> Option<Value> {
+        let resources: Vec<Value> = self
+            .kinds()
+            .into_iter()
+            .filter(|(gv, ..)| gv == group_version)
+            .map(|(_, plural, kind, namespaced)| {
+                json!({"name": plural, "singularName": kind.to_lowercase(), "namespaced": namespaced, "kind": kind,
+                       "verbs": ["create", "delete", "get", "list", "patch", "update"]})
+            })
+            .collect();
+        (!resources.is_empty()).then(|| {
+            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
+        })
+    }
+
+    fn handle(&self, method: &str, path: &str, query: &str, body: &[u8]) -> axum::response::Response {
+        match (method, path) {
+            ("GET", "/version") => {
+                return json_response(
+                    200,
+                    json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"}),
+                )
+            }
+            ("GET", "/api/v1") => return json_response(200, self.discovery("v1").unwrap()),
+            ("GET", p) if p.starts_with("/apis/") && p.matches('/').count() == 3 => {
+                return match self.discovery(&p["/apis/".len()..]) {
+                    Some(list) => json_response(200, list),
+                    None => status(404, "NotFound", "the server could not find the requested resource"),
                 }
             }
+            _ => {}
+        }
+        let Some(target) = parse_path(path) else { return status(404, "NotFound", "no such path") };
+        let Some((_, _, kind, namespaced)) =
+            self.kinds().into_iter().find(|(gv, plural, ..)| *gv == target.group_version && *plural == target.plural)
+        else {
+            return status(404, "NotFound", "the server could not find the requested resource");
+        };
+        let Some(name) = target.name.clone() else {
+            return self.list(method, path, query, &kind);
+        };
+        match method {
+            "GET" => self.get(path),
+            "DELETE" => {
+                self.deletes.lock().unwrap().push(path.to_string());
+                match self.objects.lock().unwrap().remove(path) {
+                    Some(_) => status(200, "", ""),
+                    None => status(404, "NotFound", &format!("{} \"{name}\" not found", target.plural)),
+                }
+            }
+            "PATCH" => self.apply(path, query, body, &target, &kind, namespaced, &name),
+            _ => status(405, "MethodNotAllowed", "not in this fake"),
+        }
+    }
+
+    fn get(&self, path: &str) -> axum::response::Response {
+        let Some(mut object) = self.objects.lock().unwrap().get(path).cloned() else {
+            return status(404, "NotFound", "not found");
+        };
+        if path.starts_with(CRDS) {
+            let mut reads = self.crd_reads.lock().unwrap();
+            let count = reads.entry(path.to_string()).or_insert(0);
+            *count += 1;
+            if *count >= 2 {
+                object["status"] = json!({"conditions": [{"type": "Established", "status": "True"}]});
+            }
+        }
+        json_response(200, object)
+    }
+
+    fn list(&self, method: &str, path: &str, query: &str, kind: &str) -> axum::response::Response {
+        if method != "GET" {
+            return status(405, "MethodNotAllowed", "not in this fake");
+        }
+        let selector: Vec<(String, String)> = query
+            .split('&')
+            .filter_map(|kv| kv.strip_prefix("labelSelector="))
+            .flat_map(|s| s.split("%2C").flat_map(|s| s.split(',')).map(str::to_string).collect::<Vec<_>>())
+            .filter_map(|pair| {
+                pair.replace("%3D", "=").split_once('=').map(|(k, v)| (k.replace("%2F", "/"), v.to_string()))
+            })
+            .collect();
+        let prefix = format!("{path}/");
+        let items: Vec<Value> = self
+            .objects
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p.starts_with(&prefix) && !p[prefix.len()..].contains('/'))
+            .filter(|(_, o)| selector.iter().all(|(k, v)| o["metadata"]["labels"][k.as_str()] == v.as_str()))
+            .map(|(_, o)| o.clone())
+            .collect();
+        json_response(
+            200,
+            json!({"kind": format!("{kind}List"), "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &self,
+        path: &str,
+        query: &str,
+        body: &[u8],
+        target: &Target,
+        kind: &str,
+        namespaced: bool,
+        name: &str,
+    ) -> axum::response::Response {
+        self.applies.lock().unwrap().push(path.to_string());
+        if !query.split('&').any(|kv| kv.starts_with("fieldManager=")) {
+            return status(400, "BadRequest", "PATCH of type apply needs a fieldManager");
+        }
+        let Ok(mut object) = serde_json::from_slice::<Value>(body) else {
+            return status(400, "BadRequest", "the body is not JSON");
+        };
+        if object["kind"] != kind || object["metadata"]["name"] != name {
+            return status(400, "BadRequest", "the body's kind and name do not match the path");
+        }
+        if namespaced {
+            let ns = target.namespace.clone().unwrap_or_default();
+            if object["metadata"]["namespace"] != ns.as_str() {
+                return status(
+                    400,
+                    "BadRequest",
+                    "the namespace of the object does not match the namespace of the request",
+                );
+            }
+            if !self.objects.lock().unwrap().contains_key(&format!("/api/v1/namespaces/{ns}")) {
+                return status(404, "NotFound", &format!("namespaces \"{ns}\" not found"));
+            }
+        }
+        if object["spec"]["replicas"].as_i64().is_some_and(|r| r < 0) {
+            let message = format!(
+                "{kind}.apps \"{name}\" is invalid: spec.replicas: Invalid value: {}: must be greater than or equal to 0",
+                object["spec"]["replicas"]
+            );
+            return status(422, "Invalid", &message);
+        }
+        object["metadata"]["uid"] = json!(format!("uid-{path}"));
+        self.objects.lock().unwrap().insert(path.to_string(), object.clone());
+        json_response(200, object)
+    }
+}
+
+impl FakeApiServer {
+    /// Starts with the namespaces `default` and `kube-system`, and the
+    /// objects at `paths` (empty bodies).
+    pub fn start(paths: &[&str]) -> FakeApiServer {
+        let mut objects = BTreeMap::new();
+        for ns in ["default", "kube-system"] {
+            objects.insert(
+                format!("/api/v1/namespaces/{ns}"),
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+            );
+        }
+        for path in paths {
+            objects.insert(path.to_string(), json!({}));
+        }
+        let state = Arc::new(State {
+            objects: Arc::new(Mutex::new(objects)),
+            deletes: Arc::new(Mutex::new(Vec::new())),
+            applies: Arc::new(Mutex::new(Vec::new())),
+            crd_reads: Mutex::new(BTreeMap::new()),
+        });
+        let (objects, deletes, applies) = (state.objects.clone(), state.deletes.clone(), state.applies.clone());
+        let handler = move |method: axum::http::Method, uri: axum::http::Uri, body: axum::body::Bytes| {
+            let state = state.clone();
+            async move { state.handle(method.as_str(), uri.path(), uri.query().unwrap_or_default(), &body) }
         };
         let server = crate::support::InProcessServer::start(axum::Router::new().fallback(handler));
-        FakeApiServer { port: server.port, objects, deletes, _server: server }
+        FakeApiServer { port: server.port, objects, deletes, applies, _server: server }
     }
 
     /// A kubeconfig that points at this server.
@@ -88,5 +309,10 @@ impl FakeApiServer {
         )
         .unwrap();
         path
+    }
+
+    /// The stored object at `path`.
+    pub fn object(&self, path: &str) -> Option<Value> {
+        self.objects.lock().unwrap().get(path).cloned()
     }
 }

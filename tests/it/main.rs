@@ -11,6 +11,7 @@ mod fake_api;
 mod image_signatures;
 mod images_tar;
 mod install;
+mod install_cluster;
 mod lax_registry;
 mod parts;
 mod push;

@@ -252,7 +252,7 @@ fn upgrade_deletes_what_k3s_leaves_behind() {
     let err = upgrade(&api.kubeconfig(v.dir.path()));
     assert!(err.contains("Deleted HelmChart kube-system/db"), "{err}");
     assert_eq!(*api.deletes.lock().unwrap(), [helmchart]);
-    assert!(api.objects.lock().unwrap().contains(namespace));
+    assert!(api.objects.lock().unwrap().contains_key(namespace));
     assert!(pending(2).is_null(), "{}", pending(2));
     // And a third run has nothing left to delete.
     upgrade(&api.kubeconfig(v.dir.path()));

@@ -1,8 +1,14 @@
-//! Talking to a Kubernetes API server (kube): so far only deleting the
-//! resources that K3s leaves behind when a manifest file is removed. Kinds
-//! are looked up by discovery (never guessed plurals), each request has a
-//! timeout, and nothing is retried here: what fails stays pending for the
-//! next run. CustomResourceDefinitions never reach this module.
+//! Talking to a Kubernetes API server (kube): what a bundle asks of a
+//! cluster (`objects`), applying it (`apply`), airlock's release records
+//! kept in the cluster (`release`), and deleting what a newer revision (or
+//! K3s, for a removed manifest) leaves behind. Kinds are looked up by
+//! discovery (never guessed plurals), each request has a timeout, and
+//! nothing is retried here: a rerun converges. CustomResourceDefinitions
+//! and Namespaces are never deleted (they take everything in them along).
+
+pub mod apply;
+pub mod objects;
+pub mod release;
 
 use crate::target::k3s::state::ResourceRef;
 use kube::api::{Api, DeleteParams, DynamicObject};
@@ -16,6 +22,28 @@ use std::time::Duration;
 pub enum ClusterError {
     #[error("cannot use kubeconfig {path}: {detail}")]
     Kubeconfig { path: std::path::PathBuf, detail: String },
+    #[error("cannot reach the cluster: {0}; check the kubeconfig's server address and that the API server is running")]
+    Unreachable(String),
+    #[error("{origin}: {detail}; fix the document and create the bundle again")]
+    BadDocument { origin: String, detail: String },
+    #[error("cannot render chart {chart}: {detail}")]
+    Render { chart: String, detail: String },
+    #[error("the cluster does not serve kind {kind} ({api_version}), which {object} is; install what defines it (its CRD, or the API it belongs to), or leave its component out with --skip")]
+    UnknownKind { kind: String, api_version: String, object: String },
+    #[error("the cluster refused {object}: {detail}")]
+    Refused { object: String, detail: String },
+    #[error("CustomResourceDefinition {names} not established after {seconds} s, so nothing that uses it was applied; see its status with `kubectl get crd NAME -o yaml`, then rerun")]
+    NotEstablished { names: String, seconds: u64 },
+    #[error("airlock's release record {what}: {detail}")]
+    Record { what: String, detail: String },
+}
+
+/// Sorts a failed API call: no answer at all, or the API's own refusal.
+fn api_failure(e: kube::Error, object: impl FnOnce() -> String) -> ClusterError {
+    match e {
+        kube::Error::Api(status) => ClusterError::Refused { object: object(), detail: status.message },
+        other => ClusterError::Unreachable(other.to_string()),
+    }
 }
 
 /// What happened to one resource.

@@ -1,0 +1,279 @@
+//! `airlock install|upgrade|rollback|history --kubeconfig`: a bundle into
+//! any Kubernetes cluster. The bundle is checked first (signature, every
+//! digest) and rendered whole before the first request that changes
+//! anything. Then its Namespaces and CRDs, then everything else, are
+//! applied server-side; what the previous revision had and this one drops
+//! is deleted; the revision is recorded in the cluster last. A failure
+//! part-way leaves the previous record in place, and a rerun converges.
+
+use crate::bundle::reader::BundleReader;
+use crate::oci::digest::Digest;
+use crate::ops::install::chosen_components;
+use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
+use crate::sign::trust::Verdict;
+use crate::target::cluster::apply::Applier;
+use crate::target::cluster::objects::{self, Desired, DesiredObject, Relocation};
+use crate::target::cluster::release::{self, AppliedObject, Release};
+use crate::target::cluster::{self, Deletion};
+use crate::target::k3s::install::Action;
+use crate::target::k3s::layout::cascades;
+use crate::target::k3s::state::ResourceRef;
+use crate::target::registry::Destination;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a CRD may take to be served before its users are applied.
+const CRD_WAIT: Duration = Duration::from_secs(60);
+
+pub struct ClusterInstallOptions {
+    pub bundle: PathBuf,
+    pub kubeconfig: PathBuf,
+    /// Where `airlock push` put the images: pod templates are rewritten to it.
+    pub registry: Option<Destination>,
+    pub keep_registry_host: bool,
+    pub skip: Vec<String>,
+    pub trust: TrustOptions,
+    pub action: Action,
+    /// Revisions whose records are kept for rollback.
+    pub keep: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct ClusterReport {
+    pub name: String,
+    pub version: String,
+    pub revision: u32,
+    pub applied: Vec<ResourceRef>,
+    /// Dropped by this revision and deleted.
+    pub deleted: Vec<ResourceRef>,
+    /// Dropped by this revision but kept: Namespaces and CRDs take everything in them along.
+    pub left: Vec<ResourceRef>,
+    /// Dropped, but the deletion failed; the next run tries again.
+    pub failed: Vec<(ResourceRef, String)>,
+    pub hooks_left_out: Vec<String>,
+    pub foreign_images: Vec<String>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+pub fn install_cluster(options: &ClusterInstallOptions) -> Result<(ClusterReport, Verdict)> {
+    let reader = BundleReader::open(&options.bundle)?;
+    if let Some(base) = &reader.head.manifest.base {
+        bail!(
+            "{} is a differential bundle (it leaves blobs to {}); installing into a cluster needs the full bundle",
+            options.bundle.display(),
+            base.describe()
+        );
+    }
+    let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
+    verify_digests(&options.bundle, &reader.head, &mut |_| {})
+        .with_context(|| format!("{} failed verification; nothing was installed", options.bundle.display()))?;
+    let components = chosen_components(&reader, &options.skip)?;
+    let manifest = &reader.head.manifest;
+    let (name, version) = (&manifest.metadata.name, &manifest.metadata.version);
+    let digest = Digest::of(&reader.head.manifest_bytes).to_string();
+    let report = runtime()?.block_on(async {
+        let client = cluster::client(&options.kubeconfig).await?;
+        let kube_version = client
+            .apiserver_version()
+            .await
+            .map_err(|e| cluster::ClusterError::Unreachable(e.to_string()))?
+            .git_version;
+        let relocation = options.registry.clone().map(|destination| Relocation {
+            destination,
+            keep_registry_host: options.keep_registry_host,
+            images: components.iter().flat_map(|c| &c.images).collect(),
+        });
+        let desired = objects::desired(&reader, &components, &kube_version, relocation.as_ref())?;
+        let history = release::list(&client, name).await?;
+        match (options.action, history.last()) {
+            (Action::Install, Some(p)) if p.manifest_digest != digest => bail!(
+                "{name} {} is already installed in this cluster (revision {}); use `airlock upgrade` to replace it",
+                p.version,
+                p.revision
+            ),
+            (Action::Upgrade, None) => bail!(
+                "{name} is not installed in this cluster (no record in namespace {}); use `airlock install`",
+                release::NAMESPACE
+            ),
+            _ => {}
+        }
+        // The same bundle again re-applies (mending drift) under the same revision.
+        let (revision, action) = match history.last() {
+            Some(latest) if latest.manifest_digest == digest => (latest.revision, latest.action.clone()),
+            latest => {
+                let action = match options.action {
+                    Action::Install => "install",
+                    Action::Upgrade => "upgrade",
+                };
+                (latest.map_or(1, |r| r.revision + 1), action.to_string())
+            }
+        };
+        let record = Record { name, version, digest: &digest, revision, action };
+        converge(&client, record, desired, &history, options.keep).await
+    })?;
+    Ok((report, verdict))
+}
+
+/// Applies an earlier revision again (default: the one before the newest).
+pub fn rollback_cluster(kubeconfig: &Path, name: &str, to: Option<u32>, keep: usize) -> Result<ClusterReport> {
+    runtime()?.block_on(async {
+        let client = cluster::client(kubeconfig).await?;
+        let history = release::list(&client, name).await?;
+        let Some(current) = history.last() else {
+            bail!("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)
+        };
+        let wanted = match to {
+            Some(n) => n,
+            None => match history.iter().rev().nth(1) {
+                Some(previous) => previous.revision,
+                None => {
+                    bail!("{name} has only revision {} recorded; there is nothing to roll back to", current.revision)
+                }
+            },
+        };
+        let Some(target) = history.iter().find(|r| r.revision == wanted) else {
+            let kept: Vec<String> = history.iter().map(|r| r.revision.to_string()).collect();
+            bail!("revision {wanted} of {name} is not recorded; recorded: {}", kept.join(", "))
+        };
+        let mut desired = Desired::default();
+        for object in &target.objects {
+            let object = DesiredObject {
+                body: object.body.clone(),
+                default_namespace: object.resource.namespace.clone(),
+                origin: format!("revision {wanted}"),
+            };
+            if object.kind() == "Namespace" || object.is_crd() {
+                desired.first.push(object);
+            } else {
+                desired.then.push(object);
+            }
+        }
+        let record = Record {
+            name,
+            version: &target.version,
+            digest: &target.manifest_digest,
+            revision: current.revision + 1,
+            action: format!("rollback to {wanted}"),
+        };
+        converge(&client, record, desired, &history, keep).await
+    })
+}
+
+/// Every recorded revision of `name` in the cluster, oldest first.
+pub fn cluster_history(kubeconfig: &Path, name: &str) -> Result<Vec<Release>> {
+    runtime()?.block_on(async {
+        let client = cluster::client(kubeconfig).await?;
+        Ok(release::list(&client, name).await?)
+    })
+}
+
+/// What the new revision's record says about itself.
+struct Record<'a> {
+    name: &'a str,
+    version: &'a str,
+    digest: &'a str,
+    revision: u32,
+    action: String,
+}
+
+/// The same object whatever its API version (`policy/v1beta1` and
+/// `policy/v1` name one PodDisruptionBudget).
+fn same_object(a: &ResourceRef, b: &ResourceRef) -> bool {
+    let group = |r: &ResourceRef| r.api_version.rsplit_once('/').map(|(g, _)| g.to_string()).unwrap_or_default();
+    a.kind == b.kind && a.name == b.name && a.namespace == b.namespace && group(a) == group(b)
+}
+
+/// Applies `desired`, deletes what the newest recorded revision had (or
+/// failed to delete) that `desired` drops, then records the revision.
+async fn converge(
+    client: &kube::Client,
+    record: Record<'_>,
+    desired: Desired,
+    history: &[Release],
+    keep: usize,
+) -> Result<ClusterReport> {
+    let revision = record.revision;
+    let mut release = Release {
+        name: record.name.into(),
+        version: record.version.into(),
+        revision,
+        action: record.action,
+        manifest_digest: record.digest.into(),
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        objects: desired
+            .all()
+            .map(|o| AppliedObject {
+                resource: ResourceRef {
+                    api_version: o.api_version().into(),
+                    kind: o.kind().into(),
+                    namespace: o.namespace().map(str::to_string),
+                    name: o.name().into(),
+                },
+                body: o.body.clone(),
+            })
+            .collect(),
+        pending: Vec::new(),
+    };
+    // A record too large for a Secret fails here, before anything is applied.
+    release.check_size()?;
+    let mut applier = Applier::new(client.clone());
+    let records_namespace = DesiredObject {
+        body: serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": release::NAMESPACE}}),
+        default_namespace: None,
+        origin: "airlock's release records".into(),
+    };
+    applier.apply(&records_namespace).await?;
+    let mut applied = Vec::new();
+    for object in &desired.first {
+        applied.push(applier.apply(object).await?);
+    }
+    let crds: Vec<String> = desired.first.iter().filter(|o| o.is_crd()).map(|o| o.name().to_string()).collect();
+    applier.wait_established(&crds, CRD_WAIT).await?;
+    for object in &desired.then {
+        applied.push(applier.apply(object).await?);
+    }
+    for (object, resource) in release.objects.iter_mut().zip(&applied) {
+        if let Some(ns) = &resource.namespace {
+            object.body["metadata"]["namespace"] = serde_json::Value::String(ns.clone());
+        }
+        object.resource = resource.clone();
+    }
+
+    let mut report = ClusterReport {
+        name: release.name.clone(),
+        version: release.version.clone(),
+        revision,
+        hooks_left_out: desired.hooks_left_out,
+        foreign_images: desired.foreign_images,
+        ..ClusterReport::default()
+    };
+    if let Some(previous) = history.last() {
+        // In reverse of the order applied, as Helm uninstalls: users before what they use.
+        let dropped = previous
+            .pending
+            .iter()
+            .chain(previous.objects.iter().rev().map(|o| &o.resource))
+            .filter(|old| !applied.iter().any(|new| same_object(old, new)));
+        for resource in dropped {
+            if cascades(resource) {
+                report.left.push(resource.clone());
+                continue;
+            }
+            match cluster::delete(client, resource).await {
+                Deletion::Deleted | Deletion::Absent => report.deleted.push(resource.clone()),
+                Deletion::Failed(why) => report.failed.push((resource.clone(), why)),
+            }
+        }
+    }
+    release.pending = report.failed.iter().map(|(r, _)| r.clone()).collect();
+    release::write(client, &release).await?;
+    let mut all: Vec<Release> = history.iter().filter(|r| r.revision != revision).cloned().collect();
+    all.push(release);
+    release::trim(client, &all, keep).await;
+    report.applied = applied;
+    Ok(report)
+}

@@ -1,0 +1,128 @@
+//! Applying objects with server-side apply: field manager `airlock`,
+//! conflicts forced (as `kubectl apply --server-side --force-conflicts`),
+//! so a rerun converges and fields others own are left alone. Each kind
+//! is found by discovery; CRDs are waited for (bounded) before anything
+//! that may use them.
+
+use super::objects::DesiredObject;
+use super::{api_failure, ClusterError};
+use crate::target::k3s::state::ResourceRef;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{ApiCapabilities, ApiResource, Scope};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+pub const FIELD_MANAGER: &str = "airlock";
+
+pub struct Applier {
+    client: kube::Client,
+    /// Kinds found so far, by (apiVersion, kind). Only finds are kept: a
+    /// kind missing now may be served once its CRD is established.
+    kinds: HashMap<(String, String), (ApiResource, ApiCapabilities)>,
+}
+
+impl Applier {
+    pub fn new(client: kube::Client) -> Self {
+        Applier { client, kinds: HashMap::new() }
+    }
+
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    async fn kind(&mut self, object: &DesiredObject) -> Result<(ApiResource, ApiCapabilities), ClusterError> {
+        let key = (object.api_version().to_string(), object.kind().to_string());
+        if let Some(found) = self.kinds.get(&key) {
+            return Ok(found.clone());
+        }
+        let (group, version) = object.api_version().split_once('/').unwrap_or(("", object.api_version()));
+        let gvk = GroupVersionKind::gvk(group, version, object.kind());
+        match kube::discovery::pinned_kind(&self.client, &gvk).await {
+            Ok(found) => {
+                self.kinds.insert(key, found.clone());
+                Ok(found)
+            }
+            Err(e) if super::is_not_found(&e) => Err(ClusterError::UnknownKind {
+                kind: object.kind().into(),
+                api_version: object.api_version().into(),
+                object: object.describe(),
+            }),
+            Err(e) => Err(api_failure(e, || object.describe())),
+        }
+    }
+
+    /// Applies one object; returns where it landed (its namespace filled
+    /// in when the kind is namespaced and the body named none).
+    pub async fn apply(&mut self, object: &DesiredObject) -> Result<ResourceRef, ClusterError> {
+        let (resource, caps) = self.kind(object).await?;
+        let namespace = match caps.scope {
+            Scope::Cluster => None,
+            Scope::Namespaced => Some(
+                object
+                    .namespace()
+                    .map(str::to_string)
+                    .or_else(|| object.default_namespace.clone())
+                    .unwrap_or_else(|| self.client.default_namespace().to_string()),
+            ),
+        };
+        let mut body = object.body.clone();
+        if let Some(ns) = &namespace {
+            // The body and the URL must agree, and the record names it.
+            body["metadata"]["namespace"] = serde_json::Value::String(ns.clone());
+        }
+        let dynamic: DynamicObject = serde_json::from_value(body).map_err(|e| ClusterError::Refused {
+            object: object.describe(),
+            detail: format!("not a Kubernetes object: {e}"),
+        })?;
+        let api: Api<DynamicObject> = match &namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
+            None => Api::all_with(self.client.clone(), &resource),
+        };
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api.patch(object.name(), &params, &Patch::Apply(&dynamic)).await.map_err(|e| {
+            let place = namespace.as_deref().map(|ns| format!(" in namespace {ns}")).unwrap_or_default();
+            api_failure(e, || format!("{}{place}", object.describe()))
+        })?;
+        Ok(ResourceRef {
+            api_version: object.api_version().into(),
+            kind: object.kind().into(),
+            namespace,
+            name: object.name().into(),
+        })
+    }
+
+    /// Waits until every CRD named is established (the API serves its
+    /// kind), polling a few times a second up to `timeout`.
+    pub async fn wait_established(&self, names: &[String], timeout: Duration) -> Result<(), ClusterError> {
+        let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        let deadline = Instant::now() + timeout;
+        let mut waiting: Vec<&String> = names.iter().collect();
+        while !waiting.is_empty() {
+            let mut still = Vec::new();
+            for name in waiting {
+                let crd =
+                    api.get(name).await.map_err(|e| api_failure(e, || format!("CustomResourceDefinition {name}")))?;
+                let established = crd.status.and_then(|s| s.conditions).is_some_and(|conditions| {
+                    conditions.iter().any(|c| c.type_ == "Established" && c.status == "True")
+                });
+                if !established {
+                    still.push(name);
+                }
+            }
+            waiting = still;
+            if waiting.is_empty() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(ClusterError::NotEstablished {
+                    names: waiting.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", "),
+                    seconds: timeout.as_secs(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(())
+    }
+}

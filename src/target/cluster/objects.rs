@@ -1,0 +1,386 @@
+//! What a bundle asks of a cluster, as objects: its CRDs, its manifests and
+//! its charts rendered offline (as `helm install` would, hooks aside), each
+//! parsed into JSON, with the images they run moved to the private registry
+//! `airlock push` put them in, split into what is applied first
+//! (Namespaces, CRDs) and the rest in Helm's install order.
+//! Reads the bundle and renders; never talks to the cluster.
+
+use super::ClusterError;
+use crate::bundle::format::{ChartRecord, Component, ImageRecord};
+use crate::bundle::reader::BundleReader;
+use crate::chart::render::{render, RenderOptions};
+use crate::chart::template::convert::{from_json, from_yaml};
+use crate::chart::template::{Map, Value as TemplateValue};
+use crate::chart::{load, manifests, values};
+use crate::oci::source::parse_reference;
+use crate::target::registry::{target_repository, Destination};
+use serde_json::Value;
+
+/// One object to apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredObject {
+    pub body: Value,
+    /// The namespace of a namespaced object whose body names none: its
+    /// chart's namespace; for manifests, none (the kubeconfig's namespace).
+    pub default_namespace: Option<String>,
+    /// Where it came from, for messages (`chart redis`, `manifests app.yaml`).
+    pub origin: String,
+}
+
+impl DesiredObject {
+    fn text(&self, path: &[&str]) -> &str {
+        path.iter().try_fold(&self.body, |v, key| v.get(key)).and_then(Value::as_str).unwrap_or_default()
+    }
+    pub fn api_version(&self) -> &str {
+        self.text(&["apiVersion"])
+    }
+    pub fn kind(&self) -> &str {
+        self.text(&["kind"])
+    }
+    pub fn name(&self) -> &str {
+        self.text(&["metadata", "name"])
+    }
+    /// The namespace the body names, if any.
+    pub fn namespace(&self) -> Option<&str> {
+        Some(self.text(&["metadata", "namespace"])).filter(|ns| !ns.is_empty())
+    }
+    pub fn is_crd(&self) -> bool {
+        self.kind() == "CustomResourceDefinition" && self.api_version().starts_with("apiextensions.k8s.io/")
+    }
+    /// `Deployment web (from chart web)`, for messages.
+    pub fn describe(&self) -> String {
+        format!("{} {} (from {})", self.kind(), self.name(), self.origin)
+    }
+}
+
+/// Everything a bundle's chosen components ask of the cluster.
+#[derive(Debug, Default)]
+pub struct Desired {
+    /// Namespaces and CRDs: applied first, then the CRDs are waited for.
+    pub first: Vec<DesiredObject>,
+    /// The rest, in Helm's install order (unknown kinds last, by name).
+    pub then: Vec<DesiredObject>,
+    /// Chart hooks, which `install --kubeconfig` does not run.
+    pub hooks_left_out: Vec<String>,
+    /// Images the objects run that the bundle does not carry, left as
+    /// they are (only looked for when images are moved to a registry).
+    pub foreign_images: Vec<String>,
+}
+
+impl Desired {
+    pub fn all(&self) -> impl Iterator<Item = &DesiredObject> {
+        self.first.iter().chain(&self.then)
+    }
+}
+
+/// Where the bundle's images were pushed, as `airlock push --registry` names them.
+pub struct Relocation<'a> {
+    pub destination: Destination,
+    pub keep_registry_host: bool,
+    pub images: Vec<&'a ImageRecord>,
+}
+
+impl Relocation<'_> {
+    /// The pushed reference of `image` when the bundle carries it. A tag
+    /// is matched by name; a digest by the image's own digest or one of
+    /// its platform manifests, and kept as written.
+    fn relocate(&self, image: &str) -> Option<String> {
+        let wanted = parse_reference(image).ok()?;
+        let carried = self.images.iter().any(|record| {
+            let Ok(source) = parse_reference(&record.reference) else { return false };
+            if source.registry() != wanted.registry() || source.repository() != wanted.repository() {
+                return false;
+            }
+            match wanted.digest() {
+                Some(d) => record.digest.to_string() == d || record.platforms.iter().any(|p| p.digest.to_string() == d),
+                None => source.tag() == wanted.tag(),
+            }
+        });
+        if !carried {
+            return None;
+        }
+        let mut out = format!(
+            "{}/{}",
+            self.destination.host,
+            target_repository(&self.destination, &wanted, self.keep_registry_host)
+        );
+        if let Some(tag) = wanted.tag() {
+            out.push(':');
+            out.push_str(tag);
+        }
+        if let Some(digest) = wanted.digest() {
+            out.push('@');
+            out.push_str(digest);
+        }
+        Some(out)
+    }
+}
+
+/// The pod spec inside a workload object, for the kinds that run pods.
+fn pod_spec_mut<'v>(kind: &str, object: &'v mut Value) -> Option<&'v mut Value> {
+    let spec = object.get_mut("spec")?;
+    match kind {
+        "Pod" => Some(spec),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
+            spec.get_mut("template")?.get_mut("spec")
+        }
+        "CronJob" => spec.get_mut("jobTemplate")?.get_mut("spec")?.get_mut("template")?.get_mut("spec"),
+        _ => None,
+    }
+}
+
+/// Rewrites every container image of `object` that the bundle carries;
+/// returns those it does not carry.
+fn relocate_images(object: &mut Value, relocation: &Relocation) -> Vec<String> {
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+    let mut foreign = Vec::new();
+    let Some(pod) = pod_spec_mut(&kind, object) else { return foreign };
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        let Some(containers) = pod.get_mut(list).and_then(Value::as_array_mut) else { continue };
+        for container in containers {
+            let Some(image) = container.get_mut("image") else { continue };
+            let Some(written) = image.as_str().map(str::trim).filter(|s| !s.is_empty()) else { continue };
+            match relocation.relocate(written) {
+                Some(moved) => *image = Value::String(moved),
+                None => foreign.push(written.to_string()),
+            }
+        }
+    }
+    foreign
+}
+
+/// Parses a YAML document set into objects (a `List` gives its items).
+/// Every document must be an object with apiVersion, kind and metadata.name.
+pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>, ClusterError> {
+    let bad = |detail: String| ClusterError::BadDocument { origin: origin.to_string(), detail };
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| bad(e.to_string()))?;
+    let mut out = Vec::new();
+    let mut queue: std::collections::VecDeque<(usize, Value)> =
+        docs.into_iter().enumerate().map(|(i, d)| (i + 1, d)).collect();
+    while let Some((number, doc)) = queue.pop_front() {
+        if doc.is_null() {
+            continue;
+        }
+        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
+        if kind == "List" {
+            for item in doc.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
+                queue.push_back((number, item));
+            }
+            continue;
+        }
+        let has = |path: &[&str]| {
+            path.iter().try_fold(&doc, |v, key| v.get(key)).and_then(Value::as_str).is_some_and(|s| !s.is_empty())
+        };
+        for (path, field) in
+            [(&["apiVersion"][..], "apiVersion"), (&["kind"][..], "kind"), (&["metadata", "name"][..], "metadata.name")]
+        {
+            if !has(path) {
+                return Err(bad(format!("document {number} has no {field}")));
+            }
+        }
+        out.push(doc);
+    }
+    Ok(out)
+}
+
+/// The user values of a bundled chart: its values files in order, then its
+/// inline values, merged as Helm merges `-f` files.
+fn chart_values(reader: &BundleReader, chart: &ChartRecord) -> Result<Map, ClusterError> {
+    let bad = |detail: String| ClusterError::Render { chart: chart.name.clone(), detail };
+    let mut user = Map::new();
+    for file in &chart.values_files {
+        let bytes = reader.read_blob(&file.digest).map_err(|e| bad(format!("{}: {e}", file.name)))?;
+        let text = String::from_utf8(bytes).map_err(|_| bad(format!("values file {} is not UTF-8", file.name)))?;
+        match from_yaml(&text).map_err(|e| bad(format!("values file {}: {e}", file.name)))? {
+            TemplateValue::Map(m) => values::merge_maps(&mut user, &m.borrow()),
+            TemplateValue::Nil => {}
+            _ => return Err(bad(format!("values file {} must hold a map", file.name))),
+        }
+    }
+    if let Some(inline) = &chart.values {
+        if let TemplateValue::Map(m) = from_json(&inline.to_string()).map_err(bad)? {
+            values::merge_maps(&mut user, &m.borrow());
+        }
+    }
+    Ok(user)
+}
+
+/// What one chart renders to, as Helm installs it into `namespace`.
+fn chart_objects(
+    reader: &BundleReader,
+    chart: &ChartRecord,
+    kube_version: &str,
+    desired: &mut Desired,
+) -> Result<(), ClusterError> {
+    let bad = |detail: String| ClusterError::Render { chart: chart.name.clone(), detail };
+    let archive = reader.read_blob(&chart.archive_digest).map_err(|e| bad(e.to_string()))?;
+    let loaded = load::from_archive(std::path::Path::new(&chart.name), &archive).map_err(|e| bad(e.to_string()))?;
+    let namespace = chart.namespace.clone().unwrap_or_else(|| "default".into());
+    let options = RenderOptions {
+        release_name: chart.name.clone(),
+        namespace: namespace.clone(),
+        kube_version: kube_version.to_string(),
+        ..RenderOptions::default()
+    };
+    let rendered = render(&loaded, chart_values(reader, chart)?, &options).map_err(|e| bad(e.to_string()))?;
+    let origin = format!("chart {}", chart.name);
+    let object =
+        |body: Value| DesiredObject { body, default_namespace: Some(namespace.clone()), origin: origin.clone() };
+    // Like K3s's createNamespace: the chart's namespace is made if needed.
+    if namespace != "default" {
+        desired.first.push(object(serde_json::json!({
+            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}
+        })));
+    }
+    for (path, text) in &rendered.crds {
+        for body in parse_documents(text, &format!("{origin}, {path}"))? {
+            desired.first.push(object(body));
+        }
+    }
+    let (regular, hooks) = manifests::sort(&rendered);
+    for manifest in regular {
+        for body in parse_documents(&manifest.text, &format!("{origin}, {}", manifest.source))? {
+            desired.then.push(object(body));
+        }
+    }
+    for hook in hooks {
+        if let Some(body) = parse_documents(&hook.text, &hook.source)?.into_iter().next() {
+            let name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+            desired.hooks_left_out.push(format!("{origin}: {} hook {} {name}", hook.hook_events.join(","), hook.kind));
+        }
+    }
+    Ok(())
+}
+
+/// Everything `components` ask of the cluster. `kube_version` is the
+/// cluster's (for charts' `.Capabilities`); with `relocation`, images the
+/// bundle carries are rewritten to where they were pushed.
+pub fn desired(
+    reader: &BundleReader,
+    components: &[&Component],
+    kube_version: &str,
+    relocation: Option<&Relocation>,
+) -> Result<Desired, ClusterError> {
+    let mut desired = Desired::default();
+    for component in components {
+        for doc in &component.crds {
+            let text = document_text(reader, &doc.digest, &doc.name)?;
+            for body in parse_documents(&text, &format!("crds {}", doc.name))? {
+                let origin = format!("crds {} (component {})", doc.name, component.name);
+                desired.first.push(DesiredObject { body, default_namespace: None, origin });
+            }
+        }
+        for doc in &component.manifests {
+            let text = document_text(reader, &doc.digest, &doc.name)?;
+            for body in parse_documents(&text, &format!("manifests {}", doc.name))? {
+                let origin = format!("manifests {} (component {})", doc.name, component.name);
+                desired.then.push(DesiredObject { body, default_namespace: None, origin });
+            }
+        }
+        for chart in &component.charts {
+            chart_objects(reader, chart, kube_version, &mut desired)?;
+        }
+    }
+    // Namespaces and CRDs wherever they were declared come first.
+    let (early, rest): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut desired.then).into_iter().partition(|o| o.kind() == "Namespace" || o.is_crd());
+    desired.first.extend(early);
+    desired.then = rest;
+    desired.first.sort_by(|a, b| (a.is_crd(), a.name()).cmp(&(b.is_crd(), b.name())));
+    desired.first.dedup_by(|a, b| a.kind() == "Namespace" && a.body == b.body);
+    desired.then.sort_by(|a, b| manifests::rank(a.kind()).cmp(&manifests::rank(b.kind())));
+    if let Some(relocation) = relocation {
+        for object in desired.first.iter_mut().chain(desired.then.iter_mut()) {
+            for image in relocate_images(&mut object.body, relocation) {
+                if !desired.foreign_images.contains(&image) {
+                    desired.foreign_images.push(image);
+                }
+            }
+        }
+    }
+    Ok(desired)
+}
+
+fn document_text(
+    reader: &BundleReader,
+    digest: &crate::oci::digest::Digest,
+    name: &str,
+) -> Result<String, ClusterError> {
+    let bad = |detail: String| ClusterError::BadDocument { origin: name.to_string(), detail };
+    let bytes = reader.read_blob(digest).map_err(|e| bad(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::format::PlatformManifest;
+    use crate::oci::digest::Digest;
+
+    fn image(reference: &str, digest: &Digest, platforms: Vec<PlatformManifest>) -> ImageRecord {
+        serde_json::from_value(serde_json::json!({
+            "reference": reference, "source": reference, "digest": digest.to_string(),
+            "mediaType": "application/vnd.oci.image.index.v1+json", "size": 1,
+            "platforms": platforms,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn images_move_to_the_registry_as_push_names_them() {
+        let index = Digest::of(b"index");
+        let amd64 = Digest::of(b"amd64");
+        let records = [
+            image(
+                "docker.io/library/redis:7",
+                &index,
+                vec![PlatformManifest { platform: "linux/amd64".into(), digest: amd64.clone() }],
+            ),
+            image("quay.io/jetstack/controller:v1", &Digest::of(b"other"), vec![]),
+        ];
+        let relocation = Relocation {
+            destination: Destination::parse("reg.local:5000/mirror").unwrap(),
+            keep_registry_host: false,
+            images: records.iter().collect(),
+        };
+        let mut deployment = serde_json::json!({"kind": "Deployment", "spec": {"template": {"spec": {
+        "initContainers": [{"image": "redis:7"}],
+        "containers": [
+            {"image": format!("redis@{amd64}")},
+            {"image": "quay.io/jetstack/controller:v1"},
+            {"image": "busybox:1"},
+            {"image": "redis:6"},
+        ]}}}});
+        let foreign = relocate_images(&mut deployment, &relocation);
+        let images: Vec<&str> = ["initContainers", "containers"]
+            .iter()
+            .flat_map(|l| deployment["spec"]["template"]["spec"][l].as_array().unwrap())
+            .map(|c| c["image"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            images,
+            [
+                "reg.local:5000/mirror/library/redis:7".to_string(),
+                format!("reg.local:5000/mirror/library/redis@{amd64}"),
+                "reg.local:5000/mirror/jetstack/controller:v1".to_string(),
+                "busybox:1".to_string(),
+                "redis:6".to_string(),
+            ]
+        );
+        assert_eq!(foreign, ["busybox:1", "redis:6"]);
+        let keep = Relocation { keep_registry_host: true, ..relocation };
+        assert_eq!(keep.relocate("redis:7").unwrap(), "reg.local:5000/mirror/docker.io/library/redis:7");
+    }
+
+    #[test]
+    fn documents_are_checked_and_lists_unrolled() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n---\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: b}\n";
+        let objects = parse_documents(text, "m.yaml").unwrap();
+        assert_eq!(objects.len(), 2);
+        let err = parse_documents("apiVersion: v1\nkind: ConfigMap\n---\nkind: Secret\n", "m.yaml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "m.yaml: document 1 has no metadata.name; fix the document and create the bundle again"
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! airlock's record of what it installed into a cluster, kept in the
+//! cluster as Helm keeps its releases: one Secret per revision in namespace
+//! `airlock-system`, named `airlock.NAME.vREV` and labelled so `history`
+//! lists them. The data is the record as JSON, zstd-compressed, holding
+//! every applied object as applied: what `rollback` applies again and what
+//! a later revision deletes when it drops it. Decides nothing.
+
+use super::{api_failure, ClusterError};
+use crate::target::k3s::state::ResourceRef;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::ByteString;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const NAMESPACE: &str = "airlock-system";
+const LABEL_NAME: &str = "airlock.dev/release";
+const LABEL_REVISION: &str = "airlock.dev/revision";
+const DATA_KEY: &str = "release";
+/// A Secret holds at most 1 MiB; some room is left for its metadata.
+const MAX_RECORD: usize = 1000 * 1024;
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedObject {
+    pub resource: ResourceRef,
+    pub body: serde_json::Value,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Release {
+    pub name: String,
+    pub version: String,
+    pub revision: u32,
+    /// `install`, `upgrade`, `rollback to 2`.
+    pub action: String,
+    /// Digest of the bundle manifest installed (empty for a rollback's
+    /// objects, which came from an earlier record).
+    pub manifest_digest: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+    pub objects: Vec<AppliedObject>,
+    /// Dropped objects whose deletion failed: the next revision tries again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<ResourceRef>,
+}
+
+impl Release {
+    /// The record as a Secret's data; fails when too large for one.
+    fn encoded(&self) -> Result<Vec<u8>, ClusterError> {
+        let json = serde_json::to_vec(self).expect("a release serializes");
+        let packed = zstd::encode_all(json.as_slice(), 9).map_err(|e| self.failure("cannot be compressed", e))?;
+        if packed.len() > MAX_RECORD {
+            return Err(ClusterError::Record {
+                what: format!("of {} revision {}", self.name, self.revision),
+                detail: format!(
+                    "{} bytes compressed, more than a Secret holds (1 MiB); split the bundle's components into smaller bundles",
+                    packed.len()
+                ),
+            });
+        }
+        Ok(packed)
+    }
+
+    fn failure(&self, what: &str, e: impl std::fmt::Display) -> ClusterError {
+        ClusterError::Record {
+            what: format!("of {} revision {} {what}", self.name, self.revision),
+            detail: e.to_string(),
+        }
+    }
+
+    /// Checks, before anything is applied, that the record will fit.
+    pub fn check_size(&self) -> Result<(), ClusterError> {
+        self.encoded().map(|_| ())
+    }
+}
+
+fn secret_name(name: &str, revision: u32) -> String {
+    format!("airlock.{name}.v{revision}")
+}
+
+fn api(client: &kube::Client) -> Api<Secret> {
+    Api::namespaced(client.clone(), NAMESPACE)
+}
+
+/// Every recorded revision of `name`, oldest first.
+pub async fn list(client: &kube::Client, name: &str) -> Result<Vec<Release>, ClusterError> {
+    let params = ListParams::default().labels(&format!("{LABEL_NAME}={name}"));
+    let secrets = match api(client).list(&params).await {
+        Ok(list) => list.items,
+        // No namespace yet: nothing was ever installed.
+        Err(kube::Error::Api(status)) if status.code == 404 => Vec::new(),
+        Err(e) => return Err(api_failure(e, || format!("Secrets in namespace {NAMESPACE}"))),
+    };
+    let mut releases = Vec::new();
+    for secret in secrets {
+        let secret_name = secret.metadata.name.clone().unwrap_or_default();
+        let bad = |detail: String| ClusterError::Record { what: format!("{NAMESPACE}/{secret_name}"), detail };
+        let data =
+            secret.data.and_then(|mut d| d.remove(DATA_KEY)).ok_or_else(|| bad(format!("has no `{DATA_KEY}` key")))?;
+        let json = zstd::decode_all(data.0.as_slice()).map_err(|e| bad(format!("cannot be decompressed: {e}")))?;
+        releases.push(serde_json::from_slice::<Release>(&json).map_err(|e| bad(format!("cannot be read: {e}")))?);
+    }
+    releases.sort_by_key(|r| r.revision);
+    Ok(releases)
+}
+
+/// Writes the record (server-side apply: a rerun after a crash rewrites it).
+pub async fn write(client: &kube::Client, release: &Release) -> Result<(), ClusterError> {
+    let name = secret_name(&release.name, release.revision);
+    let secret = Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(NAMESPACE.into()),
+            labels: Some(BTreeMap::from([
+                ("app.kubernetes.io/managed-by".to_string(), "airlock".to_string()),
+                (LABEL_NAME.to_string(), release.name.clone()),
+                (LABEL_REVISION.to_string(), release.revision.to_string()),
+            ])),
+            ..Default::default()
+        },
+        type_: Some("airlock.dev/release.v1".into()),
+        data: Some(BTreeMap::from([(DATA_KEY.to_string(), ByteString(release.encoded()?))])),
+        ..Default::default()
+    };
+    let params = PatchParams::apply(super::apply::FIELD_MANAGER).force();
+    api(client)
+        .patch(&name, &params, &Patch::Apply(&secret))
+        .await
+        .map_err(|e| api_failure(e, || format!("Secret {NAMESPACE}/{name}")))?;
+    Ok(())
+}
+
+/// Deletes the records of all but the newest `keep` revisions (at least
+/// one is always kept). A failure only leaves an old record behind.
+pub async fn trim(client: &kube::Client, releases: &[Release], keep: usize) {
+    let drop = releases.len().saturating_sub(keep.max(1));
+    for old in &releases[..drop] {
+        let _ = api(client).delete(&secret_name(&old.name, old.revision), &DeleteParams::default()).await;
+    }
+}

@@ -1,0 +1,221 @@
+//! `install|upgrade|rollback|history --kubeconfig`: a bundle into a cluster
+//! through its API. There is no Kubernetes API server to be had here, so
+//! these run against the in-process FAKE API server of fake_api.rs, which
+//! stores what is applied; what they check is what airlock sends it.
+
+use crate::fake_api::FakeApiServer;
+use crate::support::*;
+use std::path::{Path, PathBuf};
+
+const RECORDS: &str = "/api/v1/namespaces/airlock-system/secrets";
+const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/web/deployments/web";
+const CHART_CONFIGMAP: &str = "/api/v1/namespaces/web/configmaps/web-settings";
+const EXTRA_CONFIGMAP: &str = "/api/v1/namespaces/default/configmaps/extra";
+const WIDGET: &str = "/apis/example.com/v1/namespaces/web/widgets/w1";
+const CRD: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com";
+
+struct Versions {
+    dir: tempfile::TempDir,
+    airlock: Airlock,
+    v1: PathBuf,
+    v2: PathBuf,
+}
+
+const CRD_YAML: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true}]\n";
+
+/// Version 1: a chart (ConfigMap, Deployment running the bundled image and
+/// one that is not bundled, a hook), a CRD, and manifests using both.
+/// Version 2 drops the chart's ConfigMap and the extra manifest, adds a Service.
+fn versions() -> Versions {
+    let dir = tempfile::tempdir().unwrap();
+    let airlock = Airlock::new();
+    let mut bundles = Vec::new();
+    for (version, replicas, v2) in [("1.0.0", 1, false), ("2.0.0", 2, true)] {
+        let d = dir.path().join(version);
+        std::fs::create_dir_all(d.join("chart/templates")).unwrap();
+        demo_image(&d.join("hello"));
+        std::fs::write(d.join("chart/Chart.yaml"), format!("apiVersion: v2\nname: web\nversion: {version}\n")).unwrap();
+        std::fs::write(d.join("chart/values.yaml"), "replicas: 1\nimage: localhost/hello:1.0.0\n").unwrap();
+        std::fs::write(
+            d.join("chart/templates/deployment.yaml"),
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      initContainers: [{name: wait, image: \"busybox:1\"}]\n      containers: [{name: web, image: {{ .Values.image | quote }}}]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("chart/templates/hook.yaml"),
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {\"helm.sh/hook\": pre-install}\n",
+        )
+        .unwrap();
+        if !v2 {
+            std::fs::write(
+                d.join("chart/templates/cm.yaml"),
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-settings}\ndata: {ns: {{ .Release.Namespace }}}\n",
+            )
+            .unwrap();
+        }
+        std::fs::write(d.join("crd.yaml"), CRD_YAML).unwrap();
+        let mut manifests =
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: web}\n".to_string();
+        manifests += if v2 {
+            "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: web}\n"
+        } else {
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n"
+        };
+        std::fs::write(d.join("app.yaml"), manifests).unwrap();
+        let spec = write_spec(
+            &d,
+            &format!("components:\n  - name: app\n    images: [\"oci-layout:./hello:1.0.0\"]\n    charts: [{{name: web, path: ./chart, namespace: web, images: explicit, values: {{replicas: {replicas}}}}}]\n    crds: [crd.yaml]\n    manifests: [app.yaml]\n"),
+        );
+        let text = std::fs::read_to_string(&spec)
+            .unwrap()
+            .replace("{name: test, version: 1.0.0}", &format!("{{name: site, version: {version}}}"));
+        std::fs::write(&spec, text).unwrap();
+        let bundle = d.join("site.airlock");
+        airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+        bundles.push(bundle);
+    }
+    let v2 = bundles.pop().unwrap();
+    let v1 = bundles.pop().unwrap();
+    Versions { dir, airlock, v1, v2 }
+}
+
+impl Versions {
+    fn run(&self, args: &[&str], kubeconfig: &Path) -> std::process::Output {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--kubeconfig", kubeconfig.to_str().unwrap()]);
+        self.airlock.run(&all)
+    }
+    fn ok(&self, args: &[&str], kubeconfig: &Path) -> (String, String) {
+        let out = self.run(args, kubeconfig);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "airlock {args:?} failed:\n{stderr}");
+        (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+    }
+    fn fails(&self, args: &[&str], kubeconfig: &Path) -> String {
+        let out = self.run(args, kubeconfig);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+fn records(api: &FakeApiServer) -> Vec<String> {
+    api.objects.lock().unwrap().keys().filter(|p| p.starts_with(RECORDS)).cloned().collect()
+}
+
+fn image_of(api: &FakeApiServer, list: &str) -> String {
+    let deployment = api.object(DEPLOYMENT).expect("the deployment was applied");
+    deployment["spec"]["template"]["spec"][list][0]["image"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn install_upgrade_rollback_into_a_cluster() {
+    let v = versions();
+    let api = FakeApiServer::start(&[]);
+    let kubeconfig = api.kubeconfig(v.dir.path());
+    let (v1, v2) = (v.v1.to_str().unwrap(), v.v2.to_str().unwrap());
+
+    let (out, err) = v.ok(&["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
+    assert!(out.contains("site 1.0.0: revision 1"), "{out}");
+    // Everything is there, namespaced where the chart or the body says.
+    for path in [DEPLOYMENT, CHART_CONFIGMAP, EXTRA_CONFIGMAP, WIDGET, CRD, "/api/v1/namespaces/web"] {
+        assert!(api.object(path).is_some(), "{path} missing; stored: {:?}", api.objects.lock().unwrap().keys());
+    }
+    assert_eq!(api.object(CHART_CONFIGMAP).unwrap()["data"]["ns"], "web");
+    // Namespaces and CRDs go first; the Widget only once its CRD is served.
+    let applies = api.applies.lock().unwrap().clone();
+    let at = |p: &str| applies.iter().position(|a| a == p).unwrap_or_else(|| panic!("{p} not applied: {applies:?}"));
+    assert!(at("/api/v1/namespaces/web") < at(CHART_CONFIGMAP) && at(CRD) < at(WIDGET), "{applies:?}");
+    // The bundled image runs from the registry; the other is left and named.
+    assert_eq!(image_of(&api, "containers"), "reg.example:5000/mirror/hello:1.0.0");
+    assert_eq!(image_of(&api, "initContainers"), "busybox:1");
+    assert!(err.contains("left as they are") && err.contains("busybox:1"), "{err}");
+    assert!(err.contains("hooks are not run") && err.contains("pre-install hook Job migrate"), "{err}");
+    assert!(api.object(&format!("{RECORDS}/airlock.site.v1")).is_some());
+
+    // Installing it again converges under the same revision; a different
+    // version must be an upgrade.
+    let (out, _) = v.ok(&["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
+    assert!(out.contains("revision 1"), "{out}");
+    let err = v.fails(&["install", v2, "--allow-unsigned"], &kubeconfig);
+    assert!(err.contains("site 1.0.0 is already installed in this cluster (revision 1)"), "{err}");
+
+    // Upgrade: what version 2 drops is deleted; the CRD and namespace stay.
+    let (out, err) = v.ok(&["upgrade", v2, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
+    assert!(out.contains("site 2.0.0: revision 2"), "{out}");
+    assert!(
+        err.contains("Deleted ConfigMap web/web-settings") && err.contains("Deleted ConfigMap default/extra"),
+        "{err}"
+    );
+    assert_eq!(*api.deletes.lock().unwrap(), [CHART_CONFIGMAP, EXTRA_CONFIGMAP]);
+    assert!(api.object("/api/v1/namespaces/web/services/svc").is_some());
+    assert_eq!(api.object(DEPLOYMENT).unwrap()["spec"]["replicas"], 2);
+
+    // History, then rollback to 1: its objects return, the Service goes.
+    let (out, _) = v.ok(&["history", "site"], &kubeconfig);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].contains("install") && lines[0].contains("1.0.0") && lines[1].contains("upgrade"), "{out}");
+    let (out, err) = v.ok(&["rollback", "site"], &kubeconfig);
+    assert!(out.contains("site 1.0.0: revision 3"), "{out}");
+    assert!(err.contains("Deleted Service web/svc"), "{err}");
+    assert!(api.object(CHART_CONFIGMAP).is_some() && api.object(EXTRA_CONFIGMAP).is_some());
+    assert_eq!(image_of(&api, "containers"), "reg.example:5000/mirror/hello:1.0.0");
+    assert_eq!(api.object(DEPLOYMENT).unwrap()["spec"]["replicas"], 1);
+    let (out, _) = v.ok(&["history", "site"], &kubeconfig);
+    assert!(out.lines().nth(2).is_some_and(|l| l.contains("rollback to 1")), "{out}");
+    assert_eq!(records(&api).len(), 3);
+}
+
+#[test]
+fn refusals_name_the_object_and_record_nothing() {
+    let v = versions();
+    let api = FakeApiServer::start(&[]);
+    let kubeconfig = api.kubeconfig(v.dir.path());
+    let dir = v.dir.path();
+
+    // The API refuses an object: its name, origin and the API's reason.
+    std::fs::create_dir_all(dir.join("bad")).unwrap();
+    std::fs::write(
+        dir.join("bad/app.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: default}\nspec: {replicas: -1}\n---\napiVersion: example.org/v1\nkind: Gadget\nmetadata: {name: g}\n",
+    )
+    .unwrap();
+    let spec = write_spec(&dir.join("bad"), "components:\n  - name: app\n    manifests: [app.yaml]\n");
+    let bad = dir.join("bad/bad.airlock");
+    v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
+    let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &kubeconfig);
+    assert!(
+        err.contains(
+            "the cluster refused Deployment api (from manifests app.yaml (component app)) in namespace default"
+        ) && err.contains("spec.replicas: Invalid value: -1"),
+        "{err}"
+    );
+    assert!(records(&api).is_empty());
+
+    // A kind the cluster does not serve.
+    std::fs::write(dir.join("bad/app.yaml"), "apiVersion: example.org/v1\nkind: Gadget\nmetadata: {name: g}\n")
+        .unwrap();
+    v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
+    let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &kubeconfig);
+    assert!(err.contains("the cluster does not serve kind Gadget (example.org/v1), which Gadget g"), "{err}");
+    assert!(records(&api).is_empty());
+
+    // Nothing to roll back to, nothing installed to upgrade.
+    let err = v.fails(&["rollback", "site"], &kubeconfig);
+    assert!(err.contains("site is not installed in this cluster"), "{err}");
+    let err = v.fails(&["upgrade", v.v1.to_str().unwrap(), "--allow-unsigned"], &kubeconfig);
+    assert!(err.contains("use `airlock install`"), "{err}");
+
+    // No API server at all: one sentence that says what to check.
+    let gone = FakeApiServer::start(&[]);
+    let unreachable = gone.kubeconfig(dir);
+    drop(gone);
+    let err = v.fails(&["install", v.v1.to_str().unwrap(), "--allow-unsigned"], &unreachable);
+    assert!(err.contains("cannot reach the cluster") && err.contains("check the kubeconfig's server address"), "{err}");
+
+    // K3s-only flags are refused, not ignored; and a target must be chosen.
+    let err = v.fails(&["install", v.v1.to_str().unwrap(), "--run-installer"], &kubeconfig);
+    assert!(err.contains("--run-installer applies to --k3s"), "{err}");
+    let err = v.airlock.fails(&["install", v.v1.to_str().unwrap()]);
+    assert!(err.contains("choose a target: --k3s"), "{err}");
+}
