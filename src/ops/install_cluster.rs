@@ -77,17 +77,13 @@ pub fn install_cluster(options: &ClusterInstallOptions) -> Result<(ClusterReport
     let digest = Digest::of(&reader.head.manifest_bytes).to_string();
     let report = runtime()?.block_on(async {
         let client = cluster::client(&options.kubeconfig).await?;
-        let kube_version = client
-            .apiserver_version()
-            .await
-            .map_err(|e| cluster::ClusterError::Unreachable(e.to_string()))?
-            .git_version;
+        let cluster = cluster::capabilities(&client).await?;
         let relocation = options.registry.clone().map(|destination| Relocation {
             destination,
             keep_registry_host: options.keep_registry_host,
             images: components.iter().flat_map(|c| &c.images).collect(),
         });
-        let desired = objects::desired(&reader, &components, &kube_version, relocation.as_ref())?;
+        let desired = objects::desired(&reader, &components, &cluster, relocation.as_ref())?;
         let history = release::list(&client, name).await?;
         match (options.action, history.last()) {
             (Action::Install, Some(p)) if p.manifest_digest != digest => bail!(

@@ -123,6 +123,28 @@ impl State {
         kinds
     }
 
+    /// The APIGroupList of `/apis`.
+    fn groups(&self) -> Value {
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (gv, ..) in self.kinds() {
+            if let Some((group, version)) = gv.split_once('/') {
+                let versions = groups.entry(group.to_string()).or_default();
+                if !versions.contains(&version.to_string()) {
+                    versions.push(version.to_string());
+                }
+            }
+        }
+        let groups: Vec<Value> = groups
+            .into_iter()
+            .map(|(group, versions)| {
+                let versions: Vec<Value> =
+                    versions.iter().map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v})).collect();
+                json!({"name": group, "versions": versions, "preferredVersion": versions[0]})
+            })
+            .collect();
+        json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+    }
+
     fn discovery(&self, group_version: &str) -> Option<Value> {
         let resources: Vec<Value> = self
             .kinds()
@@ -143,9 +165,16 @@ impl State {
             ("GET", "/version") => {
                 return json_response(
                     200,
-                    json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"}),
+                    json!({"major": "1", "minor": "31", "gitVersion": "v1.31.4", "platform": "linux/amd64"}),
                 )
             }
+            ("GET", "/api") => {
+                return json_response(
+                    200,
+                    json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}),
+                )
+            }
+            ("GET", "/apis") => return json_response(200, self.groups()),
             ("GET", "/api/v1") => return json_response(200, self.discovery("v1").unwrap()),
             ("GET", p) if p.starts_with("/apis/") && p.matches('/').count() == 3 => {
                 return match self.discovery(&p["/apis/".len()..]) {

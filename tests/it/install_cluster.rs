@@ -12,6 +12,8 @@ const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/web/deployments/web";
 const CHART_CONFIGMAP: &str = "/api/v1/namespaces/web/configmaps/web-settings";
 const EXTRA_CONFIGMAP: &str = "/api/v1/namespaces/default/configmaps/extra";
 const WIDGET: &str = "/apis/example.com/v1/namespaces/web/widgets/w1";
+/// Made by the chart only when the cluster serves example.com/v1.
+const WIDGET_2: &str = "/apis/example.com/v1/namespaces/web/widgets/w2";
 const CRD: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com";
 
 struct Versions {
@@ -49,7 +51,7 @@ fn versions() -> Versions {
         if !v2 {
             std::fs::write(
                 d.join("chart/templates/cm.yaml"),
-                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-settings}\ndata: {ns: {{ .Release.Namespace }}}\n",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-settings}\ndata: {ns: {{ .Release.Namespace }}, kube: {{ .Capabilities.KubeVersion.Version }}}\n{{- if .Capabilities.APIVersions.Has \"example.com/v1\" }}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w2}\n{{- end }}\n",
             )
             .unwrap();
         }
@@ -120,7 +122,10 @@ fn install_upgrade_rollback_into_a_cluster() {
     for path in [DEPLOYMENT, CHART_CONFIGMAP, EXTRA_CONFIGMAP, WIDGET, CRD, "/api/v1/namespaces/web"] {
         assert!(api.object(path).is_some(), "{path} missing; stored: {:?}", api.objects.lock().unwrap().keys());
     }
+    // Charts render for this cluster: its version, and the CRD the bundle brings.
     assert_eq!(api.object(CHART_CONFIGMAP).unwrap()["data"]["ns"], "web");
+    assert_eq!(api.object(CHART_CONFIGMAP).unwrap()["data"]["kube"], "v1.31.4");
+    assert!(api.object(WIDGET_2).is_some());
     // Namespaces and CRDs go first; the Widget only once its CRD is served.
     let applies = api.applies.lock().unwrap().clone();
     let at = |p: &str| applies.iter().position(|a| a == p).unwrap_or_else(|| panic!("{p} not applied: {applies:?}"));
@@ -146,7 +151,8 @@ fn install_upgrade_rollback_into_a_cluster() {
         err.contains("Deleted ConfigMap web/web-settings") && err.contains("Deleted ConfigMap default/extra"),
         "{err}"
     );
-    assert_eq!(*api.deletes.lock().unwrap(), [CHART_CONFIGMAP, EXTRA_CONFIGMAP]);
+    // In reverse of the install order: the custom resource before the ConfigMaps.
+    assert_eq!(*api.deletes.lock().unwrap(), [WIDGET_2, CHART_CONFIGMAP, EXTRA_CONFIGMAP]);
     assert!(api.object("/api/v1/namespaces/web/services/svc").is_some());
     assert_eq!(api.object(DEPLOYMENT).unwrap()["spec"]["replicas"], 2);
 
@@ -218,4 +224,53 @@ fn refusals_name_the_object_and_record_nothing() {
     assert!(err.contains("--run-installer applies to --k3s"), "{err}");
     let err = v.airlock.fails(&["install", v.v1.to_str().unwrap()]);
     assert!(err.contains("choose a target: --k3s"), "{err}");
+}
+
+/// Against a real cluster, when one is given: install makes a ConfigMap,
+/// the upgrade that drops it deletes it, the rollback brings it back; the
+/// test then removes what it made, records included.
+#[test]
+fn install_upgrade_rollback_on_a_real_cluster() {
+    let Some(kubeconfig) = std::env::var_os("AIRLOCK_E2E_KUBECONFIG") else { return };
+    let Some(kubectl) = venv_kubectl() else { panic!("AIRLOCK_E2E_KUBECONFIG is set but kubectl is not installed") };
+    let kubeconfig = PathBuf::from(kubeconfig);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let name = format!("airlock-e2e-cluster-{}", std::process::id());
+    let airlock = Airlock::new();
+    let mut bundles = Vec::new();
+    for (version, manifests) in [("1.0.0", "[cm.yaml]"), ("1.1.0", "[other.yaml]")] {
+        std::fs::write(d.join("cm.yaml"), format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n"))
+            .unwrap();
+        std::fs::write(
+            d.join("other.yaml"),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}-b}}\n"),
+        )
+        .unwrap();
+        let spec = d.join(format!("{version}.yaml"));
+        std::fs::write(&spec, format!("apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: {name}, version: {version}}}\ncomponents:\n  - name: a\n    manifests: {manifests}\n")).unwrap();
+        let bundle = d.join(format!("{version}.airlock"));
+        airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+        bundles.push(bundle);
+    }
+    let kube = |args: &[&str]| {
+        std::process::Command::new(&kubectl).arg("--kubeconfig").arg(&kubeconfig).args(args).output().unwrap()
+    };
+    let exists = |cm: &str| kube(&["get", "configmap", cm]).status.success();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--kubeconfig", kubeconfig.to_str().unwrap()]);
+        airlock.ok(&all)
+    };
+    run(&["install", bundles[0].to_str().unwrap(), "--allow-unsigned"]);
+    assert!(exists(&name));
+    run(&["upgrade", bundles[1].to_str().unwrap(), "--allow-unsigned"]);
+    assert!(!exists(&name) && exists(&format!("{name}-b")));
+    run(&["rollback", &name]);
+    let restored = exists(&name) && !exists(&format!("{name}-b"));
+    let history = run(&["history", &name]);
+    kube(&["delete", "configmap", &name, "--ignore-not-found"]);
+    kube(&["delete", "secret", "-n", "airlock-system", "-l", &format!("airlock.dev/release={name}")]);
+    assert!(restored, "the rollback did not restore revision 1");
+    assert_eq!(history.lines().count(), 3, "{history}");
 }

@@ -67,6 +67,28 @@ pub async fn client(kubeconfig: &Path) -> Result<kube::Client, ClusterError> {
     kube::Client::try_from(config).map_err(|e| err(e.to_string()))
 }
 
+/// What charts may ask of the cluster they render for (`.Capabilities`).
+#[derive(Debug, Clone, Default)]
+pub struct Capabilities {
+    /// `v1.33.0`.
+    pub kube_version: String,
+    /// Every group/version served (`v1`, `apps/v1`, ...), as Helm's
+    /// `.Capabilities.APIVersions` lists them.
+    pub api_versions: Vec<String>,
+}
+
+/// The cluster's version and API versions: three requests, where Helm's
+/// full discovery would ask about every group.
+pub async fn capabilities(client: &kube::Client) -> Result<Capabilities, ClusterError> {
+    let unreachable = |e: kube::Error| ClusterError::Unreachable(e.to_string());
+    let kube_version = client.apiserver_version().await.map_err(unreachable)?.git_version;
+    let mut api_versions = client.list_core_api_versions().await.map_err(unreachable)?.versions;
+    for group in client.list_api_groups().await.map_err(unreachable)?.groups {
+        api_versions.extend(group.versions.into_iter().map(|v| v.group_version));
+    }
+    Ok(Capabilities { kube_version, api_versions })
+}
+
 fn is_not_found(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(status) if status.code == 404)
         || matches!(e, kube::Error::Discovery(kube::error::DiscoveryError::MissingKind(_)))

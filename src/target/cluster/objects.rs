@@ -5,7 +5,7 @@
 //! (Namespaces, CRDs) and the rest in Helm's install order.
 //! Reads the bundle and renders; never talks to the cluster.
 
-use super::ClusterError;
+use super::{Capabilities, ClusterError};
 use crate::bundle::format::{ChartRecord, Component, ImageRecord};
 use crate::bundle::reader::BundleReader;
 use crate::chart::render::{render, RenderOptions};
@@ -209,7 +209,7 @@ fn chart_values(reader: &BundleReader, chart: &ChartRecord) -> Result<Map, Clust
 fn chart_objects(
     reader: &BundleReader,
     chart: &ChartRecord,
-    kube_version: &str,
+    cluster: &Capabilities,
     desired: &mut Desired,
 ) -> Result<(), ClusterError> {
     let bad = |detail: String| ClusterError::Render { chart: chart.name.clone(), detail };
@@ -219,7 +219,8 @@ fn chart_objects(
     let options = RenderOptions {
         release_name: chart.name.clone(),
         namespace: namespace.clone(),
-        kube_version: kube_version.to_string(),
+        kube_version: cluster.kube_version.clone(),
+        api_versions: cluster.api_versions.clone(),
         ..RenderOptions::default()
     };
     let rendered = render(&loaded, chart_values(reader, chart)?, &options).map_err(|e| bad(e.to_string()))?;
@@ -252,13 +253,13 @@ fn chart_objects(
     Ok(())
 }
 
-/// Everything `components` ask of the cluster. `kube_version` is the
-/// cluster's (for charts' `.Capabilities`); with `relocation`, images the
-/// bundle carries are rewritten to where they were pushed.
+/// Everything `components` ask of the cluster whose `.Capabilities`
+/// charts see; with `relocation`, images the bundle carries are rewritten
+/// to where they were pushed.
 pub fn desired(
     reader: &BundleReader,
     components: &[&Component],
-    kube_version: &str,
+    cluster: &Capabilities,
     relocation: Option<&Relocation>,
 ) -> Result<Desired, ClusterError> {
     let mut desired = Desired::default();
@@ -277,9 +278,20 @@ pub fn desired(
                 desired.then.push(DesiredObject { body, default_namespace: None, origin });
             }
         }
-        for chart in &component.charts {
-            chart_objects(reader, chart, kube_version, &mut desired)?;
+    }
+    // The bundle's own CRDs will be served by the time charts are applied,
+    // so charts render as if they were (Helm installs CRDs before rendering).
+    let mut cluster = cluster.clone();
+    for crd in desired.first.iter().filter(|o| o.is_crd()) {
+        let group = crd.body.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default();
+        for version in crd.body.pointer("/spec/versions").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(v) = version.get("name").and_then(Value::as_str) {
+                cluster.api_versions.push(format!("{group}/{v}"));
+            }
         }
+    }
+    for chart in components.iter().flat_map(|c| &c.charts) {
+        chart_objects(reader, chart, &cluster, &mut desired)?;
     }
     // Namespaces and CRDs wherever they were declared come first.
     let (early, rest): (Vec<_>, Vec<_>) =
