@@ -4,8 +4,9 @@
 //! - `cli`: clap definitions; each command fills an options struct, calls one
 //!   op and prints its report through `output::Printer`.
 //! - `ops`: one module per command (create, inspect, verify, export, key,
-//!   sign, push, serve, install (with upgrade and rollback), template, split,
-//!   copy); the only layer that adds `anyhow` context.
+//!   sign, push, serve, install (with upgrade and rollback; `install_cluster`
+//!   for a cluster through its API), template, split, copy); the only layer
+//!   that adds `anyhow` context.
 //! - domain modules, each with its own `thiserror` error type:
 //!   `spec` (airlock.yaml), `oci` (digests, manifests, the registry protocol,
 //!   local image sources), `chart` (Helm charts as OCI artifacts, Helm
@@ -14,7 +15,7 @@
 //!   discovery, dependencies), `bundle` (the file format: writer, reader,
 //!   verifier, signature slot, parts, verified copy), `sign` (keys, signatures, trust, image signatures),
 //!   `target` (where bundles are installed: `registry`, `k3s` nodes, and
-//!   the `cluster` API for what K3s leaves behind), `serve`
+//!   a `cluster` through its API), `serve`
 //!   (a read-only registry over a bundle), `cache` (content-addressed blobs).
 //!
 //! No global state; async (tokio) only where I/O is concurrent (registries).

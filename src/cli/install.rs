@@ -22,7 +22,7 @@ pub struct NodeArgs {
     /// Make every path relative to this directory (image building, tests).
     #[arg(long, default_value = "/")]
     root: PathBuf,
-    /// Revisions whose files are kept on the node for rollback.
+    /// Revisions kept for rollback (their files on a node, their records in a cluster).
     #[arg(long, default_value_t = DEFAULT_KEEP, value_name = "N")]
     keep_revisions: usize,
     /// Without --k3s: install into this cluster through its API. With
