@@ -300,9 +300,6 @@ fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: Actio
         bail!("{flag} applies to --k3s (it sets up the node); a cluster's nodes pull through their own container runtime's settings");
     }
     let registry = args.registry.registry.as_deref().map(Destination::parse).transpose()?;
-    if registry.is_none() {
-        printer.warn("no --registry: images keep their source names, so the cluster's nodes must be able to pull them from there");
-    }
     let options = ClusterInstallOptions {
         bundle: args.bundle.clone(),
         kubeconfig,
@@ -313,7 +310,11 @@ fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: Actio
         action,
         keep: args.node.keep_revisions,
     };
-    let (report, verdict) = install_cluster(&options)?;
+    let (report, verdict) = install_cluster(&options, &|images| {
+        printer.warn(&format!(
+            "no --registry: the bundle's {images} images keep their source names, so the cluster's nodes must be able to pull them from there"
+        ))
+    })?;
     super::trust::report(printer, &args.bundle, &verdict);
     print_cluster_report(printer, &report);
     Ok(())

@@ -59,7 +59,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
-pub fn install_cluster(options: &ClusterInstallOptions) -> Result<(ClusterReport, Verdict)> {
+/// `unmoved` hears, before anything is applied, how many images keep their
+/// source names for want of `--registry`.
+pub fn install_cluster(options: &ClusterInstallOptions, unmoved: &dyn Fn(usize)) -> Result<(ClusterReport, Verdict)> {
     let reader = BundleReader::open(&options.bundle)?;
     if let Some(base) = &reader.head.manifest.base {
         bail!(
@@ -72,6 +74,10 @@ pub fn install_cluster(options: &ClusterInstallOptions) -> Result<(ClusterReport
     verify_digests(&options.bundle, &reader.head, &mut |_| {})
         .with_context(|| format!("{} failed verification; nothing was installed", options.bundle.display()))?;
     let components = chosen_components(&reader, &options.skip)?;
+    let images = components.iter().map(|c| c.images.len()).sum();
+    if options.registry.is_none() && images > 0 {
+        unmoved(images);
+    }
     let manifest = &reader.head.manifest;
     let (name, version) = (&manifest.metadata.name, &manifest.metadata.version);
     let digest = Digest::of(&reader.head.manifest_bytes).to_string();
@@ -223,14 +229,21 @@ async fn converge(
         origin: "airlock's release records".into(),
     };
     applier.apply(&records_namespace).await?;
+    let total = desired.first.len() + desired.then.len();
+    let stopped = |done: usize| {
+        let (name, version) = (&release.name, &release.version);
+        move || {
+            format!("{name} {version} stopped after {done} of {total} objects; no revision was recorded, so rerunning after the fix completes it")
+        }
+    };
     let mut applied = Vec::new();
     for object in &desired.first {
-        applied.push(applier.apply(object).await?);
+        applied.push(applier.apply(object).await.with_context(stopped(applied.len()))?);
     }
     let crds: Vec<String> = desired.first.iter().filter(|o| o.is_crd()).map(|o| o.name().to_string()).collect();
-    applier.wait_established(&crds, CRD_WAIT).await?;
+    applier.wait_established(&crds, CRD_WAIT).await.with_context(stopped(applied.len()))?;
     for object in &desired.then {
-        applied.push(applier.apply(object).await?);
+        applied.push(applier.apply(object).await.with_context(stopped(applied.len()))?);
     }
     for (object, resource) in release.objects.iter_mut().zip(&applied) {
         if let Some(ns) = &resource.namespace {

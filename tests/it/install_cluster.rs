@@ -142,6 +142,7 @@ fn install_upgrade_rollback_into_a_cluster() {
     let (out, _) = v.ok(&["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
     assert!(out.contains("revision 1"), "{out}");
     let err = v.fails(&["install", v2, "--allow-unsigned"], &kubeconfig);
+    assert!(err.contains("no --registry: the bundle's 1 images keep their source names"), "{err}");
     assert!(err.contains("site 1.0.0 is already installed in this cluster (revision 1)"), "{err}");
 
     // Upgrade: what version 2 drops is deleted; the CRD and namespace stay.
@@ -193,9 +194,11 @@ fn refusals_name_the_object_and_record_nothing() {
     assert!(
         err.contains(
             "the cluster refused Deployment api (from manifests app.yaml (component app)) in namespace default"
-        ) && err.contains("spec.replicas: Invalid value: -1"),
+        ) && err.contains("spec.replicas: Invalid value: -1")
+            && err.contains("stopped after 0 of 2 objects; no revision was recorded"),
         "{err}"
     );
+    assert!(!err.contains("no --registry"), "a bundle without images needs no registry: {err}");
     assert!(records(&api).is_empty());
 
     // A kind the cluster does not serve.
