@@ -30,6 +30,13 @@ pub struct NodeArgs {
     /// behind (default: ROOT/etc/rancher/k3s/k3s.yaml when it exists).
     #[arg(long, value_name = "FILE")]
     kubeconfig: Option<PathBuf>,
+    /// With --kubeconfig: wait until the Deployments, StatefulSets,
+    /// DaemonSets and Pods applied are ready (`kubectl rollout status`'s rules).
+    #[arg(long)]
+    wait: bool,
+    /// How long --wait waits (`90s`, `5m`).
+    #[arg(long, requires = "wait", value_parser = humantime::parse_duration, default_value = "5m")]
+    timeout: std::time::Duration,
 }
 
 /// Where a bundle goes.
@@ -41,6 +48,9 @@ enum Target {
 impl NodeArgs {
     fn target(&self) -> Result<Target> {
         match (self.k3s, &self.kubeconfig) {
+            (true, _) if self.wait => {
+                bail!("--wait applies to --kubeconfig without --k3s (K3s applies manifests by itself, later)")
+            }
             (true, _) => Ok(Target::K3s),
             (false, Some(kubeconfig)) => {
                 if self.root != std::path::Path::new("/") {
@@ -225,9 +235,9 @@ pub struct RollbackArgs {
 
 pub fn run_rollback(args: RollbackArgs, printer: &Printer) -> Result<()> {
     if let Target::Cluster(kubeconfig) = args.node.target()? {
-        let report = rollback_cluster(&kubeconfig, &args.name, args.to, args.node.keep_revisions)?;
-        print_cluster_report(printer, &report);
-        return Ok(());
+        let wait = args.node.wait.then_some(args.node.timeout);
+        let report = rollback_cluster(&kubeconfig, &args.name, args.to, args.node.keep_revisions, wait)?;
+        return print_cluster_report(printer, report);
     }
     let report = rollback_k3s(&args.node.root, &args.name, args.to, args.node.keep_revisions)?;
     print_report(printer, &report);
@@ -309,6 +319,7 @@ fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: Actio
         trust: args.trust.options(),
         action,
         keep: args.node.keep_revisions,
+        wait: args.node.wait.then_some(args.node.timeout),
     };
     let (report, verdict) = install_cluster(&options, &|images| {
         printer.warn(&format!(
@@ -316,11 +327,11 @@ fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: Actio
         ))
     })?;
     super::trust::report(printer, &args.bundle, &verdict);
-    print_cluster_report(printer, &report);
-    Ok(())
+    print_cluster_report(printer, report)
 }
 
-fn print_cluster_report(printer: &Printer, report: &ClusterReport) {
+/// Prints what was done; fails afterwards when the workloads were not ready in time.
+fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> {
     for resource in &report.applied {
         printer.status("Applied", &resource.to_string());
     }
@@ -359,4 +370,8 @@ fn print_cluster_report(printer: &Printer, report: &ClusterReport) {
         report.applied.len(),
         report.deleted.len()
     ));
+    match report.not_ready {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }

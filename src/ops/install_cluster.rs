@@ -13,6 +13,7 @@ use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
 use crate::sign::trust::Verdict;
 use crate::target::cluster::apply::Applier;
 use crate::target::cluster::objects::{self, Desired, DesiredObject, Relocation};
+use crate::target::cluster::ready;
 use crate::target::cluster::release::{self, AppliedObject, Release};
 use crate::target::cluster::{self, Deletion};
 use crate::target::k3s::install::Action;
@@ -37,6 +38,8 @@ pub struct ClusterInstallOptions {
     pub action: Action,
     /// Revisions whose records are kept for rollback.
     pub keep: usize,
+    /// Wait this long at most for the workloads to be ready.
+    pub wait: Option<Duration>,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +56,8 @@ pub struct ClusterReport {
     pub failed: Vec<(ResourceRef, String)>,
     pub hooks_left_out: Vec<String>,
     pub foreign_images: Vec<String>,
+    /// With a wait: the workloads not ready in time (the revision is recorded).
+    pub not_ready: Option<cluster::ClusterError>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -115,13 +120,19 @@ pub fn install_cluster(options: &ClusterInstallOptions, unmoved: &dyn Fn(usize))
             }
         };
         let record = Record { name, version, digest: &digest, revision, action };
-        converge(&client, record, desired, &history, options.keep).await
+        converge(&client, record, desired, &history, options.keep, options.wait).await
     })?;
     Ok((report, verdict))
 }
 
 /// Applies an earlier revision again (default: the one before the newest).
-pub fn rollback_cluster(kubeconfig: &Path, name: &str, to: Option<u32>, keep: usize) -> Result<ClusterReport> {
+pub fn rollback_cluster(
+    kubeconfig: &Path,
+    name: &str,
+    to: Option<u32>,
+    keep: usize,
+    wait: Option<Duration>,
+) -> Result<ClusterReport> {
     runtime()?.block_on(async {
         let client = cluster::client(kubeconfig).await?;
         let history = release::list(&client, name).await?;
@@ -161,7 +172,7 @@ pub fn rollback_cluster(kubeconfig: &Path, name: &str, to: Option<u32>, keep: us
             revision: current.revision + 1,
             action: format!("rollback to {wanted}"),
         };
-        converge(&client, record, desired, &history, keep).await
+        converge(&client, record, desired, &history, keep, wait).await
     })
 }
 
@@ -190,13 +201,15 @@ fn same_object(a: &ResourceRef, b: &ResourceRef) -> bool {
 }
 
 /// Applies `desired`, deletes what the newest recorded revision had (or
-/// failed to delete) that `desired` drops, then records the revision.
+/// failed to delete) that `desired` drops, records the revision, then
+/// waits for the workloads when asked to.
 async fn converge(
     client: &kube::Client,
     record: Record<'_>,
     desired: Desired,
     history: &[Release],
     keep: usize,
+    wait: Option<Duration>,
 ) -> Result<ClusterReport> {
     let revision = record.revision;
     let mut release = Release {
@@ -283,6 +296,9 @@ async fn converge(
     let mut all: Vec<Release> = history.iter().filter(|r| r.revision != revision).cloned().collect();
     all.push(release);
     release::trim(client, &all, keep).await;
+    if let Some(timeout) = wait {
+        report.not_ready = ready::wait_ready(&mut applier, &applied, timeout).await.err();
+    }
     report.applied = applied;
     Ok(report)
 }

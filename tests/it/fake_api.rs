@@ -5,7 +5,9 @@
 //! apply (PATCH, stored as sent), GET, list with a label selector, and
 //! DELETE. Like the real API it refuses an object whose namespace does not
 //! exist, reports a CRD established only from its second read on, and
-//! refuses a negative `spec.replicas`. It runs on a free 127.0.0.1 port on
+//! refuses a negative `spec.replicas`. A Deployment's status shows all its
+//! replicas available from its second read on, never when annotated
+//! `fake.airlock.dev/never-ready: "true"`. It runs on a free 127.0.0.1 port on
 //! its own thread and stops when dropped.
 
 use serde_json::{json, Value};
@@ -91,8 +93,9 @@ struct State {
     objects: Arc<Mutex<BTreeMap<String, Value>>>,
     deletes: Arc<Mutex<Vec<String>>>,
     applies: Arc<Mutex<Vec<String>>>,
-    /// Reads of each CRD so far (established from the second on).
-    crd_reads: Mutex<BTreeMap<String, usize>>,
+    /// Reads of each object so far (CRDs are established, Deployments
+    /// ready, from the second on).
+    reads: Mutex<BTreeMap<String, usize>>,
 }
 
 impl State {
@@ -101,7 +104,7 @@ impl State {
         let mut kinds: Vec<_> =
             BUILT_IN.iter().map(|(gv, p, k, n)| (gv.to_string(), p.to_string(), k.to_string(), *n)).collect();
         let objects = self.objects.lock().unwrap();
-        let reads = self.crd_reads.lock().unwrap();
+        let reads = self.reads.lock().unwrap();
         for (path, crd) in objects.range(CRDS.to_string()..).take_while(|(p, _)| p.starts_with(CRDS)) {
             if reads.get(path).copied().unwrap_or(0) < 2 {
                 continue;
@@ -211,13 +214,17 @@ impl State {
         let Some(mut object) = self.objects.lock().unwrap().get(path).cloned() else {
             return status(404, "NotFound", "not found");
         };
-        if path.starts_with(CRDS) {
-            let mut reads = self.crd_reads.lock().unwrap();
-            let count = reads.entry(path.to_string()).or_insert(0);
-            *count += 1;
-            if *count >= 2 {
-                object["status"] = json!({"conditions": [{"type": "Established", "status": "True"}]});
-            }
+        let mut reads = self.reads.lock().unwrap();
+        let count = reads.entry(path.to_string()).or_insert(0);
+        *count += 1;
+        if path.starts_with(CRDS) && *count >= 2 {
+            object["status"] = json!({"conditions": [{"type": "Established", "status": "True"}]});
+        }
+        if path.contains("/deployments/") && *count >= 2 {
+            let replicas = object["spec"]["replicas"].as_i64().unwrap_or(1);
+            let never = object["metadata"]["annotations"]["fake.airlock.dev/never-ready"] == "true";
+            object["status"] = json!({"observedGeneration": object["metadata"]["generation"], "replicas": replicas,
+                "updatedReplicas": replicas, "availableReplicas": if never { 0 } else { replicas }});
         }
         json_response(200, object)
     }
@@ -292,6 +299,11 @@ impl State {
             return status(422, "Invalid", &message);
         }
         object["metadata"]["uid"] = json!(format!("uid-{path}"));
+        // A Deployment's new spec is rolled out anew.
+        object["metadata"]["generation"] = json!(1);
+        if path.contains("/deployments/") {
+            self.reads.lock().unwrap().remove(path);
+        }
         self.objects.lock().unwrap().insert(path.to_string(), object.clone());
         json_response(200, object)
     }
@@ -315,7 +327,7 @@ impl FakeApiServer {
             objects: Arc::new(Mutex::new(objects)),
             deletes: Arc::new(Mutex::new(Vec::new())),
             applies: Arc::new(Mutex::new(Vec::new())),
-            crd_reads: Mutex::new(BTreeMap::new()),
+            reads: Mutex::new(BTreeMap::new()),
         });
         let (objects, deletes, applies) = (state.objects.clone(), state.deletes.clone(), state.applies.clone());
         let handler = move |method: axum::http::Method, uri: axum::http::Uri, body: axum::body::Bytes| {

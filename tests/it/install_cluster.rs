@@ -116,7 +116,10 @@ fn install_upgrade_rollback_into_a_cluster() {
     let kubeconfig = api.kubeconfig(v.dir.path());
     let (v1, v2) = (v.v1.to_str().unwrap(), v.v2.to_str().unwrap());
 
-    let (out, err) = v.ok(&["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
+    let (out, err) = v.ok(
+        &["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned", "--wait", "--timeout", "20s"],
+        &kubeconfig,
+    );
     assert!(out.contains("site 1.0.0: revision 1"), "{out}");
     // Everything is there, namespaced where the chart or the body says.
     for path in [DEPLOYMENT, CHART_CONFIGMAP, EXTRA_CONFIGMAP, WIDGET, CRD, "/api/v1/namespaces/web"] {
@@ -208,6 +211,28 @@ fn refusals_name_the_object_and_record_nothing() {
     let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &kubeconfig);
     assert!(err.contains("the cluster does not serve kind Gadget (example.org/v1), which Gadget g"), "{err}");
     assert!(records(&api).is_empty());
+
+    // --wait: a workload that never becomes ready fails the command once the
+    // time is up, naming it and why; the revision stays recorded.
+    std::fs::write(
+        dir.join("bad/app.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: slow, annotations: {fake.airlock.dev/never-ready: \"true\"}}\nspec: {replicas: 2}\n",
+    )
+    .unwrap();
+    v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
+    let err =
+        v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned", "--wait", "--timeout", "2s"], &kubeconfig);
+    assert!(
+        err.contains("Applied Deployment default/slow")
+            && err.contains(
+                "not ready after 2 s: Deployment default/slow (apps/v1): 0 of 2 replicas available, 2 updated"
+            )
+            && err.contains("kubectl -n default describe deployment slow"),
+        "{err}"
+    );
+    assert_eq!(records(&api).len(), 1);
+    let err = v.fails(&["install", bad.to_str().unwrap(), "--k3s", "--wait"], &kubeconfig);
+    assert!(err.contains("--wait applies to --kubeconfig"), "{err}");
 
     // Nothing to roll back to, nothing installed to upgrade.
     let err = v.fails(&["rollback", "site"], &kubeconfig);

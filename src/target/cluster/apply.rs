@@ -32,31 +32,46 @@ impl Applier {
         &self.client
     }
 
-    async fn kind(&mut self, object: &DesiredObject) -> Result<(ApiResource, ApiCapabilities), ClusterError> {
-        let key = (object.api_version().to_string(), object.kind().to_string());
+    /// The kind of `api_version` and `kind`; `object` names what needs it.
+    async fn kind(
+        &mut self,
+        api_version: &str,
+        kind: &str,
+        object: impl Fn() -> String,
+    ) -> Result<(ApiResource, ApiCapabilities), ClusterError> {
+        let key = (api_version.to_string(), kind.to_string());
         if let Some(found) = self.kinds.get(&key) {
             return Ok(found.clone());
         }
-        let (group, version) = object.api_version().split_once('/').unwrap_or(("", object.api_version()));
-        let gvk = GroupVersionKind::gvk(group, version, object.kind());
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let gvk = GroupVersionKind::gvk(group, version, kind);
         match kube::discovery::pinned_kind(&self.client, &gvk).await {
             Ok(found) => {
                 self.kinds.insert(key, found.clone());
                 Ok(found)
             }
-            Err(e) if super::is_not_found(&e) => Err(ClusterError::UnknownKind {
-                kind: object.kind().into(),
-                api_version: object.api_version().into(),
-                object: object.describe(),
-            }),
-            Err(e) => Err(api_failure(e, || object.describe())),
+            Err(e) if super::is_not_found(&e) => {
+                Err(ClusterError::UnknownKind { kind: kind.into(), api_version: api_version.into(), object: object() })
+            }
+            Err(e) => Err(api_failure(e, object)),
         }
+    }
+
+    /// The object as the cluster has it now, if it is there.
+    pub async fn get(&mut self, resource: &ResourceRef) -> Result<Option<serde_json::Value>, ClusterError> {
+        let (api_resource, _) = self.kind(&resource.api_version, &resource.kind, || resource.to_string()).await?;
+        let api: Api<DynamicObject> = match &resource.namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &api_resource),
+            None => Api::all_with(self.client.clone(), &api_resource),
+        };
+        let found = api.get_opt(&resource.name).await.map_err(|e| api_failure(e, || resource.to_string()))?;
+        Ok(found.map(|o| serde_json::to_value(o).expect("an object serializes")))
     }
 
     /// Applies one object; returns where it landed (its namespace filled
     /// in when the kind is namespaced and the body named none).
     pub async fn apply(&mut self, object: &DesiredObject) -> Result<ResourceRef, ClusterError> {
-        let (resource, caps) = self.kind(object).await?;
+        let (resource, caps) = self.kind(object.api_version(), object.kind(), || object.describe()).await?;
         let namespace = match caps.scope {
             Scope::Cluster => None,
             Scope::Namespaced => Some(

@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod objects;
+pub mod ready;
 pub mod release;
 
 use crate::target::k3s::state::ResourceRef;
@@ -34,6 +35,8 @@ pub enum ClusterError {
     Refused { object: String, detail: String },
     #[error("CustomResourceDefinition {names} not established after {seconds} s, so nothing that uses it was applied; see its status with `kubectl get crd NAME -o yaml`, then rerun")]
     NotEstablished { names: String, seconds: u64 },
+    #[error("not ready after {seconds} s: {list}; the revision is recorded (`airlock rollback` returns to the one before); see why with `{describe}`")]
+    NotReady { seconds: u64, list: String, describe: String },
     #[error("airlock's release record {what}: {detail}")]
     Record { what: String, detail: String },
 }
