@@ -34,8 +34,8 @@ pub struct NodeArgs {
     /// DaemonSets and Pods applied are ready (`kubectl rollout status`'s rules).
     #[arg(long)]
     wait: bool,
-    /// How long --wait waits (`90s`, `5m`).
-    #[arg(long, requires = "wait", value_parser = humantime::parse_duration, default_value = "5m")]
+    /// With --kubeconfig: how long chart hooks, and --wait, may take (`90s`, `5m`).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
     timeout: std::time::Duration,
 }
 
@@ -319,7 +319,8 @@ fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: Actio
         trust: args.trust.options(),
         action,
         keep: args.node.keep_revisions,
-        wait: args.node.wait.then_some(args.node.timeout),
+        wait: args.node.wait,
+        timeout: args.node.timeout,
     };
     let (report, verdict) = install_cluster(&options, &|images| {
         printer.warn(&format!(
@@ -334,6 +335,9 @@ fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: Actio
 fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> {
     for resource in &report.applied {
         printer.status("Applied", &resource.to_string());
+    }
+    for hook in &report.hooks_run {
+        printer.status("Ran", &format!("hook {hook}"));
     }
     for resource in &report.deleted {
         printer.status("Deleted", &resource.to_string());
@@ -351,7 +355,7 @@ fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> 
         ));
     }
     if !report.hooks_left_out.is_empty() {
-        printer.warn("chart hooks are not run when installing into a cluster; left out:");
+        printer.warn("chart hooks of events airlock does not run (tests, deletion, rollback) were left out:");
         for hook in &report.hooks_left_out {
             printer.warn(&format!("  {hook}"));
         }

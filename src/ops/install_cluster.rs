@@ -13,9 +13,9 @@ use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
 use crate::sign::trust::Verdict;
 use crate::target::cluster::apply::Applier;
 use crate::target::cluster::objects::{self, Desired, DesiredObject, Relocation};
-use crate::target::cluster::ready;
 use crate::target::cluster::release::{self, AppliedObject, Release};
 use crate::target::cluster::{self, Deletion};
+use crate::target::cluster::{hooks, ready};
 use crate::target::k3s::install::Action;
 use crate::target::k3s::layout::cascades;
 use crate::target::k3s::state::ResourceRef;
@@ -38,8 +38,10 @@ pub struct ClusterInstallOptions {
     pub action: Action,
     /// Revisions whose records are kept for rollback.
     pub keep: usize,
-    /// Wait this long at most for the workloads to be ready.
-    pub wait: Option<Duration>,
+    /// Then wait for the workloads to be ready.
+    pub wait: bool,
+    /// How long hooks, and the wait, may take.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -54,6 +56,8 @@ pub struct ClusterReport {
     pub left: Vec<ResourceRef>,
     /// Dropped, but the deletion failed; the next run tries again.
     pub failed: Vec<(ResourceRef, String)>,
+    /// Chart hooks run, in order (`pre-install Job web/migrate (batch/v1)`).
+    pub hooks_run: Vec<String>,
     pub hooks_left_out: Vec<String>,
     pub foreign_images: Vec<String>,
     /// With a wait: the workloads not ready in time (the revision is recorded).
@@ -119,13 +123,19 @@ pub fn install_cluster(options: &ClusterInstallOptions, unmoved: &dyn Fn(usize))
                 (latest.map_or(1, |r| r.revision + 1), action.to_string())
             }
         };
-        let record = Record { name, version, digest: &digest, revision, action };
-        converge(&client, record, desired, &history, options.keep, options.wait).await
+        let hook_events = match options.action {
+            Action::Install => ("pre-install", "post-install"),
+            Action::Upgrade => ("pre-upgrade", "post-upgrade"),
+        };
+        let record = Record { name, version, digest: &digest, revision, action, hook_events: Some(hook_events) };
+        let waits = Waits { hooks: options.timeout, ready: options.wait.then_some(options.timeout) };
+        converge(&client, record, desired, &history, options.keep, waits).await
     })?;
     Ok((report, verdict))
 }
 
 /// Applies an earlier revision again (default: the one before the newest).
+/// Hooks are not run: a revision's record holds its objects, not its hooks.
 pub fn rollback_cluster(
     kubeconfig: &Path,
     name: &str,
@@ -171,8 +181,10 @@ pub fn rollback_cluster(
             digest: &target.manifest_digest,
             revision: current.revision + 1,
             action: format!("rollback to {wanted}"),
+            hook_events: None,
         };
-        converge(&client, record, desired, &history, keep, wait).await
+        let waits = Waits { hooks: Duration::ZERO, ready: wait };
+        converge(&client, record, desired, &history, keep, waits).await
     })
 }
 
@@ -191,6 +203,15 @@ struct Record<'a> {
     digest: &'a str,
     revision: u32,
     action: String,
+    /// The chart hook events run before and after the objects are applied.
+    hook_events: Option<(&'static str, &'static str)>,
+}
+
+/// How long chart hooks may take, and whether and how long to wait for
+/// the workloads afterwards.
+struct Waits {
+    hooks: Duration,
+    ready: Option<Duration>,
 }
 
 /// The same object whatever its API version (`policy/v1beta1` and
@@ -209,7 +230,7 @@ async fn converge(
     desired: Desired,
     history: &[Release],
     keep: usize,
-    wait: Option<Duration>,
+    waits: Waits,
 ) -> Result<ClusterReport> {
     let revision = record.revision;
     let mut release = Release {
@@ -255,8 +276,18 @@ async fn converge(
     }
     let crds: Vec<String> = desired.first.iter().filter(|o| o.is_crd()).map(|o| o.name().to_string()).collect();
     applier.wait_established(&crds, CRD_WAIT).await.with_context(stopped(applied.len()))?;
+    let mut hooks_run = Vec::new();
+    if let Some((pre, _)) = record.hook_events {
+        hooks_run =
+            hooks::run(&mut applier, &desired.hooks, pre, waits.hooks).await.with_context(stopped(applied.len()))?;
+    }
     for object in &desired.then {
         applied.push(applier.apply(object).await.with_context(stopped(applied.len()))?);
+    }
+    if let Some((_, post)) = record.hook_events {
+        let ran =
+            hooks::run(&mut applier, &desired.hooks, post, waits.hooks).await.with_context(stopped(applied.len()))?;
+        hooks_run.extend(ran);
     }
     for (object, resource) in release.objects.iter_mut().zip(&applied) {
         if let Some(ns) = &resource.namespace {
@@ -269,6 +300,7 @@ async fn converge(
         name: release.name.clone(),
         version: release.version.clone(),
         revision,
+        hooks_run,
         hooks_left_out: desired.hooks_left_out,
         foreign_images: desired.foreign_images,
         ..ClusterReport::default()
@@ -296,7 +328,7 @@ async fn converge(
     let mut all: Vec<Release> = history.iter().filter(|r| r.revision != revision).cloned().collect();
     all.push(release);
     release::trim(client, &all, keep).await;
-    if let Some(timeout) = wait {
+    if let Some(timeout) = waits.ready {
         report.not_ready = ready::wait_ready(&mut applier, &applied, timeout).await.err();
     }
     report.applied = applied;

@@ -7,7 +7,8 @@
 //! exist, reports a CRD established only from its second read on, and
 //! refuses a negative `spec.replicas`. A Deployment's status shows all its
 //! replicas available from its second read on, never when annotated
-//! `fake.airlock.dev/never-ready: "true"`. It runs on a free 127.0.0.1 port on
+//! `fake.airlock.dev/never-ready: "true"`; a Job has succeeded from its
+//! second read on, or failed when annotated `fake.airlock.dev/fails: "true"`. It runs on a free 127.0.0.1 port on
 //! its own thread and stops when dropped.
 
 use serde_json::{json, Value};
@@ -226,6 +227,13 @@ impl State {
             object["status"] = json!({"observedGeneration": object["metadata"]["generation"], "replicas": replicas,
                 "updatedReplicas": replicas, "availableReplicas": if never { 0 } else { replicas }});
         }
+        if path.contains("/jobs/") && *count >= 2 {
+            object["status"] = if object["metadata"]["annotations"]["fake.airlock.dev/fails"] == "true" {
+                json!({"failed": 1, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]})
+            } else {
+                json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]})
+            };
+        }
         json_response(200, object)
     }
 
@@ -299,9 +307,9 @@ impl State {
             return status(422, "Invalid", &message);
         }
         object["metadata"]["uid"] = json!(format!("uid-{path}"));
-        // A Deployment's new spec is rolled out anew.
+        // A Deployment's new spec is rolled out anew, a Job runs anew.
         object["metadata"]["generation"] = json!(1);
-        if path.contains("/deployments/") {
+        if path.contains("/deployments/") || path.contains("/jobs/") {
             self.reads.lock().unwrap().remove(path);
         }
         self.objects.lock().unwrap().insert(path.to_string(), object.clone());

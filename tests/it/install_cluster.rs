@@ -25,8 +25,14 @@ struct Versions {
 
 const CRD_YAML: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true}]\n";
 
+/// Chart hooks: a pre-install Job (its image bundled) kept afterwards, a
+/// post-install Job deleted once it succeeds, a pre-upgrade Job, and a test
+/// Pod that is never run.
+const HOOKS: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {\"helm.sh/hook\": pre-install, \"helm.sh/hook-weight\": \"5\"}\nspec: {template: {spec: {containers: [{name: m, image: \"localhost/hello:1.0.0\"}]}}}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: smoke\n  annotations: {\"helm.sh/hook\": post-install, \"helm.sh/hook-delete-policy\": hook-succeeded}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: upgrade-db\n  annotations: {\"helm.sh/hook\": pre-upgrade}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-test\n  annotations: {\"helm.sh/hook\": test}\n";
+const JOBS: &str = "/apis/batch/v1/namespaces/web/jobs";
+
 /// Version 1: a chart (ConfigMap, Deployment running the bundled image and
-/// one that is not bundled, a hook), a CRD, and manifests using both.
+/// one that is not bundled, hooks), a CRD, and manifests using both.
 /// Version 2 drops the chart's ConfigMap and the extra manifest, adds a Service.
 fn versions() -> Versions {
     let dir = tempfile::tempdir().unwrap();
@@ -43,11 +49,7 @@ fn versions() -> Versions {
             "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      initContainers: [{name: wait, image: \"busybox:1\"}]\n      containers: [{name: web, image: {{ .Values.image | quote }}}]\n",
         )
         .unwrap();
-        std::fs::write(
-            d.join("chart/templates/hook.yaml"),
-            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {\"helm.sh/hook\": pre-install}\n",
-        )
-        .unwrap();
+        std::fs::write(d.join("chart/templates/hooks.yaml"), HOOKS).unwrap();
         if !v2 {
             std::fs::write(
                 d.join("chart/templates/cm.yaml"),
@@ -137,7 +139,17 @@ fn install_upgrade_rollback_into_a_cluster() {
     assert_eq!(image_of(&api, "containers"), "reg.example:5000/mirror/hello:1.0.0");
     assert_eq!(image_of(&api, "initContainers"), "busybox:1");
     assert!(err.contains("left as they are") && err.contains("busybox:1"), "{err}");
-    assert!(err.contains("hooks are not run") && err.contains("pre-install hook Job migrate"), "{err}");
+    // Hooks: pre-install before the chart's objects, post-install after
+    // them and deleted once done, the test hook left out; none recorded.
+    let (migrate, smoke) = (format!("{JOBS}/migrate"), format!("{JOBS}/smoke"));
+    assert!(at(&migrate) < at(CHART_CONFIGMAP) && at(DEPLOYMENT) < at(&smoke), "{applies:?}");
+    assert!(err.contains("Ran hook pre-install Job web/migrate (batch/v1)"), "{err}");
+    assert!(err.contains("Ran hook post-install Job web/smoke (batch/v1)"), "{err}");
+    assert!(api.object(&migrate).is_some() && api.object(&smoke).is_none());
+    let migrate_image = &api.object(&migrate).unwrap()["spec"]["template"]["spec"]["containers"][0]["image"];
+    assert_eq!(migrate_image, "reg.example:5000/mirror/hello:1.0.0");
+    assert!(err.contains("were left out") && err.contains("test hook Pod web-test"), "{err}");
+    assert!(!applies.iter().any(|a| a.contains("upgrade-db") || a.contains("web-test")), "{applies:?}");
     assert!(api.object(&format!("{RECORDS}/airlock.site.v1")).is_some());
 
     // Installing it again converges under the same revision; a different
@@ -148,15 +160,22 @@ fn install_upgrade_rollback_into_a_cluster() {
     assert!(err.contains("no --registry: the bundle's 1 images keep their source names"), "{err}");
     assert!(err.contains("site 1.0.0 is already installed in this cluster (revision 1)"), "{err}");
 
-    // Upgrade: what version 2 drops is deleted; the CRD and namespace stay.
+    // Upgrade: what version 2 drops is deleted; the CRD and namespace stay;
+    // hooks are not among what it drops.
+    let before = api.deletes.lock().unwrap().len();
     let (out, err) = v.ok(&["upgrade", v2, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
+    assert!(err.contains("Ran hook pre-upgrade Job web/upgrade-db"), "{err}");
     assert!(out.contains("site 2.0.0: revision 2"), "{out}");
     assert!(
         err.contains("Deleted ConfigMap web/web-settings") && err.contains("Deleted ConfigMap default/extra"),
         "{err}"
     );
-    // In reverse of the install order: the custom resource before the ConfigMaps.
-    assert_eq!(*api.deletes.lock().unwrap(), [WIDGET_2, CHART_CONFIGMAP, EXTRA_CONFIGMAP]);
+    // The hook's old copy first (before-hook-creation), then in reverse of the
+    // install order: the custom resource before the ConfigMaps.
+    let upgrade_db = format!("{JOBS}/upgrade-db");
+    let deletes = api.deletes.lock().unwrap()[before..].to_vec();
+    assert_eq!(deletes, [upgrade_db.as_str(), WIDGET_2, CHART_CONFIGMAP, EXTRA_CONFIGMAP]);
+    assert!(api.object(&migrate).is_some());
     assert!(api.object("/api/v1/namespaces/web/services/svc").is_some());
     assert_eq!(api.object(DEPLOYMENT).unwrap()["spec"]["replicas"], 2);
 
@@ -233,6 +252,31 @@ fn refusals_name_the_object_and_record_nothing() {
     assert_eq!(records(&api).len(), 1);
     let err = v.fails(&["install", bad.to_str().unwrap(), "--k3s", "--wait"], &kubeconfig);
     assert!(err.contains("--wait applies to --kubeconfig"), "{err}");
+
+    // A hook that fails stops the install there: named, with where to look.
+    let fresh = FakeApiServer::start(&[]);
+    let chart = dir.join("bad/chart");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: bad\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        chart.join("templates/job.yaml"),
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: fail\n  annotations: {\"helm.sh/hook\": pre-install, \"fake.airlock.dev/fails\": \"true\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: after}\n",
+    )
+    .unwrap();
+    let spec = write_spec(
+        &dir.join("bad"),
+        "components:\n  - name: app\n    charts: [{name: bad, path: ./chart, images: explicit}]\n",
+    );
+    v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
+    let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &fresh.kubeconfig(dir));
+    assert!(
+        err.contains(
+            "chart pre-install hook Job fail (from chart bad) failed: Job has reached the specified backoff limit"
+        ) && err.contains("see why with `kubectl -n default logs job/fail`")
+            && err.contains("stopped after 0 of 1 objects"),
+        "{err}"
+    );
+    assert!(fresh.object("/api/v1/namespaces/default/configmaps/after").is_none() && records(&fresh).is_empty());
 
     // Nothing to roll back to, nothing installed to upgrade.
     let err = v.fails(&["rollback", "site"], &kubeconfig);

@@ -71,17 +71,8 @@ impl Applier {
     /// Applies one object; returns where it landed (its namespace filled
     /// in when the kind is namespaced and the body named none).
     pub async fn apply(&mut self, object: &DesiredObject) -> Result<ResourceRef, ClusterError> {
-        let (resource, caps) = self.kind(object.api_version(), object.kind(), || object.describe()).await?;
-        let namespace = match caps.scope {
-            Scope::Cluster => None,
-            Scope::Namespaced => Some(
-                object
-                    .namespace()
-                    .map(str::to_string)
-                    .or_else(|| object.default_namespace.clone())
-                    .unwrap_or_else(|| self.client.default_namespace().to_string()),
-            ),
-        };
+        let (resource, target) = self.resolve(object).await?;
+        let namespace = target.namespace.clone();
         let mut body = object.body.clone();
         if let Some(ns) = &namespace {
             // The body and the URL must agree, and the record names it.
@@ -100,12 +91,30 @@ impl Applier {
             let place = namespace.as_deref().map(|ns| format!(" in namespace {ns}")).unwrap_or_default();
             api_failure(e, || format!("{}{place}", object.describe()))
         })?;
-        Ok(ResourceRef {
+        Ok(target)
+    }
+
+    /// Where `object` lands: its kind, and its namespace when the kind is
+    /// namespaced (the body's, else its default, else the kubeconfig's).
+    pub async fn resolve(&mut self, object: &DesiredObject) -> Result<(ApiResource, ResourceRef), ClusterError> {
+        let (resource, caps) = self.kind(object.api_version(), object.kind(), || object.describe()).await?;
+        let namespace = match caps.scope {
+            Scope::Cluster => None,
+            Scope::Namespaced => Some(
+                object
+                    .namespace()
+                    .map(str::to_string)
+                    .or_else(|| object.default_namespace.clone())
+                    .unwrap_or_else(|| self.client.default_namespace().to_string()),
+            ),
+        };
+        let target = ResourceRef {
             api_version: object.api_version().into(),
             kind: object.kind().into(),
             namespace,
             name: object.name().into(),
-        })
+        };
+        Ok((resource, target))
     }
 
     /// Waits until every CRD named is established (the API serves its

@@ -7,6 +7,7 @@
 //! and Namespaces are never deleted (they take everything in them along).
 
 pub mod apply;
+pub mod hooks;
 pub mod objects;
 pub mod ready;
 pub mod release;
@@ -37,6 +38,8 @@ pub enum ClusterError {
     NotEstablished { names: String, seconds: u64 },
     #[error("not ready after {seconds} s: {list}; the revision is recorded (`airlock rollback` returns to the one before); see why with `{describe}`")]
     NotReady { seconds: u64, list: String, describe: String },
+    #[error("chart {hook} failed: {detail}; see why with `{logs}`, then rerun")]
+    HookFailed { hook: String, detail: String, logs: String },
     #[error("airlock's release record {what}: {detail}")]
     Record { what: String, detail: String },
 }

@@ -1,5 +1,5 @@
 //! What a bundle asks of a cluster, as objects: its CRDs, its manifests and
-//! its charts rendered offline (as `helm install` would, hooks aside), each
+//! its charts rendered offline (as `helm install` would, hooks apart), each
 //! parsed into JSON, with the images they run moved to the private registry
 //! `airlock push` put them in, split into what is applied first
 //! (Namespaces, CRDs) and the rest in Helm's install order.
@@ -60,12 +60,43 @@ pub struct Desired {
     pub first: Vec<DesiredObject>,
     /// The rest, in Helm's install order (unknown kinds last, by name).
     pub then: Vec<DesiredObject>,
-    /// Chart hooks, which `install --kubeconfig` does not run.
+    /// Chart hooks, run at their events rather than applied with the rest.
+    pub hooks: Vec<Hook>,
+    /// Chart hooks of events airlock never runs (`test`, `pre-delete`, ...).
     pub hooks_left_out: Vec<String>,
     /// Images the objects run that the bundle does not carry, left as
     /// they are (only looked for when images are moved to a registry).
     pub foreign_images: Vec<String>,
 }
+
+/// A chart hook (`helm.sh/hook`): applied at its events, lowest weight
+/// first, and not part of the recorded revision (as in Helm).
+#[derive(Debug, Clone)]
+pub struct Hook {
+    pub object: DesiredObject,
+    pub events: Vec<String>,
+    /// `helm.sh/hook-weight`.
+    pub weight: i64,
+    /// `helm.sh/hook-delete-policy`; Helm's default when absent is
+    /// `before-hook-creation`.
+    pub delete_policies: Vec<String>,
+}
+
+impl Hook {
+    pub fn deletes_on(&self, policy: &str) -> bool {
+        self.delete_policies.iter().any(|p| p == policy)
+            || (self.delete_policies.is_empty() && policy == "before-hook-creation")
+    }
+
+    /// `pre-install Job web/migrate (from chart web)`, for messages.
+    pub fn describe(&self) -> String {
+        format!("{} hook {}", self.events.join(","), self.object.describe())
+    }
+}
+
+/// The hook events `install`, `upgrade` and `rollback` run; others (tests,
+/// deletion) never are.
+const RUN_EVENTS: &[&str] = &["pre-install", "post-install", "pre-upgrade", "post-upgrade"];
 
 impl Desired {
     pub fn all(&self) -> impl Iterator<Item = &DesiredObject> {
@@ -245,9 +276,22 @@ fn chart_objects(
         }
     }
     for hook in hooks {
-        if let Some(body) = parse_documents(&hook.text, &hook.source)?.into_iter().next() {
-            let name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-            desired.hooks_left_out.push(format!("{origin}: {} hook {} {name}", hook.hook_events.join(","), hook.kind));
+        for body in parse_documents(&hook.text, &format!("{origin}, {}", hook.source))? {
+            let annotation = |key: &str| {
+                body.pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1")))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            };
+            let weight = annotation("helm.sh/hook-weight").and_then(|w| w.trim().parse().ok()).unwrap_or(0);
+            let delete_policies = annotation("helm.sh/hook-delete-policy")
+                .map(|p| p.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default();
+            let hook = Hook { object: object(body), events: hook.hook_events.clone(), weight, delete_policies };
+            if hook.events.iter().any(|e| RUN_EVENTS.contains(&e.as_str())) {
+                desired.hooks.push(hook);
+            } else {
+                desired.hooks_left_out.push(hook.describe());
+            }
         }
     }
     Ok(())
@@ -302,7 +346,8 @@ pub fn desired(
     desired.first.dedup_by(|a, b| a.kind() == "Namespace" && a.body == b.body);
     desired.then.sort_by(|a, b| manifests::rank(a.kind()).cmp(&manifests::rank(b.kind())));
     if let Some(relocation) = relocation {
-        for object in desired.first.iter_mut().chain(desired.then.iter_mut()) {
+        let hooks = desired.hooks.iter_mut().map(|h| &mut h.object);
+        for object in desired.first.iter_mut().chain(desired.then.iter_mut()).chain(hooks) {
             for image in relocate_images(&mut object.body, relocation) {
                 if !desired.foreign_images.contains(&image) {
                     desired.foreign_images.push(image);

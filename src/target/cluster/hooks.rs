@@ -1,0 +1,122 @@
+//! Running chart hooks as Helm does: the hooks of one event in weight
+//! order; each one's old copy deleted first (`before-hook-creation`, the
+//! default), then applied; a Job or Pod waited for until it succeeds or
+//! fails (up to a deadline); deleted afterwards when its delete policy asks.
+//! A failed hook stops the run. Hooks are not part of the recorded revision.
+
+use super::apply::Applier;
+use super::objects::Hook;
+use super::{delete, ClusterError, Deletion};
+use crate::chart::manifests;
+use crate::target::k3s::state::ResourceRef;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// How a finished Job or Pod ended: Ok, or why it failed. None: not yet.
+fn outcome(kind: &str, object: &Value) -> Option<Result<(), String>> {
+    let condition = |kind: &str| {
+        object.pointer("/status/conditions").and_then(Value::as_array).into_iter().flatten().find(|c| {
+            c.get("type").and_then(Value::as_str) == Some(kind)
+                && c.get("status").and_then(Value::as_str) == Some("True")
+        })
+    };
+    match kind {
+        "Job" => {
+            if let Some(failed) = condition("Failed") {
+                let why = failed.get("message").or_else(|| failed.get("reason")).and_then(Value::as_str);
+                return Some(Err(why.unwrap_or("the Job failed").to_string()));
+            }
+            let succeeded = object.pointer("/status/succeeded").and_then(Value::as_i64).unwrap_or(0) > 0;
+            (succeeded || condition("Complete").is_some()).then_some(Ok(()))
+        }
+        "Pod" => match object.pointer("/status/phase").and_then(Value::as_str) {
+            Some("Succeeded") => Some(Ok(())),
+            Some("Failed") => Some(Err("the Pod failed".into())),
+            _ => None,
+        },
+        _ => Some(Ok(())),
+    }
+}
+
+async fn delete_and_wait(applier: &mut Applier, target: &ResourceRef, deadline: Instant) -> Result<(), ClusterError> {
+    if let Deletion::Failed(why) = delete(applier.client(), target).await {
+        return Err(ClusterError::Refused { object: target.to_string(), detail: why });
+    }
+    while applier.get(target).await?.is_some() {
+        if Instant::now() >= deadline {
+            return Err(ClusterError::Refused {
+                object: target.to_string(),
+                detail: "its old copy is still being deleted; rerun once it is gone".into(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Ok(())
+}
+
+/// Runs the hooks of `event`; returns one line per hook run.
+pub async fn run(
+    applier: &mut Applier,
+    hooks: &[Hook],
+    event: &str,
+    timeout: Duration,
+) -> Result<Vec<String>, ClusterError> {
+    let mut these: Vec<&Hook> = hooks.iter().filter(|h| h.events.iter().any(|e| e == event)).collect();
+    these.sort_by(|a, b| {
+        (a.weight, manifests::rank(a.object.kind()), a.object.name()).cmp(&(
+            b.weight,
+            manifests::rank(b.object.kind()),
+            b.object.name(),
+        ))
+    });
+    let deadline = Instant::now() + timeout;
+    let mut ran = Vec::new();
+    for hook in these {
+        let (_, target) = applier.resolve(&hook.object).await?;
+        if hook.deletes_on("before-hook-creation") {
+            delete_and_wait(applier, &target, deadline).await?;
+        }
+        applier.apply(&hook.object).await?;
+        let result = loop {
+            let state = applier.get(&target).await?;
+            match state.as_ref().map(|object| outcome(&target.kind, object)) {
+                Some(Some(result)) => break result,
+                None => break Err("it was deleted while it ran".into()),
+                Some(None) if Instant::now() >= deadline => {
+                    break Err(format!("not finished after {} s (raise --timeout)", timeout.as_secs()))
+                }
+                Some(None) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        };
+        let policy = if result.is_ok() { "hook-succeeded" } else { "hook-failed" };
+        if hook.deletes_on(policy) {
+            delete_and_wait(applier, &target, deadline).await?;
+        }
+        if let Err(detail) = result {
+            let logs = match &target.namespace {
+                Some(ns) => format!("kubectl -n {ns} logs {}/{}", target.kind.to_lowercase(), target.name),
+                None => format!("kubectl logs {}/{}", target.kind.to_lowercase(), target.name),
+            };
+            return Err(ClusterError::HookFailed { hook: hook.describe(), detail, logs });
+        }
+        ran.push(format!("{event} {target}"));
+    }
+    Ok(ran)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn how_a_hook_ended() {
+        assert_eq!(outcome("Job", &json!({"status": {"active": 1}})), None);
+        assert_eq!(outcome("Job", &json!({"status": {"succeeded": 1}})), Some(Ok(())));
+        let failed = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}});
+        assert_eq!(outcome("Job", &failed), Some(Err("Job has reached the specified backoff limit".into())));
+        assert_eq!(outcome("Pod", &json!({"status": {"phase": "Running"}})), None);
+        assert_eq!(outcome("Pod", &json!({"status": {"phase": "Failed"}})), Some(Err("the Pod failed".into())));
+        assert_eq!(outcome("ConfigMap", &json!({})), Some(Ok(())));
+    }
+}
