@@ -43,6 +43,11 @@ const BUILT_IN: &[(&str, &str, &str, bool)] = &[
     ("rbac.authorization.k8s.io/v1", "roles", "Role", true),
     ("rbac.authorization.k8s.io/v1", "rolebindings", "RoleBinding", true),
     ("apiextensions.k8s.io/v1", "customresourcedefinitions", "CustomResourceDefinition", false),
+    ("admissionregistration.k8s.io/v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", false),
+    ("admissionregistration.k8s.io/v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", false),
+    ("networking.k8s.io/v1", "ingressclasses", "IngressClass", false),
+    ("networking.k8s.io/v1", "ingresses", "Ingress", true),
+    ("policy/v1", "poddisruptionbudgets", "PodDisruptionBudget", true),
     ("helm.cattle.io/v1", "helmcharts", "HelmChart", true),
 ];
 

@@ -298,6 +298,72 @@ fn refusals_name_the_object_and_record_nothing() {
     assert!(err.contains("choose a target: --k3s"), "{err}");
 }
 
+/// Two real charts written by others (traefik with its crds/ directory,
+/// cert-manager with its CRDs enabled and its post-install hooks) into the
+/// fake: every object lands where Helm would put it, the CRDs first, the
+/// hooks run in weight order and are deleted once they succeed.
+#[test]
+fn real_charts_install_into_a_cluster() {
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/real/charts");
+    if !real.join("cert-manager").is_dir() {
+        eprintln!("skipping: shared/testdata/real/charts is not there");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let airlock = Airlock::new();
+    let spec = write_spec(
+        dir.path(),
+        &format!(
+            "components:\n  - name: edge\n    charts:\n      - {{name: traefik, path: {}, namespace: traefik, images: explicit}}\n      - {{name: cert-manager, path: {}, namespace: cert-manager, images: explicit, values: {{crds: {{enabled: true}}}}}}\n",
+            real.join("traefik").display(),
+            real.join("cert-manager").display()
+        ),
+    );
+    let bundle = dir.path().join("edge.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    let api = FakeApiServer::start(&[]);
+    let kubeconfig = api.kubeconfig(dir.path());
+    let out = airlock.run(&[
+        "install",
+        bundle.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--registry",
+        "reg.example/mirror",
+        "--allow-unsigned",
+        "--wait",
+        "--timeout",
+        "30s",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+
+    let stored: Vec<String> = api.objects.lock().unwrap().keys().cloned().collect();
+    let count = |part: &str| stored.iter().filter(|p| p.contains(part)).count();
+    assert!(count("/customresourcedefinitions/") >= 6 + 10, "{stored:?}");
+    assert_eq!(count("/namespaces/cert-manager/deployments/"), 3, "{stored:?}");
+    assert_eq!(count("/namespaces/traefik/deployments/"), 1, "{stored:?}");
+    assert!(api
+        .object("/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/cert-manager-webhook")
+        .is_some());
+    assert!(api.object("/apis/networking.k8s.io/v1/ingressclasses/traefik").is_some(), "{stored:?}");
+    // Every CRD before any other object but namespaces.
+    let applies = api.applies.lock().unwrap().clone();
+    let last_crd = applies.iter().rposition(|a| a.contains("/customresourcedefinitions/")).unwrap();
+    let is_namespace = |a: &str| a.starts_with("/api/v1/namespaces/") && a.matches('/').count() == 4;
+    let first_other =
+        applies.iter().position(|a| !a.contains("/customresourcedefinitions/") && !is_namespace(a)).unwrap();
+    assert!(last_crd < first_other, "{applies:?}");
+    // cert-manager's post-install hooks: RBAC (weight -5) before the Job
+    // (weight 1), after every regular object; all deleted once they succeed.
+    let hooks: Vec<&str> = err.lines().filter(|l| l.contains("Ran hook")).collect();
+    assert_eq!(hooks.len(), 4, "{err}");
+    assert!(hooks[3].contains("post-install Job cert-manager/cert-manager-startupapicheck"), "{err}");
+    assert!(!stored.iter().any(|p| p.contains("startupapicheck")), "{stored:?}");
+    // Nothing bundled, so every image is named as left at its source.
+    assert!(err.contains("quay.io/jetstack/cert-manager-controller:"), "{err}");
+}
+
 /// Against a real cluster, when one is given: install makes a ConfigMap,
 /// the upgrade that drops it deletes it, the rollback brings it back; the
 /// test then removes what it made, records included.
