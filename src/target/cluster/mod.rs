@@ -1,5 +1,6 @@
 //! Talking to a Kubernetes API server (kube): what a bundle asks of a
-//! cluster (`objects`), applying it (`apply`), airlock's release records
+//! cluster (`objects`, images moved by `relocate`), applying it (`apply`),
+//! chart hooks (`hooks`), readiness (`ready`), airlock's release records
 //! kept in the cluster (`release`), and deleting what a newer revision (or
 //! K3s, for a removed manifest) leaves behind. Kinds are looked up by
 //! discovery (never guessed plurals), each request has a timeout, and
@@ -11,6 +12,7 @@ pub mod hooks;
 pub mod objects;
 pub mod ready;
 pub mod release;
+pub mod relocate;
 
 use crate::target::k3s::state::ResourceRef;
 use kube::api::{Api, DeleteParams, DynamicObject};
