@@ -1,9 +1,10 @@
 //! `airlock install|upgrade|rollback|history --kubeconfig`: a bundle into
 //! any Kubernetes cluster. The bundle is checked first (signature, every
 //! digest) and rendered whole before the first request that changes
-//! anything. Then its Namespaces and CRDs, then everything else, are
-//! applied server-side; what the previous revision had and this one drops
-//! is deleted; the revision is recorded in the cluster last. A failure
+//! anything. Then its Namespaces and CRDs, the pre hooks, everything else
+//! and the post hooks are applied server-side; what the previous revision
+//! had and this one drops is deleted; the revision is recorded in the
+//! cluster; then, if asked, the workloads are waited for. A failure
 //! part-way leaves the previous record in place, and a rerun converges.
 
 use crate::bundle::reader::BundleReader;
@@ -222,6 +223,32 @@ fn same_object(a: &ResourceRef, b: &ResourceRef) -> bool {
     a.kind == b.kind && a.name == b.name && a.namespace == b.namespace && group(a) == group(b)
 }
 
+/// Deletes what `previous` had (or failed to delete) that is not among
+/// `applied`, in reverse of the order it was applied, as Helm uninstalls:
+/// users before what they use. Namespaces and CRDs are left, and said.
+async fn delete_dropped(
+    client: &kube::Client,
+    previous: &Release,
+    applied: &[ResourceRef],
+    report: &mut ClusterReport,
+) {
+    let dropped = previous
+        .pending
+        .iter()
+        .chain(previous.objects.iter().rev().map(|o| &o.resource))
+        .filter(|old| !applied.iter().any(|new| same_object(old, new)));
+    for resource in dropped {
+        if cascades(resource) {
+            report.left.push(resource.clone());
+            continue;
+        }
+        match cluster::delete(client, resource).await {
+            Deletion::Deleted | Deletion::Absent => report.deleted.push(resource.clone()),
+            Deletion::Failed(why) => report.failed.push((resource.clone(), why)),
+        }
+    }
+}
+
 /// Applies `desired`, deletes what the newest recorded revision had (or
 /// failed to delete) that `desired` drops, records the revision, then
 /// waits for the workloads when asked to.
@@ -307,22 +334,7 @@ async fn converge(
         ..ClusterReport::default()
     };
     if let Some(previous) = history.last() {
-        // In reverse of the order applied, as Helm uninstalls: users before what they use.
-        let dropped = previous
-            .pending
-            .iter()
-            .chain(previous.objects.iter().rev().map(|o| &o.resource))
-            .filter(|old| !applied.iter().any(|new| same_object(old, new)));
-        for resource in dropped {
-            if cascades(resource) {
-                report.left.push(resource.clone());
-                continue;
-            }
-            match cluster::delete(client, resource).await {
-                Deletion::Deleted | Deletion::Absent => report.deleted.push(resource.clone()),
-                Deletion::Failed(why) => report.failed.push((resource.clone(), why)),
-            }
-        }
+        delete_dropped(client, previous, &applied, &mut report).await;
     }
     release.pending = report.failed.iter().map(|(r, _)| r.clone()).collect();
     release::write(client, &release).await?;
