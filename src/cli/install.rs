@@ -117,6 +117,10 @@ pub struct Args {
     /// Then run the bundled K3s install script with INSTALL_K3S_SKIP_DOWNLOAD=true.
     #[arg(long)]
     run_installer: bool,
+    /// With --kubeconfig: have the API server check every object and say
+    /// what would be applied and deleted, changing nothing.
+    #[arg(long)]
+    dry_run: bool,
     #[command(flatten)]
     trust: TrustArgs,
 }
@@ -124,6 +128,9 @@ pub struct Args {
 pub fn run(args: Args, printer: &Printer, action: Action) -> Result<()> {
     if let Target::Cluster(kubeconfig) = args.node.target()? {
         return run_cluster(args, kubeconfig, printer, action);
+    }
+    if args.dry_run {
+        bail!("--dry-run applies to --kubeconfig without --k3s");
     }
     let node = args.node;
     let options = InstallOptions {
@@ -321,6 +328,7 @@ fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: Actio
         keep: args.node.keep_revisions,
         wait: args.node.wait,
         timeout: args.node.timeout,
+        dry_run: args.dry_run,
     };
     let (report, verdict) = install_cluster(&options, &|images| {
         printer.warn(&format!(
@@ -333,14 +341,18 @@ fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: Actio
 
 /// Prints what was done; fails afterwards when the workloads were not ready in time.
 fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> {
+    let would = |done: &'static str, planned: &'static str| if report.dry_run { planned } else { done };
     for resource in &report.applied {
-        printer.status("Applied", &resource.to_string());
+        printer.status(would("Applied", "Would apply"), &resource.to_string());
+    }
+    for object in &report.unchecked {
+        printer.warn(&format!("cannot be checked before the install: {object}"));
     }
     for hook in &report.hooks_run {
-        printer.status("Ran", &format!("hook {hook}"));
+        printer.status(would("Ran", "Would run"), &format!("hook {hook}"));
     }
     for resource in &report.deleted {
-        printer.status("Deleted", &resource.to_string());
+        printer.status(would("Deleted", "Would delete"), &resource.to_string());
     }
     for resource in &report.left {
         printer.warn(&format!(
@@ -365,6 +377,17 @@ fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> 
             "not in the bundle, so left as they are (the cluster must be able to pull them): {}",
             report.foreign_images.join(", ")
         ));
+    }
+    if report.dry_run {
+        printer.data(&format!(
+            "dry run: {} {} would be revision {} ({} objects checked by the cluster, {} to delete); nothing was changed",
+            report.name,
+            report.version,
+            report.revision,
+            report.applied.len(),
+            report.deleted.len()
+        ));
+        return Ok(());
     }
     printer.data(&format!(
         "{} {}: revision {} ({} objects applied, {} deleted)",

@@ -44,6 +44,9 @@ pub struct ClusterInstallOptions {
     pub wait: bool,
     /// How long hooks, and the wait, may take.
     pub timeout: Duration,
+    /// Have the API server check every object, and say what would be
+    /// applied and deleted, changing nothing.
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Default)]
@@ -64,6 +67,11 @@ pub struct ClusterReport {
     pub foreign_images: Vec<String>,
     /// With a wait: the workloads not ready in time (the revision is recorded).
     pub not_ready: Option<cluster::ClusterError>,
+    /// Nothing was changed: `applied`, `deleted` and `hooks_run` say what would be.
+    pub dry_run: bool,
+    /// In a dry run: objects of kinds that only the bundle's own CRDs
+    /// define, which the API server cannot check before they exist.
+    pub unchecked: Vec<String>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -131,6 +139,9 @@ pub fn install_cluster(options: &ClusterInstallOptions, unmoved: &dyn Fn(usize))
         };
         let record = Record { name, version, digest: &digest, revision, action, hook_events: Some(hook_events) };
         let waits = Waits { hooks: options.timeout, ready: options.wait.then_some(options.timeout) };
+        if options.dry_run {
+            return dry_run(&client, record, desired, &history).await;
+        }
         converge(&client, record, desired, &history, options.keep, waits).await
     })?;
     Ok((report, verdict))
@@ -223,21 +234,108 @@ fn same_object(a: &ResourceRef, b: &ResourceRef) -> bool {
     a.kind == b.kind && a.name == b.name && a.namespace == b.namespace && group(a) == group(b)
 }
 
-/// Deletes what `previous` had (or failed to delete) that is not among
-/// `applied`, in reverse of the order it was applied, as Helm uninstalls:
-/// users before what they use. Namespaces and CRDs are left, and said.
+fn records_namespace() -> DesiredObject {
+    DesiredObject {
+        body: serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": release::NAMESPACE}}),
+        default_namespace: None,
+        origin: "airlock's release records".into(),
+    }
+}
+
+/// What `converge` would do, checked by the API server object by object
+/// (server-side dry run), changing nothing: no hook runs, nothing is
+/// deleted or recorded. Objects of kinds that only the bundle's own CRDs
+/// define cannot be checked before those CRDs exist, and are listed.
+async fn dry_run(
+    client: &kube::Client,
+    record: Record<'_>,
+    desired: Desired,
+    history: &[Release],
+) -> Result<ClusterReport> {
+    let mut applier = Applier::new(client.clone(), true);
+    applier.apply(&records_namespace()).await?;
+    let bundled_kinds: Vec<(String, String)> = desired
+        .first
+        .iter()
+        .filter(|o| o.is_crd())
+        .map(|crd| {
+            let text =
+                |path: &str| crd.body.pointer(path).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+            (text("/spec/group"), text("/spec/names/kind"))
+        })
+        .collect();
+    let mut report = ClusterReport {
+        name: record.name.into(),
+        version: record.version.into(),
+        revision: record.revision,
+        hooks_left_out: desired.hooks_left_out,
+        foreign_images: desired.foreign_images,
+        dry_run: true,
+        ..ClusterReport::default()
+    };
+    // Namespaces this bundle makes that are not there yet: what goes in
+    // them cannot be checked before they exist.
+    let mut new_namespaces = Vec::new();
+    for namespace in desired.first.iter().filter(|o| o.kind() == "Namespace") {
+        let (_, resource) = applier.resolve(namespace).await?;
+        if applier.get(&resource).await?.is_none() {
+            new_namespaces.push(namespace.name().to_string());
+        }
+    }
+    for object in desired.first.iter().chain(&desired.then) {
+        let bundled_kind = bundled_kinds.iter().any(|(group, kind)| {
+            object.kind() == kind && object.api_version().rsplit_once('/').is_some_and(|(g, _)| g == group)
+        });
+        let resource = match applier.resolve(object).await {
+            Ok((_, resource)) => resource,
+            Err(cluster::ClusterError::UnknownKind { .. }) if bundled_kind => {
+                report.unchecked.push(format!("{}: its CRD is in this bundle", object.describe()));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match &resource.namespace {
+            Some(ns) if new_namespaces.contains(ns) => {
+                report.unchecked.push(format!("{}: its namespace {ns} is made by this bundle", object.describe()))
+            }
+            _ => report.applied.push(applier.apply(object).await?),
+        }
+    }
+    if let Some((pre, post)) = record.hook_events {
+        for event in [pre, post] {
+            let hooks = desired.hooks.iter().filter(|h| h.events.iter().any(|e| e == event));
+            report.hooks_run.extend(hooks.map(|h| format!("{event} {}", h.object.describe())));
+        }
+    }
+    if let Some(previous) = history.last() {
+        for resource in dropped(previous, &report.applied).cloned().collect::<Vec<_>>() {
+            let list = if cascades(&resource) { &mut report.left } else { &mut report.deleted };
+            list.push(resource);
+        }
+    }
+    Ok(report)
+}
+
+/// What `previous` had (or failed to delete) that is not among `applied`,
+/// in reverse of the order it was applied, as Helm uninstalls: users
+/// before what they use.
+fn dropped<'a>(previous: &'a Release, applied: &'a [ResourceRef]) -> impl Iterator<Item = &'a ResourceRef> {
+    previous
+        .pending
+        .iter()
+        .chain(previous.objects.iter().rev().map(|o| &o.resource))
+        .filter(|old| !applied.iter().any(|new| same_object(old, new)))
+}
+
+/// Deletes what `previous` had that is not among `applied`; Namespaces and
+/// CRDs are left, and said.
 async fn delete_dropped(
     client: &kube::Client,
     previous: &Release,
     applied: &[ResourceRef],
     report: &mut ClusterReport,
 ) {
-    let dropped = previous
-        .pending
-        .iter()
-        .chain(previous.objects.iter().rev().map(|o| &o.resource))
-        .filter(|old| !applied.iter().any(|new| same_object(old, new)));
-    for resource in dropped {
+    for resource in dropped(previous, applied) {
         if cascades(resource) {
             report.left.push(resource.clone());
             continue;
@@ -284,13 +382,8 @@ async fn converge(
     };
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;
-    let mut applier = Applier::new(client.clone());
-    let records_namespace = DesiredObject {
-        body: serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": release::NAMESPACE}}),
-        default_namespace: None,
-        origin: "airlock's release records".into(),
-    };
-    applier.apply(&records_namespace).await?;
+    let mut applier = Applier::new(client.clone(), false);
+    applier.apply(&records_namespace()).await?;
     let total = desired.first.len() + desired.then.len();
     let stopped = |done: usize| {
         let (name, version) = (&release.name, &release.version);

@@ -2,8 +2,8 @@
 //! answers just enough, the way the API does, for airlock's cluster code to
 //! be checked: `/version`, discovery of a fixed set of built-in kinds plus
 //! the kinds of the CRDs applied to it (once established), server-side
-//! apply (PATCH, stored as sent), GET, list with a label selector, and
-//! DELETE. Like the real API it refuses an object whose namespace does not
+//! apply (PATCH, stored as sent; only checked with `dryRun=All`), GET,
+//! list with a label selector, and DELETE. Like the real API it refuses an object whose namespace does not
 //! exist, reports a CRD established only from its second read on, and
 //! refuses a negative `spec.replicas`. A Deployment's status shows all its
 //! replicas available from its second read on, never when annotated
@@ -21,7 +21,7 @@ pub struct FakeApiServer {
     pub objects: Arc<Mutex<BTreeMap<String, Value>>>,
     /// Every DELETE received, in order (its path).
     pub deletes: Arc<Mutex<Vec<String>>>,
-    /// Every PATCH received, in order (its path).
+    /// Every PATCH stored (not a dry run's), in order (its path).
     pub applies: Arc<Mutex<Vec<String>>>,
     _server: crate::support::InProcessServer,
 }
@@ -281,7 +281,6 @@ impl State {
         namespaced: bool,
         name: &str,
     ) -> axum::response::Response {
-        self.applies.lock().unwrap().push(path.to_string());
         if !query.split('&').any(|kv| kv.starts_with("fieldManager=")) {
             return status(400, "BadRequest", "PATCH of type apply needs a fieldManager");
         }
@@ -311,6 +310,10 @@ impl State {
             );
             return status(422, "Invalid", &message);
         }
+        if query.split('&').any(|kv| kv == "dryRun=All") {
+            return json_response(200, object);
+        }
+        self.applies.lock().unwrap().push(path.to_string());
         object["metadata"]["uid"] = json!(format!("uid-{path}"));
         // A Deployment's new spec is rolled out anew, a Job runs anew.
         object["metadata"]["generation"] = json!(1);

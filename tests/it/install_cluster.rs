@@ -118,6 +118,17 @@ fn install_upgrade_rollback_into_a_cluster() {
     let kubeconfig = api.kubeconfig(v.dir.path());
     let (v1, v2) = (v.v1.to_str().unwrap(), v.v2.to_str().unwrap());
 
+    // A dry run first: the cluster checks what it can, nothing is stored.
+    let (out, err) =
+        v.ok(&["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned", "--dry-run"], &kubeconfig);
+    assert!(out.contains("dry run: site 1.0.0 would be revision 1") && out.contains("nothing was changed"), "{out}");
+    assert!(err.contains("Would apply CustomResourceDefinition widgets.example.com"), "{err}");
+    assert!(err.contains("Would apply ConfigMap default/extra (v1)"), "{err}");
+    assert!(err.contains("Would run hook pre-install Job migrate (from chart web)"), "{err}");
+    assert!(err.contains("cannot be checked before the install: Widget w1 (from manifests app.yaml (component app)): its CRD is in this bundle"), "{err}");
+    assert!(err.contains("Deployment web (from chart web): its namespace web is made by this bundle"), "{err}");
+    assert!(api.applies.lock().unwrap().is_empty() && records(&api).is_empty());
+
     let (out, err) = v.ok(
         &["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned", "--wait", "--timeout", "20s"],
         &kubeconfig,
@@ -163,6 +174,17 @@ fn install_upgrade_rollback_into_a_cluster() {
     // Upgrade: what version 2 drops is deleted; the CRD and namespace stay;
     // hooks are not among what it drops.
     let before = api.deletes.lock().unwrap().len();
+    let applied_before = api.applies.lock().unwrap().len();
+    let (out, err) =
+        v.ok(&["upgrade", v2, "--registry", "reg.example:5000/mirror", "--allow-unsigned", "--dry-run"], &kubeconfig);
+    assert!(out.contains("dry run: site 2.0.0 would be revision 2 (") && out.contains("3 to delete)"), "{out}");
+    assert!(
+        err.contains("Would delete ConfigMap web/web-settings") && err.contains("Would apply Service web/svc"),
+        "{err}"
+    );
+    assert!(err.contains("Would run hook pre-upgrade Job upgrade-db"), "{err}");
+    assert_eq!(api.deletes.lock().unwrap().len(), before);
+    assert_eq!(api.applies.lock().unwrap().len(), applied_before);
     let (out, err) = v.ok(&["upgrade", v2, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
     assert!(err.contains("Ran hook pre-upgrade Job web/upgrade-db"), "{err}");
     assert!(out.contains("site 2.0.0: revision 2"), "{out}");

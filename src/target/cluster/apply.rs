@@ -21,11 +21,13 @@ pub struct Applier {
     /// Kinds found so far, by (apiVersion, kind). Only finds are kept: a
     /// kind missing now may be served once its CRD is established.
     kinds: HashMap<(String, String), (ApiResource, ApiCapabilities)>,
+    /// The API server checks each object as for real but stores nothing.
+    dry_run: bool,
 }
 
 impl Applier {
-    pub fn new(client: kube::Client) -> Self {
-        Applier { client, kinds: HashMap::new() }
+    pub fn new(client: kube::Client, dry_run: bool) -> Self {
+        Applier { client, kinds: HashMap::new(), dry_run }
     }
 
     pub fn client(&self) -> &kube::Client {
@@ -86,7 +88,8 @@ impl Applier {
             Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
             None => Api::all_with(self.client.clone(), &resource),
         };
-        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        params.dry_run = self.dry_run;
         api.patch(object.name(), &params, &Patch::Apply(&dynamic)).await.map_err(|e| {
             let place = namespace.as_deref().map(|ns| format!(" in namespace {ns}")).unwrap_or_default();
             api_failure(e, || format!("{}{place}", object.describe()))
