@@ -3,7 +3,7 @@ use crate::oci::manifest::Platform;
 use crate::ops::export::host_platform;
 use crate::ops::install::{clean_up_cluster, install_k3s, node_kubeconfig, rollback_k3s, InstallOptions};
 use crate::ops::install_cluster::{
-    cluster_history, install_cluster, rollback_cluster, ClusterInstallOptions, ClusterReport,
+    cluster_history, install_cluster, rollback_cluster, uninstall_cluster, ClusterInstallOptions, ClusterReport,
 };
 use crate::output::Printer;
 use crate::target::k3s::install::{Action, InstallReport, DEFAULT_KEEP};
@@ -401,4 +401,39 @@ fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> 
         Some(e) => Err(e.into()),
         None => Ok(()),
     }
+}
+
+#[derive(clap::Args)]
+pub struct UninstallArgs {
+    /// Bundle name (metadata.name).
+    name: String,
+    /// The cluster to remove it from (its records are there).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: PathBuf,
+}
+
+pub fn run_uninstall(args: UninstallArgs, printer: &Printer) -> Result<()> {
+    let done = uninstall_cluster(&args.kubeconfig, &args.name)?;
+    for resource in &done.deleted {
+        printer.status("Deleted", &resource.to_string());
+    }
+    for resource in &done.left {
+        printer.warn(&format!(
+            "{resource} is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
+            resource.kubectl_delete()
+        ));
+    }
+    if !done.failed.is_empty() {
+        let list: Vec<String> = done.failed.iter().map(|(r, why)| format!("{r}: {why}")).collect();
+        bail!(
+            "cannot delete {} of the objects of {} {}: {}; its records are kept, so rerunning `airlock uninstall {}` tries again",
+            done.failed.len(),
+            done.name,
+            done.version,
+            list.join("; "),
+            done.name
+        );
+    }
+    printer.data(&format!("{} {}: uninstalled ({} objects deleted)", done.name, done.version, done.deleted.len()));
+    Ok(())
 }

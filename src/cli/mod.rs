@@ -66,6 +66,8 @@ pub enum Command {
     Rollback(install::RollbackArgs),
     /// List the installed revisions of a bundle.
     History(install::HistoryArgs),
+    /// Remove an installed bundle from a cluster.
+    Uninstall(install::UninstallArgs),
 }
 
 /// clap value parser for `--platform os/arch[/variant]`.
@@ -91,5 +93,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Upgrade(args) => install::run(args, &printer, Action::Upgrade),
         Command::Rollback(args) => install::run_rollback(args, &printer),
         Command::History(args) => install::run_history(args, &printer),
+        Command::Uninstall(args) => install::run_uninstall(args, &printer),
     }
 }

@@ -201,6 +201,45 @@ pub fn rollback_cluster(
     })
 }
 
+/// What `uninstall` did.
+#[derive(Debug, Default)]
+pub struct Uninstalled {
+    pub name: String,
+    pub version: String,
+    pub deleted: Vec<ResourceRef>,
+    /// Namespaces and CRDs, left in place.
+    pub left: Vec<ResourceRef>,
+    /// Deletions that failed; the records stay so a rerun tries again.
+    pub failed: Vec<(ResourceRef, String)>,
+}
+
+/// Deletes every object of the newest revision of `name` (and those still
+/// pending) in reverse of the order they were applied, then its records;
+/// Namespaces and CRDs are left and said. When a deletion fails, the
+/// records stay and a rerun tries again.
+pub fn uninstall_cluster(kubeconfig: &Path, name: &str) -> Result<Uninstalled> {
+    runtime()?.block_on(async {
+        let client = cluster::client(kubeconfig).await?;
+        let history = release::list(&client, name).await?;
+        let Some(latest) = history.last() else {
+            bail!("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)
+        };
+        let mut report = ClusterReport::default();
+        delete_dropped(&client, latest, &[], &mut report).await;
+        if report.failed.is_empty() {
+            release::trim(&client, &history, 0).await;
+            release::remove(&client, latest).await?;
+        }
+        Ok(Uninstalled {
+            name: name.into(),
+            version: latest.version.clone(),
+            deleted: report.deleted,
+            left: report.left,
+            failed: report.failed,
+        })
+    })
+}
+
 /// Every recorded revision of `name` in the cluster, oldest first.
 pub fn cluster_history(kubeconfig: &Path, name: &str) -> Result<Vec<Release>> {
     runtime()?.block_on(async {

@@ -215,6 +215,25 @@ fn install_upgrade_rollback_into_a_cluster() {
     let (out, _) = v.ok(&["history", "site"], &kubeconfig);
     assert!(out.lines().nth(2).is_some_and(|l| l.contains("rollback to 1")), "{out}");
     assert_eq!(records(&api).len(), 3);
+
+    // Uninstall: every object goes but the namespace and the CRD (said),
+    // and so do the records; hooks were never the release's.
+    let (out, err) = v.ok(&["uninstall", "site"], &kubeconfig);
+    assert!(out.contains("site 1.0.0: uninstalled (5 objects deleted)"), "{out}");
+    assert!(
+        err.contains("kubectl delete namespace web")
+            && err.contains("kubectl delete customresourcedefinition.apiextensions.k8s.io widgets.example.com"),
+        "{err}"
+    );
+    for path in [DEPLOYMENT, CHART_CONFIGMAP, EXTRA_CONFIGMAP, WIDGET, WIDGET_2] {
+        assert!(api.object(path).is_none(), "{path} is still there");
+    }
+    assert!(api.object(CRD).is_some() && api.object(&migrate).is_some());
+    assert!(records(&api).is_empty());
+    let err = v.fails(&["history", "site"], &kubeconfig);
+    assert!(err.contains("no revision of `site` is recorded"), "{err}");
+    let err = v.fails(&["uninstall", "site"], &kubeconfig);
+    assert!(err.contains("site is not installed in this cluster"), "{err}");
 }
 
 #[test]
@@ -387,8 +406,8 @@ fn real_charts_install_into_a_cluster() {
 }
 
 /// Against a real cluster, when one is given: install makes a ConfigMap,
-/// the upgrade that drops it deletes it, the rollback brings it back; the
-/// test then removes what it made, records included.
+/// the upgrade that drops it deletes it, the rollback brings it back, and
+/// uninstall removes it; the test then removes anything left, records included.
 #[test]
 fn install_upgrade_rollback_on_a_real_cluster() {
     let Some(kubeconfig) = std::env::var_os("AIRLOCK_E2E_KUBECONFIG") else { return };
@@ -429,8 +448,12 @@ fn install_upgrade_rollback_on_a_real_cluster() {
     run(&["rollback", &name]);
     let restored = exists(&name) && !exists(&format!("{name}-b"));
     let history = run(&["history", &name]);
-    kube(&["delete", "configmap", &name, "--ignore-not-found"]);
+    let uninstalled = airlock.run(&["uninstall", &name, "--kubeconfig", kubeconfig.to_str().unwrap()]);
+    let gone = !exists(&name);
+    // Whatever happened above, leave the cluster as it was.
+    kube(&["delete", "configmap", &name, &format!("{name}-b"), "--ignore-not-found"]);
     kube(&["delete", "secret", "-n", "airlock-system", "-l", &format!("airlock.dev/release={name}")]);
     assert!(restored, "the rollback did not restore revision 1");
     assert_eq!(history.lines().count(), 3, "{history}");
+    assert!(uninstalled.status.success() && gone, "{}", String::from_utf8_lossy(&uninstalled.stderr));
 }

@@ -140,3 +140,13 @@ pub async fn trim(client: &kube::Client, releases: &[Release], keep: usize) {
         let _ = api(client).delete(&secret_name(&old.name, old.revision), &DeleteParams::default()).await;
     }
 }
+
+/// Deletes the record of one revision (the last one, at uninstall).
+pub async fn remove(client: &kube::Client, release: &Release) -> Result<(), ClusterError> {
+    let name = secret_name(&release.name, release.revision);
+    match api(client).delete(&name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(e) => Err(api_failure(e, || format!("Secret {NAMESPACE}/{name}"))),
+    }
+}
