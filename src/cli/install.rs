@@ -242,8 +242,8 @@ pub struct RollbackArgs {
 
 pub fn run_rollback(args: RollbackArgs, printer: &Printer) -> Result<()> {
     if let Target::Cluster(kubeconfig) = args.node.target()? {
-        let wait = args.node.wait.then_some(args.node.timeout);
-        let report = rollback_cluster(&kubeconfig, &args.name, args.to, args.node.keep_revisions, wait)?;
+        let node = &args.node;
+        let report = rollback_cluster(&kubeconfig, &args.name, args.to, node.keep_revisions, node.wait, node.timeout)?;
         return print_cluster_report(printer, report);
     }
     let report = rollback_k3s(&args.node.root, &args.name, args.to, args.node.keep_revisions)?;
@@ -367,7 +367,7 @@ fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> 
         ));
     }
     if !report.hooks_left_out.is_empty() {
-        printer.warn("chart hooks of events airlock does not run (tests, deletion, rollback) were left out:");
+        printer.warn("chart hooks of events airlock does not run (tests, deletion) were left out:");
         for hook in &report.hooks_left_out {
             printer.warn(&format!("  {hook}"));
         }

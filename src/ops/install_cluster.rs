@@ -147,14 +147,15 @@ pub fn install_cluster(options: &ClusterInstallOptions, unmoved: &dyn Fn(usize))
     Ok((report, verdict))
 }
 
-/// Applies an earlier revision again (default: the one before the newest).
-/// Hooks are not run: a revision's record holds its objects, not its hooks.
+/// Applies an earlier revision again (default: the one before the newest),
+/// with that revision's `pre-rollback` and `post-rollback` hooks.
 pub fn rollback_cluster(
     kubeconfig: &Path,
     name: &str,
     to: Option<u32>,
     keep: usize,
-    wait: Option<Duration>,
+    wait: bool,
+    timeout: Duration,
 ) -> Result<ClusterReport> {
     runtime()?.block_on(async {
         let client = cluster::client(kubeconfig).await?;
@@ -175,7 +176,7 @@ pub fn rollback_cluster(
             let kept: Vec<String> = history.iter().map(|r| r.revision.to_string()).collect();
             bail!("revision {wanted} of {name} is not recorded; recorded: {}", kept.join(", "))
         };
-        let mut desired = Desired::default();
+        let mut desired = Desired { hooks: target.hooks.clone(), ..Desired::default() };
         for object in &target.objects {
             let object = DesiredObject {
                 body: object.body.clone(),
@@ -194,9 +195,9 @@ pub fn rollback_cluster(
             digest: &target.manifest_digest,
             revision: current.revision + 1,
             action: format!("rollback to {wanted}"),
-            hook_events: None,
+            hook_events: Some(("pre-rollback", "post-rollback")),
         };
-        let waits = Waits { hooks: Duration::ZERO, ready: wait };
+        let waits = Waits { hooks: timeout, ready: wait.then_some(timeout) };
         converge(&client, record, desired, &history, keep, waits).await
     })
 }
@@ -418,6 +419,7 @@ async fn converge(
             })
             .collect(),
         pending: Vec::new(),
+        hooks: desired.hooks.clone(),
     };
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;

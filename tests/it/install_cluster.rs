@@ -26,9 +26,9 @@ struct Versions {
 const CRD_YAML: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true}]\n";
 
 /// Chart hooks: a pre-install Job (its image bundled) kept afterwards, a
-/// post-install Job deleted once it succeeds, a pre-upgrade Job, and a test
-/// Pod that is never run.
-const HOOKS: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {\"helm.sh/hook\": pre-install, \"helm.sh/hook-weight\": \"5\"}\nspec: {template: {spec: {containers: [{name: m, image: \"localhost/hello:1.0.0\"}]}}}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: smoke\n  annotations: {\"helm.sh/hook\": post-install, \"helm.sh/hook-delete-policy\": hook-succeeded}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: upgrade-db\n  annotations: {\"helm.sh/hook\": pre-upgrade}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-test\n  annotations: {\"helm.sh/hook\": test}\n";
+/// post-install Job deleted once it succeeds, a pre-upgrade Job, a
+/// pre-rollback Job, and a test Pod that is never run.
+const HOOKS: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {\"helm.sh/hook\": pre-install, \"helm.sh/hook-weight\": \"5\"}\nspec: {template: {spec: {containers: [{name: m, image: \"localhost/hello:1.0.0\"}]}}}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: smoke\n  annotations: {\"helm.sh/hook\": post-install, \"helm.sh/hook-delete-policy\": hook-succeeded}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: upgrade-db\n  annotations: {\"helm.sh/hook\": pre-upgrade}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: before-rollback\n  annotations: {\"helm.sh/hook\": pre-rollback}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-test\n  annotations: {\"helm.sh/hook\": test}\n";
 const JOBS: &str = "/apis/batch/v1/namespaces/web/jobs";
 
 /// Version 1: a chart (ConfigMap, Deployment running the bundled image and
@@ -160,7 +160,11 @@ fn install_upgrade_rollback_into_a_cluster() {
     let migrate_image = &api.object(&migrate).unwrap()["spec"]["template"]["spec"]["containers"][0]["image"];
     assert_eq!(migrate_image, "reg.example:5000/mirror/hello:1.0.0");
     assert!(err.contains("were left out") && err.contains("test hook Pod web-test"), "{err}");
-    assert!(!applies.iter().any(|a| a.contains("upgrade-db") || a.contains("web-test")), "{applies:?}");
+    assert!(
+        !applies.iter().any(|a| a.contains("upgrade-db") || a.contains("rollback") || a.contains("web-test")),
+        "{applies:?}"
+    );
+    assert!(!err.contains("before-rollback"), "{err}");
     assert!(api.object(&format!("{RECORDS}/airlock.site.v1")).is_some());
 
     // Installing it again converges under the same revision; a different
@@ -209,6 +213,11 @@ fn install_upgrade_rollback_into_a_cluster() {
     let (out, err) = v.ok(&["rollback", "site"], &kubeconfig);
     assert!(out.contains("site 1.0.0: revision 3"), "{out}");
     assert!(err.contains("Deleted Service web/svc"), "{err}");
+    // Revision 1's own pre-rollback hook, before its objects return.
+    assert!(err.contains("Ran hook pre-rollback Job web/before-rollback"), "{err}");
+    let applies = api.applies.lock().unwrap().clone();
+    let hook_at = applies.iter().position(|a| a.ends_with("/before-rollback")).unwrap();
+    assert!(hook_at < applies.iter().rposition(|a| a == CHART_CONFIGMAP).unwrap(), "{applies:?}");
     assert!(api.object(CHART_CONFIGMAP).is_some() && api.object(EXTRA_CONFIGMAP).is_some());
     assert_eq!(image_of(&api, "containers"), "reg.example:5000/mirror/hello:1.0.0");
     assert_eq!(api.object(DEPLOYMENT).unwrap()["spec"]["replicas"], 1);

@@ -16,7 +16,8 @@ use crate::chart::{load, manifests, values};
 use serde_json::Value;
 
 /// One object to apply.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DesiredObject {
     pub body: Value,
     /// The namespace of a namespaced object whose body names none: its
@@ -75,8 +76,10 @@ impl Desired {
 }
 
 /// A chart hook (`helm.sh/hook`): applied at its events, lowest weight
-/// first, and not part of the recorded revision (as in Helm).
-#[derive(Debug, Clone)]
+/// first. Recorded with its revision for `rollback`'s hooks, but never
+/// deleted as part of it (as in Helm).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Hook {
     pub object: DesiredObject,
     pub events: Vec<String>,
@@ -101,7 +104,8 @@ impl Hook {
 
 /// The hook events `install`, `upgrade` and `rollback` run; others (tests,
 /// deletion) never are.
-const RUN_EVENTS: &[&str] = &["pre-install", "post-install", "pre-upgrade", "post-upgrade"];
+const RUN_EVENTS: &[&str] =
+    &["pre-install", "post-install", "pre-upgrade", "post-upgrade", "pre-rollback", "post-rollback"];
 
 /// Parses a YAML document set into objects (a `List` gives its items).
 /// Every document must be an object with apiVersion, kind and metadata.name.

@@ -5,6 +5,7 @@
 //! every applied object as applied: what `rollback` applies again and what
 //! a later revision deletes when it drops it. Decides nothing.
 
+use super::objects::Hook;
 use super::{api_failure, ClusterError};
 use crate::target::k3s::state::ResourceRef;
 use k8s_openapi::api::core::v1::Secret;
@@ -44,6 +45,10 @@ pub struct Release {
     /// Dropped objects whose deletion failed: the next revision tries again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<ResourceRef>,
+    /// The charts' hooks, for a rollback to this revision to run its
+    /// `pre-rollback` and `post-rollback` ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<Hook>,
 }
 
 impl Release {
