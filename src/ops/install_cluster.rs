@@ -90,9 +90,17 @@ pub fn install_cluster(options: &ClusterInstallOptions, unmoved: &dyn Fn(usize))
         );
     }
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
+    let components = chosen_components(&reader, &options.skip)?;
+    // The cluster is asked before every byte is hashed: a wrong kubeconfig
+    // or a cluster out of reach is said at once, not minutes later.
+    let runtime = runtime()?;
+    let (client, cluster) = runtime.block_on(async {
+        let client = cluster::client(&options.kubeconfig).await?;
+        let capabilities = cluster::capabilities(&client).await?;
+        Ok::<_, cluster::ClusterError>((client, capabilities))
+    })?;
     verify_digests(&options.bundle, &reader.head, &mut |_| {})
         .with_context(|| format!("{} failed verification; nothing was installed", options.bundle.display()))?;
-    let components = chosen_components(&reader, &options.skip)?;
     let images = components.iter().map(|c| c.images.len()).sum();
     if options.registry.is_none() && images > 0 {
         unmoved(images);
@@ -100,9 +108,7 @@ pub fn install_cluster(options: &ClusterInstallOptions, unmoved: &dyn Fn(usize))
     let manifest = &reader.head.manifest;
     let (name, version) = (&manifest.metadata.name, &manifest.metadata.version);
     let digest = Digest::of(&reader.head.manifest_bytes).to_string();
-    let report = runtime()?.block_on(async {
-        let client = cluster::client(&options.kubeconfig).await?;
-        let cluster = cluster::capabilities(&client).await?;
+    let report = runtime.block_on(async {
         let relocation = options.registry.clone().map(|destination| Relocation {
             destination,
             keep_registry_host: options.keep_registry_host,
