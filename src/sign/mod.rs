@@ -86,23 +86,15 @@ impl PublicKey {
     pub fn from_pem(path: &Path, pem: &[u8]) -> Result<Self, SignError> {
         let bad = |detail: String| SignError::PublicKey { path: path.into(), detail };
         let key = CosignVerificationKey::try_from_pem(pem).map_err(|e| bad(e.to_string()))?;
-        let text = std::str::from_utf8(pem).map_err(|_| bad("not text".into()))?;
-        let der = pem_body(text).ok_or_else(|| bad("no PUBLIC KEY block".into()))?;
-        Ok(PublicKey { key, key_id: key_id(&der), path: path.into() })
+        let blocks = pem::parse_many(pem).map_err(|e| bad(e.to_string()))?;
+        let der = blocks.iter().find(|b| b.tag() == "PUBLIC KEY").ok_or_else(|| bad("no PUBLIC KEY block".into()))?;
+        Ok(PublicKey { key, key_id: key_id(der.contents()), path: path.into() })
     }
 
     /// Checks a base64 signature over `msg`.
     pub fn verify(&self, signature_b64: &str, msg: &[u8]) -> bool {
         self.key.verify_signature(Signature::Base64Encoded(signature_b64.trim().as_bytes()), msg).is_ok()
     }
-}
-
-/// The DER inside the first `-----BEGIN PUBLIC KEY-----` block.
-fn pem_body(text: &str) -> Option<Vec<u8>> {
-    let start = text.find("-----BEGIN PUBLIC KEY-----")? + "-----BEGIN PUBLIC KEY-----".len();
-    let end = text[start..].find("-----END PUBLIC KEY-----")? + start;
-    let b64: String = text[start..end].chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(b64).ok()
 }
 
 /// Key IDs are the sha256 of the public key's DER (SubjectPublicKeyInfo),
