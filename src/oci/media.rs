@@ -35,3 +35,9 @@ pub fn is_manifest(media_type: &str) -> bool {
 pub fn is_compressible(media_type: &str) -> bool {
     matches!(media_type, OCI_LAYER_TAR | DOCKER_LAYER_TAR | AIRLOCK_YAML | AIRLOCK_FILE)
 }
+
+/// Whether a differential bundle carries blobs of this type even when its
+/// base has them: charts and YAML, which installing into a cluster reads.
+pub fn always_carried(media_type: &str) -> bool {
+    matches!(media_type, HELM_CHART | HELM_CONFIG | AIRLOCK_YAML)
+}

@@ -82,15 +82,32 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// source names for want of `--registry`.
 pub fn install_cluster(options: &ClusterInstallOptions, unmoved: &dyn Fn(usize)) -> Result<(ClusterReport, Verdict)> {
     let reader = BundleReader::open(&options.bundle)?;
-    if let Some(base) = &reader.head.manifest.base {
+    let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
+    let components = chosen_components(&reader, &options.skip)?;
+    // A differential bundle serves as long as it carries what is rendered
+    // and applied: images come from the registry, not from the bundle.
+    let manifest = &reader.head.manifest;
+    let left_to_base: Vec<String> = components
+        .iter()
+        .flat_map(|c| {
+            let charts = c.charts.iter().flat_map(|ch| {
+                std::iter::once((&ch.archive_digest, format!("chart {}", ch.name)))
+                    .chain(ch.values_files.iter().map(|v| (&v.digest, format!("values file {}", v.name))))
+            });
+            let documents = c.crds.iter().chain(&c.manifests).map(|d| (&d.digest, d.name.clone()));
+            charts.chain(documents).collect::<Vec<_>>()
+        })
+        .filter(|(digest, _)| manifest.find_blob(digest).is_some_and(|b| b.in_base))
+        .map(|(_, what)| what)
+        .collect();
+    if let Some(base) = manifest.base.as_ref().filter(|_| !left_to_base.is_empty()) {
         bail!(
-            "{} is a differential bundle (it leaves blobs to {}); installing into a cluster needs the full bundle",
+            "{} is a differential bundle that leaves {} to its base {}; install from the full bundle of this version",
             options.bundle.display(),
+            left_to_base.join(", "),
             base.describe()
         );
     }
-    let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
-    let components = chosen_components(&reader, &options.skip)?;
     // The cluster is asked before every byte is hashed: a wrong kubeconfig
     // or a cluster out of reach is said at once, not minutes later.
     let runtime = runtime()?;
@@ -105,7 +122,6 @@ pub fn install_cluster(options: &ClusterInstallOptions, unmoved: &dyn Fn(usize))
     if options.registry.is_none() && images > 0 {
         unmoved(images);
     }
-    let manifest = &reader.head.manifest;
     let (name, version) = (&manifest.metadata.name, &manifest.metadata.version);
     let digest = Digest::of(&reader.head.manifest_bytes).to_string();
     let report = runtime.block_on(async {

@@ -21,6 +21,7 @@ struct Versions {
     airlock: Airlock,
     v1: PathBuf,
     v2: PathBuf,
+    diff: PathBuf,
 }
 
 const CRD_YAML: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true}]\n";
@@ -80,7 +81,11 @@ fn versions() -> Versions {
     }
     let v2 = bundles.pop().unwrap();
     let v1 = bundles.pop().unwrap();
-    Versions { dir, airlock, v1, v2 }
+    // Version 2 as a differential bundle: the image is left to version 1.
+    let diff = dir.path().join("site-2.0.0-since-1.0.0.airlock");
+    let spec = dir.path().join("2.0.0/airlock.yaml");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", diff.to_str().unwrap(), "--since", v1.to_str().unwrap()]);
+    Versions { dir, airlock, v1, v2, diff }
 }
 
 impl Versions {
@@ -189,7 +194,12 @@ fn install_upgrade_rollback_into_a_cluster() {
     assert!(err.contains("Would run hook pre-upgrade Job upgrade-db"), "{err}");
     assert_eq!(api.deletes.lock().unwrap().len(), before);
     assert_eq!(api.applies.lock().unwrap().len(), applied_before);
-    let (out, err) = v.ok(&["upgrade", v2, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
+    // The real upgrade from the differential bundle: it carries the chart
+    // and YAML, and the images are in the registry.
+    let blobs = v.airlock.inspect(&v.diff)["blobs"].as_array().unwrap().clone();
+    assert!(blobs.iter().any(|b| b["inBase"] == true), "{blobs:?}");
+    let diff = v.diff.to_str().unwrap();
+    let (out, err) = v.ok(&["upgrade", diff, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
     assert!(err.contains("Ran hook pre-upgrade Job web/upgrade-db"), "{err}");
     assert!(out.contains("site 2.0.0: revision 2"), "{out}");
     assert!(

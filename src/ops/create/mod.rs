@@ -130,13 +130,18 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         }
         (None, None) => None,
     };
-    let in_base = |d: &Digest| base.as_ref().is_some_and(|b| b.digests.contains(d));
-    let compressible = |b: &BlobDescriptor| media::is_compressible(&b.media_type) && !in_base(&b.digest);
+    // Charts and YAML are carried even when the base has them: they are
+    // small, and installing into a cluster renders from them (a cluster,
+    // unlike a K3s node, keeps no copy of the base's).
+    let in_base = |b: &BlobDescriptor| {
+        !media::always_carried(&b.media_type) && base.as_ref().is_some_and(|base| base.digests.contains(&b.digest))
+    };
+    let compressible = |b: &BlobDescriptor| media::is_compressible(&b.media_type) && !in_base(b);
     let mut downloaded =
         images::download_missing(&all_images, &compressible, &registry, &cache, concurrency, progress, None).await?;
     let mut blob_records = {
         let cache = cache.clone();
-        let (carried, left): (Vec<_>, Vec<_>) = blobs.0.into_iter().partition(|b| !in_base(&b.digest));
+        let (carried, left): (Vec<_>, Vec<_>) = blobs.0.into_iter().partition(|b| !in_base(b));
         let mut records = tokio::task::spawn_blocking(move || blob_records(carried, &cache)).await??;
         records.extend(differential::base_records(left));
         records
@@ -200,7 +205,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
             .try_collect::<Vec<()>>()
             .await
     };
-    let everything = |b: &BlobDescriptor| !in_base(&b.digest);
+    let everything = |b: &BlobDescriptor| !in_base(b);
     let download =
         images::download_missing(&all_images, &everything, &registry, &cache, concurrency, progress, Some(&filler));
     let ((), fetched) = tokio::try_join!(async { fill_cached.await.map(|_| ()) }, download)?;
