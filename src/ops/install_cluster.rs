@@ -198,7 +198,8 @@ pub fn rollback_cluster(
             let kept: Vec<String> = history.iter().map(|r| r.revision.to_string()).collect();
             bail!("revision {wanted} of {name} is not recorded; recorded: {}", kept.join(", "))
         };
-        let mut desired = Desired { hooks: target.hooks.clone(), ..Desired::default() };
+        let mut desired = Desired::default();
+        desired.hooks = target.hooks.clone();
         for object in &target.objects {
             let object = DesiredObject {
                 body: object.body.clone(),

@@ -64,7 +64,8 @@ fn versions() -> Versions {
         manifests += if v2 {
             "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: web}\n"
         } else {
-            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n"
+            // Version 1 also declares the chart's namespace itself, labelled.
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: web, labels: {team: shop}}\n"
         };
         std::fs::write(d.join("app.yaml"), manifests).unwrap();
         let spec = write_spec(
@@ -145,6 +146,8 @@ fn install_upgrade_rollback_into_a_cluster() {
     }
     // Charts render for this cluster: its version, and the CRD the bundle brings.
     assert_eq!(api.object(CHART_CONFIGMAP).unwrap()["data"]["ns"], "web");
+    // The namespace as the bundle declares it, not the chart's bare one.
+    assert_eq!(api.object("/api/v1/namespaces/web").unwrap()["metadata"]["labels"]["team"], "shop");
     assert_eq!(api.object(CHART_CONFIGMAP).unwrap()["data"]["kube"], "v1.31.4");
     assert!(api.object(WIDGET_2).is_some());
     // Namespaces and CRDs go first; the Widget only once its CRD is served.

@@ -59,13 +59,17 @@ impl Applier {
         }
     }
 
+    fn api(&self, resource: &ApiResource, namespace: Option<&str>) -> Api<DynamicObject> {
+        match namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, resource),
+            None => Api::all_with(self.client.clone(), resource),
+        }
+    }
+
     /// The object as the cluster has it now, if it is there.
     pub async fn get(&mut self, resource: &ResourceRef) -> Result<Option<serde_json::Value>, ClusterError> {
         let (api_resource, _) = self.kind(&resource.api_version, &resource.kind, || resource.to_string()).await?;
-        let api: Api<DynamicObject> = match &resource.namespace {
-            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &api_resource),
-            None => Api::all_with(self.client.clone(), &api_resource),
-        };
+        let api = self.api(&api_resource, resource.namespace.as_deref());
         let found = api.get_opt(&resource.name).await.map_err(|e| api_failure(e, || resource.to_string()))?;
         Ok(found.map(|o| serde_json::to_value(o).expect("an object serializes")))
     }
@@ -84,10 +88,7 @@ impl Applier {
             object: object.describe(),
             detail: format!("not a Kubernetes object: {e}"),
         })?;
-        let api: Api<DynamicObject> = match &namespace {
-            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
-            None => Api::all_with(self.client.clone(), &resource),
-        };
+        let api = self.api(&resource, namespace.as_deref());
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         params.dry_run = self.dry_run;
         api.patch(object.name(), &params, &Patch::Apply(&dynamic)).await.map_err(|e| {

@@ -30,6 +30,8 @@ pub enum ClusterError {
     Unreachable(String),
     #[error("{origin}: {detail}; fix the document and create the bundle again")]
     BadDocument { origin: String, detail: String },
+    #[error("{object} is declared twice, differently: in {first} and in {second}; keep one of them")]
+    Duplicate { object: String, first: String, second: String },
     #[error("cannot render chart {chart}: {detail}")]
     Render { chart: String, detail: String },
     #[error("the cluster does not serve kind {kind} ({api_version}), which {object} is; install what defines it (its CRD, or the API it belongs to), or leave its component out with --skip")]

@@ -67,6 +67,8 @@ pub struct Desired {
     /// Images the objects run that the bundle does not carry, left as
     /// they are (only looked for when images are moved to a registry).
     pub foreign_images: Vec<String>,
+    /// Charts' namespaces, made unless the bundle declares them itself.
+    implied_namespaces: Vec<DesiredObject>,
 }
 
 impl Desired {
@@ -187,7 +189,7 @@ fn chart_objects(
         |body: Value| DesiredObject { body, default_namespace: Some(namespace.clone()), origin: origin.clone() };
     // Like K3s's createNamespace: the chart's namespace is made if needed.
     if namespace != "default" {
-        desired.first.push(object(serde_json::json!({
+        desired.implied_namespaces.push(object(serde_json::json!({
             "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}
         })));
     }
@@ -269,9 +271,15 @@ pub fn desired(
         std::mem::take(&mut desired.then).into_iter().partition(|o| o.kind() == "Namespace" || o.is_crd());
     desired.first.extend(early);
     desired.then = rest;
+    for implied in std::mem::take(&mut desired.implied_namespaces) {
+        if !desired.first.iter().any(|o| o.kind() == "Namespace" && o.name() == implied.name()) {
+            desired.first.push(implied);
+        }
+    }
     desired.first.sort_by(|a, b| (a.is_crd(), a.name()).cmp(&(b.is_crd(), b.name())));
-    desired.first.dedup_by(|a, b| a.kind() == "Namespace" && a.body == b.body);
     desired.then.sort_by(|a, b| manifests::rank(a.kind()).cmp(&manifests::rank(b.kind())));
+    dedup(&mut desired.first)?;
+    dedup(&mut desired.then)?;
     if let Some(relocation) = relocation {
         let hooks = desired.hooks.iter_mut().map(|h| &mut h.object);
         for object in desired.first.iter_mut().chain(desired.then.iter_mut()).chain(hooks) {
@@ -283,6 +291,33 @@ pub fn desired(
         }
     }
     Ok(desired)
+}
+
+/// Drops repeats of an object declared twice alike. Declared twice
+/// differently is an error: one field manager applying two versions would
+/// keep only the last one's fields, whichever that happened to be.
+fn dedup(objects: &mut Vec<DesiredObject>) -> Result<(), ClusterError> {
+    let identity = |o: &DesiredObject| {
+        let group = o.api_version().rsplit_once('/').map_or("", |(g, _)| g).to_string();
+        let namespace = o.namespace().map(str::to_string).or_else(|| o.default_namespace.clone());
+        (group, o.kind().to_string(), namespace, o.name().to_string())
+    };
+    let mut kept: Vec<DesiredObject> = Vec::with_capacity(objects.len());
+    for object in objects.drain(..) {
+        match kept.iter().find(|k| identity(k) == identity(&object)) {
+            Some(first) if first.body == object.body => {}
+            Some(first) => {
+                return Err(ClusterError::Duplicate {
+                    object: format!("{} {}", object.kind(), object.name()),
+                    first: first.origin.clone(),
+                    second: object.origin.clone(),
+                })
+            }
+            None => kept.push(object),
+        }
+    }
+    *objects = kept;
+    Ok(())
 }
 
 fn document_text(
@@ -309,5 +344,28 @@ mod tests {
             err.to_string(),
             "m.yaml: document 1 has no metadata.name; fix the document and create the bundle again"
         );
+    }
+
+    #[test]
+    fn an_object_declared_twice() {
+        let object = |origin: &str, data: &str| DesiredObject {
+            body: serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": data}}),
+            default_namespace: Some("web".into()),
+            origin: origin.into(),
+        };
+        let mut alike = vec![object("chart web", "1"), object("manifests m.yaml", "1")];
+        dedup(&mut alike).unwrap();
+        assert_eq!(alike.len(), 1);
+        let mut different = vec![object("chart web", "1"), object("manifests m.yaml", "2")];
+        assert_eq!(
+            dedup(&mut different).unwrap_err().to_string(),
+            "ConfigMap a is declared twice, differently: in chart web and in manifests m.yaml; keep one of them"
+        );
+        // The same name in another namespace is another object.
+        let mut other = object("manifests m.yaml", "2");
+        other.default_namespace = Some("db".into());
+        let mut two = vec![object("chart web", "1"), other];
+        dedup(&mut two).unwrap();
+        assert_eq!(two.len(), 2);
     }
 }
