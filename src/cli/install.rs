@@ -263,41 +263,82 @@ pub struct HistoryArgs {
     /// List the revisions recorded in this cluster (instead of on a K3s node).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["k3s", "root"])]
     kubeconfig: Option<PathBuf>,
+    /// Print the revisions as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One revision as `history` shows it, from a node's or a cluster's records.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RevisionLine {
+    revision: u32,
+    action: String,
+    name: String,
+    version: String,
+    manifest_digest: String,
+    /// When it was recorded (cluster records only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<String>,
+    /// Files laid down (on a node) or objects applied (in a cluster).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    objects: Option<usize>,
 }
 
 pub fn run_history(args: HistoryArgs, printer: &Printer) -> Result<()> {
-    if let Some(kubeconfig) = &args.kubeconfig {
-        let revisions = cluster_history(kubeconfig, &args.name)?;
-        if revisions.is_empty() {
-            bail!("no revision of `{}` is recorded in the cluster of {}", args.name, kubeconfig.display());
+    let (lines, place): (Vec<RevisionLine>, String) = match &args.kubeconfig {
+        Some(kubeconfig) => {
+            let lines = cluster_history(kubeconfig, &args.name)?
+                .into_iter()
+                .map(|r| RevisionLine {
+                    revision: r.revision,
+                    action: r.action,
+                    name: r.name,
+                    version: r.version,
+                    manifest_digest: r.manifest_digest,
+                    time: Some(r.time),
+                    files: None,
+                    objects: Some(r.objects.len()),
+                })
+                .collect();
+            (lines, format!("recorded in the cluster of {}", kubeconfig.display()))
         }
-        for r in revisions {
-            printer.data(&format!(
-                "{:>4}  {:<14} {} {}  {}  {}  {} objects",
-                r.revision,
-                r.action,
-                r.name,
-                r.version,
-                r.time,
-                r.manifest_digest,
-                r.objects.len()
-            ));
+        None => {
+            let lines = history(&args.root, &args.name)?
+                .into_iter()
+                .map(|r| RevisionLine {
+                    revision: r.revision,
+                    action: r.action,
+                    name: r.name,
+                    version: r.version,
+                    manifest_digest: r.manifest_digest.to_string(),
+                    time: None,
+                    files: Some(r.files.len()),
+                    objects: None,
+                })
+                .collect();
+            (lines, format!("installed under {}", args.root.display()))
         }
+    };
+    if lines.is_empty() {
+        bail!("no revision of `{}` is {place}", args.name);
+    }
+    if args.json {
+        printer.data(&serde_json::to_string_pretty(&lines)?);
         return Ok(());
     }
-    let revisions = history(&args.root, &args.name)?;
-    if revisions.is_empty() {
-        bail!("no revision of `{}` is installed under {}", args.name, args.root.display());
-    }
-    for r in revisions {
+    for r in lines {
+        let time = r.time.map(|t| format!("{t}  ")).unwrap_or_default();
+        let count = match (r.files, r.objects) {
+            (Some(files), _) => format!("{files} files"),
+            (_, Some(objects)) => format!("{objects} objects"),
+            _ => String::new(),
+        };
         printer.data(&format!(
-            "{:>4}  {:<14} {} {}  {}  {} files",
-            r.revision,
-            r.action,
-            r.name,
-            r.version,
-            r.manifest_digest,
-            r.files.len()
+            "{:>4}  {:<14} {} {}  {time}{}  {count}",
+            r.revision, r.action, r.name, r.version, r.manifest_digest
         ));
     }
     Ok(())

@@ -236,6 +236,16 @@ fn install_upgrade_rollback_into_a_cluster() {
     assert_eq!(api.object(DEPLOYMENT).unwrap()["spec"]["replicas"], 1);
     let (out, _) = v.ok(&["history", "site"], &kubeconfig);
     assert!(out.lines().nth(2).is_some_and(|l| l.contains("rollback to 1")), "{out}");
+    let (out, _) = v.ok(&["history", "site", "--json"], &kubeconfig);
+    let revisions: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let actions: Vec<(u64, &str, &str)> = revisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["revision"].as_u64().unwrap(), r["action"].as_str().unwrap(), r["version"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actions, [(1, "install", "1.0.0"), (2, "upgrade", "2.0.0"), (3, "rollback to 1", "1.0.0")]);
+    assert!(revisions[2]["objects"].as_u64() > Some(0) && revisions[2]["time"].is_string(), "{out}");
     assert_eq!(records(&api).len(), 3);
 
     // Uninstall: every object goes but the namespace and the CRD (said),
