@@ -6,9 +6,10 @@ use crate::ops::install_cluster::{
     cluster_history, install_cluster, rollback_cluster, uninstall_cluster, ClusterInstallOptions, ClusterReport,
 };
 use crate::output::Printer;
+use crate::target::cluster::release::Release;
 use crate::target::k3s::install::{Action, InstallReport, DEFAULT_KEEP};
 use crate::target::k3s::registries::NodeRegistry;
-use crate::target::k3s::state::history;
+use crate::target::k3s::state::{history, Revision};
 use crate::target::registry::Destination;
 use anyhow::{bail, Result};
 use std::path::PathBuf;
@@ -287,40 +288,46 @@ struct RevisionLine {
     objects: Option<usize>,
 }
 
+impl From<Release> for RevisionLine {
+    fn from(r: Release) -> Self {
+        RevisionLine {
+            revision: r.revision,
+            action: r.action,
+            name: r.name,
+            version: r.version,
+            manifest_digest: r.manifest_digest,
+            time: Some(r.time),
+            files: None,
+            objects: Some(r.objects.len()),
+        }
+    }
+}
+
+impl From<Revision> for RevisionLine {
+    fn from(r: Revision) -> Self {
+        RevisionLine {
+            revision: r.revision,
+            action: r.action,
+            name: r.name,
+            version: r.version,
+            manifest_digest: r.manifest_digest.to_string(),
+            time: None,
+            files: Some(r.files.len()),
+            objects: None,
+        }
+    }
+}
+
 pub fn run_history(args: HistoryArgs, printer: &Printer) -> Result<()> {
     let (lines, place): (Vec<RevisionLine>, String) = match &args.kubeconfig {
-        Some(kubeconfig) => {
-            let lines = cluster_history(kubeconfig, &args.name)?
-                .into_iter()
-                .map(|r| RevisionLine {
-                    revision: r.revision,
-                    action: r.action,
-                    name: r.name,
-                    version: r.version,
-                    manifest_digest: r.manifest_digest,
-                    time: Some(r.time),
-                    files: None,
-                    objects: Some(r.objects.len()),
-                })
-                .collect();
-            (lines, format!("recorded in the cluster of {}", kubeconfig.display()))
-        }
-        None => {
-            let lines = history(&args.root, &args.name)?
-                .into_iter()
-                .map(|r| RevisionLine {
-                    revision: r.revision,
-                    action: r.action,
-                    name: r.name,
-                    version: r.version,
-                    manifest_digest: r.manifest_digest.to_string(),
-                    time: None,
-                    files: Some(r.files.len()),
-                    objects: None,
-                })
-                .collect();
-            (lines, format!("installed under {}", args.root.display()))
-        }
+        Some(kubeconfig) => (
+            cluster_history(kubeconfig, &args.name)?.into_iter().map(RevisionLine::from).collect(),
+            format!("recorded in the cluster of {}", kubeconfig.display()),
+        ),
+        None => (
+            history(&args.root, &args.name)?.into_iter().map(RevisionLine::from).collect(),
+            format!("installed under {}", args.root.display()),
+        ),
     };
     if lines.is_empty() {
         bail!("no revision of `{}` is {place}", args.name);
@@ -419,20 +426,14 @@ fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> 
             report.foreign_images.join(", ")
         ));
     }
-    if report.dry_run {
-        printer.data(&format!(
-            "dry run: {} {} would be revision {} ({} objects checked by the cluster, {} to delete); nothing was changed",
-            report.name,
-            report.version,
-            report.revision,
-            report.applied.len(),
-            report.deleted.len()
-        ));
-        return Ok(());
-    }
+    let (verb, applied, deleted, tail) = if report.dry_run {
+        (" would be revision", "objects checked by the cluster", "to delete", "; nothing was changed")
+    } else {
+        (": revision", "objects applied", "deleted", "")
+    };
+    let name = if report.dry_run { format!("dry run: {}", report.name) } else { report.name.clone() };
     printer.data(&format!(
-        "{} {}: revision {} ({} objects applied, {} deleted)",
-        report.name,
+        "{name} {}{verb} {} ({} {applied}, {} {deleted}){tail}",
         report.version,
         report.revision,
         report.applied.len(),
