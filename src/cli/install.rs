@@ -1,10 +1,9 @@
+use super::install_cluster::{print_cluster_report, run_cluster};
 use super::trust::TrustArgs;
 use crate::oci::manifest::Platform;
 use crate::ops::export::host_platform;
 use crate::ops::install::{clean_up_cluster, install_k3s, node_kubeconfig, rollback_k3s, InstallOptions};
-use crate::ops::install_cluster::{
-    cluster_history, install_cluster, rollback_cluster, uninstall_cluster, ClusterInstallOptions, ClusterReport,
-};
+use crate::ops::install_cluster::{cluster_history, rollback_cluster};
 use crate::output::Printer;
 use crate::target::cluster::release::Release;
 use crate::target::k3s::install::{Action, InstallReport, DEFAULT_KEEP};
@@ -22,22 +21,22 @@ pub struct NodeArgs {
     k3s: bool,
     /// Make every path relative to this directory (image building, tests).
     #[arg(long, default_value = "/")]
-    root: PathBuf,
+    pub(super) root: PathBuf,
     /// Revisions kept for rollback (their files on a node, their records in a cluster).
     #[arg(long, default_value_t = DEFAULT_KEEP, value_name = "N")]
-    keep_revisions: usize,
+    pub(super) keep_revisions: usize,
     /// Without --k3s: install into this cluster through its API. With
     /// --k3s: the node's cluster, to delete what removed manifests left
     /// behind (default: ROOT/etc/rancher/k3s/k3s.yaml when it exists).
     #[arg(long, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
+    pub(super) kubeconfig: Option<PathBuf>,
     /// With --kubeconfig: wait until the Deployments, StatefulSets,
     /// DaemonSets and Pods applied are ready (`kubectl rollout status`'s rules).
     #[arg(long)]
-    wait: bool,
+    pub(super) wait: bool,
     /// With --kubeconfig: how long chart hooks, and --wait, may take (`90s`, `5m`).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
-    timeout: std::time::Duration,
+    pub(super) timeout: std::time::Duration,
 }
 
 /// Where a bundle goes.
@@ -72,20 +71,20 @@ pub struct NodeRegistryArgs {
     /// Write /etc/rancher/k3s/registries.yaml mirroring every source registry
     /// of the bundle to HOST[:PORT][/PREFIX] (where `airlock push` put them).
     #[arg(long, value_name = "HOST[/PREFIX]")]
-    registry: Option<String>,
+    pub(super) registry: Option<String>,
     /// The images were pushed with --keep-registry-host.
     #[arg(long, requires = "registry")]
-    keep_registry_host: bool,
+    pub(super) keep_registry_host: bool,
     /// The registry speaks plain HTTP.
     #[arg(long, requires = "registry")]
-    plain_http: bool,
+    pub(super) plain_http: bool,
     /// CA certificate of the registry, as a path on the node.
     #[arg(long, requires = "registry", value_name = "PATH")]
-    registry_ca_file: Option<String>,
+    pub(super) registry_ca_file: Option<String>,
     #[arg(long, requires = "registry", env = "AIRLOCK_REGISTRY_USERNAME")]
-    username: Option<String>,
+    pub(super) username: Option<String>,
     #[arg(long, requires = "username", env = "AIRLOCK_REGISTRY_PASSWORD", hide_env_values = true)]
-    password: Option<String>,
+    pub(super) password: Option<String>,
 }
 
 impl NodeRegistryArgs {
@@ -104,26 +103,26 @@ impl NodeRegistryArgs {
 
 #[derive(clap::Args)]
 pub struct Args {
-    bundle: PathBuf,
+    pub(super) bundle: PathBuf,
     #[command(flatten)]
-    node: NodeArgs,
+    pub(super) node: NodeArgs,
     /// Node platform (default: this machine's).
     #[arg(long, value_parser = super::parse_platform)]
-    platform: Option<Platform>,
+    pub(super) platform: Option<Platform>,
     /// Leave out an optional component (repeatable).
     #[arg(long)]
-    skip: Vec<String>,
+    pub(super) skip: Vec<String>,
     #[command(flatten)]
-    registry: NodeRegistryArgs,
+    pub(super) registry: NodeRegistryArgs,
     /// Then run the bundled K3s install script with INSTALL_K3S_SKIP_DOWNLOAD=true.
     #[arg(long)]
-    run_installer: bool,
+    pub(super) run_installer: bool,
     /// With --kubeconfig: have the API server check every object and say
     /// what would be applied and deleted, changing nothing.
     #[arg(long)]
-    dry_run: bool,
+    pub(super) dry_run: bool,
     #[command(flatten)]
-    trust: TrustArgs,
+    pub(super) trust: TrustArgs,
 }
 
 pub fn run(args: Args, printer: &Printer, action: Action) -> Result<()> {
@@ -348,134 +347,5 @@ pub fn run_history(args: HistoryArgs, printer: &Printer) -> Result<()> {
             r.revision, r.action, r.name, r.version, r.manifest_digest
         ));
     }
-    Ok(())
-}
-
-/// `install|upgrade --kubeconfig`: the flags that set up a K3s node have no
-/// meaning for a cluster, so they are refused rather than ignored.
-fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: Action) -> Result<()> {
-    let node_only = [
-        (args.run_installer, "--run-installer"),
-        (args.platform.is_some(), "--platform"),
-        (args.registry.plain_http, "--plain-http"),
-        (args.registry.registry_ca_file.is_some(), "--registry-ca-file"),
-        (args.registry.username.is_some(), "--username"),
-    ];
-    if let Some((_, flag)) = node_only.iter().find(|(given, _)| *given) {
-        bail!("{flag} applies to --k3s (it sets up the node); a cluster's nodes pull through their own container runtime's settings");
-    }
-    let registry = args.registry.registry.as_deref().map(Destination::parse).transpose()?;
-    let options = ClusterInstallOptions {
-        bundle: args.bundle.clone(),
-        kubeconfig,
-        registry,
-        keep_registry_host: args.registry.keep_registry_host,
-        skip: args.skip,
-        trust: args.trust.options(),
-        action,
-        keep: args.node.keep_revisions,
-        wait: args.node.wait,
-        timeout: args.node.timeout,
-        dry_run: args.dry_run,
-    };
-    let (report, verdict) = install_cluster(&options, &|images| {
-        printer.warn(&format!(
-            "no --registry: the bundle's {images} images keep their source names, so the cluster's nodes must be able to pull them from there"
-        ))
-    })?;
-    super::trust::report(printer, &args.bundle, &verdict);
-    print_cluster_report(printer, report)
-}
-
-/// Prints what was done; fails afterwards when the workloads were not ready in time.
-fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> {
-    let would = |done: &'static str, planned: &'static str| if report.dry_run { planned } else { done };
-    for resource in &report.applied {
-        printer.status(would("Applied", "Would apply"), &resource.to_string());
-    }
-    for object in &report.unchecked {
-        printer.warn(&format!("cannot be checked before the install: {object}"));
-    }
-    for hook in &report.hooks_run {
-        printer.status(would("Ran", "Would run"), &format!("hook {hook}"));
-    }
-    for resource in &report.deleted {
-        printer.status(would("Deleted", "Would delete"), &resource.to_string());
-    }
-    for resource in &report.left {
-        printer.warn(&format!(
-            "{resource} is no longer in the bundle but is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
-            resource.kubectl_delete()
-        ));
-    }
-    for (resource, why) in &report.failed {
-        printer.warn(&format!(
-            "cannot delete {resource}: {why}; the next upgrade or rollback tries again, or: {}",
-            resource.kubectl_delete()
-        ));
-    }
-    if !report.hooks_left_out.is_empty() {
-        printer.warn("chart hooks of events airlock does not run (tests, deletion) were left out:");
-        for hook in &report.hooks_left_out {
-            printer.warn(&format!("  {hook}"));
-        }
-    }
-    if !report.foreign_images.is_empty() {
-        printer.warn(&format!(
-            "not in the bundle, so left as they are (the cluster must be able to pull them): {}",
-            report.foreign_images.join(", ")
-        ));
-    }
-    let (verb, applied, deleted, tail) = if report.dry_run {
-        (" would be revision", "objects checked by the cluster", "to delete", "; nothing was changed")
-    } else {
-        (": revision", "objects applied", "deleted", "")
-    };
-    let name = if report.dry_run { format!("dry run: {}", report.name) } else { report.name.clone() };
-    printer.data(&format!(
-        "{name} {}{verb} {} ({} {applied}, {} {deleted}){tail}",
-        report.version,
-        report.revision,
-        report.applied.len(),
-        report.deleted.len()
-    ));
-    match report.not_ready {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
-    }
-}
-
-#[derive(clap::Args)]
-pub struct UninstallArgs {
-    /// Bundle name (metadata.name).
-    name: String,
-    /// The cluster to remove it from (its records are there).
-    #[arg(long, value_name = "FILE")]
-    kubeconfig: PathBuf,
-}
-
-pub fn run_uninstall(args: UninstallArgs, printer: &Printer) -> Result<()> {
-    let done = uninstall_cluster(&args.kubeconfig, &args.name)?;
-    for resource in &done.deleted {
-        printer.status("Deleted", &resource.to_string());
-    }
-    for resource in &done.left {
-        printer.warn(&format!(
-            "{resource} is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
-            resource.kubectl_delete()
-        ));
-    }
-    if !done.failed.is_empty() {
-        let list: Vec<String> = done.failed.iter().map(|(r, why)| format!("{r}: {why}")).collect();
-        bail!(
-            "cannot delete {} of the objects of {} {}: {}; its records are kept, so rerunning `airlock uninstall {}` tries again",
-            done.failed.len(),
-            done.name,
-            done.version,
-            list.join("; "),
-            done.name
-        );
-    }
-    printer.data(&format!("{} {}: uninstalled ({} objects deleted)", done.name, done.version, done.deleted.len()));
     Ok(())
 }

@@ -7,6 +7,7 @@ mod create;
 mod export;
 mod inspect;
 mod install;
+mod install_cluster;
 mod key;
 mod push;
 mod serve;
@@ -67,7 +68,7 @@ pub enum Command {
     /// List the installed revisions of a bundle.
     History(install::HistoryArgs),
     /// Remove an installed bundle from a cluster.
-    Uninstall(install::UninstallArgs),
+    Uninstall(install_cluster::UninstallArgs),
 }
 
 /// clap value parser for `--platform os/arch[/variant]`.
@@ -93,6 +94,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Upgrade(args) => install::run(args, &printer, Action::Upgrade),
         Command::Rollback(args) => install::run_rollback(args, &printer),
         Command::History(args) => install::run_history(args, &printer),
-        Command::Uninstall(args) => install::run_uninstall(args, &printer),
+        Command::Uninstall(args) => install_cluster::run_uninstall(args, &printer),
     }
 }

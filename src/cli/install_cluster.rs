@@ -1,0 +1,139 @@
+//! `install|upgrade|rollback --kubeconfig` and `uninstall`: the cluster
+//! side of the install commands (their arguments live in `install`).
+
+use super::install::Args;
+use crate::ops::install_cluster::{install_cluster, uninstall_cluster, ClusterInstallOptions, ClusterReport};
+use crate::output::Printer;
+use crate::target::k3s::install::Action;
+use crate::target::registry::Destination;
+use anyhow::{bail, Result};
+use std::path::PathBuf;
+
+/// `install|upgrade --kubeconfig`: the flags that set up a K3s node have no
+/// meaning for a cluster, so they are refused rather than ignored.
+pub fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: Action) -> Result<()> {
+    let node_only = [
+        (args.run_installer, "--run-installer"),
+        (args.platform.is_some(), "--platform"),
+        (args.registry.plain_http, "--plain-http"),
+        (args.registry.registry_ca_file.is_some(), "--registry-ca-file"),
+        (args.registry.username.is_some(), "--username"),
+    ];
+    if let Some((_, flag)) = node_only.iter().find(|(given, _)| *given) {
+        bail!("{flag} applies to --k3s (it sets up the node); a cluster's nodes pull through their own container runtime's settings");
+    }
+    let registry = args.registry.registry.as_deref().map(Destination::parse).transpose()?;
+    let options = ClusterInstallOptions {
+        bundle: args.bundle.clone(),
+        kubeconfig,
+        registry,
+        keep_registry_host: args.registry.keep_registry_host,
+        skip: args.skip,
+        trust: args.trust.options(),
+        action,
+        keep: args.node.keep_revisions,
+        wait: args.node.wait,
+        timeout: args.node.timeout,
+        dry_run: args.dry_run,
+    };
+    let (report, verdict) = install_cluster(&options, &|images| {
+        printer.warn(&format!(
+            "no --registry: the bundle's {images} images keep their source names, so the cluster's nodes must be able to pull them from there"
+        ))
+    })?;
+    super::trust::report(printer, &args.bundle, &verdict);
+    print_cluster_report(printer, report)
+}
+
+/// Prints what was done; fails afterwards when the workloads were not ready in time.
+pub fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> {
+    let would = |done: &'static str, planned: &'static str| if report.dry_run { planned } else { done };
+    for resource in &report.applied {
+        printer.status(would("Applied", "Would apply"), &resource.to_string());
+    }
+    for object in &report.unchecked {
+        printer.warn(&format!("cannot be checked before the install: {object}"));
+    }
+    for hook in &report.hooks_run {
+        printer.status(would("Ran", "Would run"), &format!("hook {hook}"));
+    }
+    for resource in &report.deleted {
+        printer.status(would("Deleted", "Would delete"), &resource.to_string());
+    }
+    for resource in &report.left {
+        printer.warn(&format!(
+            "{resource} is no longer in the bundle but is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
+            resource.kubectl_delete()
+        ));
+    }
+    for (resource, why) in &report.failed {
+        printer.warn(&format!(
+            "cannot delete {resource}: {why}; the next upgrade or rollback tries again, or: {}",
+            resource.kubectl_delete()
+        ));
+    }
+    if !report.hooks_left_out.is_empty() {
+        printer.warn("chart hooks of events airlock does not run (tests, deletion) were left out:");
+        for hook in &report.hooks_left_out {
+            printer.warn(&format!("  {hook}"));
+        }
+    }
+    if !report.foreign_images.is_empty() {
+        printer.warn(&format!(
+            "not in the bundle, so left as they are (the cluster must be able to pull them): {}",
+            report.foreign_images.join(", ")
+        ));
+    }
+    let (verb, applied, deleted, tail) = if report.dry_run {
+        (" would be revision", "objects checked by the cluster", "to delete", "; nothing was changed")
+    } else {
+        (": revision", "objects applied", "deleted", "")
+    };
+    let name = if report.dry_run { format!("dry run: {}", report.name) } else { report.name.clone() };
+    printer.data(&format!(
+        "{name} {}{verb} {} ({} {applied}, {} {deleted}){tail}",
+        report.version,
+        report.revision,
+        report.applied.len(),
+        report.deleted.len()
+    ));
+    match report.not_ready {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+#[derive(clap::Args)]
+pub struct UninstallArgs {
+    /// Bundle name (metadata.name).
+    name: String,
+    /// The cluster to remove it from (its records are there).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: PathBuf,
+}
+
+pub fn run_uninstall(args: UninstallArgs, printer: &Printer) -> Result<()> {
+    let done = uninstall_cluster(&args.kubeconfig, &args.name)?;
+    for resource in &done.deleted {
+        printer.status("Deleted", &resource.to_string());
+    }
+    for resource in &done.left {
+        printer.warn(&format!(
+            "{resource} is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
+            resource.kubectl_delete()
+        ));
+    }
+    if !done.failed.is_empty() {
+        let list: Vec<String> = done.failed.iter().map(|(r, why)| format!("{r}: {why}")).collect();
+        bail!(
+            "cannot delete {} of the objects of {} {}: {}; its records are kept, so rerunning `airlock uninstall {}` tries again",
+            done.failed.len(),
+            done.name,
+            done.version,
+            list.join("; "),
+            done.name
+        );
+    }
+    printer.data(&format!("{} {}: uninstalled ({} objects deleted)", done.name, done.version, done.deleted.len()));
+    Ok(())
+}
