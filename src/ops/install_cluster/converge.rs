@@ -52,7 +52,8 @@ fn records_namespace() -> DesiredObject {
 /// What `converge` would do, checked by the API server object by object
 /// (server-side dry run), changing nothing: no hook runs, nothing is
 /// deleted or recorded. Objects of kinds that only the bundle's own CRDs
-/// define cannot be checked before those CRDs exist, and are listed.
+/// define, or in namespaces that only the bundle makes, cannot be checked
+/// before those exist, and are listed.
 pub(super) async fn dry_run(
     client: &kube::Client,
     record: Record<'_>,
