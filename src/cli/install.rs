@@ -243,7 +243,16 @@ pub struct RollbackArgs {
 pub fn run_rollback(args: RollbackArgs, printer: &Printer) -> Result<()> {
     if let Target::Cluster(kubeconfig) = args.node.target()? {
         let node = &args.node;
-        let report = rollback_cluster(&kubeconfig, &args.name, args.to, node.keep_revisions, node.wait, node.timeout)?;
+        let progress = |status: &str, what: &str| printer.status(status, what);
+        let report = rollback_cluster(
+            &kubeconfig,
+            &args.name,
+            args.to,
+            node.keep_revisions,
+            node.wait,
+            node.timeout,
+            &progress,
+        )?;
         return print_cluster_report(printer, report);
     }
     let report = rollback_k3s(&args.node.root, &args.name, args.to, args.node.keep_revisions)?;

@@ -36,29 +36,21 @@ pub fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: A
         timeout: args.node.timeout,
         dry_run: args.dry_run,
     };
-    let (report, verdict) = install_cluster(&options, &|images| {
+    let unmoved = |images| {
         printer.warn(&format!(
             "no --registry: the bundle's {images} images keep their source names, so the cluster's nodes must be able to pull them from there"
         ))
-    })?;
+    };
+    let (report, verdict) = install_cluster(&options, &unmoved, &|status, what| printer.status(status, what))?;
     super::trust::report(printer, &args.bundle, &verdict);
     print_cluster_report(printer, report)
 }
 
 /// Prints what was done; fails afterwards when the workloads were not ready in time.
 pub fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> {
-    let would = |done: &'static str, planned: &'static str| if report.dry_run { planned } else { done };
-    for resource in &report.applied {
-        printer.status(would("Applied", "Would apply"), &resource.to_string());
-    }
+    // What was applied, run and deleted was said as it was done.
     for object in &report.unchecked {
         printer.warn(&format!("cannot be checked before the install: {object}"));
-    }
-    for hook in &report.hooks_run {
-        printer.status(would("Ran", "Would run"), &format!("hook {hook}"));
-    }
-    for resource in &report.deleted {
-        printer.status(would("Deleted", "Would delete"), &resource.to_string());
     }
     for resource in &report.left {
         printer.warn(&format!(
@@ -113,10 +105,7 @@ pub struct UninstallArgs {
 }
 
 pub fn run_uninstall(args: UninstallArgs, printer: &Printer) -> Result<()> {
-    let done = uninstall_cluster(&args.kubeconfig, &args.name)?;
-    for resource in &done.deleted {
-        printer.status("Deleted", &resource.to_string());
-    }
+    let done = uninstall_cluster(&args.kubeconfig, &args.name, &|status, what| printer.status(status, what))?;
     for resource in &done.left {
         printer.warn(&format!(
             "{resource} is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",

@@ -13,6 +13,10 @@ use crate::target::k3s::state::ResourceRef;
 use anyhow::{Context, Result};
 use std::time::Duration;
 
+/// Hears each step as it is done: what (`Applied`, `Ran`, `Deleted`,
+/// `Waiting`, or `Would ...` in a dry run), and on what.
+pub type Progress<'a> = &'a dyn Fn(&str, &str);
+
 /// How long a CRD may take to be served before its users are applied.
 const CRD_WAIT: Duration = Duration::from_secs(60);
 
@@ -59,6 +63,7 @@ pub(super) async fn dry_run(
     record: Record<'_>,
     desired: Desired,
     history: &[Release],
+    progress: Progress<'_>,
 ) -> Result<ClusterReport> {
     let mut applier = Applier::new(client.clone(), true);
     applier.apply(&records_namespace()).await?;
@@ -106,19 +111,30 @@ pub(super) async fn dry_run(
             Some(ns) if new_namespaces.contains(ns) => {
                 report.unchecked.push(format!("{}: its namespace {ns} is made by this bundle", object.describe()))
             }
-            _ => report.applied.push(applier.apply(object).await?),
+            _ => {
+                let resource = applier.apply(object).await?;
+                progress("Would apply", &resource.to_string());
+                report.applied.push(resource);
+            }
         }
     }
     if let Some((pre, post)) = record.hook_events {
         for event in [pre, post] {
-            let hooks = desired.hooks.iter().filter(|h| h.events.iter().any(|e| e == event));
-            report.hooks_run.extend(hooks.map(|h| format!("{event} {}", h.object.describe())));
+            for hook in desired.hooks.iter().filter(|h| h.events.iter().any(|e| e == event)) {
+                let line = format!("{event} {}", hook.object.describe());
+                progress("Would run", &format!("hook {line}"));
+                report.hooks_run.push(line);
+            }
         }
     }
     if let Some(previous) = history.last() {
         for resource in dropped(previous, &report.applied).cloned().collect::<Vec<_>>() {
-            let list = if cascades(&resource) { &mut report.left } else { &mut report.deleted };
-            list.push(resource);
+            if cascades(&resource) {
+                report.left.push(resource);
+            } else {
+                progress("Would delete", &resource.to_string());
+                report.deleted.push(resource);
+            }
         }
     }
     Ok(report)
@@ -142,6 +158,7 @@ pub(super) async fn delete_dropped(
     previous: &Release,
     applied: &[ResourceRef],
     report: &mut ClusterReport,
+    progress: Progress<'_>,
 ) {
     for resource in dropped(previous, applied) {
         if cascades(resource) {
@@ -149,7 +166,10 @@ pub(super) async fn delete_dropped(
             continue;
         }
         match cluster::delete(client, resource).await {
-            Deletion::Deleted | Deletion::Absent => report.deleted.push(resource.clone()),
+            Deletion::Deleted | Deletion::Absent => {
+                progress("Deleted", &resource.to_string());
+                report.deleted.push(resource.clone())
+            }
             Deletion::Failed(why) => report.failed.push((resource.clone(), why)),
         }
     }
@@ -165,6 +185,7 @@ pub(super) async fn converge(
     history: &[Release],
     keep: usize,
     waits: Waits,
+    progress: Progress<'_>,
 ) -> Result<ClusterReport> {
     let revision = record.revision;
     let mut release = Release {
@@ -202,22 +223,32 @@ pub(super) async fn converge(
     };
     let mut applied = Vec::new();
     for object in &desired.first {
-        applied.push(applier.apply(object).await.with_context(stopped(applied.len()))?);
+        let resource = applier.apply(object).await.with_context(stopped(applied.len()))?;
+        progress("Applied", &resource.to_string());
+        applied.push(resource);
     }
     let crds: Vec<String> = desired.first.iter().filter(|o| o.is_crd()).map(|o| o.name().to_string()).collect();
+    if !crds.is_empty() {
+        progress("Waiting", &format!("for {} CRDs to be established", crds.len()));
+    }
     applier.wait_established(&crds, CRD_WAIT).await.with_context(stopped(applied.len()))?;
     let mut hooks_run = Vec::new();
+    let ran = |line: &str| progress("Ran", &format!("hook {line}"));
     if let Some((pre, _)) = record.hook_events {
-        hooks_run =
-            hooks::run(&mut applier, &desired.hooks, pre, waits.hooks).await.with_context(stopped(applied.len()))?;
+        hooks_run = hooks::run(&mut applier, &desired.hooks, pre, waits.hooks, &ran)
+            .await
+            .with_context(stopped(applied.len()))?;
     }
     for object in &desired.then {
-        applied.push(applier.apply(object).await.with_context(stopped(applied.len()))?);
+        let resource = applier.apply(object).await.with_context(stopped(applied.len()))?;
+        progress("Applied", &resource.to_string());
+        applied.push(resource);
     }
     if let Some((_, post)) = record.hook_events {
-        let ran =
-            hooks::run(&mut applier, &desired.hooks, post, waits.hooks).await.with_context(stopped(applied.len()))?;
-        hooks_run.extend(ran);
+        let post_run = hooks::run(&mut applier, &desired.hooks, post, waits.hooks, &ran)
+            .await
+            .with_context(stopped(applied.len()))?;
+        hooks_run.extend(post_run);
     }
     for (object, resource) in release.objects.iter_mut().zip(&applied) {
         if let Some(ns) = &resource.namespace {
@@ -236,7 +267,7 @@ pub(super) async fn converge(
         ..ClusterReport::default()
     };
     if let Some(previous) = history.last() {
-        delete_dropped(client, previous, &applied, &mut report).await;
+        delete_dropped(client, previous, &applied, &mut report, progress).await;
     }
     release.pending = report.failed.iter().map(|(r, _)| r.clone()).collect();
     release::write(client, &release).await?;
@@ -244,6 +275,7 @@ pub(super) async fn converge(
     all.push(release);
     release::trim(client, &all, keep).await;
     if let Some(timeout) = waits.ready {
+        progress("Waiting", &format!("up to {} s for the workloads to be ready", timeout.as_secs()));
         report.not_ready = ready::wait_ready(&mut applier, &applied, timeout).await.err();
     }
     report.applied = applied;

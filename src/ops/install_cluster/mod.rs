@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod converge;
+pub use converge::Progress;
 use converge::{converge, delete_dropped, dry_run, Record, Waits};
 
 pub struct ClusterInstallOptions {
@@ -75,8 +76,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// `unmoved` hears, before anything is applied, how many images keep their
-/// source names for want of `--registry`.
-pub fn install_cluster(options: &ClusterInstallOptions, unmoved: &dyn Fn(usize)) -> Result<(ClusterReport, Verdict)> {
+/// source names for want of `--registry`; `progress`, each step as it is done.
+pub fn install_cluster(
+    options: &ClusterInstallOptions,
+    unmoved: &dyn Fn(usize),
+    progress: Progress<'_>,
+) -> Result<(ClusterReport, Verdict)> {
     let reader = BundleReader::open(&options.bundle)?;
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     let components = chosen_components(&reader, &options.skip)?;
@@ -158,9 +163,9 @@ pub fn install_cluster(options: &ClusterInstallOptions, unmoved: &dyn Fn(usize))
         let record = Record { name, version, digest: &digest, revision, action, hook_events: Some(hook_events) };
         let waits = Waits { hooks: options.timeout, ready: options.wait.then_some(options.timeout) };
         if options.dry_run {
-            return dry_run(&client, record, desired, &history).await;
+            return dry_run(&client, record, desired, &history, progress).await;
         }
-        converge(&client, record, desired, &history, options.keep, waits).await
+        converge(&client, record, desired, &history, options.keep, waits, progress).await
     })?;
     Ok((report, verdict))
 }
@@ -174,6 +179,7 @@ pub fn rollback_cluster(
     keep: usize,
     wait: bool,
     timeout: Duration,
+    progress: Progress<'_>,
 ) -> Result<ClusterReport> {
     runtime()?.block_on(async {
         let client = cluster::client(kubeconfig).await?;
@@ -217,7 +223,7 @@ pub fn rollback_cluster(
             hook_events: Some(("pre-rollback", "post-rollback")),
         };
         let waits = Waits { hooks: timeout, ready: wait.then_some(timeout) };
-        converge(&client, record, desired, &history, keep, waits).await
+        converge(&client, record, desired, &history, keep, waits, progress).await
     })
 }
 
@@ -237,7 +243,7 @@ pub struct Uninstalled {
 /// pending) in reverse of the order they were applied, then its records;
 /// Namespaces and CRDs are left and said. When a deletion fails, the
 /// records stay and a rerun tries again.
-pub fn uninstall_cluster(kubeconfig: &Path, name: &str) -> Result<Uninstalled> {
+pub fn uninstall_cluster(kubeconfig: &Path, name: &str, progress: Progress<'_>) -> Result<Uninstalled> {
     runtime()?.block_on(async {
         let client = cluster::client(kubeconfig).await?;
         let history = release::list(&client, name).await?;
@@ -245,7 +251,7 @@ pub fn uninstall_cluster(kubeconfig: &Path, name: &str) -> Result<Uninstalled> {
             bail!("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)
         };
         let mut report = ClusterReport::default();
-        delete_dropped(&client, latest, &[], &mut report).await;
+        delete_dropped(&client, latest, &[], &mut report, progress).await;
         if report.failed.is_empty() {
             release::trim(&client, &history, 0).await;
             release::remove(&client, latest).await?;

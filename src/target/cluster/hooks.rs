@@ -54,12 +54,14 @@ async fn delete_and_wait(applier: &mut Applier, target: &ResourceRef, deadline: 
     Ok(())
 }
 
-/// Runs the hooks of `event`; returns one line per hook run.
+/// Runs the hooks of `event`; returns one line per hook run, each also
+/// told to `ran` as the hook finishes.
 pub async fn run(
     applier: &mut Applier,
     hooks: &[Hook],
     event: &str,
     timeout: Duration,
+    ran_one: &dyn Fn(&str),
 ) -> Result<Vec<String>, ClusterError> {
     let mut these: Vec<&Hook> = hooks.iter().filter(|h| h.events.iter().any(|e| e == event)).collect();
     these.sort_by(|a, b| {
@@ -99,7 +101,9 @@ pub async fn run(
             };
             return Err(ClusterError::HookFailed { hook: hook.describe(), detail, logs });
         }
-        ran.push(format!("{event} {target}"));
+        let line = format!("{event} {target}");
+        ran_one(&line);
+        ran.push(line);
     }
     Ok(ran)
 }
