@@ -17,17 +17,20 @@ pub fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: A
         (args.platform.is_some(), "--platform"),
         (args.registry.plain_http, "--plain-http"),
         (args.registry.registry_ca_file.is_some(), "--registry-ca-file"),
-        (args.registry.username.is_some(), "--username"),
     ];
     if let Some((_, flag)) = node_only.iter().find(|(given, _)| *given) {
         bail!("{flag} applies to --k3s (it sets up the node); a cluster's nodes pull through their own container runtime's settings");
     }
     let registry = args.registry.registry.as_deref().map(Destination::parse).transpose()?;
+    if args.registry.username.is_some() && args.registry.password.is_none() {
+        bail!("--username needs --password (or AIRLOCK_REGISTRY_PASSWORD) for the pods' pull secret");
+    }
     let options = ClusterInstallOptions {
         bundle: args.bundle.clone(),
         kubeconfig,
         registry,
         keep_registry_host: args.registry.keep_registry_host,
+        credentials: args.registry.username.clone().zip(args.registry.password.clone()),
         skip: args.skip,
         trust: args.trust.options(),
         action,

@@ -136,7 +136,20 @@ fn install_upgrade_rollback_into_a_cluster() {
     assert!(api.applies.lock().unwrap().is_empty() && records(&api).is_empty());
 
     let (out, err) = v.ok(
-        &["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned", "--wait", "--timeout", "20s"],
+        &[
+            "install",
+            v1,
+            "--registry",
+            "reg.example:5000/mirror",
+            "--username",
+            "puller",
+            "--password",
+            "pull-pass",
+            "--allow-unsigned",
+            "--wait",
+            "--timeout",
+            "20s",
+        ],
         &kubeconfig,
     );
     assert!(out.contains("site 1.0.0: revision 1"), "{out}");
@@ -168,6 +181,19 @@ fn install_upgrade_rollback_into_a_cluster() {
     let migrate_image = &api.object(&migrate).unwrap()["spec"]["template"]["spec"]["containers"][0]["image"];
     assert_eq!(migrate_image, "reg.example:5000/mirror/hello:1.0.0");
     assert!(err.contains("were left out") && err.contains("test hook Pod web-test"), "{err}");
+    // With credentials, the pods that pull from the registry get a pull
+    // secret, made in their namespace, as kubectl makes one.
+    let secret = api.object("/api/v1/namespaces/web/secrets/airlock-registry").expect("the pull secret");
+    assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let config: serde_json::Value =
+        serde_json::from_slice(&b64.decode(secret["data"][".dockerconfigjson"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(config["auths"]["reg.example:5000"]["auth"], b64.encode("puller:pull-pass"));
+    let pull_secrets = |path: &str| api.object(path).unwrap()["spec"]["template"]["spec"]["imagePullSecrets"].clone();
+    assert_eq!(pull_secrets(DEPLOYMENT), serde_json::json!([{"name": "airlock-registry"}]));
+    assert_eq!(pull_secrets(&migrate), serde_json::json!([{"name": "airlock-registry"}]));
+    assert!(api.object("/api/v1/namespaces/default/secrets/airlock-registry").is_none());
     assert!(
         !applies.iter().any(|a| a.contains("upgrade-db") || a.contains("rollback") || a.contains("web-test")),
         "{applies:?}"
@@ -177,8 +203,11 @@ fn install_upgrade_rollback_into_a_cluster() {
 
     // Installing it again converges under the same revision; a different
     // version must be an upgrade.
-    let (out, _) = v.ok(&["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
+    // Without credentials this time, so the pull secret goes.
+    let (out, err) = v.ok(&["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
     assert!(out.contains("revision 1"), "{out}");
+    assert!(err.contains("Deleted Secret web/airlock-registry"), "{err}");
+    assert!(api.object(DEPLOYMENT).unwrap()["spec"]["template"]["spec"].get("imagePullSecrets").is_none());
     let err = v.fails(&["install", v2, "--allow-unsigned"], &kubeconfig);
     assert!(err.contains("no --registry: the bundle's 1 images keep their source names"), "{err}");
     assert!(err.contains("site 1.0.0 is already installed in this cluster (revision 1)"), "{err}");

@@ -32,6 +32,8 @@ pub struct ClusterInstallOptions {
     /// Where `airlock push` put the images: pod templates are rewritten to it.
     pub registry: Option<Destination>,
     pub keep_registry_host: bool,
+    /// (username, password) the pods pull from that registry with.
+    pub credentials: Option<(String, String)>,
     pub skip: Vec<String>,
     pub trust: TrustOptions,
     pub action: Action,
@@ -130,6 +132,7 @@ pub fn install_cluster(
             destination,
             keep_registry_host: options.keep_registry_host,
             images: components.iter().flat_map(|c| &c.images).collect(),
+            credentials: options.credentials.clone(),
         });
         let desired = objects::desired(&reader, &components, &cluster, relocation.as_ref())?;
         let history = release::list(&client, name).await?;

@@ -5,7 +5,7 @@
 //! (Namespaces, CRDs) and the rest in Helm's install order.
 //! Reads the bundle and renders; never talks to the cluster.
 
-use super::relocate::{relocate_images, Relocation};
+use super::relocate::{pull_secret, relocate_images, Relocation};
 use super::{Capabilities, ClusterError};
 use crate::bundle::format::{ChartRecord, Component};
 use crate::bundle::reader::BundleReader;
@@ -276,21 +276,43 @@ pub fn desired(
             desired.first.push(implied);
         }
     }
+    if let Some(relocation) = relocation {
+        relocate(&mut desired, relocation);
+    }
     desired.first.sort_by(|a, b| (a.is_crd(), a.name()).cmp(&(b.is_crd(), b.name())));
     desired.then.sort_by(|a, b| manifests::rank(a.kind()).cmp(&manifests::rank(b.kind())));
     dedup(&mut desired.first)?;
     dedup(&mut desired.then)?;
-    if let Some(relocation) = relocation {
-        let hooks = desired.hooks.iter_mut().map(|h| &mut h.object);
-        for object in desired.first.iter_mut().chain(desired.then.iter_mut()).chain(hooks) {
-            for image in relocate_images(&mut object.body, relocation) {
-                if !desired.foreign_images.contains(&image) {
-                    desired.foreign_images.push(image);
-                }
+    Ok(desired)
+}
+
+/// Moves the images of every object and hook; with credentials, adds a pull
+/// secret to each namespace whose pods now pull from the registry.
+fn relocate(desired: &mut Desired, relocation: &Relocation) {
+    let mut pulling: Vec<(Option<String>, Option<String>)> = Vec::new();
+    let hooks = desired.hooks.iter_mut().map(|h| &mut h.object);
+    for object in desired.first.iter_mut().chain(desired.then.iter_mut()).chain(hooks) {
+        let moved = relocate_images(&mut object.body, relocation);
+        for image in moved.foreign {
+            if !desired.foreign_images.contains(&image) {
+                desired.foreign_images.push(image);
             }
         }
+        // Where the pods land: the body's namespace, else the object's default.
+        let place = match object.namespace() {
+            Some(ns) => (Some(ns.to_string()), None),
+            None => (None, object.default_namespace.clone()),
+        };
+        if moved.any && !pulling.contains(&place) {
+            pulling.push(place);
+        }
     }
-    Ok(desired)
+    for (namespace, default_namespace) in pulling {
+        if let Some(body) = pull_secret(relocation, namespace.as_deref()) {
+            let origin = "the registry credentials (--username)".to_string();
+            desired.then.push(DesiredObject { body, default_namespace, origin });
+        }
+    }
 }
 
 /// Drops repeats of an object declared twice alike. Declared twice

@@ -1,6 +1,7 @@
 //! Moving the images that pod templates run to where `airlock push` put
-//! them, for the images the bundle carries; naming the others. Changes the
-//! objects given, nothing else.
+//! them, for the images the bundle carries; naming the others. With
+//! registry credentials, those pods also get a pull secret (made per
+//! namespace here, as an object to apply). Changes the objects given.
 
 use crate::bundle::format::ImageRecord;
 use crate::oci::source::parse_reference;
@@ -12,7 +13,12 @@ pub struct Relocation<'a> {
     pub destination: Destination,
     pub keep_registry_host: bool,
     pub images: Vec<&'a ImageRecord>,
+    /// (username, password) the pods pull with, through a Secret named
+    /// `PULL_SECRET` in each namespace that runs a moved image.
+    pub credentials: Option<(String, String)>,
 }
+
+pub const PULL_SECRET: &str = "airlock-registry";
 
 impl Relocation<'_> {
     /// The pushed reference of `image` when the bundle carries it. A tag
@@ -63,24 +69,63 @@ fn pod_spec_mut<'v>(kind: &str, object: &'v mut Value) -> Option<&'v mut Value> 
     }
 }
 
-/// Rewrites every container image of `object` that the bundle carries;
-/// returns those it does not carry.
-pub fn relocate_images(object: &mut Value, relocation: &Relocation) -> Vec<String> {
+/// What moving one object's images did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Moved {
+    /// Whether any image now comes from the registry.
+    pub any: bool,
+    /// Images the bundle does not carry, left as written.
+    pub foreign: Vec<String>,
+}
+
+/// Rewrites every container image of `object` that the bundle carries, and
+/// with credentials names the pull secret in its pod spec.
+pub fn relocate_images(object: &mut Value, relocation: &Relocation) -> Moved {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-    let mut foreign = Vec::new();
-    let Some(pod) = pod_spec_mut(&kind, object) else { return foreign };
+    let mut moved = Moved::default();
+    let Some(pod) = pod_spec_mut(&kind, object) else { return moved };
     for list in ["initContainers", "containers", "ephemeralContainers"] {
         let Some(containers) = pod.get_mut(list).and_then(Value::as_array_mut) else { continue };
         for container in containers {
             let Some(image) = container.get_mut("image") else { continue };
             let Some(written) = image.as_str().map(str::trim).filter(|s| !s.is_empty()) else { continue };
             match relocation.relocate(written) {
-                Some(moved) => *image = Value::String(moved),
-                None => foreign.push(written.to_string()),
+                Some(new) => {
+                    *image = Value::String(new);
+                    moved.any = true;
+                }
+                None => moved.foreign.push(written.to_string()),
             }
         }
     }
-    foreign
+    if moved.any && relocation.credentials.is_some() {
+        let secrets = pod.as_object_mut().map(|p| p.entry("imagePullSecrets").or_insert_with(|| Value::Array(vec![])));
+        if let Some(Value::Array(secrets)) = secrets {
+            if !secrets.iter().any(|s| s.get("name").and_then(Value::as_str) == Some(PULL_SECRET)) {
+                secrets.push(serde_json::json!({"name": PULL_SECRET}));
+            }
+        }
+    }
+    moved
+}
+
+/// The pull secret for a namespace (None: the object's own default),
+/// as `kubectl create secret docker-registry` makes it.
+pub fn pull_secret(relocation: &Relocation, namespace: Option<&str>) -> Option<Value> {
+    use base64::Engine;
+    let (username, password) = relocation.credentials.as_ref()?;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let config = serde_json::json!({"auths": {relocation.destination.host.as_str(): {
+        "username": username, "password": password, "auth": b64(&format!("{username}:{password}")),
+    }}});
+    let mut metadata = serde_json::json!({"name": PULL_SECRET, "labels": {"app.kubernetes.io/managed-by": "airlock"}});
+    if let Some(ns) = namespace {
+        metadata["namespace"] = Value::String(ns.to_string());
+    }
+    Some(serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+        "metadata": metadata, "data": {".dockerconfigjson": b64(&config.to_string())},
+    }))
 }
 
 #[cfg(test)]
@@ -114,6 +159,7 @@ mod tests {
             destination: Destination::parse("reg.local:5000/mirror").unwrap(),
             keep_registry_host: false,
             images: records.iter().collect(),
+            credentials: None,
         };
         let mut deployment = serde_json::json!({"kind": "Deployment", "spec": {"template": {"spec": {
         "initContainers": [{"image": "redis:7"}],
@@ -123,7 +169,7 @@ mod tests {
             {"image": "busybox:1"},
             {"image": "redis:6"},
         ]}}}});
-        let foreign = relocate_images(&mut deployment, &relocation);
+        let moved = relocate_images(&mut deployment, &relocation);
         let images: Vec<&str> = ["initContainers", "containers"]
             .iter()
             .flat_map(|l| deployment["spec"]["template"]["spec"][l].as_array().unwrap())
@@ -139,7 +185,8 @@ mod tests {
                 "redis:6".to_string(),
             ]
         );
-        assert_eq!(foreign, ["busybox:1", "redis:6"]);
+        assert_eq!(moved.foreign, ["busybox:1", "redis:6"]);
+        assert!(moved.any && deployment["spec"]["template"]["spec"].get("imagePullSecrets").is_none());
         let keep = Relocation { keep_registry_host: true, ..relocation };
         assert_eq!(keep.relocate("redis:7").unwrap(), "reg.local:5000/mirror/docker.io/library/redis:7");
     }
