@@ -81,8 +81,10 @@ pub struct NodeRegistryArgs {
     /// CA certificate of the registry, as a path on the node.
     #[arg(long, requires = "registry", value_name = "PATH")]
     pub(super) registry_ca_file: Option<String>,
+    /// Registry user: in registries.yaml (--k3s), or in the pods' pull secret (--kubeconfig).
     #[arg(long, requires = "registry", env = "AIRLOCK_REGISTRY_USERNAME")]
     pub(super) username: Option<String>,
+    /// Its password.
     #[arg(long, requires = "username", env = "AIRLOCK_REGISTRY_PASSWORD", hide_env_values = true)]
     pub(super) password: Option<String>,
 }
