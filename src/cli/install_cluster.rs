@@ -19,7 +19,7 @@ pub fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: A
         (args.registry.registry_ca_file.is_some(), "--registry-ca-file"),
     ];
     if let Some((_, flag)) = node_only.iter().find(|(given, _)| *given) {
-        bail!("{flag} applies to --k3s (it sets up the node); a cluster's nodes pull through their own container runtime's settings");
+        bail!("{flag} applies to --k3s (it sets up the node), not to a cluster reached with --kubeconfig");
     }
     let registry = args.registry.registry.as_deref().map(Destination::parse).transpose()?;
     if args.registry.username.is_some() && args.registry.password.is_none() {
