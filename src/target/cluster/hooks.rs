@@ -1,16 +1,71 @@
-//! Running chart hooks as Helm does: the hooks of one event in weight
-//! order; each one's old copy deleted first (`before-hook-creation`, the
-//! default), then applied; a Job or Pod waited for until it succeeds or
-//! fails (up to a deadline); deleted afterwards when its delete policy asks.
-//! A failed hook stops the run. Hooks are not part of the recorded revision.
+//! Chart hooks (`helm.sh/hook`), and running them as Helm does: the hooks
+//! of one event in weight order; each one's old copy deleted first
+//! (`before-hook-creation`, the default), then applied; a Job or Pod waited
+//! for until it succeeds or fails (up to a deadline); deleted afterwards
+//! when its delete policy asks. A failed hook stops the run. Hooks are
+//! recorded with their revision but are not among its objects.
 
 use super::apply::Applier;
-use super::objects::Hook;
+use super::objects::DesiredObject;
 use super::{delete, ClusterError, Deletion};
 use crate::chart::manifests;
 use crate::target::k3s::state::ResourceRef;
 use serde_json::Value;
 use std::time::{Duration, Instant};
+
+/// A chart hook (`helm.sh/hook`): applied at its events, lowest weight
+/// first. Recorded with its revision for `rollback`'s hooks, but never
+/// deleted as part of it (as in Helm).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hook {
+    pub object: DesiredObject,
+    pub events: Vec<String>,
+    /// `helm.sh/hook-weight`.
+    pub weight: i64,
+    /// `helm.sh/hook-delete-policy`; Helm's default when absent is
+    /// `before-hook-creation`.
+    pub delete_policies: Vec<String>,
+}
+
+impl Hook {
+    /// A hook from its object and events, with its weight and delete
+    /// policies read from its annotations.
+    pub fn new(object: DesiredObject, events: Vec<String>) -> Hook {
+        let annotation = |key: &str| {
+            object
+                .body
+                .pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1")))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let weight = annotation("helm.sh/hook-weight").and_then(|w| w.trim().parse().ok()).unwrap_or(0);
+        let delete_policies = annotation("helm.sh/hook-delete-policy")
+            .map(|p| p.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        Hook { object, events, weight, delete_policies }
+    }
+
+    /// Whether install, upgrade or rollback ever runs it.
+    pub fn is_run(&self) -> bool {
+        self.events.iter().any(|e| RUN_EVENTS.contains(&e.as_str()))
+    }
+
+    pub fn deletes_on(&self, policy: &str) -> bool {
+        self.delete_policies.iter().any(|p| p == policy)
+            || (self.delete_policies.is_empty() && policy == "before-hook-creation")
+    }
+
+    /// `pre-install Job web/migrate (from chart web)`, for messages.
+    pub fn describe(&self) -> String {
+        format!("{} hook {}", self.events.join(","), self.object.describe())
+    }
+}
+
+/// The hook events `install`, `upgrade` and `rollback` run; others (tests,
+/// deletion) never are.
+const RUN_EVENTS: &[&str] =
+    &["pre-install", "post-install", "pre-upgrade", "post-upgrade", "pre-rollback", "post-rollback"];
 
 /// How a finished Job or Pod ended: Ok, or why it failed. None: not yet.
 fn outcome(kind: &str, object: &Value) -> Option<Result<(), String>> {

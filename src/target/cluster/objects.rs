@@ -5,6 +5,7 @@
 //! (Namespaces, CRDs) and the rest in Helm's install order.
 //! Reads the bundle and renders; never talks to the cluster.
 
+use super::hooks::Hook;
 use super::relocate::{pull_secret, relocate_images, Relocation};
 use super::{Capabilities, ClusterError};
 use crate::bundle::format::{ChartRecord, Component};
@@ -76,38 +77,6 @@ impl Desired {
         self.first.iter().chain(&self.then)
     }
 }
-
-/// A chart hook (`helm.sh/hook`): applied at its events, lowest weight
-/// first. Recorded with its revision for `rollback`'s hooks, but never
-/// deleted as part of it (as in Helm).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Hook {
-    pub object: DesiredObject,
-    pub events: Vec<String>,
-    /// `helm.sh/hook-weight`.
-    pub weight: i64,
-    /// `helm.sh/hook-delete-policy`; Helm's default when absent is
-    /// `before-hook-creation`.
-    pub delete_policies: Vec<String>,
-}
-
-impl Hook {
-    pub fn deletes_on(&self, policy: &str) -> bool {
-        self.delete_policies.iter().any(|p| p == policy)
-            || (self.delete_policies.is_empty() && policy == "before-hook-creation")
-    }
-
-    /// `pre-install Job web/migrate (from chart web)`, for messages.
-    pub fn describe(&self) -> String {
-        format!("{} hook {}", self.events.join(","), self.object.describe())
-    }
-}
-
-/// The hook events `install`, `upgrade` and `rollback` run; others (tests,
-/// deletion) never are.
-const RUN_EVENTS: &[&str] =
-    &["pre-install", "post-install", "pre-upgrade", "post-upgrade", "pre-rollback", "post-rollback"];
 
 /// Parses a YAML document set into objects (a `List` gives its items).
 /// Every document must be an object with apiVersion, kind and metadata.name.
@@ -206,17 +175,8 @@ fn chart_objects(
     }
     for hook in hooks {
         for body in parse_documents(&hook.text, &format!("{origin}, {}", hook.source))? {
-            let annotation = |key: &str| {
-                body.pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1")))
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            };
-            let weight = annotation("helm.sh/hook-weight").and_then(|w| w.trim().parse().ok()).unwrap_or(0);
-            let delete_policies = annotation("helm.sh/hook-delete-policy")
-                .map(|p| p.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
-                .unwrap_or_default();
-            let hook = Hook { object: object(body), events: hook.hook_events.clone(), weight, delete_policies };
-            if hook.events.iter().any(|e| RUN_EVENTS.contains(&e.as_str())) {
+            let hook = Hook::new(object(body), hook.hook_events.clone());
+            if hook.is_run() {
                 desired.hooks.push(hook);
             } else {
                 desired.hooks_left_out.push(hook.describe());

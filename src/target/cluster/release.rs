@@ -5,7 +5,7 @@
 //! every applied object as applied: what `rollback` applies again and what
 //! a later revision deletes when it drops it. Decides nothing.
 
-use super::objects::Hook;
+use super::hooks::Hook;
 use super::{api_failure, ClusterError};
 use crate::target::k3s::state::ResourceRef;
 use k8s_openapi::api::core::v1::Secret;
