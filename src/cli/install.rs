@@ -40,13 +40,13 @@ pub struct NodeArgs {
 }
 
 /// Where a bundle goes.
-enum Target {
+pub(super) enum Target {
     K3s,
     Cluster(PathBuf),
 }
 
 impl NodeArgs {
-    fn target(&self) -> Result<Target> {
+    pub(super) fn target(&self) -> Result<Target> {
         match (self.k3s, &self.kubeconfig) {
             (true, _) if self.wait => {
                 bail!("--wait applies to --kubeconfig without --k3s (K3s applies manifests by itself, later)")
@@ -164,7 +164,7 @@ pub fn run(args: Args, printer: &Printer, action: Action) -> Result<()> {
     Ok(())
 }
 
-fn print_report(printer: &Printer, report: &InstallReport) {
+pub(super) fn print_report(printer: &Printer, report: &InstallReport) {
     for path in &report.changed {
         printer.status("Wrote", &format!("/{path}"));
     }
@@ -197,7 +197,7 @@ fn print_report(printer: &Printer, report: &InstallReport) {
 
 /// K3s does not delete what a removed manifest file created: delete it
 /// through the node's API, or say exactly what is left to delete.
-fn clean_up(printer: &Printer, node: &NodeArgs, report: &InstallReport) {
+pub(super) fn clean_up(printer: &Printer, node: &NodeArgs, report: &InstallReport) {
     let pending = &report.revision.pending_deletions;
     if pending.is_empty() {
         return;

@@ -1,7 +1,9 @@
-//! `install|upgrade|rollback --kubeconfig` and `uninstall`: the cluster
-//! side of the install commands (their arguments live in `install`).
+//! `install|upgrade|rollback --kubeconfig`: the cluster side of the install
+//! commands (their arguments live in `install`), and `uninstall` from a
+//! cluster or a K3s node.
 
-use super::install::Args;
+use super::install::{clean_up, Args, NodeArgs, Target};
+use crate::ops::install::uninstall_k3s;
 use crate::ops::install_cluster::{install_cluster, uninstall_cluster, ClusterInstallOptions, ClusterReport};
 use crate::output::Printer;
 use crate::target::k3s::install::Action;
@@ -102,13 +104,51 @@ pub fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<
 pub struct UninstallArgs {
     /// Bundle name (metadata.name).
     name: String,
-    /// The cluster to remove it from (its records are there).
-    #[arg(long, value_name = "FILE")]
-    kubeconfig: PathBuf,
+    #[command(flatten)]
+    node: NodeArgs,
 }
 
+/// `uninstall NAME --kubeconfig F` removes a bundle from a cluster;
+/// `--k3s` removes its files from a node (and, through the node's API, what
+/// K3s leaves behind of its manifests).
 pub fn run_uninstall(args: UninstallArgs, printer: &Printer) -> Result<()> {
-    let done = uninstall_cluster(&args.kubeconfig, &args.name, &|status, what| printer.status(status, what))?;
+    if args.node.wait {
+        bail!("--wait applies to install, upgrade and rollback");
+    }
+    match args.node.target()? {
+        Target::Cluster(kubeconfig) => uninstall_from_cluster(&kubeconfig, &args.name, printer),
+        Target::K3s => uninstall_from_node(&args, printer),
+    }
+}
+
+fn uninstall_from_node(args: &UninstallArgs, printer: &Printer) -> Result<()> {
+    let report = uninstall_k3s(&args.node.root, &args.name, args.node.keep_revisions)?;
+    for path in &report.removed {
+        printer.status("Removed", &format!("/{path}"));
+    }
+    for path in &report.kept {
+        printer.warn(&format!("/{path} was left in place (shared, or changed since airlock wrote it)"));
+    }
+    for resource in &report.left_in_cluster {
+        printer.warn(&format!(
+            "{resource} is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
+            resource.kubectl_delete()
+        ));
+    }
+    clean_up(printer, &args.node, &report);
+    let r = &report.revision;
+    printer.data(&format!(
+        "{} {}: uninstalled ({} files removed; revision {} records it, and `airlock rollback` brings it back)",
+        r.name,
+        r.version,
+        report.removed.len(),
+        r.revision
+    ));
+    Ok(())
+}
+
+fn uninstall_from_cluster(kubeconfig: &std::path::Path, name: &str, printer: &Printer) -> Result<()> {
+    let done = uninstall_cluster(kubeconfig, name, &|status, what| printer.status(status, what))?;
     for resource in &done.left {
         printer.warn(&format!(
             "{resource} is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",

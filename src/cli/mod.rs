@@ -67,7 +67,7 @@ pub enum Command {
     Rollback(install::RollbackArgs),
     /// List the installed revisions of a bundle.
     History(install::HistoryArgs),
-    /// Remove an installed bundle from a cluster.
+    /// Remove an installed bundle from a cluster or a K3s node.
     Uninstall(install_cluster::UninstallArgs),
 }
 

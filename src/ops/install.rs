@@ -174,6 +174,11 @@ pub fn clean_up_cluster(
     Ok(outcome)
 }
 
+pub fn uninstall_k3s(root: &std::path::Path, name: &str, keep: usize) -> Result<InstallReport> {
+    crate::target::k3s::install::uninstall(root, name, keep)
+        .with_context(|| format!("cannot uninstall `{name}` under {}", root.display()))
+}
+
 pub fn rollback_k3s(root: &std::path::Path, name: &str, to: Option<u32>, keep: usize) -> Result<InstallReport> {
     rollback(root, name, to, keep).with_context(|| format!("cannot roll back `{name}` under {}", root.display()))
 }

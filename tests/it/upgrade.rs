@@ -214,6 +214,66 @@ fn a_crash_at_any_point_converges_on_rerun() {
     assert!(crashes >= 8, "only {crashes} crash points");
 }
 
+/// `uninstall --k3s`: the files of the newest revision go (the images
+/// tarball included), recorded as a revision `uninstall` whose removed
+/// manifests' resources are pending deletions; `rollback` brings it back,
+/// and a later `install` of another version starts afresh.
+#[test]
+fn uninstall_removes_the_files_and_can_be_undone() {
+    let v = versions();
+    let root = v.dir.path().join("node");
+    v.ok("install", &v.v1, &root);
+    let installed = snapshot(&root);
+    let uninstall = |extra: &[&str]| {
+        let mut args = vec!["uninstall", "site", "--k3s", "--root", root.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        v.airlock.run(&args)
+    };
+    let out = uninstall(&[]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("site 1.0.0: uninstalled (") && stdout.contains("revision 2 records it"), "{stdout}");
+    // Only airlock's own records and store remain.
+    let left: Vec<String> = snapshot(&root).into_keys().filter(|p| !p.starts_with("var/lib/airlock/")).collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(stderr.contains("Removed /usr/local/bin/k3s") && stderr.contains("airlock-site.tar"), "{stderr}");
+    // K3s leaves the manifests' resources: no kubeconfig here, so they are named.
+    assert!(stderr.contains("kubectl delete helmchart.helm.cattle.io db -n kube-system"), "{stderr}");
+    assert!(stderr.contains("kubectl delete namespace apps"), "{stderr}");
+    let history = v.airlock.ok(&["history", "site", "--k3s", "--root", root.to_str().unwrap()]);
+    assert!(history.lines().nth(1).is_some_and(|l| l.contains("uninstall") && l.contains("0 files")), "{history}");
+    // Twice is an error; rollback brings 1.0.0 back byte for byte.
+    let again = uninstall(&[]);
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("nothing named `site` is installed"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let out = v.airlock.run(&["rollback", "site", "--k3s", "--root", root.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let restored: std::collections::BTreeMap<_, _> =
+        snapshot(&root).into_iter().filter(|(p, _)| !p.starts_with("var/lib/airlock/")).collect();
+    let before: std::collections::BTreeMap<_, _> =
+        installed.into_iter().filter(|(p, _)| !p.starts_with("var/lib/airlock/")).collect();
+    assert_eq!(restored, before);
+    // After another uninstall, installing a different version is a fresh install.
+    assert!(uninstall(&[]).status.success());
+    v.ok("install", &v.v2, &root);
+    // With the node's API (here a FAKE API server), what K3s leaves is
+    // deleted: 1.1's charts, and 1.0's `db`, pending since the first uninstall.
+    let charts = ["web", "cache"].map(|c| format!("/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/{c}"));
+    let db = "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/db".to_string();
+    let api = crate::fake_api::FakeApiServer::start(&[&charts[0], &charts[1]]);
+    let kubeconfig = api.kubeconfig(v.dir.path());
+    let out = uninstall(&["--kubeconfig", kubeconfig.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut deleted = api.deletes.lock().unwrap().clone();
+    deleted.sort();
+    assert_eq!(deleted, [charts[1].clone(), db, charts[0].clone()]);
+    let err = String::from_utf8_lossy(&uninstall(&["--wait"]).stderr).into_owned();
+    assert!(err.contains("--wait applies to install, upgrade and rollback"), "{err}");
+}
+
 /// What removed manifests created is deleted through the node's API (here a
 /// FAKE API server, see fake_api.rs); when the API cannot be reached, the
 /// deletions stay pending, are printed as kubectl commands, and the next

@@ -20,6 +20,9 @@ use std::path::Path;
 /// Content of this many newest revisions is kept for rollback.
 pub const DEFAULT_KEEP: usize = 3;
 
+/// The action of the revision an uninstall records.
+pub const UNINSTALL: &str = "uninstall";
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Install,
@@ -75,7 +78,8 @@ pub fn install(
     let manifest_digest = Digest::of(&reader.head.manifest_bytes);
     let history = state::history(root, name)?;
     let previous = history.last();
-    match (action, previous) {
+    // After an uninstall the node holds nothing of it: install anew.
+    match (action, previous.filter(|p| p.action != UNINSTALL)) {
         (Action::Install, Some(p)) if p.manifest_digest != manifest_digest => {
             return Err(InstallError::AlreadyInstalled {
                 name: name.clone(),
@@ -195,6 +199,22 @@ pub fn rollback(root: &Path, name: &str, to: Option<u32>, keep: usize) -> Result
     let label = format!("rollback to {}", target.revision);
     let identity = (name, target.version.as_str(), target.manifest_digest.clone(), label.as_str());
     finish(root, Some(current), identity, &planned, (applied, target.kept_blobs.clone()), keep)
+}
+
+/// Removes what the newest revision of `name` laid down (files shared or
+/// changed since are left, and reported), recorded as a revision
+/// `uninstall` with no files, so the resources of its removed manifests are
+/// pending deletions and `rollback` can still bring the last one back.
+pub fn uninstall(root: &Path, name: &str, keep: usize) -> Result<InstallReport, InstallError> {
+    let history = state::history(root, name)?;
+    let current = history
+        .last()
+        .filter(|r| r.action != UNINSTALL)
+        .ok_or_else(|| InstallError::NotInstalled { name: name.into(), root: root.into() })?;
+    let applied = apply(root, name, &[], Some(current))?;
+    let identity = (name, current.version.as_str(), current.manifest_digest.clone(), UNINSTALL);
+    // Kept blobs stay with the revisions before this one, for a rollback.
+    finish(root, Some(current), identity, &[], (applied, Vec::new()), keep)
 }
 
 /// The resources of the removed manifest files (read from the store, where
