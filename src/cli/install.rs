@@ -165,6 +165,22 @@ pub fn run(args: Args, printer: &Printer, action: Action) -> Result<()> {
 }
 
 pub(super) fn print_report(printer: &Printer, report: &InstallReport) {
+    print_changes(printer, report);
+    let r = &report.revision;
+    let what = if report.recorded { "revision" } else { "unchanged, revision" };
+    printer.data(&format!(
+        "{} {}: {what} {} ({} files, {} changed, {} removed)",
+        r.name,
+        r.version,
+        r.revision,
+        r.files.len(),
+        report.changed.len(),
+        report.removed.len()
+    ));
+}
+
+/// The files written and removed on the node, and what was left.
+pub(super) fn print_changes(printer: &Printer, report: &InstallReport) {
     for path in &report.changed {
         printer.status("Wrote", &format!("/{path}"));
     }
@@ -182,17 +198,6 @@ pub(super) fn print_report(printer: &Printer, report: &InstallReport) {
             resource.kubectl_delete()
         ));
     }
-    let r = &report.revision;
-    let what = if report.recorded { "revision" } else { "unchanged, revision" };
-    printer.data(&format!(
-        "{} {}: {what} {} ({} files, {} changed, {} removed)",
-        r.name,
-        r.version,
-        r.revision,
-        r.files.len(),
-        report.changed.len(),
-        report.removed.len()
-    ));
 }
 
 /// K3s does not delete what a removed manifest file created: delete it

@@ -2,7 +2,7 @@
 //! commands (their arguments live in `install`), and `uninstall` from a
 //! cluster or a K3s node.
 
-use super::install::{clean_up, Args, NodeArgs, Target};
+use super::install::{clean_up, print_changes, Args, NodeArgs, Target};
 use crate::ops::install::uninstall_k3s;
 use crate::ops::install_cluster::{install_cluster, uninstall_cluster, ClusterInstallOptions, ClusterReport};
 use crate::output::Printer;
@@ -123,18 +123,7 @@ pub fn run_uninstall(args: UninstallArgs, printer: &Printer) -> Result<()> {
 
 fn uninstall_from_node(args: &UninstallArgs, printer: &Printer) -> Result<()> {
     let report = uninstall_k3s(&args.node.root, &args.name, args.node.keep_revisions)?;
-    for path in &report.removed {
-        printer.status("Removed", &format!("/{path}"));
-    }
-    for path in &report.kept {
-        printer.warn(&format!("/{path} was left in place (shared, or changed since airlock wrote it)"));
-    }
-    for resource in &report.left_in_cluster {
-        printer.warn(&format!(
-            "{resource} is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
-            resource.kubectl_delete()
-        ));
-    }
+    print_changes(printer, &report);
     clean_up(printer, &args.node, &report);
     let r = &report.revision;
     printer.data(&format!(
