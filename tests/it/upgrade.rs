@@ -214,6 +214,40 @@ fn a_crash_at_any_point_converges_on_rerun() {
     assert!(crashes >= 8, "only {crashes} crash points");
 }
 
+/// The same for `uninstall --k3s`: a crash after any removal, then a rerun,
+/// gives exactly what an uninterrupted uninstall gives.
+#[test]
+fn a_crash_during_uninstall_converges_on_rerun() {
+    let v = versions();
+    let installed = v.dir.path().join("installed");
+    v.ok("install", &v.v1, &installed);
+    let uninstall = |root: &Path, crash_after: Option<usize>| {
+        let mut cmd = v.airlock.cmd();
+        cmd.args(["uninstall", "site", "--k3s", "--root", root.to_str().unwrap()]);
+        if let Some(after) = crash_after {
+            cmd.env("AIRLOCK_FAULT_ABORT_AFTER", after.to_string());
+        }
+        cmd.output().unwrap()
+    };
+    let clean = v.dir.path().join("clean");
+    copy_tree(&installed, &clean);
+    assert!(uninstall(&clean, None).status.success());
+    let expected = snapshot(&clean);
+    let mut crashes = 0;
+    for after in 1.. {
+        let root = v.dir.path().join(format!("crash-uninstall-{after}"));
+        copy_tree(&installed, &root);
+        if uninstall(&root, Some(after)).status.success() {
+            break;
+        }
+        crashes += 1;
+        let out = uninstall(&root, None);
+        assert!(out.status.success(), "rerun after crash {after}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(snapshot(&root), expected, "crash after removal {after}");
+    }
+    assert!(crashes >= 4, "only {crashes} crash points");
+}
+
 /// `uninstall --k3s`: the files of the newest revision go (the images
 /// tarball included), recorded as a revision `uninstall` whose removed
 /// manifests' resources are pending deletions; `rollback` brings it back,
