@@ -6,6 +6,7 @@
 //! failure part-way leaves the previous record in place, and a rerun
 //! converges.
 
+use crate::bundle::format::{BundleManifest, Component};
 use crate::bundle::reader::BundleReader;
 use crate::oci::digest::Digest;
 use crate::ops::install::chosen_components;
@@ -87,22 +88,8 @@ pub fn install_cluster(
     let reader = BundleReader::open(&options.bundle)?;
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     let components = chosen_components(&reader, &options.skip)?;
-    // A differential bundle serves as long as it carries what is rendered
-    // and applied: images come from the registry, not from the bundle.
     let manifest = &reader.head.manifest;
-    let left_to_base: Vec<String> = components
-        .iter()
-        .flat_map(|c| {
-            let charts = c.charts.iter().flat_map(|ch| {
-                std::iter::once((&ch.archive_digest, format!("chart {}", ch.name)))
-                    .chain(ch.values_files.iter().map(|v| (&v.digest, format!("values file {}", v.name))))
-            });
-            let documents = c.crds.iter().chain(&c.manifests).map(|d| (&d.digest, d.name.clone()));
-            charts.chain(documents).collect::<Vec<_>>()
-        })
-        .filter(|(digest, _)| manifest.find_blob(digest).is_some_and(|b| b.in_base))
-        .map(|(_, what)| what)
-        .collect();
+    let left_to_base = left_to_base(manifest, &components);
     if let Some(base) = manifest.base.as_ref().filter(|_| !left_to_base.is_empty()) {
         bail!(
             "{} is a differential bundle that leaves {} to its base {}; install from the full bundle of this version",
@@ -171,6 +158,25 @@ pub fn install_cluster(
         converge(&client, record, desired, &history, options.keep, waits, progress).await
     })?;
     Ok((report, verdict))
+}
+
+/// What a differential bundle leaves to its base that installing into a
+/// cluster reads (charts, values, CRDs, manifests). Images come from the
+/// registry, so a bundle that carries all of these serves as it is.
+fn left_to_base(manifest: &BundleManifest, components: &[&Component]) -> Vec<String> {
+    components
+        .iter()
+        .flat_map(|c| {
+            let charts = c.charts.iter().flat_map(|ch| {
+                std::iter::once((&ch.archive_digest, format!("chart {}", ch.name)))
+                    .chain(ch.values_files.iter().map(|v| (&v.digest, format!("values file {}", v.name))))
+            });
+            let documents = c.crds.iter().chain(&c.manifests).map(|d| (&d.digest, d.name.clone()));
+            charts.chain(documents).collect::<Vec<_>>()
+        })
+        .filter(|(digest, _)| manifest.find_blob(digest).is_some_and(|b| b.in_base))
+        .map(|(_, what)| what)
+        .collect()
 }
 
 /// Applies an earlier revision again (default: the one before the newest),
@@ -275,4 +281,33 @@ pub fn cluster_history(kubeconfig: &Path, name: &str) -> Result<Vec<Release>> {
         let client = cluster::client(kubeconfig).await?;
         Ok(release::list(&client, name).await?)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_differential_bundle_leaves_that_a_cluster_install_reads() {
+        let digest = |s: &str| Digest::of(s.as_bytes()).to_string();
+        let blob = |s: &str, in_base: bool| serde_json::json!({"digest": digest(s), "size": 1, "mediaType": "x", "storedSize": 1, "inBase": in_base});
+        // A manifest lists its blobs sorted by digest.
+        let mut blobs =
+            vec![blob("tgz", true), blob("values", false), blob("yaml", true), blob("image", true), blob("oci", true)];
+        blobs.sort_by_key(|b| b["digest"].as_str().unwrap().to_string());
+        let manifest: BundleManifest = serde_json::from_value(serde_json::json!({
+            "format": 1, "metadata": {"name": "n", "version": "1"}, "createdBy": "test",
+            "components": [{"name": "app", "required": true,
+                "charts": [{"name": "web", "chartName": "web", "version": "1", "source": "s", "digest": digest("oci"),
+                            "archiveDigest": digest("tgz"), "size": 1,
+                            "valuesFiles": [{"name": "site.yaml", "source": "s", "digest": digest("values"), "size": 1}]}],
+                "manifests": [{"name": "app.yaml", "source": "s", "digest": digest("yaml"), "size": 1}],
+                "images": [{"reference": "r", "source": "s", "digest": digest("image"), "mediaType": "m", "size": 1}]}],
+            "blobs": blobs,
+        }))
+        .unwrap();
+        let components: Vec<&Component> = manifest.components.iter().collect();
+        // The image and the chart's OCI manifest are not read; the rest is.
+        assert_eq!(left_to_base(&manifest, &components), ["chart web", "app.yaml"]);
+    }
 }
