@@ -1,4 +1,4 @@
-//! Install, upgrade and rollback on a K3s node, every path under `root`.
+//! Install, upgrade, rollback and uninstall on a K3s node, every path under `root`.
 //! Each flow checks everything it can before the first write (disk space,
 //! platform, chart sizes, stored content), then applies the planned files
 //! (`apply`), then records the revision. A revision that changes nothing is

@@ -1,7 +1,7 @@
 //! Edge K3s nodes: what a bundle becomes on a node (`layout`), the images
 //! tarball (`images`), `registries.yaml` (`registries`), crash-safe file
 //! replacement (`apply`), revisions and stored content (`state`), and the
-//! install / upgrade / rollback flows that tie them together (`install`).
+//! install / upgrade / rollback / uninstall flows that tie them together (`install`).
 //! Nothing here talks to the network; deleting what K3s leaves behind in the
 //! cluster is the ops layer's job.
 
