@@ -4,7 +4,30 @@
 //! `global` flows down to every subchart).
 
 use super::load::Chart;
+use super::template::convert::{from_json, from_yaml};
 use super::template::{Map, Value};
+
+/// A chart's user values from a spec: its values files (name, YAML text)
+/// merged in order as `-f` files are, then its inline values (JSON).
+pub fn user_values(
+    files: impl IntoIterator<Item = (String, String)>,
+    inline: Option<&serde_json::Value>,
+) -> Result<Map, String> {
+    let mut user = Map::new();
+    for (name, text) in files {
+        match from_yaml(&text).map_err(|e| format!("values file {name}: {e}"))? {
+            Value::Map(m) => merge_maps(&mut user, &m.borrow()),
+            Value::Nil => {}
+            _ => return Err(format!("values file {name} must hold a map")),
+        }
+    }
+    if let Some(inline) = inline {
+        if let Value::Map(m) = from_json(&inline.to_string())? {
+            merge_maps(&mut user, &m.borrow());
+        }
+    }
+    Ok(user)
+}
 
 /// Deep merge of `src` into `dst`, `src` winning (Helm's mergeMaps for `-f`).
 pub fn merge_maps(dst: &mut Map, src: &Map) {

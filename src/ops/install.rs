@@ -8,6 +8,7 @@ use crate::bundle::reader::BundleReader;
 use crate::oci::manifest::Platform;
 use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
 use crate::sign::trust::Verdict;
+use crate::target::cluster::apply::Applier;
 use crate::target::cluster::{self, Deletion};
 use crate::target::k3s::base_blobs::{self, NodeBlobs};
 use crate::target::k3s::install::{deletions_done, install, rollback, Action, InstallReport};
@@ -163,9 +164,9 @@ pub fn clean_up_cluster(
         return Ok(outcome);
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let client = runtime.block_on(cluster::client(kubeconfig))?;
+    let mut applier = Applier::new(runtime.block_on(cluster::client(kubeconfig))?, false);
     for resource in pending {
-        match runtime.block_on(cluster::delete(&client, resource)) {
+        match runtime.block_on(applier.delete(resource)) {
             Deletion::Deleted | Deletion::Absent => outcome.deleted.push(resource.clone()),
             Deletion::Failed(why) => outcome.failed.push((resource.clone(), why)),
         }

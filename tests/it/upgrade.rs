@@ -79,10 +79,24 @@ impl Versions {
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
     }
 
+    /// `airlock uninstall site --k3s --root ROOT`.
+    fn uninstall(&self, root: &Path) -> std::process::Command {
+        let mut cmd = self.airlock.cmd();
+        cmd.args(["uninstall", "site", "--k3s", "--root", root.to_str().unwrap()]);
+        cmd
+    }
+
     fn history(&self, root: &Path) -> Vec<String> {
         let text = self.airlock.ok(&["history", "site", "--k3s", "--root", root.to_str().unwrap()]);
         text.lines().map(str::to_string).collect()
     }
+}
+
+/// A snapshot without airlock's own records and store.
+fn node_files(
+    snapshot: std::collections::BTreeMap<String, (String, u32)>,
+) -> std::collections::BTreeMap<String, (String, u32)> {
+    snapshot.into_iter().filter(|(path, _)| !path.starts_with("var/lib/airlock/")).collect()
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -221,27 +235,20 @@ fn a_crash_during_uninstall_converges_on_rerun() {
     let v = versions();
     let installed = v.dir.path().join("installed");
     v.ok("install", &v.v1, &installed);
-    let uninstall = |root: &Path, crash_after: Option<usize>| {
-        let mut cmd = v.airlock.cmd();
-        cmd.args(["uninstall", "site", "--k3s", "--root", root.to_str().unwrap()]);
-        if let Some(after) = crash_after {
-            cmd.env("AIRLOCK_FAULT_ABORT_AFTER", after.to_string());
-        }
-        cmd.output().unwrap()
-    };
     let clean = v.dir.path().join("clean");
     copy_tree(&installed, &clean);
-    assert!(uninstall(&clean, None).status.success());
+    assert!(v.uninstall(&clean).status().unwrap().success());
     let expected = snapshot(&clean);
     let mut crashes = 0;
     for after in 1.. {
         let root = v.dir.path().join(format!("crash-uninstall-{after}"));
         copy_tree(&installed, &root);
-        if uninstall(&root, Some(after)).status.success() {
+        let crashed = v.uninstall(&root).env("AIRLOCK_FAULT_ABORT_AFTER", after.to_string()).output().unwrap();
+        if crashed.status.success() {
             break;
         }
         crashes += 1;
-        let out = uninstall(&root, None);
+        let out = v.uninstall(&root).output().unwrap();
         assert!(out.status.success(), "rerun after crash {after}: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(snapshot(&root), expected, "crash after removal {after}");
     }
@@ -258,17 +265,13 @@ fn uninstall_removes_the_files_and_can_be_undone() {
     let root = v.dir.path().join("node");
     v.ok("install", &v.v1, &root);
     let installed = snapshot(&root);
-    let uninstall = |extra: &[&str]| {
-        let mut args = vec!["uninstall", "site", "--k3s", "--root", root.to_str().unwrap()];
-        args.extend_from_slice(extra);
-        v.airlock.run(&args)
-    };
+    let uninstall = |extra: &[&str]| v.uninstall(&root).args(extra).output().unwrap();
     let out = uninstall(&[]);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("site 1.0.0: uninstalled (") && stdout.contains("revision 2 records it"), "{stdout}");
     // Only airlock's own records and store remain.
-    let left: Vec<String> = snapshot(&root).into_keys().filter(|p| !p.starts_with("var/lib/airlock/")).collect();
+    let left = node_files(snapshot(&root));
     assert!(left.is_empty(), "{left:?}");
     assert!(stderr.contains("Removed /usr/local/bin/k3s") && stderr.contains("airlock-site.tar"), "{stderr}");
     // K3s leaves the manifests' resources: no kubeconfig here, so they are named.
@@ -285,11 +288,7 @@ fn uninstall_removes_the_files_and_can_be_undone() {
     );
     let out = v.airlock.run(&["rollback", "site", "--k3s", "--root", root.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let restored: std::collections::BTreeMap<_, _> =
-        snapshot(&root).into_iter().filter(|(p, _)| !p.starts_with("var/lib/airlock/")).collect();
-    let before: std::collections::BTreeMap<_, _> =
-        installed.into_iter().filter(|(p, _)| !p.starts_with("var/lib/airlock/")).collect();
-    assert_eq!(restored, before);
+    assert_eq!(node_files(snapshot(&root)), node_files(installed));
     // After another uninstall, installing a different version is a fresh install.
     assert!(uninstall(&[]).status.success());
     v.ok("install", &v.v2, &root);

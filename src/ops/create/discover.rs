@@ -7,12 +7,10 @@ use crate::bundle::format::ChartRecord;
 use crate::cache::Cache;
 use crate::chart::images::find_images;
 use crate::chart::render::{render, RenderOptions};
-use crate::chart::template::convert::{from_json, from_yaml};
-use crate::chart::template::{Map, Value};
 use crate::chart::{load, values};
 use crate::oci::source::{parse_reference, ImageSource};
 use crate::spec::{Chart, Image, Located, Spec};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -83,21 +81,13 @@ pub fn discover_images(
 fn chart_images(chart: &Chart, record: &ChartRecord, cache: &Cache) -> Result<Vec<String>> {
     let archive = cache.read(&record.archive_digest)?;
     let loaded = load::from_archive(Path::new(&chart.name), &archive)?;
-    let mut user = Map::new();
+    let mut files = Vec::new();
     for file in &chart.values_files {
         let text = std::fs::read_to_string(&file.value)
             .with_context(|| format!("cannot read values file {}", file.value.display()))?;
-        match from_yaml(&text).map_err(anyhow::Error::msg)? {
-            Value::Map(m) => values::merge_maps(&mut user, &m.borrow()),
-            Value::Nil => {}
-            _ => bail!("values file {} must hold a map", file.value.display()),
-        }
+        files.push((file.value.display().to_string(), text));
     }
-    if let Some(inline) = &chart.values {
-        if let Value::Map(m) = from_json(&inline.to_string()).map_err(anyhow::Error::msg)? {
-            values::merge_maps(&mut user, &m.borrow());
-        }
-    }
+    let user = values::user_values(files, chart.values.as_ref()).map_err(anyhow::Error::msg)?;
     let options = RenderOptions {
         release_name: chart.name.clone(),
         namespace: chart.namespace.clone().unwrap_or_else(|| "default".into()),

@@ -154,7 +154,7 @@ fn dropped<'a>(previous: &'a Release, applied: &'a [ResourceRef]) -> impl Iterat
 /// Deletes what `previous` had that is not among `applied`; Namespaces and
 /// CRDs are left, and said.
 pub(super) async fn delete_dropped(
-    client: &kube::Client,
+    applier: &mut Applier,
     previous: &Release,
     applied: &[ResourceRef],
     report: &mut ClusterReport,
@@ -165,7 +165,7 @@ pub(super) async fn delete_dropped(
             report.left.push(resource.clone());
             continue;
         }
-        match cluster::delete(client, resource).await {
+        match applier.delete(resource).await {
             Deletion::Deleted | Deletion::Absent => {
                 progress("Deleted", &resource.to_string());
                 report.deleted.push(resource.clone())
@@ -267,7 +267,7 @@ pub(super) async fn converge(
         ..ClusterReport::default()
     };
     if let Some(previous) = history.last() {
-        delete_dropped(client, previous, &applied, &mut report, progress).await;
+        delete_dropped(&mut applier, previous, &applied, &mut report, progress).await;
     }
     release.pending = report.failed.iter().map(|(r, _)| r.clone()).collect();
     release::write(client, &release).await?;

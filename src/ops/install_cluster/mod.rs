@@ -13,6 +13,7 @@ use crate::ops::install::chosen_components;
 use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
 use crate::sign::trust::Verdict;
 use crate::target::cluster;
+use crate::target::cluster::apply::Applier;
 use crate::target::cluster::objects::{self, Desired, DesiredObject};
 use crate::target::cluster::release::{self, Release};
 use crate::target::cluster::relocate::Relocation;
@@ -260,7 +261,7 @@ pub fn uninstall_cluster(kubeconfig: &Path, name: &str, progress: Progress<'_>) 
             bail!("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)
         };
         let mut report = ClusterReport::default();
-        delete_dropped(&client, latest, &[], &mut report, progress).await;
+        delete_dropped(&mut Applier::new(client.clone(), false), latest, &[], &mut report, progress).await;
         if report.failed.is_empty() {
             release::trim(&client, &history, 0).await;
             release::remove(&client, latest).await?;

@@ -1,14 +1,14 @@
 //! Applying objects with server-side apply: field manager `airlock`,
 //! conflicts forced (as `kubectl apply --server-side --force-conflicts`),
-//! so a rerun converges and fields others own are left alone. Each kind
-//! is found by discovery; CRDs are waited for (bounded) before anything
-//! that may use them.
+//! so a rerun converges and fields others own are left alone; reading and
+//! deleting them. Each kind is found by discovery once per run; CRDs are
+//! waited for (bounded) before anything that may use them.
 
 use super::objects::DesiredObject;
-use super::{api_failure, ClusterError};
+use super::{api_failure, ClusterError, Deletion};
 use crate::target::k3s::state::ResourceRef;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::{ApiCapabilities, ApiResource, Scope};
 use std::collections::HashMap;
@@ -28,10 +28,6 @@ pub struct Applier {
 impl Applier {
     pub fn new(client: kube::Client, dry_run: bool) -> Self {
         Applier { client, kinds: HashMap::new(), dry_run }
-    }
-
-    pub fn client(&self) -> &kube::Client {
-        &self.client
     }
 
     /// The kind of `api_version` and `kind`; `object` names what needs it.
@@ -72,6 +68,29 @@ impl Applier {
         let api = self.api(&api_resource, resource.namespace.as_deref());
         let found = api.get_opt(&resource.name).await.map_err(|e| api_failure(e, || resource.to_string()))?;
         Ok(found.map(|o| serde_json::to_value(o).expect("an object serializes")))
+    }
+
+    /// Deletes `resource` (background propagation, as `kubectl delete`
+    /// does); a namespaced one without a namespace is in the kubeconfig's.
+    pub async fn delete(&mut self, resource: &ResourceRef) -> Deletion {
+        let (api_resource, caps) = match self.kind(&resource.api_version, &resource.kind, || resource.to_string()).await
+        {
+            Ok(found) => found,
+            // Its kind is gone from the cluster, and with it the object.
+            Err(ClusterError::UnknownKind { .. }) => return Deletion::Absent,
+            Err(e) => return Deletion::Failed(e.to_string()),
+        };
+        let namespace = match caps.scope {
+            Scope::Cluster => None,
+            Scope::Namespaced => {
+                Some(resource.namespace.clone().unwrap_or_else(|| self.client.default_namespace().to_string()))
+            }
+        };
+        match self.api(&api_resource, namespace.as_deref()).delete(&resource.name, &DeleteParams::background()).await {
+            Ok(_) => Deletion::Deleted,
+            Err(e) if super::is_not_found(&e) => Deletion::Absent,
+            Err(e) => Deletion::Failed(e.to_string()),
+        }
     }
 
     /// Applies one object; returns where it landed (its namespace filled

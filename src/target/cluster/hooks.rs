@@ -7,7 +7,7 @@
 
 use super::apply::Applier;
 use super::objects::DesiredObject;
-use super::{delete, ClusterError, Deletion};
+use super::{ClusterError, Deletion};
 use crate::chart::manifests;
 use crate::target::k3s::state::ResourceRef;
 use serde_json::Value;
@@ -94,7 +94,7 @@ fn outcome(kind: &str, object: &Value) -> Option<Result<(), String>> {
 }
 
 async fn delete_and_wait(applier: &mut Applier, target: &ResourceRef, deadline: Instant) -> Result<(), ClusterError> {
-    if let Deletion::Failed(why) = delete(applier.client(), target).await {
+    if let Deletion::Failed(why) = applier.delete(target).await {
         return Err(ClusterError::Refused { object: target.to_string(), detail: why });
     }
     while applier.get(target).await?.is_some() {

@@ -1,8 +1,7 @@
 //! Talking to a Kubernetes API server (kube): what a bundle asks of a
-//! cluster (`objects`, images moved by `relocate`), applying it (`apply`),
-//! chart hooks (`hooks`), readiness (`ready`), airlock's release records
-//! kept in the cluster (`release`), and deleting what a newer revision (or
-//! K3s, for a removed manifest) leaves behind. Kinds are looked up by
+//! cluster (`objects`, images moved by `relocate`), applying, reading and
+//! deleting objects (`apply`), chart hooks (`hooks`), readiness (`ready`),
+//! and airlock's release records kept in the cluster (`release`). Kinds are looked up by
 //! discovery (never guessed plurals), each request has a timeout, and
 //! nothing is retried here: a rerun converges. CustomResourceDefinitions
 //! and Namespaces are never deleted (they take everything in them along).
@@ -14,11 +13,7 @@ pub mod ready;
 pub mod release;
 pub mod relocate;
 
-use crate::target::k3s::state::ResourceRef;
-use kube::api::{Api, DeleteParams, DynamicObject};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::core::GroupVersionKind;
-use kube::discovery::Scope;
 use std::path::Path;
 use std::time::Duration;
 
@@ -102,28 +97,4 @@ pub async fn capabilities(client: &kube::Client) -> Result<Capabilities, Cluster
 fn is_not_found(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(status) if status.code == 404)
         || matches!(e, kube::Error::Discovery(kube::error::DiscoveryError::MissingKind(_)))
-}
-
-/// Deletes `resource` (background propagation, as `kubectl delete` does).
-pub async fn delete(client: &kube::Client, resource: &ResourceRef) -> Deletion {
-    let (group, version) = match resource.api_version.split_once('/') {
-        Some((g, v)) => (g, v),
-        None => ("", resource.api_version.as_str()),
-    };
-    let gvk = GroupVersionKind::gvk(group, version, &resource.kind);
-    let (api_resource, caps) = match kube::discovery::pinned_kind(client, &gvk).await {
-        Ok(found) => found,
-        Err(e) if is_not_found(&e) => return Deletion::Absent,
-        Err(e) => return Deletion::Failed(e.to_string()),
-    };
-    let api: Api<DynamicObject> = match (caps.scope, &resource.namespace) {
-        (Scope::Namespaced, Some(ns)) => Api::namespaced_with(client.clone(), ns, &api_resource),
-        (Scope::Namespaced, None) => Api::default_namespaced_with(client.clone(), &api_resource),
-        (Scope::Cluster, _) => Api::all_with(client.clone(), &api_resource),
-    };
-    match api.delete(&resource.name, &DeleteParams::background()).await {
-        Ok(_) => Deletion::Deleted,
-        Err(e) if is_not_found(&e) => Deletion::Absent,
-        Err(e) => Deletion::Failed(e.to_string()),
-    }
 }

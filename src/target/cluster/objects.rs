@@ -11,8 +11,7 @@ use super::{Capabilities, ClusterError};
 use crate::bundle::format::{ChartRecord, Component};
 use crate::bundle::reader::BundleReader;
 use crate::chart::render::{render, RenderOptions};
-use crate::chart::template::convert::{from_json, from_yaml};
-use crate::chart::template::{Map, Value as TemplateValue};
+use crate::chart::template::Map;
 use crate::chart::{load, manifests, values};
 use serde_json::Value;
 
@@ -116,22 +115,13 @@ pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>, ClusterEr
 /// inline values, merged as Helm merges `-f` files.
 fn chart_values(reader: &BundleReader, chart: &ChartRecord) -> Result<Map, ClusterError> {
     let bad = |detail: String| ClusterError::Render { chart: chart.name.clone(), detail };
-    let mut user = Map::new();
+    let mut files = Vec::new();
     for file in &chart.values_files {
         let bytes = reader.read_blob(&file.digest).map_err(|e| bad(format!("{}: {e}", file.name)))?;
         let text = String::from_utf8(bytes).map_err(|_| bad(format!("values file {} is not UTF-8", file.name)))?;
-        match from_yaml(&text).map_err(|e| bad(format!("values file {}: {e}", file.name)))? {
-            TemplateValue::Map(m) => values::merge_maps(&mut user, &m.borrow()),
-            TemplateValue::Nil => {}
-            _ => return Err(bad(format!("values file {} must hold a map", file.name))),
-        }
+        files.push((file.name.clone(), text));
     }
-    if let Some(inline) = &chart.values {
-        if let TemplateValue::Map(m) = from_json(&inline.to_string()).map_err(bad)? {
-            values::merge_maps(&mut user, &m.borrow());
-        }
-    }
-    Ok(user)
+    values::user_values(files, chart.values.as_ref()).map_err(bad)
 }
 
 /// What one chart renders to, as Helm installs it into `namespace`.
