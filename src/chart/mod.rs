@@ -6,7 +6,7 @@
 //! Submodules: `template` (the Go template engine and its functions),
 //! `load`, `values`, `render`, `schema`, `manifests` (Helm's rules for
 //! rendering a chart), `images` (what a rendered chart runs), `deps`
-//! (dependencies to vendor at create time), `repo` (Helm repositories).
+//! (dependencies to vendor at create time), `repo` (Helm repositories) and `repo_auth` (their credentials).
 
 pub mod deps;
 pub mod images;
@@ -14,6 +14,7 @@ pub mod load;
 pub mod manifests;
 pub mod render;
 pub mod repo;
+pub mod repo_auth;
 pub mod schema;
 pub mod template;
 pub mod values;

@@ -1,8 +1,11 @@
 //! Charts from classic Helm repositories (`https://.../index.yaml`): find
 //! the pinned version in the index, download the archive, check it against
-//! the digest the index gives. Used on the connected side only.
+//! the digest the index gives. Used on the connected side only. What
+//! credentials go where is `repo_auth`'s to say.
 
+use super::repo_auth::{helm_repositories_file, host_key, RepoAuth};
 use crate::oci::digest::Digest;
+use crate::oci::registry::RegistryOptions;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,6 +25,12 @@ pub enum RepoError {
     DigestMismatch { url: String, expected: String, actual: Digest },
     #[error("cannot read CA file {path}: {detail}")]
     Ca { path: PathBuf, detail: String },
+    #[error("chart repository {repo} refused {url} (HTTP {status}); {hint}")]
+    Unauthorized { repo: String, url: String, status: u16, hint: String },
+    #[error("cannot read chart repository settings from {path}: {detail}")]
+    Settings { path: PathBuf, detail: String },
+    #[error("{path} gives a client certificate for chart repository {repo}; airlock does not support client certificates for chart repositories: use username and password")]
+    ClientCertificate { repo: String, path: PathBuf },
 }
 
 #[derive(Deserialize)]
@@ -41,12 +50,16 @@ struct Entry {
 
 pub struct RepoClient {
     http: reqwest::Client,
+    auth: RepoAuth,
 }
 
 impl RepoClient {
-    pub fn new(ca_files: &[PathBuf]) -> Result<Self, RepoError> {
+    /// A client trusting `--ca-file` and the CAs of the settings, with the
+    /// credentials of `--registry-config` and Helm's repositories file.
+    pub fn new(options: &RegistryOptions) -> Result<Self, RepoError> {
+        let auth = RepoAuth::load(options.config_file.as_deref(), helm_repositories_file())?;
         let mut certs = Vec::new();
-        for path in ca_files {
+        for path in options.ca_files.iter().chain(auth.ca_files()) {
             let pem = std::fs::read(path).map_err(|e| RepoError::Ca { path: path.clone(), detail: e.to_string() })?;
             certs.push(
                 reqwest::Certificate::from_pem(&pem)
@@ -60,16 +73,29 @@ impl RepoClient {
             .user_agent(concat!("airlock/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| RepoError::Fetch { url: String::new(), detail: e.to_string() })?;
-        Ok(RepoClient { http })
+        Ok(RepoClient { http, auth })
     }
 
-    async fn get(&self, url: &str) -> Result<Vec<u8>, RepoError> {
+    /// GET of `url`, a file of the repository at `repo`.
+    async fn get(&self, repo: &str, url: &str) -> Result<Vec<u8>, RepoError> {
         let fetch = |e: reqwest::Error| RepoError::Fetch {
             url: url.to_string(),
             detail: crate::oci::registry::error_chain(&e),
         };
-        let response = self.http.get(url).send().await.map_err(fetch)?;
+        let credentials = self.auth.for_url(repo, url)?;
+        let mut request = self.http.get(url);
+        if let Some(c) = &credentials {
+            request = request.basic_auth(&c.username, Some(&c.password));
+        }
+        let response = request.send().await.map_err(fetch)?;
         let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            let hint = match &credentials {
+                Some(c) => format!("check the credentials for it in {}", c.from.display()),
+                None => self.login_hint(repo, url),
+            };
+            return Err(RepoError::Unauthorized { repo: repo.into(), url: url.into(), status: status.as_u16(), hint });
+        }
         if !status.is_success() {
             return Err(RepoError::Fetch { url: url.to_string(), detail: format!("HTTP {status}") });
         }
@@ -78,7 +104,7 @@ impl RepoClient {
 
     async fn index(&self, repo: &str) -> Result<(Index, String), RepoError> {
         let index_url = format!("{repo}/index.yaml");
-        let text = self.get(&index_url).await?;
+        let text = self.get(repo, &index_url).await?;
         let text = String::from_utf8(text)
             .map_err(|_| RepoError::BadIndex { url: index_url.clone(), detail: "not UTF-8".into() })?;
         let index: Index = serde_saphyr::from_str(&text)
@@ -111,7 +137,7 @@ impl RepoClient {
             detail: format!("{chart} {version} has no urls"),
         })?;
         let url = if url.contains("://") { url.clone() } else { format!("{repo}/{}", url.trim_start_matches("./")) };
-        let archive = self.get(&url).await?;
+        let archive = self.get(repo, &url).await?;
         if let Some(expected) = &entry.digest {
             let actual = Digest::of(&archive);
             if actual.hex() != expected.trim_start_matches("sha256:") {
@@ -119,5 +145,14 @@ impl RepoClient {
             }
         }
         Ok(archive)
+    }
+
+    /// How to give credentials for a repository that asked for them.
+    fn login_hint(&self, repo: &str, url: &str) -> String {
+        let host = reqwest::Url::parse(url).ok().as_ref().and_then(host_key).unwrap_or_else(|| repo.to_string());
+        let helm = helm_repositories_file().map(|p| format!(" at {}", p.display())).unwrap_or_default();
+        format!(
+            "it needs a login: run `helm repo add NAME {repo} --username USER` (airlock reads Helm's repositories file{helm}), or give `username` and `passwordEnv` for {host} under `registries:` in --registry-config"
+        )
     }
 }

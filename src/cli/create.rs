@@ -64,7 +64,8 @@ pub struct RegistryArgs {
     /// Password for `--username`.
     #[arg(long, env = "AIRLOCK_REGISTRY_PASSWORD", hide_env_values = true)]
     password: Option<String>,
-    /// YAML file with per-registry settings (insecure, caFile, username, password).
+    /// YAML file with per-registry settings (insecure, caFile, username,
+    /// password); a chart repository's host may be listed too.
     #[arg(long)]
     registry_config: Option<PathBuf>,
 }

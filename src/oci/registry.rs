@@ -87,6 +87,15 @@ pub struct RegistryOptions {
     pub attempts: u32,
 }
 
+impl RegistrySettings {
+    /// Username and password, when both are given (the password inline or
+    /// through `passwordEnv`).
+    pub fn credentials(&self) -> Option<(String, String)> {
+        let password = self.password.clone().or_else(|| self.password_env.as_ref().and_then(|v| std::env::var(v).ok()));
+        Some((self.username.clone()?, password?))
+    }
+}
+
 impl RegistriesFile {
     pub fn load(path: &Path) -> Result<Self, RegistryError> {
         let text = std::fs::read_to_string(path)
@@ -162,11 +171,8 @@ impl Registry {
     }
 
     fn auth_for(&self, registry: &str) -> RegistryAuth {
-        if let Some(s) = self.settings.registries.get(registry) {
-            let password = s.password.clone().or_else(|| s.password_env.as_ref().and_then(|v| std::env::var(v).ok()));
-            if let (Some(u), Some(p)) = (&s.username, password) {
-                return RegistryAuth::Basic(u.clone(), p);
-            }
+        if let Some((u, p)) = self.settings.registries.get(registry).and_then(RegistrySettings::credentials) {
+            return RegistryAuth::Basic(u, p);
         }
         if let (Some(u), Some(p)) = (&self.options.username, &self.options.password) {
             return RegistryAuth::Basic(u.clone(), p.clone());

@@ -93,6 +93,152 @@ fn chart_from_helm_repository_is_pinned_and_checked() {
     assert!(err.contains("does not match the digest"), "{err}");
 }
 
+/// A chart repository server that logs who asked for what, and with
+/// `login` ("user:password") refuses requests without it.
+fn serve_repo(dir: &std::path::Path, log: &std::path::Path, login: Option<&str>) -> HttpServer {
+    let port = free_port();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chart_repo_server.py");
+    let child = Command::new("python3")
+        .arg(script)
+        .arg(dir)
+        .arg(port.to_string())
+        .arg(log)
+        .args(login)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "chart_repo_server.py did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    HttpServer { child, url: format!("http://127.0.0.1:{port}") }
+}
+
+#[test]
+fn chart_repository_with_a_login() {
+    let work = tempfile::tempdir().unwrap();
+    // The repository needs a login; one of its charts lives on another,
+    // open host (as archives on a CDN do).
+    let (repo_dir, cdn_dir) = (work.path().join("repo"), work.path().join("cdn"));
+    std::fs::create_dir_all(repo_dir.join("charts")).unwrap();
+    std::fs::create_dir_all(&cdn_dir).unwrap();
+    let (secure, elsewhere) = (chart_tgz("secure", "1.0.0"), chart_tgz("elsewhere", "2.0.0"));
+    std::fs::write(repo_dir.join("charts/secure-1.0.0.tgz"), &secure).unwrap();
+    std::fs::write(cdn_dir.join("elsewhere-2.0.0.tgz"), &elsewhere).unwrap();
+    let (repo_log, cdn_log) = (work.path().join("repo.log"), work.path().join("cdn.log"));
+    let cdn = serve_repo(&cdn_dir, &cdn_log, None);
+    let repo = serve_repo(&repo_dir, &repo_log, Some("builder:s3cret"));
+    std::fs::write(
+        repo_dir.join("index.yaml"),
+        format!(
+            "apiVersion: v1\nentries:\n  secure:\n    - {{version: 1.0.0, urls: [charts/secure-1.0.0.tgz], digest: {}}}\n  elsewhere:\n    - {{version: 2.0.0, urls: ['{}/elsewhere-2.0.0.tgz'], digest: {}}}\n",
+            sha256_hex(&secure),
+            cdn.url,
+            sha256_hex(&elsewhere)
+        ),
+    )
+    .unwrap();
+    let spec = write_spec(
+        work.path(),
+        &format!(
+            "components:\n  - name: a\n    charts:\n      - {{name: secure, repo: {0}, version: 1.0.0}}\n      - {{name: elsewhere, repo: {0}, version: 2.0.0}}\n",
+            repo.url
+        ),
+    );
+    let airlock = Airlock::new();
+    let bundle = work.path().join("s.airlock");
+    let create = |airlock: &Airlock, extra: &[&str]| {
+        let mut args = vec!["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        airlock.run(&args)
+    };
+    let stderr = |out: std::process::Output| {
+        assert!(!out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let clear_logs = || {
+        let _ = std::fs::remove_file(&repo_log);
+        let _ = std::fs::remove_file(&cdn_log);
+    };
+    let log = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();
+
+    // No credentials: one error that says how to give them.
+    let err = stderr(create(&airlock, &[]));
+    assert!(
+        err.contains(&format!("chart repository {} refused {}/index.yaml (HTTP 401)", repo.url, repo.url))
+            && err.contains("helm repo add NAME")
+            && err.contains("--registry-config"),
+        "{err}"
+    );
+    assert!(!bundle.exists());
+
+    // As `helm repo add --username` leaves them: sent to the repository's
+    // own origin only, not to the archive host.
+    let helm_dir = airlock.cache_dir().parent().unwrap().join(".config/helm");
+    std::fs::create_dir_all(&helm_dir).unwrap();
+    let helm_repos = |password: &str, pass_all: bool| {
+        std::fs::write(
+            helm_dir.join("repositories.yaml"),
+            format!(
+                "apiVersion: \"\"\ngenerated: \"0001-01-01T00:00:00Z\"\nrepositories:\n- caFile: \"\"\n  certFile: \"\"\n  insecure_skip_tls_verify: false\n  keyFile: \"\"\n  name: private\n  pass_credentials_all: {pass_all}\n  password: {password}\n  url: {}/\n  username: builder\n",
+                repo.url
+            ),
+        )
+        .unwrap()
+    };
+    helm_repos("s3cret", false);
+    clear_logs();
+    assert!(create(&airlock, &[]).status.success());
+    assert!(
+        log(&repo_log).lines().all(|l| l.ends_with(" builder")) && log(&repo_log).contains("/charts/secure-1.0.0.tgz")
+    );
+    assert_eq!(log(&cdn_log), "/elsewhere-2.0.0.tgz -\n");
+    let v = airlock.inspect(&bundle);
+    assert_eq!(v["components"][0]["charts"][0]["archiveDigest"], format!("sha256:{}", sha256_hex(&secure)));
+    assert_eq!(v["components"][0]["charts"][1]["archiveDigest"], format!("sha256:{}", sha256_hex(&elsewhere)));
+
+    // pass_credentials_all sends them to the archive host too.
+    helm_repos("s3cret", true);
+    clear_logs();
+    assert!(create(&airlock, &[]).status.success());
+    assert_eq!(log(&cdn_log), "/elsewhere-2.0.0.tgz builder\n");
+
+    // A wrong password names the file it came from.
+    helm_repos("wrong", false);
+    let err = stderr(create(&airlock, &[]));
+    assert!(
+        err.contains("HTTP 401")
+            && err
+                .contains(&format!("check the credentials for it in {}", helm_dir.join("repositories.yaml").display())),
+        "{err}"
+    );
+
+    // --registry-config, by host, wins over Helm's file.
+    let host = repo.url.trim_start_matches("http://");
+    let config = work.path().join("registries.yaml");
+    std::fs::write(
+        &config,
+        format!("registries:\n  '{host}':\n    username: builder\n    passwordEnv: CHART_PASSWORD\n"),
+    )
+    .unwrap();
+    let out = airlock
+        .cmd()
+        .args([
+            "create",
+            spec.to_str().unwrap(),
+            "-o",
+            bundle.to_str().unwrap(),
+            "--registry-config",
+            config.to_str().unwrap(),
+        ])
+        .env("CHART_PASSWORD", "s3cret")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn chart_from_oci_registry_keeps_its_manifest_digest() {
     if missing_tool("docker-registry") || missing_tool("skopeo") {

@@ -410,6 +410,8 @@ impl Airlock {
             .env("AIRLOCK_PASSWORD", "test-password")
             .env_remove("AIRLOCK_TRUSTED_KEYS")
             .env_remove("XDG_CONFIG_HOME")
+            .env_remove("HELM_REPOSITORY_CONFIG")
+            .env_remove("HELM_CONFIG_HOME")
             .env_remove("AIRLOCK_REGISTRY_USERNAME")
             .env_remove("AIRLOCK_REGISTRY_PASSWORD");
         cmd

@@ -45,13 +45,13 @@ pub async fn gather_charts(
     spec: &Spec,
     component: &Component,
     registry: &Registry,
-    ca_files: &[std::path::PathBuf],
+    repo_options: &crate::oci::registry::RegistryOptions,
     cache: &Cache,
     blobs: &mut BlobList,
 ) -> Result<Vec<ChartRecord>> {
     let mut records = Vec::new();
     for at in &component.charts {
-        let record = gather_chart(spec, &at.value, registry, ca_files, cache, blobs)
+        let record = gather_chart(spec, &at.value, registry, repo_options, cache, blobs)
             .await
             .with_context(|| located_context(spec, at, "chart"))?;
         records.push(record);
@@ -63,14 +63,14 @@ async fn gather_chart(
     spec: &Spec,
     chart_spec: &Chart,
     registry: &Registry,
-    ca_files: &[std::path::PathBuf],
+    repo_options: &crate::oci::registry::RegistryOptions,
     cache: &Cache,
     blobs: &mut BlobList,
 ) -> Result<ChartRecord> {
     let (artifact, source) = match &chart_spec.origin {
         ChartOrigin::Path(path) => {
             let vendored = if path.is_dir() {
-                super::vendor::missing_dependencies(path, registry, ca_files, cache).await?
+                super::vendor::missing_dependencies(path, registry, repo_options, cache).await?
             } else {
                 Vec::new()
             };
@@ -83,7 +83,7 @@ async fn gather_chart(
             (pull_oci_chart(&tagged, registry, cache).await?, format!("oci://{tagged}"))
         }
         ChartOrigin::Repo { url, chart, version } => {
-            let client = chart::repo::RepoClient::new(ca_files)?;
+            let client = chart::repo::RepoClient::new(repo_options)?;
             let archive = client.fetch(url, chart, version).await?;
             let name = format!("{url}/{chart}-{version}.tgz");
             let (meta, json) = chart::read_archive_meta(Path::new(&name), &archive)?;

@@ -80,9 +80,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     let mut blobs = content::BlobList::default();
     let mut charts = Vec::new();
     for component in &spec.components {
-        charts.push(
-            content::gather_charts(&spec, component, &registry, &options.registry.ca_files, &cache, &mut blobs).await?,
-        );
+        charts.push(content::gather_charts(&spec, component, &registry, &options.registry, &cache, &mut blobs).await?);
     }
     let known: Vec<Vec<String>> =
         images.iter().map(|list| list.iter().map(|i| i.record.reference.clone()).collect()).collect();

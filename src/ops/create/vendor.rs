@@ -9,19 +9,19 @@ use crate::chart::template::semver;
 use crate::chart::{self, load};
 use crate::oci::registry::Registry;
 use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The archives to add to the chart in `dir`, by path inside the chart.
 pub async fn missing_dependencies(
     dir: &Path,
     registry: &Registry,
-    ca_files: &[PathBuf],
+    repo_options: &crate::oci::registry::RegistryOptions,
     cache: &Cache,
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let loaded = load::load(dir)?;
     let mut out = Vec::new();
     for needed in deps::missing(dir, &loaded)? {
-        let archive = fetch(&needed, registry, ca_files, cache).await.with_context(|| {
+        let archive = fetch(&needed, registry, repo_options, cache).await.with_context(|| {
             format!("cannot vendor dependency {} ({}) of chart {}", needed.name, needed.constraint, dir.display())
         })?;
         let (meta, _) = chart::read_archive_meta(Path::new(&needed.name), &archive)?;
@@ -45,11 +45,16 @@ pub async fn missing_dependencies(
     Ok(out)
 }
 
-async fn fetch(needed: &Needed, registry: &Registry, ca_files: &[PathBuf], cache: &Cache) -> Result<Vec<u8>> {
+async fn fetch(
+    needed: &Needed,
+    registry: &Registry,
+    repo_options: &crate::oci::registry::RegistryOptions,
+    cache: &Cache,
+) -> Result<Vec<u8>> {
     match &needed.source {
         Source::Dir(path) => Ok(chart::package_dir(path)?.2),
         Source::Repo(url) => {
-            let client = chart::repo::RepoClient::new(ca_files)?;
+            let client = chart::repo::RepoClient::new(repo_options)?;
             let version = match &needed.version {
                 Some(v) => v.clone(),
                 None => {
