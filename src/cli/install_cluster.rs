@@ -75,6 +75,15 @@ pub fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<
             printer.warn(&format!("  {hook}"));
         }
     }
+    if report.images_in_arguments > 0 {
+        printer.status(
+            "Moved",
+            &format!(
+                "{} image(s) named in containers' arguments or environment to the registry",
+                report.images_in_arguments
+            ),
+        );
+    }
     if !report.foreign_images.is_empty() {
         printer.warn(&format!(
             "not in the bundle, so left as they are (the cluster must be able to pull them): {}",

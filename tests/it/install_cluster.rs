@@ -47,7 +47,7 @@ fn versions() -> Versions {
         std::fs::write(d.join("chart/values.yaml"), "replicas: 1\nimage: localhost/hello:1.0.0\n").unwrap();
         std::fs::write(
             d.join("chart/templates/deployment.yaml"),
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      initContainers: [{name: wait, image: \"busybox:1\"}]\n      containers: [{name: web, image: {{ .Values.image | quote }}}]\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      initContainers: [{name: wait, image: \"busybox:1\"}]\n      containers: [{name: web, image: {{ .Values.image | quote }}, args: [\"--helper-image={{ .Values.image }}\", \"--port=8080\"]}]\n",
         )
         .unwrap();
         std::fs::write(d.join("chart/templates/hooks.yaml"), HOOKS).unwrap();
@@ -170,6 +170,9 @@ fn install_upgrade_rollback_into_a_cluster() {
     // The bundled image runs from the registry; the other is left and named.
     assert_eq!(image_of(&api, "containers"), "reg.example:5000/mirror/hello:1.0.0");
     assert_eq!(image_of(&api, "initContainers"), "busybox:1");
+    // So is the bundled image an operator is told about in its arguments.
+    let args = &api.object(DEPLOYMENT).unwrap()["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert_eq!(args, &serde_json::json!(["--helper-image=reg.example:5000/mirror/hello:1.0.0", "--port=8080"]));
     assert!(err.contains("left as they are") && err.contains("busybox:1"), "{err}");
     // Hooks: pre-install before the chart's objects, post-install after
     // them and deleted once done, the test hook left out; none recorded.

@@ -83,6 +83,7 @@ pub(super) async fn dry_run(
         revision: record.revision,
         hooks_left_out: desired.hooks_left_out,
         foreign_images: desired.foreign_images,
+        images_in_arguments: desired.images_in_arguments,
         dry_run: true,
         ..ClusterReport::default()
     };
@@ -264,6 +265,7 @@ pub(super) async fn converge(
         hooks_run,
         hooks_left_out: desired.hooks_left_out,
         foreign_images: desired.foreign_images,
+        images_in_arguments: desired.images_in_arguments,
         ..ClusterReport::default()
     };
     if let Some(previous) = history.last() {

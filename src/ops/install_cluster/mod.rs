@@ -66,6 +66,8 @@ pub struct ClusterReport {
     pub hooks_run: Vec<String>,
     pub hooks_left_out: Vec<String>,
     pub foreign_images: Vec<String>,
+    /// Carried images named in containers' arguments or environment, moved.
+    pub images_in_arguments: usize,
     /// With a wait: the workloads not ready in time (the revision is recorded).
     pub not_ready: Option<cluster::ClusterError>,
     /// Nothing was changed: `applied`, `deleted` and `hooks_run` say what would be.

@@ -67,6 +67,8 @@ pub struct Desired {
     /// Images the objects run that the bundle does not carry, left as
     /// they are (only looked for when images are moved to a registry).
     pub foreign_images: Vec<String>,
+    /// Carried images named in containers' arguments or environment, moved.
+    pub images_in_arguments: usize,
     /// Charts' namespaces, made unless the bundle declares them itself.
     implied_namespaces: Vec<DesiredObject>,
 }
@@ -243,6 +245,7 @@ fn relocate(desired: &mut Desired, relocation: &Relocation) {
     let hooks = desired.hooks.iter_mut().map(|h| &mut h.object);
     for object in desired.first.iter_mut().chain(desired.then.iter_mut()).chain(hooks) {
         let moved = relocate_images(&mut object.body, relocation);
+        desired.images_in_arguments += moved.in_arguments;
         for image in moved.foreign {
             if !desired.foreign_images.contains(&image) {
                 desired.foreign_images.push(image);

@@ -76,6 +76,41 @@ pub struct Moved {
     pub any: bool,
     /// Images the bundle does not carry, left as written.
     pub foreign: Vec<String>,
+    /// Carried images named in containers' arguments or environment.
+    pub in_arguments: usize,
+}
+
+/// Rewrites carried images that a container names in its `command`, `args`
+/// or `env` values, whole or after a flag's `=` (an operator's
+/// `--config-reloader-image=...`): the pods the operator starts pull them.
+/// Only exact references the bundle carries are touched, so ordinary
+/// arguments are left alone. Returns how many were rewritten.
+fn relocate_arguments(container: &mut Value, relocation: &Relocation) -> usize {
+    let rewrite = |text: &mut Value| -> usize {
+        let Some(written) = text.as_str() else { return 0 };
+        let new = match relocation.relocate(written) {
+            Some(new) => new,
+            None => match written.split_once('=') {
+                Some((flag, value)) if !value.is_empty() => match relocation.relocate(value) {
+                    Some(new) => format!("{flag}={new}"),
+                    None => return 0,
+                },
+                _ => return 0,
+            },
+        };
+        *text = Value::String(new);
+        1
+    };
+    let mut count = 0;
+    for list in ["command", "args"] {
+        if let Some(Value::Array(items)) = container.get_mut(list) {
+            count += items.iter_mut().map(rewrite).sum::<usize>();
+        }
+    }
+    if let Some(Value::Array(env)) = container.get_mut("env") {
+        count += env.iter_mut().filter_map(|var| var.get_mut("value")).map(rewrite).sum::<usize>();
+    }
+    count
 }
 
 /// Rewrites every container image of `object` that the bundle carries, and
@@ -87,6 +122,7 @@ pub fn relocate_images(object: &mut Value, relocation: &Relocation) -> Moved {
     for list in ["initContainers", "containers", "ephemeralContainers"] {
         let Some(containers) = pod.get_mut(list).and_then(Value::as_array_mut) else { continue };
         for container in containers {
+            moved.in_arguments += relocate_arguments(container, relocation);
             let Some(image) = container.get_mut("image") else { continue };
             let Some(written) = image.as_str().map(str::trim).filter(|s| !s.is_empty()) else { continue };
             match relocation.relocate(written) {
@@ -187,6 +223,31 @@ mod tests {
         );
         assert_eq!(moved.foreign, ["busybox:1", "redis:6"]);
         assert!(moved.any && deployment["spec"]["template"]["spec"].get("imagePullSecrets").is_none());
+
+        // A carried image an operator is told about in its arguments or
+        // environment moves too; other arguments stay as written.
+        let mut operator = serde_json::json!({"kind": "Deployment", "spec": {"template": {"spec": {"containers": [{
+            "image": "busybox:1",
+            "command": ["/operator", "redis:7"],
+            "args": ["--reloader-image=quay.io/jetstack/controller:v1", "--log=info", "--cache=redis:6", "-v=2"],
+            "env": [{"name": "HELPER", "value": "redis:7"}, {"name": "HOST", "value": "redis:6379"}, {"name": "REF", "valueFrom": {}}],
+        }]}}}});
+        let moved = relocate_images(&mut operator, &relocation);
+        let container = &operator["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(container["command"], serde_json::json!(["/operator", "reg.local:5000/mirror/library/redis:7"]));
+        assert_eq!(
+            container["args"],
+            serde_json::json!([
+                "--reloader-image=reg.local:5000/mirror/jetstack/controller:v1",
+                "--log=info",
+                "--cache=redis:6",
+                "-v=2"
+            ])
+        );
+        assert_eq!(container["env"][0]["value"], "reg.local:5000/mirror/library/redis:7");
+        assert_eq!(container["env"][1]["value"], "redis:6379");
+        assert_eq!((moved.in_arguments, moved.any), (3, false));
+
         let keep = Relocation { keep_registry_host: true, ..relocation };
         assert_eq!(keep.relocate("redis:7").unwrap(), "reg.local:5000/mirror/docker.io/library/redis:7");
     }
