@@ -18,9 +18,9 @@ pub struct Args {
     /// Write original reference -> pushed reference@digest as JSON.
     #[arg(long)]
     relocation_out: Option<PathBuf>,
-    /// Blobs uploaded at once.
-    #[arg(long, default_value_t = 8)]
-    concurrency: usize,
+    /// Blobs uploaded at once [default: 8; for a registry on this machine, one per core]
+    #[arg(long)]
+    concurrency: Option<usize>,
     #[command(flatten)]
     registry_args: RegistryArgs,
     #[command(flatten)]

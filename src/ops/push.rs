@@ -18,7 +18,8 @@ pub struct PushOptions {
     pub destination: String,
     pub keep_registry_host: bool,
     pub relocation_out: Option<PathBuf>,
-    pub concurrency: usize,
+    /// Blobs uploaded at once; None: the destination's default.
+    pub concurrency: Option<usize>,
     pub registry: RegistryOptions,
     pub trust: TrustOptions,
 }
@@ -48,7 +49,8 @@ pub async fn push(options: PushOptions, progress: &Progress) -> Result<(PushRepo
         let bar = bar.clone();
         Arc::new(move |n: u64| bar.inc(n)) as Arc<dyn Fn(u64) + Send + Sync>
     };
-    let stats = execute(&targets, reader.clone(), &registry, options.concurrency, on_bytes)
+    let concurrency = options.concurrency.unwrap_or_else(|| destination.default_concurrency());
+    let stats = execute(&targets, reader.clone(), &registry, concurrency, on_bytes)
         .await
         .with_context(|| format!("cannot push {} to {}", options.bundle.display(), options.destination))?;
     bar.finish(

@@ -62,6 +62,36 @@ impl Destination {
         Ok(Destination { host: host.to_string(), prefix: prefix.to_string() })
     }
 
+    /// Whether the registry runs on this machine (a loopback address).
+    pub fn is_on_this_machine(&self) -> bool {
+        let host = self.host.as_str();
+        let name = match host.strip_prefix('[') {
+            Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
+            None if host.parse::<std::net::IpAddr>().is_ok() => host,
+            None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+        };
+        name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// Blobs uploaded at once unless the user says otherwise. Each upload
+    /// costs a registry about one core, as it hashes every byte on one
+    /// goroutine. A registry on this machine shares our cores, so more
+    /// uploads than cores only take turns on them: the largest blob then
+    /// finishes last and alone, and the registry's fsync of it comes after.
+    /// With one upload per core, largest first, it runs whole on one core
+    /// from the start. On 2 cores, 12 alternating pairs each: 5 images
+    /// 2.28 s against 2.41 s (10 of 12 pairs faster), 2 large images 1.68 s
+    /// against 1.75 s (7 of 12). A remote registry gets 8, which also
+    /// keeps a high-latency link busy.
+    pub fn default_concurrency(&self) -> usize {
+        const REMOTE: usize = 8;
+        if self.is_on_this_machine() {
+            std::thread::available_parallelism().map_or(REMOTE, |n| n.get().clamp(2, REMOTE))
+        } else {
+            REMOTE
+        }
+    }
+
     fn repository(&self, path: &str) -> String {
         if self.prefix.is_empty() {
             path.to_string()
@@ -242,6 +272,13 @@ mod tests {
         assert_eq!(d.repository("library/redis"), "mirror/team/library/redis");
         assert_eq!(Destination::parse("127.0.0.1:5000").unwrap().repository("x/y"), "x/y");
         assert!(Destination::parse("https://x").is_err());
+        for local in ["127.0.0.1:5000", "localhost", "LOCALHOST:443/x", "[::1]:5000", "[::1]", "::1", "127.1.2.3"] {
+            assert!(Destination::parse(local).unwrap().is_on_this_machine(), "{local}");
+        }
+        for remote in ["registry.local:5000", "10.0.0.1:5000/x", "[fe80::1]:5000", "localhost.example"] {
+            assert!(!Destination::parse(remote).unwrap().is_on_this_machine(), "{remote}");
+        }
+        assert_eq!(Destination::parse("registry.local").unwrap().default_concurrency(), 8);
         assert!(Destination::parse("host/UPPER").is_err());
     }
 }
