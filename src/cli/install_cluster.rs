@@ -70,7 +70,7 @@ pub fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<
         ));
     }
     if !report.hooks_left_out.is_empty() {
-        printer.warn("chart hooks of events airlock does not run (tests, deletion) were left out:");
+        printer.warn("chart hooks of events airlock does not run (tests) were left out:");
         for hook in &report.hooks_left_out {
             printer.warn(&format!("  {hook}"));
         }
@@ -113,6 +113,10 @@ pub fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<
 pub struct UninstallArgs {
     /// Bundle name (metadata.name).
     name: String,
+    /// With --kubeconfig: do not run the charts' pre-delete and post-delete
+    /// hooks (for one that fails and cannot be mended).
+    #[arg(long)]
+    no_hooks: bool,
     #[command(flatten)]
     node: NodeArgs,
 }
@@ -125,7 +129,13 @@ pub fn run_uninstall(args: UninstallArgs, printer: &Printer) -> Result<()> {
         bail!("--wait applies to install, upgrade and rollback");
     }
     match args.node.target()? {
-        Target::Cluster(kubeconfig) => uninstall_from_cluster(&kubeconfig, &args.name, printer),
+        Target::Cluster(kubeconfig) => {
+            let hooks = (!args.no_hooks).then_some(args.node.timeout);
+            uninstall_from_cluster(&kubeconfig, &args.name, hooks, printer)
+        }
+        Target::K3s if args.no_hooks => {
+            bail!("--no-hooks applies to --kubeconfig: on a K3s node, helm-controller runs the charts")
+        }
         Target::K3s => uninstall_from_node(&args, printer),
     }
 }
@@ -145,8 +155,13 @@ fn uninstall_from_node(args: &UninstallArgs, printer: &Printer) -> Result<()> {
     Ok(())
 }
 
-fn uninstall_from_cluster(kubeconfig: &std::path::Path, name: &str, printer: &Printer) -> Result<()> {
-    let done = uninstall_cluster(kubeconfig, name, &|status, what| printer.status(status, what))?;
+fn uninstall_from_cluster(
+    kubeconfig: &std::path::Path,
+    name: &str,
+    hooks: Option<std::time::Duration>,
+    printer: &Printer,
+) -> Result<()> {
+    let done = uninstall_cluster(kubeconfig, name, hooks, &|status, what| printer.status(status, what))?;
     for resource in &done.left {
         printer.warn(&format!(
             "{resource} is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",

@@ -29,7 +29,7 @@ const CRD_YAML: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourc
 /// Chart hooks: a pre-install Job (its image bundled) kept afterwards, a
 /// post-install Job deleted once it succeeds, a pre-upgrade Job, a
 /// pre-rollback Job, and a test Pod that is never run.
-const HOOKS: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {\"helm.sh/hook\": pre-install, \"helm.sh/hook-weight\": \"5\"}\nspec: {template: {spec: {containers: [{name: m, image: \"localhost/hello:1.0.0\"}]}}}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: smoke\n  annotations: {\"helm.sh/hook\": post-install, \"helm.sh/hook-delete-policy\": hook-succeeded}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: upgrade-db\n  annotations: {\"helm.sh/hook\": pre-upgrade}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: before-rollback\n  annotations: {\"helm.sh/hook\": pre-rollback}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-test\n  annotations: {\"helm.sh/hook\": test}\n";
+const HOOKS: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {\"helm.sh/hook\": pre-install, \"helm.sh/hook-weight\": \"5\"}\nspec: {template: {spec: {containers: [{name: m, image: \"localhost/hello:1.0.0\"}]}}}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: smoke\n  annotations: {\"helm.sh/hook\": post-install, \"helm.sh/hook-delete-policy\": hook-succeeded}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: upgrade-db\n  annotations: {\"helm.sh/hook\": pre-upgrade}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: before-rollback\n  annotations: {\"helm.sh/hook\": pre-rollback}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-test\n  annotations: {\"helm.sh/hook\": test}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: drain\n  annotations: {\"helm.sh/hook\": pre-delete, \"helm.sh/hook-delete-policy\": hook-succeeded}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: farewell\n  annotations: {\"helm.sh/hook\": post-delete}\n";
 const JOBS: &str = "/apis/batch/v1/namespaces/web/jobs";
 
 /// Version 1: a chart (ConfigMap, Deployment running the bundled image and
@@ -281,9 +281,24 @@ fn install_upgrade_rollback_into_a_cluster() {
     assert_eq!(records(&api).len(), 3);
 
     // Uninstall: every object goes but the namespace and the CRD (said),
-    // and so do the records; hooks were never the release's.
+    // and so do the records; hooks were never the release's. The charts'
+    // pre-delete hook runs before any deletion (and goes, once it
+    // succeeded), the post-delete hook after them all.
+    let deletes_before = api.deletes.lock().unwrap().len();
+    let applies_before = api.applies.lock().unwrap().len();
     let (out, err) = v.ok(&["uninstall", "site"], &kubeconfig);
     assert!(out.contains("site 1.0.0: uninstalled (5 objects deleted)"), "{out}");
+    let (drain, farewell) = (format!("{JOBS}/drain"), "/api/v1/namespaces/web/configmaps/farewell".to_string());
+    assert_eq!(api.applies.lock().unwrap()[applies_before..], [drain.clone(), farewell.clone()]);
+    let deletes = api.deletes.lock().unwrap()[deletes_before..].to_vec();
+    let first_object_deleted = deletes.iter().position(|d| d == DEPLOYMENT).unwrap();
+    assert!(deletes[..first_object_deleted].contains(&drain), "{deletes:?}");
+    assert!(
+        err.contains("Ran hook pre-delete Job web/drain")
+            && err.contains("Ran hook post-delete ConfigMap web/farewell"),
+        "{err}"
+    );
+    assert!(api.object(&drain).is_none() && api.object(&farewell).is_some());
     assert!(
         err.contains("kubectl delete namespace web")
             && err.contains("kubectl delete customresourcedefinition.apiextensions.k8s.io widgets.example.com"),
@@ -382,6 +397,28 @@ fn refusals_name_the_object_and_record_nothing() {
         "{err}"
     );
     assert!(fresh.object("/api/v1/namespaces/default/configmaps/after").is_none() && records(&fresh).is_empty());
+
+    // A failing pre-delete hook stops an uninstall before any deletion;
+    // --no-hooks gets past it.
+    std::fs::write(
+        chart.join("templates/job.yaml"),
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: fail\n  annotations: {\"helm.sh/hook\": pre-delete, \"fake.airlock.dev/fails\": \"true\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: after}\n",
+    )
+    .unwrap();
+    v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
+    v.ok(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &fresh.kubeconfig(dir));
+    let err = v.fails(&["uninstall", "test"], &fresh.kubeconfig(dir));
+    assert!(
+        err.contains("test was not uninstalled, nothing was deleted: a pre-delete hook failed")
+            && err.contains("chart pre-delete hook Job fail (from chart bad) failed")
+            && err.contains("--no-hooks"),
+        "{err}"
+    );
+    assert!(fresh.object("/api/v1/namespaces/default/configmaps/after").is_some() && records(&fresh).len() == 1);
+    v.ok(&["uninstall", "test", "--no-hooks"], &fresh.kubeconfig(dir));
+    assert!(fresh.object("/api/v1/namespaces/default/configmaps/after").is_none() && records(&fresh).is_empty());
+    let err = v.fails(&["uninstall", "test", "--no-hooks", "--k3s"], &fresh.kubeconfig(dir));
+    assert!(err.contains("--no-hooks applies to --kubeconfig"), "{err}");
 
     // Nothing to roll back to, nothing installed to upgrade.
     let err = v.fails(&["rollback", "site"], &kubeconfig);

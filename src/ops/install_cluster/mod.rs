@@ -14,6 +14,7 @@ use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
 use crate::sign::trust::Verdict;
 use crate::target::cluster;
 use crate::target::cluster::apply::Applier;
+use crate::target::cluster::hooks;
 use crate::target::cluster::objects::{self, Desired, DesiredObject};
 use crate::target::cluster::release::{self, Release};
 use crate::target::cluster::relocate::Relocation;
@@ -249,22 +250,45 @@ pub struct Uninstalled {
     pub left: Vec<ResourceRef>,
     /// Deletions that failed; the records stay so a rerun tries again.
     pub failed: Vec<(ResourceRef, String)>,
+    /// Chart hooks run (`pre-delete Job web/cleanup (batch/v1)`).
+    pub hooks_run: Vec<String>,
 }
 
 /// Deletes every object of the newest revision of `name` (and those still
 /// pending) in reverse of the order they were applied, then its records;
-/// Namespaces and CRDs are left and said. When a deletion fails, the
-/// records stay and a rerun tries again.
-pub fn uninstall_cluster(kubeconfig: &Path, name: &str, progress: Progress<'_>) -> Result<Uninstalled> {
+/// Namespaces and CRDs are left and said. Its charts' `pre-delete` hooks
+/// run first and `post-delete` hooks after, within `hooks` (None: no
+/// hooks, `--no-hooks`). When a hook or a deletion fails, the records stay
+/// and a rerun tries again.
+pub fn uninstall_cluster(
+    kubeconfig: &Path,
+    name: &str,
+    hooks: Option<Duration>,
+    progress: Progress<'_>,
+) -> Result<Uninstalled> {
     runtime()?.block_on(async {
         let client = cluster::client(kubeconfig).await?;
         let history = release::list(&client, name).await?;
         let Some(latest) = history.last() else {
             bail!("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)
         };
+        let mut applier = Applier::new(client.clone(), false);
+        let ran = |line: &str| progress("Ran", &format!("hook {line}"));
+        let mut hooks_run = Vec::new();
+        if let Some(timeout) = hooks {
+            hooks_run = hooks::run(&mut applier, &latest.hooks, "pre-delete", timeout, &ran).await.with_context(|| {
+                format!("{name} was not uninstalled, nothing was deleted: a pre-delete hook failed; fix it and rerun, or rerun with --no-hooks")
+            })?;
+        }
         let mut report = ClusterReport::default();
-        delete_dropped(&mut Applier::new(client.clone(), false), latest, &[], &mut report, progress).await;
+        delete_dropped(&mut applier, latest, &[], &mut report, progress).await;
         if report.failed.is_empty() {
+            if let Some(timeout) = hooks {
+                let post = hooks::run(&mut applier, &latest.hooks, "post-delete", timeout, &ran).await.with_context(|| {
+                    format!("{name}'s objects were deleted, but a post-delete hook failed; its records are kept, so rerunning `airlock uninstall {name}` runs its hooks again")
+                })?;
+                hooks_run.extend(post);
+            }
             release::trim(&client, &history, 0).await;
             release::remove(&client, latest).await?;
         }
@@ -274,6 +298,7 @@ pub fn uninstall_cluster(kubeconfig: &Path, name: &str, progress: Progress<'_>) 
             deleted: report.deleted,
             left: report.left,
             failed: report.failed,
+            hooks_run,
         })
     })
 }

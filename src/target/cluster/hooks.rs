@@ -46,7 +46,7 @@ impl Hook {
         Hook { object, events, weight, delete_policies }
     }
 
-    /// Whether install, upgrade or rollback ever runs it.
+    /// Whether install, upgrade, rollback or uninstall ever runs it.
     pub fn is_run(&self) -> bool {
         self.events.iter().any(|e| RUN_EVENTS.contains(&e.as_str()))
     }
@@ -62,10 +62,18 @@ impl Hook {
     }
 }
 
-/// The hook events `install`, `upgrade` and `rollback` run; others (tests,
-/// deletion) never are.
-const RUN_EVENTS: &[&str] =
-    &["pre-install", "post-install", "pre-upgrade", "post-upgrade", "pre-rollback", "post-rollback"];
+/// The hook events `install`, `upgrade`, `rollback` and `uninstall` run;
+/// test hooks never are.
+const RUN_EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "pre-delete",
+    "post-delete",
+];
 
 /// How a finished Job or Pod ended: Ok, or why it failed. None: not yet.
 fn outcome(kind: &str, object: &Value) -> Option<Result<(), String>> {
