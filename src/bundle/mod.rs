@@ -1,9 +1,11 @@
 //! The bundle file: its format (`format`), how it is written in one pass
 //! (`writer`), split into parts for size-limited media (`parts`), read in
-//! place (`reader`) and checked byte for byte (`verify`).
+//! place (`reader`), with a differential bundle's base (`base`), and
+//! checked byte for byte (`verify`).
 //! This module knows nothing about registries, specs or targets; it moves
 //! blobs between files and a tar stream and checks them against digests.
 
+pub mod base;
 pub mod copy;
 pub mod format;
 pub mod parts;

@@ -152,11 +152,16 @@ fn read_head_from(file: &mut (impl Read + Seek), path: &Path) -> Result<BundleHe
 pub trait BaseBlobs: Send + Sync {
     /// The blob's content, or None when this source does not hold it.
     fn open(&self, digest: &Digest) -> Option<std::io::Result<Box<dyn Read + Send>>>;
+    /// Whether `open` would find the blob.
+    fn holds(&self, digest: &Digest) -> bool;
 }
 
 impl<T: BaseBlobs> BaseBlobs for std::sync::Arc<T> {
     fn open(&self, digest: &Digest) -> Option<std::io::Result<Box<dyn Read + Send>>> {
         self.as_ref().open(digest)
+    }
+    fn holds(&self, digest: &Digest) -> bool {
+        self.as_ref().holds(digest)
     }
 }
 
@@ -198,6 +203,12 @@ impl BundleReader {
     pub fn with_base_blobs(mut self, base: Box<dyn BaseBlobs>) -> Self {
         self.base_blobs = Some(base);
         self
+    }
+
+    /// Whether a blob the bundle leaves to its base can be read from the
+    /// base given with `with_base_blobs`.
+    pub fn base_holds(&self, digest: &Digest) -> bool {
+        self.base_blobs.as_ref().is_some_and(|b| b.holds(digest))
     }
 
     /// The bundle file, or its first part.

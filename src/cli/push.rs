@@ -18,6 +18,10 @@ pub struct Args {
     /// Write original reference -> pushed reference@digest as JSON.
     #[arg(long)]
     relocation_out: Option<PathBuf>,
+    /// For a differential bundle: the full bundle it was made against, for
+    /// the blobs the registry does not hold yet.
+    #[arg(long, value_name = "BUNDLE")]
+    base: Option<PathBuf>,
     /// Blobs uploaded at once [default: 8; for a registry on this machine, one per core]
     #[arg(long)]
     concurrency: Option<usize>,
@@ -36,6 +40,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         destination: args.registry,
         keep_registry_host: args.keep_registry_host,
         relocation_out: args.relocation_out,
+        base: args.base,
         concurrency: args.concurrency,
         registry: args.registry_args.options(),
         trust: args.trust.options(),

@@ -17,6 +17,10 @@ pub struct Args {
     /// Private key (PEM) for --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// For a differential bundle: the full bundle it was made against,
+    /// which serves the blobs it left out.
+    #[arg(long, value_name = "BUNDLE")]
+    base: Option<PathBuf>,
     #[command(flatten)]
     trust: TrustArgs,
 }
@@ -27,6 +31,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         bundle: args.bundle.clone(),
         listen: args.listen,
         tls: args.tls_cert.zip(args.tls_key),
+        base: args.base,
         trust: args.trust.options(),
     };
     let runtime = tokio::runtime::Runtime::new()?;

@@ -18,6 +18,9 @@ pub struct PushOptions {
     pub destination: String,
     pub keep_registry_host: bool,
     pub relocation_out: Option<PathBuf>,
+    /// For a differential bundle: the full bundle it was made against, for
+    /// the blobs the registry lacks.
+    pub base: Option<PathBuf>,
     /// Blobs uploaded at once; None: the destination's default.
     pub concurrency: Option<usize>,
     pub registry: RegistryOptions,
@@ -37,7 +40,8 @@ pub struct PushReport {
 
 pub async fn push(options: PushOptions, progress: &Progress) -> Result<(PushReport, Verdict)> {
     let destination = Destination::parse(&options.destination)?;
-    let reader = Arc::new(BundleReader::open(&options.bundle)?);
+    let reader = BundleReader::open(&options.bundle)?;
+    let reader = Arc::new(crate::bundle::base::attach(reader, &options.bundle, options.base.as_deref())?);
     // Signature first: nothing is sent for a bundle we do not trust.
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     let targets = plan(&reader, &destination, options.keep_registry_host)?;

@@ -1,6 +1,7 @@
 //! `airlock serve`: check the bundle's signature, then serve it as a
 //! read-only registry until interrupted.
 
+use crate::bundle::base;
 use crate::bundle::reader::BundleReader;
 use crate::ops::verify::{check_signature, TrustOptions};
 use crate::serve::{router, tls, Catalog};
@@ -14,6 +15,8 @@ pub struct ServeOptions {
     pub bundle: PathBuf,
     pub listen: SocketAddr,
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// The full bundle a differential one was made against.
+    pub base: Option<PathBuf>,
     pub trust: TrustOptions,
 }
 
@@ -26,13 +29,14 @@ pub struct Serving {
 /// Binds, reports through `on_ready`, then serves until Ctrl-C / SIGTERM.
 pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(&Serving)) -> Result<()> {
     let reader = BundleReader::open(&options.bundle)?;
-    if let Some(base) = &reader.head.manifest.base {
+    if let (Some(wanted), None) = (&reader.head.manifest.base, &options.base) {
         anyhow::bail!(
-            "{} is a differential bundle (it leaves blobs to its base {}): serving needs every blob; serve the full bundle",
+            "{} is a differential bundle: it leaves blobs to its base {}; to serve it, give that bundle with --base, or serve the full bundle",
             options.bundle.display(),
-            base.describe()
+            wanted.describe()
         );
     }
+    let reader = base::attach(reader, &options.bundle, options.base.as_deref())?;
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     let catalog = Arc::new(Catalog::new(reader));
     let listener = tokio::net::TcpListener::bind(options.listen).await.map_err(|e| {

@@ -162,10 +162,19 @@ async fn blob(catalog: Arc<Catalog>, digest: &str, headers: &HeaderMap, head: bo
     let Ok(digest) = digest.parse::<Digest>() else {
         return error(StatusCode::BAD_REQUEST, "DIGEST_INVALID", "invalid digest");
     };
-    let Ok((location, record)) = catalog.reader.locate(&digest) else {
+    let Some(record) = catalog.reader.head.manifest.find_blob(&digest) else {
         return error(StatusCode::NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to registry");
     };
-    let (size, encoding) = (record.size, record.encoding);
+    // Stored uncompressed in this bundle: read in place from its offset.
+    // Otherwise (compressed, or in the base bundle) decoded from its start.
+    let in_place = match (record.in_base, record.encoding) {
+        (false, Encoding::Identity) => match catalog.reader.locate(&digest) {
+            Ok((location, _)) => Some(location),
+            Err(_) => return error(StatusCode::NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to registry"),
+        },
+        _ => None,
+    };
+    let size = record.size;
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(|v| parse_range(v, size));
     let (start, end, status) = match range {
         None => (0, size.saturating_sub(1), StatusCode::OK),
@@ -192,14 +201,13 @@ async fn blob(catalog: Arc<Catalog>, digest: &str, headers: &HeaderMap, head: bo
     if head || length == 0 {
         return api_headers((status, out, Body::empty()).into_response());
     }
-    // Decoded and skipped to the start of the range when compressed.
     let open = move || -> std::io::Result<Box<dyn Read + Send>> {
         let reader = &catalog.reader;
-        Ok(match encoding {
-            Encoding::Identity => {
+        Ok(match in_place {
+            Some(location) => {
                 Box::new(reader.open_range(location.offset + start, length).map_err(std::io::Error::other)?)
             }
-            Encoding::Zstd => {
+            None => {
                 let mut r = reader.open_blob(&digest).map_err(std::io::Error::other)?;
                 std::io::copy(&mut (&mut r).take(start), &mut std::io::sink())?;
                 Box::new(r.take(length))

@@ -135,6 +135,31 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&tags.stdout).contains("app-1.1"));
+    // With 1.0 at hand (--base), what the registry lacks comes from it.
+    let err = airlock.fails(&[
+        "push",
+        diff.to_str().unwrap(),
+        "--registry",
+        &format!("{}/shop", empty.host),
+        "--plain-http",
+        "--allow-unsigned",
+        "--base",
+        v11.to_str().unwrap(),
+    ]);
+    assert!(err.contains("is not the base of") && err.contains("shop 1.1.0") && err.contains("shop 1.0.0"), "{err}");
+    airlock.ok(&[
+        "push",
+        diff.to_str().unwrap(),
+        "--registry",
+        &format!("{}/shop", empty.host),
+        "--plain-http",
+        "--allow-unsigned",
+        "--base",
+        v10.to_str().unwrap(),
+    ]);
+    for image in ["shop/l:app-1.1", "shop/l:base"] {
+        assert_eq!(empty.manifest_digest(image), full.manifest_digest(image), "{image}");
+    }
 
     // A K3s node that never had 1.0 lacks the shared layer: refused, naming it, before anything is written.
     let root = d.join("node");
@@ -148,9 +173,46 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
     ]);
     assert!(err.contains("are not on this node") && err.contains(&sha256_hex(&shared)), "{err}");
     assert!(!root.exists());
-    // Serving one would answer with holes: refused too.
+    // Serving one alone would answer with holes: refused too.
     let err = airlock.fails(&["serve", diff.to_str().unwrap(), "--listen", "127.0.0.1:0", "--allow-unsigned"]);
-    assert!(err.contains("differential bundle") && err.contains("serve the full bundle"), "{err}");
+    assert!(err.contains("differential bundle") && err.contains("--base") && err.contains("shop 1.0.0"), "{err}");
+    let err = airlock.fails(&[
+        "serve",
+        v11.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--allow-unsigned",
+        "--base",
+        v10.to_str().unwrap(),
+    ]);
+    assert!(err.contains("is not a differential bundle, so it needs no --base"), "{err}");
+    let err = airlock.fails(&[
+        "serve",
+        diff_reg.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--allow-unsigned",
+        "--base",
+        v10.to_str().unwrap(),
+    ]);
+    assert!(err.contains("was made against what registry") && err.contains("push it to that registry"), "{err}");
+    // With its base it serves 1.1 whole: the manifest as the full 1.1 has
+    // it, and the shared layer (from 1.0), in full and by range.
+    let served = airlock.serve(&diff, &["--allow-unsigned", "--base", v10.to_str().unwrap()]);
+    let pulled = d.join("pulled");
+    run_ok(Command::new("skopeo").args([
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{}/l:app-1.1", served.address),
+        &format!("oci:{}:x", pulled.display()),
+    ]));
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(pulled.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], app11.digest.as_str());
+    assert_eq!(std::fs::read(pulled.join("blobs/sha256").join(sha256_hex(&shared))).unwrap(), shared);
+    let shared_url = format!("http://{}/v2/l/blobs/sha256:{}", served.address, sha256_hex(&shared));
+    let ranged = run_ok(Command::new("curl").args(["-sf", "-r", "100-199", &shared_url])).stdout;
+    assert_eq!(ranged, shared[100..200]);
 }
 
 /// 1.0 and 1.1 of an edge bundle: 1.1 changes one layer of the app image;

@@ -70,13 +70,13 @@ impl NodeBlobs {
     fn object(&self, digest: &Digest) -> Option<PathBuf> {
         self.stores.iter().map(|s| s.join(digest.hex())).find(|p| p.is_file())
     }
-
-    pub fn holds(&self, digest: &Digest) -> bool {
-        self.in_tarballs.contains_key(digest) || self.object(digest).is_some()
-    }
 }
 
 impl BaseBlobs for NodeBlobs {
+    fn holds(&self, digest: &Digest) -> bool {
+        self.in_tarballs.contains_key(digest) || self.object(digest).is_some()
+    }
+
     fn open(&self, digest: &Digest) -> Option<std::io::Result<Box<dyn Read + Send>>> {
         let open = |path: &Path, offset: u64, size: Option<u64>| -> std::io::Result<Box<dyn Read + Send>> {
             let named = |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()));

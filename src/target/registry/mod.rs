@@ -32,7 +32,7 @@ pub enum PushError {
     Bundle(String, #[source] crate::bundle::BundleError),
     #[error("image {image}: {detail}")]
     BadImage { image: String, detail: String },
-    #[error("the registry lacks {count} blob(s) that this differential bundle leaves to its base bundle {base}: {list}; push {base} first (or push the full bundle); nothing was tagged")]
+    #[error("the registry lacks {count} blob(s) that this differential bundle leaves to its base bundle {base}: {list}; give that bundle with --base (or push it first, or push the full bundle); nothing was tagged")]
     MissingBaseBlobs { base: String, count: usize, list: String },
     #[error(transparent)]
     Registry(#[from] RegistryError),
@@ -145,9 +145,10 @@ fn collect(
     omitted: &[Digest],
     target: &mut PushTarget,
 ) -> Result<(), PushError> {
-    // A manifest left to a differential bundle's base cannot be read here:
-    // the registry must hold it (checked when pushing).
-    if reader.head.manifest.find_blob(digest).is_some_and(|b| b.in_base) {
+    // A manifest left to a differential bundle's base, with no base at
+    // hand, cannot be read here: the registry must hold it (checked when
+    // pushing).
+    if reader.head.manifest.find_blob(digest).is_some_and(|b| b.in_base) && !reader.base_holds(digest) {
         return Ok(());
     }
     let (_, parsed) = read_manifest(reader, digest)?;

@@ -196,8 +196,10 @@ impl<'a> BlobStep<'a> {
         })
     }
 
+    /// Whether the bundle leaves the blob to a base that is not at hand
+    /// (so only the registry may hold it).
     fn in_base(&self, digest: &Digest) -> bool {
-        self.reader.head.manifest.find_blob(digest).is_some_and(|b| b.in_base)
+        self.reader.head.manifest.find_blob(digest).is_some_and(|b| b.in_base) && !self.reader.base_holds(digest)
     }
 
     /// Puts one blob into every repository that needs it: skipped where it
