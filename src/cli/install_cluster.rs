@@ -4,7 +4,9 @@
 
 use super::install::{clean_up, print_changes, Args, NodeArgs, Target};
 use crate::ops::install::uninstall_k3s;
-use crate::ops::install_cluster::{install_cluster, uninstall_cluster, ClusterInstallOptions, ClusterReport};
+use crate::ops::install_cluster::{
+    install_cluster, test_cluster, uninstall_cluster, ClusterInstallOptions, ClusterReport,
+};
 use crate::output::Printer;
 use crate::target::k3s::install::Action;
 use crate::target::registry::Destination;
@@ -70,7 +72,7 @@ pub fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<
         ));
     }
     if !report.hooks_left_out.is_empty() {
-        printer.warn("chart hooks of events airlock does not run (tests) were left out:");
+        printer.warn("chart hooks of events airlock does not run were left out:");
         for hook in &report.hooks_left_out {
             printer.warn(&format!("  {hook}"));
         }
@@ -180,5 +182,31 @@ fn uninstall_from_cluster(
         );
     }
     printer.data(&format!("{} {}: uninstalled ({} objects deleted)", done.name, done.version, done.deleted.len()));
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Bundle name (metadata.name).
+    name: String,
+    /// The cluster, as kubectl reaches it.
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: PathBuf,
+    /// How long the tests may take (`90s`, `5m`).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
+    timeout: std::time::Duration,
+}
+
+/// `test NAME --kubeconfig F`: runs the newest revision's chart tests.
+pub fn run_test(args: TestArgs, printer: &Printer) -> Result<()> {
+    let tested =
+        test_cluster(&args.kubeconfig, &args.name, args.timeout, &|status, what| printer.status(status, what))?;
+    printer.data(&format!(
+        "{} {} (revision {}): {} test hook(s) passed",
+        tested.name,
+        tested.version,
+        tested.revision,
+        tested.passed.len()
+    ));
     Ok(())
 }

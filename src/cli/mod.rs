@@ -69,6 +69,8 @@ pub enum Command {
     History(install::HistoryArgs),
     /// Remove an installed bundle from a cluster or a K3s node.
     Uninstall(install_cluster::UninstallArgs),
+    /// Run the chart tests of a bundle installed in a cluster (`helm test`).
+    Test(install_cluster::TestArgs),
 }
 
 /// clap value parser for `--platform os/arch[/variant]`.
@@ -95,5 +97,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rollback(args) => install::run_rollback(args, &printer),
         Command::History(args) => install::run_history(args, &printer),
         Command::Uninstall(args) => install_cluster::run_uninstall(args, &printer),
+        Command::Test(args) => install_cluster::run_test(args, &printer),
     }
 }

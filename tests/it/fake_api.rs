@@ -8,7 +8,8 @@
 //! refuses a negative `spec.replicas`. A Deployment's status shows all its
 //! replicas available from its second read on, never when annotated
 //! `fake.airlock.dev/never-ready: "true"`; a Job has succeeded from its
-//! second read on, or failed when annotated `fake.airlock.dev/fails: "true"`. It runs on a free 127.0.0.1 port on
+//! second read on, or failed when annotated `fake.airlock.dev/fails: "true"`,
+//! and so has a Pod. It runs on a free 127.0.0.1 port on
 //! its own thread and stops when dropped.
 
 use serde_json::{json, Value};
@@ -237,6 +238,13 @@ impl State {
                 json!({"failed": 1, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]})
             } else {
                 json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]})
+            };
+        }
+        if path.contains("/pods/") && *count >= 2 {
+            object["status"] = if object["metadata"]["annotations"]["fake.airlock.dev/fails"] == "true" {
+                json!({"phase": "Failed", "reason": "Error", "message": "container t exited with code 1"})
+            } else {
+                json!({"phase": "Succeeded"})
             };
         }
         json_response(200, object)

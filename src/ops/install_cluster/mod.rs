@@ -303,6 +303,41 @@ pub fn uninstall_cluster(
     })
 }
 
+/// What `test` ran.
+#[derive(Debug)]
+pub struct Tested {
+    pub name: String,
+    pub version: String,
+    pub revision: u32,
+    /// The test hooks run, in order; all passed.
+    pub passed: Vec<String>,
+}
+
+/// Runs the charts' test hooks (`helm.sh/hook: test`) of the newest
+/// revision of `name`, as `helm test` does, within `timeout`; the first
+/// that fails stops the run, naming it and how to read its logs.
+pub fn test_cluster(kubeconfig: &Path, name: &str, timeout: Duration, progress: Progress<'_>) -> Result<Tested> {
+    runtime()?.block_on(async {
+        let client = cluster::client(kubeconfig).await?;
+        let history = release::list(&client, name).await?;
+        let Some(latest) = history.last() else {
+            bail!("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)
+        };
+        if !latest.hooks.iter().any(|h| h.events.iter().any(|e| e == "test")) {
+            bail!(
+                "{name} {} (revision {}) has no test hooks (`helm.sh/hook: test`) to run",
+                latest.version,
+                latest.revision
+            );
+        }
+        let ran = |line: &str| progress("Passed", line);
+        let passed = hooks::run(&mut Applier::new(client, false), &latest.hooks, "test", timeout, &ran)
+            .await
+            .with_context(|| format!("{name} {} (revision {}) failed its tests", latest.version, latest.revision))?;
+        Ok(Tested { name: name.into(), version: latest.version.clone(), revision: latest.revision, passed })
+    })
+}
+
 /// Every recorded revision of `name` in the cluster, oldest first.
 pub fn cluster_history(kubeconfig: &Path, name: &str) -> Result<Vec<Release>> {
     runtime()?.block_on(async {

@@ -43,10 +43,12 @@ impl Hook {
         let delete_policies = annotation("helm.sh/hook-delete-policy")
             .map(|p| p.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
             .unwrap_or_default();
+        // Helm still runs Helm 2's `test-success` hooks as tests.
+        let events = events.into_iter().map(|e| if e == "test-success" { "test".into() } else { e }).collect();
         Hook { object, events, weight, delete_policies }
     }
 
-    /// Whether install, upgrade, rollback or uninstall ever runs it.
+    /// Whether install, upgrade, rollback, uninstall or test ever runs it.
     pub fn is_run(&self) -> bool {
         self.events.iter().any(|e| RUN_EVENTS.contains(&e.as_str()))
     }
@@ -62,9 +64,10 @@ impl Hook {
     }
 }
 
-/// The hook events `install`, `upgrade`, `rollback` and `uninstall` run;
-/// test hooks never are.
+/// The hook events `install`, `upgrade`, `rollback`, `uninstall` and
+/// `test` run.
 const RUN_EVENTS: &[&str] = &[
+    "test",
     "pre-install",
     "post-install",
     "pre-upgrade",
@@ -94,7 +97,12 @@ fn outcome(kind: &str, object: &Value) -> Option<Result<(), String>> {
         }
         "Pod" => match object.pointer("/status/phase").and_then(Value::as_str) {
             Some("Succeeded") => Some(Ok(())),
-            Some("Failed") => Some(Err("the Pod failed".into())),
+            Some("Failed") => {
+                let why = object.pointer("/status/message").or_else(|| object.pointer("/status/reason"));
+                Some(Err(why
+                    .and_then(Value::as_str)
+                    .map_or("the Pod failed".into(), |m| format!("the Pod failed: {m}"))))
+            }
             _ => None,
         },
         _ => Some(Ok(())),

@@ -62,7 +62,7 @@ pub struct Desired {
     pub then: Vec<DesiredObject>,
     /// Chart hooks, run at their events rather than applied with the rest.
     pub hooks: Vec<Hook>,
-    /// Chart hooks of events airlock never runs (`test`).
+    /// Chart hooks of events airlock never runs (Helm 2's `crd-install`, say).
     pub hooks_left_out: Vec<String>,
     /// Images the objects run that the bundle does not carry, left as
     /// they are (only looked for when images are moved to a registry).
