@@ -123,6 +123,10 @@ pub struct Args {
     /// what would be applied and deleted, changing nothing.
     #[arg(long)]
     pub(super) dry_run: bool,
+    /// With --kubeconfig: take over objects the bundle declares that exist
+    /// but that airlock did not make (uninstalling the bundle deletes them).
+    #[arg(long)]
+    pub(super) adopt: bool,
     #[command(flatten)]
     pub(super) trust: TrustArgs,
 }
@@ -131,8 +135,9 @@ pub fn run(args: Args, printer: &Printer, action: Action) -> Result<()> {
     if let Target::Cluster(kubeconfig) = args.node.target()? {
         return run_cluster(args, kubeconfig, printer, action);
     }
-    if args.dry_run {
-        bail!("--dry-run applies to --kubeconfig without --k3s");
+    if args.dry_run || args.adopt {
+        let flag = if args.dry_run { "--dry-run" } else { "--adopt" };
+        bail!("{flag} applies to --kubeconfig without --k3s");
     }
     let node = args.node;
     let options = InstallOptions {

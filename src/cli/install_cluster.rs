@@ -42,6 +42,7 @@ pub fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: A
         wait: args.node.wait,
         timeout: args.node.timeout,
         dry_run: args.dry_run,
+        adopt: args.adopt,
     };
     let unmoved = |images| {
         printer.warn(&format!(

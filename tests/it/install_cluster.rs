@@ -186,7 +186,7 @@ fn install_upgrade_rollback_into_a_cluster() {
     assert!(!err.contains("were left out"), "{err}");
     // With credentials, the pods that pull from the registry get a pull
     // secret, made in their namespace, as kubectl makes one.
-    let secret = api.object("/api/v1/namespaces/web/secrets/airlock-registry").expect("the pull secret");
+    let secret = api.object("/api/v1/namespaces/web/secrets/airlock-registry-site").expect("the pull secret");
     assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -194,9 +194,9 @@ fn install_upgrade_rollback_into_a_cluster() {
         serde_json::from_slice(&b64.decode(secret["data"][".dockerconfigjson"].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(config["auths"]["reg.example:5000"]["auth"], b64.encode("puller:pull-pass"));
     let pull_secrets = |path: &str| api.object(path).unwrap()["spec"]["template"]["spec"]["imagePullSecrets"].clone();
-    assert_eq!(pull_secrets(DEPLOYMENT), serde_json::json!([{"name": "airlock-registry"}]));
-    assert_eq!(pull_secrets(&migrate), serde_json::json!([{"name": "airlock-registry"}]));
-    assert!(api.object("/api/v1/namespaces/default/secrets/airlock-registry").is_none());
+    assert_eq!(pull_secrets(DEPLOYMENT), serde_json::json!([{"name": "airlock-registry-site"}]));
+    assert_eq!(pull_secrets(&migrate), serde_json::json!([{"name": "airlock-registry-site"}]));
+    assert!(api.object("/api/v1/namespaces/default/secrets/airlock-registry-site").is_none());
     assert!(
         !applies.iter().any(|a| a.contains("upgrade-db") || a.contains("rollback") || a.contains("web-test")),
         "{applies:?}"
@@ -222,7 +222,7 @@ fn install_upgrade_rollback_into_a_cluster() {
     // Without credentials this time, so the pull secret goes.
     let (out, err) = v.ok(&["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
     assert!(out.contains("revision 1"), "{out}");
-    assert!(err.contains("Deleted Secret web/airlock-registry"), "{err}");
+    assert!(err.contains("Deleted Secret web/airlock-registry-site"), "{err}");
     assert!(api.object(DEPLOYMENT).unwrap()["spec"]["template"]["spec"].get("imagePullSecrets").is_none());
     let err = v.fails(&["install", v2, "--allow-unsigned"], &kubeconfig);
     assert!(err.contains("no --registry: the bundle's 1 images keep their source names"), "{err}");
@@ -452,6 +452,42 @@ fn refusals_name_the_object_and_record_nothing() {
             && err.contains("kubectl -n default logs pod/check"),
         "{err}"
     );
+
+    // What a bundle applies is marked as its own; another bundle that
+    // declares it, or an object someone else made, is not taken over
+    // (unless adopted), and nothing of that bundle is applied.
+    let after = "/api/v1/namespaces/default/configmaps/after";
+    assert_eq!(fresh.object(after).unwrap()["metadata"]["annotations"]["airlock.dev/release"], "test");
+    std::fs::create_dir_all(dir.join("other")).unwrap();
+    std::fs::write(
+        dir.join("other/app.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: after}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: handmade}\n",
+    )
+    .unwrap();
+    let other_spec = dir.join("other/airlock.yaml");
+    std::fs::write(&other_spec, "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: other, version: 1.0.0}\ncomponents:\n  - name: app\n    manifests: [app.yaml]\n").unwrap();
+    let other = dir.join("other/other.airlock");
+    v.airlock.ok(&["create", other_spec.to_str().unwrap(), "-o", other.to_str().unwrap()]);
+    let handmade = "/api/v1/namespaces/default/configmaps/handmade";
+    fresh.objects.lock().unwrap().insert(
+        handmade.into(),
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "handmade", "namespace": "default"}}),
+    );
+    let err = v.fails(&["install", other.to_str().unwrap(), "--allow-unsigned"], &fresh.kubeconfig(dir));
+    assert!(
+        err.contains("other 1.0.0 declares 2 object(s) that already exist and are not its own")
+            && err.contains("ConfigMap default/after (v1) belongs to bundle `test`")
+            && err.contains("`airlock uninstall test` first")
+            && err.contains("ConfigMap default/handmade (v1) was not made by airlock")
+            && err.contains("--adopt")
+            && err.contains("nothing was applied"),
+        "{err}"
+    );
+    assert!(fresh.object("/api/v1/namespaces/default/configmaps/first").is_none());
+    // Once `test` has gone, `other` may adopt the handmade one.
+    v.ok(&["uninstall", "test", "--no-hooks"], &fresh.kubeconfig(dir));
+    v.ok(&["install", other.to_str().unwrap(), "--allow-unsigned", "--adopt"], &fresh.kubeconfig(dir));
+    assert_eq!(fresh.object(handmade).unwrap()["metadata"]["annotations"]["airlock.dev/release"], "other");
 
     // Nothing to roll back to, nothing installed to upgrade.
     let err = v.fails(&["rollback", "site"], &kubeconfig);

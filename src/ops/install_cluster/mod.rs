@@ -16,8 +16,9 @@ use crate::target::cluster;
 use crate::target::cluster::apply::Applier;
 use crate::target::cluster::hooks;
 use crate::target::cluster::objects::{self, Desired, DesiredObject};
+use crate::target::cluster::ownership;
 use crate::target::cluster::release::{self, Release};
-use crate::target::cluster::relocate::Relocation;
+use crate::target::cluster::relocate::{self, Relocation};
 use crate::target::k3s::install::Action;
 use crate::target::k3s::state::ResourceRef;
 use crate::target::registry::Destination;
@@ -49,6 +50,8 @@ pub struct ClusterInstallOptions {
     /// Have the API server check every object, and say what would be
     /// applied and deleted, changing nothing.
     pub dry_run: bool,
+    /// Take over objects that exist but that airlock did not make.
+    pub adopt: bool,
 }
 
 #[derive(Debug, Default)]
@@ -124,8 +127,9 @@ pub fn install_cluster(
             keep_registry_host: options.keep_registry_host,
             images: components.iter().flat_map(|c| &c.images).collect(),
             credentials: options.credentials.clone(),
+            pull_secret: relocate::pull_secret_name(name),
         });
-        let desired = objects::desired(&reader, &components, &cluster, relocation.as_ref())?;
+        let mut desired = objects::desired(&reader, &components, &cluster, relocation.as_ref())?;
         let history = release::list(&client, name).await?;
         match (options.action, history.last()) {
             (Action::Install, Some(p)) if p.manifest_digest != digest => bail!(
@@ -154,6 +158,19 @@ pub fn install_cluster(
             Action::Install => ("pre-install", "post-install"),
             Action::Upgrade => ("pre-upgrade", "post-upgrade"),
         };
+        // Nothing is applied over what another bundle, or someone else, owns.
+        ownership::mark(&mut desired, name);
+        let was_ours = |r: &ResourceRef| history.last().is_some_and(|p| p.objects.iter().any(|o| o.resource == *r));
+        let mut reader_of_cluster = Applier::new(client.clone(), true);
+        let taken =
+            ownership::conflicts(&mut reader_of_cluster, &desired.then, name, was_ours, options.adopt).await?;
+        if !taken.is_empty() {
+            bail!(
+                "{name} {version} declares {} object(s) that already exist and are not its own: {}; nothing was applied",
+                taken.len(),
+                taken.join("; ")
+            );
+        }
         let record = Record { name, version, digest: &digest, revision, action, hook_events: Some(hook_events) };
         let waits = Waits { hooks: options.timeout, ready: options.wait.then_some(options.timeout) };
         if options.dry_run {

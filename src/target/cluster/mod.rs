@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod hooks;
 pub mod objects;
+pub mod ownership;
 pub mod ready;
 pub mod release;
 pub mod relocate;

@@ -14,11 +14,16 @@ pub struct Relocation<'a> {
     pub keep_registry_host: bool,
     pub images: Vec<&'a ImageRecord>,
     /// (username, password) the pods pull with, through a Secret named
-    /// `PULL_SECRET` in each namespace that runs a moved image.
+    /// `pull_secret` in each namespace that runs a moved image.
     pub credentials: Option<(String, String)>,
+    pub pull_secret: String,
 }
 
-pub const PULL_SECRET: &str = "airlock-registry";
+/// The pull secret of bundle `release`: one per bundle, so that two
+/// bundles in a namespace never own, or delete, each other's.
+pub fn pull_secret_name(release: &str) -> String {
+    format!("airlock-registry-{release}")
+}
 
 impl Relocation<'_> {
     /// The pushed reference of `image` when the bundle carries it. A tag
@@ -137,8 +142,8 @@ pub fn relocate_images(object: &mut Value, relocation: &Relocation) -> Moved {
     if moved.any && relocation.credentials.is_some() {
         let secrets = pod.as_object_mut().map(|p| p.entry("imagePullSecrets").or_insert_with(|| Value::Array(vec![])));
         if let Some(Value::Array(secrets)) = secrets {
-            if !secrets.iter().any(|s| s.get("name").and_then(Value::as_str) == Some(PULL_SECRET)) {
-                secrets.push(serde_json::json!({"name": PULL_SECRET}));
+            if !secrets.iter().any(|s| s.get("name").and_then(Value::as_str) == Some(&relocation.pull_secret)) {
+                secrets.push(serde_json::json!({"name": relocation.pull_secret}));
             }
         }
     }
@@ -154,7 +159,8 @@ pub fn pull_secret(relocation: &Relocation, namespace: Option<&str>) -> Option<V
     let config = serde_json::json!({"auths": {relocation.destination.host.as_str(): {
         "username": username, "password": password, "auth": b64(&format!("{username}:{password}")),
     }}});
-    let mut metadata = serde_json::json!({"name": PULL_SECRET, "labels": {"app.kubernetes.io/managed-by": "airlock"}});
+    let mut metadata =
+        serde_json::json!({"name": relocation.pull_secret, "labels": {"app.kubernetes.io/managed-by": "airlock"}});
     if let Some(ns) = namespace {
         metadata["namespace"] = Value::String(ns.to_string());
     }
@@ -196,6 +202,7 @@ mod tests {
             keep_registry_host: false,
             images: records.iter().collect(),
             credentials: None,
+            pull_secret: pull_secret_name("shop"),
         };
         let mut deployment = serde_json::json!({"kind": "Deployment", "spec": {"template": {"spec": {
         "initContainers": [{"image": "redis:7"}],

@@ -1,0 +1,56 @@
+//! Which bundle owns an object in the cluster. airlock marks every object
+//! it applies with the annotation `airlock.dev/release: NAME`, and refuses
+//! to take over one that another bundle owns, or that something other than
+//! airlock made, unless told to adopt it: an uninstall or upgrade of this
+//! bundle would otherwise delete what is not its own. Namespaces and CRDs
+//! are shared and never deleted, so they are neither marked nor checked.
+//! It only reads the cluster.
+
+use super::apply::Applier;
+use super::objects::{Desired, DesiredObject};
+use crate::target::k3s::state::ResourceRef;
+use serde_json::Value;
+
+pub const ANNOTATION: &str = "airlock.dev/release";
+
+/// Marks the objects `release` applies (not its Namespaces and CRDs).
+pub fn mark(desired: &mut Desired, release: &str) {
+    for object in &mut desired.then {
+        let metadata = &mut object.body["metadata"];
+        if !metadata["annotations"].is_object() {
+            metadata["annotations"] = Value::Object(Default::default());
+        }
+        metadata["annotations"][ANNOTATION] = Value::String(release.to_string());
+    }
+}
+
+/// The objects of `objects` that already exist and are not `release`'s,
+/// each with what to do about it. An object without the mark that
+/// `was_ours` says an earlier revision applied is `release`'s (marks came
+/// later); with `adopt`, unmarked objects are taken over. An object whose
+/// kind the cluster does not serve yet cannot exist, and is skipped.
+pub async fn conflicts(
+    applier: &mut Applier,
+    objects: &[DesiredObject],
+    release: &str,
+    was_ours: impl Fn(&ResourceRef) -> bool,
+    adopt: bool,
+) -> Result<Vec<String>, super::ClusterError> {
+    let mut found = Vec::new();
+    for object in objects {
+        let Ok((_, target)) = applier.resolve(object).await else { continue };
+        let Some(existing) = applier.get(&target).await? else { continue };
+        let owner = existing.pointer(&format!("/metadata/annotations/{}", ANNOTATION.replace('/', "~1")));
+        match owner.and_then(Value::as_str) {
+            Some(owner) if owner == release => {}
+            Some(owner) => found.push(format!(
+                "{target} belongs to bundle `{owner}` (leave it out of one of the two, or `airlock uninstall {owner}` first)"
+            )),
+            None if adopt || was_ours(&target) => {}
+            None => found.push(format!(
+                "{target} was not made by airlock (delete it first, or pass --adopt to take it over: `airlock uninstall {release}` would then delete it)"
+            )),
+        }
+    }
+    Ok(found)
+}
