@@ -14,6 +14,7 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub struct FakeApiServer {
@@ -24,6 +25,9 @@ pub struct FakeApiServer {
     pub deletes: Arc<Mutex<Vec<String>>>,
     /// Every PATCH stored (not a dry run's), in order (its path).
     pub applies: Arc<Mutex<Vec<String>>>,
+    /// The most PATCHes in flight at once. Each takes a few milliseconds,
+    /// as a round trip to a real API server does, so overlaps show.
+    pub most_applies_at_once: Arc<AtomicUsize>,
     _server: crate::support::InProcessServer,
 }
 
@@ -354,12 +358,25 @@ impl FakeApiServer {
             reads: Mutex::new(BTreeMap::new()),
         });
         let (objects, deletes, applies) = (state.objects.clone(), state.deletes.clone(), state.applies.clone());
+        let (in_flight, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let most_applies_at_once = most.clone();
         let handler = move |method: axum::http::Method, uri: axum::http::Uri, body: axum::body::Bytes| {
-            let state = state.clone();
-            async move { state.handle(method.as_str(), uri.path(), uri.query().unwrap_or_default(), &body) }
+            let (state, in_flight, most) = (state.clone(), in_flight.clone(), most.clone());
+            async move {
+                let patch = method == axum::http::Method::PATCH;
+                if patch {
+                    most.fetch_max(in_flight.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+                }
+                let response = state.handle(method.as_str(), uri.path(), uri.query().unwrap_or_default(), &body);
+                if patch {
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                }
+                response
+            }
         };
         let server = crate::support::InProcessServer::start(axum::Router::new().fallback(handler));
-        FakeApiServer { port: server.port, objects, deletes, applies, _server: server }
+        FakeApiServer { port: server.port, objects, deletes, applies, most_applies_at_once, _server: server }
     }
 
     /// A kubeconfig that points at this server.

@@ -222,12 +222,11 @@ pub(super) async fn converge(
             format!("{name} {version} stopped after {done} of {total} objects; no revision was recorded, so rerunning after the fix completes it")
         }
     };
-    let mut applied = Vec::new();
-    for object in &desired.first {
-        let resource = applier.apply(object).await.with_context(stopped(applied.len()))?;
-        progress("Applied", &resource.to_string());
-        applied.push(resource);
-    }
+    let mut on_applied = |resource: &ResourceRef| progress("Applied", &resource.to_string());
+    let mut applied = applier
+        .apply_all(&desired.first, &mut on_applied)
+        .await
+        .map_err(|(done, e)| anyhow::Error::from(e).context(stopped(done)()))?;
     let crds: Vec<String> = desired.first.iter().filter(|o| o.is_crd()).map(|o| o.name().to_string()).collect();
     if !crds.is_empty() {
         progress("Waiting", &format!("for {} CRDs to be established", crds.len()));
@@ -240,11 +239,12 @@ pub(super) async fn converge(
             .await
             .with_context(stopped(applied.len()))?;
     }
-    for object in &desired.then {
-        let resource = applier.apply(object).await.with_context(stopped(applied.len()))?;
-        progress("Applied", &resource.to_string());
-        applied.push(resource);
-    }
+    let first = applied.len();
+    let then = applier
+        .apply_all(&desired.then, &mut on_applied)
+        .await
+        .map_err(|(done, e)| anyhow::Error::from(e).context(stopped(first + done)()))?;
+    applied.extend(then);
     if let Some((_, post)) = record.hook_events {
         let post_run = hooks::run(&mut applier, &desired.hooks, post, waits.hooks, &ran)
             .await

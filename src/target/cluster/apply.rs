@@ -7,6 +7,7 @@
 use super::objects::DesiredObject;
 use super::{api_failure, ClusterError, Deletion};
 use crate::target::k3s::state::ResourceRef;
+use futures_util::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
@@ -97,6 +98,51 @@ impl Applier {
     /// in when the kind is namespaced and the body named none).
     pub async fn apply(&mut self, object: &DesiredObject) -> Result<ResourceRef, ClusterError> {
         let (resource, target) = self.resolve(object).await?;
+        self.apply_resolved(object, &resource, target).await
+    }
+
+    /// Applies `objects` in their order, except that objects of the same
+    /// kind that follow each other go up to `APPLY_AT_ONCE` at a time, as
+    /// Helm does: an object's kind decides what it may need first, and each
+    /// apply is a round trip to the API server. `applied` hears of each in
+    /// order. Every kind is found before anything is applied. On failure,
+    /// returns how many were applied before the first that failed.
+    pub async fn apply_all(
+        &mut self,
+        objects: &[DesiredObject],
+        applied: &mut dyn FnMut(&ResourceRef),
+    ) -> Result<Vec<ResourceRef>, (usize, ClusterError)> {
+        const APPLY_AT_ONCE: usize = 8;
+        let mut resolved = Vec::with_capacity(objects.len());
+        for object in objects {
+            resolved.push(self.resolve(object).await.map_err(|e| (0, e))?);
+        }
+        let this = &*self;
+        let mut done: Vec<ResourceRef> = Vec::with_capacity(objects.len());
+        let mut start = 0;
+        while start < objects.len() {
+            let kind = objects[start].kind();
+            let end = start + objects[start..].iter().take_while(|o| o.kind() == kind).count();
+            let group = objects[start..end].iter().zip(&resolved[start..end]);
+            let mut results = futures_util::stream::iter(group)
+                .map(|(object, (resource, target))| this.apply_resolved(object, resource, target.clone()))
+                .buffered(APPLY_AT_ONCE);
+            while let Some(result) = results.next().await {
+                let target = result.map_err(|e| (done.len(), e))?;
+                applied(&target);
+                done.push(target);
+            }
+            start = end;
+        }
+        Ok(done)
+    }
+
+    async fn apply_resolved(
+        &self,
+        object: &DesiredObject,
+        resource: &ApiResource,
+        target: ResourceRef,
+    ) -> Result<ResourceRef, ClusterError> {
         let namespace = target.namespace.clone();
         let mut body = object.body.clone();
         if let Some(ns) = &namespace {
@@ -107,7 +153,7 @@ impl Applier {
             object: object.describe(),
             detail: format!("not a Kubernetes object: {e}"),
         })?;
-        let api = self.api(&resource, namespace.as_deref());
+        let api = self.api(resource, namespace.as_deref());
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         params.dry_run = self.dry_run;
         api.patch(object.name(), &params, &Patch::Apply(&dynamic)).await.map_err(|e| {
