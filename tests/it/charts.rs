@@ -16,21 +16,22 @@ impl Drop for HttpServer {
     }
 }
 
-fn serve_dir(dir: &std::path::Path) -> HttpServer {
-    let port = free_port();
-    let child = Command::new("python3")
-        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+/// Starts `command`, a server that listens on 127.0.0.1:`port`.
+fn start_http(mut command: Command, port: u16) -> HttpServer {
+    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "http.server did not start");
+        assert!(std::time::Instant::now() < deadline, "{command:?} did not start");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     HttpServer { child, url: format!("http://127.0.0.1:{port}") }
+}
+
+fn serve_dir(dir: &std::path::Path) -> HttpServer {
+    let port = free_port();
+    let mut command = Command::new("python3");
+    command.args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()]).current_dir(dir);
+    start_http(command, port)
 }
 
 fn chart_tgz(name: &str, version: &str) -> Vec<u8> {
@@ -98,22 +99,9 @@ fn chart_from_helm_repository_is_pinned_and_checked() {
 fn serve_repo(dir: &std::path::Path, log: &std::path::Path, login: Option<&str>) -> HttpServer {
     let port = free_port();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chart_repo_server.py");
-    let child = Command::new("python3")
-        .arg(script)
-        .arg(dir)
-        .arg(port.to_string())
-        .arg(log)
-        .args(login)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "chart_repo_server.py did not start");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    HttpServer { child, url: format!("http://127.0.0.1:{port}") }
+    let mut command = Command::new("python3");
+    command.arg(script).arg(dir).arg(port.to_string()).arg(log).args(login);
+    start_http(command, port)
 }
 
 #[test]

@@ -391,16 +391,21 @@ fn refusals_name_the_object_and_record_nothing() {
     let chart = dir.join("bad/chart");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
     std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: bad\nversion: 0.1.0\n").unwrap();
-    std::fs::write(
-        chart.join("templates/job.yaml"),
-        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: fail\n  annotations: {\"helm.sh/hook\": pre-install, \"fake.airlock.dev/fails\": \"true\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: after}\n",
-    )
-    .unwrap();
     let spec = write_spec(
         &dir.join("bad"),
         "components:\n  - name: app\n    charts: [{name: bad, path: ./chart, images: explicit}]\n",
     );
-    v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
+    // The bundle `bad` as a chart with a failing hook and a ConfigMap.
+    let with_failing_hook = |kind: &str, name: &str, event: &str| {
+        let api_version = if kind == "Job" { "batch/v1" } else { "v1" };
+        std::fs::write(
+            chart.join("templates/job.yaml"),
+            format!("apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: {name}\n  annotations: {{\"helm.sh/hook\": {event}, \"fake.airlock.dev/fails\": \"true\"}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: after}}\n"),
+        )
+        .unwrap();
+        v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
+    };
+    with_failing_hook("Job", "fail", "pre-install");
     let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &fresh.kubeconfig(dir));
     assert!(
         err.contains(
@@ -413,12 +418,7 @@ fn refusals_name_the_object_and_record_nothing() {
 
     // A failing pre-delete hook stops an uninstall before any deletion;
     // --no-hooks gets past it.
-    std::fs::write(
-        chart.join("templates/job.yaml"),
-        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: fail\n  annotations: {\"helm.sh/hook\": pre-delete, \"fake.airlock.dev/fails\": \"true\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: after}\n",
-    )
-    .unwrap();
-    v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
+    with_failing_hook("Job", "fail", "pre-delete");
     v.ok(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &fresh.kubeconfig(dir));
     let err = v.fails(&["uninstall", "test"], &fresh.kubeconfig(dir));
     assert!(
@@ -436,12 +436,7 @@ fn refusals_name_the_object_and_record_nothing() {
     // A chart test that fails: named, with how to read its logs.
     let err = v.fails(&["test", "test"], &fresh.kubeconfig(dir));
     assert!(err.contains("test is not installed in this cluster"), "{err}");
-    std::fs::write(
-        chart.join("templates/job.yaml"),
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: check\n  annotations: {\"helm.sh/hook\": test, \"fake.airlock.dev/fails\": \"true\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: after}\n",
-    )
-    .unwrap();
-    v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
+    with_failing_hook("Pod", "check", "test");
     v.ok(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &fresh.kubeconfig(dir));
     let err = v.fails(&["test", "test"], &fresh.kubeconfig(dir));
     assert!(
