@@ -40,7 +40,7 @@ pub(super) struct Waits {
 
 /// The same object whatever its API version (`policy/v1beta1` and
 /// `policy/v1` name one PodDisruptionBudget).
-fn same_object(a: &ResourceRef, b: &ResourceRef) -> bool {
+pub(super) fn same_object(a: &ResourceRef, b: &ResourceRef) -> bool {
     let group = |r: &ResourceRef| r.api_version.rsplit_once('/').map(|(g, _)| g.to_string()).unwrap_or_default();
     a.kind == b.kind && a.name == b.name && a.namespace == b.namespace && group(a) == group(b)
 }

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 mod converge;
 pub use converge::Progress;
-use converge::{converge, delete_dropped, dry_run, Record, Waits};
+use converge::{converge, delete_dropped, dry_run, same_object, Record, Waits};
 
 pub struct ClusterInstallOptions {
     pub bundle: PathBuf,
@@ -160,7 +160,8 @@ pub fn install_cluster(
         };
         // Nothing is applied over what another bundle, or someone else, owns.
         ownership::mark(&mut desired, name);
-        let was_ours = |r: &ResourceRef| history.last().is_some_and(|p| p.objects.iter().any(|o| o.resource == *r));
+        let was_ours =
+            |r: &ResourceRef| history.last().is_some_and(|p| p.objects.iter().any(|o| same_object(&o.resource, r)));
         let mut reader_of_cluster = Applier::new(client.clone(), true);
         let taken =
             ownership::conflicts(&mut reader_of_cluster, &desired.then, name, was_ours, options.adopt).await?;
@@ -267,8 +268,6 @@ pub struct Uninstalled {
     pub left: Vec<ResourceRef>,
     /// Deletions that failed; the records stay so a rerun tries again.
     pub failed: Vec<(ResourceRef, String)>,
-    /// Chart hooks run (`pre-delete Job web/cleanup (batch/v1)`).
-    pub hooks_run: Vec<String>,
 }
 
 /// Deletes every object of the newest revision of `name` (and those still
@@ -291,9 +290,8 @@ pub fn uninstall_cluster(
         };
         let mut applier = Applier::new(client.clone(), false);
         let ran = |line: &str| progress("Ran", &format!("hook {line}"));
-        let mut hooks_run = Vec::new();
         if let Some(timeout) = hooks {
-            hooks_run = hooks::run(&mut applier, &latest.hooks, "pre-delete", timeout, &ran).await.with_context(|| {
+            hooks::run(&mut applier, &latest.hooks, "pre-delete", timeout, &ran).await.with_context(|| {
                 format!("{name} was not uninstalled, nothing was deleted: a pre-delete hook failed; fix it and rerun, or rerun with --no-hooks")
             })?;
         }
@@ -301,10 +299,9 @@ pub fn uninstall_cluster(
         delete_dropped(&mut applier, latest, &[], &mut report, progress).await;
         if report.failed.is_empty() {
             if let Some(timeout) = hooks {
-                let post = hooks::run(&mut applier, &latest.hooks, "post-delete", timeout, &ran).await.with_context(|| {
+                hooks::run(&mut applier, &latest.hooks, "post-delete", timeout, &ran).await.with_context(|| {
                     format!("{name}'s objects were deleted, but a post-delete hook failed; its records are kept, so rerunning `airlock uninstall {name}` runs its hooks again")
                 })?;
-                hooks_run.extend(post);
             }
             release::trim(&client, &history, 0).await;
             release::remove(&client, latest).await?;
@@ -315,7 +312,6 @@ pub fn uninstall_cluster(
             deleted: report.deleted,
             left: report.left,
             failed: report.failed,
-            hooks_run,
         })
     })
 }
