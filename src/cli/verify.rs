@@ -8,6 +8,10 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     bundle: PathBuf,
+    /// For a differential bundle: the full bundle it was made against;
+    /// every blob left to it is checked there too.
+    #[arg(long, value_name = "BUNDLE")]
+    base: Option<PathBuf>,
     #[command(flatten)]
     trust: TrustArgs,
     /// Print the report as JSON.
@@ -17,7 +21,8 @@ pub struct Args {
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
     let start = std::time::Instant::now();
-    let (report, verdict) = verify(&args.bundle, &args.trust.options(), &printer.progress())?;
+    let (report, verdict, base_bytes) =
+        verify(&args.bundle, args.base.as_deref(), &args.trust.options(), &printer.progress())?;
     let secs = start.elapsed().as_secs_f64();
     super::trust::report(printer, &args.bundle, &verdict);
     let signed_by = match &verdict {
@@ -33,6 +38,8 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
             "bytes": report.bytes,
             "storedBytes": report.stored_bytes,
             "manifestDigest": report.manifest_digest,
+            "inBase": report.in_base,
+            "baseBytesChecked": base_bytes,
             "seconds": secs,
         }))?);
     } else {
@@ -43,10 +50,11 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
             human_bytes(report.stored_bytes),
             secs,
             if signed_by.is_some() { ", signature verified" } else { ", signature NOT checked" },
-            if report.in_base > 0 {
-                format!("; {} more blobs are left to the base bundle (differential)", report.in_base)
-            } else {
-                String::new()
+            match (report.in_base, base_bytes) {
+                (0, _) => String::new(),
+                (n, Some(bytes)) =>
+                    format!("; the {n} blobs left to the base ({}) checked there too", human_bytes(bytes)),
+                (n, None) => format!("; {n} more blobs are left to the base bundle (differential; --base checks them)"),
             }
         ));
     }

@@ -74,6 +74,20 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
     assert!(human.contains("differential:") && human.contains("shop 1.0.0"), "{human}");
     let verified = airlock.ok(&["verify", diff.to_str().unwrap(), "--allow-unsigned"]);
     assert!(verified.contains("left to the base bundle"), "{verified}");
+    // With the base at hand, what is left to it is checked there.
+    let verified = airlock.ok(&["verify", diff.to_str().unwrap(), "--allow-unsigned", "--base", v10.to_str().unwrap()]);
+    assert!(verified.contains("blobs left to the base") && verified.contains("checked there too"), "{verified}");
+    let err = airlock.fails(&["verify", diff.to_str().unwrap(), "--allow-unsigned", "--base", v11.to_str().unwrap()]);
+    assert!(err.contains("is not the base of"), "{err}");
+    // A base whose blob was damaged (its head intact) is caught.
+    let mut damaged = std::fs::read(&v10).unwrap();
+    let at = damaged.windows(64).position(|w| w == &shared[4096..4160]).expect("the shared layer in 1.0");
+    damaged[at] ^= 1;
+    let damaged_v10 = d.join("v10-damaged.airlock");
+    std::fs::write(&damaged_v10, damaged).unwrap();
+    let err =
+        airlock.fails(&["verify", diff.to_str().unwrap(), "--allow-unsigned", "--base", damaged_v10.to_str().unwrap()]);
+    assert!(err.contains(&sha256_hex(&shared)) && err.contains("v10-damaged.airlock"), "{err}");
 
     // Onto a registry holding 1.0: the same image digests as pushing the full 1.1.
     let with_base = Registry::plain();
