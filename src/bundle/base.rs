@@ -79,6 +79,20 @@ pub fn attach(reader: BundleReader, path: &Path, base: Option<&Path>) -> Result<
     }
 }
 
+/// Several sources of base blobs (what a node kept, a base bundle), asked
+/// in turn.
+pub struct FirstOf(pub Vec<Box<dyn BaseBlobs>>);
+
+impl BaseBlobs for FirstOf {
+    fn open(&self, digest: &Digest) -> Option<std::io::Result<Box<dyn Read + Send>>> {
+        self.0.iter().find_map(|source| source.open(digest))
+    }
+
+    fn holds(&self, digest: &Digest) -> bool {
+        self.0.iter().any(|source| source.holds(digest))
+    }
+}
+
 impl BaseBlobs for BaseBundle {
     fn open(&self, digest: &Digest) -> Option<std::io::Result<Box<dyn Read + Send>>> {
         if !self.holds(digest) {

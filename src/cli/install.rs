@@ -123,6 +123,10 @@ pub struct Args {
     /// what would be applied and deleted, changing nothing.
     #[arg(long)]
     pub(super) dry_run: bool,
+    /// For a differential bundle: the full bundle it was made against, for
+    /// what the node (or, with --kubeconfig, the bundle) lacks.
+    #[arg(long, value_name = "BUNDLE")]
+    pub(super) base: Option<PathBuf>,
     /// With --kubeconfig: take over objects the bundle declares that exist
     /// but that airlock did not make (uninstalling the bundle deletes them).
     #[arg(long)]
@@ -150,6 +154,7 @@ pub fn run(args: Args, printer: &Printer, action: Action) -> Result<()> {
         action,
         keep: node.keep_revisions,
         run_installer: args.run_installer,
+        base: args.base,
     };
     let (report, verdict, installer) = install_k3s(&options)?;
     super::trust::report(printer, &args.bundle, &verdict);

@@ -43,6 +43,7 @@ pub fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: A
         timeout: args.node.timeout,
         dry_run: args.dry_run,
         adopt: args.adopt,
+        base: args.base.clone(),
     };
     let unmoved = |images| {
         printer.warn(&format!(

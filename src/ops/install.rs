@@ -3,7 +3,9 @@
 //! `target::k3s::install`). Nothing is written when any check fails.
 //! `airlock rollback --k3s` restores a recorded revision from the node's store.
 
+use crate::bundle::base::{BaseBundle, FirstOf};
 use crate::bundle::format::Component;
+use crate::bundle::reader::BaseBlobs;
 use crate::bundle::reader::BundleReader;
 use crate::oci::manifest::Platform;
 use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
@@ -17,7 +19,6 @@ use crate::target::k3s::registries::NodeRegistry;
 use crate::target::k3s::state::ResourceRef;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 pub struct InstallOptions {
     pub bundle: PathBuf,
@@ -33,6 +34,9 @@ pub struct InstallOptions {
     pub keep: usize,
     /// Run the bundled K3s install script afterwards, offline.
     pub run_installer: bool,
+    /// For a differential bundle: the full bundle it was made against, for
+    /// what the node does not hold.
+    pub base: Option<PathBuf>,
 }
 
 /// What `--run-installer` ran, and how it ended.
@@ -91,18 +95,20 @@ pub fn chosen_components<'r>(reader: &'r BundleReader, skip: &[String]) -> Resul
 pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict, Option<InstallerRun>)> {
     let mut reader = BundleReader::open(&options.bundle)?;
     // A differential bundle takes what it leaves to its base from what the
-    // node kept of earlier installs.
-    let node = match &reader.head.manifest.base {
-        Some(base) => {
-            let name = reader.head.manifest.metadata.name.as_str();
-            // A base found by asking a registry has no name.
-            let names: Vec<&str> = [name, base.name.as_str()].into_iter().filter(|n| !n.is_empty()).collect();
-            let node = Arc::new(NodeBlobs::load(&options.root, &names)?);
-            reader = reader.with_base_blobs(Box::new(node.clone()));
-            Some(node)
-        }
-        None => None,
-    };
+    // node kept of earlier installs, then from the base bundle if given.
+    let mut sources: Vec<Box<dyn BaseBlobs>> = Vec::new();
+    if let Some(base) = &reader.head.manifest.base {
+        let name = reader.head.manifest.metadata.name.as_str();
+        // A base found by asking a registry has no name.
+        let names: Vec<&str> = [name, base.name.as_str()].into_iter().filter(|n| !n.is_empty()).collect();
+        sources.push(Box::new(NodeBlobs::load(&options.root, &names)?));
+    }
+    if let Some(base) = &options.base {
+        sources.push(Box::new(BaseBundle::open(&options.bundle, &reader.head.manifest, base)?));
+    }
+    if !sources.is_empty() {
+        reader = reader.with_base_blobs(Box::new(FirstOf(sources)));
+    }
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     verify_digests(&options.bundle, &reader.head, &mut |_| {})
         .with_context(|| format!("{} failed verification; nothing was installed", options.bundle.display()))?;
@@ -119,12 +125,12 @@ pub fn install_k3s(options: &InstallOptions) -> Result<(InstallReport, Verdict, 
         Some(registry) => ImagesVia::Registry(registry),
         None => ImagesVia::Tarball { platform: &options.platform },
     };
-    if let Some(node) = &node {
-        let missing = base_blobs::missing(&reader, &components, &images_via, node)?;
+    if reader.head.manifest.base.is_some() {
+        let missing = base_blobs::missing(&reader, &components, &images_via)?;
         if !missing.is_empty() {
             let base = reader.head.manifest.base.as_ref().map(|b| b.describe()).unwrap_or_default();
             bail!(
-                "{} is a differential bundle, and {} of the blobs it leaves to its base {base} are not on this node (under {}): {}; install {base} here first, or install the full bundle of this version; nothing was installed",
+                "{} is a differential bundle, and {} of the blobs it leaves to its base {base} are not on this node (under {}): {}; install {base} here first, give its full bundle with --base, or install the full bundle of this version; nothing was installed",
                 options.bundle.display(),
                 missing.len(),
                 options.root.display(),

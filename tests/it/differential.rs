@@ -173,7 +173,28 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
         "--allow-unsigned",
     ]);
     assert!(err.contains("are not on this node") && err.contains(&sha256_hex(&shared)), "{err}");
+    assert!(err.contains("--base"), "{err}");
     assert!(!root.exists());
+    // With 1.0's bundle at hand it installs: the images tarball is the one
+    // the full 1.1 gives.
+    let k3s = |bundle: &Path, root: &Path, extra: &[&str]| {
+        let args = ["install", bundle.to_str().unwrap(), "--k3s", "--root", root.to_str().unwrap(), "--allow-unsigned"];
+        airlock.ok(&[&args[..], extra].concat());
+    };
+    k3s(&diff, &root, &["--base", v10.to_str().unwrap()]);
+    let full_root = d.join("node-full");
+    k3s(&v11, &full_root, &[]);
+    let images = |root: &Path| {
+        let dir = root.join("var/lib/rancher/k3s/agent/images");
+        let mut files: Vec<(std::ffi::OsString, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .map(|e| (e.file_name(), std::fs::read(e.path()).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    assert!(!images(&root).is_empty() && images(&root) == images(&full_root));
     // Serving one alone would answer with holes: refused too.
     let err = airlock.fails(&["serve", diff.to_str().unwrap(), "--listen", "127.0.0.1:0", "--allow-unsigned"]);
     assert!(err.contains("differential bundle") && err.contains("--base") && err.contains("shop 1.0.0"), "{err}");

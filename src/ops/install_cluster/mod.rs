@@ -52,6 +52,8 @@ pub struct ClusterInstallOptions {
     pub dry_run: bool,
     /// Take over objects that exist but that airlock did not make.
     pub adopt: bool,
+    /// For a differential bundle: the full bundle it was made against.
+    pub base: Option<PathBuf>,
 }
 
 #[derive(Debug, Default)]
@@ -93,13 +95,14 @@ pub fn install_cluster(
     progress: Progress<'_>,
 ) -> Result<(ClusterReport, Verdict)> {
     let reader = BundleReader::open(&options.bundle)?;
+    let reader = crate::bundle::base::attach(reader, &options.bundle, options.base.as_deref())?;
     let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
     let components = chosen_components(&reader, &options.skip)?;
     let manifest = &reader.head.manifest;
-    let left_to_base = left_to_base(manifest, &components);
+    let left_to_base = left_to_base(manifest, &components, |d| reader.base_holds(d));
     if let Some(base) = manifest.base.as_ref().filter(|_| !left_to_base.is_empty()) {
         bail!(
-            "{} is a differential bundle that leaves {} to its base {}; install from the full bundle of this version",
+            "{} is a differential bundle that leaves {} to its base {}; give that bundle with --base, or install from the full bundle of this version",
             options.bundle.display(),
             left_to_base.join(", "),
             base.describe()
@@ -182,10 +185,15 @@ pub fn install_cluster(
     Ok((report, verdict))
 }
 
-/// What a differential bundle leaves to its base that installing into a
-/// cluster reads (charts, values, CRDs, manifests). Images come from the
-/// registry, so a bundle that carries all of these serves as it is.
-fn left_to_base(manifest: &BundleManifest, components: &[&Component]) -> Vec<String> {
+/// What a differential bundle leaves to its base, and `at_hand` cannot
+/// give, that installing into a cluster reads (charts, values, CRDs,
+/// manifests). Images come from the registry, so a bundle that carries all
+/// of these serves as it is.
+fn left_to_base(
+    manifest: &BundleManifest,
+    components: &[&Component],
+    at_hand: impl Fn(&Digest) -> bool,
+) -> Vec<String> {
     components
         .iter()
         .flat_map(|c| {
@@ -196,7 +204,7 @@ fn left_to_base(manifest: &BundleManifest, components: &[&Component]) -> Vec<Str
             let documents = c.crds.iter().chain(&c.manifests).map(|d| (&d.digest, d.name.clone()));
             charts.chain(documents).collect::<Vec<_>>()
         })
-        .filter(|(digest, _)| manifest.find_blob(digest).is_some_and(|b| b.in_base))
+        .filter(|(digest, _)| manifest.find_blob(digest).is_some_and(|b| b.in_base) && !at_hand(digest))
         .map(|(_, what)| what)
         .collect()
 }
@@ -384,6 +392,9 @@ mod tests {
         .unwrap();
         let components: Vec<&Component> = manifest.components.iter().collect();
         // The image and the chart's OCI manifest are not read; the rest is.
-        assert_eq!(left_to_base(&manifest, &components), ["chart web", "app.yaml"]);
+        assert_eq!(left_to_base(&manifest, &components, |_| false), ["chart web", "app.yaml"]);
+        // A base at hand that holds the chart leaves only the manifest.
+        let archive = Digest::of(b"tgz");
+        assert_eq!(left_to_base(&manifest, &components, |d| *d == archive), ["app.yaml"]);
     }
 }

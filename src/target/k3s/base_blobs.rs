@@ -103,12 +103,11 @@ pub fn missing(
     reader: &BundleReader,
     components: &[&Component],
     images_via: &ImagesVia,
-    node: &NodeBlobs,
 ) -> Result<Vec<String>, InstallError> {
     let left_to_base = |d: &Digest| reader.head.manifest.find_blob(d).is_some_and(|b| b.in_base);
     let mut missing = Vec::new();
     let mut need = |digest: &Digest, what: &str| {
-        let absent = left_to_base(digest) && !node.holds(digest);
+        let absent = left_to_base(digest) && !reader.base_holds(digest);
         if absent {
             missing.push(format!("{digest} ({what})"));
         }
