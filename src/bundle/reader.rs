@@ -156,15 +156,6 @@ pub trait BaseBlobs: Send + Sync {
     fn holds(&self, digest: &Digest) -> bool;
 }
 
-impl<T: BaseBlobs> BaseBlobs for std::sync::Arc<T> {
-    fn open(&self, digest: &Digest) -> Option<std::io::Result<Box<dyn Read + Send>>> {
-        self.as_ref().open(digest)
-    }
-    fn holds(&self, digest: &Digest) -> bool {
-        self.as_ref().holds(digest)
-    }
-}
-
 /// Random access to the blobs of a bundle (a file or its parts).
 pub struct BundleReader {
     source: Source,

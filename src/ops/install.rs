@@ -5,8 +5,7 @@
 
 use crate::bundle::base::{BaseBundle, FirstOf};
 use crate::bundle::format::Component;
-use crate::bundle::reader::BaseBlobs;
-use crate::bundle::reader::BundleReader;
+use crate::bundle::reader::{BaseBlobs, BundleReader};
 use crate::oci::manifest::Platform;
 use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
 use crate::sign::trust::Verdict;
