@@ -204,28 +204,52 @@ fn a_crash_at_any_point_converges_on_rerun() {
     for (verb, bundle, start, expected) in
         [("install", &v.v1, None, &clean_v1), ("upgrade", &v.v2, Some(&clean_v1_root), &clean_v2)]
     {
-        for after in 1.. {
-            let root = v.dir.path().join(format!("crash-{verb}-{after}"));
-            if let Some(start) = start {
-                copy_tree(start, &root);
-            }
-            let out = v.cmd(verb, bundle, &root).env("AIRLOCK_FAULT_ABORT_AFTER", after.to_string()).output().unwrap();
-            if out.status.success() {
-                // Fewer writes than `after`: every crash point is covered.
-                assert!(after > 3, "{verb} crashed nowhere");
-                break;
-            }
-            crashes += 1;
-            v.ok(verb, bundle, &root);
-            assert_eq!(&snapshot(&root), expected, "{verb}, crash after write {after}");
-            let history: Vec<String> = v.history(&root);
-            assert_eq!(history.len(), if verb == "install" { 1 } else { 2 });
-            if verb == "upgrade" {
-                assert_eq!(history, clean_history);
-            }
-        }
+        let crashed = crash_at_each_write(
+            &v,
+            verb,
+            start.map(|p| p.as_path()),
+            |root| v.cmd(verb, bundle, root),
+            |root| {
+                assert_eq!(&snapshot(root), expected, "{verb}, rerun in {}", root.display());
+                let history: Vec<String> = v.history(root);
+                assert_eq!(history.len(), if verb == "install" { 1 } else { 2 });
+                if verb == "upgrade" {
+                    assert_eq!(history, clean_history);
+                }
+            },
+        );
+        assert!(crashed >= 3, "{verb} crashed nowhere");
+        crashes += crashed;
     }
     assert!(crashes >= 8, "only {crashes} crash points");
+}
+
+/// Runs `command` on a copy of `start` (or an empty root), aborting it
+/// after its 1st, 2nd, ... write until it completes; after each abort it
+/// is run again, must succeed, and `check` looks at the root. Returns how
+/// many aborts there were.
+fn crash_at_each_write(
+    v: &Versions,
+    label: &str,
+    start: Option<&Path>,
+    command: impl Fn(&Path) -> std::process::Command,
+    check: impl Fn(&Path),
+) -> usize {
+    for after in 1.. {
+        let root = v.dir.path().join(format!("crash-{label}-{after}"));
+        if let Some(start) = start {
+            copy_tree(start, &root);
+        }
+        let crashed = command(&root).env("AIRLOCK_FAULT_ABORT_AFTER", after.to_string()).output().unwrap();
+        if crashed.status.success() {
+            // Fewer writes than `after`: every crash point is covered.
+            return after - 1;
+        }
+        let out = command(&root).output().unwrap();
+        assert!(out.status.success(), "{label}, rerun after crash {after}: {}", String::from_utf8_lossy(&out.stderr));
+        check(&root);
+    }
+    unreachable!("1.. does not end")
 }
 
 /// The same for `uninstall --k3s`: a crash after any removal, then a rerun,
@@ -239,19 +263,15 @@ fn a_crash_during_uninstall_converges_on_rerun() {
     copy_tree(&installed, &clean);
     assert!(v.uninstall(&clean).status().unwrap().success());
     let expected = snapshot(&clean);
-    let mut crashes = 0;
-    for after in 1.. {
-        let root = v.dir.path().join(format!("crash-uninstall-{after}"));
-        copy_tree(&installed, &root);
-        let crashed = v.uninstall(&root).env("AIRLOCK_FAULT_ABORT_AFTER", after.to_string()).output().unwrap();
-        if crashed.status.success() {
-            break;
-        }
-        crashes += 1;
-        let out = v.uninstall(&root).output().unwrap();
-        assert!(out.status.success(), "rerun after crash {after}: {}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(snapshot(&root), expected, "crash after removal {after}");
-    }
+    let crashes = crash_at_each_write(
+        &v,
+        "uninstall",
+        Some(&installed),
+        |root| v.uninstall(root),
+        |root| {
+            assert_eq!(snapshot(root), expected, "uninstall, rerun in {}", root.display());
+        },
+    );
     assert!(crashes >= 4, "only {crashes} crash points");
 }
 

@@ -221,11 +221,8 @@ pub fn rollback_cluster(
     progress: Progress<'_>,
 ) -> Result<ClusterReport> {
     runtime()?.block_on(async {
-        let client = cluster::client(kubeconfig).await?;
-        let history = release::list(&client, name).await?;
-        let Some(current) = history.last() else {
-            bail!("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)
-        };
+        let (client, history) = installed(kubeconfig, name).await?;
+        let current = history.last().expect("installed() gives at least one revision");
         let wanted = match to {
             Some(n) => n,
             None => match history.iter().rev().nth(1) {
@@ -291,11 +288,8 @@ pub fn uninstall_cluster(
     progress: Progress<'_>,
 ) -> Result<Uninstalled> {
     runtime()?.block_on(async {
-        let client = cluster::client(kubeconfig).await?;
-        let history = release::list(&client, name).await?;
-        let Some(latest) = history.last() else {
-            bail!("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)
-        };
+        let (client, history) = installed(kubeconfig, name).await?;
+        let latest = history.last().expect("installed() gives at least one revision");
         let mut applier = Applier::new(client.clone(), false);
         let ran = |line: &str| progress("Ran", &format!("hook {line}"));
         if let Some(timeout) = hooks {
@@ -339,11 +333,8 @@ pub struct Tested {
 /// that fails stops the run, naming it and how to read its logs.
 pub fn test_cluster(kubeconfig: &Path, name: &str, timeout: Duration, progress: Progress<'_>) -> Result<Tested> {
     runtime()?.block_on(async {
-        let client = cluster::client(kubeconfig).await?;
-        let history = release::list(&client, name).await?;
-        let Some(latest) = history.last() else {
-            bail!("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)
-        };
+        let (client, history) = installed(kubeconfig, name).await?;
+        let latest = history.last().expect("installed() gives at least one revision");
         if !latest.hooks.iter().any(|h| h.events.iter().any(|e| e == "test")) {
             bail!(
                 "{name} {} (revision {}) has no test hooks (`helm.sh/hook: test`) to run",
@@ -357,6 +348,17 @@ pub fn test_cluster(kubeconfig: &Path, name: &str, timeout: Duration, progress: 
             .with_context(|| format!("{name} {} (revision {}) failed its tests", latest.version, latest.revision))?;
         Ok(Tested { name: name.into(), version: latest.version.clone(), revision: latest.revision, passed })
     })
+}
+
+/// The cluster `kubeconfig` reaches, and every recorded revision of `name`
+/// there, oldest first; an error that says so when there is none.
+async fn installed(kubeconfig: &Path, name: &str) -> Result<(kube::Client, Vec<Release>)> {
+    let client = cluster::client(kubeconfig).await?;
+    let history = release::list(&client, name).await?;
+    if history.is_empty() {
+        bail!("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)
+    }
+    Ok((client, history))
 }
 
 /// Every recorded revision of `name` in the cluster, oldest first.
