@@ -88,6 +88,16 @@ pub fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<
             ),
         );
     }
+    if !report.images_in_fields.is_empty() {
+        printer.status(
+            "Moved",
+            &format!("image(s) named in these fields to the registry: {}", report.images_in_fields.join(", ")),
+        );
+        printer.warn(&format!(
+            "pods that an operator makes from these objects get no pull secret from airlock: if the registry needs a login, name Secret {} in them (many custom resources have an imagePullSecrets field), or let the nodes log in to the registry",
+            crate::target::cluster::relocate::pull_secret_name(&report.name)
+        ));
+    }
     if !report.foreign_images.is_empty() {
         printer.warn(&format!(
             "not in the bundle, so left as they are (the cluster must be able to pull them): {}",

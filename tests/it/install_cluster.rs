@@ -60,7 +60,7 @@ fn versions() -> Versions {
         }
         std::fs::write(d.join("crd.yaml"), CRD_YAML).unwrap();
         let mut manifests =
-            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: web}\n".to_string();
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: web}\nspec: {image: \"localhost/hello:1.0.0\", class: hello}\n".to_string();
         manifests += if v2 {
             "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: web}\n"
         } else {
@@ -174,6 +174,15 @@ fn install_upgrade_rollback_into_a_cluster() {
     let args = &api.object(DEPLOYMENT).unwrap()["spec"]["template"]["spec"]["containers"][0]["args"];
     assert_eq!(args, &serde_json::json!(["--helper-image=reg.example:5000/mirror/hello:1.0.0", "--port=8080"]));
     assert!(err.contains("left as they are") && err.contains("busybox:1"), "{err}");
+    // And the one a custom resource names for its operator, which is told
+    // that the pods it makes need the pull secret.
+    let widget = api.object(WIDGET).unwrap();
+    assert_eq!(
+        (&widget["spec"]["image"], &widget["spec"]["class"]),
+        (&"reg.example:5000/mirror/hello:1.0.0".into(), &"hello".into())
+    );
+    assert!(err.contains("image(s) named in these fields to the registry: Widget w1: spec.image"), "{err}");
+    assert!(err.contains("name Secret airlock-registry-site in them"), "{err}");
     // Hooks: pre-install before the chart's objects, post-install after
     // them and deleted once done, the test hook left out; none recorded.
     let (migrate, smoke) = (format!("{JOBS}/migrate"), format!("{JOBS}/smoke"));

@@ -84,6 +84,7 @@ pub(super) async fn dry_run(
         hooks_left_out: desired.hooks_left_out,
         foreign_images: desired.foreign_images,
         images_in_arguments: desired.images_in_arguments,
+        images_in_fields: desired.images_in_fields,
         dry_run: true,
         ..ClusterReport::default()
     };
@@ -266,6 +267,7 @@ pub(super) async fn converge(
         hooks_left_out: desired.hooks_left_out,
         foreign_images: desired.foreign_images,
         images_in_arguments: desired.images_in_arguments,
+        images_in_fields: desired.images_in_fields,
         ..ClusterReport::default()
     };
     if let Some(previous) = history.last() {

@@ -74,6 +74,10 @@ pub struct ClusterReport {
     pub foreign_images: Vec<String>,
     /// Carried images named in containers' arguments or environment, moved.
     pub images_in_arguments: usize,
+    /// Fields outside pod specs whose carried image was moved
+    /// (`Prometheus k8s: spec.image`): the pods an operator makes from them
+    /// get no pull secret from airlock.
+    pub images_in_fields: Vec<String>,
     /// With a wait: the workloads not ready in time (the revision is recorded).
     pub not_ready: Option<cluster::ClusterError>,
     /// Nothing was changed: `applied`, `deleted` and `hooks_run` say what would be.

@@ -69,6 +69,9 @@ pub struct Desired {
     pub foreign_images: Vec<String>,
     /// Carried images named in containers' arguments or environment, moved.
     pub images_in_arguments: usize,
+    /// Fields outside pod specs whose carried image was moved
+    /// (`Prometheus k8s: spec.image`).
+    pub images_in_fields: Vec<String>,
     /// Charts' namespaces, made unless the bundle declares them itself.
     implied_namespaces: Vec<DesiredObject>,
 }
@@ -241,29 +244,29 @@ pub fn desired(
 /// Moves the images of every object and hook; with credentials, adds a pull
 /// secret to each namespace whose pods now pull from the registry.
 fn relocate(desired: &mut Desired, relocation: &Relocation) {
-    let mut pulling: Vec<(Option<String>, Option<String>)> = Vec::new();
+    // The namespaces pods land in: the body's, else the object's default
+    // (None: the cluster's default namespace).
+    let mut pulling: Vec<Option<String>> = Vec::new();
     let hooks = desired.hooks.iter_mut().map(|h| &mut h.object);
     for object in desired.first.iter_mut().chain(desired.then.iter_mut()).chain(hooks) {
         let moved = relocate_images(&mut object.body, relocation);
         desired.images_in_arguments += moved.in_arguments;
+        let (kind, name) = (object.kind().to_string(), object.name().to_string());
+        desired.images_in_fields.extend(moved.in_fields.iter().map(|path| format!("{kind} {name}: {path}")));
         for image in moved.foreign {
             if !desired.foreign_images.contains(&image) {
                 desired.foreign_images.push(image);
             }
         }
-        // Where the pods land: the body's namespace, else the object's default.
-        let place = match object.namespace() {
-            Some(ns) => (Some(ns.to_string()), None),
-            None => (None, object.default_namespace.clone()),
-        };
+        let place = object.namespace().map(str::to_string).or_else(|| object.default_namespace.clone());
         if moved.any && !pulling.contains(&place) {
             pulling.push(place);
         }
     }
-    for (namespace, default_namespace) in pulling {
+    for namespace in pulling {
         if let Some(body) = pull_secret(relocation, namespace.as_deref()) {
             let origin = "the registry credentials (--username)".to_string();
-            desired.then.push(DesiredObject { body, default_namespace, origin });
+            desired.then.push(DesiredObject { body, default_namespace: namespace, origin });
         }
     }
 }

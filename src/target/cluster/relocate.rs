@@ -1,5 +1,6 @@
-//! Moving the images that pod templates run to where `airlock push` put
-//! them, for the images the bundle carries; naming the others. With
+//! Moving the images that pod templates run (and that other objects name
+//! whole, for an operator) to where `airlock push` put them, for the
+//! images the bundle carries; naming the others. With
 //! registry credentials, those pods also get a pull secret (made per
 //! namespace here, as an object to apply). Changes the objects given.
 
@@ -83,6 +84,9 @@ pub struct Moved {
     pub foreign: Vec<String>,
     /// Carried images named in containers' arguments or environment.
     pub in_arguments: usize,
+    /// Fields outside pod specs (`spec.image` of an operator's custom
+    /// resource, say) whose carried image was moved.
+    pub in_fields: Vec<String>,
 }
 
 /// Rewrites carried images that a container names in its `command`, `args`
@@ -118,11 +122,53 @@ fn relocate_arguments(container: &mut Value, relocation: &Relocation) -> usize {
     count
 }
 
+/// Rewrites the string values under `value` that are whole references, with
+/// a tag or a digest, to an image the bundle carries: what an operator's
+/// custom resource (`spec.image` of a Prometheus) or a ConfigMap hands to the
+/// pods made from it. A bare name (`nginx`, an `ingressClassName`, say) is
+/// left alone even when the bundle carries `nginx:latest`. `path` names the
+/// field; the paths of those moved are added to `moved`.
+fn relocate_field(value: &mut Value, path: String, relocation: &Relocation, moved: &mut Vec<String>) {
+    match value {
+        Value::String(text) => {
+            let name = text.rsplit('/').next().unwrap_or_default();
+            let pinned = !text.contains(char::is_whitespace) && (name.contains(':') || name.contains('@'));
+            if let Some(new) = relocation.relocate(text).filter(|_| pinned) {
+                *text = new;
+                moved.push(path);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                relocate_field(item, format!("{path}[{i}]"), relocation, moved);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                relocate_field(item, format!("{path}.{key}"), relocation, moved);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Rewrites every container image of `object` that the bundle carries, and
-/// with credentials names the pull secret in its pod spec.
+/// with credentials names the pull secret in its pod spec. In objects that
+/// are not workloads, whole references in any field are moved
+/// (`relocate_field`).
 pub fn relocate_images(object: &mut Value, relocation: &Relocation) -> Moved {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
     let mut moved = Moved::default();
+    if pod_spec_mut(&kind, object).is_none() {
+        if !matches!(kind.as_str(), "Secret" | "CustomResourceDefinition") {
+            let fields = object.as_object_mut().into_iter().flatten();
+            for (key, value) in fields.filter(|(key, _)| !matches!(key.as_str(), "apiVersion" | "kind" | "metadata")) {
+                relocate_field(value, key.clone(), relocation, &mut moved.in_fields);
+            }
+            moved.any = !moved.in_fields.is_empty();
+        }
+        return moved;
+    }
     let Some(pod) = pod_spec_mut(&kind, object) else { return moved };
     for list in ["initContainers", "containers", "ephemeralContainers"] {
         let Some(containers) = pod.get_mut(list).and_then(Value::as_array_mut) else { continue };
@@ -150,7 +196,7 @@ pub fn relocate_images(object: &mut Value, relocation: &Relocation) -> Moved {
     moved
 }
 
-/// The pull secret for a namespace (None: the object's own default),
+/// The pull secret for a namespace (None: the kubeconfig's default namespace),
 /// as `kubectl create secret docker-registry` makes it.
 pub fn pull_secret(relocation: &Relocation, namespace: Option<&str>) -> Option<Value> {
     use base64::Engine;
@@ -254,6 +300,34 @@ mod tests {
         assert_eq!(container["env"][0]["value"], "reg.local:5000/mirror/library/redis:7");
         assert_eq!(container["env"][1]["value"], "redis:6379");
         assert_eq!((moved.in_arguments, moved.any), (3, false));
+
+        // Other objects: whole references with a tag or digest in any field
+        // move; bare names, metadata, Secrets and CRDs stay as written.
+        let mut prometheus = serde_json::json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
+            "metadata": {"name": "k8s", "annotations": {"source": "redis:7"}},
+            "spec": {"image": "quay.io/jetstack/controller:v1", "ingressClassName": "redis",
+                "sidecars": [{"name": "a", "image": format!("redis@{index}")}, {"image": "busybox:1"}],
+                "note": "redis:7 is used"}});
+        let moved = relocate_images(&mut prometheus, &relocation);
+        assert_eq!(moved.in_fields, ["spec.image", "spec.sidecars[0].image"]);
+        assert!(moved.any && moved.foreign.is_empty());
+        assert_eq!(prometheus["spec"]["image"], "reg.local:5000/mirror/jetstack/controller:v1");
+        assert_eq!(prometheus["spec"]["sidecars"][0]["image"], format!("reg.local:5000/mirror/library/redis@{index}"));
+        for (pointer, kept) in [
+            ("/metadata/annotations/source", "redis:7"),
+            ("/spec/ingressClassName", "redis"),
+            ("/spec/sidecars/1/image", "busybox:1"),
+            ("/spec/note", "redis:7 is used"),
+        ] {
+            assert_eq!(prometheus.pointer(pointer).unwrap(), kept, "{pointer}");
+        }
+        let mut config = serde_json::json!({"kind": "ConfigMap", "data": {"helper": "redis:7"}});
+        assert_eq!(relocate_images(&mut config, &relocation).in_fields, ["data.helper"]);
+        for kind in ["Secret", "CustomResourceDefinition"] {
+            let mut object = serde_json::json!({"kind": kind, "data": {"helper": "redis:7"}});
+            let moved = relocate_images(&mut object, &relocation);
+            assert!(moved.in_fields.is_empty() && !moved.any && object["data"]["helper"] == "redis:7", "{kind}");
+        }
 
         let keep = Relocation { keep_registry_host: true, ..relocation };
         assert_eq!(keep.relocate("redis:7").unwrap(), "reg.local:5000/mirror/docker.io/library/redis:7");
