@@ -505,6 +505,8 @@ fn refusals_name_the_object_and_record_nothing() {
     drop(gone);
     let err = v.fails(&["install", v.v1.to_str().unwrap(), "--allow-unsigned"], &unreachable);
     assert!(err.contains("cannot reach the cluster") && err.contains("check the kubeconfig's server address"), "{err}");
+    // The cause kube wraps is said, not only "client error (Connect)".
+    assert!(err.contains("Connection refused"), "{err}");
 
     // K3s-only flags are refused, not ignored; and a target must be chosen.
     let err = v.fails(&["install", v.v1.to_str().unwrap(), "--run-installer"], &kubeconfig);

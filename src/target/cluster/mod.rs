@@ -22,7 +22,7 @@ use std::time::Duration;
 pub enum ClusterError {
     #[error("cannot use kubeconfig {path}: {detail}")]
     Kubeconfig { path: std::path::PathBuf, detail: String },
-    #[error("cannot reach the cluster: {0}; check the kubeconfig's server address and that the API server is running")]
+    #[error("cannot reach the cluster: {0}; check the kubeconfig's server address and certificate authority, and that the API server is running")]
     Unreachable(String),
     #[error("{origin}: {detail}; fix the document and create the bundle again")]
     BadDocument { origin: String, detail: String },
@@ -48,8 +48,23 @@ pub enum ClusterError {
 fn api_failure(e: kube::Error, object: impl FnOnce() -> String) -> ClusterError {
     match e {
         kube::Error::Api(status) => ClusterError::Refused { object: object(), detail: status.message },
-        other => ClusterError::Unreachable(other.to_string()),
+        other => unreachable(other),
     }
+}
+
+/// No answer from the API server, with every cause kube wraps (the refused
+/// connection, the unknown certificate), which its own text leaves out.
+fn unreachable(e: kube::Error) -> ClusterError {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    ClusterError::Unreachable(text)
 }
 
 /// What happened to one resource.
@@ -86,7 +101,6 @@ pub struct Capabilities {
 /// The cluster's version and API versions: three requests, where Helm's
 /// full discovery would ask about every group.
 pub async fn capabilities(client: &kube::Client) -> Result<Capabilities, ClusterError> {
-    let unreachable = |e: kube::Error| ClusterError::Unreachable(e.to_string());
     let kube_version = client.apiserver_version().await.map_err(unreachable)?.git_version;
     let mut api_versions = client.list_core_api_versions().await.map_err(unreachable)?.versions;
     for group in client.list_api_groups().await.map_err(unreachable)?.groups {
