@@ -93,8 +93,11 @@ pub fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<
             "Moved",
             &format!("image(s) named in these fields to the registry: {}", report.images_in_fields.join(", ")),
         );
+    }
+    if !report.without_pull_secret.is_empty() {
         printer.warn(&format!(
-            "pods that an operator makes from these objects get no pull secret from airlock: if the registry needs a login, name Secret {} in them (many custom resources have an imagePullSecrets field), or let the nodes log in to the registry",
+            "{}: images moved, but with no spec.imagePullSecrets to name the pull secret in, so pods made from them get none from airlock: name Secret {} where their operator takes one, or let the nodes log in to the registry",
+            report.without_pull_secret.join(", "),
             crate::target::cluster::relocate::pull_secret_name(&report.name)
         ));
     }

@@ -24,7 +24,7 @@ struct Versions {
     diff: PathBuf,
 }
 
-const CRD_YAML: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true}]\n";
+const CRD_YAML: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object, properties: {imagePullSecrets: {type: array}}}}}}}]\n";
 
 /// Chart hooks: a pre-install Job (its image bundled) kept afterwards, a
 /// post-install Job deleted once it succeeds, a pre-upgrade Job, a
@@ -54,7 +54,7 @@ fn versions() -> Versions {
         if !v2 {
             std::fs::write(
                 d.join("chart/templates/cm.yaml"),
-                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-settings}\ndata: {ns: {{ .Release.Namespace }}, kube: {{ .Capabilities.KubeVersion.Version }}}\n{{- if .Capabilities.APIVersions.Has \"example.com/v1\" }}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w2}\n{{- end }}\n",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-settings}\ndata: {ns: {{ .Release.Namespace }}, kube: {{ .Capabilities.KubeVersion.Version }}, helper: {{ .Values.image }}}\n{{- if .Capabilities.APIVersions.Has \"example.com/v1\" }}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w2}\n{{- end }}\n",
             )
             .unwrap();
         }
@@ -181,8 +181,14 @@ fn install_upgrade_rollback_into_a_cluster() {
         (&widget["spec"]["image"], &widget["spec"]["class"]),
         (&"reg.example:5000/mirror/hello:1.0.0".into(), &"hello".into())
     );
-    assert!(err.contains("image(s) named in these fields to the registry: Widget w1: spec.image"), "{err}");
-    assert!(err.contains("name Secret airlock-registry-site in them"), "{err}");
+    assert!(err.contains("image(s) named in these fields to the registry: "), "{err}");
+    assert!(err.contains("ConfigMap web-settings: data.helper") && err.contains("Widget w1: spec.image"), "{err}");
+    assert_eq!(api.object(CHART_CONFIGMAP).unwrap()["data"]["helper"], "reg.example:5000/mirror/hello:1.0.0");
+    // The Widget's CRD declares a pull-secret list, so the secret is named
+    // there; the ConfigMap has none, which is said.
+    assert_eq!(widget["spec"]["imagePullSecrets"], serde_json::json!([{"name": "airlock-registry-site"}]));
+    assert!(err.contains("ConfigMap web-settings: images moved, but with no spec.imagePullSecrets"), "{err}");
+    assert!(!err.contains("Widget w1: images moved"), "{err}");
     // Hooks: pre-install before the chart's objects, post-install after
     // them and deleted once done, the test hook left out; none recorded.
     let (migrate, smoke) = (format!("{JOBS}/migrate"), format!("{JOBS}/smoke"));

@@ -85,6 +85,7 @@ pub(super) async fn dry_run(
         foreign_images: desired.foreign_images,
         images_in_arguments: desired.images_in_arguments,
         images_in_fields: desired.images_in_fields,
+        without_pull_secret: desired.without_pull_secret,
         dry_run: true,
         ..ClusterReport::default()
     };
@@ -268,6 +269,7 @@ pub(super) async fn converge(
         foreign_images: desired.foreign_images,
         images_in_arguments: desired.images_in_arguments,
         images_in_fields: desired.images_in_fields,
+        without_pull_secret: desired.without_pull_secret,
         ..ClusterReport::default()
     };
     if let Some(previous) = history.last() {

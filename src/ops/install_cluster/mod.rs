@@ -75,9 +75,11 @@ pub struct ClusterReport {
     /// Carried images named in containers' arguments or environment, moved.
     pub images_in_arguments: usize,
     /// Fields outside pod specs whose carried image was moved
-    /// (`Prometheus k8s: spec.image`): the pods an operator makes from them
-    /// get no pull secret from airlock.
+    /// (`Prometheus k8s: spec.image`).
     pub images_in_fields: Vec<String>,
+    /// Of those objects, the ones with no `spec.imagePullSecrets` to name
+    /// the pull secret in: the pods their operator makes get none.
+    pub without_pull_secret: Vec<String>,
     /// With a wait: the workloads not ready in time (the revision is recorded).
     pub not_ready: Option<cluster::ClusterError>,
     /// Nothing was changed: `applied`, `deleted` and `hooks_run` say what would be.

@@ -6,7 +6,7 @@
 //! Reads the bundle and renders; never talks to the cluster.
 
 use super::hooks::Hook;
-use super::relocate::{pull_secret, relocate_images, Relocation};
+use super::relocate::{kinds_with_pull_secrets, name_pull_secret_in_spec, pull_secret, relocate_images, Relocation};
 use super::{Capabilities, ClusterError};
 use crate::bundle::format::{ChartRecord, Component};
 use crate::bundle::reader::BundleReader;
@@ -72,6 +72,9 @@ pub struct Desired {
     /// Fields outside pod specs whose carried image was moved
     /// (`Prometheus k8s: spec.image`).
     pub images_in_fields: Vec<String>,
+    /// Of those objects, the ones with no `spec.imagePullSecrets` to name
+    /// the pull secret in, when there is one.
+    pub without_pull_secret: Vec<String>,
     /// Charts' namespaces, made unless the bundle declares them itself.
     implied_namespaces: Vec<DesiredObject>,
 }
@@ -247,12 +250,20 @@ fn relocate(desired: &mut Desired, relocation: &Relocation) {
     // The namespaces pods land in: the body's, else the object's default
     // (None: the cluster's default namespace).
     let mut pulling: Vec<Option<String>> = Vec::new();
+    let with_pull_secrets: Vec<(String, String)> =
+        desired.first.iter().filter(|o| o.is_crd()).flat_map(|crd| kinds_with_pull_secrets(&crd.body)).collect();
     let hooks = desired.hooks.iter_mut().map(|h| &mut h.object);
     for object in desired.first.iter_mut().chain(desired.then.iter_mut()).chain(hooks) {
         let moved = relocate_images(&mut object.body, relocation);
         desired.images_in_arguments += moved.in_arguments;
         let (kind, name) = (object.kind().to_string(), object.name().to_string());
         desired.images_in_fields.extend(moved.in_fields.iter().map(|path| format!("{kind} {name}: {path}")));
+        if !moved.in_fields.is_empty() && relocation.credentials.is_some() {
+            let declared = with_pull_secrets.iter().any(|(v, k)| *v == object.api_version() && *k == kind);
+            if !name_pull_secret_in_spec(&mut object.body, declared, relocation) {
+                desired.without_pull_secret.push(format!("{kind} {name}"));
+            }
+        }
         for image in moved.foreign {
             if !desired.foreign_images.contains(&image) {
                 desired.foreign_images.push(image);

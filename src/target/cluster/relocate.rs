@@ -196,6 +196,36 @@ pub fn relocate_images(object: &mut Value, relocation: &Relocation) -> Moved {
     moved
 }
 
+/// Names the pull secret in an object that is not a workload but whose
+/// images moved (an operator's custom resource), where it has the field
+/// for that: `spec.imagePullSecrets`, already there or `declared` by its
+/// CRD. Its operator then gives the secret to the pods it makes. Returns
+/// whether the object names the secret.
+pub fn name_pull_secret_in_spec(object: &mut Value, declared: bool, relocation: &Relocation) -> bool {
+    let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else { return false };
+    if !declared && !spec.get("imagePullSecrets").is_some_and(Value::is_array) {
+        return false;
+    }
+    let secrets = spec.entry("imagePullSecrets").or_insert_with(|| Value::Array(vec![]));
+    let Some(secrets) = secrets.as_array_mut() else { return false };
+    if !secrets.iter().any(|s| s.get("name").and_then(Value::as_str) == Some(&relocation.pull_secret)) {
+        secrets.push(serde_json::json!({"name": relocation.pull_secret}));
+    }
+    true
+}
+
+/// The `(apiVersion, kind)` of each version of a CRD whose objects have a
+/// `spec.imagePullSecrets` list (Prometheus, Alertmanager, ...).
+pub fn kinds_with_pull_secrets(crd: &Value) -> Vec<(String, String)> {
+    let text = |v: &Value, pointer: &str| v.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_string();
+    let (group, kind) = (text(crd, "/spec/group"), text(crd, "/spec/names/kind"));
+    let versions = crd.pointer("/spec/versions").and_then(Value::as_array).into_iter().flatten();
+    versions
+        .filter(|v| text(v, "/schema/openAPIV3Schema/properties/spec/properties/imagePullSecrets/type") == "array")
+        .map(|v| (format!("{group}/{}", text(v, "/name")), kind.clone()))
+        .collect()
+}
+
 /// The pull secret for a namespace (None: the kubeconfig's default namespace),
 /// as `kubectl create secret docker-registry` makes it.
 pub fn pull_secret(relocation: &Relocation, namespace: Option<&str>) -> Option<Value> {
@@ -229,6 +259,23 @@ mod tests {
             "platforms": platforms,
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn crds_that_declare_a_pull_secret_list() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/real/crds/prometheus-operator");
+        if !dir.exists() {
+            eprintln!("skipping: shared/testdata/real/crds is not there");
+            return;
+        }
+        let kinds = |file: &str| {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            kinds_with_pull_secrets(&serde_saphyr::from_str::<Value>(&text).unwrap())
+        };
+        let prometheus = kinds("monitoring.coreos.com_prometheuses.yaml");
+        assert_eq!(prometheus, [("monitoring.coreos.com/v1".to_string(), "Prometheus".to_string())]);
+        assert!(kinds("monitoring.coreos.com_servicemonitors.yaml").is_empty());
     }
 
     #[test]
@@ -328,6 +375,23 @@ mod tests {
             let moved = relocate_images(&mut object, &relocation);
             assert!(moved.in_fields.is_empty() && !moved.any && object["data"]["helper"] == "redis:7", "{kind}");
         }
+
+        // With credentials, an object with a pull-secret list names the
+        // bundle's secret there; one without, only if its CRD declares one.
+        let with_login = Relocation { credentials: Some(("u".into(), "p".into())), ..relocation };
+        let mut listed = serde_json::json!({"spec": {"imagePullSecrets": [{"name": "own"}]}});
+        assert!(name_pull_secret_in_spec(&mut listed, false, &with_login));
+        assert_eq!(
+            listed["spec"]["imagePullSecrets"],
+            serde_json::json!([{"name": "own"}, {"name": "airlock-registry-shop"}])
+        );
+        let mut bare = serde_json::json!({"spec": {"image": "x"}});
+        assert!(
+            !name_pull_secret_in_spec(&mut bare, false, &with_login) && bare["spec"].get("imagePullSecrets").is_none()
+        );
+        assert!(name_pull_secret_in_spec(&mut bare, true, &with_login));
+        assert_eq!(bare["spec"]["imagePullSecrets"], serde_json::json!([{"name": "airlock-registry-shop"}]));
+        let relocation = with_login;
 
         let keep = Relocation { keep_registry_host: true, ..relocation };
         assert_eq!(keep.relocate("redis:7").unwrap(), "reg.local:5000/mirror/docker.io/library/redis:7");
