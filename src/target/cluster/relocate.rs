@@ -262,6 +262,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::print_stderr)] // a skipped test says so, as the integration tests' real-chart ones do
     fn crds_that_declare_a_pull_secret_list() {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/real/crds/prometheus-operator");
