@@ -28,6 +28,11 @@ pub struct FakeApiServer {
     /// The most PATCHes in flight at once. Each takes a few milliseconds,
     /// as a round trip to a real API server does, so overlaps show.
     pub most_applies_at_once: Arc<AtomicUsize>,
+    /// The same for GETs of one object (as the ownership check reads them).
+    pub most_reads_at_once: Arc<AtomicUsize>,
+    /// Discovery requests of one group/version's kinds (`/api/v1`,
+    /// `/apis/GROUP/VERSION`).
+    pub discoveries: Arc<AtomicUsize>,
     _server: crate::support::InProcessServer,
 }
 
@@ -358,25 +363,48 @@ impl FakeApiServer {
             reads: Mutex::new(BTreeMap::new()),
         });
         let (objects, deletes, applies) = (state.objects.clone(), state.deletes.clone(), state.applies.clone());
-        let (in_flight, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let most_applies_at_once = most.clone();
+        // (in flight, most at once) of PATCHes, and of GETs of one object.
+        let applies_at_once = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let reads_at_once = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let discoveries = Arc::new(AtomicUsize::new(0));
+        let (most_applies_at_once, most_reads_at_once) = (applies_at_once.1.clone(), reads_at_once.1.clone());
+        let counters = (applies_at_once, reads_at_once, discoveries.clone());
         let handler = move |method: axum::http::Method, uri: axum::http::Uri, body: axum::body::Bytes| {
-            let (state, in_flight, most) = (state.clone(), in_flight.clone(), most.clone());
+            let (state, (applies_at_once, reads_at_once, discoveries)) = (state.clone(), counters.clone());
             async move {
-                let patch = method == axum::http::Method::PATCH;
-                if patch {
+                let path = uri.path();
+                let discovery = path == "/api/v1" || (path.starts_with("/apis/") && path.matches('/').count() == 3);
+                if discovery {
+                    discoveries.fetch_add(1, Ordering::SeqCst);
+                }
+                let one_object = !discovery && parse_path(path).is_some_and(|t| t.name.is_some());
+                let counted = match method {
+                    axum::http::Method::PATCH => Some(applies_at_once),
+                    axum::http::Method::GET if one_object => Some(reads_at_once),
+                    _ => None,
+                };
+                if let Some((in_flight, most)) = &counted {
                     most.fetch_max(in_flight.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
                     tokio::time::sleep(std::time::Duration::from_millis(3)).await;
                 }
-                let response = state.handle(method.as_str(), uri.path(), uri.query().unwrap_or_default(), &body);
-                if patch {
+                let response = state.handle(method.as_str(), path, uri.query().unwrap_or_default(), &body);
+                if let Some((in_flight, _)) = &counted {
                     in_flight.fetch_sub(1, Ordering::SeqCst);
                 }
                 response
             }
         };
         let server = crate::support::InProcessServer::start(axum::Router::new().fallback(handler));
-        FakeApiServer { port: server.port, objects, deletes, applies, most_applies_at_once, _server: server }
+        FakeApiServer {
+            port: server.port,
+            objects,
+            deletes,
+            applies,
+            most_applies_at_once,
+            most_reads_at_once,
+            discoveries,
+            _server: server,
+        }
     }
 
     /// A kubeconfig that points at this server.

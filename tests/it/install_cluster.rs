@@ -587,6 +587,22 @@ fn real_charts_install_into_a_cluster() {
     // ClusterRoles), never more than 8.
     let most = api.most_applies_at_once.load(std::sync::atomic::Ordering::SeqCst);
     assert!((2..=8).contains(&most), "{most} applies at once");
+    // So went the reads of the ownership check before them.
+    let most = api.most_reads_at_once.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((2..=8).contains(&most), "{most} reads at once");
+    // Each kind was looked up once for the check and the apply together
+    // (a dozen kinds besides the CRDs' own), not once for each.
+    let discoveries = api.discoveries.load(std::sync::atomic::Ordering::SeqCst);
+    let kind_of = |path: &String| {
+        let plural = path.rsplit('/').nth(1).unwrap();
+        let group_version = match path.split_once("/namespaces/") {
+            Some((group_version, _)) => group_version,
+            None => path.rsplitn(3, '/').nth(2).unwrap(),
+        };
+        format!("{group_version} {plural}")
+    };
+    let kinds: std::collections::BTreeSet<String> = applies.iter().map(kind_of).collect();
+    assert!(discoveries <= kinds.len() + 4, "{discoveries} discovery requests for {} kinds: {kinds:?}", kinds.len());
     // Nothing bundled, so every image is named as left at its source.
     assert!(err.contains("quay.io/jetstack/cert-manager-controller:"), "{err}");
 }

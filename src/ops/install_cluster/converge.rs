@@ -59,13 +59,13 @@ fn records_namespace() -> DesiredObject {
 /// define, or in namespaces that only the bundle makes, cannot be checked
 /// before those exist, and are listed.
 pub(super) async fn dry_run(
-    client: &kube::Client,
+    applier: Applier,
     record: Record<'_>,
     desired: Desired,
     history: &[Release],
     progress: Progress<'_>,
 ) -> Result<ClusterReport> {
-    let mut applier = Applier::new(client.clone(), true);
+    let mut applier = applier.dry_run(true);
     applier.apply(&records_namespace()).await?;
     let bundled_kinds: Vec<(String, String)> = desired
         .first
@@ -182,7 +182,7 @@ pub(super) async fn delete_dropped(
 /// failed to delete) that `desired` drops, records the revision, then
 /// waits for the workloads when asked to.
 pub(super) async fn converge(
-    client: &kube::Client,
+    applier: Applier,
     record: Record<'_>,
     desired: Desired,
     history: &[Release],
@@ -215,7 +215,7 @@ pub(super) async fn converge(
     };
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;
-    let mut applier = Applier::new(client.clone(), false);
+    let mut applier = applier.dry_run(false);
     applier.apply(&records_namespace()).await?;
     let total = desired.first.len() + desired.then.len();
     let stopped = |done: usize| {
@@ -276,10 +276,11 @@ pub(super) async fn converge(
         delete_dropped(&mut applier, previous, &applied, &mut report, progress).await;
     }
     release.pending = report.failed.iter().map(|(r, _)| r.clone()).collect();
-    release::write(client, &release).await?;
+    let client = applier.client().clone();
+    release::write(&client, &release).await?;
     let mut all: Vec<Release> = history.iter().filter(|r| r.revision != revision).cloned().collect();
     all.push(release);
-    release::trim(client, &all, keep).await;
+    release::trim(&client, &all, keep).await;
     if let Some(timeout) = waits.ready {
         progress("Waiting", &format!("up to {} s for the workloads to be ready", timeout.as_secs()));
         report.not_ready = ready::wait_ready(&mut applier, &applied, timeout).await.err();

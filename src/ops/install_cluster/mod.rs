@@ -171,9 +171,9 @@ pub fn install_cluster(
         ownership::mark(&mut desired, name);
         let was_ours =
             |r: &ResourceRef| history.last().is_some_and(|p| p.objects.iter().any(|o| same_object(&o.resource, r)));
-        let mut reader_of_cluster = Applier::new(client.clone(), true);
-        let taken =
-            ownership::conflicts(&mut reader_of_cluster, &desired.then, name, was_ours, options.adopt).await?;
+        // One applier throughout, so each kind is looked up once.
+        let mut applier = Applier::new(client.clone(), true);
+        let taken = ownership::conflicts(&mut applier, &desired.then, name, was_ours, options.adopt).await?;
         if !taken.is_empty() {
             bail!(
                 "{name} {version} declares {} object(s) that already exist and are not its own: {}; nothing was applied",
@@ -184,9 +184,9 @@ pub fn install_cluster(
         let record = Record { name, version, digest: &digest, revision, action, hook_events: Some(hook_events) };
         let waits = Waits { hooks: options.timeout, ready: options.wait.then_some(options.timeout) };
         if options.dry_run {
-            return dry_run(&client, record, desired, &history, progress).await;
+            return dry_run(applier, record, desired, &history, progress).await;
         }
-        converge(&client, record, desired, &history, options.keep, waits, progress).await
+        converge(applier, record, desired, &history, options.keep, waits, progress).await
     })?;
     Ok((report, verdict))
 }
@@ -265,7 +265,7 @@ pub fn rollback_cluster(
             hook_events: Some(("pre-rollback", "post-rollback")),
         };
         let waits = Waits { hooks: timeout, ready: wait.then_some(timeout) };
-        converge(&client, record, desired, &history, keep, waits, progress).await
+        converge(Applier::new(client, false), record, desired, &history, keep, waits, progress).await
     })
 }
 

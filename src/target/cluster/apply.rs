@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 
 pub const FIELD_MANAGER: &str = "airlock";
 
+/// Requests of one kind in flight at once: each is a round trip to the API
+/// server, and Helm too applies objects of one kind concurrently.
+const AT_ONCE: usize = 8;
+
 pub struct Applier {
     client: kube::Client,
     /// Kinds found so far, by (apiVersion, kind). Only finds are kept: a
@@ -29,6 +33,16 @@ pub struct Applier {
 impl Applier {
     pub fn new(client: kube::Client, dry_run: bool) -> Self {
         Applier { client, kinds: HashMap::new(), dry_run }
+    }
+
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    /// This applier, keeping the kinds it found (each costs a request),
+    /// as a dry run's or a real one's.
+    pub fn dry_run(self, dry_run: bool) -> Self {
+        Applier { dry_run, ..self }
     }
 
     /// The kind of `api_version` and `kind`; `object` names what needs it.
@@ -66,9 +80,43 @@ impl Applier {
     /// The object as the cluster has it now, if it is there.
     pub async fn get(&mut self, resource: &ResourceRef) -> Result<Option<serde_json::Value>, ClusterError> {
         let (api_resource, _) = self.kind(&resource.api_version, &resource.kind, || resource.to_string()).await?;
-        let api = self.api(&api_resource, resource.namespace.as_deref());
+        self.get_resolved(&api_resource, resource).await
+    }
+
+    async fn get_resolved(
+        &self,
+        api_resource: &ApiResource,
+        resource: &ResourceRef,
+    ) -> Result<Option<serde_json::Value>, ClusterError> {
+        let api = self.api(api_resource, resource.namespace.as_deref());
         let found = api.get_opt(&resource.name).await.map_err(|e| api_failure(e, || resource.to_string()))?;
         Ok(found.map(|o| serde_json::to_value(o).expect("an object serializes")))
+    }
+
+    /// Each object of `objects` that the cluster holds, where it is and as
+    /// it is there, read up to `AT_ONCE` at a time. An object of a kind the
+    /// cluster does not serve (yet) cannot be there, and is left out.
+    pub async fn get_existing(
+        &mut self,
+        objects: &[DesiredObject],
+    ) -> Result<Vec<(ResourceRef, serde_json::Value)>, ClusterError> {
+        let mut resolved = Vec::with_capacity(objects.len());
+        for object in objects {
+            match self.resolve(object).await {
+                Ok(found) => resolved.push(found),
+                Err(ClusterError::UnknownKind { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let this = &*self;
+        let reads = futures_util::stream::iter(&resolved)
+            .map(|(api_resource, target)| async move {
+                Ok(this.get_resolved(api_resource, target).await?.map(|found| (target.clone(), found)))
+            })
+            .buffered(AT_ONCE);
+        let found: Vec<Option<_>> =
+            reads.collect::<Vec<Result<_, ClusterError>>>().await.into_iter().collect::<Result<_, _>>()?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// Deletes `resource` (background propagation, as `kubectl delete`
@@ -102,7 +150,7 @@ impl Applier {
     }
 
     /// Applies `objects` in their order, except that objects of the same
-    /// kind that follow each other go up to `APPLY_AT_ONCE` at a time, as
+    /// kind that follow each other go up to `AT_ONCE` at a time, as
     /// Helm does: an object's kind decides what it may need first, and each
     /// apply is a round trip to the API server. `applied` hears of each in
     /// order. Every kind is found before anything is applied. On failure,
@@ -112,7 +160,6 @@ impl Applier {
         objects: &[DesiredObject],
         applied: &mut dyn FnMut(&ResourceRef),
     ) -> Result<Vec<ResourceRef>, (usize, ClusterError)> {
-        const APPLY_AT_ONCE: usize = 8;
         let mut resolved = Vec::with_capacity(objects.len());
         for object in objects {
             resolved.push(self.resolve(object).await.map_err(|e| (0, e))?);
@@ -126,7 +173,7 @@ impl Applier {
             let group = objects[start..end].iter().zip(&resolved[start..end]);
             let mut results = futures_util::stream::iter(group)
                 .map(|(object, (resource, target))| this.apply_resolved(object, resource, target.clone()))
-                .buffered(APPLY_AT_ONCE);
+                .buffered(AT_ONCE);
             while let Some(result) = results.next().await {
                 let target = result.map_err(|e| (done.len(), e))?;
                 applied(&target);

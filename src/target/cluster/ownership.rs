@@ -37,9 +37,7 @@ pub async fn conflicts(
     adopt: bool,
 ) -> Result<Vec<String>, super::ClusterError> {
     let mut found = Vec::new();
-    for object in objects {
-        let Ok((_, target)) = applier.resolve(object).await else { continue };
-        let Some(existing) = applier.get(&target).await? else { continue };
+    for (target, existing) in applier.get_existing(objects).await? {
         let owner = existing.pointer(&format!("/metadata/annotations/{}", ANNOTATION.replace('/', "~1")));
         match owner.and_then(Value::as_str) {
             Some(owner) if owner == release => {}
