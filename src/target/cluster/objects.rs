@@ -72,8 +72,8 @@ pub struct Desired {
     /// Fields outside pod specs whose carried image was moved
     /// (`Prometheus k8s: spec.image`).
     pub images_in_fields: Vec<String>,
-    /// Of those objects, the ones with no `spec.imagePullSecrets` to name
-    /// the pull secret in, when there is one.
+    /// With credentials: of those objects, the ones with no
+    /// `spec.imagePullSecrets` to name the pull secret in.
     pub without_pull_secret: Vec<String>,
     /// Charts' namespaces, made unless the bundle declares them itself.
     implied_namespaces: Vec<DesiredObject>,

@@ -159,6 +159,7 @@ fn relocate_field(value: &mut Value, path: String, relocation: &Relocation, move
 pub fn relocate_images(object: &mut Value, relocation: &Relocation) -> Moved {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
     let mut moved = Moved::default();
+    // Asked twice, as the borrow of a `let ... else` would outlive the else.
     if pod_spec_mut(&kind, object).is_none() {
         if !matches!(kind.as_str(), "Secret" | "CustomResourceDefinition") {
             let fields = object.as_object_mut().into_iter().flatten();
