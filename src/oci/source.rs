@@ -12,6 +12,15 @@ pub enum ImageSource {
     DockerArchive { file: PathBuf, name: Option<Reference> },
 }
 
+/// Whether `text` names an image by an explicit tag or digest
+/// (`quay.io/x/y:v1`, `redis:7`, `y@sha256:...`): what a field of an
+/// operator's custom resource holds when it is an image. A bare name
+/// (`nginx`) may be anything else (an `ingressClassName`), so it is not one.
+pub fn is_pinned_reference(text: &str) -> bool {
+    let name = text.rsplit('/').next().unwrap_or_default();
+    !text.contains(char::is_whitespace) && (name.contains(':') || name.contains('@')) && parse_reference(text).is_ok()
+}
+
 /// Parses a registry reference, filling Docker Hub defaults and `latest`.
 pub fn parse_reference(s: &str) -> Result<Reference, String> {
     if let Some(r) = split_plain_reference(s) {

@@ -262,7 +262,7 @@ fn chart_running_images(dir: &std::path::Path) {
     std::fs::write(dir.join("values.yaml"), "image: unset/app:0\nregistry: unset\n").unwrap();
     std::fs::write(
         templates.join("deploy.yaml"),
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: {{ .Release.Name }}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {{ .Values.image | quote }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: not-an-image}\ndata: {image: \"ignored/by-discovery:1\"}\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: {{ .Release.Name }}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {{ .Values.image | quote }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: not-an-image}\ndata: {image: \"ignored/by-discovery:1\"}\n---\napiVersion: example.com/v1\nkind: Agent\nmetadata: {name: agent}\nspec: {flavour: \"ignored:2\", sidecar: {baseImage: '{{ .Values.registry }}/ops/agent:1.0.0'}}\n",
     )
     .unwrap();
     std::fs::write(
@@ -282,6 +282,7 @@ fn create_bundles_the_images_a_chart_runs() {
     crate::support::demo_image(&dir.path().join("hello"));
     registry.push_layout(&dir.path().join("hello"), "1.0.0", "apps/web:1.0.0");
     registry.push_layout(&dir.path().join("hello"), "1.0.0", "tools/init:1.0.0");
+    registry.push_layout(&dir.path().join("hello"), "1.0.0", "ops/agent:1.0.0");
     chart_running_images(&dir.path().join("runner"));
 
     let airlock = Airlock::new();
@@ -311,6 +312,8 @@ fn create_bundles_the_images_a_chart_runs() {
         found,
         vec![
             (format!("{}/apps/web:1.0.0", registry.host), web.clone()),
+            // An operator's custom resource names it in an image field.
+            (format!("{}/ops/agent:1.0.0", registry.host), web.clone()),
             (format!("{}/tools/init:1.0.0", registry.host), web.clone()),
         ]
     );

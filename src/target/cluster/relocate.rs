@@ -5,7 +5,7 @@
 //! namespace here, as an object to apply). Changes the objects given.
 
 use crate::bundle::format::ImageRecord;
-use crate::oci::source::parse_reference;
+use crate::oci::source::{is_pinned_reference, parse_reference};
 use crate::target::registry::{target_repository, Destination};
 use serde_json::Value;
 
@@ -131,9 +131,7 @@ fn relocate_arguments(container: &mut Value, relocation: &Relocation) -> usize {
 fn relocate_field(value: &mut Value, path: String, relocation: &Relocation, moved: &mut Vec<String>) {
     match value {
         Value::String(text) => {
-            let name = text.rsplit('/').next().unwrap_or_default();
-            let pinned = !text.contains(char::is_whitespace) && (name.contains(':') || name.contains('@'));
-            if let Some(new) = relocation.relocate(text).filter(|_| pinned) {
+            if let Some(new) = relocation.relocate(text).filter(|_| is_pinned_reference(text)) {
                 *text = new;
                 moved.push(path);
             }
