@@ -3,9 +3,9 @@
 //! Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers,
 //! Jobs and CronJobs; and in other objects (an operator's custom resource;
 //! not ConfigMaps, Secrets or CRDs), fields named `image` or `...Image` that
-//! hold a reference with a tag or digest. Images named elsewhere (a container's arguments, a config file in
-//! a ConfigMap, `repository:` and `tag:` apart) are not found: the spec
-//! lists those by hand.
+//! hold a reference with a tag or digest. Images named elsewhere (a
+//! container's arguments, a ConfigMap, `repository:` and `tag:` apart) are
+//! not found: the spec lists those by hand.
 
 use super::render::{split_manifests, Rendered};
 use super::template::convert::from_yaml;

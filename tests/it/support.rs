@@ -388,6 +388,10 @@ impl LayoutBuilder {
 }
 
 /// Runs the airlock binary with an isolated cache and docker config.
+/// A proxy address nothing listens on (the discard port, never handed out
+/// as a free port).
+const DEAD_PROXY: &str = "http://127.0.0.1:9";
+
 pub struct Airlock {
     pub home: tempfile::TempDir,
 }
@@ -413,7 +417,17 @@ impl Airlock {
             .env_remove("HELM_REPOSITORY_CONFIG")
             .env_remove("HELM_CONFIG_HOME")
             .env_remove("AIRLOCK_REGISTRY_USERNAME")
-            .env_remove("AIRLOCK_REGISTRY_PASSWORD");
+            .env_remove("AIRLOCK_REGISTRY_PASSWORD")
+            // A test that strays to a registry or chart repository off this
+            // machine (a wrongly found image, say) fails at a dead loopback
+            // proxy, with no DNS lookup or packet leaving the machine. kube
+            // reads only HTTPS_PROXY (and ignores NO_PROXY), so that one is
+            // left unset for the clusters on 127.0.0.1.
+            .env("ALL_PROXY", DEAD_PROXY)
+            .env("HTTP_PROXY", DEAD_PROXY)
+            .env("NO_PROXY", "127.0.0.1,localhost,::1")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy");
         cmd
     }
 
