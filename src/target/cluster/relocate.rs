@@ -156,19 +156,25 @@ fn relocate_field(value: &mut Value, path: String, relocation: &Relocation, move
 /// (`relocate_field`).
 pub fn relocate_images(object: &mut Value, relocation: &Relocation) -> Moved {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-    let mut moved = Moved::default();
-    // Asked twice, as the borrow of a `let ... else` would outlive the else.
-    if pod_spec_mut(&kind, object).is_none() {
-        if !matches!(kind.as_str(), "Secret" | "CustomResourceDefinition") {
+    match pod_spec_mut(&kind, object) {
+        Some(pod) => relocate_pod(pod, relocation),
+        None if matches!(kind.as_str(), "Secret" | "CustomResourceDefinition") => Moved::default(),
+        None => {
+            let mut moved = Moved::default();
             let fields = object.as_object_mut().into_iter().flatten();
             for (key, value) in fields.filter(|(key, _)| !matches!(key.as_str(), "apiVersion" | "kind" | "metadata")) {
                 relocate_field(value, key.clone(), relocation, &mut moved.in_fields);
             }
             moved.any = !moved.in_fields.is_empty();
+            moved
         }
-        return moved;
     }
-    let Some(pod) = pod_spec_mut(&kind, object) else { return moved };
+}
+
+/// Moves the images of a pod spec's containers (and those their arguments
+/// name); with credentials, the pod spec names the pull secret.
+fn relocate_pod(pod: &mut Value, relocation: &Relocation) -> Moved {
+    let mut moved = Moved::default();
     for list in ["initContainers", "containers", "ephemeralContainers"] {
         let Some(containers) = pod.get_mut(list).and_then(Value::as_array_mut) else { continue };
         for container in containers {
@@ -185,14 +191,24 @@ pub fn relocate_images(object: &mut Value, relocation: &Relocation) -> Moved {
         }
     }
     if moved.any && relocation.credentials.is_some() {
-        let secrets = pod.as_object_mut().map(|p| p.entry("imagePullSecrets").or_insert_with(|| Value::Array(vec![])));
-        if let Some(Value::Array(secrets)) = secrets {
-            if !secrets.iter().any(|s| s.get("name").and_then(Value::as_str) == Some(&relocation.pull_secret)) {
-                secrets.push(serde_json::json!({"name": relocation.pull_secret}));
-            }
+        if let Some(pod) = pod.as_object_mut() {
+            add_pull_secret(pod, &relocation.pull_secret);
         }
     }
     moved
+}
+
+/// Names the pull secret `name` in the `imagePullSecrets` list of `holder`
+/// (a pod spec, or a custom resource's spec), made if missing. Returns
+/// whether it is named there (false: that field is not a list).
+fn add_pull_secret(holder: &mut serde_json::Map<String, Value>, name: &str) -> bool {
+    let Some(secrets) = holder.entry("imagePullSecrets").or_insert_with(|| Value::Array(vec![])).as_array_mut() else {
+        return false;
+    };
+    if !secrets.iter().any(|s| s.get("name").and_then(Value::as_str) == Some(name)) {
+        secrets.push(serde_json::json!({ "name": name }));
+    }
+    true
 }
 
 /// Names the pull secret in an object that is not a workload but whose
@@ -205,12 +221,7 @@ pub fn name_pull_secret_in_spec(object: &mut Value, declared: bool, relocation: 
     if !declared && !spec.get("imagePullSecrets").is_some_and(Value::is_array) {
         return false;
     }
-    let secrets = spec.entry("imagePullSecrets").or_insert_with(|| Value::Array(vec![]));
-    let Some(secrets) = secrets.as_array_mut() else { return false };
-    if !secrets.iter().any(|s| s.get("name").and_then(Value::as_str) == Some(&relocation.pull_secret)) {
-        secrets.push(serde_json::json!({"name": relocation.pull_secret}));
-    }
-    true
+    add_pull_secret(spec, &relocation.pull_secret)
 }
 
 /// The `(apiVersion, kind)` of each version of a CRD whose objects have a
