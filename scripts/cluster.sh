@@ -232,7 +232,7 @@ spec:
     - {key: .status.phase, operator: In, values: [Running]}
     - {key: '.metadata.annotations["airlock.test/exit-code"]', operator: Exists}
   next:
-$(terminated_as Failed Error '{{ index .metadata.annotations "airlock.test/exit-code" }}')
+$(terminated_as Failed Error '{{ index $.metadata.annotations "airlock.test/exit-code" }}')
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
