@@ -85,6 +85,10 @@ pub async fn client(kubeconfig: &Path) -> Result<kube::Client, ClusterError> {
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(Duration::from_secs(20));
     config.write_timeout = Some(Duration::from_secs(20));
+    // kube 5 retries 429, 503 and 504 by default (up to 15 times, backing
+    // off for minutes); airlock retries nothing: one clear failure, and a
+    // rerun converges.
+    config.default_retry = false;
     kube::Client::try_from(config).map_err(|e| err(e.to_string()))
 }
 
