@@ -1,42 +1,98 @@
-//! `install|upgrade|rollback|history --kubeconfig`: a bundle into a cluster
-//! through its API. There is no Kubernetes API server to be had here, so
-//! these run against the in-process FAKE API server of fake_api.rs, which
-//! stores what is applied; what they check is what airlock sends it.
+//! `install|upgrade|rollback|history|test|uninstall --kubeconfig`: a bundle
+//! into a real Kubernetes cluster through its API: the control plane of
+//! control_plane.rs (etcd, kube-apiserver, controller manager, scheduler,
+//! kwok's simulated nodes). What airlock sent is read from the API server's
+//! audit log, under a user name of each test's own (see `kubeconfig_as`).
+//! Each test works in namespaces and release names of its own.
 
-use crate::fake_api::FakeApiServer;
+use crate::control_plane::{control_plane, unique, ControlPlane, Request};
 use crate::support::*;
 use std::path::{Path, PathBuf};
 
 const RECORDS: &str = "/api/v1/namespaces/airlock-system/secrets";
-const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/web/deployments/web";
-const CHART_CONFIGMAP: &str = "/api/v1/namespaces/web/configmaps/web-settings";
-const EXTRA_CONFIGMAP: &str = "/api/v1/namespaces/default/configmaps/extra";
-const WIDGET: &str = "/apis/example.com/v1/namespaces/web/widgets/w1";
-/// Made by the chart only when the cluster serves example.com/v1.
-const WIDGET_2: &str = "/apis/example.com/v1/namespaces/web/widgets/w2";
 const CRD: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com";
+
+/// A test's own corner of the cluster: its release, namespace, the user its
+/// airlock runs as, and that user's kubeconfig.
+struct Corner {
+    plane: &'static ControlPlane,
+    release: String,
+    ns: String,
+    user: String,
+    kubeconfig: PathBuf,
+}
+
+impl Corner {
+    fn new(dir: &Path, prefix: &str) -> Corner {
+        let plane = control_plane();
+        let release = unique(prefix);
+        let user = format!("test-{release}");
+        let kubeconfig = plane.kubeconfig_as(dir, &user);
+        Corner { plane, ns: format!("{release}-ns"), release, user, kubeconfig }
+    }
+
+    fn object(&self, path: &str) -> Option<serde_json::Value> {
+        self.plane.object(path)
+    }
+
+    /// The revisions recorded for this corner's release.
+    fn records(&self) -> Vec<String> {
+        let prefix = format!("airlock.{}.v", self.release);
+        self.plane.names(RECORDS).into_iter().filter(|n| n.starts_with(&prefix)).collect()
+    }
+
+    /// What this corner's airlock wrote (applied or created), in order:
+    /// paths, dry runs and airlock's own records left out.
+    fn applies(&self) -> Vec<String> {
+        self.writes(|r| matches!(r.verb.as_str(), "patch" | "create"))
+    }
+
+    fn deletes(&self) -> Vec<String> {
+        self.writes(|r| r.verb == "delete")
+    }
+
+    fn writes(&self, keep: impl Fn(&Request) -> bool) -> Vec<String> {
+        let requests = self.plane.requests(&self.user, "/");
+        requests
+            .into_iter()
+            .filter(|r| r.is_write() && keep(r) && !r.path.starts_with(RECORDS))
+            .map(|r| r.path)
+            .collect()
+    }
+}
+
+/// A Job spec a kwok node completes (or fails, with `airlock.test/exit-code`).
+fn job_spec(annotations: &str) -> String {
+    format!("spec: {{backoffLimit: 0, template: {{metadata: {{annotations: {{{annotations}}}}}, spec: {{restartPolicy: Never, containers: [{{name: t, image: \"busybox:1\"}}]}}}}}}")
+}
 
 struct Versions {
     dir: tempfile::TempDir,
     airlock: Airlock,
+    corner: Corner,
     v1: PathBuf,
     v2: PathBuf,
     diff: PathBuf,
 }
 
-const CRD_YAML: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object, properties: {imagePullSecrets: {type: array}}}}}}}]\n";
+const CRD_YAML: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object, x-kubernetes-preserve-unknown-fields: true, properties: {imagePullSecrets: {type: array, items: {type: object, properties: {name: {type: string}}}}}}}}}}]\n";
 
 /// Chart hooks: a pre-install Job (its image bundled) kept afterwards, a
 /// post-install Job deleted once it succeeds, a pre-upgrade Job, a
-/// pre-rollback Job, and a test Pod that is never run.
-const HOOKS: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {\"helm.sh/hook\": pre-install, \"helm.sh/hook-weight\": \"5\"}\nspec: {template: {spec: {containers: [{name: m, image: \"localhost/hello:1.0.0\"}]}}}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: smoke\n  annotations: {\"helm.sh/hook\": post-install, \"helm.sh/hook-delete-policy\": hook-succeeded}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: upgrade-db\n  annotations: {\"helm.sh/hook\": pre-upgrade}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: before-rollback\n  annotations: {\"helm.sh/hook\": pre-rollback}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-test\n  annotations: {\"helm.sh/hook\": test}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: drain\n  annotations: {\"helm.sh/hook\": pre-delete, \"helm.sh/hook-delete-policy\": hook-succeeded}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: farewell\n  annotations: {\"helm.sh/hook\": post-delete}\n";
-const JOBS: &str = "/apis/batch/v1/namespaces/web/jobs";
+/// pre-rollback Job, a test Pod that is never run, a pre-delete Job and a
+/// post-delete ConfigMap.
+fn hooks() -> String {
+    let job = job_spec("");
+    format!("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {{\"helm.sh/hook\": pre-install, \"helm.sh/hook-weight\": \"5\"}}\nspec: {{template: {{spec: {{restartPolicy: Never, containers: [{{name: m, image: \"localhost/hello:1.0.0\"}}]}}}}}}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: smoke\n  annotations: {{\"helm.sh/hook\": post-install, \"helm.sh/hook-delete-policy\": hook-succeeded}}\n{job}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: upgrade-db\n  annotations: {{\"helm.sh/hook\": pre-upgrade}}\n{job}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: before-rollback\n  annotations: {{\"helm.sh/hook\": pre-rollback}}\n{job}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-test\n  annotations: {{\"helm.sh/hook\": test}}\nspec: {{restartPolicy: Never, containers: [{{name: t, image: \"busybox:1\"}}]}}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: drain\n  annotations: {{\"helm.sh/hook\": pre-delete, \"helm.sh/hook-delete-policy\": hook-succeeded}}\n{job}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: farewell\n  annotations: {{\"helm.sh/hook\": post-delete}}\n")
+}
 
 /// Version 1: a chart (ConfigMap, Deployment running the bundled image and
 /// one that is not bundled, hooks), a CRD, and manifests using both.
 /// Version 2 drops the chart's ConfigMap and the extra manifest, adds a Service.
 fn versions() -> Versions {
     let dir = tempfile::tempdir().unwrap();
+    let corner = Corner::new(dir.path(), "site");
+    let (release, ns) = (&corner.release, &corner.ns);
     let airlock = Airlock::new();
     let mut bundles = Vec::new();
     for (version, replicas, v2) in [("1.0.0", 1, false), ("2.0.0", 2, true)] {
@@ -47,10 +103,10 @@ fn versions() -> Versions {
         std::fs::write(d.join("chart/values.yaml"), "replicas: 1\nimage: localhost/hello:1.0.0\n").unwrap();
         std::fs::write(
             d.join("chart/templates/deployment.yaml"),
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      initContainers: [{name: wait, image: \"busybox:1\"}]\n      containers: [{name: web, image: {{ .Values.image | quote }}, args: [\"--helper-image={{ .Values.image }}\", \"--port=8080\"]}]\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: {{ .Values.replicas }}\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      initContainers: [{name: wait, image: \"busybox:1\"}]\n      containers: [{name: web, image: {{ .Values.image | quote }}, args: [\"--helper-image={{ .Values.image }}\", \"--port=8080\"]}]\n",
         )
         .unwrap();
-        std::fs::write(d.join("chart/templates/hooks.yaml"), HOOKS).unwrap();
+        std::fs::write(d.join("chart/templates/hooks.yaml"), hooks()).unwrap();
         if !v2 {
             std::fs::write(
                 d.join("chart/templates/cm.yaml"),
@@ -59,22 +115,23 @@ fn versions() -> Versions {
             .unwrap();
         }
         std::fs::write(d.join("crd.yaml"), CRD_YAML).unwrap();
-        let mut manifests =
-            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: web}\nspec: {image: \"localhost/hello:1.0.0\", class: hello}\n".to_string();
-        manifests += if v2 {
-            "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: web}\n"
+        let mut manifests = format!(
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: w1, namespace: {ns}}}\nspec: {{image: \"localhost/hello:1.0.0\", class: hello}}\n"
+        );
+        manifests += &if v2 {
+            format!("---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc, namespace: {ns}}}\nspec: {{ports: [{{port: 80}}]}}\n")
         } else {
             // Version 1 also declares the chart's namespace itself, labelled.
-            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: web, labels: {team: shop}}\n"
+            format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {release}-extra}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}, labels: {{team: shop}}}}\n")
         };
         std::fs::write(d.join("app.yaml"), manifests).unwrap();
         let spec = write_spec(
             &d,
-            &format!("components:\n  - name: app\n    images: [\"oci-layout:./hello:1.0.0\"]\n    charts: [{{name: web, path: ./chart, namespace: web, images: explicit, values: {{replicas: {replicas}}}}}]\n    crds: [crd.yaml]\n    manifests: [app.yaml]\n"),
+            &format!("components:\n  - name: app\n    images: [\"oci-layout:./hello:1.0.0\"]\n    charts: [{{name: web, path: ./chart, namespace: {ns}, images: explicit, values: {{replicas: {replicas}}}}}]\n    crds: [crd.yaml]\n    manifests: [app.yaml]\n"),
         );
         let text = std::fs::read_to_string(&spec)
             .unwrap()
-            .replace("{name: test, version: 1.0.0}", &format!("{{name: site, version: {version}}}"));
+            .replace("{name: test, version: 1.0.0}", &format!("{{name: {release}, version: {version}}}"));
         std::fs::write(&spec, text).unwrap();
         let bundle = d.join("site.airlock");
         airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
@@ -86,7 +143,7 @@ fn versions() -> Versions {
     let diff = dir.path().join("site-2.0.0-since-1.0.0.airlock");
     let spec = dir.path().join("2.0.0/airlock.yaml");
     airlock.ok(&["create", spec.to_str().unwrap(), "-o", diff.to_str().unwrap(), "--since", v1.to_str().unwrap()]);
-    Versions { dir, airlock, v1, v2, diff }
+    Versions { dir, airlock, corner, v1, v2, diff }
 }
 
 impl Versions {
@@ -108,32 +165,43 @@ impl Versions {
     }
 }
 
-fn records(api: &FakeApiServer) -> Vec<String> {
-    api.objects.lock().unwrap().keys().filter(|p| p.starts_with(RECORDS)).cloned().collect()
-}
-
-fn image_of(api: &FakeApiServer, list: &str) -> String {
-    let deployment = api.object(DEPLOYMENT).expect("the deployment was applied");
-    deployment["spec"]["template"]["spec"][list][0]["image"].as_str().unwrap().to_string()
-}
-
 #[test]
 fn install_upgrade_rollback_into_a_cluster() {
     let v = versions();
-    let api = FakeApiServer::start(&[]);
-    let kubeconfig = api.kubeconfig(v.dir.path());
+    let c = &v.corner;
+    let (release, ns) = (c.release.as_str(), c.ns.as_str());
+    let kubeconfig = c.kubeconfig.clone();
     let (v1, v2) = (v.v1.to_str().unwrap(), v.v2.to_str().unwrap());
+    let deployment = format!("/apis/apps/v1/namespaces/{ns}/deployments/web");
+    let chart_configmap = format!("/api/v1/namespaces/{ns}/configmaps/web-settings");
+    let extra_configmap = format!("/api/v1/namespaces/default/configmaps/{release}-extra");
+    let widget = format!("/apis/example.com/v1/namespaces/{ns}/widgets/w1");
+    // Made by the chart only when the cluster serves example.com/v1.
+    let widget_2 = format!("/apis/example.com/v1/namespaces/{ns}/widgets/w2");
+    let namespace = format!("/api/v1/namespaces/{ns}");
+    let jobs = format!("/apis/batch/v1/namespaces/{ns}/jobs");
+    let image_of = |list: &str| {
+        let deployment = c.object(&deployment).expect("the deployment was applied");
+        deployment["spec"]["template"]["spec"][list][0]["image"].as_str().unwrap().to_string()
+    };
 
     // A dry run first: the cluster checks what it can, nothing is stored.
     let (out, err) =
         v.ok(&["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned", "--dry-run"], &kubeconfig);
-    assert!(out.contains("dry run: site 1.0.0 would be revision 1") && out.contains("nothing was changed"), "{out}");
+    assert!(
+        out.contains(&format!("dry run: {release} 1.0.0 would be revision 1")) && out.contains("nothing was changed"),
+        "{out}"
+    );
     assert!(err.contains("Would apply CustomResourceDefinition widgets.example.com"), "{err}");
-    assert!(err.contains("Would apply ConfigMap default/extra (v1)"), "{err}");
+    assert!(err.contains(&format!("Would apply ConfigMap default/{release}-extra (v1)")), "{err}");
     assert!(err.contains("Would run hook pre-install Job migrate (from chart web)"), "{err}");
     assert!(err.contains("cannot be checked before the install: Widget w1 (from manifests app.yaml (component app)): its CRD is in this bundle"), "{err}");
-    assert!(err.contains("Deployment web (from chart web): its namespace web is made by this bundle"), "{err}");
-    assert!(api.applies.lock().unwrap().is_empty() && records(&api).is_empty());
+    assert!(
+        err.contains(&format!("Deployment web (from chart web): its namespace {ns} is made by this bundle")),
+        "{err}"
+    );
+    assert!(c.applies().is_empty() && c.records().is_empty(), "{:?}", c.applies());
+    assert!(c.object(&namespace).is_none());
 
     let (out, err) = v.ok(
         &[
@@ -148,155 +216,178 @@ fn install_upgrade_rollback_into_a_cluster() {
             "--allow-unsigned",
             "--wait",
             "--timeout",
-            "20s",
+            "60s",
         ],
         &kubeconfig,
     );
-    assert!(out.contains("site 1.0.0: revision 1"), "{out}");
+    assert!(out.contains(&format!("{release} 1.0.0: revision 1")), "{out}");
     // Everything is there, namespaced where the chart or the body says.
-    for path in [DEPLOYMENT, CHART_CONFIGMAP, EXTRA_CONFIGMAP, WIDGET, CRD, "/api/v1/namespaces/web"] {
-        assert!(api.object(path).is_some(), "{path} missing; stored: {:?}", api.objects.lock().unwrap().keys());
+    for path in [&deployment, &chart_configmap, &extra_configmap, &widget, CRD, &namespace] {
+        assert!(c.object(path).is_some(), "{path} missing");
     }
+    // --wait followed the real rollout: the Deployment's pods are ready.
+    let status = &c.object(&deployment).unwrap()["status"];
+    assert_eq!(
+        (status["readyReplicas"].as_u64(), status["observedGeneration"].as_u64()),
+        (Some(1), Some(1)),
+        "{status}"
+    );
     // Charts render for this cluster: its version, and the CRD the bundle brings.
-    assert_eq!(api.object(CHART_CONFIGMAP).unwrap()["data"]["ns"], "web");
+    assert_eq!(c.object(&chart_configmap).unwrap()["data"]["ns"], ns);
     // The namespace as the bundle declares it, not the chart's bare one.
-    assert_eq!(api.object("/api/v1/namespaces/web").unwrap()["metadata"]["labels"]["team"], "shop");
-    assert_eq!(api.object(CHART_CONFIGMAP).unwrap()["data"]["kube"], "v1.31.4");
-    assert!(api.object(WIDGET_2).is_some());
+    assert_eq!(c.object(&namespace).unwrap()["metadata"]["labels"]["team"], "shop");
+    assert_eq!(c.object(&chart_configmap).unwrap()["data"]["kube"], "v1.37.2");
+    assert!(c.object(&widget_2).is_some());
     // Namespaces and CRDs go first; the Widget only once its CRD is served.
-    let applies = api.applies.lock().unwrap().clone();
+    let applies = c.applies();
     let at = |p: &str| applies.iter().position(|a| a == p).unwrap_or_else(|| panic!("{p} not applied: {applies:?}"));
-    assert!(at("/api/v1/namespaces/web") < at(CHART_CONFIGMAP) && at(CRD) < at(WIDGET), "{applies:?}");
+    assert!(at(&namespace) < at(&chart_configmap) && at(CRD) < at(&widget), "{applies:?}");
     // The bundled image runs from the registry; the other is left and named.
-    assert_eq!(image_of(&api, "containers"), "reg.example:5000/mirror/hello:1.0.0");
-    assert_eq!(image_of(&api, "initContainers"), "busybox:1");
+    assert_eq!(image_of("containers"), "reg.example:5000/mirror/hello:1.0.0");
+    assert_eq!(image_of("initContainers"), "busybox:1");
     // So is the bundled image an operator is told about in its arguments.
-    let args = &api.object(DEPLOYMENT).unwrap()["spec"]["template"]["spec"]["containers"][0]["args"];
+    let args = &c.object(&deployment).unwrap()["spec"]["template"]["spec"]["containers"][0]["args"];
     assert_eq!(args, &serde_json::json!(["--helper-image=reg.example:5000/mirror/hello:1.0.0", "--port=8080"]));
     assert!(err.contains("left as they are") && err.contains("busybox:1"), "{err}");
     // And the one a custom resource names for its operator, which is told
     // that the pods it makes need the pull secret.
-    let widget = api.object(WIDGET).unwrap();
+    let widget_object = c.object(&widget).unwrap();
     assert_eq!(
-        (&widget["spec"]["image"], &widget["spec"]["class"]),
+        (&widget_object["spec"]["image"], &widget_object["spec"]["class"]),
         (&"reg.example:5000/mirror/hello:1.0.0".into(), &"hello".into())
     );
     assert!(err.contains("image(s) named in these fields to the registry: "), "{err}");
-    assert!(err.contains("ConfigMap web-settings: data.helper") && err.contains("Widget w1: spec.image"), "{err}");
-    assert_eq!(api.object(CHART_CONFIGMAP).unwrap()["data"]["helper"], "reg.example:5000/mirror/hello:1.0.0");
+    assert!(
+        err.contains(&format!("ConfigMap web-settings: data.helper")) && err.contains("Widget w1: spec.image"),
+        "{err}"
+    );
+    assert_eq!(c.object(&chart_configmap).unwrap()["data"]["helper"], "reg.example:5000/mirror/hello:1.0.0");
     // The Widget's CRD declares a pull-secret list, so the secret is named
     // there; the ConfigMap has none, which is said.
-    assert_eq!(widget["spec"]["imagePullSecrets"], serde_json::json!([{"name": "airlock-registry-site"}]));
-    assert!(err.contains("ConfigMap web-settings: images moved, but with no spec.imagePullSecrets"), "{err}");
+    assert_eq!(
+        widget_object["spec"]["imagePullSecrets"],
+        serde_json::json!([{"name": format!("airlock-registry-{release}")}])
+    );
+    assert!(err.contains(&format!("ConfigMap web-settings: images moved, but with no spec.imagePullSecrets")), "{err}");
     assert!(!err.contains("Widget w1: images moved"), "{err}");
     // Hooks: pre-install before the chart's objects, post-install after
     // them and deleted once done, the test hook left out; none recorded.
-    let (migrate, smoke) = (format!("{JOBS}/migrate"), format!("{JOBS}/smoke"));
-    assert!(at(&migrate) < at(CHART_CONFIGMAP) && at(DEPLOYMENT) < at(&smoke), "{applies:?}");
-    assert!(err.contains("Ran hook pre-install Job web/migrate (batch/v1)"), "{err}");
-    assert!(err.contains("Ran hook post-install Job web/smoke (batch/v1)"), "{err}");
-    assert!(api.object(&migrate).is_some() && api.object(&smoke).is_none());
-    let migrate_image = &api.object(&migrate).unwrap()["spec"]["template"]["spec"]["containers"][0]["image"];
+    let (migrate, smoke) = (format!("{jobs}/migrate"), format!("{jobs}/smoke"));
+    assert!(at(&migrate) < at(&chart_configmap) && at(&deployment) < at(&smoke), "{applies:?}");
+    assert!(err.contains(&format!("Ran hook pre-install Job {ns}/migrate (batch/v1)")), "{err}");
+    assert!(err.contains(&format!("Ran hook post-install Job {ns}/smoke (batch/v1)")), "{err}");
+    assert!(c.object(&migrate).is_some());
+    assert!(c.plane.eventually(30, || c.object(&smoke).is_none()), "the succeeded post-install hook is deleted");
+    let migrate_image = &c.object(&migrate).unwrap()["spec"]["template"]["spec"]["containers"][0]["image"];
     assert_eq!(migrate_image, "reg.example:5000/mirror/hello:1.0.0");
     assert!(!err.contains("were left out"), "{err}");
     // With credentials, the pods that pull from the registry get a pull
     // secret, made in their namespace, as kubectl makes one.
-    let secret = api.object("/api/v1/namespaces/web/secrets/airlock-registry-site").expect("the pull secret");
+    let secret =
+        c.object(&format!("/api/v1/namespaces/{ns}/secrets/airlock-registry-{release}")).expect("the pull secret");
     assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
     let config: serde_json::Value =
         serde_json::from_slice(&b64.decode(secret["data"][".dockerconfigjson"].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(config["auths"]["reg.example:5000"]["auth"], b64.encode("puller:pull-pass"));
-    let pull_secrets = |path: &str| api.object(path).unwrap()["spec"]["template"]["spec"]["imagePullSecrets"].clone();
-    assert_eq!(pull_secrets(DEPLOYMENT), serde_json::json!([{"name": "airlock-registry-site"}]));
-    assert_eq!(pull_secrets(&migrate), serde_json::json!([{"name": "airlock-registry-site"}]));
-    assert!(api.object("/api/v1/namespaces/default/secrets/airlock-registry-site").is_none());
+    let pull_secrets = |path: &str| c.object(path).unwrap()["spec"]["template"]["spec"]["imagePullSecrets"].clone();
+    assert_eq!(pull_secrets(&deployment), serde_json::json!([{"name": format!("airlock-registry-{release}")}]));
+    assert_eq!(pull_secrets(&migrate), serde_json::json!([{"name": format!("airlock-registry-{release}")}]));
+    assert!(c.object(&format!("/api/v1/namespaces/default/secrets/airlock-registry-{release}")).is_none());
     assert!(
         !applies.iter().any(|a| a.contains("upgrade-db") || a.contains("rollback") || a.contains("web-test")),
         "{applies:?}"
     );
     assert!(!err.contains("before-rollback"), "{err}");
-    assert!(api.object(&format!("{RECORDS}/airlock.site.v1")).is_some());
+    assert!(c.records() == [format!("airlock.{release}.v1")], "{:?}", c.records());
 
     // `test` runs the chart's test hook, as `helm test` does, and leaves
     // the Pod; run again, the old Pod is deleted before the new one.
-    let test_pod = "/api/v1/namespaces/web/pods/web-test";
-    let deletes_of_pod = || api.deletes.lock().unwrap().iter().filter(|d| *d == test_pod).count();
-    let (out, err) = v.ok(&["test", "site"], &kubeconfig);
-    assert!(out.contains("site 1.0.0 (revision 1): 1 test hook(s) passed"), "{out}");
-    assert!(err.contains("Passed test Pod web/web-test (v1)"), "{err}");
-    assert!(api.object(test_pod).is_some());
+    let test_pod = format!("/api/v1/namespaces/{ns}/pods/web-test");
+    let deletes_of_pod = || c.deletes().iter().filter(|d| **d == test_pod).count();
+    let (out, err) = v.ok(&["test", release], &kubeconfig);
+    assert!(out.contains(&format!("{release} 1.0.0 (revision 1): 1 test hook(s) passed")), "{out}");
+    assert!(err.contains(&format!("Passed test Pod {ns}/web-test (v1)")), "{err}");
+    let first_pod = c.object(&test_pod).expect("the test Pod is left")["metadata"]["uid"].clone();
     let before = deletes_of_pod();
-    v.ok(&["test", "site"], &kubeconfig);
+    v.ok(&["test", release], &kubeconfig);
     assert_eq!(deletes_of_pod(), before + 1);
-    assert!(api.object(test_pod).is_some());
+    let second_pod = c.object(&test_pod).expect("the test Pod is left")["metadata"]["uid"].clone();
+    assert_ne!(first_pod, second_pod);
 
     // Installing it again converges under the same revision; a different
     // version must be an upgrade.
-    // Without credentials this time, so the pull secret goes.
+    // Without credentials this time, so the pull secret goes, and with it
+    // the field of the Deployment that named it (server-side apply drops
+    // what airlock no longer applies).
     let (out, err) = v.ok(&["install", v1, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
     assert!(out.contains("revision 1"), "{out}");
-    assert!(err.contains("Deleted Secret web/airlock-registry-site"), "{err}");
-    assert!(api.object(DEPLOYMENT).unwrap()["spec"]["template"]["spec"].get("imagePullSecrets").is_none());
+    assert!(err.contains(&format!("Deleted Secret {ns}/airlock-registry-{release}")), "{err}");
+    assert!(c.object(&deployment).unwrap()["spec"]["template"]["spec"].get("imagePullSecrets").is_none());
     let err = v.fails(&["install", v2, "--allow-unsigned"], &kubeconfig);
     assert!(err.contains("no --registry: the bundle's 1 images keep their source names"), "{err}");
-    assert!(err.contains("site 1.0.0 is already installed in this cluster (revision 1)"), "{err}");
+    assert!(err.contains(&format!("{release} 1.0.0 is already installed in this cluster (revision 1)")), "{err}");
 
     // Upgrade: what version 2 drops is deleted; the CRD and namespace stay;
     // hooks are not among what it drops.
-    let before = api.deletes.lock().unwrap().len();
-    let applied_before = api.applies.lock().unwrap().len();
+    let before = c.deletes().len();
+    let applied_before = c.applies().len();
     let (out, err) =
         v.ok(&["upgrade", v2, "--registry", "reg.example:5000/mirror", "--allow-unsigned", "--dry-run"], &kubeconfig);
-    assert!(out.contains("dry run: site 2.0.0 would be revision 2 (") && out.contains("3 to delete)"), "{out}");
     assert!(
-        err.contains("Would delete ConfigMap web/web-settings") && err.contains("Would apply Service web/svc"),
+        out.contains(&format!("dry run: {release} 2.0.0 would be revision 2 (")) && out.contains("3 to delete)"),
+        "{out}"
+    );
+    assert!(
+        err.contains(&format!("Would delete ConfigMap {ns}/web-settings"))
+            && err.contains(&format!("Would apply Service {ns}/svc")),
         "{err}"
     );
     assert!(err.contains("Would run hook pre-upgrade Job upgrade-db"), "{err}");
-    assert_eq!(api.deletes.lock().unwrap().len(), before);
-    assert_eq!(api.applies.lock().unwrap().len(), applied_before);
+    assert_eq!(c.deletes().len(), before);
+    assert_eq!(c.applies().len(), applied_before);
     // The real upgrade from the differential bundle: it carries the chart
     // and YAML, and the images are in the registry.
     let blobs = v.airlock.inspect(&v.diff)["blobs"].as_array().unwrap().clone();
     assert!(blobs.iter().any(|b| b["inBase"] == true), "{blobs:?}");
     let diff = v.diff.to_str().unwrap();
     let (out, err) = v.ok(&["upgrade", diff, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
-    assert!(err.contains("Ran hook pre-upgrade Job web/upgrade-db"), "{err}");
-    assert!(out.contains("site 2.0.0: revision 2"), "{out}");
+    assert!(err.contains(&format!("Ran hook pre-upgrade Job {ns}/upgrade-db")), "{err}");
+    assert!(out.contains(&format!("{release} 2.0.0: revision 2")), "{out}");
     assert!(
-        err.contains("Deleted ConfigMap web/web-settings") && err.contains("Deleted ConfigMap default/extra"),
+        err.contains(&format!("Deleted ConfigMap {ns}/web-settings"))
+            && err.contains(&format!("Deleted ConfigMap default/{release}-extra")),
         "{err}"
     );
     // The hook's old copy first (before-hook-creation), then in reverse of the
     // install order: the custom resource before the ConfigMaps.
-    let upgrade_db = format!("{JOBS}/upgrade-db");
-    let deletes = api.deletes.lock().unwrap()[before..].to_vec();
-    assert_eq!(deletes, [upgrade_db.as_str(), WIDGET_2, CHART_CONFIGMAP, EXTRA_CONFIGMAP]);
-    assert!(api.object(&migrate).is_some());
-    assert!(api.object("/api/v1/namespaces/web/services/svc").is_some());
-    assert_eq!(api.object(DEPLOYMENT).unwrap()["spec"]["replicas"], 2);
+    let upgrade_db = format!("{jobs}/upgrade-db");
+    let deletes = c.deletes()[before..].to_vec();
+    assert_eq!(deletes, [upgrade_db.as_str(), &widget_2, &chart_configmap, &extra_configmap]);
+    assert!(c.object(&migrate).is_some());
+    assert!(c.object(&format!("/api/v1/namespaces/{ns}/services/svc")).is_some());
+    assert_eq!(c.object(&deployment).unwrap()["spec"]["replicas"], 2);
 
     // History, then rollback to 1: its objects return, the Service goes.
-    let (out, _) = v.ok(&["history", "site"], &kubeconfig);
+    let (out, _) = v.ok(&["history", release], &kubeconfig);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(lines[0].contains("install") && lines[0].contains("1.0.0") && lines[1].contains("upgrade"), "{out}");
-    let (out, err) = v.ok(&["rollback", "site"], &kubeconfig);
-    assert!(out.contains("site 1.0.0: revision 3"), "{out}");
-    assert!(err.contains("Deleted Service web/svc"), "{err}");
+    let (out, err) = v.ok(&["rollback", release], &kubeconfig);
+    assert!(out.contains(&format!("{release} 1.0.0: revision 3")), "{out}");
+    assert!(err.contains(&format!("Deleted Service {ns}/svc")), "{err}");
     // Revision 1's own pre-rollback hook, before its objects return.
-    assert!(err.contains("Ran hook pre-rollback Job web/before-rollback"), "{err}");
-    let applies = api.applies.lock().unwrap().clone();
+    assert!(err.contains(&format!("Ran hook pre-rollback Job {ns}/before-rollback")), "{err}");
+    let applies = c.applies();
     let hook_at = applies.iter().position(|a| a.ends_with("/before-rollback")).unwrap();
-    assert!(hook_at < applies.iter().rposition(|a| a == CHART_CONFIGMAP).unwrap(), "{applies:?}");
-    assert!(api.object(CHART_CONFIGMAP).is_some() && api.object(EXTRA_CONFIGMAP).is_some());
-    assert_eq!(image_of(&api, "containers"), "reg.example:5000/mirror/hello:1.0.0");
-    assert_eq!(api.object(DEPLOYMENT).unwrap()["spec"]["replicas"], 1);
-    let (out, _) = v.ok(&["history", "site"], &kubeconfig);
+    assert!(hook_at < applies.iter().rposition(|a| *a == chart_configmap).unwrap(), "{applies:?}");
+    assert!(c.object(&chart_configmap).is_some() && c.object(&extra_configmap).is_some());
+    assert_eq!(image_of("containers"), "reg.example:5000/mirror/hello:1.0.0");
+    assert_eq!(c.object(&deployment).unwrap()["spec"]["replicas"], 1);
+    let (out, _) = v.ok(&["history", release], &kubeconfig);
     assert!(out.lines().nth(2).is_some_and(|l| l.contains("rollback to 1")), "{out}");
-    let (out, _) = v.ok(&["history", "site", "--json"], &kubeconfig);
+    let (out, _) = v.ok(&["history", release, "--json"], &kubeconfig);
     let revisions: serde_json::Value = serde_json::from_str(&out).unwrap();
     let actions: Vec<(u64, &str, &str)> = revisions
         .as_array()
@@ -306,70 +397,85 @@ fn install_upgrade_rollback_into_a_cluster() {
         .collect();
     assert_eq!(actions, [(1, "install", "1.0.0"), (2, "upgrade", "2.0.0"), (3, "rollback to 1", "1.0.0")]);
     assert!(revisions[2]["objects"].as_u64() > Some(0) && revisions[2]["time"].is_string(), "{out}");
-    assert_eq!(records(&api).len(), 3);
+    assert_eq!(c.records().len(), 3);
 
     // Uninstall: every object goes but the namespace and the CRD (said),
     // and so do the records; hooks were never the release's. The charts'
     // pre-delete hook runs before any deletion (and goes, once it
     // succeeded), the post-delete hook after them all.
-    let deletes_before = api.deletes.lock().unwrap().len();
-    let applies_before = api.applies.lock().unwrap().len();
-    let (out, err) = v.ok(&["uninstall", "site"], &kubeconfig);
-    assert!(out.contains("site 1.0.0: uninstalled (5 objects deleted)"), "{out}");
-    let (drain, farewell) = (format!("{JOBS}/drain"), "/api/v1/namespaces/web/configmaps/farewell".to_string());
-    assert_eq!(api.applies.lock().unwrap()[applies_before..], [drain.clone(), farewell.clone()]);
-    let deletes = api.deletes.lock().unwrap()[deletes_before..].to_vec();
-    let first_object_deleted = deletes.iter().position(|d| d == DEPLOYMENT).unwrap();
+    let deletes_before = c.deletes().len();
+    let applies_before = c.applies().len();
+    let (out, err) = v.ok(&["uninstall", release], &kubeconfig);
+    assert!(out.contains(&format!("{release} 1.0.0: uninstalled (5 objects deleted)")), "{out}");
+    let (drain, farewell) = (format!("{jobs}/drain"), format!("/api/v1/namespaces/{ns}/configmaps/farewell"));
+    assert_eq!(c.applies()[applies_before..], [drain.clone(), farewell.clone()]);
+    let deletes = c.deletes()[deletes_before..].to_vec();
+    let first_object_deleted = deletes.iter().position(|d| *d == deployment).unwrap();
     assert!(deletes[..first_object_deleted].contains(&drain), "{deletes:?}");
     assert!(
-        err.contains("Ran hook pre-delete Job web/drain")
-            && err.contains("Ran hook post-delete ConfigMap web/farewell"),
+        err.contains(&format!("Ran hook pre-delete Job {ns}/drain"))
+            && err.contains(&format!("Ran hook post-delete ConfigMap {ns}/farewell")),
         "{err}"
     );
-    assert!(api.object(&drain).is_none() && api.object(&farewell).is_some());
+    assert!(c.plane.eventually(30, || c.object(&drain).is_none()) && c.object(&farewell).is_some());
     assert!(
-        err.contains("kubectl delete namespace web")
+        err.contains(&format!("kubectl delete namespace {ns}"))
             && err.contains("kubectl delete customresourcedefinition.apiextensions.k8s.io widgets.example.com"),
         "{err}"
     );
-    for path in [DEPLOYMENT, CHART_CONFIGMAP, EXTRA_CONFIGMAP, WIDGET, WIDGET_2] {
-        assert!(api.object(path).is_none(), "{path} is still there");
+    for path in [&deployment, &chart_configmap, &extra_configmap, &widget, &widget_2] {
+        assert!(c.plane.eventually(30, || c.object(path).is_none()), "{path} is still there");
     }
-    assert!(api.object(CRD).is_some() && api.object(&migrate).is_some());
-    assert!(records(&api).is_empty());
-    let err = v.fails(&["history", "site"], &kubeconfig);
-    assert!(err.contains("no revision of `site` is recorded"), "{err}");
-    let err = v.fails(&["uninstall", "site"], &kubeconfig);
-    assert!(err.contains("site is not installed in this cluster"), "{err}");
+    assert!(c.object(CRD).is_some() && c.object(&migrate).is_some());
+    assert!(c.records().is_empty());
+    let err = v.fails(&["history", release], &kubeconfig);
+    assert!(err.contains(&format!("no revision of `{release}` is recorded")), "{err}");
+    let err = v.fails(&["uninstall", release], &kubeconfig);
+    assert!(err.contains(&format!("{release} is not installed in this cluster")), "{err}");
+    c.plane.kubectl_ok(&["delete", "namespace", ns, "--wait=false"]);
+    c.plane.kubectl_ok(&["delete", "customresourcedefinition", "widgets.example.com", "--wait=false"]);
 }
 
 #[test]
 fn refusals_name_the_object_and_record_nothing() {
     let v = versions();
-    let api = FakeApiServer::start(&[]);
-    let kubeconfig = api.kubeconfig(v.dir.path());
     let dir = v.dir.path();
+    let plane = control_plane();
+    // Two corners: `test` bundles land in the namespace of the first's
+    // kubeconfig; `other` in the same one.
+    let c = Corner::new(dir, "test");
+    let ns = c.ns.as_str();
+    plane.kubectl_ok(&["create", "namespace", ns]);
+    let kubeconfig = plane.kubeconfig_in(&c.kubeconfig, ns);
+    let named =
+        |text: &str| text.replace("{name: test, version: 1.0.0}", &format!("{{name: {}, version: 1.0.0}}", c.release));
+    let test_spec = |body: &str| {
+        let spec = write_spec(&dir.join("bad"), body);
+        std::fs::write(&spec, named(&std::fs::read_to_string(&spec).unwrap())).unwrap();
+        spec
+    };
+    let release = c.release.as_str();
 
     // The API refuses an object: its name, origin and the API's reason.
     std::fs::create_dir_all(dir.join("bad")).unwrap();
     std::fs::write(
         dir.join("bad/app.yaml"),
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: default}\nspec: {replicas: -1}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec: {replicas: -1, selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: api, image: busybox:1}]}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n",
     )
     .unwrap();
-    let spec = write_spec(&dir.join("bad"), "components:\n  - name: app\n    manifests: [app.yaml]\n");
+    let spec = test_spec("components:\n  - name: app\n    manifests: [app.yaml]\n");
     let bad = dir.join("bad/bad.airlock");
     v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
     let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &kubeconfig);
     assert!(
-        err.contains(
-            "the cluster refused Deployment api (from manifests app.yaml (component app)) in namespace default"
-        ) && err.contains("spec.replicas: Invalid value: -1")
+        err.contains(&format!(
+            "the cluster refused Deployment api (from manifests app.yaml (component app)) in namespace {ns}"
+        )) && err.contains("spec.replicas: Invalid value: -1")
             && err.contains("stopped after 1 of 2 objects; no revision was recorded"),
         "{err}"
     );
     assert!(!err.contains("no --registry"), "a bundle without images needs no registry: {err}");
-    assert!(records(&api).is_empty());
+    assert!(c.records().is_empty());
 
     // A kind the cluster does not serve.
     std::fs::write(dir.join("bad/app.yaml"), "apiVersion: example.org/v1\nkind: Gadget\nmetadata: {name: g}\n")
@@ -377,97 +483,103 @@ fn refusals_name_the_object_and_record_nothing() {
     v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
     let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &kubeconfig);
     assert!(err.contains("the cluster does not serve kind Gadget (example.org/v1), which Gadget g"), "{err}");
-    assert!(records(&api).is_empty());
+    assert!(c.records().is_empty());
 
-    // --wait: a workload that never becomes ready fails the command once the
-    // time is up, naming it and why; the revision stays recorded.
+    // --wait: a workload that never becomes ready (its pods fit no node)
+    // fails the command once the time is up, naming it and why; the
+    // revision stays recorded.
     std::fs::write(
         dir.join("bad/app.yaml"),
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: slow, annotations: {fake.airlock.dev/never-ready: \"true\"}}\nspec: {replicas: 2}\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: slow}\nspec: {replicas: 2, selector: {matchLabels: {app: slow}}, template: {metadata: {labels: {app: slow}}, spec: {nodeSelector: {kubernetes.io/arch: s390x}, containers: [{name: slow, image: busybox:1}]}}}\n",
     )
     .unwrap();
     v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
     let err =
-        v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned", "--wait", "--timeout", "2s"], &kubeconfig);
+        v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned", "--wait", "--timeout", "4s"], &kubeconfig);
     assert!(
-        err.contains("Applied Deployment default/slow")
-            && err.contains(
-                "not ready after 2 s: Deployment default/slow (apps/v1): 0 of 2 replicas available, 2 updated"
-            )
-            && err.contains("kubectl -n default describe deployment slow"),
+        err.contains(&format!("Applied Deployment {ns}/slow"))
+            && err.contains(&format!(
+                "not ready after 4 s: Deployment {ns}/slow (apps/v1): 0 of 2 replicas available, 2 updated"
+            ))
+            && err.contains(&format!("kubectl -n {ns} describe deployment slow")),
         "{err}"
     );
-    assert_eq!(records(&api).len(), 1);
+    assert_eq!(c.records().len(), 1);
     let err = v.fails(&["install", bad.to_str().unwrap(), "--k3s", "--wait"], &kubeconfig);
     assert!(err.contains("--wait applies to --kubeconfig"), "{err}");
+    v.ok(&["uninstall", release], &kubeconfig);
 
     // A hook that fails stops the install there: named, with where to look.
-    let fresh = FakeApiServer::start(&[]);
     let chart = dir.join("bad/chart");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
     std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: bad\nversion: 0.1.0\n").unwrap();
-    let spec = write_spec(
-        &dir.join("bad"),
-        "components:\n  - name: app\n    charts: [{name: bad, path: ./chart, images: explicit}]\n",
-    );
+    let spec = test_spec(&format!(
+        "components:\n  - name: app\n    charts: [{{name: bad, path: ./chart, namespace: {ns}, images: explicit}}]\n"
+    ));
     // The bundle `bad` as a chart with a failing hook and a ConfigMap.
     let with_failing_hook = |kind: &str, name: &str, event: &str| {
-        let api_version = if kind == "Job" { "batch/v1" } else { "v1" };
+        let (api_version, body) = if kind == "Job" {
+            ("batch/v1", job_spec("\"airlock.test/exit-code\": \"1\""))
+        } else {
+            ("v1", "spec: {restartPolicy: Never, containers: [{name: t, image: \"busybox:1\"}]}".to_string())
+        };
+        let pod_annotation = if kind == "Pod" { ", \"airlock.test/exit-code\": \"1\"" } else { "" };
         std::fs::write(
             chart.join("templates/job.yaml"),
-            format!("apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: {name}\n  annotations: {{\"helm.sh/hook\": {event}, \"fake.airlock.dev/fails\": \"true\"}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: after}}\n"),
+            format!("apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: {name}\n  annotations: {{\"helm.sh/hook\": {event}{pod_annotation}}}\n{body}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: after}}\n"),
         )
         .unwrap();
         v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
     };
+    let after = format!("/api/v1/namespaces/{ns}/configmaps/after");
     with_failing_hook("Job", "fail", "pre-install");
-    let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &fresh.kubeconfig(dir));
+    let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned", "--timeout", "60s"], &kubeconfig);
     assert!(
         err.contains(
             "chart pre-install hook Job fail (from chart bad) failed: Job has reached the specified backoff limit"
-        ) && err.contains("see why with `kubectl -n default logs job/fail`")
-            && err.contains("stopped after 0 of 1 objects"),
+        ) && err.contains(&format!("see why with `kubectl -n {ns} logs job/fail`"))
+            && err.contains("stopped after 1 of 2 objects"),
         "{err}"
     );
-    assert!(fresh.object("/api/v1/namespaces/default/configmaps/after").is_none() && records(&fresh).is_empty());
+    assert!(c.object(&after).is_none() && c.records().is_empty());
 
     // A failing pre-delete hook stops an uninstall before any deletion;
     // --no-hooks gets past it.
     with_failing_hook("Job", "fail", "pre-delete");
-    v.ok(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &fresh.kubeconfig(dir));
-    let err = v.fails(&["uninstall", "test"], &fresh.kubeconfig(dir));
+    v.ok(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &kubeconfig);
+    let err = v.fails(&["uninstall", release, "--timeout", "60s"], &kubeconfig);
     assert!(
-        err.contains("test was not uninstalled, nothing was deleted: a pre-delete hook failed")
+        err.contains(&format!("{release} was not uninstalled, nothing was deleted: a pre-delete hook failed"))
             && err.contains("chart pre-delete hook Job fail (from chart bad) failed")
             && err.contains("--no-hooks"),
         "{err}"
     );
-    assert!(fresh.object("/api/v1/namespaces/default/configmaps/after").is_some() && records(&fresh).len() == 1);
-    v.ok(&["uninstall", "test", "--no-hooks"], &fresh.kubeconfig(dir));
-    assert!(fresh.object("/api/v1/namespaces/default/configmaps/after").is_none() && records(&fresh).is_empty());
-    let err = v.fails(&["uninstall", "test", "--no-hooks", "--k3s"], &fresh.kubeconfig(dir));
+    assert!(c.object(&after).is_some() && c.records().len() == 1);
+    v.ok(&["uninstall", release, "--no-hooks"], &kubeconfig);
+    assert!(c.object(&after).is_none() && c.records().is_empty());
+    let err = v.fails(&["uninstall", release, "--no-hooks", "--k3s"], &kubeconfig);
     assert!(err.contains("--no-hooks applies to --kubeconfig"), "{err}");
 
     // A chart test that fails: named, with how to read its logs.
-    let err = v.fails(&["test", "test"], &fresh.kubeconfig(dir));
-    assert!(err.contains("test is not installed in this cluster"), "{err}");
+    let err = v.fails(&["test", release], &kubeconfig);
+    assert!(err.contains(&format!("{release} is not installed in this cluster")), "{err}");
     with_failing_hook("Pod", "check", "test");
-    v.ok(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &fresh.kubeconfig(dir));
-    let err = v.fails(&["test", "test"], &fresh.kubeconfig(dir));
+    v.ok(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &kubeconfig);
+    let err = v.fails(&["test", release, "--timeout", "60s"], &kubeconfig);
     assert!(
-        err.contains("test 1.0.0 (revision 1) failed its tests")
+        err.contains(&format!("{release} 1.0.0 (revision 1) failed its tests"))
             && err.contains(
                 "chart test hook Pod check (from chart bad) failed: the Pod failed: container t exited with code 1"
             )
-            && err.contains("kubectl -n default logs pod/check"),
+            && err.contains(&format!("kubectl -n {ns} logs pod/check")),
         "{err}"
     );
 
     // What a bundle applies is marked as its own; another bundle that
     // declares it, or an object someone else made, is not taken over
     // (unless adopted), and nothing of that bundle is applied.
-    let after = "/api/v1/namespaces/default/configmaps/after";
-    assert_eq!(fresh.object(after).unwrap()["metadata"]["annotations"]["airlock.dev/release"], "test");
+    assert_eq!(c.object(&after).unwrap()["metadata"]["annotations"]["airlock.dev/release"], release);
+    let other_release = unique("other");
     std::fs::create_dir_all(dir.join("other")).unwrap();
     std::fs::write(
         dir.join("other/app.yaml"),
@@ -475,40 +587,40 @@ fn refusals_name_the_object_and_record_nothing() {
     )
     .unwrap();
     let other_spec = dir.join("other/airlock.yaml");
-    std::fs::write(&other_spec, "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: other, version: 1.0.0}\ncomponents:\n  - name: app\n    manifests: [app.yaml]\n").unwrap();
+    std::fs::write(&other_spec, format!("apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: {other_release}, version: 1.0.0}}\ncomponents:\n  - name: app\n    manifests: [app.yaml]\n")).unwrap();
     let other = dir.join("other/other.airlock");
     v.airlock.ok(&["create", other_spec.to_str().unwrap(), "-o", other.to_str().unwrap()]);
-    let handmade = "/api/v1/namespaces/default/configmaps/handmade";
-    fresh.objects.lock().unwrap().insert(
-        handmade.into(),
-        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "handmade", "namespace": "default"}}),
-    );
-    let err = v.fails(&["install", other.to_str().unwrap(), "--allow-unsigned"], &fresh.kubeconfig(dir));
+    let handmade = format!("/api/v1/namespaces/{ns}/configmaps/handmade");
+    plane.kubectl_ok(&["create", "configmap", "handmade", "-n", ns, "--from-literal=made=by-hand"]);
+    let err = v.fails(&["install", other.to_str().unwrap(), "--allow-unsigned"], &kubeconfig);
     assert!(
-        err.contains("other 1.0.0 declares 2 object(s) that already exist and are not its own")
-            && err.contains("ConfigMap default/after (v1) belongs to bundle `test`")
-            && err.contains("`airlock uninstall test` first")
-            && err.contains("ConfigMap default/handmade (v1) was not made by airlock")
+        err.contains(&format!("{other_release} 1.0.0 declares 2 object(s) that already exist and are not its own"))
+            && err.contains(&format!("ConfigMap {ns}/after (v1) belongs to bundle `{release}`"))
+            && err.contains(&format!("`airlock uninstall {release}` first"))
+            && err.contains(&format!("ConfigMap {ns}/handmade (v1) was not made by airlock"))
             && err.contains("--adopt")
             && err.contains("nothing was applied"),
         "{err}"
     );
-    assert!(fresh.object("/api/v1/namespaces/default/configmaps/first").is_none());
-    // Once `test` has gone, `other` may adopt the handmade one.
-    v.ok(&["uninstall", "test", "--no-hooks"], &fresh.kubeconfig(dir));
-    v.ok(&["install", other.to_str().unwrap(), "--allow-unsigned", "--adopt"], &fresh.kubeconfig(dir));
-    assert_eq!(fresh.object(handmade).unwrap()["metadata"]["annotations"]["airlock.dev/release"], "other");
+    assert!(c.object(&format!("/api/v1/namespaces/{ns}/configmaps/first")).is_none());
+    // Once `test` has gone, `other` may adopt the handmade one, whose own
+    // data stays (server-side apply keeps fields another manager owns).
+    v.ok(&["uninstall", release, "--no-hooks"], &kubeconfig);
+    v.ok(&["install", other.to_str().unwrap(), "--allow-unsigned", "--adopt"], &kubeconfig);
+    let adopted = c.object(&handmade).unwrap();
+    assert_eq!(adopted["metadata"]["annotations"]["airlock.dev/release"], other_release.as_str());
+    assert_eq!(adopted["data"]["made"], "by-hand", "{adopted}");
+    v.ok(&["uninstall", &other_release], &kubeconfig);
 
     // Nothing to roll back to, nothing installed to upgrade.
-    let err = v.fails(&["rollback", "site"], &kubeconfig);
-    assert!(err.contains("site is not installed in this cluster"), "{err}");
+    let site = &v.corner.release;
+    let err = v.fails(&["rollback", site], &kubeconfig);
+    assert!(err.contains(&format!("{site} is not installed in this cluster")), "{err}");
     let err = v.fails(&["upgrade", v.v1.to_str().unwrap(), "--allow-unsigned"], &kubeconfig);
     assert!(err.contains("use `airlock install`"), "{err}");
 
     // No API server at all: one sentence that says what to check.
-    let gone = FakeApiServer::start(&[]);
-    let unreachable = gone.kubeconfig(dir);
-    drop(gone);
+    let unreachable = plane.kubeconfig_at(dir, free_port());
     let err = v.fails(&["install", v.v1.to_str().unwrap(), "--allow-unsigned"], &unreachable);
     assert!(err.contains("cannot reach the cluster") && err.contains("check the kubeconfig's server address"), "{err}");
     // The cause kube wraps is said, not only "client error (Connect)".
@@ -519,12 +631,15 @@ fn refusals_name_the_object_and_record_nothing() {
     assert!(err.contains("--run-installer applies to --k3s"), "{err}");
     let err = v.airlock.fails(&["install", v.v1.to_str().unwrap()]);
     assert!(err.contains("choose a target: --k3s"), "{err}");
+    plane.kubectl_ok(&["delete", "namespace", ns, "--wait=false"]);
 }
 
 /// Two real charts written by others (traefik with its crds/ directory,
-/// cert-manager with its CRDs enabled and its post-install hooks) into the
-/// fake: every object lands where Helm would put it, the CRDs first, the
-/// hooks run in weight order and are deleted once they succeed.
+/// cert-manager with its CRDs enabled and its post-install hooks: a Job
+/// that needs its own ServiceAccount and RBAC, hooks of a lower weight)
+/// into the real cluster, with --wait: every object lands where Helm would
+/// put it, the CRDs first, the hooks run in weight order as real Jobs and
+/// are deleted once they all succeeded.
 #[test]
 fn real_charts_install_into_a_cluster() {
     let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/real/charts");
@@ -533,6 +648,7 @@ fn real_charts_install_into_a_cluster() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    let c = Corner::new(dir.path(), "edge");
     let airlock = Airlock::new();
     let spec = write_spec(
         dir.path(),
@@ -542,82 +658,124 @@ fn real_charts_install_into_a_cluster() {
             real.join("cert-manager").display()
         ),
     );
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec).unwrap().replace("name: test,", &format!("name: {},", c.release)),
+    )
+    .unwrap();
     let bundle = dir.path().join("edge.airlock");
     airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
-    let api = FakeApiServer::start(&[]);
-    let kubeconfig = api.kubeconfig(dir.path());
     let out = airlock.run(&[
         "install",
         bundle.to_str().unwrap(),
         "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
+        c.kubeconfig.to_str().unwrap(),
         "--registry",
         "reg.example/mirror",
         "--allow-unsigned",
         "--wait",
         "--timeout",
-        "30s",
+        "120s",
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
 
-    let stored: Vec<String> = api.objects.lock().unwrap().keys().cloned().collect();
-    let count = |part: &str| stored.iter().filter(|p| p.contains(part)).count();
-    assert!(count("/customresourcedefinitions/") >= 6 + 10, "{stored:?}");
-    assert_eq!(count("/namespaces/cert-manager/deployments/"), 3, "{stored:?}");
-    assert_eq!(count("/namespaces/traefik/deployments/"), 1, "{stored:?}");
-    assert!(api
+    let crds = c.plane.names("/apis/apiextensions.k8s.io/v1/customresourcedefinitions");
+    let of_group = |group: &str| crds.iter().filter(|n| n.ends_with(group)).count();
+    assert!(of_group(".cert-manager.io") + of_group(".acme.cert-manager.io") >= 6, "{crds:?}");
+    assert!(of_group(".traefik.io") + of_group(".traefik.containo.us") >= 10, "{crds:?}");
+    assert_eq!(c.plane.names("/apis/apps/v1/namespaces/cert-manager/deployments").len(), 3);
+    assert_eq!(c.plane.names("/apis/apps/v1/namespaces/traefik/deployments").len(), 1);
+    // Ready for real: every Deployment's pods ran (on kwok's nodes).
+    for ns in ["cert-manager", "traefik"] {
+        let list = c.object(&format!("/apis/apps/v1/namespaces/{ns}/deployments")).unwrap();
+        for d in list["items"].as_array().unwrap() {
+            assert_eq!(d["status"]["readyReplicas"], d["spec"]["replicas"], "{}", d["metadata"]["name"]);
+        }
+    }
+    assert!(c
         .object("/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/cert-manager-webhook")
         .is_some());
-    assert!(api.object("/apis/networking.k8s.io/v1/ingressclasses/traefik").is_some(), "{stored:?}");
+    assert!(c.object("/apis/networking.k8s.io/v1/ingressclasses/traefik").is_some());
     // Every CRD before any other object but namespaces.
-    let applies = api.applies.lock().unwrap().clone();
+    let applies = c.applies();
     let last_crd = applies.iter().rposition(|a| a.contains("/customresourcedefinitions/")).unwrap();
-    let is_namespace = |a: &str| a.starts_with("/api/v1/namespaces/") && a.matches('/').count() == 4;
+    let is_namespace = |a: &str| a.starts_with("/api/v1/namespaces") && a.matches('/').count() <= 4;
     let first_other =
         applies.iter().position(|a| !a.contains("/customresourcedefinitions/") && !is_namespace(a)).unwrap();
     assert!(last_crd < first_other, "{applies:?}");
     // cert-manager's post-install hooks: RBAC (weight -5) before the Job
-    // (weight 1), after every regular object; all deleted once they succeed.
+    // (weight 1), after every regular object; the Job ran for real (its
+    // ServiceAccount existed), and all went once they all succeeded.
     let hooks: Vec<&str> = err.lines().filter(|l| l.contains("Ran hook")).collect();
     assert_eq!(hooks.len(), 4, "{err}");
     assert!(hooks[3].contains("post-install Job cert-manager/cert-manager-startupapicheck"), "{err}");
-    assert!(!stored.iter().any(|p| p.contains("startupapicheck")), "{stored:?}");
+    let deletes = c.deletes();
+    let startupapicheck: Vec<&String> = deletes.iter().filter(|p| p.contains("startupapicheck")).collect();
+    assert!(startupapicheck.len() >= 4 && startupapicheck.last().unwrap().contains("/serviceaccounts/"), "{deletes:?}");
+    for list in [
+        "/apis/batch/v1/namespaces/cert-manager/jobs",
+        "/api/v1/namespaces/cert-manager/serviceaccounts",
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/cert-manager/roles",
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/cert-manager/rolebindings",
+    ] {
+        let names = c.plane.names(list);
+        assert!(!names.iter().any(|n| n.contains("startupapicheck")), "{list}: {names:?}");
+    }
     // Objects of one kind went several at a time (cert-manager has 20-odd
     // ClusterRoles), never more than 8.
-    let most = api.most_applies_at_once.load(std::sync::atomic::Ordering::SeqCst);
+    let requests = c.plane.requests(&c.user, "/clusterroles/");
+    let patches: Vec<Request> = requests.iter().filter(|r| r.verb == "patch" && r.is_write()).cloned().collect();
+    let most = crate::control_plane::most_at_once(&patches);
     assert!((2..=8).contains(&most), "{most} applies at once");
     // So went the reads of the ownership check before them.
-    let most = api.most_reads_at_once.load(std::sync::atomic::Ordering::SeqCst);
+    let reads: Vec<Request> = requests.iter().filter(|r| r.verb == "get").cloned().collect();
+    let most = crate::control_plane::most_at_once(&reads);
     assert!((2..=8).contains(&most), "{most} reads at once");
     // Each kind was looked up once for the check and the apply together
     // (a dozen kinds besides the CRDs' own), not once for each.
-    let discoveries = api.discoveries.load(std::sync::atomic::Ordering::SeqCst);
-    let kind_of = |path: &String| {
-        let plural = path.rsplit('/').nth(1).unwrap();
-        let group_version = match path.split_once("/namespaces/") {
-            Some((group_version, _)) => group_version,
-            None => path.rsplitn(3, '/').nth(2).unwrap(),
-        };
-        format!("{group_version} {plural}")
-    };
-    let kinds: std::collections::BTreeSet<String> = applies.iter().map(kind_of).collect();
+    let discoveries =
+        c.plane.requests(&c.user, "/").into_iter().filter(|r| r.verb == "get" && is_discovery(&r.path)).count();
+    let kinds: std::collections::BTreeSet<String> = applies.iter().map(|p| kind_of(p)).collect();
     assert!(discoveries <= kinds.len() + 4, "{discoveries} discovery requests for {} kinds: {kinds:?}", kinds.len());
     // Nothing bundled, so every image is named as left at its source.
     assert!(err.contains("quay.io/jetstack/cert-manager-controller:"), "{err}");
+    // Uninstall takes it all away again, CRDs and namespaces left (said).
+    airlock.ok(&["uninstall", &c.release, "--kubeconfig", c.kubeconfig.to_str().unwrap()]);
+    assert!(c.plane.names("/apis/apps/v1/namespaces/cert-manager/deployments").is_empty());
 }
 
-/// Against a real cluster, when one is given: install makes a ConfigMap,
+/// `/api/v1` or `/apis/GROUP/VERSION` (or `/api`, `/apis`): what a client
+/// asks to learn which kinds are served.
+fn is_discovery(path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(parts.as_slice(), ["api"] | ["apis"] | ["api", _] | ["apis", _] | ["apis", _, _])
+}
+
+/// `GROUP/VERSION PLURAL` of an object's path.
+fn kind_of(path: &str) -> String {
+    let plural = path.rsplit('/').nth(1).unwrap();
+    let group_version = match path.split_once("/namespaces/") {
+        Some((group_version, rest)) if rest.contains('/') => group_version,
+        _ => path.rsplitn(3, '/').nth(2).unwrap(),
+    };
+    format!("{group_version} {plural}")
+}
+
+/// Against another real cluster, when one is given
+/// (`AIRLOCK_E2E_KUBECONFIG`), else this run's: install makes a ConfigMap,
 /// the upgrade that drops it deletes it, the rollback brings it back, and
 /// uninstall removes it; the test then removes anything left, records included.
 #[test]
 fn install_upgrade_rollback_on_a_real_cluster() {
-    let Some(kubeconfig) = std::env::var_os("AIRLOCK_E2E_KUBECONFIG") else { return };
-    let Some(kubectl) = venv_kubectl() else { panic!("AIRLOCK_E2E_KUBECONFIG is set but kubectl is not installed") };
-    let kubeconfig = PathBuf::from(kubeconfig);
+    let kubeconfig = match std::env::var_os("AIRLOCK_E2E_KUBECONFIG") {
+        Some(path) => PathBuf::from(path),
+        None => control_plane().kubeconfig.clone(),
+    };
+    let kubectl = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/bin/kubectl");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let name = format!("airlock-e2e-cluster-{}", std::process::id());
+    let name = unique("airlock-e2e");
     let airlock = Airlock::new();
     let mut bundles = Vec::new();
     for (version, manifests) in [("1.0.0", "[cm.yaml]"), ("1.1.0", "[other.yaml]")] {

@@ -99,14 +99,25 @@ fn outcome(kind: &str, object: &Value) -> Option<Result<(), String>> {
             Some("Succeeded") => Some(Ok(())),
             Some("Failed") => {
                 let why = object.pointer("/status/message").or_else(|| object.pointer("/status/reason"));
-                Some(Err(why
-                    .and_then(Value::as_str)
-                    .map_or("the Pod failed".into(), |m| format!("the Pod failed: {m}"))))
+                let why = why.and_then(Value::as_str).map(str::to_string).or_else(|| failed_container(object));
+                Some(Err(why.map_or("the Pod failed".into(), |m| format!("the Pod failed: {m}"))))
             }
             _ => None,
         },
         _ => Some(Ok(())),
     }
+}
+
+/// `container NAME exited with code N`: the first container of a failed
+/// Pod that ended badly (what a kubelet reports when the Pod itself says
+/// nothing more).
+fn failed_container(pod: &Value) -> Option<String> {
+    let statuses = pod.pointer("/status/containerStatuses").and_then(Value::as_array)?;
+    statuses.iter().find_map(|status| {
+        let code = status.pointer("/state/terminated/exitCode").and_then(Value::as_i64)?;
+        let name = status.get("name").and_then(Value::as_str)?;
+        (code != 0).then(|| format!("container {name} exited with code {code}"))
+    })
 }
 
 async fn delete_and_wait(applier: &mut Applier, target: &ResourceRef, deadline: Instant) -> Result<(), ClusterError> {
@@ -144,6 +155,10 @@ pub async fn run(
     });
     let deadline = Instant::now() + timeout;
     let mut ran = Vec::new();
+    // As Helm does, a succeeded hook is deleted (`hook-succeeded`) only once
+    // every hook of the event has run, last first: a Job's own
+    // ServiceAccount and RBAC, hooks of a lower weight, must outlive it.
+    let mut succeeded: Vec<ResourceRef> = Vec::new();
     for hook in these {
         let (_, target) = applier.resolve(&hook.object).await?;
         if hook.deletes_on("before-hook-creation") {
@@ -161,22 +176,34 @@ pub async fn run(
                 Some(None) => tokio::time::sleep(Duration::from_millis(500)).await,
             }
         };
-        let policy = if result.is_ok() { "hook-succeeded" } else { "hook-failed" };
-        if hook.deletes_on(policy) {
-            delete_and_wait(applier, &target, deadline).await?;
-        }
         if let Err(detail) = result {
+            if hook.deletes_on("hook-failed") {
+                delete_and_wait(applier, &target, deadline).await?;
+            }
+            delete_succeeded(applier, &succeeded, deadline).await?;
             let logs = match &target.namespace {
                 Some(ns) => format!("kubectl -n {ns} logs {}/{}", target.kind.to_lowercase(), target.name),
                 None => format!("kubectl logs {}/{}", target.kind.to_lowercase(), target.name),
             };
             return Err(ClusterError::HookFailed { hook: hook.describe(), detail, logs });
         }
+        if hook.deletes_on("hook-succeeded") {
+            succeeded.push(target.clone());
+        }
         let line = format!("{event} {target}");
         ran_one(&line);
         ran.push(line);
     }
+    delete_succeeded(applier, &succeeded, deadline).await?;
     Ok(ran)
+}
+
+/// Deletes the succeeded hooks whose policy asks for it, last run first.
+async fn delete_succeeded(applier: &mut Applier, hooks: &[ResourceRef], deadline: Instant) -> Result<(), ClusterError> {
+    for target in hooks.iter().rev() {
+        delete_and_wait(applier, target, deadline).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -192,6 +219,10 @@ mod tests {
         assert_eq!(outcome("Job", &failed), Some(Err("Job has reached the specified backoff limit".into())));
         assert_eq!(outcome("Pod", &json!({"status": {"phase": "Running"}})), None);
         assert_eq!(outcome("Pod", &json!({"status": {"phase": "Failed"}})), Some(Err("the Pod failed".into())));
+        let exited = json!({"status": {"phase": "Failed", "containerStatuses": [
+            {"name": "ok", "state": {"terminated": {"exitCode": 0}}},
+            {"name": "t", "state": {"terminated": {"exitCode": 3, "reason": "Error"}}}]}});
+        assert_eq!(outcome("Pod", &exited), Some(Err("the Pod failed: container t exited with code 3".into())));
         assert_eq!(outcome("ConfigMap", &json!({})), Some(Ok(())));
     }
 }
