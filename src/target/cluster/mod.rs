@@ -13,6 +13,7 @@ pub mod ownership;
 pub mod ready;
 pub mod release;
 pub mod relocate;
+pub(crate) mod yaml11;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use std::path::Path;

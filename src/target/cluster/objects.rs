@@ -85,11 +85,12 @@ impl Desired {
     }
 }
 
-/// Parses a YAML document set into objects (a `List` gives its items).
+/// Parses a YAML document set into objects (a `List` gives its items),
+/// typed as Helm and kubectl type them (`yaml11`: `0755` is 493).
 /// Every document must be an object with apiVersion, kind and metadata.name.
 pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>, ClusterError> {
     let bad = |detail: String| ClusterError::BadDocument { origin: origin.to_string(), detail };
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| bad(e.to_string()))?;
+    let docs = super::yaml11::documents(text).map_err(bad)?;
     let mut out = Vec::new();
     let mut queue: std::collections::VecDeque<(usize, Value)> =
         docs.into_iter().enumerate().map(|(i, d)| (i + 1, d)).collect();

@@ -88,7 +88,7 @@ pub fn cascades(resource: &ResourceRef) -> bool {
 /// The resources a manifest file declares (what K3s applied from it).
 pub fn declared_resources(yaml: &[u8]) -> Vec<ResourceRef> {
     let Ok(text) = std::str::from_utf8(yaml) else { return Vec::new() };
-    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).unwrap_or_default();
+    let docs = crate::target::cluster::yaml11::documents(text).unwrap_or_default();
     let mut out = Vec::new();
     let mut stack: Vec<serde_json::Value> = docs;
     while let Some(doc) = stack.pop() {
