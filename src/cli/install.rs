@@ -5,7 +5,9 @@ use crate::ops::export::host_platform;
 use crate::ops::install::{clean_up_cluster, install_k3s, node_kubeconfig, rollback_k3s, InstallOptions};
 use crate::ops::install_cluster::{cluster_history, rollback_cluster};
 use crate::output::Printer;
+use crate::target::cluster::kubeconfig::{locate, Environment, Located, Selection};
 use crate::target::cluster::release::Release;
+use crate::target::cluster::ClusterError;
 use crate::target::k3s::install::{Action, InstallReport, DEFAULT_KEEP};
 use crate::target::k3s::registries::NodeRegistry;
 use crate::target::k3s::state::{history, Revision};
@@ -25,16 +27,22 @@ pub struct NodeArgs {
     /// Revisions kept for rollback (their files on a node, their records in a cluster).
     #[arg(long, default_value_t = DEFAULT_KEEP, value_name = "N")]
     pub(super) keep_revisions: usize,
-    /// Without --k3s: install into this cluster through its API. With
-    /// --k3s: the node's cluster, to delete what removed manifests left
-    /// behind (default: ROOT/etc/rancher/k3s/k3s.yaml when it exists).
+    /// Without --k3s: the cluster's kubeconfig (default, as kubectl: the
+    /// files in KUBECONFIG, else ~/.kube/config, else the cluster airlock
+    /// runs in). With --k3s: the node's cluster, to delete what removed
+    /// manifests left behind (default: ROOT/etc/rancher/k3s/k3s.yaml when
+    /// it exists).
     #[arg(long, value_name = "FILE")]
     pub(super) kubeconfig: Option<PathBuf>,
-    /// With --kubeconfig: wait until the Deployments, StatefulSets,
-    /// DaemonSets and Pods applied are ready (`kubectl rollout status`'s rules).
+    /// The kubeconfig's context to use (default: its current-context).
+    #[arg(long, value_name = "NAME")]
+    pub(super) context: Option<String>,
+    /// In a cluster (without --k3s): wait until the Deployments,
+    /// StatefulSets, DaemonSets and Pods applied are ready (`kubectl rollout
+    /// status`'s rules).
     #[arg(long)]
     pub(super) wait: bool,
-    /// With --kubeconfig: how long chart hooks, and --wait, may take (`90s`, `5m`).
+    /// In a cluster: how long chart hooks, and --wait, may take (`90s`, `5m`).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
     pub(super) timeout: std::time::Duration,
 }
@@ -42,26 +50,42 @@ pub struct NodeArgs {
 /// Where a bundle goes.
 pub(super) enum Target {
     K3s,
-    Cluster(PathBuf),
+    Cluster(Located),
 }
 
 impl NodeArgs {
+    /// `--k3s` is said; without it, the cluster is found as kubectl finds it.
     pub(super) fn target(&self) -> Result<Target> {
-        match (self.k3s, &self.kubeconfig) {
-            (true, _) if self.wait => {
-                bail!("--wait applies to --kubeconfig without --k3s (K3s applies manifests by itself, later)")
+        if self.k3s {
+            if self.wait {
+                bail!("--wait applies to --kubeconfig without --k3s (K3s applies manifests by itself, later)");
             }
-            (true, _) => Ok(Target::K3s),
-            (false, Some(kubeconfig)) => {
-                if self.root != std::path::Path::new("/") {
-                    bail!("--root applies to --k3s; a cluster is reached through --kubeconfig alone");
-                }
-                Ok(Target::Cluster(kubeconfig.clone()))
-            }
-            (false, None) => {
-                bail!("choose a target: --k3s (this K3s node) or --kubeconfig FILE (a cluster, through its API)")
-            }
+            return Ok(Target::K3s);
         }
+        if self.root != std::path::Path::new("/") {
+            bail!("--root applies to --k3s; a cluster is reached through its kubeconfig alone");
+        }
+        Ok(Target::Cluster(find_cluster(&self.kubeconfig, &self.context, true)?))
+    }
+
+    /// The node's cluster (with --k3s): --kubeconfig, else the one K3s writes.
+    fn node_cluster(&self) -> Option<Result<Located>> {
+        let kubeconfig = node_kubeconfig(&self.root, self.kubeconfig.clone())?;
+        let selection = Selection { kubeconfig: Some(kubeconfig), context: self.context.clone() };
+        Some(locate(&selection, &Environment::of_process()).map_err(Into::into))
+    }
+}
+
+/// The cluster `--kubeconfig` and `--context` choose, found as kubectl finds
+/// it. `or_k3s`: the command also takes `--k3s`, which the error offers
+/// when no cluster is found.
+pub(super) fn find_cluster(kubeconfig: &Option<PathBuf>, context: &Option<String>, or_k3s: bool) -> Result<Located> {
+    let selection = Selection { kubeconfig: kubeconfig.clone(), context: context.clone() };
+    match locate(&selection, &Environment::of_process()) {
+        Err(ClusterError::NoCluster { tried }) if or_k3s => bail!(
+            "choose a target: --k3s (this K3s node), or a cluster through its API, whose kubeconfig is given with --kubeconfig FILE, KUBECONFIG or ~/.kube/config (none was found: tried {tried})"
+        ),
+        found => Ok(found?),
     }
 }
 
@@ -81,7 +105,7 @@ pub struct NodeRegistryArgs {
     /// CA certificate of the registry, as a path on the node.
     #[arg(long, requires = "registry", value_name = "PATH")]
     pub(super) registry_ca_file: Option<String>,
-    /// Registry user: in registries.yaml (--k3s), or in the pods' pull secret (--kubeconfig).
+    /// Registry user: in registries.yaml (--k3s), or in the pods' pull secret (in a cluster).
     #[arg(long, requires = "registry", env = "AIRLOCK_REGISTRY_USERNAME")]
     pub(super) username: Option<String>,
     /// Its password.
@@ -119,15 +143,15 @@ pub struct Args {
     /// Then run the bundled K3s install script with INSTALL_K3S_SKIP_DOWNLOAD=true.
     #[arg(long)]
     pub(super) run_installer: bool,
-    /// With --kubeconfig: have the API server check every object and say
-    /// what would be applied and deleted, changing nothing.
+    /// In a cluster (without --k3s): have the API server check every object
+    /// and say what would be applied and deleted, changing nothing.
     #[arg(long)]
     pub(super) dry_run: bool,
     /// For a differential bundle: the full bundle it was made against, for
-    /// what the node (or, with --kubeconfig, the bundle) lacks.
+    /// what the node (or, in a cluster, the bundle) lacks.
     #[arg(long, value_name = "BUNDLE")]
     pub(super) base: Option<PathBuf>,
-    /// With --kubeconfig: take over objects the bundle declares that exist
+    /// In a cluster: take over objects the bundle declares that exist
     /// but that airlock did not make (uninstalling the bundle deletes them).
     #[arg(long)]
     pub(super) adopt: bool,
@@ -136,8 +160,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, printer: &Printer, action: Action) -> Result<()> {
-    if let Target::Cluster(kubeconfig) = args.node.target()? {
-        return run_cluster(args, kubeconfig, printer, action);
+    if let Target::Cluster(cluster) = args.node.target()? {
+        return run_cluster(args, cluster, printer, action);
     }
     if args.dry_run || args.adopt {
         let flag = if args.dry_run { "--dry-run" } else { "--adopt" };
@@ -217,12 +241,12 @@ pub(super) fn clean_up(printer: &Printer, node: &NodeArgs, report: &InstallRepor
     if pending.is_empty() {
         return;
     }
-    let left = match node_kubeconfig(&node.root, node.kubeconfig.clone()) {
+    let left = match node.node_cluster() {
         None => {
             printer.warn("removed manifests created resources that K3s does not delete, and no kubeconfig was found; rerun with --kubeconfig, or delete them:");
             pending.clone()
         }
-        Some(kubeconfig) => match clean_up_cluster(&node.root, report, &kubeconfig) {
+        Some(cluster) => match cluster.and_then(|cluster| clean_up_cluster(&node.root, report, &cluster)) {
             Ok(outcome) => {
                 for resource in &outcome.deleted {
                     printer.status("Deleted", &resource.to_string());
@@ -258,18 +282,11 @@ pub struct RollbackArgs {
 }
 
 pub fn run_rollback(args: RollbackArgs, printer: &Printer) -> Result<()> {
-    if let Target::Cluster(kubeconfig) = args.node.target()? {
+    if let Target::Cluster(cluster) = args.node.target()? {
         let node = &args.node;
         let progress = |status: &str, what: &str| printer.status(status, what);
-        let report = rollback_cluster(
-            &kubeconfig,
-            &args.name,
-            args.to,
-            node.keep_revisions,
-            node.wait,
-            node.timeout,
-            &progress,
-        )?;
+        let report =
+            rollback_cluster(&cluster, &args.name, args.to, node.keep_revisions, node.wait, node.timeout, &progress)?;
         return print_cluster_report(printer, report);
     }
     let report = rollback_k3s(&args.node.root, &args.name, args.to, args.node.keep_revisions)?;
@@ -282,13 +299,19 @@ pub fn run_rollback(args: RollbackArgs, printer: &Printer) -> Result<()> {
 pub struct HistoryArgs {
     /// Bundle name (metadata.name).
     name: String,
+    /// List the revisions installed on this K3s node (instead of in a cluster).
     #[arg(long)]
     k3s: bool,
+    /// With --k3s: make every path relative to this directory.
     #[arg(long, default_value = "/")]
     root: PathBuf,
-    /// List the revisions recorded in this cluster (instead of on a K3s node).
+    /// The cluster's kubeconfig (default, as kubectl: the files in
+    /// KUBECONFIG, else ~/.kube/config, else the cluster airlock runs in).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["k3s", "root"])]
     kubeconfig: Option<PathBuf>,
+    /// The kubeconfig's context to use (default: its current-context).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["k3s", "root"])]
+    context: Option<String>,
     /// Print the revisions as JSON.
     #[arg(long)]
     json: bool,
@@ -344,15 +367,20 @@ impl From<Revision> for RevisionLine {
 }
 
 pub fn run_history(args: HistoryArgs, printer: &Printer) -> Result<()> {
-    let (lines, place): (Vec<RevisionLine>, String) = match &args.kubeconfig {
-        Some(kubeconfig) => (
-            cluster_history(kubeconfig, &args.name)?.into_iter().map(RevisionLine::from).collect(),
-            format!("recorded in the cluster of {}", kubeconfig.display()),
-        ),
-        None => (
+    let (lines, place): (Vec<RevisionLine>, String) = if args.k3s {
+        (
             history(&args.root, &args.name)?.into_iter().map(RevisionLine::from).collect(),
             format!("installed under {}", args.root.display()),
-        ),
+        )
+    } else {
+        if args.root != std::path::Path::new("/") {
+            bail!("--root applies to --k3s; a cluster is reached through its kubeconfig alone");
+        }
+        let cluster = find_cluster(&args.kubeconfig, &args.context, true)?;
+        (
+            cluster_history(&cluster, &args.name)?.into_iter().map(RevisionLine::from).collect(),
+            format!("recorded in the cluster ({})", cluster.describe()),
+        )
     };
     if lines.is_empty() {
         bail!("no revision of `{}` is {place}", args.name);

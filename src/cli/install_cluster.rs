@@ -1,21 +1,22 @@
-//! `install|upgrade|rollback --kubeconfig`: the cluster side of the install
+//! `install|upgrade|rollback` into a cluster: the cluster side of the install
 //! commands (their arguments live in `install`), and `uninstall` from a
 //! cluster or a K3s node.
 
-use super::install::{clean_up, print_changes, Args, NodeArgs, Target};
+use super::install::{clean_up, find_cluster, print_changes, Args, NodeArgs, Target};
 use crate::ops::install::uninstall_k3s;
 use crate::ops::install_cluster::{
     install_cluster, test_cluster, uninstall_cluster, ClusterInstallOptions, ClusterReport,
 };
 use crate::output::Printer;
+use crate::target::cluster::kubeconfig::Located;
 use crate::target::k3s::install::Action;
 use crate::target::registry::Destination;
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 
-/// `install|upgrade --kubeconfig`: the flags that set up a K3s node have no
-/// meaning for a cluster, so they are refused rather than ignored.
-pub fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: Action) -> Result<()> {
+/// `install|upgrade` into a cluster: the flags that set up a K3s node have
+/// no meaning for a cluster, so they are refused rather than ignored.
+pub fn run_cluster(args: Args, cluster: Located, printer: &Printer, action: Action) -> Result<()> {
     let node_only = [
         (args.run_installer, "--run-installer"),
         (args.platform.is_some(), "--platform"),
@@ -23,7 +24,7 @@ pub fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: A
         (args.registry.registry_ca_file.is_some(), "--registry-ca-file"),
     ];
     if let Some((_, flag)) = node_only.iter().find(|(given, _)| *given) {
-        bail!("{flag} applies to --k3s (it sets up the node), not to a cluster reached with --kubeconfig");
+        bail!("{flag} applies to --k3s (it sets up the node), not to a cluster reached through its API");
     }
     let registry = args.registry.registry.as_deref().map(Destination::parse).transpose()?;
     if args.registry.username.is_some() && args.registry.password.is_none() {
@@ -31,7 +32,7 @@ pub fn run_cluster(args: Args, kubeconfig: PathBuf, printer: &Printer, action: A
     }
     let options = ClusterInstallOptions {
         bundle: args.bundle.clone(),
-        kubeconfig,
+        cluster,
         registry,
         keep_registry_host: args.registry.keep_registry_host,
         credentials: args.registry.username.clone().zip(args.registry.password.clone()),
@@ -130,7 +131,7 @@ pub fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<
 pub struct UninstallArgs {
     /// Bundle name (metadata.name).
     name: String,
-    /// With --kubeconfig: do not run the charts' pre-delete and post-delete
+    /// In a cluster: do not run the charts' pre-delete and post-delete
     /// hooks (for one that fails and cannot be mended).
     #[arg(long)]
     no_hooks: bool,
@@ -138,7 +139,7 @@ pub struct UninstallArgs {
     node: NodeArgs,
 }
 
-/// `uninstall NAME --kubeconfig F` removes a bundle from a cluster;
+/// `uninstall NAME` removes a bundle from a cluster;
 /// `--k3s` removes its files from a node (and, through the node's API, what
 /// K3s leaves behind of its manifests).
 pub fn run_uninstall(args: UninstallArgs, printer: &Printer) -> Result<()> {
@@ -146,9 +147,9 @@ pub fn run_uninstall(args: UninstallArgs, printer: &Printer) -> Result<()> {
         bail!("--wait applies to install, upgrade and rollback");
     }
     match args.node.target()? {
-        Target::Cluster(kubeconfig) => {
+        Target::Cluster(cluster) => {
             let hooks = (!args.no_hooks).then_some(args.node.timeout);
-            uninstall_from_cluster(&kubeconfig, &args.name, hooks, printer)
+            uninstall_from_cluster(&cluster, &args.name, hooks, printer)
         }
         Target::K3s if args.no_hooks => {
             bail!("--no-hooks applies to --kubeconfig: on a K3s node, helm-controller runs the charts")
@@ -173,12 +174,12 @@ fn uninstall_from_node(args: &UninstallArgs, printer: &Printer) -> Result<()> {
 }
 
 fn uninstall_from_cluster(
-    kubeconfig: &std::path::Path,
+    cluster: &Located,
     name: &str,
     hooks: Option<std::time::Duration>,
     printer: &Printer,
 ) -> Result<()> {
-    let done = uninstall_cluster(kubeconfig, name, hooks, &|status, what| printer.status(status, what))?;
+    let done = uninstall_cluster(cluster, name, hooks, &|status, what| printer.status(status, what))?;
     for resource in &done.left {
         printer.warn(&format!(
             "{resource} is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
@@ -204,18 +205,22 @@ fn uninstall_from_cluster(
 pub struct TestArgs {
     /// Bundle name (metadata.name).
     name: String,
-    /// The cluster, as kubectl reaches it.
+    /// The cluster's kubeconfig (default, as kubectl: the files in
+    /// KUBECONFIG, else ~/.kube/config, else the cluster airlock runs in).
     #[arg(long, value_name = "FILE")]
-    kubeconfig: PathBuf,
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig's context to use (default: its current-context).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
     /// How long the tests may take (`90s`, `5m`).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
     timeout: std::time::Duration,
 }
 
-/// `test NAME --kubeconfig F`: runs the newest revision's chart tests.
+/// `test NAME`: runs the newest revision's chart tests.
 pub fn run_test(args: TestArgs, printer: &Printer) -> Result<()> {
-    let tested =
-        test_cluster(&args.kubeconfig, &args.name, args.timeout, &|status, what| printer.status(status, what))?;
+    let cluster = find_cluster(&args.kubeconfig, &args.context, false)?;
+    let tested = test_cluster(&cluster, &args.name, args.timeout, &|status, what| printer.status(status, what))?;
     printer.data(&format!(
         "{} {} (revision {}): {} test hook(s) passed",
         tested.name,

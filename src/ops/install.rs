@@ -10,7 +10,8 @@ use crate::oci::manifest::Platform;
 use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
 use crate::sign::trust::Verdict;
 use crate::target::cluster::apply::Applier;
-use crate::target::cluster::{self, Deletion};
+use crate::target::cluster::kubeconfig::Located;
+use crate::target::cluster::Deletion;
 use crate::target::k3s::base_blobs::{self, NodeBlobs};
 use crate::target::k3s::install::{deletions_done, install, rollback, Action, InstallReport};
 use crate::target::k3s::layout::ImagesVia;
@@ -158,18 +159,14 @@ pub struct CleanUp {
 
 /// Deletes the newest revision's pending resources through the API and
 /// records those that are gone; the rest stay pending for the next run.
-pub fn clean_up_cluster(
-    root: &std::path::Path,
-    report: &InstallReport,
-    kubeconfig: &std::path::Path,
-) -> Result<CleanUp> {
+pub fn clean_up_cluster(root: &std::path::Path, report: &InstallReport, cluster: &Located) -> Result<CleanUp> {
     let pending = &report.revision.pending_deletions;
     let mut outcome = CleanUp::default();
     if pending.is_empty() {
         return Ok(outcome);
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let mut applier = Applier::new(runtime.block_on(cluster::client(kubeconfig))?, false);
+    let mut applier = Applier::new(runtime.block_on(cluster.client())?, false);
     for resource in pending {
         match runtime.block_on(applier.delete(resource)) {
             Deletion::Deleted | Deletion::Absent => outcome.deleted.push(resource.clone()),

@@ -13,6 +13,7 @@ mod image_signatures;
 mod images_tar;
 mod install;
 mod install_cluster;
+mod kubeconfig;
 mod lax_registry;
 mod parts;
 mod push;

@@ -418,6 +418,12 @@ impl Airlock {
             .env_remove("HELM_CONFIG_HOME")
             .env_remove("AIRLOCK_REGISTRY_USERNAME")
             .env_remove("AIRLOCK_REGISTRY_PASSWORD")
+            // Without --kubeconfig a cluster command finds its cluster as
+            // kubectl does (KUBECONFIG, ~/.kube/config under the HOME above,
+            // the cluster it runs in): none from this process.
+            .env_remove("KUBECONFIG")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("KUBERNETES_SERVICE_PORT")
             // A test that strays to a registry or chart repository off this
             // machine (a wrongly found image, say) fails at a dead loopback
             // proxy, with no DNS lookup or packet leaving the machine. kube

@@ -1,4 +1,4 @@
-//! `airlock install|upgrade|rollback|history|uninstall --kubeconfig`: a
+//! `airlock install|upgrade|rollback|history|uninstall` without `--k3s`: a
 //! bundle into any Kubernetes cluster. The bundle is checked first
 //! (signature, every digest) and rendered whole before the first request
 //! that changes anything; `converge` then applies it, deletes what the
@@ -15,6 +15,7 @@ use crate::sign::trust::Verdict;
 use crate::target::cluster;
 use crate::target::cluster::apply::Applier;
 use crate::target::cluster::hooks;
+use crate::target::cluster::kubeconfig::Located;
 use crate::target::cluster::objects::{self, Desired, DesiredObject};
 use crate::target::cluster::ownership;
 use crate::target::cluster::release::{self, Release};
@@ -23,7 +24,7 @@ use crate::target::k3s::install::Action;
 use crate::target::k3s::state::ResourceRef;
 use crate::target::registry::Destination;
 use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 mod converge;
@@ -32,7 +33,8 @@ use converge::{converge, delete_dropped, dry_run, same_object, Record, Waits};
 
 pub struct ClusterInstallOptions {
     pub bundle: PathBuf,
-    pub kubeconfig: PathBuf,
+    /// The cluster, as `kubeconfig::locate` found it.
+    pub cluster: Located,
     /// Where `airlock push` put the images: pod templates are rewritten to it.
     pub registry: Option<Destination>,
     pub keep_registry_host: bool,
@@ -118,7 +120,7 @@ pub fn install_cluster(
     // or a cluster out of reach is said at once, not minutes later.
     let runtime = runtime()?;
     let (client, cluster) = runtime.block_on(async {
-        let client = cluster::client(&options.kubeconfig).await?;
+        let client = options.cluster.client().await?;
         let capabilities = cluster::capabilities(&client).await?;
         Ok::<_, cluster::ClusterError>((client, capabilities))
     })?;
@@ -218,7 +220,7 @@ fn left_to_base(
 /// Applies an earlier revision again (default: the one before the newest),
 /// with that revision's `pre-rollback` and `post-rollback` hooks.
 pub fn rollback_cluster(
-    kubeconfig: &Path,
+    cluster: &Located,
     name: &str,
     to: Option<u32>,
     keep: usize,
@@ -227,7 +229,7 @@ pub fn rollback_cluster(
     progress: Progress<'_>,
 ) -> Result<ClusterReport> {
     runtime()?.block_on(async {
-        let (client, history) = installed(kubeconfig, name).await?;
+        let (client, history) = installed(cluster, name).await?;
         let current = history.last().expect("installed() gives at least one revision");
         let wanted = match to {
             Some(n) => n,
@@ -288,13 +290,13 @@ pub struct Uninstalled {
 /// hooks, `--no-hooks`). When a hook or a deletion fails, the records stay
 /// and a rerun tries again.
 pub fn uninstall_cluster(
-    kubeconfig: &Path,
+    cluster: &Located,
     name: &str,
     hooks: Option<Duration>,
     progress: Progress<'_>,
 ) -> Result<Uninstalled> {
     runtime()?.block_on(async {
-        let (client, history) = installed(kubeconfig, name).await?;
+        let (client, history) = installed(cluster, name).await?;
         let latest = history.last().expect("installed() gives at least one revision");
         let mut applier = Applier::new(client.clone(), false);
         let ran = |line: &str| progress("Ran", &format!("hook {line}"));
@@ -337,9 +339,9 @@ pub struct Tested {
 /// Runs the charts' test hooks (`helm.sh/hook: test`) of the newest
 /// revision of `name`, as `helm test` does, within `timeout`; the first
 /// that fails stops the run, naming it and how to read its logs.
-pub fn test_cluster(kubeconfig: &Path, name: &str, timeout: Duration, progress: Progress<'_>) -> Result<Tested> {
+pub fn test_cluster(cluster: &Located, name: &str, timeout: Duration, progress: Progress<'_>) -> Result<Tested> {
     runtime()?.block_on(async {
-        let (client, history) = installed(kubeconfig, name).await?;
+        let (client, history) = installed(cluster, name).await?;
         let latest = history.last().expect("installed() gives at least one revision");
         if !latest.hooks.iter().any(|h| h.events.iter().any(|e| e == "test")) {
             bail!(
@@ -356,10 +358,10 @@ pub fn test_cluster(kubeconfig: &Path, name: &str, timeout: Duration, progress: 
     })
 }
 
-/// The cluster `kubeconfig` reaches, and every recorded revision of `name`
+/// The `cluster`, and every recorded revision of `name`
 /// there, oldest first; an error that says so when there is none.
-async fn installed(kubeconfig: &Path, name: &str) -> Result<(kube::Client, Vec<Release>)> {
-    let client = cluster::client(kubeconfig).await?;
+async fn installed(cluster: &Located, name: &str) -> Result<(kube::Client, Vec<Release>)> {
+    let client = cluster.client().await?;
     let history = release::list(&client, name).await?;
     if history.is_empty() {
         bail!("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)
@@ -368,9 +370,9 @@ async fn installed(kubeconfig: &Path, name: &str) -> Result<(kube::Client, Vec<R
 }
 
 /// Every recorded revision of `name` in the cluster, oldest first.
-pub fn cluster_history(kubeconfig: &Path, name: &str) -> Result<Vec<Release>> {
+pub fn cluster_history(cluster: &Located, name: &str) -> Result<Vec<Release>> {
     runtime()?.block_on(async {
-        let client = cluster::client(kubeconfig).await?;
+        let client = cluster.client().await?;
         Ok(release::list(&client, name).await?)
     })
 }

@@ -1,4 +1,5 @@
-//! Talking to a Kubernetes API server (kube): what a bundle asks of a
+//! Talking to a Kubernetes API server (kube): which cluster, found as
+//! kubectl finds it (`kubeconfig`), what a bundle asks of a
 //! cluster (`objects`, images moved by `relocate`), applying, reading and
 //! deleting objects (`apply`), chart hooks (`hooks`), readiness (`ready`),
 //! and airlock's release records kept in the cluster (`release`). Kinds are looked up by
@@ -8,6 +9,7 @@
 
 pub mod apply;
 pub mod hooks;
+pub mod kubeconfig;
 pub mod objects;
 pub mod ownership;
 pub mod ready;
@@ -15,14 +17,20 @@ pub mod release;
 pub mod relocate;
 pub(crate) mod yaml11;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use std::path::Path;
-use std::time::Duration;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("cannot use kubeconfig {path}: {detail}")]
-    Kubeconfig { path: std::path::PathBuf, detail: String },
+    #[error("cannot use {origin}: {detail}")]
+    Kubeconfig { origin: String, detail: String },
+    #[error("no cluster found: tried {tried}; give its kubeconfig with --kubeconfig FILE (or KUBECONFIG, or as ~/.kube/config), or run airlock in a pod of the cluster")]
+    NoCluster { tried: String },
+    #[error("context `{context}` is not in {origin}; {has}")]
+    UnknownContext { context: String, origin: String, has: String },
+    #[error("the current-context `{context}` of {origin} is not one of its contexts ({has}); choose one with --context NAME")]
+    BadCurrentContext { context: String, origin: String, has: String },
+    #[error("{origin} sets no current-context; choose one with --context NAME ({has})")]
+    NoCurrentContext { origin: String, has: String },
+    #[error("context `{context}` is not in any kubeconfig: none was found (tried {tried}); give the kubeconfig that has it with --kubeconfig FILE or KUBECONFIG")]
+    ContextWithoutKubeconfig { context: String, tried: String },
     #[error("cannot reach the cluster: {0}; check the kubeconfig's server address and certificate authority, and that the API server is running")]
     Unreachable(String),
     #[error("{origin}: {detail}; fix the document and create the bundle again")]
@@ -75,22 +83,6 @@ pub enum Deletion {
     /// Not there (already deleted, or its kind is gone from the cluster).
     Absent,
     Failed(String),
-}
-
-pub async fn client(kubeconfig: &Path) -> Result<kube::Client, ClusterError> {
-    let err = |detail: String| ClusterError::Kubeconfig { path: kubeconfig.to_path_buf(), detail };
-    let parsed = Kubeconfig::read_from(kubeconfig).map_err(|e| err(e.to_string()))?;
-    let mut config = kube::Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default())
-        .await
-        .map_err(|e| err(e.to_string()))?;
-    config.connect_timeout = Some(Duration::from_secs(5));
-    config.read_timeout = Some(Duration::from_secs(20));
-    config.write_timeout = Some(Duration::from_secs(20));
-    // kube 5 retries 429, 503 and 504 by default (up to 15 times, backing
-    // off for minutes); airlock retries nothing: one clear failure, and a
-    // rerun converges.
-    config.default_retry = false;
-    kube::Client::try_from(config).map_err(|e| err(e.to_string()))
 }
 
 /// What charts may ask of the cluster they render for (`.Capabilities`).
