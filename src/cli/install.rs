@@ -3,7 +3,7 @@ use super::trust::TrustArgs;
 use crate::oci::manifest::Platform;
 use crate::ops::export::host_platform;
 use crate::ops::install::{clean_up_cluster, install_k3s, node_kubeconfig, rollback_k3s, InstallOptions};
-use crate::ops::install_cluster::{cluster_history, rollback_cluster};
+use crate::ops::install_cluster::{cluster_history, rollback_cluster, RollbackOptions};
 use crate::output::Printer;
 use crate::target::cluster::kubeconfig::{locate, Environment, Located, Selection};
 use crate::target::cluster::release::Release;
@@ -45,6 +45,11 @@ pub struct NodeArgs {
     /// In a cluster: how long chart hooks, and --wait, may take (`90s`, `5m`).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
     pub(super) timeout: std::time::Duration,
+    /// In a cluster: take over fields of the bundle's objects that another
+    /// field manager (an autoscaler, an operator, kubectl edit) set since,
+    /// instead of stopping to name them.
+    #[arg(long)]
+    pub(super) force_conflicts: bool,
 }
 
 /// Where a bundle goes.
@@ -57,8 +62,9 @@ impl NodeArgs {
     /// `--k3s` is said; without it, the cluster is found as kubectl finds it.
     pub(super) fn target(&self) -> Result<Target> {
         if self.k3s {
-            if self.wait {
-                bail!("--wait applies to --kubeconfig without --k3s (K3s applies manifests by itself, later)");
+            if self.wait || self.force_conflicts {
+                let flag = if self.wait { "--wait" } else { "--force-conflicts" };
+                bail!("{flag} applies to --kubeconfig without --k3s (K3s applies manifests by itself, later)");
             }
             return Ok(Target::K3s);
         }
@@ -66,6 +72,16 @@ impl NodeArgs {
             bail!("--root applies to --k3s; a cluster is reached through its kubeconfig alone");
         }
         Ok(Target::Cluster(find_cluster(&self.kubeconfig, &self.context, true)?))
+    }
+
+    fn rollback_options(&self, to: Option<u32>) -> RollbackOptions {
+        RollbackOptions {
+            to,
+            keep: self.keep_revisions,
+            wait: self.wait,
+            timeout: self.timeout,
+            force_conflicts: self.force_conflicts,
+        }
     }
 
     /// The node's cluster (with --k3s): --kubeconfig, else the one K3s writes.
@@ -285,8 +301,7 @@ pub fn run_rollback(args: RollbackArgs, printer: &Printer) -> Result<()> {
     if let Target::Cluster(cluster) = args.node.target()? {
         let node = &args.node;
         let progress = |status: &str, what: &str| printer.status(status, what);
-        let report =
-            rollback_cluster(&cluster, &args.name, args.to, node.keep_revisions, node.wait, node.timeout, &progress)?;
+        let report = rollback_cluster(&cluster, &args.name, &node.rollback_options(args.to), &progress)?;
         return print_cluster_report(printer, report);
     }
     let report = rollback_k3s(&args.node.root, &args.name, args.to, args.node.keep_revisions)?;
@@ -334,6 +349,9 @@ struct RevisionLine {
     files: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     objects: Option<usize>,
+    /// Why a first install into a cluster stopped half way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed: Option<String>,
 }
 
 impl From<Release> for RevisionLine {
@@ -347,6 +365,7 @@ impl From<Release> for RevisionLine {
             time: Some(r.time),
             files: None,
             objects: Some(r.objects.len()),
+            failed: r.failed,
         }
     }
 }
@@ -362,6 +381,7 @@ impl From<Revision> for RevisionLine {
             time: None,
             files: Some(r.files.len()),
             objects: None,
+            failed: None,
         }
     }
 }
@@ -396,8 +416,9 @@ pub fn run_history(args: HistoryArgs, printer: &Printer) -> Result<()> {
             (_, Some(objects)) => format!("{objects} objects"),
             _ => String::new(),
         };
+        let failed = r.failed.map(|why| format!("  failed: {why}")).unwrap_or_default();
         printer.data(&format!(
-            "{:>4}  {:<14} {} {}  {time}{}  {count}",
+            "{:>4}  {:<14} {} {}  {time}{}  {count}{failed}",
             r.revision, r.action, r.name, r.version, r.manifest_digest
         ));
     }

@@ -44,6 +44,7 @@ pub fn run_cluster(args: Args, cluster: Located, printer: &Printer, action: Acti
         timeout: args.node.timeout,
         dry_run: args.dry_run,
         adopt: args.adopt,
+        force_conflicts: args.node.force_conflicts,
         base: args.base.clone(),
     };
     let unmoved = |images| {
@@ -143,8 +144,9 @@ pub struct UninstallArgs {
 /// `--k3s` removes its files from a node (and, through the node's API, what
 /// K3s leaves behind of its manifests).
 pub fn run_uninstall(args: UninstallArgs, printer: &Printer) -> Result<()> {
-    if args.node.wait {
-        bail!("--wait applies to install, upgrade and rollback");
+    if args.node.wait || args.node.force_conflicts {
+        let flag = if args.node.wait { "--wait" } else { "--force-conflicts" };
+        bail!("{flag} applies to install, upgrade and rollback");
     }
     match args.node.target()? {
         Target::Cluster(cluster) => {

@@ -194,10 +194,12 @@ fn install_upgrade_rollback_into_a_cluster() {
     );
     assert!(err.contains("Would apply CustomResourceDefinition widgets.example.com"), "{err}");
     assert!(err.contains(&format!("Would apply ConfigMap default/{release}-extra (v1)")), "{err}");
-    assert!(err.contains("Would run hook pre-install Job migrate (from chart web)"), "{err}");
+    assert!(err.contains("Would run hook pre-install Job migrate (from chart web, web/templates/hooks.yaml)"), "{err}");
     assert!(err.contains("cannot be checked before the install: Widget w1 (from manifests app.yaml (component app)): its CRD is in this bundle"), "{err}");
     assert!(
-        err.contains(&format!("Deployment web (from chart web): its namespace {ns} is made by this bundle")),
+        err.contains(&format!(
+            "Deployment web (from chart web, web/templates/deployment.yaml): its namespace {ns} is made by this bundle"
+        )),
         "{err}"
     );
     assert!(c.applies().is_empty() && c.records().is_empty(), "{:?}", c.applies());
@@ -257,10 +259,7 @@ fn install_upgrade_rollback_into_a_cluster() {
         (&"reg.example:5000/mirror/hello:1.0.0".into(), &"hello".into())
     );
     assert!(err.contains("image(s) named in these fields to the registry: "), "{err}");
-    assert!(
-        err.contains(&format!("ConfigMap web-settings: data.helper")) && err.contains("Widget w1: spec.image"),
-        "{err}"
-    );
+    assert!(err.contains("ConfigMap web-settings: data.helper") && err.contains("Widget w1: spec.image"), "{err}");
     assert_eq!(c.object(&chart_configmap).unwrap()["data"]["helper"], "reg.example:5000/mirror/hello:1.0.0");
     // The Widget's CRD declares a pull-secret list, so the secret is named
     // there; the ConfigMap has none, which is said.
@@ -268,7 +267,7 @@ fn install_upgrade_rollback_into_a_cluster() {
         widget_object["spec"]["imagePullSecrets"],
         serde_json::json!([{"name": format!("airlock-registry-{release}")}])
     );
-    assert!(err.contains(&format!("ConfigMap web-settings: images moved, but with no spec.imagePullSecrets")), "{err}");
+    assert!(err.contains("ConfigMap web-settings: images moved, but with no spec.imagePullSecrets"), "{err}");
     assert!(!err.contains("Widget w1: images moved"), "{err}");
     // Hooks: pre-install before the chart's objects, post-install after
     // them and deleted once done, the test hook left out; none recorded.
@@ -471,11 +470,20 @@ fn refusals_name_the_object_and_record_nothing() {
         err.contains(&format!(
             "the cluster refused Deployment api (from manifests app.yaml (component app)) in namespace {ns}"
         )) && err.contains("spec.replicas: Invalid value: -1")
-            && err.contains("stopped after 1 of 2 objects; no revision was recorded"),
+            && err.contains("stopped after 1 of 2 objects; revision 1 is recorded as failed")
+            && err.contains(&format!("`airlock uninstall {release}` removes what was applied")),
         "{err}"
     );
     assert!(!err.contains("no --registry"), "a bundle without images needs no registry: {err}");
-    assert!(c.records().is_empty());
+    // The ConfigMap it made is not left unowned: the failed revision is
+    // recorded, history says so, and uninstall removes it.
+    let settings = format!("/api/v1/namespaces/{ns}/configmaps/settings");
+    assert!(c.object(&settings).is_some() && c.records().len() == 1);
+    let (history, _) = v.ok(&["history", release], &kubeconfig);
+    assert!(history.contains("install") && history.contains("failed"), "{history}");
+    let (out, _) = v.ok(&["uninstall", release], &kubeconfig);
+    assert!(out.contains("uninstalled"), "{out}");
+    assert!(c.object(&settings).is_none() && c.records().is_empty());
 
     // A kind the cluster does not serve.
     std::fs::write(dir.join("bad/app.yaml"), "apiVersion: example.org/v1\nkind: Gadget\nmetadata: {name: g}\n")
@@ -536,12 +544,13 @@ fn refusals_name_the_object_and_record_nothing() {
     let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned", "--timeout", "60s"], &kubeconfig);
     assert!(
         err.contains(
-            "chart pre-install hook Job fail (from chart bad) failed: Job has reached the specified backoff limit"
+            "chart pre-install hook Job fail (from chart bad, bad/templates/job.yaml) failed: Job has reached the specified backoff limit"
         ) && err.contains(&format!("see why with `kubectl -n {ns} logs job/fail`"))
-            && err.contains("stopped after 1 of 2 objects"),
+            && err.contains("stopped after 1 of 2 objects; revision 1 is recorded as failed"),
         "{err}"
     );
-    assert!(c.object(&after).is_none() && c.records().is_empty());
+    assert!(c.object(&after).is_none() && c.records().len() == 1);
+    v.ok(&["uninstall", release], &kubeconfig);
 
     // A failing pre-delete hook stops an uninstall before any deletion;
     // --no-hooks gets past it.
@@ -550,7 +559,7 @@ fn refusals_name_the_object_and_record_nothing() {
     let err = v.fails(&["uninstall", release, "--timeout", "60s"], &kubeconfig);
     assert!(
         err.contains(&format!("{release} was not uninstalled, nothing was deleted: a pre-delete hook failed"))
-            && err.contains("chart pre-delete hook Job fail (from chart bad) failed")
+            && err.contains("chart pre-delete hook Job fail (from chart bad, bad/templates/job.yaml) failed")
             && err.contains("--no-hooks"),
         "{err}"
     );
@@ -569,7 +578,7 @@ fn refusals_name_the_object_and_record_nothing() {
     assert!(
         err.contains(&format!("{release} 1.0.0 (revision 1) failed its tests"))
             && err.contains(
-                "chart test hook Pod check (from chart bad) failed: the Pod failed: container t exited with code 1"
+                "chart test hook Pod check (from chart bad, bad/templates/job.yaml) failed: the Pod failed: container t exited with code 1"
             )
             && err.contains(&format!("kubectl -n {ns} logs pod/check")),
         "{err}"

@@ -4,6 +4,7 @@
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
 mod charts;
+mod cluster_server;
 mod control_plane;
 mod create;
 mod differential;

@@ -10,7 +10,7 @@ use crate::target::cluster::release::{self, AppliedObject, Release};
 use crate::target::cluster::{self, hooks, ready, Deletion};
 use crate::target::k3s::layout::cascades;
 use crate::target::k3s::state::ResourceRef;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::time::Duration;
 
 /// Hears each step as it is done: what (`Applied`, `Ran`, `Deleted`,
@@ -212,47 +212,18 @@ pub(super) async fn converge(
             .collect(),
         pending: Vec::new(),
         hooks: desired.hooks.clone(),
+        failed: None,
     };
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;
     let mut applier = applier.dry_run(false);
     applier.apply(&records_namespace()).await?;
-    let total = desired.first.len() + desired.then.len();
-    let stopped = |done: usize| {
-        let (name, version) = (&release.name, &release.version);
-        move || {
-            format!("{name} {version} stopped after {done} of {total} objects; no revision was recorded, so rerunning after the fix completes it")
-        }
-    };
-    let mut on_applied = |resource: &ResourceRef| progress("Applied", &resource.to_string());
-    let mut applied = applier
-        .apply_all(&desired.first, &mut on_applied)
-        .await
-        .map_err(|(done, e)| anyhow::Error::from(e).context(stopped(done)()))?;
-    let crds: Vec<String> = desired.first.iter().filter(|o| o.is_crd()).map(|o| o.name().to_string()).collect();
-    if !crds.is_empty() {
-        progress("Waiting", &format!("for {} CRDs to be established", crds.len()));
-    }
-    applier.wait_established(&crds, CRD_WAIT).await.with_context(stopped(applied.len()))?;
-    let mut hooks_run = Vec::new();
-    let ran = |line: &str| progress("Ran", &format!("hook {line}"));
-    if let Some((pre, _)) = record.hook_events {
-        hooks_run = hooks::run(&mut applier, &desired.hooks, pre, waits.hooks, &ran)
-            .await
-            .with_context(stopped(applied.len()))?;
-    }
-    let first = applied.len();
-    let then = applier
-        .apply_all(&desired.then, &mut on_applied)
-        .await
-        .map_err(|(done, e)| anyhow::Error::from(e).context(stopped(first + done)()))?;
-    applied.extend(then);
-    if let Some((_, post)) = record.hook_events {
-        let post_run = hooks::run(&mut applier, &desired.hooks, post, waits.hooks, &ran)
-            .await
-            .with_context(stopped(applied.len()))?;
-        hooks_run.extend(post_run);
-    }
+    let mut applied = Vec::new();
+    let hooks_run =
+        match apply_in_order(&mut applier, &desired, record.hook_events, waits.hooks, &mut applied, progress).await {
+            Ok(hooks_run) => hooks_run,
+            Err(e) => return Err(stopped(&applier, release, &desired, history, &applied, e).await),
+        };
     for (object, resource) in release.objects.iter_mut().zip(&applied) {
         if let Some(ns) = &resource.namespace {
             object.body["metadata"]["namespace"] = serde_json::Value::String(ns.clone());
@@ -287,4 +258,79 @@ pub(super) async fn converge(
     }
     report.applied = applied;
     Ok(report)
+}
+
+/// Namespaces and CRDs (then waits for the CRDs), the pre hooks, the rest,
+/// the post hooks: returns the hooks run; `applied` hears of each object as
+/// it lands, so a failure knows what is already in the cluster.
+async fn apply_in_order(
+    applier: &mut Applier,
+    desired: &Desired,
+    hook_events: Option<(&str, &str)>,
+    hooks_timeout: Duration,
+    applied: &mut Vec<ResourceRef>,
+    progress: Progress<'_>,
+) -> Result<Vec<String>, cluster::ClusterError> {
+    let mut on_applied = |resource: &ResourceRef| {
+        progress("Applied", &resource.to_string());
+        applied.push(resource.clone());
+    };
+    applier.apply_all(&desired.first, &mut on_applied).await.map_err(|(_, e)| e)?;
+    let crds: Vec<String> = desired.first.iter().filter(|o| o.is_crd()).map(|o| o.name().to_string()).collect();
+    if !crds.is_empty() {
+        progress("Waiting", &format!("for {} CRDs to be established", crds.len()));
+    }
+    applier.wait_established(&crds, CRD_WAIT).await?;
+    let ran = |line: &str| progress("Ran", &format!("hook {line}"));
+    let mut hooks_run = Vec::new();
+    if let Some((pre, _)) = hook_events {
+        hooks_run = hooks::run(applier, &desired.hooks, pre, hooks_timeout, &ran).await?;
+    }
+    applier.apply_all(&desired.then, &mut on_applied).await.map_err(|(_, e)| e)?;
+    if let Some((_, post)) = hook_events {
+        hooks_run.extend(hooks::run(applier, &desired.hooks, post, hooks_timeout, &ran).await?);
+    }
+    Ok(hooks_run)
+}
+
+/// The error of a run that stopped after applying `applied` of `total`
+/// objects. A first install that applied some records itself as failed,
+/// so that nothing it made is left unowned: `uninstall` can remove it, and
+/// the same bundle again completes it. Later revisions record nothing: the
+/// previous one still describes the release, and a rerun converges.
+async fn stopped(
+    applier: &Applier,
+    mut release: Release,
+    desired: &Desired,
+    history: &[Release],
+    applied: &[ResourceRef],
+    cause: cluster::ClusterError,
+) -> anyhow::Error {
+    let (name, version) = (release.name.clone(), release.version.clone());
+    let (done, total) = (applied.len(), desired.first.len() + desired.then.len());
+    let cause = anyhow::Error::from(cause);
+    let installed_before = history.iter().any(|r| r.failed.is_none());
+    if installed_before || applied.is_empty() {
+        return cause.context(format!(
+            "{name} {version} stopped after {done} of {total} objects; no revision was recorded, so rerunning after the fix completes it"
+        ));
+    }
+    release.failed = Some(format!("{cause:#}"));
+    for (object, wanted) in release.objects.iter_mut().zip(desired.all()) {
+        match applied.iter().find(|a| a.kind == object.resource.kind && a.name == object.resource.name) {
+            Some(landed) => object.resource = landed.clone(),
+            // Not applied, or applied as the run stopped: where it would be.
+            None => object.resource.namespace = object.resource.namespace.take().or(wanted.default_namespace.clone()),
+        }
+    }
+    match release::write(applier.client(), &release).await {
+        Ok(()) => cause.context(format!(
+            "{name} {version} stopped after {done} of {total} objects; revision {} is recorded as failed, so rerunning the install after the fix completes it, and `airlock uninstall {name}` removes what was applied",
+            release.revision
+        )),
+        Err(e) => cause.context(format!(
+            "{name} {version} stopped after {done} of {total} objects, and its record could not be written either ({e}); these objects are in the cluster, marked as {name}'s: {}",
+            applied.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        )),
+    }
 }

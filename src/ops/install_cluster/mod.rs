@@ -54,6 +54,8 @@ pub struct ClusterInstallOptions {
     pub dry_run: bool,
     /// Take over objects that exist but that airlock did not make.
     pub adopt: bool,
+    /// Take over fields that other field managers set (adopting does too).
+    pub force_conflicts: bool,
     /// For a differential bundle: the full bundle it was made against.
     pub base: Option<PathBuf>,
 }
@@ -188,6 +190,7 @@ pub fn install_cluster(
         if options.dry_run {
             return dry_run(applier, record, desired, &history, progress).await;
         }
+        let applier = applier.force_conflicts(options.force_conflicts || options.adopt);
         converge(applier, record, desired, &history, options.keep, waits, progress).await
     })?;
     Ok((report, verdict))
@@ -217,17 +220,25 @@ fn left_to_base(
         .collect()
 }
 
+/// How to roll back: to which revision, and as install and upgrade run.
+pub struct RollbackOptions {
+    /// The revision to restore (default: the one before the newest).
+    pub to: Option<u32>,
+    pub keep: usize,
+    pub wait: bool,
+    pub timeout: Duration,
+    pub force_conflicts: bool,
+}
+
 /// Applies an earlier revision again (default: the one before the newest),
 /// with that revision's `pre-rollback` and `post-rollback` hooks.
 pub fn rollback_cluster(
     cluster: &Located,
     name: &str,
-    to: Option<u32>,
-    keep: usize,
-    wait: bool,
-    timeout: Duration,
+    options: &RollbackOptions,
     progress: Progress<'_>,
 ) -> Result<ClusterReport> {
+    let RollbackOptions { to, keep, wait, timeout, force_conflicts } = *options;
     runtime()?.block_on(async {
         let (client, history) = installed(cluster, name).await?;
         let current = history.last().expect("installed() gives at least one revision");
@@ -244,6 +255,9 @@ pub fn rollback_cluster(
             let kept: Vec<String> = history.iter().map(|r| r.revision.to_string()).collect();
             bail!("revision {wanted} of {name} is not recorded; recorded: {}", kept.join(", "))
         };
+        if let Some(why) = &target.failed {
+            bail!("revision {wanted} of {name} failed half way ({why}), so it is no state to return to; choose another with --to")
+        }
         let mut desired = Desired::default();
         desired.hooks = target.hooks.clone();
         for object in &target.objects {
@@ -267,7 +281,8 @@ pub fn rollback_cluster(
             hook_events: Some(("pre-rollback", "post-rollback")),
         };
         let waits = Waits { hooks: timeout, ready: wait.then_some(timeout) };
-        converge(Applier::new(client, false), record, desired, &history, keep, waits, progress).await
+        let applier = Applier::new(client, false).force_conflicts(force_conflicts);
+        converge(applier, record, desired, &history, keep, waits, progress).await
     })
 }
 

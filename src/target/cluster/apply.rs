@@ -1,6 +1,8 @@
-//! Applying objects with server-side apply: field manager `airlock`,
-//! conflicts forced (as `kubectl apply --server-side --force-conflicts`),
-//! so a rerun converges and fields others own are left alone; reading and
+//! Applying objects with server-side apply: field manager `airlock`, so a
+//! rerun converges and fields others own are left alone. A field another
+//! manager took over since (an autoscaler's `spec.replicas`) is a conflict
+//! the user settles, unless told to force it (as `kubectl apply
+//! --server-side --force-conflicts`); reading and
 //! deleting them. Each kind is found by discovery once per run; CRDs are
 //! waited for (bounded) before anything that may use them.
 
@@ -28,11 +30,18 @@ pub struct Applier {
     kinds: HashMap<(String, String), (ApiResource, ApiCapabilities)>,
     /// The API server checks each object as for real but stores nothing.
     dry_run: bool,
+    /// Take over fields other managers set (`--force-conflicts`, `--adopt`).
+    force_conflicts: bool,
 }
 
 impl Applier {
     pub fn new(client: kube::Client, dry_run: bool) -> Self {
-        Applier { client, kinds: HashMap::new(), dry_run }
+        Applier { client, kinds: HashMap::new(), dry_run, force_conflicts: false }
+    }
+
+    /// This applier, taking over fields others set when `force` holds.
+    pub fn force_conflicts(self, force: bool) -> Self {
+        Applier { force_conflicts: force, ..self }
     }
 
     pub fn client(&self) -> &kube::Client {
@@ -201,11 +210,17 @@ impl Applier {
             detail: format!("not a Kubernetes object: {e}"),
         })?;
         let api = self.api(resource, namespace.as_deref());
-        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = self.force_conflicts;
         params.dry_run = self.dry_run;
         api.patch(object.name(), &params, &Patch::Apply(&dynamic)).await.map_err(|e| {
             let place = namespace.as_deref().map(|ns| format!(" in namespace {ns}")).unwrap_or_default();
-            api_failure(e, || format!("{}{place}", object.describe()))
+            match e {
+                kube::Error::Api(status) if status.code == 409 && status.reason == "Conflict" => {
+                    ClusterError::Conflict { object: format!("{}{place}", object.describe()), detail: status.message }
+                }
+                e => api_failure(e, || format!("{}{place}", object.describe())),
+            }
         })?;
         Ok(target)
     }

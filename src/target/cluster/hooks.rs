@@ -58,7 +58,8 @@ impl Hook {
             || (self.delete_policies.is_empty() && policy == "before-hook-creation")
     }
 
-    /// `pre-install Job web/migrate (from chart web)`, for messages.
+    /// `pre-install Job migrate (from chart web, web/templates/hooks.yaml)`,
+    /// for messages.
     pub fn describe(&self) -> String {
         format!("{} hook {}", self.events.join(","), self.object.describe())
     }

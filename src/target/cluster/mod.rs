@@ -43,6 +43,8 @@ pub enum ClusterError {
     UnknownKind { kind: String, api_version: String, object: String },
     #[error("the cluster refused {object}: {detail}")]
     Refused { object: String, detail: String },
+    #[error("{object} has fields that another field manager set since: {detail}; leave them to it (a chart should not set what an autoscaler or operator manages), or take them over with --force-conflicts")]
+    Conflict { object: String, detail: String },
     #[error("CustomResourceDefinition {names} not established after {seconds} s, so nothing that uses it was applied; see its status with `kubectl get crd NAME -o yaml`, then rerun")]
     NotEstablished { names: String, seconds: u64 },
     #[error("not ready after {seconds} s: {list}; the revision is recorded (`airlock rollback` returns to the one before); see why with `{describe}`")]

@@ -152,29 +152,35 @@ fn chart_objects(
         ..RenderOptions::default()
     };
     let rendered = render(&loaded, chart_values(reader, chart)?, &options).map_err(|e| bad(e.to_string()))?;
-    let origin = format!("chart {}", chart.name);
+    let chart_origin = format!("chart {}", chart.name);
+    // Each object names its template (`chart web, web/templates/cm.yaml`),
+    // so a refusal points at the file to fix.
     let object =
-        |body: Value| DesiredObject { body, default_namespace: Some(namespace.clone()), origin: origin.clone() };
+        |body: Value, origin: String| DesiredObject { body, default_namespace: Some(namespace.clone()), origin };
     // Like K3s's createNamespace: the chart's namespace is made if needed.
     if namespace != "default" {
-        desired.implied_namespaces.push(object(serde_json::json!({
-            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}
-        })));
+        desired.implied_namespaces.push(object(
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
+            chart_origin.clone(),
+        ));
     }
     for (path, text) in &rendered.crds {
-        for body in parse_documents(text, &format!("{origin}, {path}"))? {
-            desired.first.push(object(body));
+        let origin = format!("{chart_origin}, {path}");
+        for body in parse_documents(text, &origin)? {
+            desired.first.push(object(body, origin.clone()));
         }
     }
     let (regular, hooks) = manifests::sort(&rendered);
     for manifest in regular {
-        for body in parse_documents(&manifest.text, &format!("{origin}, {}", manifest.source))? {
-            desired.then.push(object(body));
+        let origin = format!("{chart_origin}, {}", manifest.source);
+        for body in parse_documents(&manifest.text, &origin)? {
+            desired.then.push(object(body, origin.clone()));
         }
     }
     for hook in hooks {
-        for body in parse_documents(&hook.text, &format!("{origin}, {}", hook.source))? {
-            let hook = Hook::new(object(body), hook.hook_events.clone());
+        let origin = format!("{chart_origin}, {}", hook.source);
+        for body in parse_documents(&hook.text, &origin)? {
+            let hook = Hook::new(object(body, origin.clone()), hook.hook_events.clone());
             if hook.is_run() {
                 desired.hooks.push(hook);
             } else {

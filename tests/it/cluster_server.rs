@@ -1,0 +1,249 @@
+//! What only a real API server shows about `install|upgrade --kubeconfig`:
+//! field ownership under server-side apply (fields dropped between versions
+//! leave the live object; another manager's fields are not taken silently),
+//! `--wait` following a real rollout, an upgrade that fails half way and
+//! its rerun. Against the control plane of control_plane.rs.
+
+use crate::control_plane::{control_plane, unique, ControlPlane};
+use crate::support::*;
+use std::path::PathBuf;
+
+/// A test's release, its namespace and its own kubeconfig.
+struct Site {
+    plane: &'static ControlPlane,
+    dir: tempfile::TempDir,
+    airlock: Airlock,
+    release: String,
+    ns: String,
+    kubeconfig: PathBuf,
+}
+
+impl Site {
+    fn new(prefix: &str) -> Site {
+        let plane = control_plane();
+        let dir = tempfile::tempdir().unwrap();
+        let release = unique(prefix);
+        let kubeconfig = plane.kubeconfig_as(dir.path(), &format!("test-{release}"));
+        Site { plane, ns: format!("{release}-ns"), release, kubeconfig, dir, airlock: Airlock::new() }
+    }
+
+    /// A bundle `release` at `version` of one chart `app` (its templates
+    /// given) installed into the site's namespace.
+    fn bundle(&self, version: &str, templates: &[(&str, &str)]) -> PathBuf {
+        let d = self.dir.path().join(version);
+        std::fs::create_dir_all(d.join("chart/templates")).unwrap();
+        std::fs::write(d.join("chart/Chart.yaml"), format!("apiVersion: v2\nname: app\nversion: {version}\n")).unwrap();
+        for (name, text) in templates {
+            std::fs::write(d.join("chart/templates").join(name), text).unwrap();
+        }
+        let spec = d.join("airlock.yaml");
+        std::fs::write(
+            &spec,
+            format!(
+                "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: {}, version: {version}}}\ncomponents:\n  - name: app\n    charts: [{{name: app, path: ./chart, namespace: {}, images: explicit}}]\n",
+                self.release, self.ns
+            ),
+        )
+        .unwrap();
+        let bundle = d.join("app.airlock");
+        self.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+        bundle
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        let mut all = args.to_vec();
+        all.extend(["--kubeconfig", self.kubeconfig.to_str().unwrap()]);
+        if matches!(args[0], "install" | "upgrade") {
+            all.push("--allow-unsigned");
+        }
+        self.airlock.run(&all)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "airlock {args:?} failed:\n{err}");
+        err
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "airlock {args:?} should have failed:\n{err}");
+        err
+    }
+
+    fn object(&self, path: &str) -> serde_json::Value {
+        self.plane.object(&path.replace("/NS/", &format!("/{}/", self.ns))).unwrap_or_else(|| panic!("{path} missing"))
+    }
+
+    fn done(&self) {
+        self.ok(&["uninstall", &self.release]);
+        self.plane.kubectl_ok(&["delete", "namespace", &self.ns, "--wait=false"]);
+    }
+}
+
+fn deployment(replicas: u32, env: &str, extra_spec: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      {extra_spec}containers: [{{name: web, image: busybox:1, env: [{env}]}}]\n"
+    )
+}
+
+/// Server-side apply as a real API server does it: what a new version no
+/// longer declares goes from the live object (an env var, a ConfigMap
+/// key), while what another manager set stays (a key, an annotation).
+#[test]
+fn an_upgrade_removes_dropped_fields_and_keeps_others() {
+    let site = Site::new("fields");
+    let v1 = site.bundle(
+        "1.0.0",
+        &[
+            ("deploy.yaml", &deployment(1, "{name: FOO, value: '1'}, {name: BAR, value: '2'}", "")),
+            ("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1', b: '2'}\n"),
+        ],
+    );
+    site.ok(&["install", v1.to_str().unwrap(), "--wait", "--timeout", "60s"]);
+    // Someone else adds a key and an annotation (their own fields).
+    let kubectl = |args: &[&str]| site.plane.kubectl_ok(args);
+    kubectl(&["-n", &site.ns, "patch", "configmap", "settings", "--type", "merge", "-p", r#"{"data":{"c":"3"}}"#]);
+    kubectl(&["-n", &site.ns, "annotate", "deployment", "web", "team=shop"]);
+
+    let v2 = site.bundle(
+        "2.0.0",
+        &[
+            ("deploy.yaml", &deployment(1, "{name: FOO, value: '1'}", "")),
+            ("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n"),
+        ],
+    );
+    site.ok(&["upgrade", v2.to_str().unwrap(), "--wait", "--timeout", "60s"]);
+    let cm = site.object("/api/v1/namespaces/NS/configmaps/settings");
+    assert_eq!(cm["data"], serde_json::json!({"a": "1", "c": "3"}), "{cm}");
+    let web = site.object("/apis/apps/v1/namespaces/NS/deployments/web");
+    assert_eq!(
+        web["spec"]["template"]["spec"]["containers"][0]["env"],
+        serde_json::json!([{"name": "FOO", "value": "1"}])
+    );
+    assert_eq!(web["metadata"]["annotations"]["team"], "shop");
+    // The rollback brings the dropped fields back.
+    site.ok(&["rollback", &site.release, "--wait", "--timeout", "60s"]);
+    let cm = site.object("/api/v1/namespaces/NS/configmaps/settings");
+    assert_eq!(cm["data"], serde_json::json!({"a": "1", "b": "2", "c": "3"}), "{cm}");
+    site.done();
+}
+
+/// An autoscaler owns `spec.replicas` once it has scaled the Deployment;
+/// an upgrade whose chart still sets replicas must not take the field back
+/// silently (the two would fight): it stops, naming the field and its
+/// manager, and `--force-conflicts` takes it over knowingly.
+#[test]
+fn another_managers_fields_are_not_taken_silently() {
+    let site = Site::new("hpa");
+    let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}, minReplicas: 3, maxReplicas: 5, metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}}]}\n";
+    let v1 = site.bundle("1.0.0", &[("deploy.yaml", &deployment(1, "", "")), ("hpa.yaml", hpa)]);
+    site.ok(&["install", v1.to_str().unwrap()]);
+    // The real HPA controller raises replicas to its minimum.
+    let replicas = || site.object("/apis/apps/v1/namespaces/NS/deployments/web")["spec"]["replicas"].as_u64();
+    assert!(site.plane.eventually(60, || replicas() == Some(3)), "the autoscaler never scaled: {:?}", replicas());
+
+    let v2 = site.bundle("2.0.0", &[("deploy.yaml", &deployment(1, "{name: V, value: '2'}", "")), ("hpa.yaml", hpa)]);
+    let err = site.fails(&["upgrade", v2.to_str().unwrap()]);
+    assert!(
+        err.contains("Deployment web") && err.contains(".spec.replicas") && err.contains("kube-controller-manager"),
+        "{err}"
+    );
+    assert!(err.contains("--force-conflicts"), "{err}");
+    assert_eq!(replicas(), Some(3));
+    site.ok(&["upgrade", v2.to_str().unwrap(), "--force-conflicts"]);
+    let web = site.object("/apis/apps/v1/namespaces/NS/deployments/web");
+    assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["env"][0]["name"], "V");
+    site.done();
+}
+
+/// `--wait` follows the rollout the controllers make: an upgrade whose new
+/// pods can run nowhere is not ready, though the old ReplicaSet's pods
+/// still are.
+#[test]
+fn wait_follows_the_real_rollout() {
+    let site = Site::new("rollout");
+    let v1 = site.bundle("1.0.0", &[("deploy.yaml", &deployment(2, "", ""))]);
+    site.ok(&["install", v1.to_str().unwrap(), "--wait", "--timeout", "60s"]);
+    let web = site.object("/apis/apps/v1/namespaces/NS/deployments/web");
+    assert_eq!(web["status"]["availableReplicas"], 2, "{web}");
+
+    let nowhere = "nodeSelector: {kubernetes.io/arch: s390x}\n      ";
+    let v2 = site.bundle("2.0.0", &[("deploy.yaml", &deployment(2, "", nowhere))]);
+    let err = site.fails(&["upgrade", v2.to_str().unwrap(), "--wait", "--timeout", "5s"]);
+    assert!(err.contains("not ready after 5 s: Deployment") && err.contains("web"), "{err}");
+    // The old pods stay available meanwhile, as a rolling update keeps them.
+    let web = site.object("/apis/apps/v1/namespaces/NS/deployments/web");
+    assert_eq!(web["status"]["availableReplicas"], 2, "{web}");
+    // Pods that can run: the rollback is ready once the old ReplicaSet is back.
+    site.ok(&["rollback", &site.release, "--wait", "--timeout", "60s"]);
+    let web = site.object("/apis/apps/v1/namespaces/NS/deployments/web");
+    assert_eq!(web["status"]["updatedReplicas"], 2, "{web}");
+    site.done();
+}
+
+/// An upgrade the server refuses half way stops there and says so; the
+/// rerun after the fix converges (one more revision, nothing left over).
+#[test]
+fn a_failed_upgrade_is_said_and_its_rerun_converges() {
+    let site = Site::new("halfway");
+    let cm = |value: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings}}\ndata: {{v: '{value}'}}\n")
+    };
+    let service = |port: &str| {
+        format!("apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec: {{selector: {{app: web}}, ports: [{{port: {port}}}]}}\n")
+    };
+    let v1 = site.bundle(
+        "1.0.0",
+        &[("cm.yaml", &cm("1")), ("svc.yaml", &service("80")), ("deploy.yaml", &deployment(1, "", ""))],
+    );
+    site.ok(&["install", v1.to_str().unwrap()]);
+    // Version 2 changes the ConfigMap (applied first, by Helm's order) and
+    // brings a Service port the server refuses.
+    let bad = site.bundle(
+        "2.0.0",
+        &[("cm.yaml", &cm("2")), ("svc.yaml", &service("70000")), ("deploy.yaml", &deployment(1, "", ""))],
+    );
+    let err = site.fails(&["upgrade", bad.to_str().unwrap()]);
+    assert!(err.contains("the cluster refused Service web") && err.contains("70000"), "{err}");
+    assert!(
+        err.contains("stopped after 2 of 4 objects") && err.contains("rerunning after the fix completes it"),
+        "{err}"
+    );
+    // As the error says: the ConfigMap changed, the Service did not.
+    assert_eq!(site.object("/api/v1/namespaces/NS/configmaps/settings")["data"]["v"], "2");
+    assert_eq!(site.object("/api/v1/namespaces/NS/services/web")["spec"]["ports"][0]["port"], 80);
+    let history = site.airlock.ok(&["history", &site.release, "--kubeconfig", site.kubeconfig.to_str().unwrap()]);
+    assert_eq!(history.lines().count(), 1, "{history}");
+
+    let fixed = site.bundle(
+        "2.0.1",
+        &[("cm.yaml", &cm("2")), ("svc.yaml", &service("8080")), ("deploy.yaml", &deployment(1, "", ""))],
+    );
+    site.ok(&["upgrade", fixed.to_str().unwrap()]);
+    assert_eq!(site.object("/api/v1/namespaces/NS/services/web")["spec"]["ports"][0]["port"], 8080);
+    let history = site.airlock.ok(&["history", &site.release, "--kubeconfig", site.kubeconfig.to_str().unwrap()]);
+    assert!(history.lines().count() == 2 && history.contains("2.0.1"), "{history}");
+    site.done();
+}
+
+/// A custom resource the CRD's schema refuses: the error names the object
+/// and the chart template it came from.
+#[test]
+fn schema_errors_name_the_object_and_its_template() {
+    let site = Site::new("schema");
+    let group = format!("{}.example.com", site.release);
+    let crd = format!("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: gadgets.{group}}}\nspec:\n  group: {group}\n  names: {{kind: Gadget, plural: gadgets}}\n  scope: Namespaced\n  versions: [{{name: v1, served: true, storage: true, schema: {{openAPIV3Schema: {{type: object, properties: {{spec: {{type: object, properties: {{size: {{type: integer}}}}}}}}}}}}}}]\n");
+    let cr = format!("apiVersion: {group}/v1\nkind: Gadget\nmetadata: {{name: g1}}\nspec: {{size: big}}\n");
+    let d = site.dir.path().join("1.0.0");
+    std::fs::create_dir_all(d.join("chart/crds")).unwrap();
+    std::fs::write(d.join("chart/crds/gadget.yaml"), &crd).unwrap();
+    let bundle = site.bundle("1.0.0", &[("gadget.yaml", &cr)]);
+    let err = site.fails(&["install", bundle.to_str().unwrap()]);
+    assert!(err.contains("the cluster refused Gadget g1 (from chart app, app/templates/gadget.yaml)"), "{err}");
+    assert!(err.contains(".spec.size: expected numeric"), "{err}");
+    site.done();
+    site.plane.kubectl_ok(&["delete", "customresourcedefinition", &format!("gadgets.{group}"), "--wait=false"]);
+}
