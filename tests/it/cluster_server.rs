@@ -247,3 +247,72 @@ fn schema_errors_name_the_object_and_its_template() {
     site.done();
     site.plane.kubectl_ok(&["delete", "customresourcedefinition", &format!("gadgets.{group}"), "--wait=false"]);
 }
+
+/// An operator's custom resource in the same bundle as the operator's
+/// admission webhook: the API server cannot admit it until the webhook
+/// answers (its pods start after the webhook configuration is applied).
+/// airlock applies it again until then (bounded by --timeout) instead of
+/// failing as Helm does; when the time is up, the error names the webhook
+/// and what serves it. kwok's pods serve nothing, so the webhook here is a
+/// `clientConfig.url` one, a small server of the test's own on loopback.
+#[test]
+fn objects_wait_for_the_bundles_own_webhook() {
+    use base64::Engine;
+    let site = Site::new("webhook");
+    let certs = site.dir.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    make_ca_and_cert(&certs);
+    let ca = base64::engine::general_purpose::STANDARD.encode(std::fs::read(certs.join("ca.crt")).unwrap());
+    let port = free_port();
+    let url = format!("https://127.0.0.1:{port}/validate");
+    let group = format!("{}.example.com", site.release);
+    let crd = format!("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: gadgets.{group}}}\nspec:\n  group: {group}\n  names: {{kind: Gadget, plural: gadgets}}\n  scope: Namespaced\n  versions: [{{name: v1, served: true, storage: true, schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}}}]\n");
+    let webhook = format!("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {{name: {release}}}\nwebhooks:\n- name: check.{group}\n  clientConfig: {{url: \"{url}\", caBundle: {ca}}}\n  rules: [{{apiGroups: [\"{group}\"], apiVersions: [\"*\"], operations: [CREATE, UPDATE], resources: [gadgets]}}]\n  sideEffects: None\n  admissionReviewVersions: [v1]\n  failurePolicy: Fail\n  timeoutSeconds: 5\n", release = site.release);
+    let gadget = format!("apiVersion: {group}/v1\nkind: Gadget\nmetadata: {{name: g1}}\nspec: {{size: 1}}\n");
+    let d = site.dir.path().join("1.0.0");
+    std::fs::create_dir_all(d.join("chart/crds")).unwrap();
+    std::fs::write(d.join("chart/crds/gadget.yaml"), &crd).unwrap();
+    let bundle = site.bundle("1.0.0", &[("webhook.yaml", &webhook), ("gadget.yaml", &gadget)]);
+
+    // Nothing answers: the Gadget waits its time, then the webhook is named.
+    let err = site.fails(&["install", bundle.to_str().unwrap(), "--timeout", "3s"]);
+    assert!(
+        err.contains("the cluster refused Gadget g1")
+            && err.contains(&format!(
+                "the bundle's webhook check.{group} (ValidatingWebhookConfiguration {}) did not answer within 3 s",
+                site.release
+            ))
+            && err.contains(&format!("it is served by {url}")),
+        "{err}"
+    );
+
+    // The webhook's server comes up a few seconds into the install.
+    let server = std::sync::Arc::new(std::sync::Mutex::new(None::<std::process::Child>));
+    let starter = {
+        let (server, certs) = (server.clone(), certs.clone());
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/webhook_server.py");
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(4));
+            let child = std::process::Command::new("python3")
+                .arg(script)
+                .arg(port.to_string())
+                .arg(certs.join("server.crt"))
+                .arg(certs.join("server.key"))
+                .spawn()
+                .expect("python3 runs the webhook server");
+            *server.lock().unwrap() = Some(child);
+        })
+    };
+    let out = site.run(&["install", bundle.to_str().unwrap(), "--timeout", "60s"]);
+    starter.join().unwrap();
+    if let Some(mut child) = server.lock().unwrap().take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(site.plane.object(&format!("/apis/{group}/v1/namespaces/{}/gadgets/g1", site.ns)).is_some());
+    // The webhook goes with the bundle; so can the Gadget, then.
+    site.done();
+    site.plane.kubectl_ok(&["delete", "customresourcedefinition", &format!("gadgets.{group}"), "--wait=false"]);
+}

@@ -7,7 +7,7 @@ use super::ClusterReport;
 use crate::target::cluster::apply::Applier;
 use crate::target::cluster::objects::{Desired, DesiredObject};
 use crate::target::cluster::release::{self, AppliedObject, Release};
-use crate::target::cluster::{self, hooks, ready, Deletion};
+use crate::target::cluster::{self, hooks, ready, webhooks, Deletion};
 use crate::target::k3s::layout::cascades;
 use crate::target::k3s::state::ResourceRef;
 use anyhow::Result;
@@ -216,7 +216,8 @@ pub(super) async fn converge(
     };
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;
-    let mut applier = applier.dry_run(false);
+    let webhooks = webhooks::of_bundle(desired.all());
+    let mut applier = applier.dry_run(false).wait_for_webhooks(webhooks, waits.hooks);
     applier.apply(&records_namespace()).await?;
     let mut applied = Vec::new();
     let hooks_run =

@@ -7,6 +7,7 @@
 //! waited for (bounded) before anything that may use them.
 
 use super::objects::DesiredObject;
+use super::webhooks::{self, BundleWebhook};
 use super::{api_failure, ClusterError, Deletion};
 use crate::target::k3s::state::ResourceRef;
 use futures_util::StreamExt;
@@ -18,6 +19,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 pub const FIELD_MANAGER: &str = "airlock";
+
+/// How often an object the bundle's own webhook does not answer for yet
+/// is applied again.
+const WEBHOOK_RETRY: Duration = Duration::from_secs(1);
 
 /// Requests of one kind in flight at once: each is a round trip to the API
 /// server, and Helm too applies objects of one kind concurrently.
@@ -32,11 +37,28 @@ pub struct Applier {
     dry_run: bool,
     /// Take over fields other managers set (`--force-conflicts`, `--adopt`).
     force_conflicts: bool,
+    /// The bundle's own admission webhooks, and how long an object they
+    /// do not answer for yet is applied again.
+    webhooks: Vec<BundleWebhook>,
+    webhook_wait: Duration,
 }
 
 impl Applier {
     pub fn new(client: kube::Client, dry_run: bool) -> Self {
-        Applier { client, kinds: HashMap::new(), dry_run, force_conflicts: false }
+        Applier {
+            client,
+            kinds: HashMap::new(),
+            dry_run,
+            force_conflicts: false,
+            webhooks: Vec::new(),
+            webhook_wait: Duration::ZERO,
+        }
+    }
+
+    /// This applier, applying again (up to `wait`) an object that one of
+    /// `webhooks` (the bundle's own) does not answer for yet.
+    pub fn wait_for_webhooks(self, webhooks: Vec<BundleWebhook>, wait: Duration) -> Self {
+        Applier { webhooks, webhook_wait: wait, ..self }
     }
 
     /// This applier, taking over fields others set when `force` holds.
@@ -213,16 +235,30 @@ impl Applier {
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = self.force_conflicts;
         params.dry_run = self.dry_run;
-        api.patch(object.name(), &params, &Patch::Apply(&dynamic)).await.map_err(|e| {
-            let place = namespace.as_deref().map(|ns| format!(" in namespace {ns}")).unwrap_or_default();
-            match e {
-                kube::Error::Api(status) if status.code == 409 && status.reason == "Conflict" => {
-                    ClusterError::Conflict { object: format!("{}{place}", object.describe()), detail: status.message }
-                }
-                e => api_failure(e, || format!("{}{place}", object.describe())),
+        let place = namespace.as_deref().map(|ns| format!(" in namespace {ns}")).unwrap_or_default();
+        let described = || format!("{}{place}", object.describe());
+        let started = Instant::now();
+        loop {
+            let status = match api.patch(object.name(), &params, &Patch::Apply(&dynamic)).await {
+                Ok(_) => return Ok(target),
+                Err(kube::Error::Api(status)) => status,
+                Err(e) => return Err(api_failure(e, described)),
+            };
+            if status.code == 409 && status.reason == "Conflict" {
+                return Err(ClusterError::Conflict { object: described(), detail: status.message });
             }
-        })?;
-        Ok(target)
+            let webhook =
+                webhooks::not_answering(&status.message).and_then(|name| self.webhooks.iter().find(|w| w.name == name));
+            match webhook {
+                // Its operator's pods are still starting: give them time.
+                Some(_) if started.elapsed() < self.webhook_wait => tokio::time::sleep(WEBHOOK_RETRY).await,
+                Some(webhook) => {
+                    let detail = format!("{}; {}", status.message, webhooks::still_waiting(webhook, self.webhook_wait));
+                    return Err(ClusterError::Refused { object: described(), detail });
+                }
+                None => return Err(ClusterError::Refused { object: described(), detail: status.message }),
+            }
+        }
     }
 
     /// Where `object` lands: its kind, and its namespace when the kind is

@@ -15,6 +15,7 @@ pub mod ownership;
 pub mod ready;
 pub mod release;
 pub mod relocate;
+pub mod webhooks;
 pub(crate) mod yaml11;
 
 #[derive(Debug, thiserror::Error)]
