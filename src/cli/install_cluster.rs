@@ -150,8 +150,7 @@ pub fn run_uninstall(args: UninstallArgs, printer: &Printer) -> Result<()> {
     }
     match args.node.target()? {
         Target::Cluster(cluster) => {
-            let hooks = (!args.no_hooks).then_some(args.node.timeout);
-            uninstall_from_cluster(&cluster, &args.name, hooks, printer)
+            uninstall_from_cluster(&cluster, &args.name, !args.no_hooks, args.node.timeout, printer)
         }
         Target::K3s if args.no_hooks => {
             bail!("--no-hooks applies to --kubeconfig: on a K3s node, helm-controller runs the charts")
@@ -178,10 +177,11 @@ fn uninstall_from_node(args: &UninstallArgs, printer: &Printer) -> Result<()> {
 fn uninstall_from_cluster(
     cluster: &Located,
     name: &str,
-    hooks: Option<std::time::Duration>,
+    hooks: bool,
+    timeout: std::time::Duration,
     printer: &Printer,
 ) -> Result<()> {
-    let done = uninstall_cluster(cluster, name, hooks, &|status, what| printer.status(status, what))?;
+    let done = uninstall_cluster(cluster, name, hooks, timeout, &|status, what| printer.status(status, what))?;
     for resource in &done.left {
         printer.warn(&format!(
             "{resource} is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",

@@ -316,3 +316,51 @@ fn objects_wait_for_the_bundles_own_webhook() {
     site.done();
     site.plane.kubectl_ok(&["delete", "customresourcedefinition", &format!("gadgets.{group}"), "--wait=false"]);
 }
+
+/// Uninstall waits for what it deleted to be gone; an object a finalizer
+/// holds past --timeout is named with its finalizer, the records stay, and
+/// the rerun (once its controller, here the test, let it go) completes.
+#[test]
+fn uninstall_waits_for_finalizers_and_names_what_holds() {
+    let site = Site::new("finalizer");
+    let held =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, finalizers: [example.com/hold]}\ndata: {a: '1'}\n";
+    let bundle = site.bundle(
+        "1.0.0",
+        &[("held.yaml", held), ("free.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: free}\n")],
+    );
+    site.ok(&["install", bundle.to_str().unwrap()]);
+    let uninstall = |timeout: &str| site.run(&["uninstall", &site.release, "--timeout", timeout]);
+    let out = uninstall("3s");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "after 3 s these objects are still being deleted: ConfigMap {}/held (v1) (finalizers example.com/hold)",
+            site.ns
+        )) && err.contains("the records are kept"),
+        "{err}"
+    );
+    let held_path = format!("/api/v1/namespaces/{}/configmaps/held", site.ns);
+    let object = site.plane.object(&held_path).expect("held by its finalizer");
+    assert!(object["metadata"]["deletionTimestamp"].is_string(), "{object}");
+    assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/free", site.ns)).is_none());
+    // Its controller lets it go; the rerun finds it gone and completes.
+    site.plane.kubectl_ok(&[
+        "-n",
+        &site.ns,
+        "patch",
+        "configmap",
+        "held",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    let out = uninstall("30s");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(site.plane.object(&held_path).is_none());
+    let history = site.run(&["history", &site.release]);
+    assert!(!history.status.success(), "the records went with the rerun");
+    site.plane.kubectl_ok(&["delete", "namespace", &site.ns, "--wait=false"]);
+}

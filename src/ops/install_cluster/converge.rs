@@ -178,6 +178,33 @@ pub(super) async fn delete_dropped(
     }
 }
 
+/// Waits (polling, up to `timeout`) until every one of `deleted` is gone
+/// from the cluster; returns those still there, each with the finalizers
+/// that hold it (a controller must remove them).
+pub(super) async fn wait_gone(
+    applier: &mut Applier,
+    deleted: &[ResourceRef],
+    timeout: Duration,
+) -> Result<Vec<(ResourceRef, Vec<String>)>> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut waiting: Vec<(ResourceRef, Vec<String>)> = deleted.iter().map(|r| (r.clone(), Vec::new())).collect();
+    loop {
+        let mut still = Vec::new();
+        for (resource, _) in waiting {
+            if let Some(object) = applier.get(&resource).await? {
+                let finalizers = object.pointer("/metadata/finalizers").and_then(|f| f.as_array()).into_iter();
+                let finalizers = finalizers.flatten().filter_map(|f| f.as_str().map(str::to_string)).collect();
+                still.push((resource, finalizers));
+            }
+        }
+        waiting = still;
+        if waiting.is_empty() || std::time::Instant::now() >= deadline {
+            return Ok(waiting);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Applies `desired`, deletes what the newest recorded revision had (or
 /// failed to delete) that `desired` drops, records the revision, then
 /// waits for the workloads when asked to.

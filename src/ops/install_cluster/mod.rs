@@ -29,7 +29,7 @@ use std::time::Duration;
 
 mod converge;
 pub use converge::Progress;
-use converge::{converge, delete_dropped, dry_run, same_object, Record, Waits};
+use converge::{converge, delete_dropped, dry_run, same_object, wait_gone, Record, Waits};
 
 pub struct ClusterInstallOptions {
     pub bundle: PathBuf,
@@ -303,13 +303,17 @@ pub struct Uninstalled {
 /// Namespaces and CRDs are left and said. Its charts' `pre-delete` hooks
 /// run first and `post-delete` hooks after, within `hooks` (None: no
 /// hooks, `--no-hooks`). When a hook or a deletion fails, the records stay
-/// and a rerun tries again.
+/// and a rerun tries again. Deleted objects are waited for (up to
+/// `timeout`) until they are gone: an object a finalizer holds longer is
+/// named with its finalizers, and the records stay.
 pub fn uninstall_cluster(
     cluster: &Located,
     name: &str,
-    hooks: Option<Duration>,
+    hooks: bool,
+    timeout: Duration,
     progress: Progress<'_>,
 ) -> Result<Uninstalled> {
+    let hooks = hooks.then_some(timeout);
     runtime()?.block_on(async {
         let (client, history) = installed(cluster, name).await?;
         let latest = history.last().expect("installed() gives at least one revision");
@@ -323,6 +327,24 @@ pub fn uninstall_cluster(
         let mut report = ClusterReport::default();
         delete_dropped(&mut applier, latest, &[], &mut report, progress).await;
         if report.failed.is_empty() {
+            if !report.deleted.is_empty() {
+                progress("Waiting", &format!("up to {} s for the deleted objects to go", timeout.as_secs()));
+            }
+            let stuck = wait_gone(&mut applier, &report.deleted, timeout).await?;
+            if !stuck.is_empty() {
+                let held: Vec<String> = stuck
+                    .iter()
+                    .map(|(resource, finalizers)| match finalizers.as_slice() {
+                        [] => format!("{resource}"),
+                        held => format!("{resource} (finalizers {})", held.join(", ")),
+                    })
+                    .collect();
+                bail!(
+                    "{name} is being uninstalled, but after {} s these objects are still being deleted: {}; their finalizers wait for the controllers that own them (if such a controller was part of {name} and is gone, remove the finalizer by hand), so the records are kept and rerunning `airlock uninstall {name}` waits again",
+                    timeout.as_secs(),
+                    held.join("; ")
+                );
+            }
             if let Some(timeout) = hooks {
                 hooks::run(&mut applier, &latest.hooks, "post-delete", timeout, &ran).await.with_context(|| {
                     format!("{name}'s objects were deleted, but a post-delete hook failed; its records are kept, so rerunning `airlock uninstall {name}` runs its hooks again")
