@@ -16,7 +16,9 @@
 //!   verifier, signature slot, parts, verified copy), `sign` (keys, signatures, trust, image signatures),
 //!   `target` (where bundles are installed: `registry`, `k3s` nodes, and
 //!   a `cluster` through its API), `serve`
-//!   (a read-only registry over a bundle), `cache` (content-addressed blobs).
+//!   (a read-only registry over a bundle), `cache` (content-addressed blobs),
+//!   `yaml11` (YAML read as Helm and kubectl read it: YAML 1.1 typing
+//!   through sigs.k8s.io/yaml, for chart values and objects sent to a cluster).
 //!
 //! No global state; async (tokio) only where I/O is concurrent (registries).
 
@@ -35,3 +37,4 @@ pub mod sign;
 pub mod spec;
 pub mod target;
 pub mod writeback;
+pub mod yaml11;

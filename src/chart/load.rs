@@ -104,7 +104,8 @@ fn from_files(path: &Path, mut files: BTreeMap<String, Vec<u8>>) -> Result<Chart
         }
     }
     let values = match files.get("values.yaml") {
-        Some(data) => yaml("values.yaml", data)?,
+        Some(data) => super::values::read_values(&String::from_utf8_lossy(data))
+            .map_err(|e| invalid(format!("values.yaml: {e}")))?,
         None => Map::new(),
     };
 

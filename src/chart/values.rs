@@ -15,11 +15,8 @@ pub fn user_values(
 ) -> Result<Map, String> {
     let mut user = Map::new();
     for (name, text) in files {
-        match from_yaml(&text).map_err(|e| format!("values file {name}: {e}"))? {
-            Value::Map(m) => merge_maps(&mut user, &m.borrow()),
-            Value::Nil => {}
-            _ => return Err(format!("values file {name} must hold a map")),
-        }
+        let values = read_values(&text).map_err(|e| format!("values file {name}: {e}"))?;
+        merge_maps(&mut user, &values);
     }
     if let Some(inline) = inline {
         if let Value::Map(m) = from_json(&inline.to_string())? {
@@ -27,6 +24,55 @@ pub fn user_values(
         }
     }
     Ok(user)
+}
+
+/// A values file (or a chart's `values.yaml`) as Helm v4 reads it
+/// (loader.LoadValues): split into documents at lines that begin with
+/// `---` (k8s.io/apimachinery's YAMLReader, which allows only a comment
+/// after the dashes), each read as sigs.k8s.io/yaml reads YAML (YAML 1.1,
+/// numbers float64, `from_yaml`), the maps deep-merged in order, later
+/// documents winning. Empty documents count for nothing; any other
+/// document that is not a map is an error.
+pub fn read_values(text: &str) -> Result<Map, String> {
+    let mut documents = Vec::new();
+    let mut current = String::new();
+    for line in text.split_inclusive('\n') {
+        // bufio's ReadLine drops the line end, `\r\n` or `\n`.
+        let line = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(line);
+        if let Some(rest) = line.strip_prefix("---") {
+            let rest = rest.trim();
+            if !rest.is_empty() && !rest.starts_with('#') {
+                return Err(format!("invalid Yaml document separator: {rest}"));
+            }
+            if !current.is_empty() {
+                documents.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+    }
+    if !current.is_empty() {
+        documents.push(current);
+    }
+    let mut values = Map::new();
+    for (i, document) in documents.iter().enumerate() {
+        match from_yaml(document)? {
+            Value::Map(m) => merge_maps(&mut values, &m.borrow()),
+            Value::Nil => {}
+            other => {
+                let what = match other {
+                    Value::List(_) => "a list",
+                    Value::Str(_) => "a string",
+                    Value::Bool(_) => "a boolean",
+                    _ => "a number",
+                };
+                let which = if documents.len() > 1 { format!("its YAML document {} ", i + 1) } else { String::new() };
+                return Err(format!("{which}must hold a map of values, not {what}"));
+            }
+        }
+    }
+    Ok(values)
 }
 
 /// Deep merge of `src` into `dst`, `src` winning (Helm's mergeMaps for `-f`).
@@ -330,6 +376,45 @@ fn set_in(current: Value, steps: &[Step], value: Value) -> Value {
 mod tests {
     use super::*;
     use crate::chart::template::convert::to_json;
+
+    /// As Helm v4.3.2 loads a chart's values.yaml or a `-f` file.
+    #[test]
+    fn values_files_are_read_as_helm_reads_them() {
+        let values = |text: &str| read_values(text).map(|m| to_json(&Value::map(m)));
+        // `n` is false, `on` true: keys too.
+        assert_eq!(
+            values("mode: 0755\nflags: {a: yes, b: off, c: y}\nn: 1_000\n1: one\non: bool key\n").unwrap(),
+            r#"{"1":"one","false":1000,"flags":{"a":true,"b":false,"c":true},"mode":493,"true":"bool key"}"#
+        );
+        // Documents are merged in order, maps deeply; a comment may follow `---`.
+        assert_eq!(
+            values("a: 1\n--- # two\nb: {c: 0755}\n---\n---\nb: {d: y}\n").unwrap(),
+            r#"{"a":1,"b":{"c":493,"d":true}}"#
+        );
+        assert_eq!(values("a: 1\r\n---\r\nb: on\r\n").unwrap(), r#"{"a":1,"b":true}"#);
+        // `...` ends a document; what follows it before the next `---` is not read.
+        assert_eq!(values("a: 1\n...\nb: 2\n---\nc: 3").unwrap(), r#"{"a":1,"c":3}"#);
+        assert_eq!(values("").unwrap(), "{}");
+        assert_eq!(values("---\n# nothing\n").unwrap(), "{}");
+        assert_eq!(values("a: 1\n---x\nb: 2\n").unwrap_err(), "invalid Yaml document separator: x");
+        assert_eq!(
+            values("a: 1\n---\n- 1\n").unwrap_err(),
+            "its YAML document 2 must hold a map of values, not a list"
+        );
+        assert_eq!(values("0755\n").unwrap_err(), "must hold a map of values, not a number");
+        assert!(values("a: .inf\n").unwrap_err().contains("infinite"));
+    }
+
+    /// `--set` keeps Helm's strvals typing, not YAML's.
+    #[test]
+    fn set_values_are_not_yaml() {
+        let mut m = Map::new();
+        apply_set(&mut m, "mode=0755,flag=yes,on=off,hex=0x1F,sep=1_000,n=null,big=1000000", false).unwrap();
+        assert_eq!(
+            to_json(&Value::map(m)),
+            r#"{"big":1000000,"flag":"yes","hex":"0x1F","mode":"0755","n":null,"on":"off","sep":"1_000"}"#
+        );
+    }
 
     #[test]
     fn set_syntax_like_helm() {

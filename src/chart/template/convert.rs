@@ -7,18 +7,18 @@
 //! form closely enough that a document reads back as the same data after
 //! `nindent`; no Rust YAML writer emits go-yaml's layout.
 
-use super::value::{format_float_json, Map, Value};
+use super::value::{format_float_g, format_float_json, Map, Value};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
-/// Parses YAML into a value: the first document only, as go-yaml's
-/// Unmarshal does (an empty document is nil).
+/// Parses YAML into a value as sigs.k8s.io/yaml's `Unmarshal` does for Helm
+/// (values files, `Chart.yaml`, `fromYaml`): YAML 1.1 typing (`0755` is
+/// 493, `yes` and `on` are true, `1_000` is 1000), keys made strings
+/// (`1`, `true`), every number a float64 as encoding/json decodes it, the
+/// first document only (an empty one is nil).
 pub fn from_yaml(text: &str) -> Result<Value, String> {
-    if text.trim().is_empty() {
-        return Ok(Value::Nil);
-    }
-    let docs = serde_saphyr::from_multiple::<Value>(text).map_err(|e| e.to_string())?;
-    Ok(docs.into_iter().next().unwrap_or_default())
+    let doc = crate::yaml11::unmarshal(text)?;
+    de::Deserialize::deserialize(doc).map_err(|e: serde_json::Error| e.to_string())
 }
 
 /// Parses JSON into a value.
@@ -206,12 +206,98 @@ fn write_yaml_top(v: &Value, out: &mut String) {
 }
 
 fn write_map(m: &Map, out: &mut String, indent: usize) {
-    for (k, v) in m {
+    for (k, v) in go_yaml_order(m) {
         out.push_str(&" ".repeat(indent));
         out.push_str(&yaml_string(k, indent));
         out.push(':');
         write_value_after_key(v, out, indent);
     }
+}
+
+/// A map's entries in the order go-yaml v2 writes them (sorter.go): keys
+/// compared character by character, letters after anything else and by
+/// code point, runs of digits by their number (`a2` before `a10`). That
+/// order is not always transitive (`3.1`, `1000`, `1e+10`), where Helm's
+/// own output changes from run to run; merge sorted here, so no comparison
+/// can upset the sort.
+fn go_yaml_order(m: &Map) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+    let mut buffer = entries.clone();
+    merge_sort(&mut entries, &mut buffer, &|a: &(&String, &Value), b: &(&String, &Value)| go_yaml_key_less(a.0, b.0));
+    entries
+}
+
+fn merge_sort<T: Copy>(items: &mut [T], buffer: &mut [T], less: &impl Fn(&T, &T) -> bool) {
+    let n = items.len();
+    if n < 2 {
+        return;
+    }
+    let middle = n / 2;
+    merge_sort(&mut items[..middle], &mut buffer[..middle], less);
+    merge_sort(&mut items[middle..], &mut buffer[middle..], less);
+    let (mut i, mut j) = (0, middle);
+    for slot in buffer[..n].iter_mut() {
+        if j == n || (i < middle && !less(&items[j], &items[i])) {
+            *slot = items[i];
+            i += 1;
+        } else {
+            *slot = items[j];
+            j += 1;
+        }
+    }
+    items.copy_from_slice(&buffer[..n]);
+}
+
+/// sorter.go `keyList.Less` for two string keys.
+fn go_yaml_key_less(a: &str, b: &str) -> bool {
+    // Go's unicode.IsDigit (decimal digits, of any script).
+    let digit = |c: char| c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric());
+    let value = |c: char| i64::from(u32::from(c)) - i64::from(u32::from('0'));
+    let (ar, br): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    for i in 0..ar.len().min(br.len()) {
+        if ar[i] == br[i] {
+            continue;
+        }
+        let (al, bl) = (ar[i].is_alphabetic(), br[i].is_alphabetic());
+        if al && bl {
+            return ar[i] < br[i];
+        }
+        if al || bl {
+            return bl;
+        }
+        let (mut an, mut bn) = (0i64, 0i64);
+        if ar[i] == '0' || br[i] == '0' {
+            // After a nonzero digit, both numbers count from 1: that zero
+            // is no leading zero.
+            for j in (0..i).rev() {
+                if !digit(ar[j]) {
+                    break;
+                }
+                if ar[j] != '0' {
+                    (an, bn) = (1, 1);
+                    break;
+                }
+            }
+        }
+        let mut ai = i;
+        while ai < ar.len() && digit(ar[ai]) {
+            an = an.wrapping_mul(10).wrapping_add(value(ar[ai]));
+            ai += 1;
+        }
+        let mut bi = i;
+        while bi < br.len() && digit(br[bi]) {
+            bn = bn.wrapping_mul(10).wrapping_add(value(br[bi]));
+            bi += 1;
+        }
+        if an != bn {
+            return an < bn;
+        }
+        if ai != bi {
+            return ai < bi;
+        }
+        return ar[i] < br[i];
+    }
+    ar.len() < br.len()
 }
 
 fn write_value_after_key(v: &Value, out: &mut String, indent: usize) {
@@ -241,7 +327,7 @@ fn write_list(l: &[Value], out: &mut String, indent: usize) {
             Value::Map(m) if !m.borrow().is_empty() => {
                 // The first key shares the dash's line.
                 let mut first = true;
-                for (k, v) in m.borrow().iter() {
+                for (k, v) in go_yaml_order(&m.borrow()) {
                     if first {
                         out.push(' ');
                         first = false;
@@ -271,12 +357,25 @@ fn scalar_yaml(v: &Value, indent: usize) -> String {
         Value::Nil => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
-        Value::Float(f) => format_float_json(*f),
+        Value::Float(f) => yaml_float(*f),
         Value::Str(s) => yaml_string(s, indent),
         Value::Object(o) => yaml_string(&o.display(), indent),
         Value::List(_) => "[]".into(),
         Value::Map(_) => "{}".into(),
     }
+}
+
+/// A float64 as Helm's toYaml writes it: sigs.k8s.io/yaml's `Marshal`
+/// writes JSON (encoding/json's digits), which go-yaml v2 reads back and
+/// writes again. Digits that fit 64 bits come back an integer (`-0` as
+/// `0`); anything else is a float, written as strconv's `'g'` writes it
+/// (`1.5e-07`, `1e+20`, `1.8446744073709552e+19`).
+fn yaml_float(f: f64) -> String {
+    let json = format_float_json(f);
+    json.parse::<i64>()
+        .map(|i| i.to_string())
+        .or_else(|_| json.parse::<u64>().map(|u| u.to_string()))
+        .unwrap_or_else(|_| format_float_g(f))
 }
 
 /// A string as go-yaml v2 writes it: a literal block for multi-line
@@ -324,12 +423,40 @@ fn literal_block_ok(s: &str) -> bool {
         && !s.chars().any(|c| (c as u32) < 0x20 && c != '\n' && c != '\t')
 }
 
-/// Whether go-yaml's resolver would read the plain text as something
-/// other than a string (YAML 1.1 booleans, null, numbers, base 60).
+/// Whether go-yaml v2's encoder quotes a string lest it read back as
+/// another type (encode.go `stringv`): its resolver types the plain text as
+/// a boolean, null, number or timestamp (YAML 1.1: `yes`, `0755`,
+/// `1_000`, `2015-01-01`), or it is a base 60 float (`1:20`), quoted for
+/// YAML 1.1 readers though v2 itself reads it as a string.
 fn resolves_to_non_string(s: &str) -> bool {
-    const RESERVED: &[&str] =
-        &["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "", ".nan", ".inf", "-.inf", "+.inf", "<<"];
-    RESERVED.contains(&s.to_ascii_lowercase().as_str()) || looks_numeric(s)
+    !crate::yaml11::resolves_to_string(s) || is_base60_float(s)
+}
+
+/// encode.go `isBase60Float`: `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`.
+fn is_base60_float(s: &str) -> bool {
+    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (s, fraction) = match s.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (s, None),
+    };
+    let mut parts = s.split(':');
+    let first = parts.next().unwrap_or_default();
+    let mut sixties = 0;
+    for part in parts {
+        let sexagesimal = match part.as_bytes() {
+            [d] => d.is_ascii_digit(),
+            [t, d] => (b'0'..=b'5').contains(t) && d.is_ascii_digit(),
+            _ => false,
+        };
+        if !sexagesimal {
+            return false;
+        }
+        sixties += 1;
+    }
+    first.starts_with(|c: char| c.is_ascii_digit())
+        && first.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+        && sixties > 0
+        && fraction.is_none_or(|f| f.bytes().all(|b| b.is_ascii_digit() || b == b'_'))
 }
 
 /// Whether the emitter may write the string plain in block context.
@@ -349,21 +476,6 @@ fn plain_ok(s: &str) -> bool {
     !(s.contains(": ") || s.contains(":\t") || s.contains(" #") || s.contains("\t#") || s.ends_with(':'))
 }
 
-fn looks_numeric(s: &str) -> bool {
-    let t = s.trim_start_matches(['+', '-']);
-    if t.is_empty() {
-        return false;
-    }
-    let t = t.replace('_', "");
-    let starts_numeric = t.starts_with(|c: char| c.is_ascii_digit()) || t.starts_with('.') && t.len() > 1;
-    starts_numeric && t.parse::<f64>().is_ok()
-        || t.starts_with("0x") && t.len() > 2 && t[2..].bytes().all(|b| b.is_ascii_hexdigit())
-        || t.starts_with("0o") && t.len() > 2
-        || t.starts_with("0b") && t.len() > 2 && t[2..].bytes().all(|b| b == b'0' || b == b'1')
-        // sexagesimal numbers of YAML 1.1 (`1:20`)
-        || t.contains(':') && t.split(':').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,6 +487,105 @@ mod tests {
         let out = to_yaml(&v);
         assert_eq!(out, "a: {}\nb:\n- 1\n- x: v\n  z:\n  - a\nc: \"true\"\nd: |\n  l1\n  l2\ne: 1000000\nf: null");
         assert_eq!(from_yaml(&out).unwrap(), v);
+    }
+
+    /// Values files and `fromYaml` as Helm v4.3.2 reads them.
+    #[test]
+    fn yaml_is_read_as_helm_reads_it() {
+        let v = from_yaml(
+            "mode: 0755\nyes: on\nn: off\nhex: 0x1F\nsep: 1_000\nnone: ~\nbig: 1000000\nneg: -0.0\n1: one\n1.5: x\nq: '0755'\nd: 2015-01-01\n",
+        )
+        .unwrap();
+        assert_eq!(
+            to_json(&v),
+            r#"{"1":"one","1.5":"x","big":1000000,"d":"2015-01-01","false":false,"hex":31,"mode":493,"neg":-0,"none":null,"q":"0755","sep":1000,"true":true}"#
+        );
+        let mode = v.at(["mode"]).unwrap();
+        assert!(matches!(mode, Value::Float(f) if f == 493.0), "{mode:?}");
+        // Go prints a float64: {{ .Values.big }} is 1e+06 in Helm.
+        assert_eq!(v.at(["big"]).unwrap().go_string(), "1e+06");
+        assert_eq!(v.at(["neg"]).unwrap().go_string(), "-0");
+        // The first document only; none at all is nil.
+        assert_eq!(to_json(&from_yaml("a: 1\n---\nb: [\n").unwrap()), r#"{"a":1}"#);
+        assert!(matches!(from_yaml("# nothing\n").unwrap(), Value::Nil));
+        assert!(from_yaml("a: .inf\n").is_err());
+    }
+
+    /// toYaml's text as Helm v4.3.2 wrote it for the same values.
+    #[test]
+    fn yaml_is_written_as_helm_writes_it() {
+        let strings = [
+            "2015-01-01",
+            "2016-02-29",
+            "2015-02-30",
+            "2015-1-2",
+            "2001-12-14 21:59:43.10",
+            "1:20",
+            "1:60",
+            "1:20.5_",
+            "0o8",
+            "yES",
+            ".iNf",
+            "_1",
+            "1e400",
+            "0b-101",
+            "<<",
+            "+.5",
+            "1_",
+            "0755",
+            "--1",
+            "y",
+            "0x1p-2",
+        ];
+        let list = Value::list(strings.iter().map(|s| Value::from(*s)).collect());
+        assert_eq!(
+            to_yaml(&list),
+            [
+                r#"- "2015-01-01""#,
+                r#"- "2016-02-29""#,
+                "- 2015-02-30",
+                r#"- "2015-1-2""#,
+                r#"- "2001-12-14 21:59:43.10""#,
+                r#"- "1:20""#,
+                "- 1:60",
+                r#"- "1:20.5_""#,
+                "- 0o8",
+                "- yES",
+                "- .iNf",
+                "- _1",
+                "- 1e400",
+                r#"- "0b-101""#,
+                "- <<",
+                r#"- "+.5""#,
+                r#"- "1_""#,
+                r#"- "0755""#,
+                "- --1",
+                r#"- "y""#,
+                "- 0x1p-2",
+            ]
+            .join("\n")
+        );
+        let floats =
+            [-0.0, 1.5e-7, 18446744073709551616.0, 1e21, 1e20, 123456789.5, 1e-6, 1e6, 2.5, 9007199254740992.0];
+        let list = Value::list(floats.iter().map(|f| Value::Float(*f)).collect());
+        assert_eq!(
+            to_yaml(&list),
+            "- 0\n- 1.5e-07\n- 1.8446744073709552e+19\n- 1e+21\n- 1e+20\n- 1.234567895e+08\n- 1e-06\n- 1000000\n- 2.5\n- 9007199254740992"
+        );
+        let keys = [
+            "x10", "x9", "x09", "x009", "x0", "x00", "y", "Y", "_a", "-a", "a-b", "a_b", "a.b", "a/b", "ab", "k8s-app",
+            "k8s2", "a10", "a2", "b", "1", "10", "9", "-1", "1.5",
+        ];
+        let map = Value::map(keys.iter().map(|k| (k.to_string(), Value::Int(1))).collect());
+        let order: Vec<String> =
+            to_yaml(&map).lines().map(|l| l.split(": ").next().unwrap().trim_matches('"').to_string()).collect();
+        assert_eq!(
+            order,
+            [
+                "-1", "-a", "_a", "1", "1.5", "9", "10", "Y", "a-b", "a.b", "a/b", "a_b", "a2", "a10", "ab", "b",
+                "k8s-app", "k8s2", "x0", "x00", "x9", "x09", "x009", "x10", "y",
+            ]
+        );
     }
 
     #[test]
