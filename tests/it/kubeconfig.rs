@@ -7,11 +7,11 @@
 //! reaches the cluster: "no revision of `NAME` is recorded" is the answer
 //! of a server that was reached.
 //!
-//! Only `Server::start` knows what the server is (today the in-process fake
-//! API server); the kubeconfigs here are made from the cluster and user
-//! entries of the server's own kubeconfig.
+//! The server is the real control plane of control_plane.rs; the
+//! kubeconfigs here are made from the cluster and user entries of its own
+//! kubeconfig.
 
-use crate::fake_api::FakeApiServer;
+use crate::control_plane::control_plane;
 use crate::support::*;
 use serde_json::{json, Value};
 use std::ffi::OsStr;
@@ -20,18 +20,15 @@ use std::process::Output;
 
 /// The API server, and the kubeconfig entries that reach it.
 struct Server {
-    _api: FakeApiServer,
     /// Its `clusters` entry's `cluster`, and its `users` entry's `user`.
     cluster: Value,
     user: Value,
 }
 
 impl Server {
-    fn start(dir: &Path) -> Server {
-        let api = FakeApiServer::start(&[]);
-        let kubeconfig = api.kubeconfig(dir);
-        let (cluster, user) = entries_of(&kubeconfig);
-        Server { _api: api, cluster, user }
+    fn start(_dir: &Path) -> Server {
+        let (cluster, user) = entries_of(&control_plane().kubeconfig);
+        Server { cluster, user }
     }
 
     /// The same cluster at a port where nothing listens.
