@@ -20,6 +20,11 @@ pub const IMAGES_DIR: &str = "var/lib/rancher/k3s/agent/images";
 pub const MANIFESTS_DIR: &str = "var/lib/rancher/k3s/server/manifests";
 /// ConfigMaps (where helm-controller keeps chart content) stop at 1 MiB.
 pub const MAX_CHART_CONTENT: usize = 1024 * 1024 - 64 * 1024;
+/// helm-controller runs a chart in a Job named `helm-install-NAME` (and
+/// `helm-delete-NAME`), and the API server refuses a Job name over 63
+/// characters (it becomes a label value); helm-controller then retries
+/// forever and the chart is never installed.
+pub const MAX_CHART_NAME: usize = 63 - "helm-install-".len();
 
 /// Deep-merges `overlay` into `base` (maps merge, everything else replaces),
 /// as Helm merges values files and `--set`.
@@ -41,6 +46,9 @@ fn merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
 
 /// The `HelmChart` resource for a bundled chart, chart inline.
 pub fn helm_chart_resource(reader: &BundleReader, chart: &ChartRecord) -> Result<String, InstallError> {
+    if chart.name.len() > MAX_CHART_NAME {
+        return Err(InstallError::ChartNameTooLong { chart: chart.name.clone(), max: MAX_CHART_NAME });
+    }
     let archive = reader.read_blob(&chart.archive_digest)?;
     let content = base64::engine::general_purpose::STANDARD.encode(&archive);
     if content.len() > MAX_CHART_CONTENT {
@@ -51,10 +59,17 @@ pub fn helm_chart_resource(reader: &BundleReader, chart: &ChartRecord) -> Result
     for file in &chart.values_files {
         let text = String::from_utf8(reader.read_blob(&file.digest)?)
             .map_err(|_| values_error(format!("{} is not UTF-8", file.name)))?;
-        let parsed: serde_json::Value = serde_saphyr::from_str(&text)
-            .map_err(|e| values_error(format!("{}: {}", file.name, e.without_snippet())))?;
-        if !parsed.is_null() {
-            merge(&mut values, parsed);
+        // Read as Helm reads a values file (YAML 1.1, sigs.k8s.io/yaml:
+        // `0755` is 493, `on` is true), since what is written below is read
+        // by Helm again with the typing settled (`mode: 493`).
+        let documents = crate::target::cluster::yaml11::documents(&text)
+            .map_err(|e| values_error(format!("{}: {e}", file.name)))?;
+        for document in documents {
+            match document {
+                serde_json::Value::Null => {}
+                map @ serde_json::Value::Object(_) => merge(&mut values, map),
+                _ => return Err(values_error(format!("{} must hold a map", file.name))),
+            }
         }
     }
     if let Some(inline) = &chart.values {

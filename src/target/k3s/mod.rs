@@ -25,6 +25,8 @@ pub enum InstallError {
     },
     #[error("chart {chart} is {size} bytes base64-encoded; K3s keeps chart content in a ConfigMap (1 MiB at most); push it to a registry and install from there instead")]
     ChartTooLarge { chart: String, size: usize },
+    #[error("chart name `{chart}` is too long for K3s: helm-controller installs it with a Job named helm-install-{chart}, which the API server refuses beyond 63 characters; name the chart {max} characters at most in the bundle's spec")]
+    ChartNameTooLong { chart: String, max: usize },
     #[error("values of chart {chart}: {detail}")]
     Values { chart: String, detail: String },
     #[error("not enough disk space under {root}: {needed} bytes needed, {available} available; free some space or install elsewhere with --root")]
