@@ -14,6 +14,7 @@ mod image_signatures;
 mod images_tar;
 mod install;
 mod install_cluster;
+mod k3s_cluster;
 mod kubeconfig;
 mod lax_registry;
 mod parts;

@@ -1,44 +1,66 @@
 //! `upgrade` and `rollback --k3s`: files a new version drops are removed
-//! (and what K3s leaves in the cluster is reported), rollback restores an
-//! earlier revision byte for byte (images tarball included), and a crash at
-//! any point of an install or upgrade converges when rerun.
+//! (and what K3s leaves in the cluster is reported, or deleted through the
+//! node's API: here the real API server of control_plane.rs, with the real
+//! helm-controller of k3s_cluster.rs reconciling the HelmCharts), rollback
+//! restores an earlier revision byte for byte (images tarball included), and
+//! a crash at any point of an install or upgrade converges when rerun.
 
+use crate::control_plane::{control_plane, unique, ControlPlane, Request};
+use crate::k3s_cluster::{deploy, helm_controller, MANIFESTS};
 use crate::support::*;
 use std::path::{Path, PathBuf};
 
-const MANIFESTS: &str = "var/lib/rancher/k3s/server/manifests";
-
 /// Two versions of bundle `site`: 1.1 changes the image and the k3s
-/// placeholder, drops chart `db` and the namespace manifest, adds chart `cache`.
+/// placeholder, drops chart `db` and the manifest of namespace `ns`, adds
+/// chart `cache`. The charts install into `ns`.
 struct Versions {
     dir: tempfile::TempDir,
     airlock: Airlock,
     v1: PathBuf,
     v2: PathBuf,
+    /// The charts' names (and so their HelmCharts' in kube-system).
+    web: String,
+    db: String,
+    cache: String,
+    ns: String,
 }
 
-fn chart(d: &Path, name: &str) -> String {
+fn chart(d: &Path, name: &str, ns: &str) -> String {
     let dir = d.join(format!("chart-{name}"));
     std::fs::create_dir_all(dir.join("templates")).unwrap();
     std::fs::write(dir.join("Chart.yaml"), format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n")).unwrap();
     std::fs::write(dir.join("templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
-    format!("{{name: {name}, path: ./chart-{name}, namespace: apps}}")
+    format!("{{name: {name}, path: ./chart-{name}, namespace: {ns}}}")
 }
 
+/// With charts `web`, `db`, `cache` in namespace `apps`: for tests of the
+/// node's files only.
 fn versions() -> Versions {
+    versions_named(["web", "db", "cache", "apps"].map(String::from))
+}
+
+/// With names no other test uses, for tests that reach the cluster (the
+/// HelmCharts share kube-system with every other test's).
+fn cluster_versions() -> Versions {
+    let web = unique("web");
+    versions_named([web.clone(), unique("db"), unique("cache"), format!("{web}-apps")])
+}
+
+fn versions_named([web, db, cache, ns]: [String; 4]) -> Versions {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let airlock = Airlock::new();
     let mut bundles = Vec::new();
     for (version, payload, charts, manifests) in
-        [("1.0.0", "v1", ["web", "db"], "[ns.yaml]"), ("1.1.0", "v2", ["web", "cache"], "[]")]
+        [("1.0.0", "v1", [&web, &db], "[ns.yaml]"), ("1.1.0", "v2", [&web, &cache], "[]")]
     {
         let mut layout = LayoutBuilder::new(&d.join(format!("image-{payload}")));
         let image = layout.image("amd64", &[layer(&[("hello", payload.as_bytes(), 0o755)])]);
         layout.tag(&image, "1");
         std::fs::write(d.join(format!("k3s-{payload}")), format!("#!/bin/sh\necho k3s {payload}\n")).unwrap();
-        let charts: Vec<String> = charts.iter().map(|c| chart(d, c)).collect();
-        std::fs::write(d.join("ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n").unwrap();
+        let charts: Vec<String> = charts.iter().map(|c| chart(d, c, &ns)).collect();
+        std::fs::write(d.join("ns.yaml"), format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n"))
+            .unwrap();
         let spec = d.join(format!("airlock-{payload}.yaml"));
         std::fs::write(
             &spec,
@@ -54,7 +76,7 @@ fn versions() -> Versions {
     }
     let v2 = bundles.pop().unwrap();
     let v1 = bundles.pop().unwrap();
-    Versions { dir, airlock, v1, v2 }
+    Versions { dir, airlock, v1, v2, web, db, cache, ns }
 }
 
 impl Versions {
@@ -89,6 +111,47 @@ impl Versions {
     fn history(&self, root: &Path) -> Vec<String> {
         let text = self.airlock.ok(&["history", "site", "--k3s", "--root", root.to_str().unwrap()]);
         text.lines().map(str::to_string).collect()
+    }
+
+    /// The file airlock writes on the node for this chart's HelmChart.
+    fn chart_file(&self, root: &Path, chart: &str) -> PathBuf {
+        root.join(MANIFESTS).join(format!("airlock-site-20-chart-{chart}.yaml"))
+    }
+
+    /// The API path of this chart's HelmChart.
+    fn helmchart(&self, chart: &str) -> String {
+        format!("/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/{chart}")
+    }
+}
+
+/// The control plane with helm-controller running (so the HelmChart kind is
+/// served and HelmCharts are reconciled as in K3s), and a user of this
+/// test's own: its kubeconfig, and its DELETE requests (path, status code)
+/// as the API server's audit log has them.
+struct Api {
+    plane: &'static ControlPlane,
+    user: String,
+    kubeconfig: PathBuf,
+}
+
+impl Api {
+    fn new(dir: &Path) -> Api {
+        helm_controller();
+        let plane = control_plane();
+        let user = unique("test-k3s-upgrade");
+        let kubeconfig = plane.kubeconfig_as(dir, &user);
+        Api { plane, user, kubeconfig }
+    }
+
+    fn deletes(&self) -> Vec<(String, u16)> {
+        let requests: Vec<Request> = self.plane.requests(&self.user, "/");
+        requests.into_iter().filter(|r| r.verb == "delete").map(|r| (r.path, r.code)).collect()
+    }
+
+    /// Waits (bounded) until helm-controller has run the uninstall Job of
+    /// the HelmChart at `path` and let it go.
+    fn gone(&self, path: &str) -> bool {
+        self.plane.eventually(120, || self.plane.object(path).is_none())
     }
 }
 
@@ -278,10 +341,12 @@ fn a_crash_during_uninstall_converges_on_rerun() {
 /// `uninstall --k3s`: the files of the newest revision go (the images
 /// tarball included), recorded as a revision `uninstall` whose removed
 /// manifests' resources are pending deletions; `rollback` brings it back,
-/// and a later `install` of another version starts afresh.
+/// and a later `install` of another version starts afresh. With the node's
+/// API, the pending deletions are done.
 #[test]
 fn uninstall_removes_the_files_and_can_be_undone() {
-    let v = versions();
+    let v = cluster_versions();
+    let (web, db, cache) = (&v.web, &v.db, &v.cache);
     let root = v.dir.path().join("node");
     v.ok("install", &v.v1, &root);
     let installed = snapshot(&root);
@@ -295,8 +360,8 @@ fn uninstall_removes_the_files_and_can_be_undone() {
     assert!(left.is_empty(), "{left:?}");
     assert!(stderr.contains("Removed /usr/local/bin/k3s") && stderr.contains("airlock-site.tar"), "{stderr}");
     // K3s leaves the manifests' resources: no kubeconfig here, so they are named.
-    assert!(stderr.contains("kubectl delete helmchart.helm.cattle.io db -n kube-system"), "{stderr}");
-    assert!(stderr.contains("kubectl delete namespace apps"), "{stderr}");
+    assert!(stderr.contains(&format!("kubectl delete helmchart.helm.cattle.io {db} -n kube-system")), "{stderr}");
+    assert!(stderr.contains(&format!("kubectl delete namespace {}", v.ns)), "{stderr}");
     let history = v.airlock.ok(&["history", "site", "--k3s", "--root", root.to_str().unwrap()]);
     assert!(history.lines().nth(1).is_some_and(|l| l.contains("uninstall") && l.contains("0 files")), "{history}");
     // Twice is an error; rollback brings 1.0.0 back byte for byte.
@@ -312,75 +377,104 @@ fn uninstall_removes_the_files_and_can_be_undone() {
     // After another uninstall, installing a different version is a fresh install.
     assert!(uninstall(&[]).status.success());
     v.ok("install", &v.v2, &root);
-    // With the node's API (here a FAKE API server), what K3s leaves is
-    // deleted: 1.1's charts, and 1.0's `db`, pending since the first uninstall.
-    let charts = ["web", "cache"].map(|c| format!("/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/{c}"));
-    let db = "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/db".to_string();
-    let api = crate::fake_api::FakeApiServer::start(&[&charts[0], &charts[1]]);
-    let kubeconfig = api.kubeconfig(v.dir.path());
-    let out = uninstall(&["--kubeconfig", kubeconfig.to_str().unwrap()]);
+    // K3s applies 1.1's HelmCharts (1.0's `db` is not in the cluster).
+    let api = Api::new(v.dir.path());
+    deploy(api.plane, &[v.chart_file(&root, web), v.chart_file(&root, cache)]);
+    // With the node's API (the real API server), what K3s leaves is
+    // deleted: 1.1's charts, and 1.0's `db`, pending since the first
+    // uninstall, which is already gone (404, counted as deleted).
+    let out = uninstall(&["--kubeconfig", api.kubeconfig.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut deleted = api.deletes.lock().unwrap().clone();
+    let mut deleted = api.deletes();
     deleted.sort();
-    assert_eq!(deleted, [charts[1].clone(), db, charts[0].clone()]);
+    assert_eq!(deleted, [(v.helmchart(cache), 200), (v.helmchart(db), 404), (v.helmchart(web), 200)]);
+    // helm-controller runs their uninstall Jobs, then lets them go.
+    for chart in [web, cache] {
+        assert!(api.gone(&v.helmchart(chart)), "HelmChart {chart}: {:?}", api.plane.object(&v.helmchart(chart)));
+    }
     let err = String::from_utf8_lossy(&uninstall(&["--wait"]).stderr).into_owned();
     assert!(err.contains("--wait applies to install, upgrade and rollback"), "{err}");
 }
 
-/// What removed manifests created is deleted through the node's API (here a
-/// FAKE API server, see fake_api.rs); when the API cannot be reached, the
-/// deletions stay pending, are printed as kubectl commands, and the next
-/// run does them. CRDs are never deleted.
+/// What removed manifests created is deleted through the node's API (the
+/// real API server, what K3s would have applied from the files seeded with
+/// kubectl); when the API cannot be reached, the deletions stay pending, are
+/// printed as kubectl commands, and the next run does them. A Namespace (or
+/// a CRD) is never deleted.
 #[test]
 fn upgrade_deletes_what_k3s_leaves_behind() {
-    use crate::fake_api::FakeApiServer;
-    let v = versions();
+    let v = cluster_versions();
     let root = v.dir.path().join("node");
     v.ok("install", &v.v1, &root);
-    let helmchart = "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/db";
-    let namespace = "/api/v1/namespaces/apps";
+    let api = Api::new(v.dir.path());
+    let plane = api.plane;
+    // What K3s's deploy controller made of 1.0's files.
+    let namespace_file = root.join(MANIFESTS).join("airlock-site-10-app-0.yaml");
+    deploy(plane, &[namespace_file, v.chart_file(&root, &v.web), v.chart_file(&root, &v.db)]);
+    let helmchart = v.helmchart(&v.db);
+    let namespace = format!("/api/v1/namespaces/{}", v.ns);
+    assert!(plane.object(&helmchart).is_some() && plane.object(&namespace).is_some());
 
-    // The API is down: nothing deleted, everything said.
-    let down = FakeApiServer::start(&[]);
-    let kubeconfig = down.kubeconfig(v.dir.path());
-    drop(down);
+    // The API is down (nothing listens at its port): nothing deleted, everything said.
+    let down = plane.kubeconfig_at(v.dir.path(), free_port());
     let upgrade = |kubeconfig: &Path| {
         let out = v.cmd("upgrade", &v.v2, &root).arg("--kubeconfig").arg(kubeconfig).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    let err = upgrade(&kubeconfig);
-    assert!(err.contains("kubectl delete helmchart.helm.cattle.io db -n kube-system"), "{err}");
-    assert!(err.contains("left in the cluster") && err.contains("kubectl delete namespace apps"), "{err}");
+    let err = upgrade(&down);
+    assert!(err.contains(&format!("kubectl delete helmchart.helm.cattle.io {} -n kube-system", v.db)), "{err}");
+    let left = format!("kubectl delete namespace {}", v.ns);
+    assert!(err.contains("left in the cluster") && err.contains(&left), "{err}");
     let pending = |n: u32| -> serde_json::Value {
         let record = root.join(format!("var/lib/airlock/site/revision-{n:06}.json"));
         serde_json::from_slice::<serde_json::Value>(&std::fs::read(record).unwrap()).unwrap()["pendingDeletions"]
             .clone()
     };
     assert_eq!(pending(2).as_array().unwrap().len(), 1);
+    assert!(plane.object(&helmchart).is_some());
 
     // The API is up: the rerun deletes the HelmChart, never the namespace,
     // and records that nothing is pending.
-    let api = FakeApiServer::start(&[helmchart, namespace]);
-    let err = upgrade(&api.kubeconfig(v.dir.path()));
-    assert!(err.contains("Deleted HelmChart kube-system/db"), "{err}");
-    assert_eq!(*api.deletes.lock().unwrap(), [helmchart]);
-    assert!(api.objects.lock().unwrap().contains_key(namespace));
+    let err = upgrade(&api.kubeconfig);
+    assert!(err.contains(&format!("Deleted HelmChart kube-system/{}", v.db)), "{err}");
+    assert_eq!(api.deletes(), [(helmchart.clone(), 200)]);
+    assert!(plane.object(&namespace).is_some(), "the namespace was deleted");
     assert!(pending(2).is_null(), "{}", pending(2));
+    // helm-controller's uninstall Job runs, then the HelmChart goes.
+    assert!(api.gone(&helmchart), "{:?}", plane.object(&helmchart));
     // And a third run has nothing left to delete.
-    upgrade(&api.kubeconfig(v.dir.path()));
-    assert_eq!(api.deletes.lock().unwrap().len(), 1);
+    upgrade(&api.kubeconfig);
+    assert_eq!(api.deletes().len(), 1);
+
+    // Leave nothing behind: what airlock rightly left, the operator deletes.
+    plane.kubectl_ok(&["delete", "helmchart", &v.web, "-n", "kube-system", "--wait=false"]);
+    plane.kubectl_ok(&["delete", "namespace", &v.ns, "--wait=false"]);
 }
 
-/// Against a real cluster, when one is given: a ConfigMap made by a
-/// manifest of 1.0 is gone after the upgrade to 1.1 drops that manifest.
+/// Against a real cluster: the one AIRLOCK_E2E_KUBECONFIG names when set,
+/// else the test control plane. A ConfigMap made by a manifest of 1.0 is
+/// gone after the upgrade to 1.1 drops that manifest.
 #[test]
 fn upgrade_deletes_from_a_real_cluster() {
-    let Some(kubeconfig) = std::env::var_os("AIRLOCK_E2E_KUBECONFIG") else { return };
-    let Some(kubectl) = venv_kubectl() else { panic!("AIRLOCK_E2E_KUBECONFIG is set but kubectl is not installed") };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let name = format!("airlock-e2e-{}", std::process::id());
+    // (kubeconfig, the audited user airlock runs as on the test control plane)
+    let (kubeconfig, audited) = match std::env::var_os("AIRLOCK_E2E_KUBECONFIG") {
+        Some(kubeconfig) => (PathBuf::from(kubeconfig), None),
+        None => {
+            let plane = control_plane();
+            let user = unique("test-k3s-e2e");
+            (plane.kubeconfig_as(d, &user), Some((plane, user)))
+        }
+    };
+    let tools_kubectl = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/bin/kubectl");
+    let kubectl = if tools_kubectl.exists() {
+        tools_kubectl
+    } else {
+        venv_kubectl().expect("kubectl: run scripts/build-tools.sh kubernetes")
+    };
+    let name = unique("airlock-e2e");
     let airlock = Airlock::new();
     let mut bundles = Vec::new();
     for (version, manifests) in [("1.0.0", "[cm.yaml]"), ("1.1.0", "[]")] {
@@ -400,10 +494,11 @@ fn upgrade_deletes_from_a_real_cluster() {
     let kube = |args: &[&str]| {
         std::process::Command::new(&kubectl).arg("--kubeconfig").arg(&kubeconfig).args(args).output().unwrap()
     };
-    let out = kube(&["apply", "-f", d.join("cm.yaml").to_str().unwrap()]);
+    // What K3s would apply from 1.0's manifest.
+    let out =
+        kube(&["apply", "--server-side", "--field-manager=k3s-deploy", "-f", d.join("cm.yaml").to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     for (verb, bundle) in [("install", &bundles[0]), ("upgrade", &bundles[1])] {
-        let kc = std::path::PathBuf::from(&kubeconfig);
         airlock.ok(&[
             verb,
             bundle.to_str().unwrap(),
@@ -412,9 +507,14 @@ fn upgrade_deletes_from_a_real_cluster() {
             root.to_str().unwrap(),
             "--allow-unsigned",
             "--kubeconfig",
-            kc.to_str().unwrap(),
+            kubeconfig.to_str().unwrap(),
         ]);
     }
     let out = kube(&["get", "configmap", &name, "-n", "default"]);
     assert!(!out.status.success(), "the ConfigMap is still there");
+    if let Some((plane, user)) = audited {
+        let deletes: Vec<(String, u16)> =
+            plane.requests(&user, "/").into_iter().filter(|r| r.verb == "delete").map(|r| (r.path, r.code)).collect();
+        assert_eq!(deletes, [(format!("/api/v1/namespaces/default/configmaps/{name}"), 200)]);
+    }
 }
