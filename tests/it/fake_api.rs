@@ -14,13 +14,12 @@
 //!
 //! It is kept only for what a real API server cannot be made to do (a
 //! fault: an answer no real server gives); everything else runs against the
-//! real control plane of control_plane.rs. The cluster install tests
-//! (install_cluster.rs) and the K3s deletions (upgrade.rs, with the real
-//! helm-controller of k3s_cluster.rs) no longer use it. Its one user left is
-//! kubeconfig.rs, which needs only a server that answers at the address a
-//! kubeconfig names (`airlock history`): not a fault, so the control plane's
-//! kubeconfig entries would serve there too; once that moves, this file can
-//! go unless a fault test needs it. Hence most of it is unused for now.
+//! real control plane of control_plane.rs. No test uses it now: the cluster
+//! install tests (install_cluster.rs), kubeconfig resolution (kubeconfig.rs)
+//! and the K3s deletions (upgrade.rs, with the real helm-controller of
+//! k3s_cluster.rs) all moved to the real API server, and none of them needed
+//! a fault. It stays (compiled, hence `dead_code` allowed) for the first
+//! test of such a fault; if none comes, it can go.
 
 #![allow(dead_code)]
 
