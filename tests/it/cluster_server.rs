@@ -364,3 +364,59 @@ fn uninstall_waits_for_finalizers_and_names_what_holds() {
     assert!(!history.status.success(), "the records went with the rerun");
     site.plane.kubectl_ok(&["delete", "namespace", &site.ns, "--wait=false"]);
 }
+
+/// A namespace deleted just before an install is still terminating: the
+/// install waits (up to --timeout) until it is gone and makes it afresh;
+/// when it stays, the error says what holds it.
+#[test]
+fn install_waits_for_its_namespace_to_finish_terminating() {
+    let site = Site::new("terminating");
+    let kubectl = |args: &[&str]| site.plane.kubectl_ok(args);
+    kubectl(&["create", "namespace", &site.ns]);
+    let held = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: old, namespace: {}, finalizers: [example.com/hold]}}\n",
+        site.ns
+    );
+    let file = site.dir.path().join("old.yaml");
+    std::fs::write(&file, held).unwrap();
+    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    kubectl(&["delete", "namespace", &site.ns, "--wait=false"]);
+    let bundle = site.bundle("1.0.0", &[("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new}\n")]);
+    // Once the namespace controller has found what is left in it.
+    let stuck = || {
+        let namespace = site.plane.object(&format!("/api/v1/namespaces/{}", site.ns)).unwrap_or_default();
+        namespace.to_string().contains("NamespaceFinalizersRemaining")
+    };
+    assert!(site.plane.eventually(60, stuck), "the namespace controller never reported the finalizer");
+
+    let err = site.fails(&["install", bundle.to_str().unwrap(), "--timeout", "3s"]);
+    assert!(
+        err.contains(&format!("Namespace {}: it is still terminating after 3 s", site.ns))
+            && err.contains("example.com/hold"),
+        "{err}"
+    );
+    // What held it lets go a little later; the install waits and goes on.
+    let release = std::thread::spawn({
+        let ns = site.ns.clone();
+        let plane = site.plane;
+        move || {
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            plane.kubectl_ok(&[
+                "-n",
+                &ns,
+                "patch",
+                "configmap",
+                "old",
+                "--type",
+                "merge",
+                "-p",
+                r#"{"metadata":{"finalizers":null}}"#,
+            ]);
+        }
+    });
+    let err = site.ok(&["install", bundle.to_str().unwrap(), "--timeout", "60s"]);
+    release.join().unwrap();
+    assert!(err.contains(&format!("Waiting for namespace {} to finish terminating", site.ns)), "{err}");
+    assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/new", site.ns)).is_some());
+    site.done();
+}

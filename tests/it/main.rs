@@ -9,7 +9,6 @@ mod control_plane;
 mod create;
 mod differential;
 mod errors;
-mod fake_api;
 mod image_signatures;
 mod images_tar;
 mod install;

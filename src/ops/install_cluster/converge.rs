@@ -299,6 +299,7 @@ async fn apply_in_order(
     applied: &mut Vec<ResourceRef>,
     progress: Progress<'_>,
 ) -> Result<Vec<String>, cluster::ClusterError> {
+    wait_terminated(applier, &desired.first, hooks_timeout, progress).await?;
     let mut on_applied = |resource: &ResourceRef| {
         progress("Applied", &resource.to_string());
         applied.push(resource.clone());
@@ -361,4 +362,56 @@ async fn stopped(
             applied.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
         )),
     }
+}
+
+/// A namespace the bundle applies that is still terminating (deleted just
+/// before, its content going) cannot take objects: waits, up to `timeout`,
+/// until it is gone, so it is made afresh; else says what holds it (the
+/// namespace's own conditions name the content and finalizers left).
+async fn wait_terminated(
+    applier: &mut Applier,
+    first: &[DesiredObject],
+    timeout: Duration,
+    progress: Progress<'_>,
+) -> Result<(), cluster::ClusterError> {
+    let deadline = std::time::Instant::now() + timeout;
+    for namespace in first.iter().filter(|o| o.kind() == "Namespace") {
+        let target = ResourceRef {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: None,
+            name: namespace.name().into(),
+        };
+        let mut said = false;
+        while let Some(live) = applier.get(&target).await? {
+            if live.pointer("/status/phase").and_then(serde_json::Value::as_str) != Some("Terminating") {
+                break;
+            }
+            if !said {
+                progress("Waiting", &format!("for namespace {} to finish terminating", target.name));
+                said = true;
+            }
+            if std::time::Instant::now() >= deadline {
+                let held: Vec<&str> = live
+                    .pointer("/status/conditions")
+                    .and_then(serde_json::Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c.get("status").and_then(serde_json::Value::as_str) == Some("True"))
+                    .filter_map(|c| c.get("message").and_then(serde_json::Value::as_str))
+                    .collect();
+                return Err(cluster::ClusterError::Refused {
+                    object: format!("Namespace {}", target.name),
+                    detail: format!(
+                        "it is still terminating after {} s ({}); wait until `kubectl get namespace {}` finds nothing, then rerun",
+                        timeout.as_secs(),
+                        if held.is_empty() { "its content is still being deleted".to_string() } else { held.join("; ") },
+                        target.name
+                    ),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok(())
 }
