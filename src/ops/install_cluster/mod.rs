@@ -176,7 +176,8 @@ pub fn install_cluster(
         let was_ours =
             |r: &ResourceRef| history.last().is_some_and(|p| p.objects.iter().any(|o| same_object(&o.resource, r)));
         // One applier throughout, so each kind is looked up once.
-        let mut applier = Applier::new(client.clone(), true);
+        let force = options.force_conflicts || options.adopt;
+        let mut applier = Applier::new(client.clone(), true).force_conflicts(force);
         let taken = ownership::conflicts(&mut applier, &desired.then, name, was_ours, options.adopt).await?;
         if !taken.is_empty() {
             bail!(
@@ -190,7 +191,6 @@ pub fn install_cluster(
         if options.dry_run {
             return dry_run(applier, record, desired, &history, progress).await;
         }
-        let applier = applier.force_conflicts(options.force_conflicts || options.adopt);
         converge(applier, record, desired, &history, options.keep, waits, progress).await
     })?;
     Ok((report, verdict))

@@ -1,10 +1,10 @@
-//! Applying objects with server-side apply: field manager `airlock`, so a
-//! rerun converges and fields others own are left alone. A field another
-//! manager took over since (an autoscaler's `spec.replicas`) is a conflict
-//! the user settles, unless told to force it (as `kubectl apply
-//! --server-side --force-conflicts`); reading and
-//! deleting them. Each kind is found by discovery once per run; CRDs are
-//! waited for (bounded) before anything that may use them.
+//! Applying objects with server-side apply (field manager `airlock`), so a
+//! rerun converges and fields others own are left alone; reading and
+//! deleting them. A field another manager took over since (an autoscaler's
+//! `spec.replicas`) is a conflict the user settles, unless told to force it
+//! (as `kubectl apply --server-side --force-conflicts`). Each kind is found
+//! by discovery once per run; CRDs are waited for (bounded) before anything
+//! that may use them.
 
 use super::objects::DesiredObject;
 use super::webhooks::{self, BundleWebhook};
