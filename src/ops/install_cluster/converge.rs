@@ -188,6 +188,7 @@ pub(super) async fn wait_gone(
 ) -> Result<Vec<(ResourceRef, Vec<String>)>> {
     let deadline = std::time::Instant::now() + timeout;
     let mut waiting: Vec<(ResourceRef, Vec<String>)> = deleted.iter().map(|r| (r.clone(), Vec::new())).collect();
+    let mut poll = cluster::Poll::new();
     loop {
         let mut still = Vec::new();
         for (resource, _) in waiting {
@@ -201,7 +202,7 @@ pub(super) async fn wait_gone(
         if waiting.is_empty() || std::time::Instant::now() >= deadline {
             return Ok(waiting);
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        poll.sleep(deadline).await;
     }
 }
 
@@ -383,6 +384,7 @@ async fn wait_terminated(
             name: namespace.name().into(),
         };
         let mut said = false;
+        let mut poll = cluster::Poll::new();
         while let Some(live) = applier.get(&target).await? {
             if live.pointer("/status/phase").and_then(serde_json::Value::as_str) != Some("Terminating") {
                 break;
@@ -410,7 +412,7 @@ async fn wait_terminated(
                     ),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            poll.sleep(deadline).await;
         }
     }
     Ok(())

@@ -285,24 +285,28 @@ impl Applier {
     }
 
     /// Waits until every CRD named is established (the API serves its
-    /// kind), polling a few times a second up to `timeout`.
+    /// kind), reading them up to `AT_ONCE` at a time, up to `timeout`.
     pub async fn wait_established(&self, names: &[String], timeout: Duration) -> Result<(), ClusterError> {
         let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
         let deadline = Instant::now() + timeout;
+        let mut poll = super::Poll::new();
         let mut waiting: Vec<&String> = names.iter().collect();
         while !waiting.is_empty() {
-            let mut still = Vec::new();
-            for name in waiting {
-                let crd =
-                    api.get(name).await.map_err(|e| api_failure(e, || format!("CustomResourceDefinition {name}")))?;
-                let established = crd.status.and_then(|s| s.conditions).is_some_and(|conditions| {
-                    conditions.iter().any(|c| c.type_ == "Established" && c.status == "True")
-                });
-                if !established {
-                    still.push(name);
-                }
-            }
-            waiting = still;
+            let api = &api;
+            let reads = futures_util::stream::iter(waiting)
+                .map(|name| async move {
+                    let crd = api
+                        .get(name)
+                        .await
+                        .map_err(|e| api_failure(e, || format!("CustomResourceDefinition {name}")))?;
+                    let established = crd.status.and_then(|s| s.conditions).is_some_and(|conditions| {
+                        conditions.iter().any(|c| c.type_ == "Established" && c.status == "True")
+                    });
+                    Ok::<_, ClusterError>((!established).then_some(name))
+                })
+                .buffered(AT_ONCE);
+            let read: Vec<Result<Option<&String>, ClusterError>> = reads.collect().await;
+            waiting = read.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
             if waiting.is_empty() {
                 break;
             }
@@ -312,7 +316,7 @@ impl Applier {
                     seconds: timeout.as_secs(),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            poll.sleep(deadline).await;
         }
         Ok(())
     }

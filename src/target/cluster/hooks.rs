@@ -125,6 +125,7 @@ async fn delete_and_wait(applier: &mut Applier, target: &ResourceRef, deadline: 
     if let Deletion::Failed(why) = applier.delete(target).await {
         return Err(ClusterError::Refused { object: target.to_string(), detail: why });
     }
+    let mut poll = super::Poll::new();
     while applier.get(target).await?.is_some() {
         if Instant::now() >= deadline {
             return Err(ClusterError::Refused {
@@ -132,7 +133,7 @@ async fn delete_and_wait(applier: &mut Applier, target: &ResourceRef, deadline: 
                 detail: "its old copy is still being deleted; rerun once it is gone".into(),
             });
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        poll.sleep(deadline).await;
     }
     Ok(())
 }
@@ -166,6 +167,7 @@ pub async fn run(
             delete_and_wait(applier, &target, deadline).await?;
         }
         applier.apply(&hook.object).await?;
+        let mut poll = super::Poll::new();
         let result = loop {
             let state = applier.get(&target).await?;
             match state.as_ref().map(|object| outcome(&target.kind, object)) {
@@ -174,7 +176,7 @@ pub async fn run(
                 Some(None) if Instant::now() >= deadline => {
                     break Err(format!("not finished after {} s (raise --timeout)", timeout.as_secs()))
                 }
-                Some(None) => tokio::time::sleep(Duration::from_millis(500)).await,
+                Some(None) => poll.sleep(deadline).await,
             }
         };
         if let Err(detail) = result {

@@ -56,6 +56,26 @@ pub enum ClusterError {
     Record { what: String, detail: String },
 }
 
+/// The pauses between reads of the API server while waiting for something
+/// (a CRD served, a hook finished, a rollout done, an object gone): short
+/// at first, as most such waits end within a second, then growing to one
+/// a second, so a wait of minutes costs the API server few requests.
+pub(crate) struct Poll {
+    pause: std::time::Duration,
+}
+
+impl Poll {
+    pub(crate) fn new() -> Poll {
+        Poll { pause: std::time::Duration::from_millis(50) }
+    }
+
+    /// Sleeps the next pause, never past `deadline`.
+    pub(crate) async fn sleep(&mut self, deadline: std::time::Instant) {
+        tokio::time::sleep(self.pause.min(deadline.saturating_duration_since(std::time::Instant::now()))).await;
+        self.pause = (self.pause * 3 / 2).min(std::time::Duration::from_secs(1));
+    }
+}
+
 /// Sorts a failed API call: no answer at all, or the API's own refusal.
 fn api_failure(e: kube::Error, object: impl FnOnce() -> String) -> ClusterError {
     match e {

@@ -67,6 +67,7 @@ pub fn not_ready(kind: &str, object: &Value) -> Option<String> {
 /// deadline naming those that are not, with why.
 pub async fn wait_ready(applier: &mut Applier, applied: &[ResourceRef], timeout: Duration) -> Result<(), ClusterError> {
     let deadline = Instant::now() + timeout;
+    let mut poll = super::Poll::new();
     let mut waiting: Vec<&ResourceRef> = applied
         .iter()
         .filter(|r| matches!(r.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet" | "Pod"))
@@ -95,7 +96,7 @@ pub async fn wait_ready(applier: &mut Applier, applied: &[ResourceRef], timeout:
             return Err(ClusterError::NotReady { seconds: timeout.as_secs(), list: list.join("; "), describe });
         }
         waiting = still.into_iter().map(|(r, _)| r).collect();
-        tokio::time::sleep(Duration::from_millis(500).min(deadline.saturating_duration_since(Instant::now()))).await;
+        poll.sleep(deadline).await;
     }
 }
 
