@@ -351,7 +351,11 @@ fn install_upgrade_rollback_into_a_cluster() {
     let blobs = v.airlock.inspect(&v.diff)["blobs"].as_array().unwrap().clone();
     assert!(blobs.iter().any(|b| b["inBase"] == true), "{blobs:?}");
     let diff = v.diff.to_str().unwrap();
+    let crd_applies = || c.applies().iter().filter(|a| *a == CRD).count();
+    let crd_applied = crd_applies();
     let (out, err) = v.ok(&["upgrade", diff, "--registry", "reg.example:5000/mirror", "--allow-unsigned"], &kubeconfig);
+    // The CRD is as version 1 left it: not sent again.
+    assert_eq!(crd_applies(), crd_applied);
     assert!(err.contains(&format!("Ran hook pre-upgrade Job {ns}/upgrade-db")), "{err}");
     assert!(out.contains(&format!("{release} 2.0.0: revision 2")), "{out}");
     assert!(
@@ -373,8 +377,11 @@ fn install_upgrade_rollback_into_a_cluster() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(lines[0].contains("install") && lines[0].contains("1.0.0") && lines[1].contains("upgrade"), "{out}");
+    // Someone else changes the CRD: the rollback applies it again.
+    c.plane.kubectl_ok(&["annotate", "customresourcedefinition", "widgets.example.com", "site=edited"]);
     let (out, err) = v.ok(&["rollback", release], &kubeconfig);
     assert!(out.contains(&format!("{release} 1.0.0: revision 3")), "{out}");
+    assert_eq!(crd_applies(), crd_applied + 1);
     assert!(err.contains(&format!("Deleted Service {ns}/svc")), "{err}");
     // Revision 1's own pre-rollback hook, before its objects return.
     assert!(err.contains(&format!("Ran hook pre-rollback Job {ns}/before-rollback")), "{err}");

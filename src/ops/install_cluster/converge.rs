@@ -246,6 +246,20 @@ pub(super) async fn converge(
     release.check_size()?;
     let webhooks = webhooks::of_bundle(desired.all());
     let mut applier = applier.dry_run(false).wait_for_webhooks(webhooks, waits.hooks);
+    if let Some(previous) = history.last().filter(|p| p.failed.is_none()) {
+        let same: Vec<&DesiredObject> = desired
+            .first
+            .iter()
+            .filter(|o| {
+                o.is_crd()
+                    && previous
+                        .objects
+                        .iter()
+                        .any(|p| p.resource.kind == o.kind() && p.resource.name == o.name() && p.body == o.body)
+            })
+            .collect();
+        applier.skip_unchanged_crds(&same).await?;
+    }
     applier.apply(&records_namespace()).await?;
     let mut applied = Vec::new();
     let hooks_run =

@@ -41,6 +41,9 @@ pub struct Applier {
     /// do not answer for yet is applied again.
     webhooks: Vec<BundleWebhook>,
     webhook_wait: Duration,
+    /// CRDs as the cluster holds them already: applying them again would
+    /// change nothing and cost a large request each.
+    unchanged: Vec<ResourceRef>,
 }
 
 impl Applier {
@@ -52,7 +55,42 @@ impl Applier {
             force_conflicts: false,
             webhooks: Vec::new(),
             webhook_wait: Duration::ZERO,
+            unchanged: Vec::new(),
         }
+    }
+
+    /// Of `crds`, each the same as airlock last applied it, finds those the
+    /// cluster holds unchanged since: airlock's apply is their newest
+    /// change (no other manager touched their spec since; status does not
+    /// count). Those are not applied again. Read up to `AT_ONCE` at a time,
+    /// metadata only.
+    pub async fn skip_unchanged_crds(&mut self, crds: &[&DesiredObject]) -> Result<(), ClusterError> {
+        let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        let api = &api;
+        let reads = futures_util::stream::iter(crds)
+            .map(|crd| async move {
+                let name = crd.name();
+                let found = api
+                    .get_metadata_opt(name)
+                    .await
+                    .map_err(|e| api_failure(e, || format!("CustomResourceDefinition {name}")))?;
+                let entries = found.and_then(|m| m.metadata.managed_fields).unwrap_or_default();
+                let changes = entries.iter().filter(|e| e.subresource.as_deref().unwrap_or_default().is_empty());
+                let newest = changes.max_by(|a, b| a.time.cmp(&b.time));
+                let ours = newest.is_some_and(|e| {
+                    e.manager.as_deref() == Some(FIELD_MANAGER) && e.operation.as_deref() == Some("Apply")
+                });
+                Ok::<_, ClusterError>(ours.then(|| ResourceRef {
+                    api_version: crd.api_version().into(),
+                    kind: crd.kind().into(),
+                    namespace: None,
+                    name: name.into(),
+                }))
+            })
+            .buffered(AT_ONCE);
+        let read: Vec<Result<Option<ResourceRef>, ClusterError>> = reads.collect().await;
+        self.unchanged = read.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
+        Ok(())
     }
 
     /// This applier, applying again (up to `wait`) an object that one of
@@ -221,6 +259,9 @@ impl Applier {
         resource: &ApiResource,
         target: ResourceRef,
     ) -> Result<ResourceRef, ClusterError> {
+        if self.unchanged.contains(&target) {
+            return Ok(target);
+        }
         let namespace = target.namespace.clone();
         let mut body = object.body.clone();
         if let Some(ns) = &namespace {
@@ -290,7 +331,9 @@ impl Applier {
         let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
         let deadline = Instant::now() + timeout;
         let mut poll = super::Poll::new();
-        let mut waiting: Vec<&String> = names.iter().collect();
+        // Those left as they were are served already.
+        let mut waiting: Vec<&String> =
+            names.iter().filter(|name| !self.unchanged.iter().any(|u| &u.name == *name)).collect();
         while !waiting.is_empty() {
             let api = &api;
             let reads = futures_util::stream::iter(waiting)
