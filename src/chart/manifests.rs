@@ -58,7 +58,8 @@ pub struct Manifest {
     pub hook_events: Vec<String>,
 }
 
-/// Regular manifests in install order, and hooks, in Helm's order.
+/// Regular manifests in install order, and hooks, in Helm's order, their
+/// texts as `helm template` prints them.
 pub fn sort(rendered: &Rendered) -> (Vec<Manifest>, Vec<Manifest>) {
     let mut regular = Vec::new();
     let mut hooks = Vec::new();
@@ -86,6 +87,12 @@ pub fn sort(rendered: &Rendered) -> (Vec<Manifest>, Vec<Manifest>) {
     }
     regular.sort_by(|a, b| rank(&a.kind).cmp(&rank(&b.kind)));
     hooks.sort_by(|a, b| rank(&a.kind).cmp(&rank(&b.kind)));
+    // Each text keeps the whitespace it ended in (`split_manifests`), which
+    // `helm template` prints, but for the last manifest's: it prints the
+    // release's manifests trimmed, then the hooks.
+    if let Some(last) = regular.last_mut() {
+        last.text.truncate(last.text.trim_end().len());
+    }
     (regular, hooks)
 }
 

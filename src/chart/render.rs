@@ -12,6 +12,7 @@ use super::load::Chart;
 use super::template::semver;
 use super::template::{str_field, Map, Object, TemplateSet, Value};
 use super::values;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -130,10 +131,16 @@ pub fn render(chart: &Chart, user_values: Map, options: &RenderOptions) -> Resul
         return Err(RenderError::KubeVersion { chart: chart.name.clone(), wanted, actual: kube });
     }
     check_dependencies_present(chart)?;
-    let all_values = values::coalesce(chart, user_values.clone());
-    let mut chart = enabled_dependencies(chart, &all_values, "");
-    import_values(&mut chart);
-    let values = values::coalesce(&chart, user_values);
+    // Helm's ProcessDependencies, whose failures it reports as such.
+    let dependency_error = |e: String| RenderError::Values(format!("chart dependencies processing failed: {e}"));
+    let mut chart = if has_dependencies(chart) {
+        let all_values = values::coalesce(chart, &user_values).map_err(dependency_error)?;
+        enabled_dependencies(chart, &all_values, "")
+    } else {
+        chart.clone()
+    };
+    import_values(&mut chart).map_err(dependency_error)?;
+    let values = values::coalesce(&chart, &user_values).map_err(RenderError::Values)?;
     super::schema::validate(&chart, &values).map_err(RenderError::Values)?;
 
     let capabilities = capabilities(&kube, &options.api_versions);
@@ -473,29 +480,49 @@ fn enabled_dependencies(chart: &Chart, values: &Map, path: &str) -> Chart {
     if !deps.is_empty() {
         out.metadata.insert("dependencies".into(), Value::list(kept_deps));
     }
-    out.subcharts = kept.iter().map(|sub| enabled_dependencies(sub, values, &format!("{path}{}.", sub.name))).collect();
+    out.subcharts = kept
+        .iter()
+        .map(|sub| {
+            if has_dependencies(sub) {
+                enabled_dependencies(sub, values, &format!("{path}{}.", sub.name))
+            } else {
+                sub.clone()
+            }
+        })
+        .collect();
     out
 }
 
-/// Helm's processDependencyImportValues, children first: each dependency's
-/// `import-values` (`exports.NAME` for a plain name, or `{child, parent}`)
-/// copied into the parent's defaults, below the parent's own values.
-fn import_values(chart: &mut Chart) {
+/// Whether Chart.yaml (or a v1 chart's requirements.yaml) lists
+/// dependencies: Helm processes those of no other chart (not even the
+/// aliases and conditions of its subcharts' own dependencies).
+fn has_dependencies(chart: &Chart) -> bool {
+    matches!(chart.metadata.get("dependencies"), Some(Value::List(_)))
+}
+
+/// Helm v4's processDependencyImportValues, children first. For a chart
+/// whose dependencies (those still enabled) are listed, its defaults become
+/// its values merged with all its subcharts' (Helm's MergeValues: `null`s
+/// kept, `global` passed down), with each dependency's `import-values`
+/// (`exports.NAME` for a plain name, or `{child, parent}`) merged below
+/// them. Tables are shared as Helm shares them (see `values`).
+fn import_values(chart: &mut Chart) -> Result<(), String> {
     for sub in &mut chart.subcharts {
-        import_values(sub);
+        import_values(sub)?;
     }
     let deps = match chart.metadata.get("dependencies") {
-        Some(Value::List(l)) => l.clone(),
-        _ => return,
+        // Helm's list of the enabled ones is nil when none is left.
+        Some(Value::List(l)) if !l.is_empty() => l.clone(),
+        _ => return Ok(()),
     };
-    let merged = values::coalesce(chart, Map::new());
-    let mut imported = Map::new();
+    let merged = Rc::new(RefCell::new(values::merge_values(chart, &Map::new())?));
+    let imported = Rc::new(RefCell::new(Map::new()));
     for dep in deps.iter() {
         let Value::Map(dep) = dep else { continue };
         let dep = dep.borrow();
         let name = match (dep.get("alias"), dep.get("name")) {
             (Some(Value::Str(a)), _) if !a.is_empty() => a.to_string(),
-            (_, Some(Value::Str(n))) => n.to_string(),
+            (_, Some(name)) => name.go_string_inner(),
             _ => continue,
         };
         let Some(Value::List(imports)) = dep.get("import-values") else { continue };
@@ -503,38 +530,51 @@ fn import_values(chart: &mut Chart) {
             let (child, parent) = match import {
                 Value::Str(s) => (format!("exports.{s}"), ".".to_string()),
                 Value::Map(m) => {
+                    // fmt's %v: a missing key is `<nil>`.
                     let m = m.borrow();
-                    let text = |k: &str| m.get(k).map(Value::go_string_inner).unwrap_or_default();
+                    let text = |k: &str| m.get(k).map(Value::go_string_inner).unwrap_or_else(|| "<nil>".into());
                     (text("child"), text("parent"))
                 }
                 _ => continue,
             };
-            let Some(Value::Map(table)) = lookup_path(&merged, &format!("{name}.{child}")) else { continue };
-            let table = table.borrow().clone();
+            let Some(table) = table_at(&merged, &format!("{name}.{child}")) else { continue };
             let placed = if parent == "." { table } else { path_to_map(&parent, table) };
-            values::coalesce_tables(&mut imported, &placed, false);
+            values::coalesce_tables(&imported, &placed, true);
         }
     }
-    if imported.is_empty() {
-        return;
+    let defaults = Rc::new(RefCell::new(merged.borrow().iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect()));
+    values::coalesce_tables(&defaults, &imported, true);
+    chart.values = defaults.borrow().clone();
+    Ok(())
+}
+
+/// Helm's Values.Table: the map at a dotted path (`a.b.c`), itself (a fresh
+/// one when empty, as AsMap gives); None where a step is missing or not a
+/// map.
+fn table_at(values: &Rc<RefCell<Map>>, path: &str) -> Option<Rc<RefCell<Map>>> {
+    let mut current = values.clone();
+    for key in path.split('.') {
+        let next = match current.borrow().get(key) {
+            Some(Value::Map(m)) => m.clone(),
+            _ => return None,
+        };
+        current = next;
     }
-    let mut new_defaults: Map = merged.into_iter().filter(|(_, v)| !matches!(v, Value::Nil)).collect();
-    values::coalesce_tables(&mut new_defaults, &imported, false);
-    chart.values = new_defaults;
+    if current.borrow().is_empty() {
+        return Some(Rc::new(RefCell::new(Map::new())));
+    }
+    Some(current)
 }
 
 /// `a.b` and a table -> `{a: {b: table}}`.
-fn path_to_map(path: &str, table: Map) -> Map {
-    let mut value = Value::map(table);
+fn path_to_map(path: &str, table: Rc<RefCell<Map>>) -> Rc<RefCell<Map>> {
+    let mut table = table;
     for key in path.split('.').rev() {
         let mut m = Map::new();
-        m.insert(key.to_string(), value);
-        value = Value::map(m);
+        m.insert(key.to_string(), Value::Map(table));
+        table = Rc::new(RefCell::new(m));
     }
-    match value {
-        Value::Map(m) => m.borrow().clone(),
-        _ => unreachable!("built as a map"),
-    }
+    table
 }
 
 /// The value at a dotted path (`a.b.c`) of a values map.
@@ -662,11 +702,14 @@ impl Object for Files {
     }
 }
 
-/// Helm's split of rendered text into manifests (releaseutil's
-/// SplitManifests): a `---` at the start of a line ends a document, whatever
-/// follows it; each document is trimmed and empty ones are dropped.
+/// Helm v4's split of rendered text into manifests (releaseutil's
+/// SplitManifests): a `---` at the start of a line ends a document (spaces
+/// and tabs after it go with it, whatever else follows starts the next);
+/// documents of nothing but whitespace are dropped, the others lose their
+/// leading whitespace but keep their trailing whitespace, which Helm
+/// prints (the blank line after a template that ends in a newline).
 pub fn split_manifests(text: &str) -> Vec<String> {
     static SEPARATOR: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"(?:^|\s*\n)---\s*").expect("valid pattern"));
-    SEPARATOR.split(text).map(str::trim).filter(|d| !d.is_empty()).map(str::to_string).collect()
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(?m)^---[ \t]*").expect("valid pattern"));
+    SEPARATOR.split(text.trim_start()).filter(|d| !d.trim().is_empty()).map(|d| d.trim_start().to_string()).collect()
 }

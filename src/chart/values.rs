@@ -1,11 +1,15 @@
 //! Chart values as Helm computes them: `-f` files merged in order, then
 //! `--set`/`--set-string` (Helm's strvals syntax), then coalesced with the
-//! chart's and subcharts' defaults (a user `null` deletes a default,
-//! `global` flows down to every subchart).
+//! chart's and subcharts' defaults as Helm v4 coalesces them (a user `null`
+//! deletes a default, a `null` among the defaults is dropped, `global`
+//! flows down to every subchart; see `coalesce`).
 
 use super::load::Chart;
 use super::template::convert::{from_json, from_yaml};
+use super::template::value::format_float_g;
 use super::template::{Map, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// A chart's user values from a spec: its values files (name, YAML text)
 /// merged in order as `-f` files are, then its inline values (JSON).
@@ -98,68 +102,145 @@ fn as_map(v: &Value) -> Option<Map> {
     }
 }
 
-/// Helm's CoalesceValues: the user's values over the chart's defaults,
-/// recursively through subcharts. `user` is consumed and returned.
-pub fn coalesce(chart: &Chart, user: Map) -> Map {
-    let mut dest = user;
-    coalesce_chart(chart, &mut dest);
-    dest
+/// A Go map: values' maps are shared, as Helm's are, so coalescing
+/// changes them in place and what one chart's values share with another's
+/// (a parent's `global` tables) stays shared, as in Helm.
+type Table = Rc<RefCell<Map>>;
+
+fn table(map: Map) -> Table {
+    Rc::new(RefCell::new(map))
 }
 
-fn coalesce_chart(chart: &Chart, dest: &mut Map) {
-    coalesce_defaults(&chart.values.clone(), dest);
+/// Helm's CoalesceValues: a copy of the user's values over the chart's
+/// defaults, recursively through subcharts. `null` goes as in Helm v4: a
+/// user `null` deletes the default it meets; a `null` among the chart's
+/// defaults is no value at all (dropped, nested ones too), unless the user
+/// gave that subchart's values, when the parent's defaults for it are
+/// merged into them nulls and all, and then delete the subchart's
+/// defaults they meet; a `null` the user gives for a key without a default
+/// stays. Values of a subchart that are not a map are an error
+/// (`type mismatch on NAME: ...`, Go's `%t` of the value).
+pub fn coalesce(chart: &Chart, user: &Map) -> Result<Map, String> {
+    let dest = table(user.iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect());
+    coalesce_chart(chart, &dest, false)?;
+    let values = dest.borrow().clone();
+    Ok(values)
+}
+
+/// Helm's MergeValues: as `coalesce`, but every `null` is kept (what
+/// import-values works on).
+pub fn merge_values(chart: &Chart, user: &Map) -> Result<Map, String> {
+    let dest = table(user.iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect());
+    coalesce_chart(chart, &dest, true)?;
+    let values = dest.borrow().clone();
+    Ok(values)
+}
+
+fn coalesce_chart(chart: &Chart, dest: &Table, merge: bool) -> Result<(), String> {
+    coalesce_values(chart, dest, merge);
     for sub in &chart.subcharts {
-        let mut sub_values = match dest.get(&sub.name) {
-            None | Some(Value::Nil) => Map::new(),
-            Some(v) => match as_map(v) {
-                Some(m) => m,
-                None => continue,
-            },
+        let current = dest.borrow().get(&sub.name).cloned();
+        let sub_values = match current {
+            None => {
+                let fresh = table(Map::new());
+                dest.borrow_mut().insert(sub.name.clone(), Value::Map(fresh.clone()));
+                fresh
+            }
+            Some(Value::Map(m)) => m,
+            Some(other) => return Err(format!("type mismatch on {}: {}", sub.name, go_bad_bool_verb(&other))),
         };
-        coalesce_globals(&mut sub_values, dest);
-        coalesce_chart(sub, &mut sub_values);
-        dest.insert(sub.name.clone(), Value::map(sub_values));
+        coalesce_globals(&sub_values, dest);
+        coalesce_chart(sub, &sub_values, merge)?;
     }
+    Ok(())
 }
 
-/// Copies chart defaults into `dest` where the user gave nothing; a user
-/// `null` removes the key.
-fn coalesce_defaults(defaults: &Map, dest: &mut Map) {
+/// The chart's own defaults (a fresh copy) under `values`: a key the
+/// values lack takes the default (when coalescing: not a `null`, and
+/// without the `null`s inside); a `null` there deletes the key when
+/// coalescing; maps on both sides are merged, the values winning, the
+/// defaults' `null`s dropped first unless merging (or the key is a
+/// subchart's, whose defaults are merged with their `null`s).
+fn coalesce_values(chart: &Chart, values: &Table, merge: bool) {
+    let defaults: Map = chart.values.iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect();
     for (key, default) in defaults {
-        match dest.get(key) {
-            Some(Value::Nil) => {
-                dest.remove(key);
+        let current = values.borrow().get(&key).cloned();
+        match current {
+            Some(Value::Nil) if !merge => {
+                values.borrow_mut().remove(&key);
             }
-            Some(Value::Map(user)) => {
-                if let Value::Map(d) = default {
-                    let mut merged = user.borrow().clone();
-                    coalesce_tables(&mut merged, &d.borrow().clone(), false);
-                    dest.insert(key.clone(), Value::map(merged));
+            Some(Value::Map(dest)) => {
+                if let Value::Map(src) = &default {
+                    let merge = merge || chart.subcharts.iter().any(|s| s.name == key);
+                    if !merge {
+                        drop_nulls(src);
+                    }
+                    coalesce_tables(&dest, src, merge);
                 }
             }
             Some(_) => {}
             None => {
-                dest.insert(key.clone(), default.deep_copy());
+                if !merge {
+                    match &default {
+                        Value::Nil => continue,
+                        Value::Map(m) => drop_nulls(m),
+                        _ => {}
+                    }
+                }
+                values.borrow_mut().insert(key, default);
             }
         }
     }
 }
 
-/// Helm's coalesceTablesFullKey: `dst` has precedence over `src`.
-pub fn coalesce_tables(dst: &mut Map, src: &Map, merge: bool) {
-    for (key, val) in src {
-        match dst.get(key) {
-            Some(Value::Nil) if !merge => {
-                dst.remove(key);
+/// Removes every `null` from `map`, nested maps included.
+fn drop_nulls(map: &Table) {
+    map.borrow_mut().retain(|_, v| !matches!(v, Value::Nil));
+    let nested: Vec<Table> = map
+        .borrow()
+        .values()
+        .filter_map(|v| match v {
+            Value::Map(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect();
+    for m in nested {
+        if !Rc::ptr_eq(&m, map) {
+            drop_nulls(&m);
+        }
+    }
+}
+
+/// Helm's CoalesceTables (`merge` false) and MergeTables (true) on maps
+/// that are not a chart's: `dst`'s values win, `src` fills in what `dst`
+/// lacks, nested maps merged. When coalescing, a `null` in `dst` deletes
+/// the key if `src` had a value for it, and stays otherwise. As in Helm,
+/// `src` is changed too: a key `dst` holds `null` for is set to `null`.
+pub fn coalesce_tables(dst: &Table, src: &Table, merge: bool) {
+    if Rc::ptr_eq(dst, src) {
+        // Coalescing a map with itself changes nothing.
+        return;
+    }
+    let src_had: Vec<String> =
+        src.borrow().iter().filter(|(_, v)| !matches!(v, Value::Nil)).map(|(k, _)| k.clone()).collect();
+    let dst_nulls: Vec<String> =
+        dst.borrow().iter().filter(|(_, v)| matches!(v, Value::Nil)).map(|(k, _)| k.clone()).collect();
+    for key in dst_nulls {
+        src.borrow_mut().insert(key, Value::Nil);
+    }
+    let entries: Vec<(String, Value)> = src.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for (key, val) in entries {
+        let current = dst.borrow().get(&key).cloned();
+        match current {
+            Some(Value::Nil) if !merge && src_had.binary_search(&key).is_ok() => {
+                dst.borrow_mut().remove(&key);
             }
             None => {
-                dst.insert(key.clone(), val.deep_copy());
+                dst.borrow_mut().insert(key, val);
             }
             Some(Value::Map(d)) => {
-                if let Value::Map(s) = val {
-                    let mut merged = d.borrow().clone();
-                    coalesce_tables(&mut merged, &s.borrow().clone(), merge);
-                    dst.insert(key.clone(), Value::map(merged));
+                if let Value::Map(s) = &val {
+                    coalesce_tables(&d, s, merge);
                 }
             }
             Some(_) => {}
@@ -167,41 +248,67 @@ pub fn coalesce_tables(dst: &mut Map, src: &Map, merge: bool) {
     }
 }
 
-/// Helm's coalesceGlobals: the parent's `global` merged into the child's,
-/// the parent winning.
-fn coalesce_globals(dest: &mut Map, parent: &Map) {
-    let mut dg = match dest.get("global") {
-        None => Map::new(),
-        Some(v) => match as_map(v) {
-            Some(m) => m,
-            None => return,
-        },
+/// Helm's coalesceGlobals: the parent's `global` into the child's, the
+/// parent winning. A table there is a shallow copy of the parent's, merged
+/// over the child's (nulls kept), so tables nested deeper are the parent's
+/// own, and the child's defaults merged into them later show in the
+/// parent's `global` too, as in Helm.
+fn coalesce_globals(dest: &Table, parent: &Table) {
+    let current = dest.borrow().get("global").cloned();
+    let dg = match current {
+        None => table(Map::new()),
+        Some(Value::Map(m)) => m,
+        Some(_) => return,
     };
-    let sg = match parent.get("global") {
-        None => Map::new(),
-        Some(v) => match as_map(v) {
-            Some(m) => m,
-            None => return,
-        },
+    let current = parent.borrow().get("global").cloned();
+    let sg = match current {
+        None => table(Map::new()),
+        Some(Value::Map(m)) => m,
+        Some(_) => return,
     };
-    for (key, val) in sg {
-        match (&val, dg.get(&key)) {
+    let entries: Vec<(String, Value)> = sg.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for (key, val) in entries {
+        let existing = dg.borrow().get(&key).cloned();
+        match (&val, existing) {
             (Value::Map(v), None) => {
-                dg.insert(key, Value::map(v.borrow().clone()));
+                let copy = table(v.borrow().clone());
+                dg.borrow_mut().insert(key, Value::Map(copy));
             }
             (Value::Map(v), Some(Value::Map(existing))) => {
-                let mut vv = v.borrow().clone();
-                coalesce_tables(&mut vv, &existing.borrow().clone(), true);
-                dg.insert(key, Value::map(vv));
+                let copy = table(v.borrow().clone());
+                coalesce_tables(&copy, &existing, true);
+                dg.borrow_mut().insert(key, Value::Map(copy));
             }
-            (Value::Map(_), Some(_)) => {}
-            (_, Some(Value::Map(_))) => {}
+            (Value::Map(_), Some(_)) | (_, Some(Value::Map(_))) => {}
             _ => {
-                dg.insert(key, val);
+                dg.borrow_mut().insert(key, val);
             }
         }
     }
-    dest.insert("global".into(), Value::map(dg));
+    dest.borrow_mut().insert("global".into(), Value::Map(dg));
+}
+
+/// Go's `%t` of a value that is not a bool, as Helm's `type mismatch`
+/// error prints it: `%!t(int64=1)`, `%!t(<nil>)`, lists and maps element
+/// by element.
+fn go_bad_bool_verb(value: &Value) -> String {
+    match value {
+        Value::Bool(b) => b.to_string(),
+        Value::Nil => "%!t(<nil>)".into(),
+        Value::Int(i) => format!("%!t(int64={i})"),
+        Value::Float(f) => format!("%!t(float64={})", format_float_g(*f)),
+        Value::Str(s) => format!("%!t(string={s})"),
+        Value::List(l) => format!("[{}]", l.iter().map(go_bad_bool_verb).collect::<Vec<_>>().join(" ")),
+        Value::Map(m) => format!(
+            "map[{}]",
+            m.borrow()
+                .iter()
+                .map(|(k, v)| format!("%!t(string={k}):{}", go_bad_bool_verb(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        Value::Object(o) => format!("%!t({}={})", o.type_name(), o.display()),
+    }
 }
 
 /// Applies one `--set` (or `--set-string` when `strings`) argument:
@@ -403,6 +510,56 @@ mod tests {
         );
         assert_eq!(values("0755\n").unwrap_err(), "must hold a map of values, not a number");
         assert!(values("a: .inf\n").unwrap_err().contains("infinite"));
+    }
+
+    fn chart(name: &str, values: &str, subcharts: Vec<Chart>) -> Chart {
+        Chart {
+            metadata: Map::new(),
+            values: read_values(values).unwrap(),
+            files: Default::default(),
+            subcharts,
+            name: name.into(),
+        }
+    }
+
+    /// What `toJson .Values` gives in Helm v4.3.2's `helm template` for
+    /// these charts and values (tests/helm_yaml11.rs checks many more
+    /// against the binary).
+    #[test]
+    fn nulls_are_coalesced_as_in_helm() {
+        let json =
+            |chart: &Chart, user: &str| to_json(&Value::map(coalesce(chart, &read_values(user).unwrap()).unwrap()));
+        let plain = chart("p", "a: ~\nb: {c: ~, d: 1}\n", vec![]);
+        assert_eq!(json(&plain, ""), r#"{"b":{"d":1}}"#);
+        assert_eq!(json(&plain, "b: {c: 2}\nx: ~\n"), r#"{"b":{"c":2,"d":1},"x":null}"#);
+        assert_eq!(json(&plain, "b: {c: ~, e: ~}\na: ~\n"), r#"{"b":{"c":null,"d":1,"e":null}}"#);
+        assert_eq!(json(&plain, "b: ~\n"), "{}");
+
+        // The parent's defaults for a subchart keep their nulls when the
+        // user gives values for it; nested global tables are shared.
+        let sub = chart("s", "global: {a: {b: {w: 2}}, k: {z: 3}}\nx: 1\nq: {r: 1}\n", vec![]);
+        let parent = chart("q", "global: {a: {b: {x: 1}}, k: {m: 1}}\ns: {x: ~, q: {r: ~}}\n", vec![sub]);
+        let g = r#"{"a":{"b":{"w":2,"x":1}},"k":{"m":1,"z":3}}"#;
+        assert_eq!(
+            json(&parent, ""),
+            format!(
+                r#"{{"global":{{"a":{{"b":{{"w":2,"x":1}}}},"k":{{"m":1}}}},"s":{{"global":{g},"q":{{"r":1}},"x":1}}}}"#
+            )
+        );
+        assert_eq!(
+            json(&parent, "s: {u: 1}"),
+            format!(
+                r#"{{"global":{{"a":{{"b":{{"w":2,"x":1}}}},"k":{{"m":1}}}},"s":{{"global":{g},"q":{{}},"u":1}}}}"#
+            )
+        );
+
+        // A subchart's values must be a map.
+        assert_eq!(
+            coalesce(&parent, &read_values("s: [1, a]").unwrap()).unwrap_err(),
+            "type mismatch on s: [%!t(float64=1) %!t(string=a)]"
+        );
+        // A user null for them drops the parent's defaults for them.
+        assert_eq!(json(&parent, "s: ~"), json(&parent, ""));
     }
 
     /// `--set` keeps Helm's strvals typing, not YAML's.

@@ -1,10 +1,9 @@
 //! `airlock template`: render a chart as `helm template` does, offline.
 
 use crate::chart::render::{render, RenderOptions, Rendered};
-use crate::chart::template::convert::from_yaml;
-use crate::chart::template::{Map, Value};
+use crate::chart::template::Map;
 use crate::chart::{load, values};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 pub struct TemplateOptions {
@@ -23,14 +22,11 @@ pub fn template(options: &TemplateOptions) -> Result<Rendered> {
     for file in &options.values_files {
         let text =
             std::fs::read_to_string(file).with_context(|| format!("cannot read values file {}", file.display()))?;
-        match from_yaml(&text)
+        // Every YAML document of the file, as Helm v4 reads it.
+        let values = values::read_values(&text)
             .map_err(anyhow::Error::msg)
-            .with_context(|| format!("values file {} is not valid YAML", file.display()))?
-        {
-            Value::Map(m) => values::merge_maps(&mut user, &m.borrow()),
-            Value::Nil => {}
-            _ => bail!("values file {} must hold a map of values", file.display()),
-        }
+            .with_context(|| format!("cannot read values file {}", file.display()))?;
+        values::merge_maps(&mut user, &values);
     }
     for (list, strings) in [(&options.set, false), (&options.set_string, true)] {
         for arg in list {
