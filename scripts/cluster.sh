@@ -73,6 +73,7 @@ issue admin "/O=system:masters/CN=admin"
 issue controller-manager "/O=system:masters/CN=airlock-test:controller-manager"
 issue scheduler "/O=system:masters/CN=airlock-test:scheduler"
 issue kwok "/O=system:masters/CN=airlock-test:kwok"
+issue tester "/O=system:masters/CN=airlock-test:tester"
 ossl ecparam -name prime256v1 -genkey -noout -out "$pki/sa.key"
 ossl ec -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
 
@@ -96,10 +97,11 @@ contexts:
 current-context: airlock-test
 EOF
 }
-for c in admin controller-manager scheduler kwok; do kubeconfig_for "$c"; done
+for c in admin controller-manager scheduler kwok tester; do kubeconfig_for "$c"; done
 
-# Every request the admin makes (airlock, kubectl in tests), in order, with
-# its timing: tests read it to check what airlock sent and when.
+# Every request the admin makes (airlock in tests), in order, with its
+# timing: tests read it to check what airlock sent and when. The tests' own
+# kubectl runs as `tester`, left out.
 cat >"$dir/audit-policy.yaml" <<'EOF'
 apiVersion: audit.k8s.io/v1
 kind: Policy

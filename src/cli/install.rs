@@ -64,7 +64,7 @@ impl NodeArgs {
         if self.k3s {
             if self.wait || self.force_conflicts {
                 let flag = if self.wait { "--wait" } else { "--force-conflicts" };
-                bail!("{flag} applies to --kubeconfig without --k3s (K3s applies manifests by itself, later)");
+                bail!("{flag} applies to a cluster (without --k3s): K3s applies manifests by itself, later");
             }
             return Ok(Target::K3s);
         }
@@ -181,7 +181,7 @@ pub fn run(args: Args, printer: &Printer, action: Action) -> Result<()> {
     }
     if args.dry_run || args.adopt {
         let flag = if args.dry_run { "--dry-run" } else { "--adopt" };
-        bail!("{flag} applies to --kubeconfig without --k3s");
+        bail!("{flag} applies to a cluster (without --k3s)");
     }
     let node = args.node;
     let options = InstallOptions {

@@ -153,7 +153,7 @@ pub fn run_uninstall(args: UninstallArgs, printer: &Printer) -> Result<()> {
             uninstall_from_cluster(&cluster, &args.name, !args.no_hooks, args.node.timeout, printer)
         }
         Target::K3s if args.no_hooks => {
-            bail!("--no-hooks applies to --kubeconfig: on a K3s node, helm-controller runs the charts")
+            bail!("--no-hooks applies to a cluster (without --k3s): on a K3s node, helm-controller runs the charts")
         }
         Target::K3s => uninstall_from_node(&args, printer),
     }

@@ -293,7 +293,9 @@ fn objects_wait_for_the_bundles_own_webhook() {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/webhook_server.py");
         std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_secs(4));
-            let child = std::process::Command::new("python3")
+            // Dies with this test process, whatever happens to the test.
+            let child = std::process::Command::new("setpriv")
+                .args(["--pdeathsig", "KILL", "--", "python3"])
                 .arg(script)
                 .arg(port.to_string())
                 .arg(certs.join("server.crt"))
@@ -303,6 +305,11 @@ fn objects_wait_for_the_bundles_own_webhook() {
             *server.lock().unwrap() = Some(child);
         })
     };
+    let gadget_patches = || -> Vec<u16> {
+        let requests = site.plane.requests(&format!("test-{}", site.release), "/gadgets/g1");
+        requests.iter().filter(|r| r.verb == "patch").map(|r| r.code).collect()
+    };
+    let before = gadget_patches().len();
     let out = site.run(&["install", bundle.to_str().unwrap(), "--timeout", "60s"]);
     starter.join().unwrap();
     if let Some(mut child) = server.lock().unwrap().take() {
@@ -312,6 +319,10 @@ fn objects_wait_for_the_bundles_own_webhook() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(site.plane.object(&format!("/apis/{group}/v1/namespaces/{}/gadgets/g1", site.ns)).is_some());
+    // It was refused while nothing answered, then applied again.
+    let sent = gadget_patches()[before..].to_vec();
+    let refused_then_taken = sent.first().is_some_and(|c| *c >= 500) && matches!(sent.last(), Some(200 | 201));
+    assert!(refused_then_taken, "{sent:?}");
     // The webhook goes with the bundle; so can the Gadget, then.
     site.done();
     site.plane.kubectl_ok(&["delete", "customresourcedefinition", &format!("gadgets.{group}"), "--wait=false"]);
@@ -395,12 +406,17 @@ fn install_waits_for_its_namespace_to_finish_terminating() {
             && err.contains("example.com/hold"),
         "{err}"
     );
-    // What held it lets go a little later; the install waits and goes on.
+    // What held it lets go once the install is seen waiting (reading the
+    // namespace again and again); the install then goes on.
+    let user = format!("test-{}", site.release);
+    let path = format!("/api/v1/namespaces/{}", site.ns);
+    let reads_before = site.plane.requests(&user, &path).iter().filter(|r| r.path == path).count();
     let release = std::thread::spawn({
         let ns = site.ns.clone();
         let plane = site.plane;
         move || {
-            std::thread::sleep(std::time::Duration::from_secs(3));
+            let waiting = || plane.requests(&user, &path).iter().filter(|r| r.path == path).count() >= reads_before + 3;
+            assert!(plane.eventually(60, waiting), "the install never waited for the namespace");
             plane.kubectl_ok(&[
                 "-n",
                 &ns,

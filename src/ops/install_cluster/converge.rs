@@ -192,10 +192,15 @@ pub(super) async fn wait_gone(
     loop {
         let mut still = Vec::new();
         for (resource, _) in waiting {
-            if let Some(object) = applier.get(&resource).await? {
-                let finalizers = object.pointer("/metadata/finalizers").and_then(|f| f.as_array()).into_iter();
-                let finalizers = finalizers.flatten().filter_map(|f| f.as_str().map(str::to_string)).collect();
-                still.push((resource, finalizers));
+            match applier.get(&resource).await {
+                Ok(Some(object)) => {
+                    let finalizers = object.pointer("/metadata/finalizers").and_then(|f| f.as_array()).into_iter();
+                    let finalizers = finalizers.flatten().filter_map(|f| f.as_str().map(str::to_string)).collect();
+                    still.push((resource, finalizers));
+                }
+                // Gone, or its kind is (its CRD went first): nothing left.
+                Ok(None) | Err(cluster::ClusterError::UnknownKind { .. }) => {}
+                Err(e) => return Err(e.into()),
             }
         }
         waiting = still;
@@ -245,7 +250,7 @@ pub(super) async fn converge(
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;
     let webhooks = webhooks::of_bundle(desired.all());
-    let mut applier = applier.dry_run(false).wait_for_webhooks(webhooks, waits.hooks);
+    let mut applier = applier.dry_run(false).patient(webhooks, waits.hooks);
     if let Some(previous) = history.last().filter(|p| p.failed.is_none()) {
         let same: Vec<&DesiredObject> = desired
             .first
@@ -265,7 +270,7 @@ pub(super) async fn converge(
     let hooks_run =
         match apply_in_order(&mut applier, &desired, record.hook_events, waits.hooks, &mut applied, progress).await {
             Ok(hooks_run) => hooks_run,
-            Err(e) => return Err(stopped(&applier, release, &desired, history, &applied, e).await),
+            Err(e) => return Err(stopped(&mut applier, release, &desired, history, &applied, e).await),
         };
     for (object, resource) in release.objects.iter_mut().zip(&applied) {
         if let Some(ns) = &resource.namespace {
@@ -343,7 +348,7 @@ async fn apply_in_order(
 /// the same bundle again completes it. Later revisions record nothing: the
 /// previous one still describes the release, and a rerun converges.
 async fn stopped(
-    applier: &Applier,
+    applier: &mut Applier,
     mut release: Release,
     desired: &Desired,
     history: &[Release],
@@ -360,12 +365,28 @@ async fn stopped(
         ));
     }
     release.failed = Some(format!("{cause:#}"));
-    for (object, wanted) in release.objects.iter_mut().zip(desired.all()) {
-        match applied.iter().find(|a| a.kind == object.resource.kind && a.name == object.resource.name) {
+    // `applied` is the start of `desired.all()`, in order; the rest is
+    // recorded where it would land (a kind not served keeps its body's).
+    for (index, (object, wanted)) in release.objects.iter_mut().zip(desired.all()).enumerate() {
+        match applied.get(index) {
             Some(landed) => object.resource = landed.clone(),
-            // Not applied, or applied as the run stopped: where it would be.
-            None => object.resource.namespace = object.resource.namespace.take().or(wanted.default_namespace.clone()),
+            None => {
+                if let Ok((_, target)) = applier.resolve(wanted).await {
+                    object.resource = target;
+                }
+            }
         }
+    }
+    // What an earlier failed attempt made and this one does not declare
+    // stays the release's to delete.
+    if let Some(previous) = history.last() {
+        release.pending = previous
+            .pending
+            .iter()
+            .chain(previous.objects.iter().map(|o| &o.resource))
+            .filter(|old| !release.objects.iter().any(|o| same_object(&o.resource, old)))
+            .cloned()
+            .collect();
     }
     match release::write(applier.client(), &release).await {
         Ok(()) => cause.context(format!(

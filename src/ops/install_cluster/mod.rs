@@ -335,12 +335,12 @@ pub fn uninstall_cluster(
                 let held: Vec<String> = stuck
                     .iter()
                     .map(|(resource, finalizers)| match finalizers.as_slice() {
-                        [] => format!("{resource}"),
+                        [] => format!("{resource} (no finalizer: still in its grace period)"),
                         held => format!("{resource} (finalizers {})", held.join(", ")),
                     })
                     .collect();
                 bail!(
-                    "{name} is being uninstalled, but after {} s these objects are still being deleted: {}; their finalizers wait for the controllers that own them (if such a controller was part of {name} and is gone, remove the finalizer by hand), so the records are kept and rerunning `airlock uninstall {name}` waits again",
+                    "{name} is being uninstalled, but after {} s these objects are still being deleted: {}; a finalizer waits for the controller that owns it (if that controller was part of {name} and is gone, remove the finalizer by hand), so the records are kept and rerunning `airlock uninstall {name}` waits again",
                     timeout.as_secs(),
                     held.join("; ")
                 );

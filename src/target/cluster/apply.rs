@@ -20,9 +20,8 @@ use std::time::{Duration, Instant};
 
 pub const FIELD_MANAGER: &str = "airlock";
 
-/// How often an object the bundle's own webhook does not answer for yet
-/// is applied again.
-const WEBHOOK_RETRY: Duration = Duration::from_secs(1);
+/// How often an object the cluster cannot admit yet is applied again.
+const RETRY: Duration = Duration::from_secs(1);
 
 /// Requests of one kind in flight at once: each is a round trip to the API
 /// server, and Helm too applies objects of one kind concurrently.
@@ -37,10 +36,12 @@ pub struct Applier {
     dry_run: bool,
     /// Take over fields other managers set (`--force-conflicts`, `--adopt`).
     force_conflicts: bool,
-    /// The bundle's own admission webhooks, and how long an object they
-    /// do not answer for yet is applied again.
+    /// The bundle's own admission webhooks, and until when an object the
+    /// cluster cannot admit yet (one of them does not answer, or its new
+    /// namespace has no default ServiceAccount yet) is applied again, with
+    /// the time that was given, for messages.
     webhooks: Vec<BundleWebhook>,
-    webhook_wait: Duration,
+    patience: Option<(Instant, Duration)>,
     /// CRDs as the cluster holds them already: applying them again would
     /// change nothing and cost a large request each.
     unchanged: Vec<ResourceRef>,
@@ -54,7 +55,7 @@ impl Applier {
             dry_run,
             force_conflicts: false,
             webhooks: Vec::new(),
-            webhook_wait: Duration::ZERO,
+            patience: None,
             unchanged: Vec::new(),
         }
     }
@@ -93,10 +94,12 @@ impl Applier {
         Ok(())
     }
 
-    /// This applier, applying again (up to `wait`) an object that one of
-    /// `webhooks` (the bundle's own) does not answer for yet.
-    pub fn wait_for_webhooks(self, webhooks: Vec<BundleWebhook>, wait: Duration) -> Self {
-        Applier { webhooks, webhook_wait: wait, ..self }
+    /// This applier, applying again for up to `wait` from now (the whole
+    /// run's share, not each object's) an object the cluster cannot admit
+    /// yet: one of `webhooks` (the bundle's own) does not answer, or its
+    /// namespace, just made, has no default ServiceAccount yet.
+    pub fn patient(self, webhooks: Vec<BundleWebhook>, wait: Duration) -> Self {
+        Applier { webhooks, patience: Some((Instant::now() + wait, wait)), ..self }
     }
 
     /// This applier, taking over fields others set when `force` holds.
@@ -278,7 +281,6 @@ impl Applier {
         params.dry_run = self.dry_run;
         let place = namespace.as_deref().map(|ns| format!(" in namespace {ns}")).unwrap_or_default();
         let described = || format!("{}{place}", object.describe());
-        let started = Instant::now();
         loop {
             let status = match api.patch(object.name(), &params, &Patch::Apply(&dynamic)).await {
                 Ok(_) => return Ok(target),
@@ -290,15 +292,26 @@ impl Applier {
             }
             let webhook =
                 webhooks::not_answering(&status.message).and_then(|name| self.webhooks.iter().find(|w| w.name == name));
-            match webhook {
-                // Its operator's pods are still starting: give them time.
-                Some(_) if started.elapsed() < self.webhook_wait => tokio::time::sleep(WEBHOOK_RETRY).await,
-                Some(webhook) => {
-                    let detail = format!("{}; {}", status.message, webhooks::still_waiting(webhook, self.webhook_wait));
-                    return Err(ClusterError::Refused { object: described(), detail });
-                }
-                None => return Err(ClusterError::Refused { object: described(), detail: status.message }),
+            // The controller manager makes each new namespace's account.
+            let no_account_yet = status.message.contains("error looking up service account")
+                && status.message.contains("serviceaccount \"default\" not found");
+            let Some((until, wait)) = self.patience.filter(|_| webhook.is_some() || no_account_yet) else {
+                return Err(ClusterError::Refused { object: described(), detail: status.message });
+            };
+            if Instant::now() < until {
+                // Its operator's pods, or the controller, are still starting.
+                tokio::time::sleep(RETRY).await;
+                continue;
             }
+            let detail = match webhook {
+                Some(webhook) => format!("{}; {}", status.message, webhooks::still_waiting(webhook, wait)),
+                None => format!(
+                    "{} (after {} s; the controller manager makes it, check that it runs)",
+                    status.message,
+                    wait.as_secs()
+                ),
+            };
+            return Err(ClusterError::Refused { object: described(), detail });
         }
     }
 

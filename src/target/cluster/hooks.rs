@@ -65,6 +65,10 @@ impl Hook {
     }
 }
 
+/// How long deleting hooks after they ran may take at least, past the
+/// deadline of the run: a Pod's grace period, or a Job's.
+const CLEANUP_GRACE: Duration = Duration::from_secs(30);
+
 /// The hook events `install`, `upgrade`, `rollback`, `uninstall` and
 /// `test` run.
 const RUN_EVENTS: &[&str] = &[
@@ -179,11 +183,19 @@ pub async fn run(
                 Some(None) => poll.sleep(deadline).await,
             }
         };
-        if let Err(detail) = result {
+        if let Err(mut detail) = result {
+            // Clean-up after a failure is best effort: the hook's failure is
+            // what the user must read, not a slow deletion after it.
+            let cleanup = deadline.max(Instant::now() + CLEANUP_GRACE);
+            let mut left = Vec::new();
             if hook.deletes_on("hook-failed") {
-                delete_and_wait(applier, &target, deadline).await?;
+                left.extend(delete_and_wait(applier, &target, cleanup).await.err());
             }
-            delete_succeeded(applier, &succeeded, deadline).await?;
+            left.extend(delete_succeeded(applier, &succeeded, cleanup).await.err());
+            if !left.is_empty() {
+                let left: Vec<String> = left.iter().map(ToString::to_string).collect();
+                detail = format!("{detail} (and its clean-up did not finish: {})", left.join("; "));
+            }
             let logs = match &target.namespace {
                 Some(ns) => format!("kubectl -n {ns} logs {}/{}", target.kind.to_lowercase(), target.name),
                 None => format!("kubectl logs {}/{}", target.kind.to_lowercase(), target.name),
@@ -197,7 +209,7 @@ pub async fn run(
         ran_one(&line);
         ran.push(line);
     }
-    delete_succeeded(applier, &succeeded, deadline).await?;
+    delete_succeeded(applier, &succeeded, deadline.max(Instant::now() + CLEANUP_GRACE)).await?;
     Ok(ran)
 }
 
