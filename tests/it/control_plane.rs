@@ -22,15 +22,27 @@ use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
 pub struct ControlPlane {
+    /// The admin's kubeconfig (audited).
     pub kubeconfig: PathBuf,
+    /// The tests' own kubeconfig (not audited).
+    tester: PathBuf,
     pub audit_log: PathBuf,
     kubectl: PathBuf,
 }
 
-/// The control plane of this test run, started on first use.
+/// The control plane of this test run, started on first use. A start
+/// that failed fails every test that needs it, without trying again.
 pub fn control_plane() -> &'static ControlPlane {
-    static PLANE: OnceLock<ControlPlane> = OnceLock::new();
-    PLANE.get_or_init(start)
+    static PLANE: OnceLock<Result<ControlPlane, String>> = OnceLock::new();
+    let started = PLANE.get_or_init(|| {
+        std::panic::catch_unwind(start).map_err(|e| {
+            e.downcast_ref::<String>().cloned().or(e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+        })
+    });
+    match started {
+        Ok(plane) => plane,
+        Err(why) => panic!("the control plane did not start: {why}"),
+    }
 }
 
 fn repo() -> PathBuf {
@@ -91,8 +103,12 @@ fn start() -> ControlPlane {
             Err(e) => panic!("the control plane did not start within 240 s: {e}"),
         }
     }
+    let kubeconfig = kubeconfig.expect("cluster.sh printed its kubeconfig");
     ControlPlane {
-        kubeconfig: kubeconfig.expect("cluster.sh printed its kubeconfig"),
+        // The tests' own reads and writes, under a user the audit log
+        // leaves out, so it holds only what airlock sent.
+        tester: kubeconfig.with_file_name("tester.kubeconfig"),
+        kubeconfig,
         audit_log: audit_log.expect("cluster.sh printed its audit log"),
         kubectl: bin.join("kubectl"),
     }
@@ -106,7 +122,13 @@ pub fn unique(prefix: &str) -> String {
 
 impl ControlPlane {
     pub fn kubectl(&self, args: &[&str]) -> Output {
-        Command::new(&self.kubectl).arg("--kubeconfig").arg(&self.kubeconfig).args(args).output().expect("kubectl runs")
+        Command::new(&self.kubectl)
+            .arg("--kubeconfig")
+            .arg(&self.tester)
+            .arg("--request-timeout=30s")
+            .args(args)
+            .output()
+            .expect("kubectl runs")
     }
 
     /// kubectl that must succeed; its stdout.
