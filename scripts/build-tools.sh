@@ -2,8 +2,9 @@
 # Builds the real Kubernetes and ecosystem tools the tests run against, from
 # Go modules at pinned versions only (never release binaries, never fetched
 # source): each tool's wrapper module in tests/tools/NAME pins it in go.mod
-# and go.sum. Binaries are cached outside the clone, keyed by version, in
-#   ${AIRLOCK_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/airlock/tools}/NAME-VERSION/
+# and go.sum. Binaries are cached outside the clone, keyed by version and
+# by the wrapper module's go.mod and go.sum, in
+#   ${AIRLOCK_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/airlock/tools}/NAME-VERSION-HASH/
 # because CI clones afresh each run; Go's own caches are machine-wide.
 # target/tools/bin/ gets a symlink per binary: tests and scripts use those.
 #
@@ -40,7 +41,8 @@ ldflags_for() {
       # Without the stamp the API server's /version says v0.0.0, and clients
       # (Helm's kubeVersion checks among them) would see a wrong cluster.
       local v=k8s.io/component-base/version
-      echo "-s -w -X $v.gitVersion=$version -X $v.gitMajor=1 -X $v.gitMinor=${version#v1.} -X $v.gitTreeState=clean -X $v.buildDate=1970-01-01T00:00:00Z"
+      local minor=${version#v1.}
+      echo "-s -w -X $v.gitVersion=$version -X $v.gitMajor=1 -X $v.gitMinor=${minor%%.*} -X $v.gitTreeState=clean -X $v.buildDate=1970-01-01T00:00:00Z"
       ;;
     helm) echo "-s -w -X helm.sh/helm/v4/internal/version.version=$version" ;;
     *) echo "-s -w" ;;
@@ -77,7 +79,11 @@ extras_for() {
 build_one() {
   local name=$1 version=$2
   shift 2
-  local out=$cache/$name-$version
+  # Keyed by the wrapper module too: a changed go.mod or go.sum (another
+  # dependency, a replace) is another binary.
+  local key
+  key=$(cat "$repo/tests/tools/$name/go.mod" "$repo/tests/tools/$name/go.sum" | sha256sum | cut -c1-12)
+  local out=$cache/$name-$version-$key
   if [ ! -f "$out/.complete" ]; then
     echo "building $name $version (cached afterwards in $out)" >&2
     local start=$SECONDS tmp
