@@ -16,7 +16,6 @@ pub mod ready;
 pub mod release;
 pub mod relocate;
 pub mod webhooks;
-pub(crate) mod yaml11;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {

@@ -90,7 +90,7 @@ impl Desired {
 /// Every document must be an object with apiVersion, kind and metadata.name.
 pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>, ClusterError> {
     let bad = |detail: String| ClusterError::BadDocument { origin: origin.to_string(), detail };
-    let docs = super::yaml11::documents(text).map_err(bad)?;
+    let docs = crate::yaml11::documents(text).map_err(bad)?;
     let mut out = Vec::new();
     let mut queue: std::collections::VecDeque<(usize, Value)> =
         docs.into_iter().enumerate().map(|(i, d)| (i + 1, d)).collect();

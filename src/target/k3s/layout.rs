@@ -11,6 +11,9 @@ use super::state::ResourceRef;
 use super::InstallError;
 use crate::bundle::format::{ChartRecord, Component};
 use crate::bundle::reader::BundleReader;
+use crate::chart::template::convert::to_json;
+use crate::chart::template::Value;
+use crate::chart::values;
 use crate::oci::manifest::Platform;
 use crate::oci::source::parse_reference;
 use base64::Engine;
@@ -59,18 +62,12 @@ pub fn helm_chart_resource(reader: &BundleReader, chart: &ChartRecord) -> Result
     for file in &chart.values_files {
         let text = String::from_utf8(reader.read_blob(&file.digest)?)
             .map_err(|_| values_error(format!("{} is not UTF-8", file.name)))?;
-        // Read as Helm reads a values file (YAML 1.1, sigs.k8s.io/yaml:
+        // Read as Helm reads a values file (its documents merged, YAML 1.1:
         // `0755` is 493, `on` is true), since what is written below is read
         // by Helm again with the typing settled (`mode: 493`).
-        let documents = crate::target::cluster::yaml11::documents(&text)
-            .map_err(|e| values_error(format!("{}: {e}", file.name)))?;
-        for document in documents {
-            match document {
-                serde_json::Value::Null => {}
-                map @ serde_json::Value::Object(_) => merge(&mut values, map),
-                _ => return Err(values_error(format!("{} must hold a map", file.name))),
-            }
-        }
+        let map = values::read_values(&text).map_err(|e| values_error(format!("{}: {e}", file.name)))?;
+        let json = serde_json::from_str(&to_json(&Value::map(map))).expect("the chart engine writes JSON");
+        merge(&mut values, json);
     }
     if let Some(inline) = &chart.values {
         merge(&mut values, inline.clone());
@@ -103,7 +100,7 @@ pub fn cascades(resource: &ResourceRef) -> bool {
 /// The resources a manifest file declares (what K3s applied from it).
 pub fn declared_resources(yaml: &[u8]) -> Vec<ResourceRef> {
     let Ok(text) = std::str::from_utf8(yaml) else { return Vec::new() };
-    let docs = crate::target::cluster::yaml11::documents(text).unwrap_or_default();
+    let docs = crate::yaml11::documents(text).unwrap_or_default();
     let mut out = Vec::new();
     let mut stack: Vec<serde_json::Value> = docs;
     while let Some(doc) = stack.pop() {
