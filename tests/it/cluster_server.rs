@@ -4,27 +4,29 @@
 //! `--wait` following a real rollout, an upgrade that fails half way and
 //! its rerun. Against the control plane of control_plane.rs.
 
-use crate::control_plane::{control_plane, unique, ControlPlane};
+use crate::corner::Corner;
 use crate::support::*;
 use std::path::PathBuf;
 
-/// A test's release, its namespace and its own kubeconfig.
+/// A test's corner of the cluster (its release, namespace, user and
+/// kubeconfig: `Site` derefs to it), with a directory and airlock of its own.
 struct Site {
-    plane: &'static ControlPlane,
+    corner: Corner,
     dir: tempfile::TempDir,
     airlock: Airlock,
-    release: String,
-    ns: String,
-    kubeconfig: PathBuf,
+}
+
+impl std::ops::Deref for Site {
+    type Target = Corner;
+    fn deref(&self) -> &Corner {
+        &self.corner
+    }
 }
 
 impl Site {
     fn new(prefix: &str) -> Site {
-        let plane = control_plane();
         let dir = tempfile::tempdir().unwrap();
-        let release = unique(prefix);
-        let kubeconfig = plane.kubeconfig_as(dir.path(), &format!("test-{release}"));
-        Site { plane, ns: format!("{release}-ns"), release, kubeconfig, dir, airlock: Airlock::new() }
+        Site { corner: Corner::new(dir.path(), prefix), dir, airlock: Airlock::new() }
     }
 
     /// A bundle `release` at `version` of one chart `app` (its templates
@@ -73,6 +75,8 @@ impl Site {
         err
     }
 
+    /// The object at `path` (`/NS/` there is the site's namespace), which
+    /// must be there (unlike the corner's `object`, an Option).
     fn object(&self, path: &str) -> serde_json::Value {
         self.plane.object(&path.replace("/NS/", &format!("/{}/", self.ns))).unwrap_or_else(|| panic!("{path} missing"))
     }
@@ -306,7 +310,7 @@ fn objects_wait_for_the_bundles_own_webhook() {
         })
     };
     let gadget_patches = || -> Vec<u16> {
-        let requests = site.plane.requests(&format!("test-{}", site.release), "/gadgets/g1");
+        let requests = site.requests("/gadgets/g1");
         requests.iter().filter(|r| r.verb == "patch").map(|r| r.code).collect()
     };
     let before = gadget_patches().len();
@@ -408,9 +412,9 @@ fn install_waits_for_its_namespace_to_finish_terminating() {
     );
     // What held it lets go once the install is seen waiting (reading the
     // namespace again and again); the install then goes on.
-    let user = format!("test-{}", site.release);
+    let user = site.user.clone();
     let path = format!("/api/v1/namespaces/{}", site.ns);
-    let reads_before = site.plane.requests(&user, &path).iter().filter(|r| r.path == path).count();
+    let reads_before = site.requests(&path).iter().filter(|r| r.path == path).count();
     let release = std::thread::spawn({
         let ns = site.ns.clone();
         let plane = site.plane;

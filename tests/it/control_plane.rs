@@ -8,8 +8,9 @@
 //! thread that lives as long as the process).
 //!
 //! The tests read what airlock sent from the API server's audit log (every
-//! request of the `admin` user, in order, with its timing) and what the
-//! cluster holds through kubectl.
+//! request of the `admin` user, in order, with its timing, and under the
+//! user each test has airlock act as: see corner.rs) and what the cluster
+//! holds through kubectl.
 
 #![allow(dead_code)]
 
@@ -45,7 +46,8 @@ pub fn control_plane() -> &'static ControlPlane {
     }
 }
 
-fn repo() -> PathBuf {
+/// The repository (where `target/tools` and `scripts` are).
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 

@@ -2,64 +2,15 @@
 //! into a real Kubernetes cluster through its API: the control plane of
 //! control_plane.rs (etcd, kube-apiserver, controller manager, scheduler,
 //! kwok's simulated nodes). What airlock sent is read from the API server's
-//! audit log, under a user name of each test's own (see `kubeconfig_as`).
-//! Each test works in namespaces and release names of its own.
+//! audit log, under a user name of each test's own; each test works in
+//! namespaces and release names of its own (its `Corner`, corner.rs).
 
-use crate::control_plane::{control_plane, unique, ControlPlane, Request};
+use crate::control_plane::{control_plane, unique, Request};
+use crate::corner::Corner;
 use crate::support::*;
 use std::path::{Path, PathBuf};
 
-const RECORDS: &str = "/api/v1/namespaces/airlock-system/secrets";
 const CRD: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com";
-
-/// A test's own corner of the cluster: its release, namespace, the user its
-/// airlock runs as, and that user's kubeconfig.
-struct Corner {
-    plane: &'static ControlPlane,
-    release: String,
-    ns: String,
-    user: String,
-    kubeconfig: PathBuf,
-}
-
-impl Corner {
-    fn new(dir: &Path, prefix: &str) -> Corner {
-        let plane = control_plane();
-        let release = unique(prefix);
-        let user = format!("test-{release}");
-        let kubeconfig = plane.kubeconfig_as(dir, &user);
-        Corner { plane, ns: format!("{release}-ns"), release, user, kubeconfig }
-    }
-
-    fn object(&self, path: &str) -> Option<serde_json::Value> {
-        self.plane.object(path)
-    }
-
-    /// The revisions recorded for this corner's release.
-    fn records(&self) -> Vec<String> {
-        let prefix = format!("airlock.{}.v", self.release);
-        self.plane.names(RECORDS).into_iter().filter(|n| n.starts_with(&prefix)).collect()
-    }
-
-    /// What this corner's airlock wrote (applied or created), in order:
-    /// paths, dry runs and airlock's own records left out.
-    fn applies(&self) -> Vec<String> {
-        self.writes(|r| matches!(r.verb.as_str(), "patch" | "create"))
-    }
-
-    fn deletes(&self) -> Vec<String> {
-        self.writes(|r| r.verb == "delete")
-    }
-
-    fn writes(&self, keep: impl Fn(&Request) -> bool) -> Vec<String> {
-        let requests = self.plane.requests(&self.user, "/");
-        requests
-            .into_iter()
-            .filter(|r| r.is_write() && keep(r) && !r.path.starts_with(RECORDS))
-            .map(|r| r.path)
-            .collect()
-    }
-}
 
 /// A Job spec a kwok node completes (or fails, with `airlock.test/exit-code`).
 fn job_spec(annotations: &str) -> String {
@@ -741,7 +692,7 @@ fn real_charts_install_into_a_cluster() {
     }
     // Objects of one kind went several at a time (cert-manager has 20-odd
     // ClusterRoles), never more than 8.
-    let requests = c.plane.requests(&c.user, "/clusterroles/");
+    let requests = c.requests("/clusterroles/");
     let patches: Vec<Request> = requests.iter().filter(|r| r.verb == "patch" && r.is_write()).cloned().collect();
     let most = crate::control_plane::most_at_once(&patches);
     assert!((2..=8).contains(&most), "{most} applies at once");
@@ -751,8 +702,7 @@ fn real_charts_install_into_a_cluster() {
     assert!((2..=8).contains(&most), "{most} reads at once");
     // Each kind was looked up once for the check and the apply together
     // (a dozen kinds besides the CRDs' own), not once for each.
-    let discoveries =
-        c.plane.requests(&c.user, "/").into_iter().filter(|r| r.verb == "get" && is_discovery(&r.path)).count();
+    let discoveries = c.requests("/").into_iter().filter(|r| r.verb == "get" && is_discovery(&r.path)).count();
     let kinds: std::collections::BTreeSet<String> = applies.iter().map(|p| kind_of(p)).collect();
     assert!(discoveries <= kinds.len() + 4, "{discoveries} discovery requests for {} kinds: {kinds:?}", kinds.len());
     // Nothing bundled, so every image is named as left at its source.

@@ -30,138 +30,21 @@
 //! shown instead by the real Helm v4 rendering the chart from the
 //! ConfigMap and Secret helm-controller made.
 //!
-//! helm-controller runs once per test run, on loopback (it opens no port
-//! of its own: the pprof server is off without `--debug`), with no proxy
-//! settings (which it would copy into its Jobs) and a client certificate of
-//! its own (so its requests stay out of the audit log the tests read). It
-//! watches HelmCharts in every namespace, as in K3s; tests name their
-//! charts (HelmChart names in kube-system) uniquely.
+//! helm-controller (started once per test run by k3s_node.rs) watches
+//! HelmCharts in every namespace, as in K3s; each test's chart is named
+//! after its corner's unique release (corner.rs), as is the user airlock
+//! reaches the API as.
 
-use crate::control_plane::{control_plane, unique, ControlPlane};
+use crate::control_plane::{repo, unique};
+use crate::corner::Corner;
+use crate::k3s_node::{condition, deploy, helm_controller, helmchart_gone, log_tail, MANIFESTS};
 use crate::support::*;
 use base64::Engine;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::process::Command;
 
-/// Where airlock puts manifests on a node, and K3s reads them.
-pub const MANIFESTS: &str = "var/lib/rancher/k3s/server/manifests";
-const CHART_CRD: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/helmcharts.helm.cattle.io";
 const FINALIZER: &str = "wrangler.cattle.io/on-helm-chart-remove";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The helm-controller of this test run.
-pub struct HelmController {
-    /// Its process; SIGTERM reaches this PID when the test process ends
-    /// (`setpriv --pdeathsig`, tied to a thread that lives as long).
-    pub pid: u32,
-    pub log: PathBuf,
-}
-
-/// helm-controller, started on first use against the control plane; once
-/// this returns, the HelmChart kind is served and every HelmChart is
-/// reconciled.
-pub fn helm_controller() -> &'static HelmController {
-    static CONTROLLER: OnceLock<HelmController> = OnceLock::new();
-    CONTROLLER.get_or_init(start_helm_controller)
-}
-
-fn openssl(args: &[&str]) {
-    let out = Command::new("openssl").args(args).output().expect("openssl runs");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn start_helm_controller() -> HelmController {
-    let plane = control_plane();
-    let bin = repo().join("target/tools/bin/helm-controller");
-    assert!(bin.exists(), "helm-controller is not built: run scripts/build-tools.sh helm-controller (about 2 minutes)");
-    // A client certificate of its own, from the cluster's CA (as cluster.sh
-    // makes one per component), and a kubeconfig that uses it.
-    let dir = plane.kubeconfig.parent().expect("cluster.sh's directory").to_path_buf();
-    let pki = dir.join("pki");
-    let file = |ext: &str| pki.join(format!("helm-controller.{ext}")).to_str().unwrap().to_string();
-    openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", &file("key")]);
-    let subject = "/O=system:masters/CN=airlock-test:helm-controller";
-    openssl(&["req", "-new", "-key", &file("key"), "-subj", subject, "-out", &file("csr")]);
-    std::fs::write(file("ext"), "extendedKeyUsage=clientAuth\n").unwrap();
-    let (ca, ca_key) = (pki.join("ca.crt"), pki.join("ca.key"));
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &file("csr"),
-        "-CA",
-        ca.to_str().unwrap(),
-        "-CAkey",
-        ca_key.to_str().unwrap(),
-        "-CAcreateserial",
-        "-days",
-        "3650",
-        "-extfile",
-        &file("ext"),
-        "-out",
-        &file("crt"),
-    ]);
-    let admin = std::fs::read_to_string(&plane.kubeconfig).unwrap();
-    assert!(admin.contains("/admin.crt") && admin.contains("/admin.key"), "cluster.sh's kubeconfig changed shape");
-    let kubeconfig = dir.join("helm-controller.kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        admin.replace("/admin.crt", "/helm-controller.crt").replace("/admin.key", "/helm-controller.key"),
-    )
-    .unwrap();
-
-    let log = dir.join("logs/helm-controller.log");
-    let (pid_tx, pid_rx) = mpsc::channel::<Result<u32, String>>();
-    let log_path = log.clone();
-    // The process gets SIGTERM when the thread that started it ends, so it
-    // is started from a thread that ends only with this process.
-    std::thread::spawn(move || {
-        let out = std::fs::File::create(&log_path).unwrap();
-        let mut cmd = Command::new("setpriv");
-        cmd.args(["--pdeathsig", "TERM", "--"]).arg(&bin).arg("--kubeconfig").arg(&kubeconfig);
-        for var in ["KUBECONFIG", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"] {
-            cmd.env_remove(var).env_remove(var.to_lowercase());
-        }
-        let spawned = cmd.stdin(Stdio::null()).stdout(out.try_clone().unwrap()).stderr(out).spawn();
-        match spawned {
-            Ok(mut child) => {
-                let _ = pid_tx.send(Ok(child.id()));
-                let _ = child.wait();
-            }
-            Err(e) => {
-                let _ = pid_tx.send(Err(format!("cannot run {}: {e}", bin.display())));
-            }
-        }
-        loop {
-            std::thread::park();
-        }
-    });
-    let pid = pid_rx.recv().unwrap().unwrap_or_else(|e| panic!("{e}"));
-    let started = plane.eventually(120, || {
-        assert!(
-            Path::new(&format!("/proc/{pid}")).exists(),
-            "helm-controller exited: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        text.contains("All controllers have been started")
-            && plane.object(CHART_CRD).is_some_and(|crd| condition(&crd, "Established") == Some("True"))
-    });
-    assert!(started, "helm-controller did not start within 120 s: {}", std::fs::read_to_string(&log).unwrap());
-    HelmController { pid, log }
-}
-
-/// The last lines of helm-controller's log.
-fn log_tail() -> String {
-    let text = std::fs::read_to_string(&helm_controller().log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
-}
 
 /// The TCP ports a process listens on, from the socket inodes among its
 /// open files and the kernel's socket tables.
@@ -188,40 +71,24 @@ fn listening_ports(pid: u32) -> Vec<u16> {
     ports
 }
 
-/// The status of an object's condition of this type.
-fn condition<'a>(object: &'a Value, kind: &str) -> Option<&'a str> {
-    object["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == kind)?["status"].as_str()
-}
-
-/// Applies manifest files as K3s's deploy controller does when they appear
-/// or change in `server/manifests/`: here a server-side apply with strict
-/// field validation, so a field the kind's schema lacks is refused.
-pub fn deploy(plane: &ControlPlane, files: &[PathBuf]) {
-    for file in files {
-        plane.kubectl_ok(&[
-            "apply",
-            "--server-side",
-            "--validate=strict",
-            "--field-manager=k3s-deploy",
-            "-f",
-            file.to_str().unwrap(),
-        ]);
-    }
-}
-
 /// A K3s node (a root directory) whose cluster is the control plane, with
-/// one chart of its own; airlock reaches the API as a user of its own.
+/// one chart of its own, in a corner of its own (`Node` derefs to it):
+/// the chart is named after the corner's release and installs into its
+/// namespace; airlock reaches the API as the corner's user.
 struct Node {
+    corner: Corner,
     dir: tempfile::TempDir,
     airlock: Airlock,
-    plane: &'static ControlPlane,
-    /// The chart, and so the HelmChart in kube-system.
+    /// The chart (the corner's release), and so the HelmChart in kube-system.
     chart: String,
-    /// The namespace the chart installs into.
-    ns: String,
     root: PathBuf,
-    user: String,
-    kubeconfig: PathBuf,
+}
+
+impl std::ops::Deref for Node {
+    type Target = Corner;
+    fn deref(&self) -> &Corner {
+        &self.corner
+    }
 }
 
 impl Node {
@@ -231,10 +98,8 @@ impl Node {
 
     fn named(chart: String) -> Node {
         helm_controller();
-        let plane = control_plane();
         let dir = tempfile::tempdir().unwrap();
-        let user = format!("test-{chart}");
-        let kubeconfig = plane.kubeconfig_as(dir.path(), &user);
+        let corner = Corner::named(dir.path(), chart.clone());
         let d = dir.path();
         std::fs::create_dir_all(d.join("chart/templates")).unwrap();
         std::fs::write(d.join("chart/Chart.yaml"), format!("apiVersion: v2\nname: {chart}\nversion: 0.1.0\n")).unwrap();
@@ -249,7 +114,7 @@ impl Node {
             .unwrap();
         std::fs::write(d.join("motd"), "an edge node\n").unwrap();
         let root = d.join("node");
-        Node { ns: format!("{chart}-ns"), chart, plane, airlock: Airlock::new(), dir, root, user, kubeconfig }
+        Node { corner, chart, airlock: Airlock::new(), dir, root }
     }
 
     /// A bundle `hello` of this version, with the chart (values: the file,
@@ -524,13 +389,11 @@ fn a_helmchart_airlock_deletes_is_uninstalled_by_helm_controller() {
     let out = n.k3s("upgrade", &n.bundle("1.1.0", None), &["--kubeconfig", n.kubeconfig.to_str().unwrap()]);
     assert!(out.contains(&format!("Deleted HelmChart kube-system/{}", n.chart)), "{out}");
     assert!(!n.chart_file().exists());
-    let deletes: Vec<(String, u16)> =
-        plane.requests(&n.user, "/").into_iter().filter(|r| r.verb == "delete").map(|r| (r.path, r.code)).collect();
-    assert_eq!(deletes, [(n.helmchart_path(), 200)]);
+    assert_eq!(n.deletes_answered(), [(n.helmchart_path(), 200)]);
 
     // helm-controller's finalizer holds it until its uninstall Job is done.
     assert!(
-        plane.eventually(120, || plane.object(&n.helmchart_path()).is_none()),
+        helmchart_gone(plane, &n.helmchart_path()),
         "the HelmChart is still there: {:?}",
         plane.object(&n.helmchart_path())
     );
@@ -561,7 +424,7 @@ fn a_helmchart_airlock_deletes_is_uninstalled_by_helm_controller() {
     }
     // The next run has nothing left to delete.
     n.k3s("upgrade", &n.bundle("1.1.0", None), &["--kubeconfig", n.kubeconfig.to_str().unwrap()]);
-    assert_eq!(plane.requests(&n.user, "/").iter().filter(|r| r.verb == "delete").count(), 1);
+    assert_eq!(n.deletes_answered().len(), 1);
 }
 
 /// `NAME-xxx...`, `len` characters long.

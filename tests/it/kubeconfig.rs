@@ -11,7 +11,7 @@
 //! kubeconfigs here are made from the cluster and user entries of its own
 //! kubeconfig.
 
-use crate::control_plane::control_plane;
+use crate::control_plane::{control_plane, unique};
 use crate::support::*;
 use serde_json::{json, Value};
 use std::ffi::OsStr;
@@ -26,7 +26,8 @@ struct Server {
 }
 
 impl Server {
-    fn start(_dir: &Path) -> Server {
+    /// The control plane's (started on first use).
+    fn new() -> Server {
         let (cluster, user) = entries_of(&control_plane().kubeconfig);
         Server { cluster, user }
     }
@@ -110,16 +111,11 @@ fn unreachable(out: &Output) {
     assert!(err.contains("cannot reach the cluster"), "{err}");
 }
 
-/// A name no other test's release has (a real server is shared).
-fn unique(what: &str) -> String {
-    format!("{what}-{}", std::process::id())
-}
-
 #[test]
 fn kubeconfig_lists_files_merged_as_kubectl_merges_them() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let server = Server::start(d);
+    let server = Server::new();
     let dead = server.dead_cluster();
     let airlock = Airlock::new();
     let name = unique("merged");
@@ -161,7 +157,7 @@ fn kubeconfig_lists_files_merged_as_kubectl_merges_them() {
 fn home_kube_config_when_kubeconfig_is_not_set() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let server = Server::start(d);
+    let server = Server::new();
     let dead = server.dead_cluster();
     let airlock = Airlock::new();
     let name = unique("home");
@@ -194,7 +190,7 @@ fn home_kube_config_when_kubeconfig_is_not_set() {
 fn context_picks_the_context_of_every_cluster_command() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let server = Server::start(d);
+    let server = Server::new();
     let dead = server.dead_cluster();
     let airlock = Airlock::new();
     let name = unique("ctx");
@@ -269,7 +265,7 @@ fn context_picks_the_context_of_every_cluster_command() {
 fn an_unknown_context_is_named_with_the_contexts_there_are() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let server = Server::start(d);
+    let server = Server::new();
     let airlock = Airlock::new();
     let home = d.join("home");
     let a = write_kubeconfig(

@@ -6,6 +6,7 @@
 mod charts;
 mod cluster_server;
 mod control_plane;
+mod corner;
 mod create;
 mod differential;
 mod errors;
@@ -14,6 +15,7 @@ mod images_tar;
 mod install;
 mod install_cluster;
 mod k3s_cluster;
+mod k3s_node;
 mod kubeconfig;
 mod lax_registry;
 mod parts;

@@ -1,12 +1,13 @@
 //! `upgrade` and `rollback --k3s`: files a new version drops are removed
 //! (and what K3s leaves in the cluster is reported, or deleted through the
 //! node's API: here the real API server of control_plane.rs, with the real
-//! helm-controller of k3s_cluster.rs reconciling the HelmCharts), rollback
+//! helm-controller of k3s_node.rs reconciling the HelmCharts), rollback
 //! restores an earlier revision byte for byte (images tarball included), and
 //! a crash at any point of an install or upgrade converges when rerun.
 
-use crate::control_plane::{control_plane, unique, ControlPlane, Request};
-use crate::k3s_cluster::{deploy, helm_controller, MANIFESTS};
+use crate::control_plane::unique;
+use crate::corner::Corner;
+use crate::k3s_node::{deploy, helm_controller, helmchart_gone, MANIFESTS};
 use crate::support::*;
 use std::path::{Path, PathBuf};
 
@@ -124,35 +125,13 @@ impl Versions {
     }
 }
 
-/// The control plane with helm-controller running (so the HelmChart kind is
-/// served and HelmCharts are reconciled as in K3s), and a user of this
-/// test's own: its kubeconfig, and its DELETE requests (path, status code)
-/// as the API server's audit log has them.
-struct Api {
-    plane: &'static ControlPlane,
-    user: String,
-    kubeconfig: PathBuf,
-}
-
-impl Api {
-    fn new(dir: &Path) -> Api {
-        helm_controller();
-        let plane = control_plane();
-        let user = unique("test-k3s-upgrade");
-        let kubeconfig = plane.kubeconfig_as(dir, &user);
-        Api { plane, user, kubeconfig }
-    }
-
-    fn deletes(&self) -> Vec<(String, u16)> {
-        let requests: Vec<Request> = self.plane.requests(&self.user, "/");
-        requests.into_iter().filter(|r| r.verb == "delete").map(|r| (r.path, r.code)).collect()
-    }
-
-    /// Waits (bounded) until helm-controller has run the uninstall Job of
-    /// the HelmChart at `path` and let it go.
-    fn gone(&self, path: &str) -> bool {
-        self.plane.eventually(120, || self.plane.object(path).is_none())
-    }
+/// The node's API: the control plane with helm-controller running (so the
+/// HelmChart kind is served and HelmCharts are reconciled as in K3s), in a
+/// corner of this test's own: its user's kubeconfig, and its DELETE
+/// requests (path, status code) as the API server's audit log has them.
+fn node_api(dir: &Path) -> Corner {
+    helm_controller();
+    Corner::new(dir, "k3s-upgrade")
 }
 
 /// A snapshot without airlock's own records and store.
@@ -378,19 +357,23 @@ fn uninstall_removes_the_files_and_can_be_undone() {
     assert!(uninstall(&[]).status.success());
     v.ok("install", &v.v2, &root);
     // K3s applies 1.1's HelmCharts (1.0's `db` is not in the cluster).
-    let api = Api::new(v.dir.path());
+    let api = node_api(v.dir.path());
     deploy(api.plane, &[v.chart_file(&root, web), v.chart_file(&root, cache)]);
     // With the node's API (the real API server), what K3s leaves is
     // deleted: 1.1's charts, and 1.0's `db`, pending since the first
     // uninstall, which is already gone (404, counted as deleted).
     let out = uninstall(&["--kubeconfig", api.kubeconfig.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut deleted = api.deletes();
+    let mut deleted = api.deletes_answered();
     deleted.sort();
     assert_eq!(deleted, [(v.helmchart(cache), 200), (v.helmchart(db), 404), (v.helmchart(web), 200)]);
     // helm-controller runs their uninstall Jobs, then lets them go.
     for chart in [web, cache] {
-        assert!(api.gone(&v.helmchart(chart)), "HelmChart {chart}: {:?}", api.plane.object(&v.helmchart(chart)));
+        assert!(
+            helmchart_gone(api.plane, &v.helmchart(chart)),
+            "HelmChart {chart}: {:?}",
+            api.plane.object(&v.helmchart(chart))
+        );
     }
     let err = String::from_utf8_lossy(&uninstall(&["--wait"]).stderr).into_owned();
     assert!(err.contains("--wait applies to install, upgrade and rollback"), "{err}");
@@ -406,7 +389,7 @@ fn upgrade_deletes_what_k3s_leaves_behind() {
     let v = cluster_versions();
     let root = v.dir.path().join("node");
     v.ok("install", &v.v1, &root);
-    let api = Api::new(v.dir.path());
+    let api = node_api(v.dir.path());
     let plane = api.plane;
     // What K3s's deploy controller made of 1.0's files.
     let namespace_file = root.join(MANIFESTS).join("airlock-site-10-app-0.yaml");
@@ -438,14 +421,14 @@ fn upgrade_deletes_what_k3s_leaves_behind() {
     // and records that nothing is pending.
     let err = upgrade(&api.kubeconfig);
     assert!(err.contains(&format!("Deleted HelmChart kube-system/{}", v.db)), "{err}");
-    assert_eq!(api.deletes(), [(helmchart.clone(), 200)]);
+    assert_eq!(api.deletes_answered(), [(helmchart.clone(), 200)]);
     assert!(plane.object(&namespace).is_some(), "the namespace was deleted");
     assert!(pending(2).is_null(), "{}", pending(2));
     // helm-controller's uninstall Job runs, then the HelmChart goes.
-    assert!(api.gone(&helmchart), "{:?}", plane.object(&helmchart));
+    assert!(helmchart_gone(plane, &helmchart), "{:?}", plane.object(&helmchart));
     // And a third run has nothing left to delete.
     upgrade(&api.kubeconfig);
-    assert_eq!(api.deletes().len(), 1);
+    assert_eq!(api.deletes_answered().len(), 1);
 
     // Leave nothing behind: what airlock rightly left, the operator deletes.
     plane.kubectl_ok(&["delete", "helmchart", &v.web, "-n", "kube-system", "--wait=false"]);
@@ -459,13 +442,12 @@ fn upgrade_deletes_what_k3s_leaves_behind() {
 fn upgrade_deletes_from_a_real_cluster() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    // (kubeconfig, the audited user airlock runs as on the test control plane)
+    // (kubeconfig, the corner whose user airlock runs as on the test control plane)
     let (kubeconfig, audited) = match std::env::var_os("AIRLOCK_E2E_KUBECONFIG") {
         Some(kubeconfig) => (PathBuf::from(kubeconfig), None),
         None => {
-            let plane = control_plane();
-            let user = unique("test-k3s-e2e");
-            (plane.kubeconfig_as(d, &user), Some((plane, user)))
+            let corner = Corner::new(d, "k3s-e2e");
+            (corner.kubeconfig.clone(), Some(corner))
         }
     };
     let tools_kubectl = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/bin/kubectl");
@@ -512,9 +494,7 @@ fn upgrade_deletes_from_a_real_cluster() {
     }
     let out = kube(&["get", "configmap", &name, "-n", "default"]);
     assert!(!out.status.success(), "the ConfigMap is still there");
-    if let Some((plane, user)) = audited {
-        let deletes: Vec<(String, u16)> =
-            plane.requests(&user, "/").into_iter().filter(|r| r.verb == "delete").map(|r| (r.path, r.code)).collect();
-        assert_eq!(deletes, [(format!("/api/v1/namespaces/default/configmaps/{name}"), 200)]);
+    if let Some(corner) = audited {
+        assert_eq!(corner.deletes_answered(), [(format!("/api/v1/namespaces/default/configmaps/{name}"), 200)]);
     }
 }
