@@ -59,6 +59,9 @@ pub fn run_cluster(args: Args, cluster: Located, printer: &Printer, action: Acti
 
 /// Prints what was done; fails afterwards when the workloads were not ready in time.
 pub fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> {
+    for gap in &report.platform_gaps {
+        printer.warn(gap);
+    }
     // What was applied, run and deleted was said as it was done.
     for object in &report.unchecked {
         printer.warn(&format!("cannot be checked before the install: {object}"));

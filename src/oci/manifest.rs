@@ -19,7 +19,7 @@ pub struct Descriptor {
     pub annotations: BTreeMap<String, String>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Platform {
     pub os: String,
     pub architecture: String,

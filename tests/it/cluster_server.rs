@@ -440,3 +440,35 @@ fn install_waits_for_its_namespace_to_finish_terminating() {
     assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/new", site.ns)).is_some());
     site.done();
 }
+
+/// The cluster's nodes are of two platforms (linux/amd64, linux/arm64);
+/// a bundle that carries its image for one of them only is installed, and
+/// the warning names the image, the platform it lacks and those nodes.
+#[test]
+fn images_missing_a_node_platform_are_named() {
+    let site = Site::new("platforms");
+    let d = site.dir.path().join("app");
+    std::fs::create_dir_all(&d).unwrap();
+    demo_image(&d.join("hello"));
+    std::fs::write(
+        d.join("app.yaml"),
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app, namespace: default}}\ndata: {{release: {}}}\n",
+            site.release
+        ),
+    )
+    .unwrap();
+    let spec = d.join("airlock.yaml");
+    std::fs::write(&spec, format!("apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: {}, version: 1.0.0}}\ncomponents:\n  - name: app\n    images: [\"oci-layout:./hello:1.0.0\"]\n    manifests: [app.yaml]\n", site.release)).unwrap();
+    let bundle = d.join("app.airlock");
+    site.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    let err = site.ok(&["install", bundle.to_str().unwrap(), "--registry", "reg.example/mirror"]);
+    let warning =
+        err.lines().find(|l| l.contains("has no manifest for platform linux/arm64")).unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        warning.contains("hello:1.0.0") && warning.contains("kwok-arm64") && !warning.contains("kwok-amd64"),
+        "{warning}"
+    );
+    assert!(!err.contains("platform linux/amd64"), "{err}");
+    site.ok(&["uninstall", &site.release]);
+}

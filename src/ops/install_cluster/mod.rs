@@ -91,6 +91,9 @@ pub struct ClusterReport {
     /// In a dry run: objects of kinds that only the bundle's own CRDs
     /// define, which the API server cannot check before they exist.
     pub unchecked: Vec<String>,
+    /// Images the bundle carries for none of the platforms of some of the
+    /// cluster's nodes: their pods cannot start there.
+    pub platform_gaps: Vec<String>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -128,6 +131,7 @@ pub fn install_cluster(
     })?;
     verify_digests(&options.bundle, &reader.head, &mut |_| {})
         .with_context(|| format!("{} failed verification; nothing was installed", options.bundle.display()))?;
+    let platform_gaps = platform_gaps(&reader, &components, &runtime.block_on(cluster::node_platforms(&client)));
     let images = components.iter().map(|c| c.images.len()).sum();
     if options.registry.is_none() && images > 0 {
         unmoved(images);
@@ -193,7 +197,31 @@ pub fn install_cluster(
         }
         converge(applier, record, desired, &history, options.keep, waits, progress).await
     })?;
-    Ok((report, verdict))
+    Ok((ClusterReport { platform_gaps, ..report }, verdict))
+}
+
+/// For each platform of the cluster's nodes, the carried images that have
+/// no manifest for it (a bundle made for amd64 in a cluster with arm64
+/// nodes), said with the nodes, for a warning: the pods may be kept off
+/// those nodes by their charts, so this refuses nothing.
+fn platform_gaps(
+    reader: &BundleReader,
+    components: &[&Component],
+    nodes: &std::collections::BTreeMap<crate::oci::manifest::Platform, Vec<String>>,
+) -> Vec<String> {
+    let images: Vec<_> = components.iter().flat_map(|c| &c.images).collect();
+    let mut gaps = Vec::new();
+    for (platform, names) in nodes {
+        for image in &images {
+            if let Err(e) = crate::target::k3s::images::check_platform(reader, &[*image], platform) {
+                gaps.push(format!(
+                    "{e}, the platform of node(s) {}: its pods cannot start there; keep them off those nodes, or create the bundle with --platform {platform} too",
+                    names.join(", ")
+                ));
+            }
+        }
+    }
+    gaps
 }
 
 /// What a differential bundle leaves to its base, and `at_hand` cannot

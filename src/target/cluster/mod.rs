@@ -128,6 +128,27 @@ pub async fn capabilities(client: &kube::Client) -> Result<Capabilities, Cluster
     Ok(Capabilities { kube_version, api_versions })
 }
 
+/// The platforms of the cluster's nodes (as their kubelets report them),
+/// each with the names of its nodes. Empty when the nodes cannot be
+/// listed (a user without that right): nothing is checked then.
+pub async fn node_platforms(
+    client: &kube::Client,
+) -> std::collections::BTreeMap<crate::oci::manifest::Platform, Vec<String>> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client.clone());
+    let mut platforms: std::collections::BTreeMap<crate::oci::manifest::Platform, Vec<String>> = Default::default();
+    let Ok(nodes) = api.list(&kube::api::ListParams::default()).await else { return platforms };
+    for node in nodes.items {
+        let Some(info) = node.status.and_then(|s| s.node_info) else { continue };
+        let platform = crate::oci::manifest::Platform {
+            os: info.operating_system,
+            architecture: info.architecture,
+            variant: None,
+        };
+        platforms.entry(platform).or_default().push(node.metadata.name.unwrap_or_default());
+    }
+    platforms
+}
+
 fn is_not_found(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(status) if status.code == 404)
         || matches!(e, kube::Error::Discovery(kube::error::DiscoveryError::MissingKind(_)))
