@@ -60,7 +60,16 @@ fn start() -> ControlPlane {
              scripts/test.sh does it)"
         );
     }
-    let dir = repo().join(format!("target/test-cluster/{}", std::process::id()));
+    let runs = repo().join("target/test-cluster");
+    // Earlier runs' directories (data, logs, audit log) are kept for reading
+    // after a failure, until the next run: each takes hundreds of MB.
+    for old in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
+        let pid = old.file_name().to_string_lossy().into_owned();
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(&pid).exists() {
+            let _ = std::fs::remove_dir_all(old.path());
+        }
+    }
+    let dir = runs.join(std::process::id().to_string());
     let (lines_tx, lines_rx) = mpsc::channel::<Result<String, String>>();
     // The script gets SIGTERM when the thread that started it ends, so it is
     // started from a thread that ends only with this process.
