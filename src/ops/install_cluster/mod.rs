@@ -28,8 +28,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod converge;
+mod waits;
 pub use converge::Progress;
-use converge::{converge, delete_dropped, dry_run, same_object, wait_gone, Record, Waits};
+use converge::{converge, delete_dropped, dry_run, same_object, Record, Waits};
+use waits::wait_gone;
 
 pub struct ClusterInstallOptions {
     pub bundle: PathBuf,
