@@ -329,3 +329,62 @@ fn no_cluster_found_says_what_was_tried_and_both_targets() {
     let (a, b) = (d.join("a"), d.join("b"));
     assert!(err.contains(&format!("tried KUBECONFIG ({}, {}: not there)", a.display(), b.display())), "{err}");
 }
+
+/// In a pod of the cluster (a Job running airlock), with no kubeconfig
+/// anywhere: `KUBERNETES_SERVICE_HOST`/`PORT` and the service account's
+/// token, CA and namespace under /var/run/secrets/kubernetes.io/
+/// serviceaccount. The token is a real one the API server issued to a
+/// ServiceAccount bound to cluster-admin; the files are laid on a tmpfs
+/// over /run in a mount namespace of the command's own (`unshare -m`), so
+/// this machine's own /run is untouched.
+#[test]
+fn in_a_pod_the_service_account_reaches_the_cluster() {
+    if missing_tool("unshare") {
+        return;
+    }
+    let plane = control_plane();
+    let ns = crate::control_plane::unique("in-pod");
+    plane.kubectl_ok(&["create", "namespace", &ns]);
+    plane.kubectl_ok(&["-n", &ns, "create", "serviceaccount", "runner"]);
+    let binding = format!("{ns}-runner");
+    let subject = format!("--serviceaccount={ns}:runner");
+    plane.kubectl_ok(&["create", "clusterrolebinding", &binding, "--clusterrole=cluster-admin", &subject]);
+    let token = plane.kubectl_ok(&["-n", &ns, "create", "token", "runner", "--duration=10m"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let account = dir.path().join("serviceaccount");
+    std::fs::create_dir_all(&account).unwrap();
+    std::fs::write(account.join("token"), token.trim()).unwrap();
+    std::fs::write(account.join("namespace"), &ns).unwrap();
+    let (cluster, _) = entries_of(&plane.kubeconfig);
+    std::fs::copy(cluster["certificate-authority"].as_str().unwrap(), account.join("ca.crt")).unwrap();
+    let server = cluster["server"].as_str().unwrap();
+    let port = server.rsplit_once(':').unwrap().1.to_string();
+
+    let airlock = Airlock::new();
+    let script = format!(
+        "mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io && cp -r {} /run/secrets/kubernetes.io/ && exec \"$@\"",
+        account.display()
+    );
+    let mut cmd = airlock.cmd();
+    let binary = cmd.get_program().to_owned();
+    cmd.env("HOME", dir.path())
+        .env_remove("KUBECONFIG")
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", &port);
+    // The same environment as airlock's own command (set and removed).
+    let mut unshare = std::process::Command::new("unshare");
+    unshare.args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"]).arg(binary).args(["history", &binding]);
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(value) => unshare.env(name, value),
+            None => unshare.env_remove(name),
+        };
+    }
+    let out = unshare.output().unwrap();
+    plane.kubectl_ok(&["delete", "clusterrolebinding", &binding]);
+    plane.kubectl_ok(&["delete", "namespace", &ns, "--wait=false"]);
+    let err = stderr_of_failure(&out);
+    assert!(err.contains(&format!("no revision of `{binding}` is recorded")), "{err}");
+    assert!(err.contains("the cluster airlock runs in"), "{err}");
+}
