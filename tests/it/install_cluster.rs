@@ -763,6 +763,12 @@ fn install_upgrade_rollback_on_a_real_cluster() {
     let kube = |args: &[&str]| {
         std::process::Command::new(&kubectl).arg("--kubeconfig").arg(&kubeconfig).args(args).output().unwrap()
     };
+    // Whatever happens below, even a failed step, the cluster is left as
+    // it was (it may be someone's real cluster).
+    let _cleanup = OnDrop(|| {
+        kube(&["delete", "configmap", &name, &format!("{name}-b"), "--ignore-not-found"]);
+        kube(&["delete", "secret", "-n", "airlock-system", "-l", &format!("airlock.dev/release={name}")]);
+    });
     let exists = |cm: &str| kube(&["get", "configmap", cm]).status.success();
     let run = |args: &[&str]| {
         let mut all = args.to_vec();
@@ -778,9 +784,6 @@ fn install_upgrade_rollback_on_a_real_cluster() {
     let history = run(&["history", &name]);
     let uninstalled = airlock.run(&["uninstall", &name, "--kubeconfig", kubeconfig.to_str().unwrap()]);
     let gone = !exists(&name);
-    // Whatever happened above, leave the cluster as it was.
-    kube(&["delete", "configmap", &name, &format!("{name}-b"), "--ignore-not-found"]);
-    kube(&["delete", "secret", "-n", "airlock-system", "-l", &format!("airlock.dev/release={name}")]);
     assert!(restored, "the rollback did not restore revision 1");
     assert_eq!(history.lines().count(), 3, "{history}");
     assert!(uninstalled.status.success() && gone, "{}", String::from_utf8_lossy(&uninstalled.stderr));
@@ -876,5 +879,14 @@ fn bitnami_and_operator_charts_go_through_their_whole_life() {
     assert!(c.object(&replicas).is_none());
     for chart in ["cache", "db", "queue", "cnpg"] {
         c.plane.kubectl_ok(&["delete", "namespace", &format!("{}-{chart}", c.release), "--wait=false"]);
+    }
+}
+
+/// Runs its function when dropped, a failed assertion's unwinding included.
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)()
     }
 }
