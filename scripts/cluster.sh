@@ -42,13 +42,28 @@ mkdir -p "$dir/pki" "$dir/logs"
 dir=$(cd "$dir" && pwd)
 pki=$dir/pki
 
+# Free ports below the kernel's ephemeral range (32768 and up here), which
+# is where anything asking for port 0 (a test's registry, say) is given
+# one: so none of those can take a port between this check and its bind.
 free_ports() {
   python3 - "$1" <<'EOF'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
+import random, socket, sys
+low, _ = (int(p) for p in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+top = min(low, 32768)
+bottom = 20000 if top > 21000 else 1024
+ports = []
+for _ in range(1000):
+    port = random.randrange(bottom, top)
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    if port not in ports:
+        ports.append(port)
+    if len(ports) == int(sys.argv[1]):
+        break
+print(" ".join(map(str, ports)))
 EOF
 }
 read -r etcd_port etcd_peer_port api_port < <(free_ports 3)
