@@ -9,7 +9,7 @@ use crate::ops::install_cluster::{
 };
 use crate::output::Printer;
 use crate::target::cluster::kubeconfig::Located;
-use crate::target::k3s::install::Action;
+use crate::target::kube::Action;
 use crate::target::registry::Destination;
 use anyhow::{bail, Result};
 use std::path::PathBuf;

@@ -13,10 +13,10 @@ use crate::target::cluster::apply::Applier;
 use crate::target::cluster::kubeconfig::Located;
 use crate::target::cluster::Deletion;
 use crate::target::k3s::base_blobs::{self, NodeBlobs};
-use crate::target::k3s::install::{deletions_done, install, rollback, Action, InstallReport};
+use crate::target::k3s::install::{deletions_done, install, rollback, InstallReport};
 use crate::target::k3s::layout::ImagesVia;
 use crate::target::k3s::registries::NodeRegistry;
-use crate::target::k3s::state::ResourceRef;
+use crate::target::kube::{Action, ResourceRef};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 

@@ -9,8 +9,7 @@ use crate::target::cluster::apply::Applier;
 use crate::target::cluster::objects::{Desired, DesiredObject};
 use crate::target::cluster::release::{self, AppliedObject, Release};
 use crate::target::cluster::{self, hooks, ready, webhooks, Deletion};
-use crate::target::k3s::layout::cascades;
-use crate::target::k3s::state::ResourceRef;
+use crate::target::kube::{cascades, ResourceRef};
 use anyhow::Result;
 use std::time::Duration;
 

@@ -20,8 +20,7 @@ use crate::target::cluster::objects::{self, Desired, DesiredObject};
 use crate::target::cluster::ownership;
 use crate::target::cluster::release::{self, Release};
 use crate::target::cluster::relocate::{self, Relocation};
-use crate::target::k3s::install::Action;
-use crate::target::k3s::state::ResourceRef;
+use crate::target::kube::{Action, ResourceRef};
 use crate::target::registry::Destination;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
@@ -166,11 +165,7 @@ pub fn install_cluster(
         let (revision, action) = match history.last() {
             Some(latest) if latest.manifest_digest == digest => (latest.revision, latest.action.clone()),
             latest => {
-                let action = match options.action {
-                    Action::Install => "install",
-                    Action::Upgrade => "upgrade",
-                };
-                (latest.map_or(1, |r| r.revision + 1), action.to_string())
+                (latest.map_or(1, |r| r.revision + 1), options.action.as_str().to_string())
             }
         };
         let hook_events = match options.action {

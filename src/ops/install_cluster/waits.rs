@@ -6,7 +6,7 @@ use super::converge::Progress;
 use crate::target::cluster;
 use crate::target::cluster::apply::Applier;
 use crate::target::cluster::objects::DesiredObject;
-use crate::target::k3s::state::ResourceRef;
+use crate::target::kube::ResourceRef;
 use anyhow::Result;
 use std::time::Duration;
 

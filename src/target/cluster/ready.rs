@@ -6,7 +6,7 @@
 
 use super::apply::Applier;
 use super::ClusterError;
-use crate::target::k3s::state::ResourceRef;
+use crate::target::kube::ResourceRef;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

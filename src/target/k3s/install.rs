@@ -10,11 +10,12 @@
 
 use super::apply::{apply, Applied, Content, PlannedFile};
 use super::layout::{self, ImagesVia, MANIFESTS_DIR};
-use super::state::{self, ResourceRef, Revision};
+use super::state::{self, Revision};
 use super::InstallError;
 use crate::bundle::format::Component;
 use crate::bundle::reader::BundleReader;
 use crate::oci::digest::Digest;
+use crate::target::kube::{cascades, Action, ResourceRef};
 use std::path::Path;
 
 /// Content of this many newest revisions is kept for rollback.
@@ -22,12 +23,6 @@ pub const DEFAULT_KEEP: usize = 3;
 
 /// The action of the revision an uninstall records.
 pub const UNINSTALL: &str = "uninstall";
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Install,
-    Upgrade,
-}
 
 pub struct InstallReport {
     pub revision: Revision,
@@ -120,10 +115,7 @@ pub fn install(
         state::store_blob(root, name, digest, bytes)?;
     }
     let kept: Vec<Digest> = to_keep.into_iter().map(|(d, _)| d).collect();
-    let label = match action {
-        Action::Install => "install",
-        Action::Upgrade => "upgrade",
-    };
+    let label = action.as_str();
     let identity = (name.as_str(), manifest.metadata.version.as_str(), manifest_digest, label);
     finish(root, previous, identity, &planned, (applied, kept), keep)
 }
@@ -244,7 +236,7 @@ fn pending_deletions(
             }
         }
     }
-    pending.into_iter().partition(|r| !layout::cascades(r))
+    pending.into_iter().partition(|r| !cascades(r))
 }
 
 fn finish(

@@ -7,7 +7,6 @@
 
 use super::apply::{Content, PlannedFile};
 use super::registries::{NodeRegistry, REGISTRIES_FILE};
-use super::state::ResourceRef;
 use super::InstallError;
 use crate::bundle::format::{ChartRecord, Component};
 use crate::bundle::reader::BundleReader;
@@ -16,6 +15,7 @@ use crate::chart::template::Value;
 use crate::chart::values;
 use crate::oci::manifest::Platform;
 use crate::oci::source::parse_reference;
+use crate::target::kube::ResourceRef;
 use base64::Engine;
 use std::path::Path;
 
@@ -87,14 +87,6 @@ pub fn helm_chart_resource(reader: &BundleReader, chart: &ChartRecord) -> Result
         "spec": spec,
     });
     serde_saphyr::to_string(&resource).map_err(|e| values_error(e.to_string()))
-}
-
-/// Whether deleting a resource of this kind deletes much more than itself:
-/// a CRD takes every object of its kind, a Namespace everything in it
-/// (charts installed there included). airlock never does that behind the
-/// operator's back (Helm does not delete CRDs either).
-pub fn cascades(resource: &ResourceRef) -> bool {
-    matches!(resource.kind.as_str(), "CustomResourceDefinition" | "Namespace")
 }
 
 /// The resources a manifest file declares (what K3s applied from it).
@@ -241,6 +233,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::target::kube::cascades;
 
     #[test]
     fn values_merge_like_helm() {

@@ -13,6 +13,7 @@
 //! This module never writes outside `root/var/lib/airlock/`.
 
 use crate::oci::digest::{Digest, HashingReader};
+use crate::target::kube::ResourceRef;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -50,42 +51,6 @@ pub struct InstalledFile {
 impl InstalledFile {
     pub fn mode_bits(&self) -> u32 {
         u32::from_str_radix(&self.mode, 8).unwrap_or(0o644)
-    }
-}
-
-/// A resource that a removed manifest file declared; K3s leaves it in the
-/// cluster, so airlock deletes it through the API.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(rename_all = "camelCase")]
-pub struct ResourceRef {
-    pub api_version: String,
-    pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub name: String,
-}
-
-impl std::fmt::Display for ResourceRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, "{} {}/{} ({})", self.kind, ns, self.name, self.api_version),
-            None => write!(f, "{} {} ({})", self.kind, self.name, self.api_version),
-        }
-    }
-}
-
-impl ResourceRef {
-    /// The `kubectl delete` command for it.
-    pub fn kubectl_delete(&self) -> String {
-        let kind = self.kind.to_lowercase();
-        let kind = match self.api_version.split_once('/') {
-            Some((group, _)) => format!("{kind}.{group}"),
-            None => kind,
-        };
-        match &self.namespace {
-            Some(ns) => format!("kubectl delete {kind} {} -n {ns}", self.name),
-            None => format!("kubectl delete {kind} {}", self.name),
-        }
     }
 }
 
