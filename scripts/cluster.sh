@@ -89,6 +89,8 @@ issue controller-manager "/O=system:masters/CN=airlock-test:controller-manager"
 issue scheduler "/O=system:masters/CN=airlock-test:scheduler"
 issue kwok "/O=system:masters/CN=airlock-test:kwok"
 issue tester "/O=system:masters/CN=airlock-test:tester"
+# For a test that runs helm-controller against this plane.
+issue helm-controller "/O=system:masters/CN=airlock-test:helm-controller"
 ossl ecparam -name prime256v1 -genkey -noout -out "$pki/sa.key"
 ossl ec -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
 
@@ -112,7 +114,7 @@ contexts:
 current-context: airlock-test
 EOF
 }
-for c in admin controller-manager scheduler kwok tester; do kubeconfig_for "$c"; done
+for c in admin controller-manager scheduler kwok tester helm-controller; do kubeconfig_for "$c"; done
 
 # Every request the admin makes (airlock in tests), in order, with its
 # timing: tests read it to check what airlock sent and when. The tests' own

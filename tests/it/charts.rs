@@ -384,11 +384,7 @@ fn create_vendors_dependencies_so_the_bundled_chart_renders_offline() {
     if missing_tool("docker-registry") || missing_tool("skopeo") {
         return;
     }
-    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/real/charts");
-    if !real.join("redis").is_dir() {
-        eprintln!("skipping: shared/testdata/real/charts is not there");
-        return;
-    }
+    let Some(real) = real_charts() else { return };
     let registry = Registry::plain();
     let work = tempfile::tempdir().unwrap();
     // The real `common` library chart, served by a local registry in place

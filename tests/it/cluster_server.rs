@@ -290,23 +290,18 @@ fn objects_wait_for_the_bundles_own_webhook() {
         "{err}"
     );
 
-    // The webhook's server comes up a few seconds into the install.
-    let server = std::sync::Arc::new(std::sync::Mutex::new(None::<std::process::Child>));
+    // The webhook's server comes up a few seconds into the install (tied
+    // to this test run, so it goes with it whatever happens to the test).
     let starter = {
-        let (server, certs) = (server.clone(), certs.clone());
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/webhook_server.py");
+        let certs = certs.clone();
+        let script = crate::control_plane::repo().join("tests/fixtures/webhook_server.py");
         std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_secs(4));
-            // Dies with this test process, whatever happens to the test.
-            let child = std::process::Command::new("setpriv")
-                .args(["--pdeathsig", "KILL", "--", "python3"])
-                .arg(script)
-                .arg(port.to_string())
-                .arg(certs.join("server.crt"))
-                .arg(certs.join("server.key"))
-                .spawn()
-                .expect("python3 runs the webhook server");
-            *server.lock().unwrap() = Some(child);
+            let python = std::path::Path::new("python3");
+            let tied = crate::control_plane::start_for_the_run(python, move |command| {
+                command.arg(script).arg(port.to_string()).arg(certs.join("server.crt")).arg(certs.join("server.key"));
+            });
+            tied.expect("python3 runs the webhook server").pid
         })
     };
     let gadget_patches = || -> Vec<u16> {
@@ -315,11 +310,8 @@ fn objects_wait_for_the_bundles_own_webhook() {
     };
     let before = gadget_patches().len();
     let out = site.run(&["install", bundle.to_str().unwrap(), "--timeout", "60s"]);
-    starter.join().unwrap();
-    if let Some(mut child) = server.lock().unwrap().take() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    let server = starter.join().unwrap();
+    let _ = std::process::Command::new("kill").arg(server.to_string()).status();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(site.plane.object(&format!("/apis/{group}/v1/namespaces/{}/gadgets/g1", site.ns)).is_some());

@@ -46,6 +46,45 @@ pub fn control_plane() -> &'static ControlPlane {
     }
 }
 
+/// A started process of the run: its PID and the pipes it was given.
+pub struct Started {
+    pub pid: u32,
+    pub stdout: Option<std::process::ChildStdout>,
+    pub stderr: Option<std::process::ChildStderr>,
+}
+
+/// Starts `program` under `setpriv --pdeathsig TERM`, its arguments,
+/// environment and streams set by `configure`, so it gets SIGTERM at its
+/// own PID when this test process ends. The signal comes when the thread
+/// that started it ends, so it is started from a thread that lives as long
+/// as the process (and reaps it), never from a test's own thread.
+pub fn start_for_the_run(
+    program: &Path,
+    configure: impl FnOnce(&mut Command) + Send + 'static,
+) -> Result<Started, String> {
+    let (tx, rx) = mpsc::channel();
+    let program = program.to_path_buf();
+    std::thread::spawn(move || {
+        let mut command = Command::new("setpriv");
+        command.args(["--pdeathsig", "TERM", "--"]).arg(&program).stdin(Stdio::null());
+        configure(&mut command);
+        match command.spawn() {
+            Ok(mut child) => {
+                let started = Started { pid: child.id(), stdout: child.stdout.take(), stderr: child.stderr.take() };
+                let _ = tx.send(Ok(started));
+                let _ = child.wait();
+            }
+            Err(e) => {
+                let _ = tx.send(Err(format!("cannot run {}: {e}", program.display())));
+            }
+        }
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.recv().map_err(|e| e.to_string())?
+}
+
 /// The repository (where `target/tools` and `scripts` are).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -71,32 +110,17 @@ fn start() -> ControlPlane {
     }
     let dir = runs.join(std::process::id().to_string());
     let (lines_tx, lines_rx) = mpsc::channel::<Result<String, String>>();
-    // The script gets SIGTERM when the thread that started it ends, so it is
-    // started from a thread that ends only with this process.
+    let script = start_for_the_run(&repo().join("scripts/cluster.sh"), move |command| {
+        command.arg("--dir").arg(&dir).stdout(Stdio::piped()).stderr(Stdio::piped());
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (stdout, stderr) = (script.stdout.unwrap(), script.stderr.unwrap());
     std::thread::spawn(move || {
-        let spawned = Command::new("setpriv")
-            .args(["--pdeathsig", "TERM", "--"])
-            .arg(repo().join("scripts/cluster.sh"))
-            .arg("--dir")
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(e) => return lines_tx.send(Err(format!("cannot run scripts/cluster.sh: {e}"))).unwrap_or(()),
-        };
-        let stderr = child.stderr.take().unwrap();
         let errors = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-        for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = lines_tx.send(Ok(line));
         }
-        let status = child.wait();
-        let _ = lines_tx.send(Err(format!("scripts/cluster.sh exited ({status:?}): {}", errors.join().unwrap())));
-        loop {
-            std::thread::park();
-        }
+        let _ = lines_tx.send(Err(format!("scripts/cluster.sh exited: {}", errors.join().unwrap())));
     });
     let mut kubeconfig = None;
     let mut audit_log = None;

@@ -609,12 +609,7 @@ fn refusals_name_the_object_and_say_what_was_recorded() {
 /// are deleted once they all succeeded.
 #[test]
 fn real_charts_install_into_a_cluster() {
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/real/charts");
-    if !real.join("cert-manager").is_dir() {
-        assert!(std::env::var_os("CI").is_none(), "../shared/testdata/real/charts is missing");
-        eprintln!("skipping: shared/testdata/real/charts is not there");
-        return;
-    }
+    let Some(real) = real_charts() else { return };
     let dir = tempfile::tempdir().unwrap();
     let c = Corner::new(dir.path(), "edge");
     let airlock = Airlock::new();
@@ -797,12 +792,7 @@ fn install_upgrade_rollback_on_a_real_cluster() {
 /// the server as the octal Helm sends (493), not the 755 it refuses.
 #[test]
 fn bitnami_and_operator_charts_go_through_their_whole_life() {
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/real/charts");
-    if !real.join("redis").is_dir() {
-        assert!(std::env::var_os("CI").is_none(), "../shared/testdata/real/charts is missing");
-        eprintln!("skipping: shared/testdata/real/charts is not there");
-        return;
-    }
+    let Some(real) = real_charts() else { return };
     let dir = tempfile::tempdir().unwrap();
     let c = Corner::new(dir.path(), "data");
     for chart in ["redis", "postgresql", "rabbitmq"] {

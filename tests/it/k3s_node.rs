@@ -11,11 +11,10 @@
 //! watches HelmCharts in every namespace, as in K3s; tests name their
 //! charts (HelmChart names in kube-system) uniquely.
 
-use crate::control_plane::{control_plane, repo, ControlPlane};
+use crate::control_plane::{control_plane, repo, start_for_the_run, ControlPlane};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::sync::OnceLock;
 
 /// Where K3s reads manifests on a node (and so where airlock must put
 /// them): stated here on K3s's side, not taken from airlock's own
@@ -39,78 +38,23 @@ pub fn helm_controller() -> &'static HelmController {
     CONTROLLER.get_or_init(start_helm_controller)
 }
 
-fn openssl(args: &[&str]) {
-    let out = Command::new("openssl").args(args).output().expect("openssl runs");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 fn start_helm_controller() -> HelmController {
     let plane = control_plane();
     let bin = repo().join("target/tools/bin/helm-controller");
     assert!(bin.exists(), "helm-controller is not built: run scripts/build-tools.sh helm-controller (about 2 minutes)");
-    // A client certificate of its own, from the cluster's CA (as cluster.sh
-    // makes one per component), and a kubeconfig that uses it.
+    // cluster.sh made it a client certificate and kubeconfig of its own.
     let dir = plane.kubeconfig.parent().expect("cluster.sh's directory").to_path_buf();
-    let pki = dir.join("pki");
-    let file = |ext: &str| pki.join(format!("helm-controller.{ext}")).to_str().unwrap().to_string();
-    openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", &file("key")]);
-    let subject = "/O=system:masters/CN=airlock-test:helm-controller";
-    openssl(&["req", "-new", "-key", &file("key"), "-subj", subject, "-out", &file("csr")]);
-    std::fs::write(file("ext"), "extendedKeyUsage=clientAuth\n").unwrap();
-    let (ca, ca_key) = (pki.join("ca.crt"), pki.join("ca.key"));
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &file("csr"),
-        "-CA",
-        ca.to_str().unwrap(),
-        "-CAkey",
-        ca_key.to_str().unwrap(),
-        "-CAcreateserial",
-        "-days",
-        "3650",
-        "-extfile",
-        &file("ext"),
-        "-out",
-        &file("crt"),
-    ]);
-    let admin = std::fs::read_to_string(&plane.kubeconfig).unwrap();
-    assert!(admin.contains("/admin.crt") && admin.contains("/admin.key"), "cluster.sh's kubeconfig changed shape");
     let kubeconfig = dir.join("helm-controller.kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        admin.replace("/admin.crt", "/helm-controller.crt").replace("/admin.key", "/helm-controller.key"),
-    )
-    .unwrap();
-
     let log = dir.join("logs/helm-controller.log");
-    let (pid_tx, pid_rx) = mpsc::channel::<Result<u32, String>>();
-    let log_path = log.clone();
-    // The process gets SIGTERM when the thread that started it ends, so it
-    // is started from a thread that ends only with this process.
-    std::thread::spawn(move || {
-        let out = std::fs::File::create(&log_path).unwrap();
-        let mut cmd = Command::new("setpriv");
-        cmd.args(["--pdeathsig", "TERM", "--"]).arg(&bin).arg("--kubeconfig").arg(&kubeconfig);
+    let out = std::fs::File::create(&log).unwrap();
+    let tied = start_for_the_run(&bin, move |command| {
+        command.arg("--kubeconfig").arg(&kubeconfig);
         for var in ["KUBECONFIG", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"] {
-            cmd.env_remove(var).env_remove(var.to_lowercase());
+            command.env_remove(var).env_remove(var.to_lowercase());
         }
-        let spawned = cmd.stdin(Stdio::null()).stdout(out.try_clone().unwrap()).stderr(out).spawn();
-        match spawned {
-            Ok(mut child) => {
-                let _ = pid_tx.send(Ok(child.id()));
-                let _ = child.wait();
-            }
-            Err(e) => {
-                let _ = pid_tx.send(Err(format!("cannot run {}: {e}", bin.display())));
-            }
-        }
-        loop {
-            std::thread::park();
-        }
+        command.stdout(out.try_clone().unwrap()).stderr(out);
     });
-    let pid = pid_rx.recv().unwrap().unwrap_or_else(|e| panic!("{e}"));
+    let pid = tied.unwrap_or_else(|e| panic!("{e}")).pid;
     let started = plane.eventually(120, || {
         assert!(
             Path::new(&format!("/proc/{pid}")).exists(),

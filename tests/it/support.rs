@@ -500,6 +500,19 @@ pub fn write_spec(dir: &Path, body: &str) -> PathBuf {
     path
 }
 
+/// The real charts written by others (`../shared/testdata/real/charts`,
+/// see its SOURCES.md), or None (the test skips) when that folder is not
+/// beside the repository; under CI it must be.
+pub fn real_charts() -> Option<PathBuf> {
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/real/charts");
+    if real.is_dir() {
+        return Some(real);
+    }
+    assert!(std::env::var_os("CI").is_none(), "{} is missing", real.display());
+    eprintln!("skipping: shared/testdata/real/charts is not there");
+    None
+}
+
 /// kubectl from the project venv (scripts/install-deps.sh), if installed.
 pub fn venv_kubectl() -> Option<PathBuf> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/kubectl");

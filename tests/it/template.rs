@@ -2,7 +2,7 @@
 //! venv) on the real charts in shared/testdata and our corner-case chart,
 //! plus the errors a chart author sees.
 
-use crate::support::Airlock;
+use crate::support::{real_charts, Airlock};
 use std::path::Path;
 use std::process::Command;
 
@@ -124,11 +124,7 @@ fn template_errors_name_the_file_line_and_column() {
 
 #[test]
 fn generated_certificates_form_a_chain_openssl_accepts() {
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/real/charts");
-    if !real.join("redis").is_dir() {
-        eprintln!("skipping: shared/testdata/real/charts is not there");
-        return;
-    }
+    let Some(real) = real_charts() else { return };
     let work = tempfile::tempdir().unwrap();
     let redis = work.path().join("redis");
     crate::support::run_ok(Command::new("cp").arg("-r").arg(real.join("redis")).arg(work.path()));
