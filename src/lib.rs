@@ -8,13 +8,13 @@
 //!   for a cluster through its API), template, split, copy); the only layer
 //!   that adds `anyhow` context.
 //! - domain modules, each with its own `thiserror` error type:
-//!   `spec` (airlock.yaml), `oci` (digests, manifests, the registry protocol,
+//!   `bundle_spec` (airlock.yaml), `oci` (digests, manifests, the registry protocol,
 //!   local image sources), `chart` (Helm charts as OCI artifacts, Helm
 //!   repositories, and the Helm-compatible engine: `chart::template` for Go
 //!   templates and Sprig, `load`/`values`/`render` for Helm's rules, image
 //!   discovery, dependencies), `bundle` (the file format: writer, reader,
 //!   verifier, signature slot, parts, verified copy), `sign` (keys, signatures, trust, image signatures),
-//!   `target` (where bundles are installed: `registry`, `k3s` nodes, and
+//!   `destination` (where bundles are installed: `registry`, `k3s` nodes, and
 //!   a `cluster` through its API), `serve`
 //!   (a read-only registry over a bundle), `cache` (content-addressed blobs),
 //!   `yaml11` (YAML read as Helm and kubectl read it: YAML 1.1 typing
@@ -24,9 +24,11 @@
 
 pub mod atomic_file;
 pub mod bundle;
+pub mod bundle_spec;
 pub mod cache;
 pub mod chart;
 pub mod cli;
+pub mod destination;
 pub mod disk;
 pub mod hint;
 pub mod oci;
@@ -34,7 +36,5 @@ pub mod ops;
 pub mod output;
 pub mod serve;
 pub mod sign;
-pub mod spec;
-pub mod target;
 pub mod writeback;
 pub mod yaml11;

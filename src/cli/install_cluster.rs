@@ -8,9 +8,9 @@ use crate::ops::install_cluster::{
     install_cluster, test_cluster, uninstall_cluster, ClusterInstallOptions, ClusterReport,
 };
 use crate::output::Printer;
-use crate::target::cluster::kubeconfig::Located;
-use crate::target::kube::Action;
-use crate::target::registry::Destination;
+use crate::destination::cluster::kubeconfig::Located;
+use crate::destination::kube::Action;
+use crate::destination::registry::Destination;
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 
@@ -103,7 +103,7 @@ pub fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<
         printer.warn(&format!(
             "{}: images moved, but with no spec.imagePullSecrets to name the pull secret in, so pods made from them get none from airlock: name Secret {} where their operator takes one, or let the nodes log in to the registry",
             report.without_pull_secret.join(", "),
-            crate::target::cluster::relocate::pull_secret_name(&report.name)
+            crate::destination::cluster::relocate::pull_secret_name(&report.name)
         ));
     }
     if !report.foreign_images.is_empty() {

@@ -18,7 +18,7 @@ mod trust;
 mod verify;
 
 use crate::output::Printer;
-use crate::target::kube::Action;
+use crate::destination::kube::Action;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]

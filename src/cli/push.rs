@@ -2,7 +2,7 @@ use super::create::RegistryArgs;
 use super::trust::TrustArgs;
 use crate::ops::push::{push, PushOptions};
 use crate::output::{human_bytes, Printer};
-use crate::target::registry::DigestCheck;
+use crate::destination::registry::DigestCheck;
 use anyhow::Result;
 use std::path::PathBuf;
 

@@ -4,7 +4,7 @@
 //! turned into sentences that name the image and registry.
 //!
 //! It speaks the protocol (pull and push requests); what to push where is
-//! decided by `target::registry`.
+//! decided by `destination::registry`.
 
 use super::digest::Digest;
 use super::media;

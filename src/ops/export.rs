@@ -136,13 +136,13 @@ pub fn export_images_tar(
     bundle: &Path,
     platform: &crate::oci::manifest::Platform,
     out: &Path,
-) -> Result<crate::target::k3s::images::ImagesTarReport> {
+) -> Result<crate::destination::k3s::images::ImagesTarReport> {
     let reader = BundleReader::open(bundle)?;
     let mut seen = std::collections::HashSet::new();
     let images: Vec<_> = reader.head.manifest.images().filter(|i| seen.insert(i.reference.clone())).collect();
     if images.is_empty() {
         bail!("{} holds no images", bundle.display());
     }
-    crate::target::k3s::images::write_images_tar(&reader, &images, platform, out)
+    crate::destination::k3s::images::write_images_tar(&reader, &images, platform, out)
         .with_context(|| format!("cannot write {}", out.display()))
 }

@@ -1,6 +1,6 @@
 //! `airlock install|upgrade --k3s`: check the signature and every digest of
 //! the bundle first, then lay it down on the node (see
-//! `target::k3s::install`). Nothing is written when any check fails.
+//! `destination::k3s::install`). Nothing is written when any check fails.
 //! `airlock rollback --k3s` restores a recorded revision from the node's store.
 
 use crate::bundle::base::{BaseBundle, FirstOf};
@@ -9,14 +9,14 @@ use crate::bundle::reader::{BaseBlobs, BundleReader};
 use crate::oci::manifest::Platform;
 use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
 use crate::sign::trust::Verdict;
-use crate::target::cluster::apply::Applier;
-use crate::target::cluster::kubeconfig::Located;
-use crate::target::cluster::Deletion;
-use crate::target::k3s::base_blobs::{self, NodeBlobs};
-use crate::target::k3s::install::{deletions_done, install, rollback, InstallReport};
-use crate::target::k3s::layout::ImagesVia;
-use crate::target::k3s::registries::NodeRegistry;
-use crate::target::kube::{Action, ResourceRef};
+use crate::destination::cluster::apply::Applier;
+use crate::destination::cluster::kubeconfig::Located;
+use crate::destination::cluster::Deletion;
+use crate::destination::k3s::base_blobs::{self, NodeBlobs};
+use crate::destination::k3s::install::{deletions_done, install, rollback, InstallReport};
+use crate::destination::k3s::layout::ImagesVia;
+use crate::destination::k3s::registries::NodeRegistry;
+use crate::destination::kube::{Action, ResourceRef};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 
@@ -178,7 +178,7 @@ pub fn clean_up_cluster(root: &std::path::Path, report: &InstallReport, cluster:
 }
 
 pub fn uninstall_k3s(root: &std::path::Path, name: &str, keep: usize) -> Result<InstallReport> {
-    crate::target::k3s::install::uninstall(root, name, keep)
+    crate::destination::k3s::install::uninstall(root, name, keep)
         .with_context(|| format!("cannot uninstall `{name}` under {}", root.display()))
 }
 

@@ -7,7 +7,7 @@ use crate::oci::registry::{Registry, RegistryOptions};
 use crate::ops::verify::{check_signature, TrustOptions};
 use crate::output::Progress;
 use crate::sign::trust::Verdict;
-use crate::target::registry::{execute, plan, Destination, PushStats};
+use crate::destination::registry::{execute, plan, Destination, PushStats};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 /// Where K3s reads manifests on a node (and so where airlock must put
 /// them): stated here on K3s's side, not taken from airlock's own
-/// `target::k3s::layout::MANIFESTS_DIR`, so that a wrong path there fails.
+/// `destination::k3s::layout::MANIFESTS_DIR`, so that a wrong path there fails.
 pub const MANIFESTS: &str = "var/lib/rancher/k3s/server/manifests";
 const CHART_CRD: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/helmcharts.helm.cattle.io";
 

@@ -9,7 +9,7 @@ use crate::oci::digest::Digest;
 use crate::oci::media;
 use crate::oci::registry::Registry;
 use crate::oci::resolve::BlobDescriptor;
-use crate::spec::{Chart, ChartOrigin, Component, FileItem, Located, Spec};
+use crate::bundle_spec::{Chart, ChartOrigin, Component, FileItem, Located, Spec};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 

@@ -63,7 +63,7 @@ pub async fn registry_base(
     registry: &crate::oci::registry::Registry,
     concurrency: usize,
 ) -> Result<Base> {
-    use crate::target::registry::{target_repository, Destination};
+    use crate::destination::registry::{target_repository, Destination};
     use futures_util::{StreamExt, TryStreamExt};
     let destination = Destination::parse(dest)?;
     let mut checks: Vec<(oci_client::Reference, Digest)> = Vec::new();

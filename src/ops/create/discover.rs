@@ -9,7 +9,7 @@ use crate::chart::images::find_images;
 use crate::chart::render::{render, RenderOptions};
 use crate::chart::{load, values};
 use crate::oci::source::{parse_reference, ImageSource};
-use crate::spec::{Chart, Image, Located, Spec};
+use crate::bundle_spec::{Chart, Image, Located, Spec};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;

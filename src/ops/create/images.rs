@@ -13,7 +13,7 @@ use crate::oci::registry::{BlobSink, Registry};
 use crate::oci::resolve::{walk, BlobDescriptor, ImageTree};
 use crate::oci::source::{parse_reference, ImageSource};
 use crate::output::{human_bytes, Progress};
-use crate::spec::{Image, Located, Spec};
+use crate::bundle_spec::{Image, Located, Spec};
 use anyhow::{Context, Result};
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::Reference;

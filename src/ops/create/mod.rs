@@ -65,7 +65,7 @@ pub struct CreateReport {
 }
 
 pub async fn create(options: CreateOptions, progress: &Progress) -> Result<CreateReport> {
-    let spec = crate::spec::load(&options.spec)?;
+    let spec = crate::bundle_spec::load(&options.spec)?;
     let key = options.sign_key.clone().map(|(path, password)| {
         tokio::task::spawn_blocking(move || crate::sign::PrivateKey::load(&path, password.as_bytes()))
     });
@@ -225,7 +225,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         content_bytes: manifest.unique_size(),
         bundle_bytes,
         downloaded_bytes: downloaded,
-        warnings: crate::target::k3s::layout::helm_job_image_missing(&manifest).into_iter().collect(),
+        warnings: crate::destination::k3s::layout::helm_job_image_missing(&manifest).into_iter().collect(),
     })
 }
 

@@ -5,11 +5,11 @@
 
 use super::waits::wait_terminated;
 use super::ClusterReport;
-use crate::target::cluster::apply::Applier;
-use crate::target::cluster::objects::{Desired, DesiredObject};
-use crate::target::cluster::release::{self, AppliedObject, Release};
-use crate::target::cluster::{self, hooks, ready, webhooks, Deletion};
-use crate::target::kube::{cascades, ResourceRef};
+use crate::destination::cluster::apply::Applier;
+use crate::destination::cluster::objects::{Desired, DesiredObject};
+use crate::destination::cluster::release::{self, AppliedObject, Release};
+use crate::destination::cluster::{self, hooks, ready, webhooks, Deletion};
+use crate::destination::kube::{cascades, ResourceRef};
 use anyhow::Result;
 use std::time::Duration;
 

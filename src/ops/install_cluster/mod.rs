@@ -12,16 +12,16 @@ use crate::oci::digest::Digest;
 use crate::ops::install::chosen_components;
 use crate::ops::verify::{check_signature, verify_digests, TrustOptions};
 use crate::sign::trust::Verdict;
-use crate::target::cluster;
-use crate::target::cluster::apply::Applier;
-use crate::target::cluster::hooks;
-use crate::target::cluster::kubeconfig::Located;
-use crate::target::cluster::objects::{self, Desired, DesiredObject};
-use crate::target::cluster::ownership;
-use crate::target::cluster::release::{self, Release};
-use crate::target::cluster::relocate::{self, Relocation};
-use crate::target::kube::{Action, ResourceRef};
-use crate::target::registry::Destination;
+use crate::destination::cluster;
+use crate::destination::cluster::apply::Applier;
+use crate::destination::cluster::hooks;
+use crate::destination::cluster::kubeconfig::Located;
+use crate::destination::cluster::objects::{self, Desired, DesiredObject};
+use crate::destination::cluster::ownership;
+use crate::destination::cluster::release::{self, Release};
+use crate::destination::cluster::relocate::{self, Relocation};
+use crate::destination::kube::{Action, ResourceRef};
+use crate::destination::registry::Destination;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -210,7 +210,7 @@ fn platform_gaps(
     let mut gaps = Vec::new();
     for (platform, names) in nodes {
         for image in &images {
-            if let Err(e) = crate::target::k3s::images::check_platform(reader, &[*image], platform) {
+            if let Err(e) = crate::destination::k3s::images::check_platform(reader, &[*image], platform) {
                 gaps.push(format!(
                     "{e}, the platform of node(s) {}: its pods cannot start there; keep them off those nodes, or create the bundle with --platform {platform} too",
                     names.join(", ")

@@ -3,10 +3,10 @@
 //! Each wait is bounded and says what holds it; none changes anything.
 
 use super::converge::Progress;
-use crate::target::cluster;
-use crate::target::cluster::apply::Applier;
-use crate::target::cluster::objects::DesiredObject;
-use crate::target::kube::ResourceRef;
+use crate::destination::cluster;
+use crate::destination::cluster::apply::Applier;
+use crate::destination::cluster::objects::DesiredObject;
+use crate::destination::kube::ResourceRef;
 use anyhow::Result;
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 
 use super::hooks::Hook;
 use super::{api_failure, ClusterError};
-use crate::target::kube::ResourceRef;
+use crate::destination::kube::ResourceRef;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::ByteString;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};

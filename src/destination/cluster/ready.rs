@@ -6,7 +6,7 @@
 
 use super::apply::Applier;
 use super::ClusterError;
-use crate::target::kube::ResourceRef;
+use crate::destination::kube::ResourceRef;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

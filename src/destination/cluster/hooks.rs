@@ -9,7 +9,7 @@ use super::apply::Applier;
 use super::objects::DesiredObject;
 use super::{ClusterError, Deletion};
 use crate::chart::manifests;
-use crate::target::kube::ResourceRef;
+use crate::destination::kube::ResourceRef;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

@@ -8,7 +8,7 @@
 
 use super::apply::Applier;
 use super::objects::{Desired, DesiredObject};
-use crate::target::kube::ResourceRef;
+use crate::destination::kube::ResourceRef;
 use serde_json::Value;
 
 pub const ANNOTATION: &str = "airlock.dev/release";

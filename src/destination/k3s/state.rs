@@ -13,7 +13,7 @@
 //! This module never writes outside `root/var/lib/airlock/`.
 
 use crate::oci::digest::{Digest, HashingReader};
-use crate::target::kube::ResourceRef;
+use crate::destination::kube::ResourceRef;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -6,7 +6,7 @@
 
 use crate::bundle::format::ImageRecord;
 use crate::oci::source::{is_pinned_reference, parse_reference};
-use crate::target::registry::{target_repository, Destination};
+use crate::destination::registry::{target_repository, Destination};
 use serde_json::Value;
 
 /// Where the bundle's images were pushed, as `airlock push --registry` names them.

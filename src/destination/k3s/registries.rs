@@ -6,7 +6,7 @@
 //! and CA. Entries already in the file for other registries are kept;
 //! comments are not (the file is parsed and written back).
 
-use crate::target::registry::Destination;
+use crate::destination::registry::Destination;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 

@@ -9,7 +9,7 @@
 use super::objects::DesiredObject;
 use super::webhooks::{self, BundleWebhook};
 use super::{api_failure, ClusterError, Deletion};
-use crate::target::kube::ResourceRef;
+use crate::destination::kube::ResourceRef;
 use futures_util::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};

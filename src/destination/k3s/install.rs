@@ -15,7 +15,7 @@ use super::InstallError;
 use crate::bundle::format::Component;
 use crate::bundle::reader::BundleReader;
 use crate::oci::digest::Digest;
-use crate::target::kube::{cascades, Action, ResourceRef};
+use crate::destination::kube::{cascades, Action, ResourceRef};
 use std::path::Path;
 
 /// Content of this many newest revisions is kept for rollback.

@@ -15,7 +15,7 @@ use crate::chart::template::Value;
 use crate::chart::values;
 use crate::oci::manifest::Platform;
 use crate::oci::source::parse_reference;
-use crate::target::kube::ResourceRef;
+use crate::destination::kube::ResourceRef;
 use base64::Engine;
 use std::path::Path;
 
@@ -233,7 +233,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::kube::cascades;
+    use crate::destination::kube::cascades;
 
     #[test]
     fn values_merge_like_helm() {
