@@ -8,6 +8,10 @@
 use crate::oci::digest::Digest;
 use serde::{Deserialize, Serialize};
 
+/// A platform manifest an image index lists, as `images[].platforms` and
+/// `omitted` record it: the OCI notion, in the bundle as `oci` defines it.
+pub use crate::oci::manifest::PlatformManifest;
+
 pub const FORMAT_MAJOR: u32 = 1;
 pub const FORMAT_MINOR: u32 = 2;
 
@@ -160,13 +164,6 @@ pub struct ImageSignature {
     pub key_id: String,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct PlatformManifest {
-    pub platform: String,
-    pub digest: Digest,
-}
-
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct ChartRecord {
@@ -284,4 +281,31 @@ pub struct SignatureRecord {
     pub algorithm: String,
     /// Base64 of the ASN.1 DER signature, exactly as `cosign sign-blob` prints it.
     pub signature: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An image record's `platforms` and `omitted` (PlatformManifest, now
+    /// `oci`'s) keep the form format 1 gave them, byte for byte.
+    #[test]
+    fn image_platforms_keep_their_form() {
+        let (amd64, arm64, index) = (Digest::of(b"amd64"), Digest::of(b"arm64"), Digest::of(b"index"));
+        let text = format!(
+            concat!(
+                r#"{{"reference":"r.example/app:1","source":"registry:r.example/app:1","digest":"{index}","#,
+                r#""mediaType":"application/vnd.oci.image.index.v1+json","size":3,"#,
+                r#""platforms":[{{"platform":"linux/amd64","digest":"{amd64}"}}],"#,
+                r#""omitted":[{{"platform":"linux/arm64/v8","digest":"{arm64}"}}]}}"#
+            ),
+            index = index,
+            amd64 = amd64,
+            arm64 = arm64
+        );
+        let record: ImageRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(record.platforms, [PlatformManifest { platform: "linux/amd64".into(), digest: amd64 }]);
+        assert_eq!(record.omitted, [PlatformManifest { platform: "linux/arm64/v8".into(), digest: arm64 }]);
+        assert_eq!(serde_json::to_string(&record).unwrap(), text);
+    }
 }

@@ -58,6 +58,17 @@ impl Platform {
     }
 }
 
+/// One platform manifest an index lists: its platform (`os/arch[/variant]`,
+/// `unknown/unknown` when the index gives none) and digest, as
+/// `resolve::walk` reports those of an index it keeps and leaves out.
+/// Serialised as `{"platform": ..., "digest": ...}`, a form callers store.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformManifest {
+    pub platform: String,
+    pub digest: Digest,
+}
+
 /// Either an image manifest or an index, with only the fields we follow.
 #[derive(Deserialize, Debug, Default)]
 #[serde(rename_all = "camelCase")]
@@ -119,6 +130,16 @@ mod tests {
         assert!(Platform::parse("linux").is_none());
         assert!(Platform::parse("linux/arm/v7/x").is_none());
         assert_eq!(arm.to_string(), "linux/arm64/v8");
+    }
+
+    /// Callers store the serialised form, so it is pinned field for field.
+    #[test]
+    fn platform_manifest_serde_form() {
+        let digest = Digest::of(b"a");
+        let entry = PlatformManifest { platform: "linux/arm64/v8".into(), digest: digest.clone() };
+        let json = serde_json::to_string(&entry).unwrap();
+        assert_eq!(json, format!(r#"{{"platform":"linux/arm64/v8","digest":"{digest}"}}"#));
+        assert_eq!(serde_json::from_str::<PlatformManifest>(&json).unwrap(), entry);
     }
 
     #[test]

@@ -5,9 +5,8 @@
 //! listed, for the caller to fetch.
 
 use super::digest::Digest;
-use super::manifest::{AnyManifest, Platform};
+use super::manifest::{AnyManifest, Platform, PlatformManifest};
 use super::media;
-use crate::bundle::format::PlatformManifest;
 use crate::cache::Cache;
 use std::future::Future;
 
