@@ -135,3 +135,38 @@ fn from_files(path: &Path, mut files: BTreeMap<String, Vec<u8>>) -> Result<Chart
     };
     Ok(Chart { metadata, values, files, subcharts, name })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::template::convert::to_json;
+
+    /// A chart whose values.yaml (and Chart.yaml) hold long blocks of
+    /// commented-out YAML loads, as Helm loads it.
+    #[test]
+    fn values_yaml_with_long_comment_blocks_loads() {
+        let comments =
+            |indent: &str, n: usize| -> String { (0..n).map(|i| format!("{indent}# option{i}: value\n")).collect() };
+        // Comments between keys, and after a key before its value, where
+        // the parser looks ahead past all of them.
+        let values = format!(
+            "replicas: 1\n{}service:\n{}  port: 80\n{}  type: ClusterIP\nports:\n{}- 80\n{}",
+            comments("", 300),
+            comments("  ", 300),
+            comments("  ", 300),
+            comments("", 300),
+            comments("", 300)
+        );
+        let chart_yaml = format!("apiVersion: v2\n{}name: c\nversion: 0.1.0\n", comments("", 200));
+        let files = BTreeMap::from([
+            ("Chart.yaml".to_string(), chart_yaml.into_bytes()),
+            ("values.yaml".to_string(), values.into_bytes()),
+        ]);
+        let chart = from_files(Path::new("c"), files).unwrap();
+        assert_eq!(chart.name, "c");
+        assert_eq!(
+            to_json(&Value::map(chart.values)),
+            r#"{"ports":[80],"replicas":1,"service":{"port":80,"type":"ClusterIP"}}"#
+        );
+    }
+}

@@ -512,6 +512,70 @@ mod tests {
         assert!(values("a: .inf\n").unwrap_err().contains("infinite"));
     }
 
+    /// A `-f` file of several documents, as Helm v4.3.2's `helm template
+    /// -f` layers them (observed with the binary): each over the ones
+    /// before, maps merged deeply, a later key winning; an empty document,
+    /// one of comments only, `{}`, and one that is `null` or `~` add
+    /// nothing and take nothing away; a key set to `null` is kept (for
+    /// coalescing to delete the default). A document that is a list,
+    /// string or boolean, or text after `---`, is refused.
+    #[test]
+    fn every_document_of_a_values_file_layers_over_the_ones_before() {
+        let values = |text: &str| read_values(text).map(|m| to_json(&Value::map(m)));
+        assert_eq!(values("a: 1\n---\nb: 2\n").unwrap(), r#"{"a":1,"b":2}"#);
+        assert_eq!(values("a: 1\n---\nb: 2\n---\na: 7\n").unwrap(), r#"{"a":7,"b":2}"#);
+        assert_eq!(values("m: {x: 1}\n---\nm: {z: 2}\n---\nm: {x: 3}\n").unwrap(), r#"{"m":{"x":3,"z":2}}"#);
+        // A map replaces what is not one, and the other way round.
+        assert_eq!(values("m: {x: 1}\n---\nm: 5\n---\nm: {z: 2}\n").unwrap(), r#"{"m":{"z":2}}"#);
+        for nothing in ["", "\n", "# a comment\n", "null\n", "~\n", "{}\n", "--- # c\n"] {
+            let text = format!("a: 1\n---\n{nothing}---\nb: 2\n");
+            assert_eq!(values(&text).unwrap(), r#"{"a":1,"b":2}"#, "{text:?}");
+            assert_eq!(values(&format!("---\n{nothing}")).unwrap(), "{}", "{nothing:?}");
+        }
+        assert_eq!(values("a: 1\n---\nnull\n---\na: 2\n").unwrap(), r#"{"a":2}"#);
+        assert_eq!(values("a: 1\nb: 1\n---\na: null\n").unwrap(), r#"{"a":null,"b":1}"#);
+        assert_eq!(values("a: 1\n---\n").unwrap(), r#"{"a":1}"#);
+        assert_eq!(values("a: 1\n...\n---\nb: 2\n").unwrap(), r#"{"a":1,"b":2}"#);
+        assert_eq!(values("a: 1\n--- null\nb: 2\n").unwrap_err(), "invalid Yaml document separator: null");
+        assert_eq!(values("a: 1\n----\nb: 2\n").unwrap_err(), "invalid Yaml document separator: -");
+        for (text, what) in [("[]", "a list"), ("hello", "a string"), ("\"\"", "a string"), ("false", "a boolean")] {
+            assert_eq!(
+                values(&format!("a: 1\n---\n{text}\n")).unwrap_err(),
+                format!("its YAML document 2 must hold a map of values, not {what}")
+            );
+        }
+
+        // A spec's values files are read the same way, then layered in order.
+        let files = [
+            ("one.yaml".to_string(), "a: 1\n---\nb: 2\n".to_string()),
+            ("two.yaml".into(), "---\n~\n---\nb: 3\n".into()),
+        ];
+        let user = user_values(files, Some(&serde_json::json!({"c": 4}))).unwrap();
+        assert_eq!(to_json(&Value::map(user)), r#"{"a":1,"b":3,"c":4}"#);
+    }
+
+    /// A values.yaml with long commented-out blocks (more than the 96
+    /// comments granit-parser buffers when asked for them), as Helm loads it.
+    #[test]
+    fn long_commented_out_blocks_are_read() {
+        let comments =
+            |indent: &str, n: usize| -> String { (0..n).map(|i| format!("{indent}# foo{i}: bar\n")).collect() };
+        let text = format!(
+            "image:\n  tag: 0755\n{}{}  pullPolicy: on\n{}extra:\n{}  - a\n{}  - b\n---\n{}more: 1\n{}",
+            comments("  ", 250),
+            comments("", 250),
+            comments("", 300),
+            comments("  ", 200),
+            comments("  ", 200),
+            comments("", 200),
+            comments("", 400),
+        );
+        assert_eq!(
+            to_json(&Value::map(read_values(&text).unwrap())),
+            r#"{"extra":["a","b"],"image":{"pullPolicy":true,"tag":493},"more":1}"#
+        );
+    }
+
     fn chart(name: &str, values: &str, subcharts: Vec<Chart>) -> Chart {
         Chart {
             metadata: Map::new(),

@@ -412,3 +412,50 @@ fn which_plain_scalars_resolve_to_strings() {
         assert!(!resolves_to_string(typed), "{typed} should resolve to another type");
     }
 }
+
+/// Comments are skipped however many stand together, as go-yaml reads
+/// them: a chart's values.yaml often holds long commented-out blocks, and
+/// granit-parser, asked for comment events, buffers those after a `key:`
+/// while it looks ahead for the value and stops at 96 ("too many buffered
+/// comments while looking ahead"). Every place a comment can stand here.
+#[test]
+fn long_comment_blocks_are_skipped() {
+    let block = |indent: &str, n: usize| -> String {
+        (0..n).map(|i| format!("{indent}# key{i}: value  # an old setting\n")).collect()
+    };
+    let mut text = String::from("# header\na: 1\n");
+    text += &block("", 300);
+    text += "nested:\n  b: 2\n";
+    text += &block("  ", 200);
+    text += &block("", 200);
+    text += "  c: 0755\n";
+    text += &block("    ", 150);
+    text += "deep:\n";
+    text += &block("  ", 150);
+    text += "  e: f\nnone:\n";
+    text += &block("", 150);
+    text += "list:\n";
+    text += &block("", 150);
+    text += "  - on\n";
+    text += &block("  ", 150);
+    text += "  - x\nflow: {\n";
+    text += &block("  ", 150);
+    text += "  k: v,\n";
+    text += &block("  ", 150);
+    text += "  l: [1,\n";
+    text += &block("", 150);
+    text += "   2]}\nlast: y\n";
+    text += &block("", 500);
+    let expected = json!({"a": 1, "nested": {"b": 2, "c": 493}, "list": [true, "x"], "flow": {"k": "v", "l": [1, 2]}, "last": true, "deep": {"e": "f"}, "none": null});
+    assert_eq!(one(&text), expected);
+    assert_eq!(unmarshal(&text).unwrap()["nested"]["c"], json!(493.0));
+
+    // Between documents and before the first too.
+    let stream = format!("{}a: 1\n{}---\n{}b: 2\n{}", block("", 200), block("", 200), block("", 200), block("", 200));
+    assert_eq!(documents(&stream).unwrap(), [json!({"a": 1}), json!({"b": 2})]);
+    // A stream of comments only holds no document.
+    assert_eq!(documents(&block("", 300)).unwrap(), Vec::<Value>::new());
+    assert_eq!(unmarshal(&block("", 300)).unwrap(), Value::Null);
+    // A `#` that follows no blank starts no comment.
+    assert_eq!(one("a: b#c\n"), json!({"a": "b#c"}));
+}

@@ -6,7 +6,7 @@
 use super::decode::Decoder;
 use super::Numbers;
 use serde_json::Value;
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+use serde_saphyr::granit_parser::{Event, Options, Parser, ScalarStyle};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -14,7 +14,7 @@ use std::rc::Rc;
 pub(super) fn read(text: &str, numbers: Numbers, limit: usize) -> Result<Vec<Value>, String> {
     let mut docs = Vec::new();
     let mut tree = Tree::default();
-    for event in Parser::new_from_str(text) {
+    for event in Parser::new_from_str_with_options(text, options()) {
         let (event, span) = event.map_err(|e| e.to_string())?;
         let line = span.start.line();
         match event {
@@ -55,11 +55,25 @@ pub(super) fn read(text: &str, numbers: Numbers, limit: usize) -> Result<Vec<Val
                     .ok_or_else(|| format!("line {line}: an alias refers to the value it is part of"))?;
                 tree.add(Node::Alias(target), 0);
             }
-            // The stream's start and end, comments: nothing to convert.
+            // The stream's start and end: nothing to convert.
             _ => {}
         }
     }
     Ok(docs)
+}
+
+/// The parser's options: granit-parser's defaults, but no comment events.
+/// Comments mean nothing here, and with them on the parser buffers the
+/// comments that follow a key with no value on its line (`key:`, then the
+/// comments, then the nested mapping or list) while it looks ahead for the
+/// value, and fails past 96 of them ("too many buffered comments while
+/// looking ahead"): a values.yaml with a long commented-out block there,
+/// which go-yaml and Helm read, would be refused. Comments are still
+/// skipped and checked as YAML syntax.
+fn options() -> Options {
+    let mut options = Options::default();
+    options.set_emit_comments(false);
+    options
 }
 
 /// One document's nodes, as go-yaml v2's parser builds them before decoding.

@@ -25,4 +25,5 @@ mod sign;
 mod support;
 mod template;
 mod upgrade;
+mod values;
 mod verify;
