@@ -18,7 +18,7 @@ $airlock key generate --output-key-prefix demo-out/release
 $airlock create bundles/demo/airlock.yaml -o demo-out/demo-1.0.0.airlock --sign-key demo-out/release.key
 $airlock inspect demo-out/demo-1.0.0.airlock
 $airlock verify demo-out/demo-1.0.0.airlock --key demo-out/release.pub
-$airlock export demo-out/demo-1.0.0.airlock localhost/demo-hello:1.0.0 --oci-layout demo-out/exported
+$airlock export demo-out/demo-1.0.0.airlock localhost/demo-hello:1.0.0 --oci-layout demo-out/exported --key demo-out/release.pub
 # The chart as Helm would render it (the images it runs were found this way at create).
 $airlock template charts/demo -f bundles/demo/values-site.yaml --name demo --namespace demo
 # For a stick with a file size limit: parts, copied with verification.

@@ -50,6 +50,8 @@ pub enum BundleError {
     CorruptPart(parts::CorruptPart),
     #[error("{source} (the blob lies in {parts}; copy those parts again)")]
     InParts { parts: String, source: Box<BundleError> },
+    #[error("{path} changed while it was being verified")]
+    ChangedWhileVerified { path: PathBuf },
     #[error("{path} is a differential bundle: blob {digest} was left to its base bundle {base}, which the target must already hold")]
     InBase { path: PathBuf, digest: Digest, base: String },
 }

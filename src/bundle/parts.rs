@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 
 /// Size of the header at the start of every part.
 pub const PART_HEADER_SIZE: u64 = 1024;
+/// Parts smaller than this would be mostly header and bookkeeping.
+pub const MIN_PART_SIZE: u64 = 64 * 1024;
 const MAGIC: &str = "airlockPart";
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]

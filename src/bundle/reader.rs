@@ -196,6 +196,11 @@ impl BundleReader {
         self
     }
 
+    /// The base blobs given with `with_base_blobs`, taken out.
+    pub fn take_base_blobs(&mut self) -> Option<Box<dyn BaseBlobs>> {
+        self.base_blobs.take()
+    }
+
     /// Whether a blob the bundle leaves to its base can be read from the
     /// base given with `with_base_blobs`.
     pub fn base_holds(&self, digest: &Digest) -> bool {

@@ -177,6 +177,20 @@ impl Write for BlobSink {
 
 /// Verifies a bundle file, or all its parts (each part's own sha256 too).
 /// A corrupt blob in a split bundle is reported with the part(s) holding it.
+/// Checks every byte of the bundle, and that the manifest streamed is the
+/// one in `head` (whose signature the caller checked).
+pub fn verify_against_head(
+    path: &Path,
+    head: &super::reader::BundleHead,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<VerifyReport> {
+    let report = verify_file(path, on_progress)?;
+    if report.manifest_digest.as_ref() != Some(&Digest::of(&head.manifest_bytes)) {
+        return Err(BundleError::ChangedWhileVerified { path: path.to_path_buf() });
+    }
+    Ok(report)
+}
+
 pub fn verify_file(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
     let source = super::parts::Source::open(path)?;
     match verify_stream(source.reader()?, source.path(), on_progress) {

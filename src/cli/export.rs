@@ -1,3 +1,8 @@
+//! `airlock export BUNDLE`: calls `ops::export::export` (one image, as an
+//! OCI layout) or `ops::export::export_images_tar` (every image, as a
+//! tarball for containerd and K3s), and prints what was written.
+
+use super::shared::trust::{self, TrustArgs};
 use crate::oci::manifest::Platform;
 use crate::ops::export::{export, export_images_tar, host_platform};
 use crate::output::{human_bytes, Printer};
@@ -20,12 +25,16 @@ pub struct Args {
     /// Platform for --images-tar (default: this machine's).
     #[arg(long, value_parser = super::parse_platform)]
     platform: Option<Platform>,
+    #[command(flatten)]
+    trust: TrustArgs,
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
+    let trust_options = args.trust.options();
     match (args.oci_layout, args.images_tar, args.image) {
         (Some(layout), None, Some(image)) => {
-            let report = export(&args.bundle, &image, &layout)?;
+            let (report, verdict) = export(&args.bundle, &image, &layout, &trust_options)?;
+            trust::report(printer, &args.bundle, &verdict);
             printer.data(&format!(
                 "exported {}@{} ({} blobs) to oci:{}:{}",
                 report.reference,
@@ -37,7 +46,8 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         }
         (None, Some(out), None) => {
             let platform = args.platform.unwrap_or_else(host_platform);
-            let report = export_images_tar(&args.bundle, &platform, &out)?;
+            let (report, verdict) = export_images_tar(&args.bundle, &platform, &out, &trust_options)?;
+            trust::report(printer, &args.bundle, &verdict);
             printer.data(&format!(
                 "wrote {} images for {platform} to {} ({})",
                 report.images.len(),

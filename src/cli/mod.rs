@@ -5,20 +5,23 @@
 mod copy;
 mod create;
 mod export;
+mod history;
 mod inspect;
 mod install;
-mod install_cluster;
 mod key;
 mod push;
+mod rollback;
 mod serve;
+mod shared;
 mod sign;
 mod split;
 mod template;
-mod trust;
+mod test;
+mod uninstall;
+mod upgrade;
 mod verify;
 
 use crate::output::Printer;
-use crate::destination::kube::Action;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -62,19 +65,19 @@ pub enum Command {
     /// Install a bundle onto a K3s node, or into a cluster through its API.
     Install(install::Args),
     /// Replace an installed bundle with a new version of it.
-    Upgrade(install::Args),
+    Upgrade(upgrade::Args),
     /// Restore an earlier installed revision of a bundle.
-    Rollback(install::RollbackArgs),
+    Rollback(rollback::Args),
     /// List the installed revisions of a bundle.
-    History(install::HistoryArgs),
+    History(history::Args),
     /// Remove an installed bundle from a cluster or a K3s node.
-    Uninstall(install_cluster::UninstallArgs),
+    Uninstall(uninstall::Args),
     /// Run the chart tests of a bundle installed in a cluster (`helm test`).
-    Test(install_cluster::TestArgs),
+    Test(test::Args),
 }
 
 /// clap value parser for `--platform os/arch[/variant]`.
-fn parse_platform(s: &str) -> Result<crate::oci::manifest::Platform, String> {
+pub(crate) fn parse_platform(s: &str) -> Result<crate::oci::manifest::Platform, String> {
     crate::oci::manifest::Platform::parse(s).ok_or_else(|| format!("`{s}` is not os/arch[/variant]"))
 }
 
@@ -92,11 +95,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Copy(args) => copy::run(args, &printer),
         Command::Split(args) => split::run(args, &printer),
         Command::Template(args) => template::run(args, &printer),
-        Command::Install(args) => install::run(args, &printer, Action::Install),
-        Command::Upgrade(args) => install::run(args, &printer, Action::Upgrade),
-        Command::Rollback(args) => install::run_rollback(args, &printer),
-        Command::History(args) => install::run_history(args, &printer),
-        Command::Uninstall(args) => install_cluster::run_uninstall(args, &printer),
-        Command::Test(args) => install_cluster::run_test(args, &printer),
+        Command::Install(args) => install::run(args, &printer),
+        Command::Upgrade(args) => upgrade::run(args, &printer),
+        Command::Rollback(args) => rollback::run(args, &printer),
+        Command::History(args) => history::run(args, &printer),
+        Command::Uninstall(args) => uninstall::run(args, &printer),
+        Command::Test(args) => test::run(args, &printer),
     }
 }

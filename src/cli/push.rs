@@ -1,8 +1,8 @@
 use super::create::RegistryArgs;
-use super::trust::TrustArgs;
+use super::shared::trust::TrustArgs;
+use crate::destination::registry::DigestCheck;
 use crate::ops::push::{push, PushOptions};
 use crate::output::{human_bytes, Printer};
-use crate::destination::registry::DigestCheck;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -47,7 +47,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
     };
     let runtime = tokio::runtime::Runtime::new()?;
     let (report, verdict) = runtime.block_on(push(options, &printer.progress()))?;
-    super::trust::report(printer, &args.bundle, &verdict);
+    super::shared::trust::report(printer, &args.bundle, &verdict);
     if args.json {
         printer.data(&serde_json::to_string_pretty(&report)?);
     } else {

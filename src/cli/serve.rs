@@ -1,4 +1,4 @@
-use super::trust::TrustArgs;
+use super::shared::trust::TrustArgs;
 use crate::ops::serve::{serve, ServeOptions};
 use crate::output::Printer;
 use anyhow::Result;
@@ -36,7 +36,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(serve(options, |serving| {
-        super::trust::report(printer, &args.bundle, &serving.verdict);
+        super::shared::trust::report(printer, &args.bundle, &serving.verdict);
         for repo in &serving.repositories {
             printer.status("Serving", repo);
         }

@@ -1,4 +1,4 @@
-use super::trust::TrustArgs;
+use super::shared::trust::TrustArgs;
 use crate::ops::verify::verify;
 use crate::output::{human_bytes, Printer};
 use crate::sign::trust::Verdict;
@@ -24,7 +24,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
     let (report, verdict, base_bytes) =
         verify(&args.bundle, args.base.as_deref(), &args.trust.options(), &printer.progress())?;
     let secs = start.elapsed().as_secs_f64();
-    super::trust::report(printer, &args.bundle, &verdict);
+    super::shared::trust::report(printer, &args.bundle, &verdict);
     let signed_by = match &verdict {
         Verdict::Trusted { key_id, .. } => Some(key_id.clone()),
         Verdict::NotChecked => None,

@@ -1,11 +1,14 @@
 //! `airlock export`: copy one image out of a bundle into an OCI image layout
-//! directory (for skopeo, containerd or any OCI tool), checking each blob's
-//! digest on the way.
+//! directory (for skopeo, containerd or any OCI tool), or every image for
+//! one platform into a tarball for containerd and K3s. The bundle's
+//! signature is checked first, and each blob's digest on the way.
 
 use crate::bundle::reader::BundleReader;
 use crate::oci::digest::{Digest, HashingReader};
 use crate::oci::manifest::{AnyManifest, Descriptor};
 use crate::oci::media;
+use crate::sign::trust::{TrustOptions, Verdict};
+use crate::sign::trusted;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -33,9 +36,10 @@ fn find_image<'a>(reader: &'a BundleReader, wanted: &str) -> Result<&'a crate::b
         })
 }
 
-pub fn export(bundle: &Path, image: &str, layout: &Path) -> Result<ExportReport> {
-    let reader = BundleReader::open(bundle)?;
-    let record = find_image(&reader, image)?.clone();
+pub fn export(bundle: &Path, image: &str, layout: &Path, trust: &TrustOptions) -> Result<(ExportReport, Verdict)> {
+    let trusted = trusted::open(bundle, None, trust)?;
+    let reader = &trusted.reader;
+    let record = find_image(reader, image)?.clone();
     std::fs::create_dir_all(layout.join("blobs/sha256"))
         .with_context(|| format!("cannot create {}", layout.display()))?;
 
@@ -43,7 +47,7 @@ pub fn export(bundle: &Path, image: &str, layout: &Path) -> Result<ExportReport>
     let mut pending = vec![record.digest.clone()];
     let mut copied = 0;
     while let Some(digest) = pending.pop() {
-        let bytes = copy_blob(&reader, &digest, layout)?;
+        let bytes = copy_blob(reader, &digest, layout)?;
         copied += 1;
         if let Some(bytes) = bytes {
             let parsed = AnyManifest::parse(&bytes).map_err(anyhow::Error::msg)?;
@@ -68,13 +72,14 @@ pub fn export(bundle: &Path, image: &str, layout: &Path) -> Result<ExportReport>
         annotations: BTreeMap::from([("org.opencontainers.image.ref.name".to_string(), ref_name.clone())]),
     };
     write_layout_index(layout, descriptor)?;
-    Ok(ExportReport {
+    let report = ExportReport {
         reference: record.reference,
         digest: record.digest,
         blobs: copied,
         layout: layout.to_path_buf(),
         ref_name,
-    })
+    };
+    Ok((report, trusted.verdict))
 }
 
 /// Copies one blob, verifying it. Returns its bytes when it is a manifest or
@@ -136,13 +141,16 @@ pub fn export_images_tar(
     bundle: &Path,
     platform: &crate::oci::manifest::Platform,
     out: &Path,
-) -> Result<crate::destination::k3s::images::ImagesTarReport> {
-    let reader = BundleReader::open(bundle)?;
+    trust: &TrustOptions,
+) -> Result<(crate::destination::k3s::images::ImagesTarReport, Verdict)> {
+    let trusted = trusted::open(bundle, None, trust)?;
+    let reader = &trusted.reader;
     let mut seen = std::collections::HashSet::new();
     let images: Vec<_> = reader.head.manifest.images().filter(|i| seen.insert(i.reference.clone())).collect();
     if images.is_empty() {
         bail!("{} holds no images", bundle.display());
     }
-    crate::destination::k3s::images::write_images_tar(&reader, &images, platform, out)
-        .with_context(|| format!("cannot write {}", out.display()))
+    let report = crate::destination::k3s::images::write_images_tar(reader, &images, platform, out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    Ok((report, trusted.verdict))
 }

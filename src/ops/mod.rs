@@ -3,14 +3,18 @@
 
 pub mod copy;
 pub mod create;
+pub mod destination;
 pub mod export;
+pub mod history;
 pub mod inspect;
 pub mod install;
-pub mod install_cluster;
 pub mod key;
 pub mod push;
+pub mod rollback;
 pub mod serve;
 pub mod sign;
 pub mod split;
 pub mod template;
+pub mod test;
+pub mod uninstall;
 pub mod verify;

@@ -2,12 +2,11 @@
 //! chart into a registry, straight from the bundle file, and optionally
 //! write the relocation map (original reference -> pushed reference@digest).
 
-use crate::bundle::reader::BundleReader;
-use crate::oci::registry::{Registry, RegistryOptions};
-use crate::ops::verify::{check_signature, TrustOptions};
-use crate::output::Progress;
-use crate::sign::trust::Verdict;
 use crate::destination::registry::{execute, plan, Destination, PushStats};
+use crate::oci::registry::{Registry, RegistryOptions};
+use crate::output::Progress;
+use crate::sign::trust::{TrustOptions, Verdict};
+use crate::sign::trusted;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -40,10 +39,9 @@ pub struct PushReport {
 
 pub async fn push(options: PushOptions, progress: &Progress) -> Result<(PushReport, Verdict)> {
     let destination = Destination::parse(&options.destination)?;
-    let reader = BundleReader::open(&options.bundle)?;
-    let reader = Arc::new(crate::bundle::base::attach(reader, &options.bundle, options.base.as_deref())?);
     // Signature first: nothing is sent for a bundle we do not trust.
-    let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
+    let trusted = trusted::open(&options.bundle, options.base.as_deref(), &options.trust)?;
+    let (reader, verdict) = (Arc::new(trusted.reader), trusted.verdict);
     let targets = plan(&reader, &destination, options.keep_registry_host)?;
     let registry = Registry::new(options.registry.clone())?;
 

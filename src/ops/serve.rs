@@ -1,11 +1,9 @@
 //! `airlock serve`: check the bundle's signature, then serve it as a
 //! read-only registry until interrupted.
 
-use crate::bundle::base;
-use crate::bundle::reader::BundleReader;
-use crate::ops::verify::{check_signature, TrustOptions};
 use crate::serve::{router, tls, Catalog};
-use crate::sign::trust::Verdict;
+use crate::sign::trust::{TrustOptions, Verdict};
+use crate::sign::trusted;
 use anyhow::Result;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,17 +26,15 @@ pub struct Serving {
 
 /// Binds, reports through `on_ready`, then serves until Ctrl-C / SIGTERM.
 pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(&Serving)) -> Result<()> {
-    let reader = BundleReader::open(&options.bundle)?;
-    if let (Some(wanted), None) = (&reader.head.manifest.base, &options.base) {
+    let trusted = trusted::open(&options.bundle, options.base.as_deref(), &options.trust)?;
+    if let (Some(wanted), None) = (&trusted.reader.head.manifest.base, &options.base) {
         anyhow::bail!(
             "{} is a differential bundle: it leaves blobs to its base {}; to serve it, give that bundle with --base, or serve the full bundle",
             options.bundle.display(),
             wanted.describe()
         );
     }
-    let reader = base::attach(reader, &options.bundle, options.base.as_deref())?;
-    let verdict = check_signature(&options.bundle, &reader.head, &options.trust)?;
-    let catalog = Arc::new(Catalog::new(reader));
+    let (catalog, verdict) = (Arc::new(Catalog::new(trusted.reader)), trusted.verdict);
     let listener = tokio::net::TcpListener::bind(options.listen).await.map_err(|e| {
         let what_to_do = match e.kind() {
             std::io::ErrorKind::AddrInUse => "; something else listens there: choose another port with --listen",

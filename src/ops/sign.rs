@@ -2,20 +2,11 @@
 //! in place (the signature slot has a fixed size), replacing an earlier
 //! signature by the same key.
 
-use crate::bundle::format::SignatureRecord;
 use crate::bundle::reader::read_head;
 use crate::bundle::slot::write_signatures;
 use crate::sign::PrivateKey;
 use anyhow::{Context, Result};
 use std::path::Path;
-
-pub fn signature_record(key: &PrivateKey, manifest: &[u8]) -> Result<SignatureRecord> {
-    Ok(SignatureRecord {
-        key_id: key.key_id.clone(),
-        algorithm: crate::sign::ALGORITHM.to_string(),
-        signature: key.sign(manifest)?,
-    })
-}
 
 pub struct SignReport {
     pub key_id: String,
@@ -24,7 +15,7 @@ pub struct SignReport {
 
 pub fn sign(bundle: &Path, key: &PrivateKey) -> Result<SignReport> {
     let head = read_head(bundle)?;
-    let record = signature_record(key, &head.manifest_bytes)?;
+    let record = key.signature_record(&head.manifest_bytes)?;
     let mut signatures = head.signatures;
     signatures.signatures.retain(|s| s.key_id != record.key_id);
     signatures.signatures.push(record);

@@ -1,15 +1,12 @@
 //! `airlock split`: write a bundle (or the parts of one) as parts of at most
 //! a given size, for media with a file size limit (FAT32: 4 GiB).
 
-use crate::bundle::parts::{self, Source};
+use crate::bundle::parts::{self, Source, MIN_PART_SIZE};
 use crate::bundle::reader::BundleReader;
 use crate::oci::digest::Digest;
 use crate::output::Progress;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-
-/// Parts smaller than this would be mostly header and bookkeeping.
-pub const MIN_PART_SIZE: u64 = 64 * 1024;
 
 pub struct SplitReport {
     pub parts: Vec<PathBuf>,

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 pub mod image;
 pub mod password;
 pub mod trust;
+pub mod trusted;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
@@ -67,6 +68,15 @@ impl PrivateKey {
     pub fn sign(&self, msg: &[u8]) -> Result<String, SignError> {
         let der = self.signer.sign(msg).map_err(|e| SignError::Sign(e.to_string()))?;
         Ok(base64::engine::general_purpose::STANDARD.encode(der))
+    }
+
+    /// This key's signature over a bundle manifest, as the bundle records it.
+    pub fn signature_record(&self, manifest: &[u8]) -> Result<crate::bundle::format::SignatureRecord, SignError> {
+        Ok(crate::bundle::format::SignatureRecord {
+            key_id: self.key_id.clone(),
+            algorithm: ALGORITHM.to_string(),
+            signature: self.sign(manifest)?,
+        })
     }
 }
 

@@ -6,6 +6,7 @@
 
 use super::{PublicKey, SignError};
 use crate::bundle::format::Signatures;
+use crate::bundle::reader::BundleHead;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,20 @@ pub enum TrustError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// How a command that reads a bundle decides to trust it.
+#[derive(Clone, Debug, Default)]
+pub struct TrustOptions {
+    pub keys: Vec<PathBuf>,
+    pub allow_unsigned: bool,
+}
+
+/// Checks the signature over a bundle's manifest (its head, already read)
+/// against the keys `options` trusts.
+pub fn check_head(path: &Path, head: &BundleHead, options: &TrustOptions) -> Result<Verdict, TrustError> {
+    let keys = if options.allow_unsigned { Vec::new() } else { trusted_keys(&options.keys)? };
+    check(path, &head.manifest_bytes, &head.signatures, &keys, options.allow_unsigned)
 }
 
 #[derive(Debug, Clone, PartialEq)]

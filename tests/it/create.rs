@@ -88,7 +88,14 @@ fn plain_registry_round_trip_with_skopeo_cross_check() {
     for (name, digest) in [("team/app:1.0", &f.app_digest), ("team/multi:3.0", &f.multi_digest)] {
         let layout = work.path().join(format!("export-{}", name.replace(['/', ':'], "-")));
         let reference = format!("{host}/{name}");
-        airlock.ok(&["export", out.to_str().unwrap(), &reference, "--oci-layout", layout.to_str().unwrap()]);
+        airlock.ok(&[
+            "export",
+            out.to_str().unwrap(),
+            &reference,
+            "--oci-layout",
+            layout.to_str().unwrap(),
+            "--allow-unsigned",
+        ]);
         let tag = name.rsplit(':').next().unwrap();
         let raw = Command::new("skopeo")
             .args(["inspect", "--raw", &format!("oci:{}:{tag}", layout.display())])
@@ -271,6 +278,7 @@ fn local_sources_charts_files_and_docs() {
         "example.com/web:1.0.0",
         "--oci-layout",
         out_layout.to_str().unwrap(),
+        "--allow-unsigned",
     ]);
     let st = Command::new("skopeo").args(["inspect", &format!("oci:{}:1.0.0", out_layout.display())]).output().unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));

@@ -23,8 +23,13 @@ fn containerd_imports_the_images_tar_under_the_original_names() {
     );
     let airlock = Airlock::new();
     let bundle = d.join("k.airlock");
-    airlock.create_signed(&spec, &bundle);
+    let public = airlock.create_signed(&spec, &bundle);
     let tarball = d.join("images.tar");
+    // Like push and install, export takes nothing out of a bundle it does
+    // not trust.
+    let err = airlock.fails(&["export", bundle.to_str().unwrap(), "--images-tar", tarball.to_str().unwrap()]);
+    assert!(err.contains("no trusted key") && err.contains("--key"), "{err}");
+    assert!(!tarball.exists());
     airlock.ok(&[
         "export",
         bundle.to_str().unwrap(),
@@ -32,6 +37,8 @@ fn containerd_imports_the_images_tar_under_the_original_names() {
         tarball.to_str().unwrap(),
         "--platform",
         "linux/amd64",
+        "--key",
+        public.to_str().unwrap(),
     ]);
 
     let containerd = Containerd::start();
@@ -60,6 +67,8 @@ fn containerd_imports_the_images_tar_under_the_original_names() {
         d.join("x.tar").to_str().unwrap(),
         "--platform",
         "linux/s390x",
+        "--key",
+        public.to_str().unwrap(),
     ]);
     assert!(
         err.contains("linux/s390x") && err.contains("localhost/hello:1.0.0") && err.contains("linux/amd64"),

@@ -8,13 +8,17 @@
 //! and Namespaces are never deleted (they take everything in them along).
 
 pub mod apply;
+mod converge;
+mod dry_run;
 pub mod hooks;
 pub mod kubeconfig;
+pub mod lifecycle;
 pub mod objects;
 pub mod ownership;
 pub mod ready;
 pub mod release;
 pub mod relocate;
+mod waits;
 pub mod webhooks;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +57,39 @@ pub enum ClusterError {
     HookFailed { hook: String, detail: String, logs: String },
     #[error("airlock's release record {what}: {detail}")]
     Record { what: String, detail: String },
+    #[error("{name} {version} is already installed in this cluster (revision {revision}); use `airlock upgrade` to replace it")]
+    AlreadyInstalled { name: String, version: String, revision: u32 },
+    #[error("{name} is not installed in this cluster (no record in namespace {}){}", release::NAMESPACE, if *.upgrading { "; use `airlock install`" } else { "" })]
+    NotInstalled { name: String, upgrading: bool },
+    #[error("{name} {version} declares {} object(s) that already exist and are not its own: {}; nothing was applied", .taken.len(), .taken.join("; "))]
+    Taken { name: String, version: String, taken: Vec<String> },
+    #[error("{name} has only revision {revision} recorded; there is nothing to roll back to")]
+    NothingToRollBack { name: String, revision: u32 },
+    #[error("revision {wanted} of {name} is not recorded; recorded: {recorded}")]
+    RevisionNotRecorded { name: String, wanted: u32, recorded: String },
+    #[error(
+        "revision {wanted} of {name} failed half way ({why}), so it is no state to return to; choose another with --to"
+    )]
+    RevisionFailed { name: String, wanted: u32, why: String },
+    #[error("{name} {version} (revision {revision}) has no test hooks (`helm.sh/hook: test`) to run")]
+    NoTests { name: String, version: String, revision: u32 },
+    #[error("{name} is being uninstalled, but after {seconds} s these objects are still being deleted: {held}; a finalizer waits for the controller that owns it (if that controller was part of {name} and is gone, remove the finalizer by hand), so the records are kept and rerunning `airlock uninstall {name}` waits again")]
+    StillDeleting { name: String, seconds: u64, held: String },
+    /// A run that stopped part-way: `what` says where it stopped and what
+    /// to do; the cause follows in the error's chain.
+    #[error("{what}")]
+    Stopped {
+        what: String,
+        #[source]
+        cause: Box<ClusterError>,
+    },
+}
+
+impl ClusterError {
+    /// This error as the cause of a run that stopped, said by `what`.
+    pub fn stopped(self, what: String) -> ClusterError {
+        ClusterError::Stopped { what, cause: Box::new(self) }
+    }
 }
 
 /// The pauses between reads of the API server while waiting for something

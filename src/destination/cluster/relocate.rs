@@ -5,8 +5,8 @@
 //! namespace here, as an object to apply). Changes the objects given.
 
 use crate::bundle::format::ImageRecord;
-use crate::oci::source::{is_pinned_reference, parse_reference};
 use crate::destination::registry::{target_repository, Destination};
+use crate::oci::source::{is_pinned_reference, parse_reference};
 use serde_json::Value;
 
 /// Where the bundle's images were pushed, as `airlock push --registry` names them.

@@ -14,8 +14,8 @@ use super::state::{self, Revision};
 use super::InstallError;
 use crate::bundle::format::Component;
 use crate::bundle::reader::BundleReader;
-use crate::oci::digest::Digest;
 use crate::destination::kube::{cascades, Action, ResourceRef};
+use crate::oci::digest::Digest;
 use std::path::Path;
 
 /// Content of this many newest revisions is kept for rollback.

@@ -13,9 +13,9 @@ use crate::bundle::reader::BundleReader;
 use crate::chart::template::convert::to_json;
 use crate::chart::template::Value;
 use crate::chart::values;
+use crate::destination::kube::ResourceRef;
 use crate::oci::manifest::Platform;
 use crate::oci::source::parse_reference;
-use crate::destination::kube::ResourceRef;
 use base64::Engine;
 use std::path::Path;
 

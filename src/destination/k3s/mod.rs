@@ -1,7 +1,8 @@
 //! Edge K3s nodes: what a bundle becomes on a node (`layout`), the images
 //! tarball (`images`), `registries.yaml` (`registries`), crash-safe file
-//! replacement (`apply`), revisions and stored content (`state`), and the
-//! install / upgrade / rollback / uninstall flows that tie them together (`install`).
+//! replacement (`apply`), revisions and stored content (`state`), the
+//! install / upgrade / rollback / uninstall flows that tie them together
+//! (`install`), and K3s's own install script (`installer`).
 //! Nothing here talks to the network; deleting what K3s leaves behind in the
 //! cluster is the ops layer's job.
 
@@ -9,6 +10,7 @@ pub mod apply;
 pub mod base_blobs;
 pub mod images;
 pub mod install;
+pub mod installer;
 pub mod layout;
 pub mod registries;
 pub mod state;
@@ -49,6 +51,12 @@ pub enum InstallError {
     NothingToRollBack { name: String },
     #[error("revision {revision} of `{name}` cannot be restored: the stored copy of /{path} is {problem}; install that version again from its bundle")]
     StoredContent { name: String, revision: u32, path: String, problem: &'static str },
+    #[error("cannot run the K3s installer {script}")]
+    Installer {
+        script: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     State(#[from] state::StateError),
     #[error(transparent)]

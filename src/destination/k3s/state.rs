@@ -12,8 +12,8 @@
 //!
 //! This module never writes outside `root/var/lib/airlock/`.
 
-use crate::oci::digest::{Digest, HashingReader};
 use crate::destination::kube::ResourceRef;
+use crate::oci::digest::{Digest, HashingReader};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -3,13 +3,13 @@
 //! files. Each lands in the cache as a blob and is described by a record.
 
 use crate::bundle::format::{ChartRecord, DocumentRecord, FileRecord};
+use crate::bundle_spec::{Chart, ChartOrigin, Component, FileItem, Located, Spec};
 use crate::cache::Cache;
 use crate::chart;
 use crate::oci::digest::Digest;
 use crate::oci::media;
 use crate::oci::registry::Registry;
 use crate::oci::resolve::BlobDescriptor;
-use crate::bundle_spec::{Chart, ChartOrigin, Component, FileItem, Located, Spec};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 

@@ -4,12 +4,12 @@
 //! `images: explicit`.
 
 use crate::bundle::format::ChartRecord;
+use crate::bundle_spec::{Chart, Image, Located, Spec};
 use crate::cache::Cache;
 use crate::chart::images::find_images;
 use crate::chart::render::{render, RenderOptions};
 use crate::chart::{load, values};
 use crate::oci::source::{parse_reference, ImageSource};
-use crate::bundle_spec::{Chart, Image, Located, Spec};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -5,6 +5,7 @@
 use super::SlotFiller;
 use crate::bundle::format::ImageRecord;
 use crate::bundle::format::ImageSignature;
+use crate::bundle_spec::{Image, Located, Spec};
 use crate::cache::Cache;
 use crate::oci::digest::Digest;
 use crate::oci::layout::{load_docker_archive, OciLayout};
@@ -13,7 +14,6 @@ use crate::oci::registry::{BlobSink, Registry};
 use crate::oci::resolve::{walk, BlobDescriptor, ImageTree};
 use crate::oci::source::{parse_reference, ImageSource};
 use crate::output::{human_bytes, Progress};
-use crate::bundle_spec::{Image, Located, Spec};
 use anyhow::{Context, Result};
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::Reference;

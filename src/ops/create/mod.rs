@@ -174,15 +174,15 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     let signatures = match key {
         Some(task) => {
             let key = task.await??;
-            Signatures { signatures: vec![super::sign::signature_record(&key, &manifest_bytes(&manifest))?] }
+            Signatures { signatures: vec![key.signature_record(&manifest_bytes(&manifest))?] }
         }
         None => Signatures::default(),
     };
     if let Some(max) = options.max_part_size {
         anyhow::ensure!(
-            max >= super::split::MIN_PART_SIZE,
+            max >= crate::bundle::parts::MIN_PART_SIZE,
             "--max-part-size must be at least {} bytes",
-            super::split::MIN_PART_SIZE
+            crate::bundle::parts::MIN_PART_SIZE
         );
     }
     let writer = BundleWriter::create_with_parts(&output, &manifest, &signatures, options.max_part_size)

@@ -1,5 +1,8 @@
-use crate::ops::verify::TrustOptions;
+//! `--key` and `--allow-unsigned`, for every command that reads a bundle it
+//! must trust, and how the verdict is said.
+
 use crate::output::Printer;
+use crate::sign::trust::TrustOptions;
 use crate::sign::trust::{short_id, Verdict};
 use std::path::PathBuf;
 

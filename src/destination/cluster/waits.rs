@@ -2,12 +2,11 @@
 //! gone, and for a namespace the bundle applies to finish terminating.
 //! Each wait is bounded and says what holds it; none changes anything.
 
+use super::apply::Applier;
 use super::converge::Progress;
+use super::objects::DesiredObject;
 use crate::destination::cluster;
-use crate::destination::cluster::apply::Applier;
-use crate::destination::cluster::objects::DesiredObject;
 use crate::destination::kube::ResourceRef;
-use anyhow::Result;
 use std::time::Duration;
 
 /// Waits (polling, up to `timeout`) until every one of `deleted` is gone
@@ -17,7 +16,7 @@ pub(super) async fn wait_gone(
     applier: &mut Applier,
     deleted: &[ResourceRef],
     timeout: Duration,
-) -> Result<Vec<(ResourceRef, Vec<String>)>> {
+) -> Result<Vec<(ResourceRef, Vec<String>)>, cluster::ClusterError> {
     let deadline = std::time::Instant::now() + timeout;
     let mut waiting: Vec<(ResourceRef, Vec<String>)> = deleted.iter().map(|r| (r.clone(), Vec::new())).collect();
     let mut poll = cluster::Poll::new();
@@ -32,7 +31,7 @@ pub(super) async fn wait_gone(
                 }
                 // Gone, or its kind is (its CRD went first): nothing left.
                 Ok(None) | Err(cluster::ClusterError::UnknownKind { .. }) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
         waiting = still;

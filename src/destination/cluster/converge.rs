@@ -1,16 +1,16 @@
 //! The engine under install, upgrade, rollback and uninstall into a
 //! cluster: apply a set of objects in order (Namespaces and CRDs, pre hooks,
 //! the rest, post hooks), delete what the previous revision had and this one
-//! drops, record the revision, wait if asked; or say all that as a dry run.
+//! drops, record the revision, wait if asked. It never opens a bundle: it
+//! is given the objects, rendered.
 
+use super::apply::Applier;
+use super::lifecycle::ClusterReport;
+use super::objects::{Desired, DesiredObject};
+use super::release::{self, AppliedObject, Release};
 use super::waits::wait_terminated;
-use super::ClusterReport;
-use crate::destination::cluster::apply::Applier;
-use crate::destination::cluster::objects::{Desired, DesiredObject};
-use crate::destination::cluster::release::{self, AppliedObject, Release};
-use crate::destination::cluster::{self, hooks, ready, webhooks, Deletion};
+use super::{hooks, ready, webhooks, ClusterError, Deletion};
 use crate::destination::kube::{cascades, ResourceRef};
-use anyhow::Result;
 use std::time::Duration;
 
 /// Hears each step as it is done: what (`Applied`, `Ran`, `Deleted`,
@@ -21,31 +21,31 @@ pub type Progress<'a> = &'a dyn Fn(&str, &str);
 const CRD_WAIT: Duration = Duration::from_secs(60);
 
 /// What the new revision's record says about itself.
-pub(super) struct Record<'a> {
-    pub(super) name: &'a str,
-    pub(super) version: &'a str,
-    pub(super) digest: &'a str,
-    pub(super) revision: u32,
-    pub(super) action: String,
+pub(crate) struct Record<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) version: &'a str,
+    pub(crate) digest: &'a str,
+    pub(crate) revision: u32,
+    pub(crate) action: String,
     /// The chart hook events run before and after the objects are applied.
-    pub(super) hook_events: Option<(&'static str, &'static str)>,
+    pub(crate) hook_events: Option<(&'static str, &'static str)>,
 }
 
 /// How long chart hooks may take, and whether and how long to wait for
 /// the workloads afterwards.
-pub(super) struct Waits {
-    pub(super) hooks: Duration,
-    pub(super) ready: Option<Duration>,
+pub struct Waits {
+    pub hooks: Duration,
+    pub ready: Option<Duration>,
 }
 
 /// The same object whatever its API version (`policy/v1beta1` and
 /// `policy/v1` name one PodDisruptionBudget).
-pub(super) fn same_object(a: &ResourceRef, b: &ResourceRef) -> bool {
+pub(crate) fn same_object(a: &ResourceRef, b: &ResourceRef) -> bool {
     let group = |r: &ResourceRef| r.api_version.rsplit_once('/').map(|(g, _)| g.to_string()).unwrap_or_default();
     a.kind == b.kind && a.name == b.name && a.namespace == b.namespace && group(a) == group(b)
 }
 
-fn records_namespace() -> DesiredObject {
+pub(crate) fn records_namespace() -> DesiredObject {
     DesiredObject {
         body: serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": release::NAMESPACE}}),
         default_namespace: None,
@@ -53,100 +53,10 @@ fn records_namespace() -> DesiredObject {
     }
 }
 
-/// What `converge` would do, checked by the API server object by object
-/// (server-side dry run), changing nothing: no hook runs, nothing is
-/// deleted or recorded. Objects of kinds that only the bundle's own CRDs
-/// define, or in namespaces that only the bundle makes, cannot be checked
-/// before those exist, and are listed.
-pub(super) async fn dry_run(
-    applier: Applier,
-    record: Record<'_>,
-    desired: Desired,
-    history: &[Release],
-    progress: Progress<'_>,
-) -> Result<ClusterReport> {
-    let mut applier = applier.dry_run(true);
-    applier.apply(&records_namespace()).await?;
-    let bundled_kinds: Vec<(String, String)> = desired
-        .first
-        .iter()
-        .filter(|o| o.is_crd())
-        .map(|crd| {
-            let text =
-                |path: &str| crd.body.pointer(path).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
-            (text("/spec/group"), text("/spec/names/kind"))
-        })
-        .collect();
-    let mut report = ClusterReport {
-        name: record.name.into(),
-        version: record.version.into(),
-        revision: record.revision,
-        hooks_left_out: desired.hooks_left_out,
-        foreign_images: desired.foreign_images,
-        images_in_arguments: desired.images_in_arguments,
-        images_in_fields: desired.images_in_fields,
-        without_pull_secret: desired.without_pull_secret,
-        dry_run: true,
-        ..ClusterReport::default()
-    };
-    // Namespaces this bundle makes that are not there yet: what goes in
-    // them cannot be checked before they exist.
-    let mut new_namespaces = Vec::new();
-    for namespace in desired.first.iter().filter(|o| o.kind() == "Namespace") {
-        let (_, resource) = applier.resolve(namespace).await?;
-        if applier.get(&resource).await?.is_none() {
-            new_namespaces.push(namespace.name().to_string());
-        }
-    }
-    for object in desired.first.iter().chain(&desired.then) {
-        let bundled_kind = bundled_kinds.iter().any(|(group, kind)| {
-            object.kind() == kind && object.api_version().rsplit_once('/').is_some_and(|(g, _)| g == group)
-        });
-        let resource = match applier.resolve(object).await {
-            Ok((_, resource)) => resource,
-            Err(cluster::ClusterError::UnknownKind { .. }) if bundled_kind => {
-                report.unchecked.push(format!("{}: its CRD is in this bundle", object.describe()));
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        match &resource.namespace {
-            Some(ns) if new_namespaces.contains(ns) => {
-                report.unchecked.push(format!("{}: its namespace {ns} is made by this bundle", object.describe()))
-            }
-            _ => {
-                let resource = applier.apply(object).await?;
-                progress("Would apply", &resource.to_string());
-                report.applied.push(resource);
-            }
-        }
-    }
-    if let Some((pre, post)) = record.hook_events {
-        for event in [pre, post] {
-            for hook in desired.hooks.iter().filter(|h| h.events.iter().any(|e| e == event)) {
-                let line = format!("{event} {}", hook.object.describe());
-                progress("Would run", &format!("hook {line}"));
-                report.hooks_run.push(line);
-            }
-        }
-    }
-    if let Some(previous) = history.last() {
-        for resource in dropped(previous, &report.applied).cloned().collect::<Vec<_>>() {
-            if cascades(&resource) {
-                report.left.push(resource);
-            } else {
-                progress("Would delete", &resource.to_string());
-                report.deleted.push(resource);
-            }
-        }
-    }
-    Ok(report)
-}
-
 /// What `previous` had (or failed to delete) that is not among `applied`,
 /// in reverse of the order it was applied, as Helm uninstalls: users
 /// before what they use.
-fn dropped<'a>(previous: &'a Release, applied: &'a [ResourceRef]) -> impl Iterator<Item = &'a ResourceRef> {
+pub(crate) fn dropped<'a>(previous: &'a Release, applied: &'a [ResourceRef]) -> impl Iterator<Item = &'a ResourceRef> {
     previous
         .pending
         .iter()
@@ -156,7 +66,7 @@ fn dropped<'a>(previous: &'a Release, applied: &'a [ResourceRef]) -> impl Iterat
 
 /// Deletes what `previous` had that is not among `applied`; Namespaces and
 /// CRDs are left, and said.
-pub(super) async fn delete_dropped(
+pub(crate) async fn delete_dropped(
     applier: &mut Applier,
     previous: &Release,
     applied: &[ResourceRef],
@@ -181,7 +91,7 @@ pub(super) async fn delete_dropped(
 /// Applies `desired`, deletes what the newest recorded revision had (or
 /// failed to delete) that `desired` drops, records the revision, then
 /// waits for the workloads when asked to.
-pub(super) async fn converge(
+pub(crate) async fn converge(
     applier: Applier,
     record: Record<'_>,
     desired: Desired,
@@ -189,7 +99,7 @@ pub(super) async fn converge(
     keep: usize,
     waits: Waits,
     progress: Progress<'_>,
-) -> Result<ClusterReport> {
+) -> Result<ClusterReport, ClusterError> {
     let revision = record.revision;
     let mut release = Release {
         name: record.name.into(),
@@ -285,7 +195,7 @@ async fn apply_in_order(
     hooks_timeout: Duration,
     applied: &mut Vec<ResourceRef>,
     progress: Progress<'_>,
-) -> Result<Vec<String>, cluster::ClusterError> {
+) -> Result<Vec<String>, ClusterError> {
     wait_terminated(applier, &desired.first, hooks_timeout, progress).await?;
     let mut on_applied = |resource: &ResourceRef| {
         progress("Applied", &resource.to_string());
@@ -320,18 +230,17 @@ async fn stopped(
     desired: &Desired,
     history: &[Release],
     applied: &[ResourceRef],
-    cause: cluster::ClusterError,
-) -> anyhow::Error {
+    cause: ClusterError,
+) -> ClusterError {
     let (name, version) = (release.name.clone(), release.version.clone());
     let (done, total) = (applied.len(), desired.first.len() + desired.then.len());
-    let cause = anyhow::Error::from(cause);
     let installed_before = history.iter().any(|r| r.failed.is_none());
     if installed_before || applied.is_empty() {
-        return cause.context(format!(
+        return cause.stopped(format!(
             "{name} {version} stopped after {done} of {total} objects; no revision was recorded, so rerunning after the fix completes it"
         ));
     }
-    release.failed = Some(format!("{cause:#}"));
+    release.failed = Some(cause.to_string());
     // `applied` is the start of `desired.all()`, in order; the rest is
     // recorded where it would land (a kind not served keeps its body's).
     for (index, (object, wanted)) in release.objects.iter_mut().zip(desired.all()).enumerate() {
@@ -356,11 +265,11 @@ async fn stopped(
             .collect();
     }
     match release::write(applier.client(), &release).await {
-        Ok(()) => cause.context(format!(
+        Ok(()) => cause.stopped(format!(
             "{name} {version} stopped after {done} of {total} objects; revision {} is recorded as failed, so rerunning the install after the fix completes it, and `airlock uninstall {name}` removes what was applied",
             release.revision
         )),
-        Err(e) => cause.context(format!(
+        Err(e) => cause.stopped(format!(
             "{name} {version} stopped after {done} of {total} objects, and its record could not be written either ({e}); these objects are in the cluster, marked as {name}'s: {}",
             applied.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
         )),

@@ -1,0 +1,61 @@
+//! `airlock history NAME`: calls `ops::history::history` for a K3s node
+//! (`--k3s`) or a cluster, and prints the revisions (or JSON).
+
+use crate::destination::cluster::kubeconfig::Selection;
+use crate::ops::destination::{Node, Target};
+use crate::ops::history::{history, HistoryOptions};
+use crate::output::Printer;
+use anyhow::{bail, Result};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Bundle name (metadata.name).
+    name: String,
+    /// List the revisions installed on this K3s node (instead of in a cluster).
+    #[arg(long)]
+    k3s: bool,
+    /// With --k3s: make every path relative to this directory.
+    #[arg(long, default_value = "/")]
+    root: PathBuf,
+    /// The cluster's kubeconfig (default, as kubectl: the files in
+    /// KUBECONFIG, else ~/.kube/config, else the cluster airlock runs in).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["k3s", "root"])]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig's context to use (default: its current-context).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["k3s", "root"])]
+    context: Option<String>,
+    /// Print the revisions as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args, printer: &Printer) -> Result<()> {
+    let selection = Selection { kubeconfig: args.kubeconfig, context: args.context };
+    let target = if args.k3s {
+        Target::Node(Node { root: args.root, api: selection })
+    } else if args.root != std::path::Path::new("/") {
+        bail!("--root applies to --k3s; a cluster is reached through its kubeconfig alone");
+    } else {
+        Target::Cluster(selection)
+    };
+    let lines = history(&HistoryOptions { name: args.name, target })?;
+    if args.json {
+        printer.data(&serde_json::to_string_pretty(&lines)?);
+        return Ok(());
+    }
+    for r in lines {
+        let time = r.time.map(|t| format!("{t}  ")).unwrap_or_default();
+        let count = match (r.files, r.objects) {
+            (Some(files), _) => format!("{files} files"),
+            (_, Some(objects)) => format!("{objects} objects"),
+            _ => String::new(),
+        };
+        let failed = r.failed.map(|why| format!("  failed: {why}")).unwrap_or_default();
+        printer.data(&format!(
+            "{:>4}  {:<14} {} {}  {time}{}  {count}{failed}",
+            r.revision, r.action, r.name, r.version, r.manifest_digest
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! How the install verbs' reports are printed: what changed on a node and
+//! what its clean-up did, and what a cluster run applied, deleted and left.
+//! Printing only; what the text says comes from the ops' reports.
+
+use crate::destination::cluster::lifecycle::ClusterReport;
+use crate::destination::k3s::install::InstallReport;
+use crate::ops::destination::{NodeCleanUp, NodeOutcome};
+use crate::ops::install::Installed;
+use crate::output::Printer;
+use anyhow::{bail, Result};
+
+/// Prints what an install, upgrade or rollback did; fails afterwards when
+/// the K3s installer failed or the workloads were not ready in time.
+pub fn print_installed(printer: &Printer, installed: Installed) -> Result<()> {
+    match installed {
+        Installed::Cluster(report) => print_cluster_report(printer, report),
+        Installed::Node(outcome) => print_node_outcome(printer, outcome),
+    }
+}
+
+fn print_node_outcome(printer: &Printer, outcome: NodeOutcome) -> Result<()> {
+    let report = &outcome.report;
+    print_changes(printer, report);
+    let r = &report.revision;
+    let what = if report.recorded { "revision" } else { "unchanged, revision" };
+    printer.data(&format!(
+        "{} {}: {what} {} ({} files, {} changed, {} removed)",
+        r.name,
+        r.version,
+        r.revision,
+        r.files.len(),
+        report.changed.len(),
+        report.removed.len()
+    ));
+    print_clean_up(printer, &outcome.clean_up);
+    match outcome.installer {
+        Some(run) if !run.status.success() => bail!(
+            "the K3s installer {} failed ({}); the bundle's files are in place (revision {}): fix the cause and rerun `INSTALL_K3S_SKIP_DOWNLOAD=true sh {}`",
+            run.script.display(),
+            run.status,
+            r.revision,
+            run.script.display()
+        ),
+        Some(run) => printer.status("Ran", &format!("the K3s installer {}", run.script.display())),
+        None => {}
+    }
+    Ok(())
+}
+
+/// The files written and removed on the node, and what was left.
+pub fn print_changes(printer: &Printer, report: &InstallReport) {
+    for path in &report.changed {
+        printer.status("Wrote", &format!("/{path}"));
+    }
+    for path in &report.removed {
+        printer.status("Removed", &format!("/{path}"));
+    }
+    for path in &report.kept {
+        printer.warn(&format!(
+            "/{path} is no longer part of the bundle but was left in place (shared, or changed since airlock wrote it)"
+        ));
+    }
+    for resource in &report.left_in_cluster {
+        printer.warn(&format!(
+            "{resource} is no longer in the bundle but is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
+            resource.kubectl_delete()
+        ));
+    }
+}
+
+/// What was deleted through the node's API, and exactly what is left to delete.
+pub fn print_clean_up(printer: &Printer, clean_up: &NodeCleanUp) {
+    let left = match clean_up {
+        NodeCleanUp::Nothing => return,
+        NodeCleanUp::NoKubeconfig { pending } => {
+            printer.warn("removed manifests created resources that K3s does not delete, and no kubeconfig was found; rerun with --kubeconfig, or delete them:");
+            pending.clone()
+        }
+        NodeCleanUp::Unreachable { why, pending } => {
+            printer.warn(&format!("{why}; the next upgrade or rollback tries again; or delete them:"));
+            pending.clone()
+        }
+        NodeCleanUp::Done { deleted, failed } => {
+            for resource in deleted {
+                printer.status("Deleted", &resource.to_string());
+            }
+            for (resource, why) in failed {
+                printer.warn(&format!("cannot delete {resource}: {why}"));
+            }
+            if !failed.is_empty() {
+                printer.warn("they stay pending: the next upgrade or rollback tries again; or delete them:");
+            }
+            failed.iter().map(|(r, _)| r.clone()).collect()
+        }
+    };
+    for resource in left {
+        printer.warn(&format!("  {}", resource.kubectl_delete()));
+    }
+}
+
+/// Prints what was done in a cluster; fails afterwards when the workloads
+/// were not ready in time.
+fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> {
+    for gap in &report.platform_gaps {
+        printer.warn(gap);
+    }
+    // What was applied, run and deleted was said as it was done.
+    for object in &report.unchecked {
+        printer.warn(&format!("cannot be checked before the install: {object}"));
+    }
+    for resource in &report.left {
+        printer.warn(&format!(
+            "{resource} is no longer in the bundle but is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
+            resource.kubectl_delete()
+        ));
+    }
+    for (resource, why) in &report.failed {
+        printer.warn(&format!(
+            "cannot delete {resource}: {why}; the next upgrade or rollback tries again, or: {}",
+            resource.kubectl_delete()
+        ));
+    }
+    if !report.hooks_left_out.is_empty() {
+        printer.warn("chart hooks of events airlock does not run were left out:");
+        for hook in &report.hooks_left_out {
+            printer.warn(&format!("  {hook}"));
+        }
+    }
+    if report.images_in_arguments > 0 {
+        printer.status(
+            "Moved",
+            &format!(
+                "{} image(s) named in containers' arguments or environment to the registry",
+                report.images_in_arguments
+            ),
+        );
+    }
+    if !report.images_in_fields.is_empty() {
+        printer.status(
+            "Moved",
+            &format!("image(s) named in these fields to the registry: {}", report.images_in_fields.join(", ")),
+        );
+    }
+    if !report.without_pull_secret.is_empty() {
+        printer.warn(&format!(
+            "{}: images moved, but with no spec.imagePullSecrets to name the pull secret in, so pods made from them get none from airlock: name Secret {} where their operator takes one, or let the nodes log in to the registry",
+            report.without_pull_secret.join(", "),
+            crate::destination::cluster::relocate::pull_secret_name(&report.name)
+        ));
+    }
+    if !report.foreign_images.is_empty() {
+        printer.warn(&format!(
+            "not in the bundle, so left as they are (the cluster must be able to pull them): {}",
+            report.foreign_images.join(", ")
+        ));
+    }
+    let (verb, applied, deleted, tail) = if report.dry_run {
+        (" would be revision", "objects checked by the cluster", "to delete", "; nothing was changed")
+    } else {
+        (": revision", "objects applied", "deleted", "")
+    };
+    let name = if report.dry_run { format!("dry run: {}", report.name) } else { report.name.clone() };
+    printer.data(&format!(
+        "{name} {}{verb} {} ({} {applied}, {} {deleted}){tail}",
+        report.version,
+        report.revision,
+        report.applied.len(),
+        report.deleted.len()
+    ));
+    match report.not_ready {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,213 @@
+//! The flags that choose where the install verbs act (`--k3s` and its
+//! `--root`, or a cluster by `--kubeconfig` and `--context`) and how
+//! (`--wait`, `--timeout`, `--force-conflicts`), the flags of
+//! `install`/`upgrade`, and the refusal of a flag that has no meaning for
+//! the target chosen, before anything is opened.
+
+use super::trust::TrustArgs;
+use crate::destination::cluster::kubeconfig::Selection;
+use crate::destination::k3s::install::DEFAULT_KEEP;
+use crate::destination::k3s::registries::NodeRegistry;
+use crate::destination::registry::Destination;
+use crate::oci::manifest::Platform;
+use crate::ops::destination::{Node, Target};
+use crate::ops::install::{ClusterSetup, InstallOptions, InstallTarget, NodeSetup};
+use anyhow::{bail, Result};
+use std::path::{Path, PathBuf};
+
+/// Which node or cluster, and how a run there goes.
+#[derive(clap::Args)]
+pub struct TargetArgs {
+    /// Install onto this K3s node (its files, images and manifests directory).
+    #[arg(long)]
+    k3s: bool,
+    /// Make every path relative to this directory (image building, tests).
+    #[arg(long, default_value = "/")]
+    root: PathBuf,
+    /// Revisions kept for rollback (their files on a node, their records in a cluster).
+    #[arg(long, default_value_t = DEFAULT_KEEP, value_name = "N")]
+    pub keep_revisions: usize,
+    /// Without --k3s: the cluster's kubeconfig (default, as kubectl: the
+    /// files in KUBECONFIG, else ~/.kube/config, else the cluster airlock
+    /// runs in). With --k3s: the node's cluster, to delete what removed
+    /// manifests left behind (default: ROOT/etc/rancher/k3s/k3s.yaml when
+    /// it exists).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig's context to use (default: its current-context).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// In a cluster (without --k3s): wait until the Deployments,
+    /// StatefulSets, DaemonSets and Pods applied are ready (`kubectl rollout
+    /// status`'s rules).
+    #[arg(long)]
+    pub wait: bool,
+    /// In a cluster: how long chart hooks, and --wait, may take (`90s`, `5m`).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
+    pub timeout: std::time::Duration,
+    /// In a cluster: take over fields of the bundle's objects that another
+    /// field manager (an autoscaler, an operator, kubectl edit) set since,
+    /// instead of stopping to name them.
+    #[arg(long)]
+    pub force_conflicts: bool,
+}
+
+impl TargetArgs {
+    /// `--k3s` is said; without it, a cluster (found by the op as kubectl
+    /// finds it).
+    pub fn target(&self) -> Result<Target> {
+        if self.k3s {
+            if self.wait || self.force_conflicts {
+                let flag = if self.wait { "--wait" } else { "--force-conflicts" };
+                bail!("{flag} applies to a cluster (without --k3s): K3s applies manifests by itself, later");
+            }
+            return Ok(Target::Node(Node { root: self.root.clone(), api: self.selection() }));
+        }
+        if self.root != Path::new("/") {
+            bail!("--root applies to --k3s; a cluster is reached through its kubeconfig alone");
+        }
+        Ok(Target::Cluster(self.selection()))
+    }
+
+    /// For the verbs that only change what is installed: `--wait` and
+    /// `--force-conflicts` are refused.
+    pub fn removal_target(&self) -> Result<Target> {
+        if self.wait || self.force_conflicts {
+            let flag = if self.wait { "--wait" } else { "--force-conflicts" };
+            bail!("{flag} applies to install, upgrade and rollback");
+        }
+        self.target()
+    }
+
+    fn selection(&self) -> Selection {
+        Selection { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
+    }
+}
+
+/// The private registry the node pulls from, instead of an images tarball.
+#[derive(clap::Args)]
+pub struct NodeRegistryArgs {
+    /// Write /etc/rancher/k3s/registries.yaml mirroring every source registry
+    /// of the bundle to HOST[:PORT][/PREFIX] (where `airlock push` put them).
+    #[arg(long, value_name = "HOST[/PREFIX]")]
+    registry: Option<String>,
+    /// The images were pushed with --keep-registry-host.
+    #[arg(long, requires = "registry")]
+    keep_registry_host: bool,
+    /// The registry speaks plain HTTP.
+    #[arg(long, requires = "registry")]
+    plain_http: bool,
+    /// CA certificate of the registry, as a path on the node.
+    #[arg(long, requires = "registry", value_name = "PATH")]
+    registry_ca_file: Option<String>,
+    /// Registry user: in registries.yaml (--k3s), or in the pods' pull secret (in a cluster).
+    #[arg(long, requires = "registry", env = "AIRLOCK_REGISTRY_USERNAME")]
+    username: Option<String>,
+    /// Its password.
+    #[arg(long, requires = "username", env = "AIRLOCK_REGISTRY_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+}
+
+/// The arguments of `install` and `upgrade`.
+#[derive(clap::Args)]
+pub struct InstallArgs {
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Node platform (default: this machine's).
+    #[arg(long, value_parser = crate::cli::parse_platform)]
+    platform: Option<Platform>,
+    /// Leave out an optional component (repeatable).
+    #[arg(long)]
+    skip: Vec<String>,
+    #[command(flatten)]
+    registry: NodeRegistryArgs,
+    /// Then run the bundled K3s install script with INSTALL_K3S_SKIP_DOWNLOAD=true.
+    #[arg(long)]
+    run_installer: bool,
+    /// In a cluster (without --k3s): have the API server check every object
+    /// and say what would be applied and deleted, changing nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// For a differential bundle: the full bundle it was made against, for
+    /// what the node (or, in a cluster, the bundle) lacks.
+    #[arg(long, value_name = "BUNDLE")]
+    base: Option<PathBuf>,
+    /// In a cluster: take over objects the bundle declares that exist
+    /// but that airlock did not make (uninstalling the bundle deletes them).
+    #[arg(long)]
+    adopt: bool,
+    #[command(flatten)]
+    trust: TrustArgs,
+}
+
+impl InstallArgs {
+    /// The options of the install op; a flag that has no meaning for the
+    /// target chosen is refused rather than ignored.
+    pub fn options(self) -> Result<InstallOptions> {
+        let target = match self.target.target()? {
+            Target::Node(node) => {
+                if self.dry_run || self.adopt {
+                    let flag = if self.dry_run { "--dry-run" } else { "--adopt" };
+                    bail!("{flag} applies to a cluster (without --k3s)");
+                }
+                let setup = NodeSetup {
+                    platform: self.platform.unwrap_or_else(crate::ops::export::host_platform),
+                    registry: self.registry.node_registry()?,
+                    run_installer: self.run_installer,
+                };
+                InstallTarget::Node(node, setup)
+            }
+            Target::Cluster(selection) => InstallTarget::Cluster(selection, self.cluster_setup()?),
+        };
+        Ok(InstallOptions {
+            bundle: self.bundle,
+            base: self.base,
+            skip: self.skip,
+            trust: self.trust.options(),
+            keep: self.target.keep_revisions,
+            target,
+        })
+    }
+
+    /// The flags that set up a K3s node have no meaning for a cluster.
+    fn cluster_setup(&self) -> Result<ClusterSetup> {
+        let registry = &self.registry;
+        let node_only = [
+            (self.run_installer, "--run-installer"),
+            (self.platform.is_some(), "--platform"),
+            (registry.plain_http, "--plain-http"),
+            (registry.registry_ca_file.is_some(), "--registry-ca-file"),
+        ];
+        if let Some((_, flag)) = node_only.iter().find(|(given, _)| *given) {
+            bail!("{flag} applies to --k3s (it sets up the node), not to a cluster reached through its API");
+        }
+        if registry.username.is_some() && registry.password.is_none() {
+            bail!("--username needs --password (or AIRLOCK_REGISTRY_PASSWORD) for the pods' pull secret");
+        }
+        Ok(ClusterSetup {
+            registry: registry.registry.as_deref().map(Destination::parse).transpose()?,
+            keep_registry_host: registry.keep_registry_host,
+            credentials: registry.username.clone().zip(registry.password.clone()),
+            wait: self.target.wait,
+            timeout: self.target.timeout,
+            dry_run: self.dry_run,
+            adopt: self.adopt,
+            force_conflicts: self.target.force_conflicts,
+        })
+    }
+}
+
+impl NodeRegistryArgs {
+    fn node_registry(self) -> Result<Option<NodeRegistry>> {
+        let Some(registry) = self.registry else { return Ok(None) };
+        Ok(Some(NodeRegistry {
+            destination: Destination::parse(&registry)?,
+            keep_registry_host: self.keep_registry_host,
+            plain_http: self.plain_http,
+            ca_file: self.registry_ca_file,
+            username: self.username,
+            password: self.password,
+        }))
+    }
+}

@@ -1,0 +1,288 @@
+//! The verbs of a bundle's release in a cluster, over the `converge`
+//! engine: install or upgrade a rendered bundle, roll back to a recorded
+//! revision, uninstall, run the chart tests, list the history. Each takes a
+//! client and what to do, and returns what was done; opening and checking
+//! the bundle, and rendering it, happen before and elsewhere.
+
+use super::apply::Applier;
+use super::converge::{converge, delete_dropped, same_object, Record};
+use super::objects::{Desired, DesiredObject};
+use super::release::{self, Release};
+use super::waits::wait_gone;
+use super::{dry_run, hooks, ownership, ClusterError};
+use crate::destination::kube::{Action, ResourceRef};
+use std::time::Duration;
+
+pub use super::converge::{Progress, Waits};
+
+#[derive(Debug, Default)]
+pub struct ClusterReport {
+    pub name: String,
+    pub version: String,
+    pub revision: u32,
+    pub applied: Vec<ResourceRef>,
+    /// Dropped by this revision and deleted.
+    pub deleted: Vec<ResourceRef>,
+    /// Dropped by this revision but kept: Namespaces and CRDs take everything in them along.
+    pub left: Vec<ResourceRef>,
+    /// Dropped, but the deletion failed; the next run tries again.
+    pub failed: Vec<(ResourceRef, String)>,
+    /// Chart hooks run, in order (`pre-install Job web/migrate (batch/v1)`).
+    pub hooks_run: Vec<String>,
+    pub hooks_left_out: Vec<String>,
+    pub foreign_images: Vec<String>,
+    /// Carried images named in containers' arguments or environment, moved.
+    pub images_in_arguments: usize,
+    /// Fields outside pod specs whose carried image was moved
+    /// (`Prometheus k8s: spec.image`).
+    pub images_in_fields: Vec<String>,
+    /// Of those objects, the ones with no `spec.imagePullSecrets` to name
+    /// the pull secret in: the pods their operator makes get none.
+    pub without_pull_secret: Vec<String>,
+    /// With a wait: the workloads not ready in time (the revision is recorded).
+    pub not_ready: Option<ClusterError>,
+    /// Nothing was changed: `applied`, `deleted` and `hooks_run` say what would be.
+    pub dry_run: bool,
+    /// In a dry run: objects of kinds that only the bundle's own CRDs
+    /// define, which the API server cannot check before they exist.
+    pub unchecked: Vec<String>,
+    /// Images the bundle carries for none of the platforms of some of the
+    /// cluster's nodes: their pods cannot start there.
+    pub platform_gaps: Vec<String>,
+}
+
+/// How an install or upgrade runs, beyond what it applies.
+pub struct InstallRun<'a> {
+    pub action: Action,
+    pub name: &'a str,
+    pub version: &'a str,
+    /// The bundle's manifest digest: the same bundle again re-applies
+    /// (mending drift) under the same revision.
+    pub digest: &'a str,
+    /// Revisions whose records are kept for rollback.
+    pub keep: usize,
+    pub waits: Waits,
+    /// Have the API server check every object, changing nothing.
+    pub dry_run: bool,
+    /// Take over objects that exist but that airlock did not make.
+    pub adopt: bool,
+    /// Take over fields that other field managers set (adopting does too).
+    pub force_conflicts: bool,
+}
+
+/// Installs or upgrades `desired` (a bundle rendered for this cluster) as
+/// the next revision of its release.
+pub async fn install(
+    client: &kube::Client,
+    mut desired: Desired,
+    run: InstallRun<'_>,
+    progress: Progress<'_>,
+) -> Result<ClusterReport, ClusterError> {
+    let (name, version, digest) = (run.name, run.version, run.digest);
+    let history = release::list(client, name).await?;
+    match (run.action, history.last()) {
+        (Action::Install, Some(p)) if p.manifest_digest != digest => {
+            return Err(ClusterError::AlreadyInstalled {
+                name: name.into(),
+                version: p.version.clone(),
+                revision: p.revision,
+            })
+        }
+        (Action::Upgrade, None) => return Err(ClusterError::NotInstalled { name: name.into(), upgrading: true }),
+        _ => {}
+    }
+    let (revision, action) = match history.last() {
+        Some(latest) if latest.manifest_digest == digest => (latest.revision, latest.action.clone()),
+        latest => (latest.map_or(1, |r| r.revision + 1), run.action.as_str().to_string()),
+    };
+    let hook_events = match run.action {
+        Action::Install => ("pre-install", "post-install"),
+        Action::Upgrade => ("pre-upgrade", "post-upgrade"),
+    };
+    // Nothing is applied over what another bundle, or someone else, owns.
+    ownership::mark(&mut desired, name);
+    let was_ours =
+        |r: &ResourceRef| history.last().is_some_and(|p| p.objects.iter().any(|o| same_object(&o.resource, r)));
+    // One applier throughout, so each kind is looked up once.
+    let force = run.force_conflicts || run.adopt;
+    let mut applier = Applier::new(client.clone(), true).force_conflicts(force);
+    let taken = ownership::conflicts(&mut applier, &desired.then, name, was_ours, run.adopt).await?;
+    if !taken.is_empty() {
+        return Err(ClusterError::Taken { name: name.into(), version: version.into(), taken });
+    }
+    let record = Record { name, version, digest, revision, action, hook_events: Some(hook_events) };
+    if run.dry_run {
+        return dry_run::dry_run(applier, record, desired, &history, progress).await;
+    }
+    converge(applier, record, desired, &history, run.keep, run.waits, progress).await
+}
+
+/// Applies an earlier revision again (`to`, default: the one before the
+/// newest), with that revision's `pre-rollback` and `post-rollback` hooks.
+pub async fn rollback(
+    client: &kube::Client,
+    name: &str,
+    to: Option<u32>,
+    keep: usize,
+    waits: Waits,
+    force_conflicts: bool,
+    progress: Progress<'_>,
+) -> Result<ClusterReport, ClusterError> {
+    let history = installed(client, name).await?;
+    let current = history.last().expect("installed() gives at least one revision");
+    let wanted = match to {
+        Some(n) => n,
+        None => match history.iter().rev().nth(1) {
+            Some(previous) => previous.revision,
+            None => return Err(ClusterError::NothingToRollBack { name: name.into(), revision: current.revision }),
+        },
+    };
+    let Some(target) = history.iter().find(|r| r.revision == wanted) else {
+        let recorded: Vec<String> = history.iter().map(|r| r.revision.to_string()).collect();
+        return Err(ClusterError::RevisionNotRecorded { name: name.into(), wanted, recorded: recorded.join(", ") });
+    };
+    if let Some(why) = &target.failed {
+        return Err(ClusterError::RevisionFailed { name: name.into(), wanted, why: why.clone() });
+    }
+    let mut desired = Desired::default();
+    desired.hooks = target.hooks.clone();
+    for object in &target.objects {
+        let object = DesiredObject {
+            body: object.body.clone(),
+            default_namespace: object.resource.namespace.clone(),
+            origin: format!("revision {wanted}"),
+        };
+        if object.kind() == "Namespace" || object.is_crd() {
+            desired.first.push(object);
+        } else {
+            desired.then.push(object);
+        }
+    }
+    let record = Record {
+        name,
+        version: &target.version,
+        digest: &target.manifest_digest,
+        revision: current.revision + 1,
+        action: format!("rollback to {wanted}"),
+        hook_events: Some(("pre-rollback", "post-rollback")),
+    };
+    let applier = Applier::new(client.clone(), false).force_conflicts(force_conflicts);
+    converge(applier, record, desired, &history, keep, waits, progress).await
+}
+
+/// What `uninstall` did.
+#[derive(Debug, Default)]
+pub struct Uninstalled {
+    pub name: String,
+    pub version: String,
+    pub deleted: Vec<ResourceRef>,
+    /// Namespaces and CRDs, left in place.
+    pub left: Vec<ResourceRef>,
+    /// Deletions that failed; the records stay so a rerun tries again.
+    pub failed: Vec<(ResourceRef, String)>,
+}
+
+/// Deletes every object of the newest revision of `name` (and those still
+/// pending) in reverse of the order they were applied, then its records;
+/// Namespaces and CRDs are left and said. Its charts' `pre-delete` hooks
+/// run first and `post-delete` hooks after, within `timeout` (unless
+/// `hooks` is false: `--no-hooks`). When a hook or a deletion fails, the
+/// records stay and a rerun tries again. Deleted objects are waited for
+/// (up to `timeout`) until they are gone: an object a finalizer holds
+/// longer is named with its finalizers, and the records stay.
+pub async fn uninstall(
+    client: &kube::Client,
+    name: &str,
+    hooks: bool,
+    timeout: Duration,
+    progress: Progress<'_>,
+) -> Result<Uninstalled, ClusterError> {
+    let hooks = hooks.then_some(timeout);
+    let history = installed(client, name).await?;
+    let latest = history.last().expect("installed() gives at least one revision");
+    let mut applier = Applier::new(client.clone(), false);
+    let ran = |line: &str| progress("Ran", &format!("hook {line}"));
+    if let Some(timeout) = hooks {
+        hooks::run(&mut applier, &latest.hooks, "pre-delete", timeout, &ran).await.map_err(|e| {
+            e.stopped(format!("{name} was not uninstalled, nothing was deleted: a pre-delete hook failed; fix it and rerun, or rerun with --no-hooks"))
+        })?;
+    }
+    let mut report = ClusterReport::default();
+    delete_dropped(&mut applier, latest, &[], &mut report, progress).await;
+    if report.failed.is_empty() {
+        if !report.deleted.is_empty() {
+            progress("Waiting", &format!("up to {} s for the deleted objects to go", timeout.as_secs()));
+        }
+        let stuck = wait_gone(&mut applier, &report.deleted, timeout).await?;
+        if !stuck.is_empty() {
+            let held: Vec<String> = stuck
+                .iter()
+                .map(|(resource, finalizers)| match finalizers.as_slice() {
+                    [] => format!("{resource} (no finalizer: still in its grace period)"),
+                    held => format!("{resource} (finalizers {})", held.join(", ")),
+                })
+                .collect();
+            return Err(ClusterError::StillDeleting {
+                name: name.into(),
+                seconds: timeout.as_secs(),
+                held: held.join("; "),
+            });
+        }
+        if let Some(timeout) = hooks {
+            hooks::run(&mut applier, &latest.hooks, "post-delete", timeout, &ran).await.map_err(|e| {
+                e.stopped(format!("{name}'s objects were deleted, but a post-delete hook failed; its records are kept, so rerunning `airlock uninstall {name}` runs its hooks again"))
+            })?;
+        }
+        release::trim(client, &history, 0).await;
+        release::remove(client, latest).await?;
+    }
+    Ok(Uninstalled {
+        name: name.into(),
+        version: latest.version.clone(),
+        deleted: report.deleted,
+        left: report.left,
+        failed: report.failed,
+    })
+}
+
+/// What `test` ran.
+#[derive(Debug)]
+pub struct Tested {
+    pub name: String,
+    pub version: String,
+    pub revision: u32,
+    /// The test hooks run, in order; all passed.
+    pub passed: Vec<String>,
+}
+
+/// Runs the charts' test hooks (`helm.sh/hook: test`) of the newest
+/// revision of `name`, as `helm test` does, within `timeout`; the first
+/// that fails stops the run, naming it and how to read its logs.
+pub async fn test(
+    client: &kube::Client,
+    name: &str,
+    timeout: Duration,
+    progress: Progress<'_>,
+) -> Result<Tested, ClusterError> {
+    let history = installed(client, name).await?;
+    let latest = history.last().expect("installed() gives at least one revision");
+    let (version, revision) = (latest.version.clone(), latest.revision);
+    if !latest.hooks.iter().any(|h| h.events.iter().any(|e| e == "test")) {
+        return Err(ClusterError::NoTests { name: name.into(), version, revision });
+    }
+    let ran = |line: &str| progress("Passed", line);
+    let passed = hooks::run(&mut Applier::new(client.clone(), false), &latest.hooks, "test", timeout, &ran)
+        .await
+        .map_err(|e| e.stopped(format!("{name} {version} (revision {revision}) failed its tests")))?;
+    Ok(Tested { name: name.into(), version, revision, passed })
+}
+
+/// Every recorded revision of `name`, oldest first; an error that says so
+/// when there is none.
+async fn installed(client: &kube::Client, name: &str) -> Result<Vec<Release>, ClusterError> {
+    let history = release::list(client, name).await?;
+    if history.is_empty() {
+        return Err(ClusterError::NotInstalled { name: name.into(), upgrading: false });
+    }
+    Ok(history)
+}

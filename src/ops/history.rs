@@ -1,0 +1,93 @@
+//! `airlock history`: the recorded revisions of a bundle, from a K3s node's
+//! store or from a cluster's records, in one shape.
+
+use super::destination::{locate_cluster, runtime, Target};
+use crate::destination::cluster::release::{self, Release};
+use crate::destination::k3s::state::{self, Revision};
+use anyhow::{bail, Result};
+
+pub struct HistoryOptions {
+    /// The bundle's name (metadata.name).
+    pub name: String,
+    pub target: Target,
+}
+
+/// One revision as `history` shows it, from a node's or a cluster's records.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionLine {
+    pub revision: u32,
+    pub action: String,
+    pub name: String,
+    pub version: String,
+    pub manifest_digest: String,
+    /// When it was recorded (cluster records only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Files laid down (on a node) or objects applied (in a cluster).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects: Option<usize>,
+    /// Why a first install into a cluster stopped half way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+impl From<Release> for RevisionLine {
+    fn from(r: Release) -> Self {
+        RevisionLine {
+            revision: r.revision,
+            action: r.action,
+            name: r.name,
+            version: r.version,
+            manifest_digest: r.manifest_digest,
+            time: Some(r.time),
+            files: None,
+            objects: Some(r.objects.len()),
+            failed: r.failed,
+        }
+    }
+}
+
+impl From<Revision> for RevisionLine {
+    fn from(r: Revision) -> Self {
+        RevisionLine {
+            revision: r.revision,
+            action: r.action,
+            name: r.name,
+            version: r.version,
+            manifest_digest: r.manifest_digest.to_string(),
+            time: None,
+            files: Some(r.files.len()),
+            objects: None,
+            failed: None,
+        }
+    }
+}
+
+/// Every recorded revision, oldest first; an error when there is none.
+pub fn history(options: &HistoryOptions) -> Result<Vec<RevisionLine>> {
+    let name = &options.name;
+    let (lines, place): (Vec<RevisionLine>, String) = match &options.target {
+        Target::Node(node) => (
+            state::history(&node.root, name)?.into_iter().map(RevisionLine::from).collect(),
+            format!("installed under {}", node.root.display()),
+        ),
+        Target::Cluster(selection) => {
+            let cluster = locate_cluster(selection, true)?;
+            let records = runtime()?.block_on(async {
+                let client = cluster.client().await?;
+                release::list(&client, name).await
+            })?;
+            (
+                records.into_iter().map(RevisionLine::from).collect(),
+                format!("recorded in the cluster ({})", cluster.describe()),
+            )
+        }
+    };
+    if lines.is_empty() {
+        bail!("no revision of `{name}` is {place}");
+    }
+    Ok(lines)
+}

@@ -1,0 +1,102 @@
+//! `airlock install` and `airlock upgrade`: a bundle onto a K3s node
+//! (`node`) or into a cluster through its API (`cluster`). Both check the
+//! bundle first (signature, then every digest) and change nothing when a
+//! check fails; each target's engine then does the work.
+
+mod cluster;
+mod node;
+
+use super::destination::{Node, NodeOutcome, Progress};
+use crate::destination::cluster::kubeconfig::Selection;
+use crate::destination::cluster::lifecycle::ClusterReport;
+use crate::destination::k3s::registries::NodeRegistry;
+use crate::destination::kube::Action;
+use crate::destination::registry::Destination;
+use crate::oci::manifest::Platform;
+use crate::sign::trust::{TrustOptions, Verdict};
+use anyhow::Result;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub struct InstallOptions {
+    pub bundle: PathBuf,
+    /// For a differential bundle: the full bundle it was made against, for
+    /// what the node (or, in a cluster, the bundle) lacks.
+    pub base: Option<PathBuf>,
+    /// Optional components to leave out (required ones cannot be).
+    pub skip: Vec<String>,
+    pub trust: TrustOptions,
+    /// Revisions kept for rollback (their files on a node, their records in a cluster).
+    pub keep: usize,
+    pub target: InstallTarget,
+}
+
+/// Where the bundle goes, with what only that kind of target takes.
+pub enum InstallTarget {
+    Node(Node, NodeSetup),
+    Cluster(Selection, ClusterSetup),
+}
+
+/// How a node gets its images, and whether K3s's installer runs after.
+pub struct NodeSetup {
+    pub platform: Platform,
+    /// Images come from this registry instead of a tarball.
+    pub registry: Option<NodeRegistry>,
+    /// Run the bundled K3s install script afterwards, offline.
+    pub run_installer: bool,
+}
+
+pub struct ClusterSetup {
+    /// Where `airlock push` put the images: pod templates are rewritten to it.
+    pub registry: Option<Destination>,
+    pub keep_registry_host: bool,
+    /// (username, password) the pods pull from that registry with.
+    pub credentials: Option<(String, String)>,
+    /// Then wait for the workloads to be ready.
+    pub wait: bool,
+    /// How long hooks, and the wait, may take.
+    pub timeout: Duration,
+    /// Have the API server check every object, and say what would be
+    /// applied and deleted, changing nothing.
+    pub dry_run: bool,
+    /// Take over objects that exist but that airlock did not make.
+    pub adopt: bool,
+    /// Take over fields that other field managers set (adopting does too).
+    pub force_conflicts: bool,
+}
+
+/// What an install, upgrade or rollback did, on the target it acted on.
+pub enum Installed {
+    Node(NodeOutcome),
+    Cluster(ClusterReport),
+}
+
+/// What the op says as it goes: each step done, and warnings before
+/// anything changes.
+pub struct Events<'a> {
+    pub progress: Progress<'a>,
+    pub warn: &'a dyn Fn(&str),
+}
+
+/// Installs a bundle that is not installed yet (or the same bundle again).
+pub fn install(options: &InstallOptions, events: &Events) -> Result<(Installed, Verdict)> {
+    put(options, Action::Install, events)
+}
+
+/// Replaces an installed bundle with another version of it.
+pub fn upgrade(options: &InstallOptions, events: &Events) -> Result<(Installed, Verdict)> {
+    put(options, Action::Upgrade, events)
+}
+
+fn put(options: &InstallOptions, action: Action, events: &Events) -> Result<(Installed, Verdict)> {
+    match &options.target {
+        InstallTarget::Node(node, setup) => {
+            let (outcome, verdict) = node::put(options, node, setup, action)?;
+            Ok((Installed::Node(outcome), verdict))
+        }
+        InstallTarget::Cluster(selection, setup) => {
+            let (report, verdict) = cluster::put(options, selection, setup, action, events)?;
+            Ok((Installed::Cluster(report), verdict))
+        }
+    }
+}

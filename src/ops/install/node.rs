@@ -1,0 +1,69 @@
+//! Install or upgrade onto a K3s node: the trusted bundle, with what the
+//! node kept of earlier installs for a differential one, laid down by the
+//! K3s engine (`destination::k3s::install`); then what removed manifests
+//! left in the node's cluster is deleted, and K3s's installer run if asked.
+
+use super::{InstallOptions, NodeSetup};
+use crate::destination::k3s::base_blobs::{self, NodeBlobs};
+use crate::destination::k3s::install::install;
+use crate::destination::k3s::installer;
+use crate::destination::k3s::layout::ImagesVia;
+use crate::destination::kube::Action;
+use crate::ops::destination::{clean_up_node, Node, NodeOutcome};
+use crate::sign::trust::Verdict;
+use crate::sign::trusted;
+use anyhow::{bail, Context, Result};
+
+pub(super) fn put(
+    options: &InstallOptions,
+    node: &Node,
+    setup: &NodeSetup,
+    action: Action,
+) -> Result<(NodeOutcome, Verdict)> {
+    let bundle = &options.bundle;
+    let mut trusted = trusted::open(bundle, options.base.as_deref(), &options.trust)?;
+    // A differential bundle takes what it leaves to its base from what the
+    // node kept of earlier installs, then from the base bundle if given.
+    if let Some(base) = &trusted.reader.head.manifest.base {
+        let name = trusted.reader.head.manifest.metadata.name.as_str();
+        // A base found by asking a registry has no name.
+        let names: Vec<&str> = [name, base.name.as_str()].into_iter().filter(|n| !n.is_empty()).collect();
+        let kept = NodeBlobs::load(&node.root, &names)?;
+        trusted = trusted.prefer_kept_blobs(Box::new(kept));
+    }
+    trusted
+        .verify_every_byte(&mut |_| {})
+        .with_context(|| format!("{} failed verification; nothing was installed", bundle.display()))?;
+    let components = trusted.components(&options.skip)?;
+    let installer = match (setup.run_installer, installer::find(&components)) {
+        (false, _) => None,
+        (true, Some(target)) => Some(target),
+        (true, None) => bail!(
+            "--run-installer: {} has no K3s install script (a file whose target is named install.sh or k3s-install.sh); nothing was installed",
+            bundle.display()
+        ),
+    };
+    let images_via = match &setup.registry {
+        Some(registry) => ImagesVia::Registry(registry),
+        None => ImagesVia::Tarball { platform: &setup.platform },
+    };
+    let reader = &trusted.reader;
+    if let Some(base) = &reader.head.manifest.base {
+        let missing = base_blobs::missing(reader, &components, &images_via)?;
+        if !missing.is_empty() {
+            let base = base.describe();
+            bail!(
+                "{} is a differential bundle, and {} of the blobs it leaves to its base {base} are not on this node (under {}): {}; install {base} here first, give its full bundle with --base, or install the full bundle of this version; nothing was installed",
+                bundle.display(),
+                missing.len(),
+                node.root.display(),
+                missing.join(", ")
+            );
+        }
+    }
+    let report = install(reader, &components, &images_via, &node.root, action, options.keep)
+        .with_context(|| format!("cannot install {} under {}", bundle.display(), node.root.display()))?;
+    let clean_up = clean_up_node(node, &report);
+    let installer = installer.map(|target| installer::run(&node.root, &target)).transpose()?;
+    Ok((NodeOutcome { report, clean_up, installer }, trusted.verdict))
+}

@@ -1,0 +1,49 @@
+//! `airlock rollback`: restore an earlier recorded revision of a bundle, on
+//! a K3s node from the node's store (then delete through the node's API
+//! what that leaves), or in a cluster from its records, with the charts'
+//! rollback hooks.
+
+use super::destination::{clean_up_node, locate_cluster, runtime, NodeOutcome, Progress, Target};
+use super::install::Installed;
+use crate::destination::cluster::lifecycle::{self, Waits};
+use crate::destination::k3s;
+use anyhow::{Context, Result};
+use std::time::Duration;
+
+pub struct RollbackOptions {
+    /// The bundle's name (metadata.name).
+    pub name: String,
+    /// The revision to restore (default: the one before the newest).
+    pub to: Option<u32>,
+    /// Revisions kept for rollback.
+    pub keep: usize,
+    pub target: Target,
+    /// In a cluster: wait for the workloads to be ready.
+    pub wait: bool,
+    /// In a cluster: how long hooks, and the wait, may take.
+    pub timeout: Duration,
+    /// In a cluster: take over fields that other field managers set.
+    pub force_conflicts: bool,
+}
+
+pub fn rollback(options: &RollbackOptions, progress: Progress<'_>) -> Result<Installed> {
+    let name = &options.name;
+    match &options.target {
+        Target::Node(node) => {
+            let report = k3s::install::rollback(&node.root, name, options.to, options.keep)
+                .with_context(|| format!("cannot roll back `{name}` under {}", node.root.display()))?;
+            let clean_up = clean_up_node(node, &report);
+            Ok(Installed::Node(NodeOutcome { report, clean_up, installer: None }))
+        }
+        Target::Cluster(selection) => {
+            let cluster = locate_cluster(selection, true)?;
+            let waits = Waits { hooks: options.timeout, ready: options.wait.then_some(options.timeout) };
+            let report = runtime()?.block_on(async {
+                let client = cluster.client().await?;
+                lifecycle::rollback(&client, name, options.to, options.keep, waits, options.force_conflicts, progress)
+                    .await
+            })?;
+            Ok(Installed::Cluster(report))
+        }
+    }
+}
