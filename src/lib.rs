@@ -3,38 +3,45 @@
 //! Architecture, outside in:
 //! - `cli`: clap definitions; each command fills an options struct, calls one
 //!   op and prints its report through `output::Printer`.
-//! - `ops`: one module per command (create, inspect, verify, export, key,
-//!   sign, push, serve, install (with upgrade and rollback; `install_cluster`
-//!   for a cluster through its API), template, split, copy); the only layer
-//!   that adds `anyhow` context.
+//! - `ops`: one module per verb (create, inspect, verify, export, key,
+//!   sign, push, serve, copy, split, template; and the install verbs
+//!   install/upgrade, rollback, uninstall, history, test, each over one
+//!   `ops::destination::Target`: a K3s node or a cluster); the only layer
+//!   that adds `anyhow` context. An op never calls another op.
 //! - domain modules, each with its own `thiserror` error type:
 //!   `bundle_spec` (airlock.yaml), `oci` (digests, manifests, the registry protocol,
 //!   local image sources), `chart` (Helm charts as OCI artifacts, Helm
 //!   repositories, and the Helm-compatible engine: `chart::template` for Go
 //!   templates and Sprig, `load`/`values`/`render` for Helm's rules, image
 //!   discovery, dependencies), `bundle` (the file format: writer, reader,
-//!   verifier, signature slot, parts, verified copy), `sign` (keys, signatures, trust, image signatures),
-//!   `destination` (where bundles are installed: `registry`, `k3s` nodes, and
-//!   a `cluster` through its API), `serve`
+//!   verifier, signature slot, parts, verified copy), `sign` (keys,
+//!   signatures, trust, image signatures, and `sign::trusted`: the one way
+//!   a bundle is opened to act on it), `destination` (where bundles are
+//!   installed: a `registry`, `k3s` nodes and a `cluster` through its API,
+//!   side by side on the shared Kubernetes floor `kube`, each owning its
+//!   engine), `serve`
 //!   (a read-only registry over a bundle), `cache` (content-addressed blobs),
 //!   `yaml11` (YAML read as Helm and kubectl read it: YAML 1.1 typing
 //!   through sigs.k8s.io/yaml, for chart values and objects sent to a cluster).
 //!
 //! No global state; async (tokio) only where I/O is concurrent (registries).
+//!
+//! Only `cli` and `output` are public (for `main.rs`): every other module is
+//! the crate's own, so the compiler reports what nothing uses.
 
-pub mod atomic_file;
-pub mod bundle;
-pub mod bundle_spec;
-pub mod cache;
-pub mod chart;
+mod atomic_file;
+mod bundle;
+mod bundle_spec;
+mod cache;
+mod chart;
 pub mod cli;
-pub mod destination;
-pub mod disk;
-pub mod hint;
-pub mod oci;
-pub mod ops;
+mod destination;
+mod disk;
+mod hint;
+mod oci;
+mod ops;
 pub mod output;
-pub mod serve;
-pub mod sign;
-pub mod writeback;
-pub mod yaml11;
+mod serve;
+mod sign;
+mod writeback;
+mod yaml11;

@@ -229,10 +229,6 @@ impl Source {
         }
     }
 
-    pub fn is_empty(&self) -> Result<bool> {
-        self.len().map(|l| l == 0)
-    }
-
     /// Reads the bundle's bytes from the start; reading all of it straight
     /// through also checks every part's sha256.
     pub fn reader(&self) -> Result<SourceReader> {

@@ -226,12 +226,6 @@ impl BundleReader {
         spans
     }
 
-    /// Whether the bundle is one file (which can then be read at offsets
-    /// directly) rather than parts.
-    pub fn is_whole(&self) -> bool {
-        matches!(self.source, Source::Whole(_))
-    }
-
     /// `length` stored bytes from `offset` in the bundle.
     pub fn open_range(&self, offset: u64, length: u64) -> Result<Box<dyn std::io::BufRead + Send>> {
         const BUFFER: usize = 256 * 1024;

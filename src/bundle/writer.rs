@@ -183,12 +183,6 @@ pub struct BundleWriter {
 }
 
 impl BundleWriter {
-    /// Lays out the whole file for `manifest` and writes everything but the
-    /// blob contents.
-    pub fn create(out: &Path, manifest: &BundleManifest, signatures: &Signatures) -> Result<Self> {
-        Self::create_with_parts(out, manifest, signatures, None)
-    }
-
     /// Lays the bundle out; with `max_part_size`, straight into parts named
     /// `OUT.part-NNN-of-MMM` beside `out`, with no whole-size staging file.
     pub fn create_with_parts(

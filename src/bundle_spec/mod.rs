@@ -6,5 +6,4 @@
 mod model;
 mod validate;
 
-pub use model::*;
-pub use validate::{load, Chart, ChartOrigin, Component, FileItem, Image, Located, Spec, SpecError};
+pub use validate::{load, Chart, ChartOrigin, Component, FileItem, Image, Located, Spec};

@@ -93,19 +93,6 @@ pub struct FileItem {
     pub sha256: Option<Digest>,
 }
 
-impl Spec {
-    /// An error pointing at a spec entry, for problems found after loading
-    /// (a missing image, an unreadable file).
-    pub fn error_at<T>(&self, at: &Located<T>, message: impl std::fmt::Display) -> SpecError {
-        SpecError::Invalid {
-            path: self.path.clone(),
-            line: at.line,
-            column: at.column,
-            message: format!("{}: {message}", at.text),
-        }
-    }
-}
-
 struct Checker<'a> {
     path: &'a Path,
     dir: &'a Path,

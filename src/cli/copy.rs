@@ -1,3 +1,6 @@
+//! `airlock copy SRC DEST`: calls `ops::copy::copy` (verifying, resumable)
+//! and prints what was copied.
+
 use crate::ops::copy::copy;
 use crate::output::{human_bytes, Printer};
 use anyhow::Result;

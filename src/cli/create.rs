@@ -1,5 +1,9 @@
+//! `airlock create [SPEC]`: calls `ops::create::create` and prints the
+//! bundle's summary (or JSON).
+
+use super::shared::registry::RegistryArgs;
+use super::shared::size::parse_size;
 use crate::oci::manifest::Platform;
-use crate::oci::registry::RegistryOptions;
 use crate::ops::create::{create, CreateOptions};
 use crate::output::{human_bytes, Printer};
 use anyhow::Result;
@@ -30,7 +34,7 @@ pub struct Args {
     sign_key: Option<PathBuf>,
     /// Write the bundle as parts of at most this size (e.g. 4GiB for FAT32):
     /// OUTPUT.part-001-of-N..., straight away, with no whole-size file.
-    #[arg(long, value_parser = super::split::parse_size)]
+    #[arg(long, value_parser = parse_size)]
     max_part_size: Option<u64>,
     /// Make a differential bundle: leave out every blob that this earlier
     /// bundle (or its parts, or its `inspect --json` output, FILE.json) has.
@@ -47,40 +51,6 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-}
-
-/// Options for registries airlock reads from.
-#[derive(clap::Args)]
-pub struct RegistryArgs {
-    /// Talk plain HTTP to every registry (for loopback test registries only).
-    #[arg(long)]
-    plain_http: bool,
-    /// Extra CA certificate (PEM) to trust (repeatable).
-    #[arg(long = "ca-file")]
-    ca_files: Vec<PathBuf>,
-    /// Username for registries without other credentials.
-    #[arg(long, env = "AIRLOCK_REGISTRY_USERNAME")]
-    username: Option<String>,
-    /// Password for `--username`.
-    #[arg(long, env = "AIRLOCK_REGISTRY_PASSWORD", hide_env_values = true)]
-    password: Option<String>,
-    /// YAML file with per-registry settings (insecure, caFile, username,
-    /// password); a chart repository's host may be listed too.
-    #[arg(long)]
-    registry_config: Option<PathBuf>,
-}
-
-impl RegistryArgs {
-    pub fn options(self) -> RegistryOptions {
-        RegistryOptions {
-            plain_http: self.plain_http,
-            ca_files: self.ca_files,
-            username: self.username,
-            password: self.password,
-            config_file: self.registry_config,
-            attempts: 3,
-        }
-    }
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {

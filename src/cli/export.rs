@@ -4,7 +4,7 @@
 
 use super::shared::trust::{self, TrustArgs};
 use crate::oci::manifest::Platform;
-use crate::ops::export::{export, export_images_tar, host_platform};
+use crate::ops::export::{export, export_images_tar};
 use crate::output::{human_bytes, Printer};
 use anyhow::{bail, Result};
 use std::path::PathBuf;
@@ -45,7 +45,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
             ));
         }
         (None, Some(out), None) => {
-            let platform = args.platform.unwrap_or_else(host_platform);
+            let platform = args.platform.unwrap_or_else(Platform::host);
             let (report, verdict) = export_images_tar(&args.bundle, &platform, &out, &trust_options)?;
             trust::report(printer, &args.bundle, &verdict);
             printer.data(&format!(

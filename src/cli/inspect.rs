@@ -1,3 +1,6 @@
+//! `airlock inspect BUNDLE`: calls `ops::inspect::inspect` (the head only)
+//! and prints the summary (or JSON).
+
 use crate::ops::inspect::{inspect, InspectReport};
 use crate::output::{human_bytes, Printer};
 use anyhow::Result;

@@ -1,3 +1,6 @@
+//! `airlock key generate`: calls `ops::key::generate` and prints the key
+//! files written.
+
 use crate::ops::key::generate;
 use crate::output::Printer;
 use anyhow::Result;

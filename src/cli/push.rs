@@ -1,4 +1,7 @@
-use super::create::RegistryArgs;
+//! `airlock push BUNDLE --registry HOST`: calls `ops::push::push` and prints
+//! what was uploaded (and the relocation map's path).
+
+use super::shared::registry::RegistryArgs;
 use super::shared::trust::TrustArgs;
 use crate::destination::registry::DigestCheck;
 use crate::ops::push::{push, PushOptions};

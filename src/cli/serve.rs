@@ -1,3 +1,6 @@
+//! `airlock serve BUNDLE`: calls `ops::serve::serve` and prints where the
+//! read-only registry listens and what it serves.
+
 use super::shared::trust::TrustArgs;
 use crate::ops::serve::{serve, ServeOptions};
 use crate::output::Printer;

@@ -1,3 +1,6 @@
+//! `airlock sign BUNDLE --key KEY`: calls `ops::sign::sign` and prints the
+//! signatures the bundle now holds.
+
 use crate::ops::sign::sign;
 use crate::output::Printer;
 use crate::sign::PrivateKey;

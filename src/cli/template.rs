@@ -1,3 +1,6 @@
+//! `airlock template CHART`: calls `ops::template::template` and prints the
+//! rendered manifests, as `helm template` does.
+
 use crate::chart::manifests;
 use crate::chart::render::RenderOptions;
 use crate::ops::template::{template, TemplateOptions};

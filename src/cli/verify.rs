@@ -1,3 +1,6 @@
+//! `airlock verify BUNDLE`: calls `ops::verify::verify` and prints what was
+//! checked.
+
 use super::shared::trust::TrustArgs;
 use crate::ops::verify::verify;
 use crate::output::{human_bytes, Printer};

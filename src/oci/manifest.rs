@@ -37,6 +37,20 @@ impl std::fmt::Display for Platform {
 }
 
 impl Platform {
+    /// This machine's platform in OCI terms.
+    pub fn host() -> Platform {
+        let architecture = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            "arm" => "arm",
+            "powerpc64" => "ppc64le",
+            "s390x" => "s390x",
+            "riscv64" => "riscv64",
+            other => other,
+        };
+        Platform { os: "linux".into(), architecture: architecture.into(), variant: None }
+    }
+
     /// Parses `os/arch[/variant]`.
     pub fn parse(s: &str) -> Option<Platform> {
         let mut parts = s.split('/');
@@ -81,8 +95,6 @@ pub struct AnyManifest {
     pub layers: Vec<Descriptor>,
     #[serde(default)]
     pub manifests: Vec<Descriptor>,
-    #[serde(default)]
-    pub subject: Option<Descriptor>,
 }
 
 impl AnyManifest {

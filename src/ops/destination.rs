@@ -6,6 +6,7 @@
 
 use crate::destination::cluster::apply::Applier;
 use crate::destination::cluster::kubeconfig::{locate, Environment, Located, Selection};
+use crate::destination::cluster::lifecycle::ClusterReport;
 use crate::destination::cluster::{ClusterError, Deletion};
 use crate::destination::k3s::install::{deletions_done, InstallReport};
 use crate::destination::k3s::installer::InstallerRun;
@@ -22,6 +23,12 @@ pub enum Target {
     Node(Node),
     /// A cluster, found as kubectl finds it from this selection.
     Cluster(Selection),
+}
+
+/// What an install, upgrade or rollback did, on the target it acted on.
+pub enum Installed {
+    Node(NodeOutcome),
+    Cluster(ClusterReport),
 }
 
 /// A K3s node.

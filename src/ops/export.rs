@@ -121,20 +121,6 @@ fn write_layout_index(layout: &Path, descriptor: Descriptor) -> Result<()> {
     Ok(())
 }
 
-/// This machine's platform in OCI terms.
-pub fn host_platform() -> crate::oci::manifest::Platform {
-    let architecture = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "arm" => "arm",
-        "powerpc64" => "ppc64le",
-        "s390x" => "s390x",
-        "riscv64" => "riscv64",
-        other => other,
-    };
-    crate::oci::manifest::Platform { os: "linux".into(), architecture: architecture.into(), variant: None }
-}
-
 /// Writes every image of the bundle, for one platform, as a tarball that
 /// `ctr images import` (and K3s's air-gap image directory) reads.
 pub fn export_images_tar(

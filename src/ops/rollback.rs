@@ -3,8 +3,7 @@
 //! what that leaves), or in a cluster from its records, with the charts'
 //! rollback hooks.
 
-use super::destination::{clean_up_node, locate_cluster, runtime, NodeOutcome, Progress, Target};
-use super::install::Installed;
+use super::destination::{clean_up_node, locate_cluster, runtime, Installed, NodeOutcome, Progress, Target};
 use crate::destination::cluster::lifecycle::{self, Waits};
 use crate::destination::k3s;
 use anyhow::{Context, Result};

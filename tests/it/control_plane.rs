@@ -12,8 +12,6 @@
 //! user each test has airlock act as: see corner.rs) and what the cluster
 //! holds through kubectl.
 
-#![allow(dead_code)]
-
 use serde_json::Value;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,6 @@
 //! and TLS + htpasswd), hand-made OCI images, and a runner for the airlock
 //! binary. Every server is started by the test and killed by its own PID.
 
-#![allow(dead_code)]
-
 use flate2::{Compression, GzBuilder};
 use sha2::{Digest as _, Sha256};
 use std::net::TcpListener;
@@ -168,10 +166,6 @@ impl Registry {
     /// The registry's own log (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// skopeo flags to reach this registry as a destination.

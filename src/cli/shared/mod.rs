@@ -1,7 +1,9 @@
-//! What several subcommands share: the flags that choose a target and
-//! trust (`target`, `trust`) and how the install verbs' reports are printed
+//! What several subcommands share: the flags that choose a target,
+//! trust, registries and sizes (`target`, `trust`, `registry`, `size`) and how the install verbs' reports are printed
 //! (`reports`). Subcommand files import from here, never from each other.
 
+pub mod registry;
 pub mod reports;
+pub mod size;
 pub mod target;
 pub mod trust;

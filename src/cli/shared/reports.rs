@@ -4,8 +4,7 @@
 
 use crate::destination::cluster::lifecycle::ClusterReport;
 use crate::destination::k3s::install::InstallReport;
-use crate::ops::destination::{NodeCleanUp, NodeOutcome};
-use crate::ops::install::Installed;
+use crate::ops::destination::{Installed, NodeCleanUp, NodeOutcome};
 use crate::output::Printer;
 use anyhow::{bail, Result};
 
@@ -145,7 +144,7 @@ fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> 
         printer.warn(&format!(
             "{}: images moved, but with no spec.imagePullSecrets to name the pull secret in, so pods made from them get none from airlock: name Secret {} where their operator takes one, or let the nodes log in to the registry",
             report.without_pull_secret.join(", "),
-            crate::destination::cluster::relocate::pull_secret_name(&report.name)
+            report.pull_secret
         ));
     }
     if !report.foreign_images.is_empty() {

@@ -152,7 +152,7 @@ impl InstallArgs {
                     bail!("{flag} applies to a cluster (without --k3s)");
                 }
                 let setup = NodeSetup {
-                    platform: self.platform.unwrap_or_else(crate::ops::export::host_platform),
+                    platform: self.platform.unwrap_or_else(Platform::host),
                     registry: self.registry.node_registry()?,
                     run_installer: self.run_installer,
                 };

@@ -39,6 +39,8 @@ pub struct ClusterReport {
     /// Of those objects, the ones with no `spec.imagePullSecrets` to name
     /// the pull secret in: the pods their operator makes get none.
     pub without_pull_secret: Vec<String>,
+    /// The Secret that pods pull moved images with.
+    pub pull_secret: String,
     /// With a wait: the workloads not ready in time (the revision is recorded).
     pub not_ready: Option<ClusterError>,
     /// Nothing was changed: `applied`, `deleted` and `hooks_run` say what would be.

@@ -80,7 +80,8 @@ pub(super) fn put(
         force_conflicts: setup.force_conflicts,
     };
     let report = runtime.block_on(lifecycle::install(&client, desired, run, events.progress))?;
-    Ok((ClusterReport { platform_gaps, ..report }, trusted.verdict))
+    let pull_secret = relocate::pull_secret_name(name);
+    Ok((ClusterReport { platform_gaps, pull_secret, ..report }, trusted.verdict))
 }
 
 /// For each platform of the cluster's nodes, the carried images that have

@@ -6,9 +6,8 @@
 mod cluster;
 mod node;
 
-use super::destination::{Node, NodeOutcome, Progress};
+use super::destination::{Installed, Node, Progress};
 use crate::destination::cluster::kubeconfig::Selection;
-use crate::destination::cluster::lifecycle::ClusterReport;
 use crate::destination::k3s::registries::NodeRegistry;
 use crate::destination::kube::Action;
 use crate::destination::registry::Destination;
@@ -63,12 +62,6 @@ pub struct ClusterSetup {
     pub adopt: bool,
     /// Take over fields that other field managers set (adopting does too).
     pub force_conflicts: bool,
-}
-
-/// What an install, upgrade or rollback did, on the target it acted on.
-pub enum Installed {
-    Node(NodeOutcome),
-    Cluster(ClusterReport),
 }
 
 /// What the op says as it goes: each step done, and warnings before
