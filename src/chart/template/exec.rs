@@ -9,7 +9,8 @@
 //! <CMD>: MESSAGE`; `fail` and `required` read like Helm's.
 
 use super::funcs::{self, FuncError};
-use super::parse::{self, Arg, Branch, Command, Node, Pipe};
+use super::node::{self, line_col, Arg, Branch, Command, Node, Pipe};
+use super::parse;
 use super::value::Value;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -46,14 +47,13 @@ impl TemplateSet {
     /// an empty redefinition does not replace a body).
     pub fn add_file(&mut self, file: &str, src: &str) -> Result<(), TemplateError> {
         let parsed = parse::parse(src).map_err(|e| {
-            let (line, col) = parse::line_col(src, e.offset);
+            let (line, col) = line_col(src, e.offset);
             TemplateError { message: format!("parse error at ({file}:{line}:{col}): {}", e.message) }
         })?;
         let file_rc: Rc<str> = file.into();
         let src_rc: Rc<str> = src.into();
         for (name, nodes) in parsed.defines {
-            let is_empty = nodes.iter().all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()));
-            if is_empty && self.templates.contains_key(&name) {
+            if node::is_empty(&nodes) && self.templates.contains_key(&name) {
                 continue;
             }
             let template = Template { name: name.clone(), file: file_rc.clone(), src: src_rc.clone(), nodes };
@@ -62,10 +62,6 @@ impl TemplateSet {
         let root = Template { name: file.to_string(), file: file_rc, src: src_rc, nodes: parsed.root };
         self.templates.insert(file.to_string(), Rc::new(root));
         Ok(())
-    }
-
-    pub fn contains(&self, name: &str) -> bool {
-        self.templates.contains_key(name)
     }
 
     /// Runs the template `name` with `data` as dot and `$`.
@@ -96,8 +92,14 @@ struct Here<'t> {
 
 impl Here<'_> {
     fn error(&self, offset: usize, span: Option<(usize, usize)>, message: impl std::fmt::Display) -> TemplateError {
-        let (line, col) = parse::line_col(&self.template.src, offset);
-        let at = span.map(|(s, e)| format!(" at <{}>", command_text(&self.template.src, s, e))).unwrap_or_default();
+        let at = span.map(|(s, e)| command_text(&self.template.src, s, e));
+        self.error_at(offset, at, message)
+    }
+
+    /// An error `at <what>`: the text Go shows for the node that failed.
+    fn error_at(&self, offset: usize, what: Option<&str>, message: impl std::fmt::Display) -> TemplateError {
+        let (line, col) = line_col(&self.template.src, offset);
+        let at = what.map(|w| format!(" at <{w}>")).unwrap_or_default();
         TemplateError {
             message: format!(
                 "template: {}:{line}:{col}: executing \"{}\"{at}: {message}",
@@ -193,9 +195,10 @@ impl<'a> Exec<'a> {
                         }
                         None => Value::Nil,
                     };
-                    let template = self
-                        .lookup(name)
-                        .ok_or_else(|| here.error(*offset, None, format!("no such template {name:?}")))?;
+                    let template = self.lookup(name).ok_or_else(|| {
+                        let call = template_call_text(&here.template.src, name, pipe.as_ref());
+                        here.error_at(*offset, Some(&call), format!("template {name:?} not defined"))
+                    })?;
                     out.push_str(&self.run(&template, &data)?);
                 }
                 Node::Break => return Ok(Flow::Break),
@@ -218,13 +221,20 @@ impl<'a> Exec<'a> {
         let items: Vec<(Value, Value)> = match &value {
             Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
             Value::Map(m) => m.borrow().iter().map(|(k, v)| (Value::str(k.as_str()), v.clone())).collect(),
+            Value::Int(n) if b.pipe.vars.len() > 1 => {
+                let cmd = b.pipe.cmds.last().expect("a parsed pipeline has a command");
+                let message = format!("can't use {n} to iterate over more than one variable");
+                return Err(here.error(cmd.pos, Some(cmd.span), message));
+            }
             Value::Int(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
             Value::Object(o) if o.entries().is_some() => {
                 o.entries().unwrap_or_default().into_iter().map(|(k, v)| (Value::from(k), v)).collect()
             }
             Value::Nil => Vec::new(),
             other => {
-                return Err(here.error(b.pipe.offset, None, format!("range can't iterate over {}", other.go_string())));
+                let cmd = b.pipe.cmds.last().expect("a parsed pipeline has a command");
+                let message = format!("range can't iterate over {}", other.go_string());
+                return Err(here.error(cmd.pos, Some(cmd.span), message));
             }
         };
         if items.is_empty() {
@@ -268,7 +278,8 @@ impl<'a> Exec<'a> {
         let value = self.pipe_value(here, pipe, dot, vars)?;
         for name in &pipe.vars {
             if pipe.is_assign && !vars.iter().any(|(n, _)| n == name) {
-                return Err(here.error(pipe.offset, None, format!("undefined variable: {name}")));
+                let cmd = pipe.cmds.last().expect("a parsed pipeline has a command");
+                return Err(here.error(cmd.pos, Some(cmd.span), format!("undefined variable: {name}")));
             }
             self.bind(vars, name, value.clone(), pipe.is_assign);
         }
@@ -313,6 +324,7 @@ impl<'a> Exec<'a> {
                 let args = self.args(here, rest, dot, vars, last)?;
                 field_chain(v, chain, args).map_err(err)
             }
+            Arg::Nil => Err(err("nil is not a command".into())),
             other => {
                 no_args(rest, &last).map_err(err)?;
                 self.arg(here, other, dot, vars)
@@ -425,7 +437,7 @@ impl<'a> Exec<'a> {
                 Ok(v) => Ok(v),
                 Err(FuncError::Unknown) => Err(at(format!("function {name:?} not defined"))),
                 Err(FuncError::Fail(message)) => {
-                    let (line, col) = parse::line_col(&here.template.src, cmd.pos);
+                    let (line, col) = line_col(&here.template.src, cmd.pos);
                     Err(TemplateError {
                         message: format!("execution error at ({}:{line}:{col}): {message}", here.template.file),
                     })
@@ -448,6 +460,15 @@ impl<'a> Exec<'a> {
         let template = extra.templates.get(&name).cloned().expect("just added");
         let result = inner.run(&template, data);
         result.map_err(|e| TemplateError { message: format!("error calling tpl: {}", e.message) })
+    }
+}
+
+/// Go's text of a template call, `{{template "name" .}}`, for messages.
+fn template_call_text(src: &str, name: &str, pipe: Option<&Pipe>) -> String {
+    let pipe_text = pipe.and_then(|p| Some(command_text(src, p.offset, p.cmds.last()?.span.1)));
+    match pipe_text {
+        Some(text) => format!("{{{{template {name:?} {text}}}}}"),
+        None => format!("{{{{template {name:?}}}}}"),
     }
 }
 
@@ -484,9 +505,14 @@ fn field_chain(mut value: Value, chain: &[String], args: Vec<Value>) -> Result<V
     }
     let last = chain.len().saturating_sub(1);
     let mut args = Some(args);
+    // A value looked up in a map has Go's static type interface {}, which
+    // is what Go names when a field of it cannot be evaluated.
+    let mut from_map = false;
     for (i, name) in chain.iter().enumerate() {
         let call_args = if i == last { args.take().unwrap_or_default() } else { Vec::new() };
-        value = field(&value, name, &call_args)?;
+        let next = field(&value, name, &call_args, from_map)?;
+        from_map = matches!(value, Value::Map(_));
+        value = next;
     }
     if let Some(a) = args {
         if !a.is_empty() {
@@ -496,7 +522,7 @@ fn field_chain(mut value: Value, chain: &[String], args: Vec<Value>) -> Result<V
     Ok(value)
 }
 
-fn field(receiver: &Value, name: &str, args: &[Value]) -> Result<Value, String> {
+fn field(receiver: &Value, name: &str, args: &[Value], from_map: bool) -> Result<Value, String> {
     match receiver {
         Value::Map(m) => {
             if !args.is_empty() {
@@ -520,6 +546,9 @@ fn field(receiver: &Value, name: &str, args: &[Value]) -> Result<Value, String> 
             }
         }
         Value::Nil => Err(format!("nil pointer evaluating interface {{}}.{name}")),
-        other => Err(format!("can't evaluate field {name} in type {}", other.type_name())),
+        other => {
+            let type_name = if from_map { "interface {}" } else { other.type_name() };
+            Err(format!("can't evaluate field {name} in type {type_name}"))
+        }
     }
 }

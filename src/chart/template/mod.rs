@@ -7,13 +7,22 @@
 //! template set, print numbers as Go does, or report Go's positions.
 //! This module knows templates and values only; charts, values files and
 //! Helm's render rules are in `chart::render`.
+//!
+//! Source flows as in Go's text/template: `lex` cuts it into items, `parse`
+//! builds the `node` tree (with `literal` decoding strings and numbers),
+//! `exec` runs it, calling `funcs`, over `value`s.
 
 pub mod convert;
 mod exec;
 mod funcs;
+mod lex;
+mod literal;
+mod node;
 mod parse;
 pub mod semver;
+#[cfg(test)]
+mod tests;
 pub mod value;
 
-pub use exec::{TemplateError, TemplateSet};
+pub use exec::TemplateSet;
 pub use value::{str_field, Map, Object, Value};

@@ -1,10 +1,10 @@
-//! Go text/template's own functions: not, len, index, slice, print,
-//! printf, println, the comparisons, html, js, urlquery.
+//! Go text/template's own functions: not, len, index, print, printf,
+//! println, the comparisons, html, js, urlquery; and Sprig's slice, which
+//! Helm's function map puts in place of Go's.
 
 use super::super::value::Value;
 use super::printf::{sprint, sprintf, sprintln};
-use super::{arg, want, FuncError, FuncResult};
-use std::cmp::Ordering;
+use super::{arg, to_i64, want, FuncError, FuncResult};
 
 pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
     Some(match name {
@@ -20,13 +20,8 @@ pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
             None => Err(FuncError::Call("wrong number of args for printf: want at least 1 got 0".into())),
         },
         "eq" => eq(args),
-        "ne" => {
-            want(args, 2).and_then(|_| compare(&args[0], &args[1]).map(|o| Value::Bool(o != Some(Ordering::Equal))))
-        }
-        "lt" => ordered(args, |o| o == Ordering::Less),
-        "le" => ordered(args, |o| o != Ordering::Greater),
-        "gt" => ordered(args, |o| o == Ordering::Greater),
-        "ge" => ordered(args, |o| o != Ordering::Less),
+        "ne" => want(args, 2).and_then(|_| equal(&args[0], &args[1]).map(|e| Value::Bool(!e))),
+        "lt" | "le" | "gt" | "ge" => ordered(name, args),
         "html" => Ok(Value::from(html_escape(&sprint(args)))),
         "js" => Ok(Value::from(js_escape(&sprint(args)))),
         "urlquery" => Ok(Value::from(query_escape(&sprint(args)))),
@@ -73,31 +68,35 @@ fn index(args: &[Value]) -> FuncResult {
     Ok(v)
 }
 
+/// Go's `indexArg`: an int, in range.
 fn position(k: &Value) -> Result<usize, FuncError> {
     match k {
-        Value::Int(i) if *i >= 0 => Ok(*i as usize),
-        Value::Float(f) if *f >= 0.0 => Ok(*f as usize),
-        other => Err(FuncError::Call(format!("cannot index slice/array with {}", other.go_string_inner()))),
+        Value::Int(i) => usize::try_from(*i).map_err(|_| FuncError::Call(format!("index out of range: {i}"))),
+        Value::Nil => Err(FuncError::Call("cannot index slice/array with nil".into())),
+        other => Err(FuncError::Call(format!("cannot index slice/array with type {}", other.type_name()))),
     }
 }
 
+/// Sprig's `slice`, which replaces Go's builtin in Helm: lists only, the
+/// indexes cast to ints, an empty list gives nil.
 fn slice(args: &[Value]) -> FuncResult {
-    let bounds: Vec<usize> = args.iter().skip(1).map(position).collect::<Result<_, _>>()?;
-    match arg(args, 0) {
-        Value::List(l) => {
-            let start = bounds.first().copied().unwrap_or(0);
-            let end = bounds.get(1).copied().unwrap_or(l.len());
-            if start > end || end > l.len() {
-                return Err(FuncError::Call(format!("index out of range: {end}")));
-            }
-            Ok(Value::list(l[start..end].to_vec()))
+    let list = match arg(args, 0) {
+        Value::List(l) => l,
+        Value::Nil => {
+            return Err(FuncError::Call("runtime error: invalid memory address or nil pointer dereference".into()))
         }
-        Value::Str(s) => {
-            let start = bounds.first().copied().unwrap_or(0);
-            let end = bounds.get(1).copied().unwrap_or(s.len());
-            s.get(start..end).map(Value::from).ok_or_else(|| FuncError::Call(format!("index out of range: {end}")))
+        other => {
+            return Err(FuncError::Call(format!("list should be type of slice or array but {}", other.kind_name())))
         }
-        other => Err(FuncError::Call(format!("can't slice item of type {}", other.type_name()))),
+    };
+    if list.is_empty() {
+        return Ok(Value::Nil);
+    }
+    let start = args.get(1).map_or(0, to_i64);
+    let end = args.get(2).map_or(list.len() as i64, to_i64);
+    match (usize::try_from(start), usize::try_from(end)) {
+        (Ok(s), Ok(e)) if s <= e && e <= list.len() => Ok(Value::list(list[s..e].to_vec())),
+        _ => Err(FuncError::Call("reflect.Value.Slice: slice index out of bounds".into())),
     }
 }
 
@@ -106,43 +105,64 @@ fn eq(args: &[Value]) -> FuncResult {
         return Err(FuncError::Call("missing argument for comparison".into()));
     }
     for other in &args[1..] {
-        if compare(&args[0], other)? == Some(Ordering::Equal) {
+        if equal(&args[0], other)? {
             return Ok(Value::Bool(true));
         }
     }
     Ok(Value::Bool(false))
 }
 
-/// Go's basic comparison: numbers with numbers, strings with strings,
-/// bools with bools; nil equals nil. Some(order) or None when unordered
-/// but comparable (bools, nil, lists, maps).
-fn compare(a: &Value, b: &Value) -> Result<Option<Ordering>, FuncError> {
-    let num = |v: &Value| match v {
-        Value::Int(i) => Some(*i as f64),
-        Value::Float(f) => Some(*f),
-        _ => None,
-    };
+fn incompatible(a: &Value, b: &Value) -> FuncError {
+    FuncError::Call(format!("incompatible types for comparison: {} and {}", a.type_name(), b.type_name()))
+}
+
+/// Go's `eq` of two values: only values of one basic kind compare (an int
+/// never equals a float64, which is why `eq .Values.n 1` fails in Helm:
+/// numbers from YAML are float64); nil equals only nil; lists and maps do
+/// not compare.
+fn equal(a: &Value, b: &Value) -> Result<bool, FuncError> {
     Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
-        (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
-        _ if num(a).is_some() && num(b).is_some() => num(a).unwrap().partial_cmp(&num(b).unwrap()),
-        (Value::Bool(x), Value::Bool(y)) => (x == y).then_some(Ordering::Equal),
-        (Value::Nil, Value::Nil) => Some(Ordering::Equal),
-        (Value::Nil, _) | (_, Value::Nil) => None,
-        (Value::List(_), Value::List(_)) | (Value::Map(_), Value::Map(_)) => (a == b).then_some(Ordering::Equal),
-        _ => return Err(FuncError::Call("incompatible types for comparison".into())),
+        (Value::Nil, _) | (_, Value::Nil) => matches!((a, b), (Value::Nil, Value::Nil)),
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Object(x), Value::Object(y)) => std::rc::Rc::ptr_eq(x, y),
+        (Value::List(_), Value::List(_)) | (Value::Map(_), Value::Map(_)) => {
+            let shown = sprintf("%s", std::slice::from_ref(b));
+            return Err(FuncError::Call(format!("non-comparable type {shown}: {}", b.type_name())));
+        }
+        _ => return Err(incompatible(a, b)),
     })
 }
 
-fn ordered(args: &[Value], test: fn(Ordering) -> bool) -> FuncResult {
+/// Go's `lt`: ints with ints, floats with floats, strings with strings.
+fn less(a: &Value, b: &Value) -> Result<bool, FuncError> {
+    let invalid = || FuncError::Call("invalid type for comparison".into());
+    let basic = |v: &Value| matches!(v, Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_));
+    if !basic(a) || !basic(b) {
+        return Err(invalid());
+    }
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Ok(x < y),
+        (Value::Float(x), Value::Float(y)) => Ok(x < y),
+        (Value::Str(x), Value::Str(y)) => Ok(x < y),
+        (Value::Bool(_), Value::Bool(_)) => Err(invalid()),
+        _ => Err(incompatible(a, b)),
+    }
+}
+
+/// lt, le, gt, ge as Go builds them from `less` and `equal`.
+fn ordered(name: &str, args: &[Value]) -> FuncResult {
     want(args, 2)?;
-    let ordering = match (&args[0], &args[1]) {
-        (Value::Bool(_), _) | (Value::Nil, _) | (Value::List(_), _) | (Value::Map(_), _) => {
-            return Err(FuncError::Call("invalid type for comparison".into()))
-        }
-        (a, b) => compare(a, b)?,
-    };
-    Ok(Value::Bool(ordering.is_some_and(test)))
+    let (a, b) = (&args[0], &args[1]);
+    let le = || -> Result<bool, FuncError> { Ok(less(a, b)? || equal(a, b)?) };
+    Ok(Value::Bool(match name {
+        "lt" => less(a, b)?,
+        "le" => le()?,
+        "gt" => !le()?,
+        _ => !less(a, b)?,
+    }))
 }
 
 fn html_escape(s: &str) -> String {

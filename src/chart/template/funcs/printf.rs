@@ -126,6 +126,7 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
             format!("[{}]", items.join(" "))
         }
         ('t', Value::Bool(b)) => b.to_string(),
+        ('T', v) => go_type(v).to_string(),
         ('d' | 'x' | 'X' | 'o' | 'b' | 'c', Value::Int(i)) => int_verb(verb, spec, *i),
         ('x' | 'X', Value::Str(s)) => {
             let hex = hex::encode(s.as_bytes());
