@@ -6,6 +6,7 @@ use super::model::{ChartSpec, FileSpec, SpecFile};
 use crate::oci::digest::Digest;
 use crate::oci::manifest::Platform;
 use crate::oci::source::ImageSource;
+use crate::yaml11::saphyr;
 use serde_saphyr::Spanned;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -132,7 +133,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
     let bytes = std::fs::read(path).map_err(|source| SpecError::Io { path: path.into(), source })?;
     let text = String::from_utf8(bytes.clone())
         .map_err(|_| SpecError::Syntax { path: path.into(), message: "the spec is not UTF-8 text".into() })?;
-    let file: SpecFile = serde_saphyr::from_str(&text).map_err(|e| syntax_error(path, &e))?;
+    let file: SpecFile = saphyr::from_str(&text).map_err(|e| syntax_error(path, &e))?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let c = Checker { path, dir: &dir };
@@ -427,5 +428,63 @@ mod tests {
         assert!(e.contains("version"), "{e}");
         let e = load_text(&GOOD.replace("airlock.dev/v1", "airlock.dev/v9")).unwrap_err().to_string();
         assert!(e.contains(":1:"), "{e}");
+    }
+
+    /// A spec with long commented-out blocks (components switched off, old
+    /// images), also between a key and its value on later lines, loads as
+    /// the same spec without them does: values, lines and columns, and
+    /// errors (syntax, unknown field, bad value) with their line and column
+    /// moved down by the comment lines above them.
+    #[test]
+    fn long_commented_out_blocks_keep_lines_and_errors() {
+        let block = |indent: &str, n: usize| -> String {
+            (0..n).map(|i| format!("{indent}# - name: old{i}  # switched off\n")).collect()
+        };
+        let spec = |n: usize| {
+            format!(
+                "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata:\n{}  name: demo\n  version: 1.0.0\n{}platforms:\n{}  - linux/amd64\ncomponents:\n{}  - name: app\n    images:\n{}      - redis:7\n{}    charts:\n{}      - name: web\n{}        repo: https://charts.example\n        version: 1.0.0\n{}",
+                block("  ", n),
+                block("", n),
+                block("  ", n),
+                block("  ", 3 * n),
+                block("      ", n),
+                block("", n),
+                block("      ", n),
+                block("        ", n),
+                block("", n),
+            )
+        };
+        let line_of = |text: &str, what: &str| text.lines().position(|l| l.contains(what)).unwrap() as u64 + 1;
+        let (short, long) = (spec(0), spec(150));
+        for text in [&short, &long] {
+            let loaded = load_text(text).unwrap();
+            assert_eq!((loaded.name.as_str(), loaded.version.as_str()), ("demo", "1.0.0"));
+            assert_eq!(loaded.platforms.len(), 1);
+            let component = &loaded.components[0];
+            assert_eq!(component.name, "app");
+            let image = &component.images[0];
+            assert_eq!((image.text.as_str(), image.line, image.column), ("redis:7", line_of(text, "redis:7"), 9));
+            let chart = &component.charts[0];
+            assert_eq!((chart.value.name.as_str(), chart.line, chart.column), ("web", line_of(text, "name: web"), 9));
+        }
+
+        // The same mistakes in both: the same message and column, on the
+        // line the mistake is on.
+        for (from, to, at) in [
+            ("      - redis:7", "      - {ref: redis:7, verfy: {key: k.pub}}", "verfy"),
+            ("        version: 1.0.0", "        versoin: 1.0.0", "versoin"),
+            ("      - redis:7", "      - \"https://x/y\"", "https://x/y"),
+            ("  - linux/amd64", "  - os: linux: amd64", "os: linux"),
+        ] {
+            let error = |text: &str| match load_text(&text.replace(from, to)).unwrap_err() {
+                SpecError::Invalid { line, column, message, .. } => (line, column, message),
+                other => panic!("{other}"),
+            };
+            let (short_line, short_column, short_message) = error(&short);
+            let (long_line, long_column, long_message) = error(&long);
+            assert_eq!(short_line, line_of(&short.replace(from, to), at), "{short_message}");
+            assert_eq!(long_line, line_of(&long.replace(from, to), at), "{long_message}");
+            assert_eq!((long_column, long_message), (short_column, short_message));
+        }
     }
 }

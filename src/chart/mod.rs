@@ -22,6 +22,7 @@ pub mod values;
 use crate::cache::Cache;
 use crate::oci::digest::Digest;
 use crate::oci::media;
+use crate::yaml11::saphyr;
 use flate2::{Compression, GzBuilder};
 use serde::Deserialize;
 use std::io::{Read, Write};
@@ -71,9 +72,9 @@ pub struct ChartArtifact {
 fn parse_chart_yaml(path: &Path, text: &str) -> Result<(ChartMeta, serde_json::Value), ChartError> {
     let invalid = |detail: String| ChartError::Invalid { path: path.to_path_buf(), detail };
     let meta: ChartMeta =
-        serde_saphyr::from_str(text).map_err(|e| invalid(format!("bad Chart.yaml: {}", e.without_snippet())))?;
+        saphyr::from_str(text).map_err(|e| invalid(format!("bad Chart.yaml: {}", e.without_snippet())))?;
     let json: serde_json::Value =
-        serde_saphyr::from_str(text).map_err(|e| invalid(format!("bad Chart.yaml: {}", e.without_snippet())))?;
+        saphyr::from_str(text).map_err(|e| invalid(format!("bad Chart.yaml: {}", e.without_snippet())))?;
     if meta.name.is_empty() || meta.version.is_empty() {
         return Err(invalid("Chart.yaml needs `name` and `version`".into()));
     }
@@ -267,5 +268,46 @@ mod tests {
         assert!(!names.iter().any(|n| n.ends_with(".key")), "{names:?}");
         let (meta2, _) = read_archive_meta(Path::new("x.tgz"), &a).unwrap();
         assert_eq!(meta2.version, "0.1.0");
+    }
+
+    /// A Chart.yaml with long commented-out blocks (old dependencies and
+    /// maintainers, between a key and its value too) packages, as Helm
+    /// packages it; a mistake after them is reported on its own line.
+    #[test]
+    fn chart_yaml_with_long_commented_out_blocks_packages() {
+        let commented = |n: usize| -> String {
+            (0..n)
+                .map(|i| {
+                    format!("# - name: old{i}\n#   version: 1.x.x\n#   repository: https://charts.example/old{i}\n")
+                })
+                .collect()
+        };
+        let chart_yaml = format!(
+            "apiVersion: v2\nname: web\ndescription: A web app\ntype: application\n{}version: 1.2.0\nappVersion: \"2.0\"\ndependencies:\n{}  - name: common\n    version: 2.x.x\n    repository: oci://registry.example/charts\n{}maintainers:\n{}  - name: me\n{}",
+            commented(20),
+            commented(60),
+            commented(60),
+            commented(60),
+            commented(60),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let chart = dir.path().join("web");
+        std::fs::create_dir_all(chart.join("templates")).unwrap();
+        std::fs::write(chart.join("Chart.yaml"), &chart_yaml).unwrap();
+        std::fs::write(chart.join("templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
+        let (meta, json, archive) = package_dir(&chart).unwrap();
+        assert_eq!(
+            (meta.name.as_str(), meta.version.as_str(), meta.app_version.as_deref()),
+            ("web", "1.2.0", Some("2.0"))
+        );
+        assert_eq!(json["dependencies"][0]["name"], "common");
+        assert_eq!(json["maintainers"], serde_json::json!([{"name": "me"}]));
+        let (meta, again) = read_archive_meta(Path::new("web.tgz"), &archive).unwrap();
+        assert_eq!((meta.name, again), ("web".to_string(), json));
+
+        let broken = chart_yaml.replace("version: 1.2.0", "version: [1, 2]");
+        let line = broken.lines().position(|l| l.contains("[1, 2]")).unwrap() + 1;
+        let err = parse_chart_yaml(Path::new("Chart.yaml"), &broken).unwrap_err().to_string();
+        assert!(err.contains("bad Chart.yaml") && err.contains(&format!("at line {line}, ")), "{err}");
     }
 }

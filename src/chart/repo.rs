@@ -6,6 +6,7 @@
 use super::repo_auth::{helm_repositories_file, host_key, RepoAuth};
 use crate::oci::digest::Digest;
 use crate::oci::registry::RegistryOptions;
+use crate::yaml11::saphyr;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -46,6 +47,12 @@ struct Entry {
     urls: Vec<String>,
     #[serde(default)]
     digest: Option<String>,
+}
+
+/// A repository's `index.yaml`, fetched from `url`.
+fn parse_index(text: &str, url: &str) -> Result<Index, RepoError> {
+    saphyr::from_str(text)
+        .map_err(|e| RepoError::BadIndex { url: url.to_string(), detail: e.without_snippet().to_string() })
 }
 
 pub struct RepoClient {
@@ -107,8 +114,7 @@ impl RepoClient {
         let text = self.get(repo, &index_url).await?;
         let text = String::from_utf8(text)
             .map_err(|_| RepoError::BadIndex { url: index_url.clone(), detail: "not UTF-8".into() })?;
-        let index: Index = serde_saphyr::from_str(&text)
-            .map_err(|e| RepoError::BadIndex { url: index_url.clone(), detail: e.without_snippet().to_string() })?;
+        let index = parse_index(&text, &index_url)?;
         Ok((index, index_url))
     }
 
@@ -154,5 +160,47 @@ impl RepoClient {
         format!(
             "it needs a login: run `helm repo add NAME {repo} --username USER` (airlock reads Helm's repositories file{helm}), or give `username` and `passwordEnv` for {host} under `registries:` in --registry-config"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index.yaml with long commented-out blocks (withdrawn charts and
+    /// versions, between a key and its value too) is read, as Helm reads it;
+    /// a mistake after them is reported on its own line.
+    #[test]
+    fn index_with_long_commented_out_blocks_is_read() {
+        let commented = |indent: &str, n: usize| -> String {
+            (0..n)
+                .map(|i| format!("{indent}# - version: 0.{i}.0\n{indent}#   urls: [charts/old-0.{i}.0.tgz]\n"))
+                .collect()
+        };
+        let text = format!(
+            "apiVersion: v1\nentries:\n{}  redis:\n{}    - version: 23.1.1\n      urls:\n{}        - charts/redis-23.1.1.tgz\n      digest: abc\n{}    - version: 22.0.0\n      urls: [charts/redis-22.0.0.tgz]\n{}generated: \"2026-01-01T00:00:00Z\"\n",
+            commented("  ", 50),
+            commented("    ", 50),
+            commented("        ", 50),
+            commented("    ", 50),
+            commented("", 50),
+        );
+        let index = parse_index(&text, "https://charts.example/index.yaml").unwrap();
+        let redis = &index.entries["redis"];
+        let versions: Vec<_> = redis.iter().map(|e| e.version.as_str()).collect();
+        assert_eq!(versions, ["23.1.1", "22.0.0"]);
+        assert_eq!(
+            (redis[0].urls.as_slice(), redis[0].digest.as_deref()),
+            (&["charts/redis-23.1.1.tgz".to_string()][..], Some("abc"))
+        );
+
+        let broken = text.replace("      digest: abc", "      digest: [abc");
+        let line = broken.lines().position(|l| l.contains("[abc")).unwrap() + 1;
+        let err = parse_index(&broken, "https://charts.example/index.yaml").err().unwrap().to_string();
+        assert!(
+            err.starts_with("https://charts.example/index.yaml is not a Helm repository index: ")
+                && err.contains(&format!("at line {line}, ")),
+            "{err}"
+        );
     }
 }

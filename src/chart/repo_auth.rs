@@ -5,6 +5,7 @@
 
 use super::repo::RepoError;
 use crate::oci::registry::RegistriesFile;
+use crate::yaml11::saphyr;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -94,7 +95,7 @@ impl RepoAuth {
         if let Some(path) = helm_file.filter(|p| p.is_file()) {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| RepoError::Settings { path: path.clone(), detail: e.to_string() })?;
-            auth.helm = serde_saphyr::from_str(&text)
+            auth.helm = saphyr::from_str(&text)
                 .map_err(|e| RepoError::Settings { path: path.clone(), detail: e.without_snippet().to_string() })?;
             let base = path.parent().unwrap_or(Path::new("."));
             auth.ca_files
@@ -201,5 +202,50 @@ mod tests {
         assert!(err.contains("client certificate") && err.contains("https://c.example"), "{err}");
         // No file at all is no credentials, not an error.
         assert!(RepoAuth::load(None, Some(dir.path().join("absent.yaml"))).is_ok());
+    }
+
+    /// Helm's repositories.yaml and `--registry-config` with long
+    /// commented-out blocks (old repositories and registries, between a key
+    /// and its value too) are read, as Helm reads its file; a mistake after
+    /// them names the file and its own line.
+    #[test]
+    fn settings_with_long_commented_out_blocks_are_read() {
+        let commented = |indent: &str, n: usize| -> String {
+            (0..n).map(|i| format!("{indent}# old{i}.example:\n{indent}#   username: someone\n")).collect()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("registries.yaml");
+        let registries = format!(
+            "registries:\n{}  charts.example:\n{}    username: r\n{}    password: s\n{}",
+            commented("  ", 60),
+            commented("    ", 60),
+            commented("", 60),
+            commented("", 60),
+        );
+        std::fs::write(&config, &registries).unwrap();
+        let file = helm_file(
+            dir.path(),
+            &format!(
+                "apiVersion: \"\"\n{}repositories:\n{}- name: a\n{}  url: https://other.example/stable/\n  username: u\n  password: p\n{}",
+                commented("", 60),
+                commented("", 60),
+                commented("  ", 60),
+                commented("", 60),
+            ),
+        );
+        let sent = |auth: &RepoAuth, repo: &str| {
+            auth.for_url(repo, &format!("{repo}/index.yaml")).unwrap().map(|c| c.username)
+        };
+        let auth = RepoAuth::load(None, Some(file.clone())).unwrap();
+        assert_eq!(sent(&auth, "https://other.example/stable").as_deref(), Some("u"));
+        let auth = RepoAuth::load(Some(&config), Some(file)).unwrap();
+        assert_eq!(sent(&auth, "https://charts.example").as_deref(), Some("r"));
+        assert_eq!(sent(&auth, "https://other.example/stable").as_deref(), Some("u"));
+
+        let broken = registries.replace("    password: s", "    pasword: s");
+        std::fs::write(&config, &broken).unwrap();
+        let line = broken.lines().position(|l| l.contains("pasword")).unwrap() + 1;
+        let err = RepoAuth::load(Some(&config), None).err().unwrap().to_string();
+        assert!(err.contains(&config.display().to_string()) && err.contains(&format!("line {line} column ")), "{err}");
     }
 }

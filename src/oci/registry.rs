@@ -100,7 +100,7 @@ impl RegistriesFile {
     pub fn load(path: &Path) -> Result<Self, RegistryError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| RegistryError::Config { path: path.into(), detail: e.to_string() })?;
-        let mut file: RegistriesFile = serde_saphyr::from_str(&text)
+        let mut file: RegistriesFile = crate::yaml11::saphyr::from_str(&text)
             .map_err(|e| RegistryError::Config { path: path.into(), detail: e.to_string() })?;
         let base = path.parent().unwrap_or(Path::new("."));
         for settings in file.registries.values_mut() {

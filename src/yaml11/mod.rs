@@ -15,7 +15,9 @@
 //!   document is read, as go-yaml's `Unmarshal` reads it.
 //!
 //! Not for airlock's own files (the spec), which are YAML 1.2 through
-//! serde-saphyr.
+//! serde-saphyr: those are read with [`saphyr::from_str`], serde-saphyr on
+//! the same parser with the same setting as here (no comment events, so a
+//! long block of comments reads as none).
 //!
 //! The typing is written by hand because no Rust crate types scalars as
 //! go-yaml v2 does (the Rust YAML crates follow YAML 1.2's core schema,
@@ -31,6 +33,7 @@
 
 mod decode;
 mod resolve;
+pub mod saphyr;
 mod scalar;
 #[cfg(test)]
 mod tests;

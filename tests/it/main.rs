@@ -18,6 +18,7 @@ mod k3s_cluster;
 mod k3s_node;
 mod kubeconfig;
 mod lax_registry;
+mod long_comments;
 mod parts;
 mod push;
 mod serve;
