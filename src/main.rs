@@ -1,7 +1,8 @@
 use clap::Parser;
 
-/// Exit codes: 0 success, 1 failure (one sentence on stderr), 2 usage error
-/// (from clap). A closed stdout pipe is not a failure.
+/// Exit codes (see `diagnosis`): 0 success; 1 airlock could not do its
+/// work; 2 a usage error (from clap, or found after parsing); 3 the bundle
+/// or its signature is bad. A closed stdout pipe is not a failure.
 fn main() {
     let cli = airlock::cli::Cli::parse();
     let quiet = cli.quiet;
@@ -14,6 +15,6 @@ fn main() {
             std::process::exit(0);
         }
         airlock::output::Printer::new(quiet).error(&err);
-        std::process::exit(1);
+        std::process::exit(airlock::diagnosis::diagnose(&err).exit_code);
     }
 }

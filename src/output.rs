@@ -63,7 +63,7 @@ impl Printer {
             }
             last = text;
         }
-        if let Some(h) = crate::hint::for_error(err) {
+        for h in crate::diagnosis::diagnose(err).hints {
             eprintln!("{hint}: {h}");
         }
     }

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("there is no bundle at {path}; check the path (a bundle is one .airlock file, or a directory holding its parts)")]
+    #[error("there is no bundle at {path}")]
     NotFound { path: PathBuf },
     #[error("cannot read or write {path}")]
     Io {
@@ -30,15 +30,13 @@ pub enum BundleError {
     },
     #[error("{path} is not an airlock bundle: {reason}")]
     NotABundle { path: PathBuf, reason: String },
-    #[error("{path} uses bundle format {found}, but this airlock reads format {supported} only; use an airlock release that supports format {found}")]
+    #[error("{path} uses bundle format {found}, but this airlock reads format {supported} only")]
     UnsupportedFormat { path: PathBuf, found: u32, supported: u32 },
-    #[error("not enough space in {dir}: {needed} more bytes are needed, {available} are free; free some space or write to a larger medium (nothing was written)")]
+    #[error("not enough space in {dir}: {needed} more bytes are needed, {available} are free (nothing was written)")]
     NoSpace { dir: PathBuf, needed: u64, available: u64 },
-    #[error("{path} is truncated: {detail}; copy the bundle again")]
+    #[error("{path} is truncated: {detail}")]
     Truncated { path: PathBuf, detail: String },
-    #[error(
-        "{path}: entry `{entry}` is corrupt: content has digest {actual}, expected {expected}; copy the bundle again"
-    )]
+    #[error("{path}: entry `{entry}` is corrupt: content has digest {actual}, expected {expected}")]
     DigestMismatch { path: PathBuf, entry: String, expected: Digest, actual: Digest },
     #[error("{path}: entry `{entry}` is not allowed in a bundle ({reason})")]
     BadEntry { path: PathBuf, entry: String, reason: String },

@@ -58,7 +58,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
     let sign_key = match args.sign_key {
         Some(path) => {
             if !path.is_file() {
-                anyhow::bail!("signing key {} does not exist; create one with `airlock key generate`", path.display());
+                usage!("signing key {} does not exist; create one with `airlock key generate`", path.display());
             }
             let password = crate::sign::password::read(&format!("Password for {}: ", path.display()))?;
             Some((path, password))

@@ -6,7 +6,7 @@ use super::shared::trust::{self, TrustArgs};
 use crate::oci::manifest::Platform;
 use crate::ops::export::{export, export_images_tar};
 use crate::output::{human_bytes, Printer};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -55,7 +55,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
                 human_bytes(report.bytes)
             ));
         }
-        _ => bail!("give either IMAGE with --oci-layout DIR, or --images-tar FILE (without IMAGE)"),
+        _ => usage!("give either IMAGE with --oci-layout DIR, or --images-tar FILE (without IMAGE)"),
     }
     Ok(())
 }

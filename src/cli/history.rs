@@ -5,7 +5,7 @@ use crate::destination::cluster::kubeconfig::Selection;
 use crate::ops::destination::{Node, Target};
 use crate::ops::history::{history, HistoryOptions};
 use crate::output::Printer;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -35,7 +35,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
     let target = if args.k3s {
         Target::Node(Node { root: args.root, api: selection })
     } else if args.root != std::path::Path::new("/") {
-        bail!("--root applies to --k3s; a cluster is reached through its kubeconfig alone");
+        usage!("--root applies to --k3s; a cluster is reached through its kubeconfig alone");
     } else {
         Target::Cluster(selection)
     };

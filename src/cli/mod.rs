@@ -2,6 +2,14 @@
 //! its arguments into an ops options struct, calls the op, prints the report.
 //! No logic beyond that lives here.
 
+/// Refuses a use of the command line found wrong after parsing: exit
+/// code 2, as clap's own usage errors.
+macro_rules! usage {
+    ($($arg:tt)*) => {
+        return Err(crate::diagnosis::Usage(format!($($arg)*)).into())
+    };
+}
+
 mod copy;
 mod create;
 mod export;

@@ -24,7 +24,7 @@ pub struct Args {
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
     let target = args.target.removal_target()?;
     if matches!(target, Target::Node(_)) && args.no_hooks {
-        bail!("--no-hooks applies to a cluster (without --k3s): on a K3s node, helm-controller runs the charts")
+        usage!("--no-hooks applies to a cluster (without --k3s): on a K3s node, helm-controller runs the charts")
     }
     let options = UninstallOptions {
         name: args.name,

@@ -22,21 +22,21 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("image {image} was not found in registry {registry}; check the name and tag")]
+    #[error("image {image} was not found in registry {registry}")]
     NotFound { image: String, registry: String },
-    #[error("registry {registry} refused access to {image} (unauthorized); check --username/--password, --registry-config or `docker login {registry}`")]
+    #[error("registry {registry} refused access to {image} (unauthorized)")]
     Unauthorized { image: String, registry: String },
-    #[error("cannot reach registry {registry} for {image}: {detail}; check its address and that it is running")]
+    #[error("cannot reach registry {registry} for {image}: {detail}")]
     Unreachable { image: String, registry: String, detail: String },
-    #[error("the TLS certificate of registry {registry} is not trusted ({detail}); pass its CA with --ca-file, or --plain-http if it serves plain HTTP")]
+    #[error("the TLS certificate of registry {registry} is not trusted ({detail})")]
     UntrustedCertificate { registry: String, detail: String },
-    #[error("registry {registry} did not answer in TLS; pass --plain-http if it serves plain HTTP, or check its port")]
+    #[error("registry {registry} did not answer in TLS")]
     NotTls { registry: String },
-    #[error("registry {registry} serves HTTPS, not plain HTTP; drop --plain-http (and pass --ca-file if a private CA signed its certificate)")]
+    #[error("registry {registry} serves HTTPS, not plain HTTP")]
     WantsTls { registry: String },
     #[error("registry {registry} answered with an error for {image}: {detail}")]
     Failed { image: String, registry: String, detail: String },
-    #[error("registry {registry} is out of disk space (it could not store {image}); free space on its storage and push again: what it already holds is not sent again")]
+    #[error("registry {registry} is out of disk space (it could not store {image})")]
     NoSpace { image: String, registry: String },
     #[error("registry {registry} refused content pushed for {image}: it does not match its digest")]
     DigestRejected { image: String, registry: String },
@@ -44,7 +44,7 @@ pub enum RegistryError {
     Corrupt { image: String, registry: String, detail: String },
     #[error("cannot read registry settings from {path}: {detail}")]
     Config { path: PathBuf, detail: String },
-    #[error("cannot use {path} as a CA certificate: {detail}; give a PEM file (-----BEGIN CERTIFICATE-----)")]
+    #[error("cannot use {path} as a CA certificate: {detail}")]
     CaFile { path: PathBuf, detail: String },
     #[error("cannot store a blob of {image} in the local cache")]
     Cache {

@@ -11,7 +11,7 @@ use crate::destination::cluster::{ClusterError, Deletion};
 use crate::destination::k3s::install::{deletions_done, InstallReport};
 use crate::destination::k3s::installer::InstallerRun;
 use crate::destination::kube::ResourceRef;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 /// Hears each step as it is done: what (`Applied`, `Ran`, `Deleted`,
@@ -70,9 +70,10 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
 /// cluster is found.
 pub(crate) fn locate_cluster(selection: &Selection, or_k3s: bool) -> Result<Located> {
     match locate(selection, &Environment::of_process()) {
-        Err(ClusterError::NoCluster { tried }) if or_k3s => bail!(
+        Err(ClusterError::NoCluster { tried }) if or_k3s => Err(crate::diagnosis::Usage(format!(
             "choose a target: --k3s (this K3s node), or a cluster through its API, whose kubeconfig is given with --kubeconfig FILE, KUBECONFIG or ~/.kube/config (none was found: tried {tried})"
-        ),
+        ))
+        .into()),
         found => Ok(found?),
     }
 }

@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    #[error("no trusted key to check the signature of {bundle}; pass `--key PUB` (or set AIRLOCK_TRUSTED_KEYS), or `--allow-unsigned` to skip the signature check")]
+    #[error("no trusted key to check the signature of {bundle}")]
     NoTrustedKeys { bundle: PathBuf },
-    #[error("{bundle} is not signed; sign it with `airlock sign --key KEY`, or pass `--allow-unsigned`")]
+    #[error("{bundle} is not signed")]
     Unsigned { bundle: PathBuf },
-    #[error("{bundle}: no signature verifies with the trusted keys ({keys}); the bundle was altered or signed with another key")]
+    #[error("{bundle}: no signature verifies with the trusted keys ({keys})")]
     BadSignature { bundle: PathBuf, keys: String },
     #[error(transparent)]
     Key(#[from] SignError),

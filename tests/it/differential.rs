@@ -77,7 +77,8 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
     // With the base at hand, what is left to it is checked there.
     let verified = airlock.ok(&["verify", diff.to_str().unwrap(), "--allow-unsigned", "--base", v10.to_str().unwrap()]);
     assert!(verified.contains("blobs left to the base") && verified.contains("checked there too"), "{verified}");
-    let err = airlock.fails(&["verify", diff.to_str().unwrap(), "--allow-unsigned", "--base", v11.to_str().unwrap()]);
+    let err = airlock
+        .fails_with(USAGE, &["verify", diff.to_str().unwrap(), "--allow-unsigned", "--base", v11.to_str().unwrap()]);
     assert!(err.contains("is not the base of"), "{err}");
     // A base whose blob was damaged (its head intact) is caught.
     let mut damaged = std::fs::read(&v10).unwrap();
@@ -131,14 +132,17 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
 
     // Into an empty registry: refused, naming what is missing, nothing tagged.
     let empty = Registry::plain();
-    let err = airlock.fails(&[
-        "push",
-        diff.to_str().unwrap(),
-        "--registry",
-        &format!("{}/shop", empty.host),
-        "--plain-http",
-        "--allow-unsigned",
-    ]);
+    let err = airlock.fails_with(
+        USAGE,
+        &[
+            "push",
+            diff.to_str().unwrap(),
+            "--registry",
+            &format!("{}/shop", empty.host),
+            "--plain-http",
+            "--allow-unsigned",
+        ],
+    );
     assert!(
         err.contains("differential bundle leaves to its base bundle shop 1.0.0")
             && err.contains(&format!("sha256:{}", sha256_hex(&shared))),
@@ -200,15 +204,10 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
     assert!(err.contains("differential bundle") && err.contains("--base") && err.contains("shop 1.0.0"), "{err}");
     let serve_on_v10 = |bundle: &Path| {
         let base = v10.to_str().unwrap();
-        airlock.fails(&[
-            "serve",
-            bundle.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--allow-unsigned",
-            "--base",
-            base,
-        ])
+        airlock.fails_with(
+            USAGE,
+            &["serve", bundle.to_str().unwrap(), "--listen", "127.0.0.1:0", "--allow-unsigned", "--base", base],
+        )
     };
     let err = serve_on_v10(&v11);
     assert!(err.contains("is not a differential bundle, so it needs no --base"), "{err}");

@@ -4,11 +4,18 @@
 
 use crate::support::*;
 
+#[track_caller]
 fn create(airlock: &Airlock, spec: &std::path::Path, extra: &[&str]) -> String {
+    create_failing_with(FAILURE, airlock, spec, extra)
+}
+
+/// A create that must fail with exit code `code`; returns its stderr.
+#[track_caller]
+fn create_failing_with(code: i32, airlock: &Airlock, spec: &std::path::Path, extra: &[&str]) -> String {
     let out = spec.parent().unwrap().join("out.airlock");
     let mut args = vec!["create", spec.to_str().unwrap(), "-o", out.to_str().unwrap()];
     args.extend_from_slice(extra);
-    let err = airlock.fails(&args);
+    let err = airlock.fails_with(code, &args);
     assert!(!out.exists(), "a failed create left {out:?}");
     crate::create::assert_no_partial_files(spec.parent().unwrap());
     err
@@ -89,8 +96,11 @@ fn missing_bundle_path_is_named() {
         vec!["push", p, "--registry", "127.0.0.1:1/x", "--allow-unsigned"],
         vec!["serve", p, "--listen", "127.0.0.1:0", "--allow-unsigned"],
     ] {
-        let err = airlock.fails(&args);
-        assert!(err.contains("there is no bundle at") && err.contains(p), "{args:?}: {err}");
+        let err = airlock.fails_with(USAGE, &args);
+        assert!(
+            err.contains("there is no bundle at") && err.contains(p) && err.contains("hint: check the path"),
+            "{args:?}: {err}"
+        );
     }
 }
 
@@ -100,8 +110,9 @@ fn ca_file_that_is_no_certificate_is_named() {
     let spec = write_spec(dir.path(), "components:\n  - name: a\n    images: [\"127.0.0.1:1/x/y:1\"]\n");
     let not_pem = dir.path().join("ca.txt");
     std::fs::write(&not_pem, "not a certificate\n").unwrap();
-    let err = create(&Airlock::new(), &spec, &["--ca-file", not_pem.to_str().unwrap()]);
+    let err = create_failing_with(USAGE, &Airlock::new(), &spec, &["--ca-file", not_pem.to_str().unwrap()]);
     assert!(err.contains("cannot use") && err.contains("ca.txt") && err.contains("as a CA certificate"), "{err}");
-    let err = create(&Airlock::new(), &spec, &["--ca-file", dir.path().join("missing.pem").to_str().unwrap()]);
+    let missing = dir.path().join("missing.pem");
+    let err = create_failing_with(USAGE, &Airlock::new(), &spec, &["--ca-file", missing.to_str().unwrap()]);
     assert!(err.contains("missing.pem") && err.contains("as a CA certificate"), "{err}");
 }

@@ -27,7 +27,8 @@ fn containerd_imports_the_images_tar_under_the_original_names() {
     let tarball = d.join("images.tar");
     // Like push and install, export takes nothing out of a bundle it does
     // not trust.
-    let err = airlock.fails(&["export", bundle.to_str().unwrap(), "--images-tar", tarball.to_str().unwrap()]);
+    let err =
+        airlock.fails_with(USAGE, &["export", bundle.to_str().unwrap(), "--images-tar", tarball.to_str().unwrap()]);
     assert!(err.contains("no trusted key") && err.contains("--key"), "{err}");
     assert!(!tarball.exists());
     airlock.ok(&[

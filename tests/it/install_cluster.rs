@@ -109,9 +109,15 @@ impl Versions {
         assert!(out.status.success(), "airlock {args:?} failed:\n{stderr}");
         (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
     }
+    #[track_caller]
     fn fails(&self, args: &[&str], kubeconfig: &Path) -> String {
+        self.fails_with(FAILURE, args, kubeconfig)
+    }
+    /// Fails with exit code `code`; returns stderr.
+    #[track_caller]
+    fn fails_with(&self, code: i32, args: &[&str], kubeconfig: &Path) -> String {
         let out = self.run(args, kubeconfig);
-        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(code), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 }
@@ -471,7 +477,7 @@ fn refusals_name_the_object_and_say_what_was_recorded() {
         "{err}"
     );
     assert_eq!(c.records().len(), 1);
-    let err = v.fails(&["install", bad.to_str().unwrap(), "--k3s", "--wait"], &kubeconfig);
+    let err = v.fails_with(USAGE, &["install", bad.to_str().unwrap(), "--k3s", "--wait"], &kubeconfig);
     assert!(err.contains("--wait applies to a cluster (without --k3s)"), "{err}");
     v.ok(&["uninstall", release], &kubeconfig);
 
@@ -524,7 +530,7 @@ fn refusals_name_the_object_and_say_what_was_recorded() {
     assert!(c.object(&after).is_some() && c.records().len() == 1);
     v.ok(&["uninstall", release, "--no-hooks"], &kubeconfig);
     assert!(c.object(&after).is_none() && c.records().is_empty());
-    let err = v.fails(&["uninstall", release, "--no-hooks", "--k3s"], &kubeconfig);
+    let err = v.fails_with(USAGE, &["uninstall", release, "--no-hooks", "--k3s"], &kubeconfig);
     assert!(err.contains("--no-hooks applies to a cluster (without --k3s)"), "{err}");
 
     // A chart test that fails: named, with how to read its logs.
@@ -594,9 +600,9 @@ fn refusals_name_the_object_and_say_what_was_recorded() {
     assert!(err.contains("Connection refused"), "{err}");
 
     // K3s-only flags are refused, not ignored; and a target must be chosen.
-    let err = v.fails(&["install", v.v1.to_str().unwrap(), "--run-installer"], &kubeconfig);
+    let err = v.fails_with(USAGE, &["install", v.v1.to_str().unwrap(), "--run-installer"], &kubeconfig);
     assert!(err.contains("--run-installer applies to --k3s"), "{err}");
-    let err = v.airlock.fails(&["install", v.v1.to_str().unwrap()]);
+    let err = v.airlock.fails_with(USAGE, &["install", v.v1.to_str().unwrap()]);
     assert!(err.contains("choose a target: --k3s"), "{err}");
     plane.kubectl_ok(&["delete", "namespace", ns, "--wait=false"]);
 }

@@ -91,23 +91,25 @@ fn run(airlock: &Airlock, home: &Path, env: &[(&str, &OsStr)], args: &[&str]) ->
     cmd.args(args).output().unwrap()
 }
 
-fn stderr_of_failure(out: &Output) -> String {
+/// The stderr of a command that failed with exit code `code`.
+#[track_caller]
+fn stderr_of_failure(code: i32, out: &Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "stdout: {}\nstderr: {stderr}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(out.status.code(), Some(code), "stdout: {}\nstderr: {stderr}", String::from_utf8_lossy(&out.stdout));
     stderr
 }
 
 /// `history NAME` failed because the server it reached records no revision
 /// of NAME; returns its stderr.
 fn reached(out: &Output, name: &str) -> String {
-    let err = stderr_of_failure(out);
+    let err = stderr_of_failure(FAILURE, out);
     assert!(err.contains(&format!("no revision of `{name}` is recorded in the cluster")), "not reached: {err}");
     err
 }
 
 /// The command failed because it went to the dead cluster.
 fn unreachable(out: &Output) {
-    let err = stderr_of_failure(out);
+    let err = stderr_of_failure(FAILURE, out);
     assert!(err.contains("cannot reach the cluster"), "{err}");
 }
 
@@ -144,12 +146,10 @@ fn kubeconfig_lists_files_merged_as_kubectl_merges_them() {
     unreachable(&run(&airlock, &home, &[("KUBECONFIG", &reversed)], &["history", &name]));
     unreachable(&run(&airlock, &home, &[("KUBECONFIG", &reversed)], &["history", &name, "--context", "app"]));
     // And --kubeconfig reads its file alone: a without b has no cluster `live`.
-    let err = stderr_of_failure(&run(
-        &airlock,
-        &home,
-        &[("KUBECONFIG", &list)],
-        &["history", &name, "--kubeconfig", a.to_str().unwrap()],
-    ));
+    let err = stderr_of_failure(
+        USAGE,
+        &run(&airlock, &home, &[("KUBECONFIG", &list)], &["history", &name, "--kubeconfig", a.to_str().unwrap()]),
+    );
     assert!(err.contains(&format!("cannot use kubeconfig {}", a.display())) && err.contains("live"), "{err}");
 }
 
@@ -244,20 +244,20 @@ fn context_picks_the_context_of_every_cluster_command() {
     assert_eq!(history.lines().count(), 3, "{history}");
     assert!(history.contains("rollback"), "{history}");
     // `test` reached the release: it has no test hooks to run.
-    let err =
-        stderr_of_failure(&run(&airlock, &home, &[], &[&["test", &name], &k[..], &["--context", "live"]].concat()));
+    let err = stderr_of_failure(
+        FAILURE,
+        &run(&airlock, &home, &[], &[&["test", &name], &k[..], &["--context", "live"]].concat()),
+    );
     assert!(err.contains("has no test hooks"), "{err}");
     // --context applies to the files of KUBECONFIG as well.
     let history =
         run(&airlock, &home, &[("KUBECONFIG", kubeconfig.as_os_str())], &["history", &name, "--context", "live"]);
     assert!(history.status.success(), "{}", String::from_utf8_lossy(&history.stderr));
     ok(&["uninstall", &name]);
-    let err = stderr_of_failure(&run(
-        &airlock,
-        &home,
-        &[],
-        &[&["uninstall", &name], &k[..], &["--context", "live"]].concat(),
-    ));
+    let err = stderr_of_failure(
+        FAILURE,
+        &run(&airlock, &home, &[], &[&["uninstall", &name], &k[..], &["--context", "live"]].concat()),
+    );
     assert!(err.contains(&format!("{name} is not installed in this cluster")), "{err}");
 }
 
@@ -276,23 +276,23 @@ fn an_unknown_context_is_named_with_the_contexts_there_are() {
         &[("admin", &server.user)],
     );
     let b = write_kubeconfig(&d.join("b"), None, &[("staging", "live", "admin")], &[], &[]);
-    let err = stderr_of_failure(&run(
-        &airlock,
-        &home,
-        &[],
-        &["history", "app", "--kubeconfig", a.to_str().unwrap(), "--context", "prod"],
-    ));
+    let err = stderr_of_failure(
+        USAGE,
+        &run(&airlock, &home, &[], &["history", "app", "--kubeconfig", a.to_str().unwrap(), "--context", "prod"]),
+    );
     assert!(err.contains(&format!("context `prod` is not in kubeconfig {}; it has: dev", a.display())), "{err}");
     // Of KUBECONFIG's files, every context is listed.
     let list = std::env::join_paths([&a, &b]).unwrap();
-    let err =
-        stderr_of_failure(&run(&airlock, &home, &[("KUBECONFIG", &list)], &["uninstall", "app", "--context", "prod"]));
+    let err = stderr_of_failure(
+        USAGE,
+        &run(&airlock, &home, &[("KUBECONFIG", &list)], &["uninstall", "app", "--context", "prod"]),
+    );
     assert!(
         err.contains(&format!("context `prod` is not in KUBECONFIG {}; it has: dev, staging", list.to_string_lossy())),
         "{err}"
     );
     // Without a kubeconfig at all, that is said.
-    let err = stderr_of_failure(&run(&airlock, &home, &[], &["test", "app", "--context", "prod"]));
+    let err = stderr_of_failure(USAGE, &run(&airlock, &home, &[], &["test", "app", "--context", "prod"]));
     assert!(err.contains("context `prod` is not in any kubeconfig: none was found"), "{err}");
 }
 
@@ -304,7 +304,7 @@ fn no_cluster_found_says_what_was_tried_and_both_targets() {
     let home = d.join("home");
     std::fs::create_dir_all(&home).unwrap();
     let home_config = home.join(".kube/config");
-    let err = stderr_of_failure(&run(&airlock, &home, &[], &["rollback", "app"]));
+    let err = stderr_of_failure(USAGE, &run(&airlock, &home, &[], &["rollback", "app"]));
     assert!(err.contains("choose a target: --k3s (this K3s node), or a cluster through its API"), "{err}");
     assert!(err.contains("--kubeconfig FILE, KUBECONFIG or ~/.kube/config"), "{err}");
     assert!(err.contains(&format!("tried KUBECONFIG (not set), {} (not there)", home_config.display())), "{err}");
@@ -313,7 +313,7 @@ fn no_cluster_found_says_what_was_tried_and_both_targets() {
         "{err}"
     );
     // `test` has no --k3s: it offers the kubeconfig alone.
-    let err = stderr_of_failure(&run(&airlock, &home, &[], &["test", "app"]));
+    let err = stderr_of_failure(USAGE, &run(&airlock, &home, &[], &["test", "app"]));
     assert!(err.starts_with("error: no cluster found: tried KUBECONFIG (not set)"), "{err}");
     assert!(!err.contains("--k3s"), "{err}");
     // KUBECONFIG's files, none there: ~/.kube/config is not read either.
@@ -325,7 +325,7 @@ fn no_cluster_found_says_what_was_tried_and_both_targets() {
         &[],
     );
     let list = std::env::join_paths([d.join("a"), d.join("b")]).unwrap();
-    let err = stderr_of_failure(&run(&airlock, &home, &[("KUBECONFIG", &list)], &["history", "app"]));
+    let err = stderr_of_failure(USAGE, &run(&airlock, &home, &[("KUBECONFIG", &list)], &["history", "app"]));
     let (a, b) = (d.join("a"), d.join("b"));
     assert!(err.contains(&format!("tried KUBECONFIG ({}, {}: not there)", a.display(), b.display())), "{err}");
 }
@@ -384,7 +384,7 @@ fn in_a_pod_the_service_account_reaches_the_cluster() {
     let out = unshare.output().unwrap();
     plane.kubectl_ok(&["delete", "clusterrolebinding", &binding]);
     plane.kubectl_ok(&["delete", "namespace", &ns, "--wait=false"]);
-    let err = stderr_of_failure(&out);
+    let err = stderr_of_failure(FAILURE, &out);
     assert!(err.contains(&format!("no revision of `{binding}` is recorded")), "{err}");
     assert!(err.contains("the cluster airlock runs in"), "{err}");
 }

@@ -10,6 +10,7 @@ mod corner;
 mod create;
 mod differential;
 mod errors;
+mod failures;
 mod image_signatures;
 mod images_tar;
 mod install;

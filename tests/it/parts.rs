@@ -140,7 +140,7 @@ fn a_damaged_part_is_named_and_nothing_is_installed() {
 
     let missing = fresh("missing");
     std::fs::remove_file(missing.join(name(2))).unwrap();
-    let err = s.airlock.fails(&["verify", missing.to_str().unwrap(), "--key", key]);
+    let err = s.airlock.fails_with(BAD_BUNDLE, &["verify", missing.to_str().unwrap(), "--key", key]);
     assert!(
         err.contains(&format!("part 2 of {}", s.count)) && err.contains(&name(2)) && err.contains("missing"),
         "{err}"
@@ -149,7 +149,7 @@ fn a_damaged_part_is_named_and_nothing_is_installed() {
     let truncated = fresh("truncated");
     let f = std::fs::OpenOptions::new().write(true).open(truncated.join(name(3))).unwrap();
     f.set_len(f.metadata().unwrap().len() - 100).unwrap();
-    let err = s.airlock.fails(&["inspect", truncated.to_str().unwrap()]);
+    let err = s.airlock.fails_with(BAD_BUNDLE, &["inspect", truncated.to_str().unwrap()]);
     assert!(err.contains("truncated") && err.contains(&name(3)), "{err}");
 
     let corrupt = fresh("corrupt");
@@ -158,23 +158,23 @@ fn a_damaged_part_is_named_and_nothing_is_installed() {
     let at = bytes.len() - 10;
     bytes[at] ^= 0xff;
     std::fs::write(&path, bytes).unwrap();
-    let err = s.airlock.fails(&["verify", corrupt.to_str().unwrap(), "--key", key]);
+    let err = s.airlock.fails_with(BAD_BUNDLE, &["verify", corrupt.to_str().unwrap(), "--key", key]);
     assert!(err.contains(&name(4)) && err.contains("corrupt"), "{err}");
     let root = s.dir.path().join("node");
-    let err = s.airlock.fails(&install_args(&corrupt, &root, key));
+    let err = s.airlock.fails_with(BAD_BUNDLE, &install_args(&corrupt, &root, key));
     assert!(err.contains("corrupt") || err.contains("digest"), "{err}");
     assert!(!root.exists() || files_under(&root).is_empty(), "nothing may be installed from a corrupt part");
 
     let duplicate = fresh("duplicate");
     std::fs::copy(duplicate.join(name(2)), duplicate.join(format!("copy-of-{}", name(2)))).unwrap();
-    let err = s.airlock.fails(&["verify", duplicate.to_str().unwrap(), "--key", key]);
+    let err = s.airlock.fails_with(BAD_BUNDLE, &["verify", duplicate.to_str().unwrap(), "--key", key]);
     assert!(err.contains("again") && err.contains(&name(2)), "{err}");
 
     let swapped = fresh("swapped");
     std::fs::rename(swapped.join(name(5)), swapped.join("tmp")).unwrap();
     std::fs::rename(swapped.join(name(6)), swapped.join(name(5))).unwrap();
     std::fs::rename(swapped.join("tmp"), swapped.join(name(6))).unwrap();
-    let err = s.airlock.fails(&["verify", swapped.to_str().unwrap(), "--key", key]);
+    let err = s.airlock.fails_with(BAD_BUNDLE, &["verify", swapped.to_str().unwrap(), "--key", key]);
     assert!(err.contains("under another part's name"), "{err}");
 
     // The whole bundle and intact parts are untouched by all this.
@@ -206,7 +206,7 @@ fn an_interrupted_copy_resumes_writing_only_what_is_missing() {
         std::fs::read_dir(&stick).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(names.iter().any(|n| n.ends_with(".partial")), "{names:?}");
     // What is on the stick is not mistaken for a whole bundle.
-    let err = s.airlock.fails(&["verify", stick.to_str().unwrap(), "--key", key]);
+    let err = s.airlock.fails_with(BAD_BUNDLE, &["verify", stick.to_str().unwrap(), "--key", key]);
     assert!(err.contains("missing"), "{err}");
 
     // Rerun: everything already there is reused, only the rest is written.
@@ -251,14 +251,16 @@ fn copy_refuses_a_corrupt_source_and_leaves_no_finished_name() {
     bytes[2000] ^= 0x55;
     std::fs::write(&fifth, bytes).unwrap();
     let stick = s.dir.path().join("stick");
-    let err = s.airlock.fails(&["copy", bad.to_str().unwrap(), stick.to_str().unwrap()]);
+    let err = s.airlock.fails_with(BAD_BUNDLE, &["copy", bad.to_str().unwrap(), stick.to_str().unwrap()]);
     assert!(err.contains("corrupt"), "{err}");
     // Parts after the bad one were never finished under their own names.
     assert!(!stick.join(part(&s, s.count).file_name().unwrap()).exists());
     // Cutting them again checks them too: no fresh checksums over bad bytes.
     let recut = s.dir.path().join("recut");
-    let err =
-        s.airlock.fails(&["split", bad.to_str().unwrap(), "--max-part-size", "2MiB", "-o", recut.to_str().unwrap()]);
+    let err = s.airlock.fails_with(
+        BAD_BUNDLE,
+        &["split", bad.to_str().unwrap(), "--max-part-size", "2MiB", "-o", recut.to_str().unwrap()],
+    );
     assert!(
         err.contains("corrupt") && err.contains(&fifth.file_name().unwrap().to_string_lossy().into_owned()),
         "{err}"

@@ -201,7 +201,7 @@ fn push_refuses_unsigned_corrupt_and_colliding_bundles() {
     }
     std::fs::write(&unsigned, &bytes).unwrap();
     let unsigned_dest = format!("{}/unsigned", registry.host);
-    let err = airlock.fails(&plain_push(&unsigned, &unsigned_dest, &src.public));
+    let err = airlock.fails_with(BAD_BUNDLE, &plain_push(&unsigned, &unsigned_dest, &src.public));
     assert!(err.contains("not signed"), "{err}");
     let out = airlock.run(&[
         "push",
@@ -217,7 +217,7 @@ fn push_refuses_unsigned_corrupt_and_colliding_bundles() {
     // A corrupt layer: the push fails naming the blob, and no tag appears.
     // docker-registry checks digests, so it is the registry that finds it.
     let (corrupt, digest) = corrupt_copy(&src);
-    let err = airlock.fails(&plain_push(&corrupt, &format!("{}/corrupt", registry.host), &src.public));
+    let err = airlock.fails_with(BAD_BUNDLE, &plain_push(&corrupt, &format!("{}/corrupt", registry.host), &src.public));
     assert!(
         err.contains("corrupt") && err.contains(&digest[..12]) && err.contains("does not match that digest"),
         "{err}"
@@ -229,7 +229,7 @@ fn push_refuses_unsigned_corrupt_and_colliding_bundles() {
     assert!(!String::from_utf8_lossy(&tags.stdout).contains("1.0"), "a tag was created from a corrupt bundle");
 
     // Bad destination.
-    let err = airlock.fails(&["push", b, "--registry", "https://x", "--plain-http", "--allow-unsigned"]);
+    let err = airlock.fails_with(USAGE, &["push", b, "--registry", "https://x", "--plain-http", "--allow-unsigned"]);
     assert!(err.contains("HOST[:PORT][/PREFIX]"), "{err}");
 }
 
@@ -414,7 +414,7 @@ fn colliding_names_need_keep_registry_host() {
     airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
     let registry = Registry::plain();
     let args = ["push", bundle.to_str().unwrap(), "--registry", &registry.host, "--plain-http", "--allow-unsigned"];
-    let err = airlock.fails(&args);
+    let err = airlock.fails_with(USAGE, &args);
     assert!(
         err.contains("docker.io/x/y") && err.contains("quay.io/x/y") && err.contains("--keep-registry-host"),
         "{err}"

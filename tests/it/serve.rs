@@ -168,14 +168,10 @@ fn containerd_pulls_from_serve_and_the_image_runs() {
 fn serve_refuses_an_untrusted_bundle() {
     let f = fixture();
     let (_, other) = f.airlock.keypair(f.bundle.parent().unwrap(), "other");
-    let err = f.airlock.fails(&[
-        "serve",
-        f.bundle.to_str().unwrap(),
-        "--key",
-        other.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let err = f.airlock.fails_with(
+        BAD_BUNDLE,
+        &["serve", f.bundle.to_str().unwrap(), "--key", other.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+    );
     assert!(err.contains("no signature verifies"), "{err}");
 
     // A port something else holds: one error saying what to do.

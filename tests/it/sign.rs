@@ -45,9 +45,9 @@ fn sign_in_place_verify_and_rotate_keys() {
     let b = bundle.to_str().unwrap();
 
     // Unsigned: refused with a key, and without any key, unless allowed.
-    let err = airlock.fails(&["verify", b, "--key", pub1.to_str().unwrap()]);
+    let err = airlock.fails_with(BAD_BUNDLE, &["verify", b, "--key", pub1.to_str().unwrap()]);
     assert!(err.contains("not signed") && err.contains("airlock sign"), "{err}");
-    let err = airlock.fails(&["verify", b]);
+    let err = airlock.fails_with(USAGE, &["verify", b]);
     assert!(err.contains("no trusted key") && err.contains("--allow-unsigned"), "{err}");
     let out = airlock.run(&["verify", b, "--allow-unsigned"]);
     assert!(out.status.success());
@@ -69,7 +69,7 @@ fn sign_in_place_verify_and_rotate_keys() {
     assert_eq!(v["signatureChecked"], true);
 
     // Wrong key.
-    let err = airlock.fails(&["verify", b, "--key", pub2.to_str().unwrap()]);
+    let err = airlock.fails_with(BAD_BUNDLE, &["verify", b, "--key", pub2.to_str().unwrap()]);
     assert!(err.contains("no signature verifies") && err.contains("k2.pub"), "{err}");
 
     // Rotation: a second signature; either key now suffices, and trusted keys
@@ -108,7 +108,7 @@ fn tampering_with_signature_or_manifest_is_refused() {
     let damaged = dir.path().join("damaged.airlock");
     let verify_damaged = |bytes: &[u8]| {
         std::fs::write(&damaged, bytes).unwrap();
-        airlock.fails(&["verify", damaged.to_str().unwrap(), "--key", public.to_str().unwrap()])
+        airlock.fails_with(BAD_BUNDLE, &["verify", damaged.to_str().unwrap(), "--key", public.to_str().unwrap()])
     };
 
     // A flipped byte inside the base64 signature.
@@ -233,7 +233,9 @@ fn key_errors_are_clear() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("AIRLOCK_PASSWORD"));
     // A public key that is not PEM.
     std::fs::write(dir.path().join("junk.pub"), "not a key").unwrap();
-    let err =
-        airlock.fails(&["verify", bundle.to_str().unwrap(), "--key", dir.path().join("junk.pub").to_str().unwrap()]);
+    let err = airlock.fails_with(
+        USAGE,
+        &["verify", bundle.to_str().unwrap(), "--key", dir.path().join("junk.pub").to_str().unwrap()],
+    );
     assert!(err.contains("junk.pub") && err.contains("not a PEM public key"), "{err}");
 }

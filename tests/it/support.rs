@@ -386,6 +386,11 @@ impl LayoutBuilder {
 /// as a free port).
 const DEAD_PROXY: &str = "http://127.0.0.1:9";
 
+/// Exit codes: the work failed, a usage error, a bad bundle or signature.
+pub const FAILURE: i32 = 1;
+pub const USAGE: i32 = 2;
+pub const BAD_BUNDLE: i32 = 3;
+
 pub struct Airlock {
     pub home: tempfile::TempDir,
 }
@@ -441,15 +446,24 @@ impl Airlock {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// Runs a command that must fail; returns its stderr.
+    /// Runs a command that must fail because it could not do its work
+    /// (exit code 1); returns its stderr.
+    #[track_caller]
     pub fn fails(&self, args: &[&str]) -> String {
+        self.fails_with(FAILURE, args)
+    }
+
+    /// Runs a command that must fail with `code` (1 the work failed, 2 a
+    /// usage error, 3 a bad bundle or signature); returns its stderr.
+    #[track_caller]
+    pub fn fails_with(&self, code: i32, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
             !out.status.success(),
             "airlock {args:?} should have failed:\n{}",
             String::from_utf8_lossy(&out.stdout)
         );
-        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(code), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stderr).unwrap()
     }
 }

@@ -71,7 +71,7 @@ fn a_flipped_byte_in_any_blob_is_named() {
         damaged[(offset + size / 2) as usize] ^= 0x40;
         let path = dir.path().join("damaged.airlock");
         std::fs::write(&path, &damaged).unwrap();
-        let err = airlock.fails(&["verify", path.to_str().unwrap(), "--key", &public]);
+        let err = airlock.fails_with(BAD_BUNDLE, &["verify", path.to_str().unwrap(), "--key", &public]);
         assert!(err.contains(&name), "verify did not name {name}:\n{err}");
         // inspect reads only the head, which is intact.
         airlock.ok(&["inspect", path.to_str().unwrap()]);
@@ -86,12 +86,13 @@ fn truncation_anywhere_is_reported() {
     let path = dir.path().join("cut.airlock");
     for cut in [100, 600, 20_000, original.len() / 2, original.len() - 1536] {
         std::fs::write(&path, &original[..cut]).unwrap();
-        let err = airlock.fails(&["verify", path.to_str().unwrap(), "--key", &public]);
+        let err = airlock.fails_with(BAD_BUNDLE, &["verify", path.to_str().unwrap(), "--key", &public]);
         assert!(err.contains("truncated") || err.contains("not an airlock bundle"), "cut at {cut}: {err}");
     }
     std::fs::write(&path, b"").unwrap();
-    assert!(airlock.fails(&["verify", path.to_str().unwrap(), "--key", &public]).contains("empty"));
-    let err = airlock.fails(&["verify", dir.path().join("absent.airlock").to_str().unwrap(), "--key", &public]);
+    assert!(airlock.fails_with(BAD_BUNDLE, &["verify", path.to_str().unwrap(), "--key", &public]).contains("empty"));
+    let err =
+        airlock.fails_with(USAGE, &["verify", dir.path().join("absent.airlock").to_str().unwrap(), "--key", &public]);
     assert!(err.contains("absent.airlock"), "{err}");
 }
 
@@ -112,7 +113,7 @@ fn hostile_entry_names_are_rejected() {
                 }
             },
         );
-        let err = airlock.fails(&["verify", path.to_str().unwrap(), "--key", &public]);
+        let err = airlock.fails_with(BAD_BUNDLE, &["verify", path.to_str().unwrap(), "--key", &public]);
         assert!(err.contains(evil) && err.contains(reason), "{evil}: {err}");
     }
     // An extra, unlisted blob is refused too.
@@ -124,7 +125,7 @@ fn hostile_entry_names_are_rejected() {
             (name.to_string(), data)
         }
     });
-    let err = airlock.fails(&["verify", path.to_str().unwrap(), "--key", &public]);
+    let err = airlock.fails_with(BAD_BUNDLE, &["verify", path.to_str().unwrap(), "--key", &public]);
     assert!(err.contains("not listed"), "{err}");
 }
 
@@ -151,7 +152,7 @@ fn unknown_format_version_is_refused_clearly() {
     rebuild(&bundle, &path, |name, data| {
         (if name == "airlock/bundle.json" { "README".to_string() } else { name.to_string() }, data)
     });
-    assert!(airlock.fails(&["inspect", path.to_str().unwrap()]).contains("not an airlock bundle"));
+    assert!(airlock.fails_with(BAD_BUNDLE, &["inspect", path.to_str().unwrap()]).contains("not an airlock bundle"));
 }
 
 #[test]
@@ -168,5 +169,5 @@ fn inspect_reads_only_the_head() {
     std::fs::write(&bundle, &bytes).unwrap();
     let text = airlock.ok(&["inspect", bundle.to_str().unwrap()]);
     assert!(text.contains("test 1.0.0") && text.contains("localhost/img:1.0"), "{text}");
-    airlock.fails(&["verify", bundle.to_str().unwrap(), "--key", &public]);
+    airlock.fails_with(BAD_BUNDLE, &["verify", bundle.to_str().unwrap(), "--key", &public]);
 }

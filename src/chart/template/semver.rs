@@ -43,7 +43,7 @@ impl Version {
     }
 
     /// The object `semver` returns to templates.
-    pub fn to_value(self) -> Value {
+    pub fn into_value(self) -> Value {
         let mut m = Map::new();
         m.insert("Major".into(), Value::Int(self.major as i64));
         m.insert("Minor".into(), Value::Int(self.minor as i64));

@@ -12,7 +12,7 @@ use crate::destination::registry::Destination;
 use crate::oci::manifest::Platform;
 use crate::ops::destination::{Node, Target};
 use crate::ops::install::{ClusterSetup, InstallOptions, InstallTarget, NodeSetup};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 /// Which node or cluster, and how a run there goes.
@@ -59,12 +59,12 @@ impl TargetArgs {
         if self.k3s {
             if self.wait || self.force_conflicts {
                 let flag = if self.wait { "--wait" } else { "--force-conflicts" };
-                bail!("{flag} applies to a cluster (without --k3s): K3s applies manifests by itself, later");
+                usage!("{flag} applies to a cluster (without --k3s): K3s applies manifests by itself, later");
             }
             return Ok(Target::Node(Node { root: self.root.clone(), api: self.selection() }));
         }
         if self.root != Path::new("/") {
-            bail!("--root applies to --k3s; a cluster is reached through its kubeconfig alone");
+            usage!("--root applies to --k3s; a cluster is reached through its kubeconfig alone");
         }
         Ok(Target::Cluster(self.selection()))
     }
@@ -74,7 +74,7 @@ impl TargetArgs {
     pub fn removal_target(&self) -> Result<Target> {
         if self.wait || self.force_conflicts {
             let flag = if self.wait { "--wait" } else { "--force-conflicts" };
-            bail!("{flag} applies to install, upgrade and rollback");
+            usage!("{flag} applies to install, upgrade and rollback");
         }
         self.target()
     }
@@ -149,7 +149,7 @@ impl InstallArgs {
             Target::Node(node) => {
                 if self.dry_run || self.adopt {
                     let flag = if self.dry_run { "--dry-run" } else { "--adopt" };
-                    bail!("{flag} applies to a cluster (without --k3s)");
+                    usage!("{flag} applies to a cluster (without --k3s)");
                 }
                 let setup = NodeSetup {
                     platform: self.platform.unwrap_or_else(Platform::host),
@@ -180,10 +180,10 @@ impl InstallArgs {
             (registry.registry_ca_file.is_some(), "--registry-ca-file"),
         ];
         if let Some((_, flag)) = node_only.iter().find(|(given, _)| *given) {
-            bail!("{flag} applies to --k3s (it sets up the node), not to a cluster reached through its API");
+            usage!("{flag} applies to --k3s (it sets up the node), not to a cluster reached through its API");
         }
         if registry.username.is_some() && registry.password.is_none() {
-            bail!("--username needs --password (or AIRLOCK_REGISTRY_PASSWORD) for the pods' pull secret");
+            usage!("--username needs --password (or AIRLOCK_REGISTRY_PASSWORD) for the pods' pull secret");
         }
         Ok(ClusterSetup {
             registry: registry.registry.as_deref().map(Destination::parse).transpose()?,

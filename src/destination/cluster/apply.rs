@@ -27,6 +27,9 @@ const RETRY: Duration = Duration::from_secs(1);
 /// server, and Helm too applies objects of one kind concurrently.
 const AT_ONCE: usize = 8;
 
+/// How long discovery may lag behind a CRD that says it is established.
+const FRESH_KIND_WAIT: Duration = Duration::from_secs(10);
+
 pub struct Applier {
     client: kube::Client,
     /// Kinds found so far, by (apiVersion, kind). Only finds are kept: a
@@ -45,6 +48,9 @@ pub struct Applier {
     /// CRDs as the cluster holds them already: applying them again would
     /// change nothing and cost a large request each.
     unchanged: Vec<ResourceRef>,
+    /// (group, kind) of the CRDs seen established in this run: under load,
+    /// discovery serves such a kind a moment after the CRD says so.
+    established: Vec<(String, String)>,
 }
 
 impl Applier {
@@ -57,6 +63,7 @@ impl Applier {
             webhooks: Vec::new(),
             patience: None,
             unchanged: Vec::new(),
+            established: Vec::new(),
         }
     }
 
@@ -130,15 +137,27 @@ impl Applier {
         }
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        match kube::discovery::pinned_kind(&self.client, &gvk).await {
-            Ok(found) => {
-                self.kinds.insert(key, found.clone());
-                Ok(found)
+        let fresh = self.established.iter().any(|(g, k)| g == group && k == kind);
+        let deadline = Instant::now() + FRESH_KIND_WAIT;
+        let mut poll = super::Poll::new();
+        loop {
+            match kube::discovery::pinned_kind(&self.client, &gvk).await {
+                Ok(found) => {
+                    self.kinds.insert(key, found.clone());
+                    return Ok(found);
+                }
+                Err(e) if super::is_not_found(&e) => {
+                    if !fresh || Instant::now() >= deadline {
+                        return Err(ClusterError::UnknownKind {
+                            kind: kind.into(),
+                            api_version: api_version.into(),
+                            object: object(),
+                        });
+                    }
+                }
+                Err(e) => return Err(api_failure(e, object)),
             }
-            Err(e) if super::is_not_found(&e) => {
-                Err(ClusterError::UnknownKind { kind: kind.into(), api_version: api_version.into(), object: object() })
-            }
-            Err(e) => Err(api_failure(e, object)),
+            poll.sleep(deadline).await;
         }
     }
 
@@ -340,7 +359,7 @@ impl Applier {
 
     /// Waits until every CRD named is established (the API serves its
     /// kind), reading them up to `AT_ONCE` at a time, up to `timeout`.
-    pub async fn wait_established(&self, names: &[String], timeout: Duration) -> Result<(), ClusterError> {
+    pub async fn wait_established(&mut self, names: &[String], timeout: Duration) -> Result<(), ClusterError> {
         let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
         let deadline = Instant::now() + timeout;
         let mut poll = super::Poll::new();
@@ -358,11 +377,18 @@ impl Applier {
                     let established = crd.status.and_then(|s| s.conditions).is_some_and(|conditions| {
                         conditions.iter().any(|c| c.type_ == "Established" && c.status == "True")
                     });
-                    Ok::<_, ClusterError>((!established).then_some(name))
+                    let kind = (crd.spec.group, crd.spec.names.kind);
+                    Ok::<_, ClusterError>(if established { Ok(kind) } else { Err(name) })
                 })
                 .buffered(AT_ONCE);
-            let read: Vec<Result<Option<&String>, ClusterError>> = reads.collect().await;
-            waiting = read.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
+            let read: Vec<_> = reads.collect().await;
+            waiting = Vec::new();
+            for outcome in read {
+                match outcome? {
+                    Ok(kind) => self.established.push(kind),
+                    Err(name) => waiting.push(name),
+                }
+            }
             if waiting.is_empty() {
                 break;
             }

@@ -334,12 +334,14 @@ mod tests {
     #[test]
     fn nothing_found_says_what_was_tried() {
         let dir = tempfile::tempdir().unwrap();
-        let err = locate(&Selection::default(), &env(None, Some(dir.path()), false)).unwrap_err().to_string();
+        let error = locate(&Selection::default(), &env(None, Some(dir.path()), false)).unwrap_err();
+        let err = error.to_string();
+        let hints = crate::diagnosis::diagnose(&anyhow::Error::from(error)).hints;
         let home_config = dir.path().join(".kube/config");
         assert!(err.starts_with("no cluster found: tried KUBECONFIG (not set)"), "{err}");
         assert!(err.contains(&format!("{} (not there)", home_config.display())), "{err}");
         assert!(err.contains("the cluster airlock runs in (not in a pod)"), "{err}");
-        assert!(err.contains("--kubeconfig FILE"), "{err}");
+        assert!(hints.iter().any(|h| h.contains("--kubeconfig FILE")), "{hints:?}");
         let err = locate(&Selection::default(), &env(Some("/nope/a:/nope/b"), None, false)).unwrap_err().to_string();
         assert!(err.contains("KUBECONFIG (/nope/a, /nope/b: not there)"), "{err}");
         // A context asked for where there is no kubeconfig.
@@ -408,11 +410,11 @@ mod tests {
         assert!(err.starts_with(&format!("context `prod` is not in kubeconfig {}", path.display())), "{err}");
         assert!(err.contains("it has: dev, staging"), "{err}");
         // No current-context and no --context.
-        let err = locate(&selection(None), &e).unwrap_err().to_string();
-        assert!(
-            err.contains("sets no current-context") && err.contains("--context NAME") && err.contains("dev, staging"),
-            "{err}"
-        );
+        let error = locate(&selection(None), &e).unwrap_err();
+        let err = error.to_string();
+        assert!(err.contains("sets no current-context") && err.contains("dev, staging"), "{err}");
+        let hints = crate::diagnosis::diagnose(&anyhow::Error::from(error)).hints;
+        assert_eq!(hints, ["choose one with --context NAME"]);
         // A current-context that is not among them.
         let gone =
             write(dir.path(), "gone", &format!("{}current-context: gone\n", std::fs::read_to_string(&path).unwrap()));

@@ -25,41 +25,41 @@ pub mod webhooks;
 pub enum ClusterError {
     #[error("cannot use {origin}: {detail}")]
     Kubeconfig { origin: String, detail: String },
-    #[error("no cluster found: tried {tried}; give its kubeconfig with --kubeconfig FILE (or KUBECONFIG, or as ~/.kube/config), or run airlock in a pod of the cluster")]
+    #[error("no cluster found: tried {tried}")]
     NoCluster { tried: String },
     #[error("context `{context}` is not in {origin}; {has}")]
     UnknownContext { context: String, origin: String, has: String },
-    #[error("the current-context `{context}` of {origin} is not one of its contexts ({has}); choose one with --context NAME")]
+    #[error("the current-context `{context}` of {origin} is not one of its contexts ({has})")]
     BadCurrentContext { context: String, origin: String, has: String },
-    #[error("{origin} sets no current-context; choose one with --context NAME ({has})")]
+    #[error("{origin} sets no current-context ({has})")]
     NoCurrentContext { origin: String, has: String },
-    #[error("context `{context}` is not in any kubeconfig: none was found (tried {tried}); give the kubeconfig that has it with --kubeconfig FILE or KUBECONFIG")]
+    #[error("context `{context}` is not in any kubeconfig: none was found (tried {tried})")]
     ContextWithoutKubeconfig { context: String, tried: String },
-    #[error("cannot reach the cluster: {0}; check the kubeconfig's server address and certificate authority, and that the API server is running")]
+    #[error("cannot reach the cluster: {0}")]
     Unreachable(String),
-    #[error("{origin}: {detail}; fix the document and create the bundle again")]
+    #[error("{origin}: {detail}")]
     BadDocument { origin: String, detail: String },
-    #[error("{object} is declared twice, differently: in {first} and in {second}; keep one of them")]
+    #[error("{object} is declared twice, differently: in {first} and in {second}")]
     Duplicate { object: String, first: String, second: String },
     #[error("cannot render chart {chart}: {detail}")]
     Render { chart: String, detail: String },
-    #[error("the cluster does not serve kind {kind} ({api_version}), which {object} is; install what defines it (its CRD, or the API it belongs to), or leave its component out with --skip")]
+    #[error("the cluster does not serve kind {kind} ({api_version}), which {object} is")]
     UnknownKind { kind: String, api_version: String, object: String },
     #[error("the cluster refused {object}: {detail}")]
     Refused { object: String, detail: String },
-    #[error("{object} has fields that another field manager set since: {detail}; leave them to it (a chart should not set what an autoscaler or operator manages), or take them over with --force-conflicts")]
+    #[error("{object} has fields that another field manager set since: {detail}")]
     Conflict { object: String, detail: String },
-    #[error("CustomResourceDefinition {names} not established after {seconds} s, so nothing that uses it was applied; see its status with `kubectl get crd NAME -o yaml`, then rerun")]
+    #[error("CustomResourceDefinition {names} not established after {seconds} s, so nothing that uses it was applied")]
     NotEstablished { names: String, seconds: u64 },
-    #[error("not ready after {seconds} s: {list}; the revision is recorded (`airlock rollback` returns to the one before); see why with `{describe}`")]
+    #[error("not ready after {seconds} s: {list}; the revision is recorded")]
     NotReady { seconds: u64, list: String, describe: String },
-    #[error("chart {hook} failed: {detail}; see why with `{logs}`, then rerun")]
+    #[error("chart {hook} failed: {detail}")]
     HookFailed { hook: String, detail: String, logs: String },
     #[error("airlock's release record {what}: {detail}")]
     Record { what: String, detail: String },
-    #[error("{name} {version} is already installed in this cluster (revision {revision}); use `airlock upgrade` to replace it")]
+    #[error("{name} {version} is already installed in this cluster (revision {revision})")]
     AlreadyInstalled { name: String, version: String, revision: u32 },
-    #[error("{name} is not installed in this cluster (no record in namespace {}){}", release::NAMESPACE, if *.upgrading { "; use `airlock install`" } else { "" })]
+    #[error("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)]
     NotInstalled { name: String, upgrading: bool },
     #[error("{name} {version} declares {} object(s) that already exist and are not its own: {}; nothing was applied", .taken.len(), .taken.join("; "))]
     Taken { name: String, version: String, taken: Vec<String> },

@@ -336,10 +336,9 @@ mod tests {
         let objects = parse_documents(text, "m.yaml").unwrap();
         assert_eq!(objects.len(), 2);
         let err = parse_documents("apiVersion: v1\nkind: ConfigMap\n---\nkind: Secret\n", "m.yaml").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "m.yaml: document 1 has no metadata.name; fix the document and create the bundle again"
-        );
+        assert_eq!(err.to_string(), "m.yaml: document 1 has no metadata.name");
+        let hints = crate::diagnosis::diagnose(&anyhow::Error::from(err)).hints;
+        assert_eq!(hints, ["fix the document and create the bundle again"]);
     }
 
     #[test]
@@ -355,7 +354,7 @@ mod tests {
         let mut different = vec![object("chart web", "1"), object("manifests m.yaml", "2")];
         assert_eq!(
             dedup(&mut different).unwrap_err().to_string(),
-            "ConfigMap a is declared twice, differently: in chart web and in manifests m.yaml; keep one of them"
+            "ConfigMap a is declared twice, differently: in chart web and in manifests m.yaml"
         );
         // The same name in another namespace is another object.
         let mut other = object("manifests m.yaml", "2");

@@ -29,7 +29,7 @@ pub fn merged(
     registry: &NodeRegistry,
     source_registries: &BTreeSet<String>,
 ) -> Result<String, String> {
-    let mut doc = match existing.map(serde_saphyr::from_str::<Value>) {
+    let mut doc = match existing.map(crate::yaml11::saphyr::from_str::<Value>) {
         None => json!({}),
         Some(Ok(Value::Null)) => json!({}),
         Some(Ok(v @ Value::Object(_))) => v,
@@ -111,7 +111,7 @@ mod tests {
         let existing = "mirrors:\n  quay.io:\n    endpoint: [\"https://other:5000\"]\n  docker.io:\n    endpoint: [\"https://old\"]\nconfigs:\n  \"reg.site:5000\":\n    tls: {insecure_skip_verify: false}\n  other:5000:\n    auth: {username: a, password: b}\n";
         let sources: BTreeSet<String> = ["docker.io".to_string(), "ghcr.io".to_string()].into();
         let text = merged(Some(existing), &node("reg.site:5000/mirror", false), &sources).unwrap();
-        let v: Value = serde_saphyr::from_str(&text).unwrap();
+        let v: Value = crate::yaml11::saphyr::from_str(&text).unwrap();
         assert_eq!(v["mirrors"]["quay.io"]["endpoint"][0], "https://other:5000");
         assert_eq!(v["mirrors"]["docker.io"]["endpoint"], json!(["https://reg.site:5000"]));
         assert_eq!(v["mirrors"]["ghcr.io"]["rewrite"]["^(.*)$"], "mirror/$1");
@@ -127,7 +127,7 @@ mod tests {
     fn keep_registry_host_and_bad_files() {
         let sources: BTreeSet<String> = ["quay.io".to_string()].into();
         let text = merged(None, &node("reg:5000", true), &sources).unwrap();
-        let v: Value = serde_saphyr::from_str(&text).unwrap();
+        let v: Value = crate::yaml11::saphyr::from_str(&text).unwrap();
         assert_eq!(v["mirrors"]["quay.io"]["rewrite"]["^(.*)$"], "quay.io/$1");
         assert!(merged(Some("- a\n"), &node("reg:5000", true), &sources).is_err());
         assert!(merged(Some("mirrors: [1]\n"), &node("reg:5000", true), &sources).is_err());

@@ -38,7 +38,7 @@ pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
         "fromYaml" => Ok(from_yaml(&s(0)).map(as_map).unwrap_or_else(error_map)),
         "fromYamlArray" => Ok(from_yaml(&s(0)).map(as_list).unwrap_or_else(error_list)),
         "semver" | "mustSemver" => {
-            semver::Version::parse(&s(0)).map(semver::Version::to_value).map_err(FuncError::Call)
+            semver::Version::parse(&s(0)).map(semver::Version::into_value).map_err(FuncError::Call)
         }
         "semverCompare" | "mustSemverCompare" => {
             semver::satisfies(&s(0), &s(1)).map(Value::Bool).map_err(FuncError::Call)

@@ -1,0 +1,51 @@
+//! Clusters: finding one, reaching it, and what to do when it refuses,
+//! conflicts, or does not become ready.
+
+use super::Fault;
+use crate::destination::cluster::ClusterError;
+
+pub(super) fn diagnose(cause: &(dyn std::error::Error + 'static)) -> Option<(Fault, Option<String>)> {
+    // A run that stopped holds its cause boxed.
+    let e = cause
+        .downcast_ref::<ClusterError>()
+        .or_else(|| cause.downcast_ref::<Box<ClusterError>>().map(|boxed| &**boxed))?;
+    let choose_context = "choose one with --context NAME";
+    let hint = match e {
+        ClusterError::NoCluster { .. } => Some("give its kubeconfig with --kubeconfig FILE (or KUBECONFIG, or as ~/.kube/config), or run airlock in a pod of the cluster".to_string()),
+        ClusterError::BadCurrentContext { .. } | ClusterError::NoCurrentContext { .. } => Some(choose_context.into()),
+        ClusterError::ContextWithoutKubeconfig { .. } => {
+            Some("give the kubeconfig that has it with --kubeconfig FILE or KUBECONFIG".into())
+        }
+        ClusterError::Unreachable(_) => Some(
+            "check the kubeconfig's server address and certificate authority, and that the API server is running".into(),
+        ),
+        ClusterError::BadDocument { .. } => Some("fix the document and create the bundle again".into()),
+        ClusterError::Duplicate { .. } => Some("keep one of them".into()),
+        ClusterError::UnknownKind { .. } => Some(
+            "install what defines it (its CRD, or the API it belongs to), or leave its component out with --skip".into(),
+        ),
+        ClusterError::Conflict { .. } => Some(
+            "leave those fields to their manager (a chart should not set what an autoscaler or operator manages), or take them over with --force-conflicts".into(),
+        ),
+        ClusterError::NotEstablished { .. } => {
+            Some("see its status with `kubectl get crd NAME -o yaml`, then rerun".into())
+        }
+        ClusterError::NotReady { describe, .. } => {
+            Some(format!("see why with `{describe}`; `airlock rollback` returns to the revision before"))
+        }
+        ClusterError::HookFailed { logs, .. } => Some(format!("see why with `{logs}`, then rerun")),
+        ClusterError::AlreadyInstalled { .. } => Some("use `airlock upgrade` to replace it".into()),
+        ClusterError::NotInstalled { upgrading: true, .. } => Some("use `airlock install`".into()),
+        _ => None,
+    };
+    let fault = match e {
+        ClusterError::NoCluster { .. }
+        | ClusterError::UnknownContext { .. }
+        | ClusterError::BadCurrentContext { .. }
+        | ClusterError::NoCurrentContext { .. }
+        | ClusterError::ContextWithoutKubeconfig { .. }
+        | ClusterError::Kubeconfig { .. } => Fault::Usage,
+        _ => Fault::Work,
+    };
+    Some((fault, hint))
+}
