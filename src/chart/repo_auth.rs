@@ -83,8 +83,11 @@ impl RepoAuth {
     pub fn load(registry_config: Option<&Path>, helm_file: Option<PathBuf>) -> Result<Self, RepoError> {
         let mut auth = RepoAuth::default();
         if let Some(path) = registry_config {
-            let file = RegistriesFile::load(path)
-                .map_err(|e| RepoError::Settings { path: path.into(), detail: e.to_string() })?;
+            // The cause, whole: the message names the file already.
+            let file = RegistriesFile::load(path).map_err(|e| RepoError::Settings {
+                path: path.into(),
+                detail: std::error::Error::source(&e).map_or_else(|| e.to_string(), crate::oci::registry::error_chain),
+            })?;
             for (host, settings) in file.registries {
                 auth.ca_files.extend(settings.ca_file.clone());
                 if let Some((username, password)) = settings.credentials() {

@@ -37,11 +37,16 @@ fn of_registry(e: &RegistryError) -> (Fault, Option<String>) {
         RegistryError::NoSpace { .. } => {
             Some("free space on the registry's storage and push again: what it already holds is not sent again".into())
         }
-        RegistryError::CaFile { .. } => Some("give a PEM file (-----BEGIN CERTIFICATE-----)".into()),
+        RegistryError::CaFile { .. } | RegistryError::NotPem { .. } => {
+            Some("give a PEM file (-----BEGIN CERTIFICATE-----)".into())
+        }
         _ => None,
     };
     let fault = match e {
-        RegistryError::CaFile { .. } | RegistryError::Config { .. } => Fault::Usage,
+        RegistryError::CaFile { .. }
+        | RegistryError::NotPem { .. }
+        | RegistryError::Config { .. }
+        | RegistryError::ConfigIo { .. } => Fault::Usage,
         _ => Fault::Work,
     };
     (fault, hint)

@@ -40,12 +40,40 @@ pub enum RegistryError {
     NoSpace { image: String, registry: String },
     #[error("registry {registry} refused content pushed for {image}: it does not match its digest")]
     DigestRejected { image: String, registry: String },
-    #[error("content of {image} from {registry} does not match its digest: {detail}")]
-    Corrupt { image: String, registry: String, detail: String },
-    #[error("cannot read registry settings from {path}: {detail}")]
-    Config { path: PathBuf, detail: String },
-    #[error("cannot use {path} as a CA certificate: {detail}")]
-    CaFile { path: PathBuf, detail: String },
+    #[error("content of {image} from {registry} does not match its digest")]
+    Corrupt {
+        image: String,
+        registry: String,
+        #[source]
+        source: Box<oci_client::errors::DigestError>,
+    },
+    #[error("registry {registry} answered for {image} with a digest airlock cannot read")]
+    BadDigest {
+        image: String,
+        registry: String,
+        #[source]
+        source: super::digest::DigestParseError,
+    },
+    #[error("cannot read registry settings from {path}")]
+    ConfigIo {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a registry settings file airlock can read")]
+    Config {
+        path: PathBuf,
+        #[source]
+        source: Box<serde_saphyr::Error>,
+    },
+    #[error("cannot use {path} as a CA certificate")]
+    CaFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot use {path} as a CA certificate: it is not a PEM certificate")]
+    NotPem { path: PathBuf },
     #[error("cannot store a blob of {image} in the local cache")]
     Cache {
         image: String,
@@ -98,10 +126,10 @@ impl RegistrySettings {
 
 impl RegistriesFile {
     pub fn load(path: &Path) -> Result<Self, RegistryError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| RegistryError::Config { path: path.into(), detail: e.to_string() })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| RegistryError::ConfigIo { path: path.into(), source })?;
         let mut file: RegistriesFile = crate::yaml11::saphyr::from_str(&text)
-            .map_err(|e| RegistryError::Config { path: path.into(), detail: e.to_string() })?;
+            .map_err(|e| RegistryError::Config { path: path.into(), source: Box::new(e) })?;
         let base = path.parent().unwrap_or(Path::new("."));
         for settings in file.registries.values_mut() {
             if let Some(ca) = settings.ca_file.as_mut() {
@@ -119,9 +147,9 @@ pub struct Registry {
 }
 
 fn read_ca(path: &Path) -> Result<Certificate, RegistryError> {
-    let data = std::fs::read(path).map_err(|e| RegistryError::CaFile { path: path.into(), detail: e.to_string() })?;
+    let data = std::fs::read(path).map_err(|source| RegistryError::CaFile { path: path.into(), source })?;
     if !data.starts_with(b"-----BEGIN") && !String::from_utf8_lossy(&data).contains("-----BEGIN CERTIFICATE") {
-        return Err(RegistryError::CaFile { path: path.into(), detail: "it is not a PEM certificate".into() });
+        return Err(RegistryError::NotPem { path: path.into() });
     }
     Ok(Certificate { encoding: CertificateEncoding::Pem, data })
 }
@@ -228,7 +256,7 @@ impl Registry {
                 c => (failed(format!("HTTP {c}: {}", message.trim())), c >= 500 || c == 429),
             },
             OciDistributionError::DigestError(e) => {
-                (RegistryError::Corrupt { image: image_name, registry, detail: e.to_string() }, true)
+                (RegistryError::Corrupt { image: image_name, registry, source: Box::new(e) }, true)
             }
             OciDistributionError::RequestError(e) if matches!(e.status().map(|s| s.as_u16()), Some(401 | 403)) => {
                 (RegistryError::Unauthorized { image: image_name, registry }, false)
@@ -286,10 +314,10 @@ impl Registry {
         let auth = self.auth_for(image.registry());
         let (bytes, digest) =
             self.with_retries(image, || self.client.pull_manifest_raw(image, &auth, media::ACCEPTED_MANIFESTS)).await?;
-        let digest: Digest = digest.parse().map_err(|e: super::digest::DigestParseError| RegistryError::Corrupt {
+        let digest: Digest = digest.parse().map_err(|source| RegistryError::BadDigest {
             image: image.whole(),
             registry: image.registry().into(),
-            detail: e.to_string(),
+            source,
         })?;
         let media_type = super::manifest::media_type_of(&bytes, None);
         Ok((bytes.to_vec(), digest, media_type))
@@ -505,4 +533,26 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unusable_files_keep_their_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let err = read_ca(&missing).err().unwrap();
+        assert_eq!(err.to_string(), format!("cannot use {} as a CA certificate", missing.display()));
+        assert!(std::error::Error::source(&err).unwrap().downcast_ref::<std::io::Error>().is_some());
+        let settings = dir.path().join("registries.yaml");
+        std::fs::write(&settings, "registries: {r.example: {nope: 1}}\n").unwrap();
+        let err = RegistriesFile::load(&settings).unwrap_err();
+        assert_eq!(err.to_string(), format!("{} is not a registry settings file airlock can read", settings.display()));
+        let cause = std::error::Error::source(&err).unwrap().to_string();
+        assert!(cause.contains("nope"), "{cause}");
+        // Both are the user's to fix (exit 2).
+        assert_eq!(crate::diagnosis::diagnose(&anyhow::Error::from(err)).exit_code, crate::diagnosis::USAGE);
+    }
 }

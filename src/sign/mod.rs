@@ -9,6 +9,7 @@
 use base64::Engine;
 use sigstore::crypto::signing_key::{SigStoreKeyPair, SigStoreSigner};
 use sigstore::crypto::{CosignVerificationKey, Signature, SigningScheme};
+use sigstore::errors::SigstoreError;
 use std::path::{Path, PathBuf};
 
 pub mod image;
@@ -24,25 +25,41 @@ pub enum SignError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot open private key {path}: wrong password, or not a cosign/airlock private key ({detail})")]
-    PrivateKey { path: PathBuf, detail: String },
-    #[error("{path} is not a PEM public key ({detail})")]
-    PublicKey { path: PathBuf, detail: String },
-    #[error("cannot create a key pair: {0}")]
-    Generate(String),
-    #[error("signing failed: {0}")]
-    Sign(String),
+    #[error("cannot open private key {path}: wrong password, or not a cosign/airlock private key")]
+    PrivateKey {
+        path: PathBuf,
+        #[source]
+        source: Box<SigstoreError>,
+    },
+    #[error("{path} is not a PEM public key")]
+    PublicKey {
+        path: PathBuf,
+        #[source]
+        source: Box<SigstoreError>,
+    },
+    /// A key sigstore reads whose PEM has no `PUBLIC KEY` block (or, with
+    /// the cause, does not parse as PEM after all).
+    #[error("{path} is not a PEM public key (no PUBLIC KEY block)")]
+    NoPublicKeyBlock {
+        path: PathBuf,
+        #[source]
+        source: Option<pem::PemError>,
+    },
+    #[error("cannot create a key pair")]
+    Generate(#[source] Box<SigstoreError>),
+    #[error("signing failed")]
+    Sign(#[source] Box<SigstoreError>),
 }
 
 pub const ALGORITHM: &str = "ecdsa-p256-sha256";
 
 /// A new key pair: (encrypted private key PEM, public key PEM).
 pub fn generate_key_pair(password: &[u8]) -> Result<(String, String), SignError> {
-    let signer =
-        SigningScheme::ECDSA_P256_SHA256_ASN1.create_signer().map_err(|e| SignError::Generate(e.to_string()))?;
-    let pair = signer.to_sigstore_keypair().map_err(|e| SignError::Generate(e.to_string()))?;
-    let private = pair.private_key_to_encrypted_pem(password).map_err(|e| SignError::Generate(e.to_string()))?;
-    let public = pair.public_key_to_pem().map_err(|e| SignError::Generate(e.to_string()))?;
+    let failed = |e| SignError::Generate(Box::new(e));
+    let signer = SigningScheme::ECDSA_P256_SHA256_ASN1.create_signer().map_err(failed)?;
+    let pair = signer.to_sigstore_keypair().map_err(failed)?;
+    let private = pair.private_key_to_encrypted_pem(password).map_err(failed)?;
+    let public = pair.public_key_to_pem().map_err(failed)?;
     Ok((private.to_string(), public))
 }
 
@@ -56,8 +73,7 @@ impl PrivateKey {
     /// `cosign generate-key-pair`.
     pub fn load(path: &Path, password: &[u8]) -> Result<Self, SignError> {
         let pem = std::fs::read(path).map_err(|source| SignError::Io { path: path.into(), source })?;
-        let bad =
-            |e: sigstore::errors::SigstoreError| SignError::PrivateKey { path: path.into(), detail: e.to_string() };
+        let bad = |e| SignError::PrivateKey { path: path.into(), source: Box::new(e) };
         let pair = SigStoreKeyPair::from_encrypted_pem(&pem, password).map_err(bad)?;
         let public_der = pair.public_key_to_der().map_err(bad)?;
         let signer = pair.to_sigstore_signer(&SigningScheme::ECDSA_P256_SHA256_ASN1).map_err(bad)?;
@@ -66,7 +82,7 @@ impl PrivateKey {
 
     /// A cosign `sign-blob` signature: base64 DER ECDSA over SHA-256(msg).
     pub fn sign(&self, msg: &[u8]) -> Result<String, SignError> {
-        let der = self.signer.sign(msg).map_err(|e| SignError::Sign(e.to_string()))?;
+        let der = self.signer.sign(msg).map_err(|e| SignError::Sign(Box::new(e)))?;
         Ok(base64::engine::general_purpose::STANDARD.encode(der))
     }
 
@@ -94,10 +110,11 @@ impl PublicKey {
     }
 
     pub fn from_pem(path: &Path, pem: &[u8]) -> Result<Self, SignError> {
-        let bad = |detail: String| SignError::PublicKey { path: path.into(), detail };
-        let key = CosignVerificationKey::try_from_pem(pem).map_err(|e| bad(e.to_string()))?;
-        let blocks = pem::parse_many(pem).map_err(|e| bad(e.to_string()))?;
-        let der = blocks.iter().find(|b| b.tag() == "PUBLIC KEY").ok_or_else(|| bad("no PUBLIC KEY block".into()))?;
+        let no_block = |source| SignError::NoPublicKeyBlock { path: path.into(), source };
+        let key = CosignVerificationKey::try_from_pem(pem)
+            .map_err(|e| SignError::PublicKey { path: path.into(), source: Box::new(e) })?;
+        let blocks = pem::parse_many(pem).map_err(|e| no_block(Some(e)))?;
+        let der = blocks.iter().find(|b| b.tag() == "PUBLIC KEY").ok_or_else(|| no_block(None))?;
         Ok(PublicKey { key, key_id: key_id(der.contents()), path: path.into() })
     }
 
@@ -131,7 +148,18 @@ mod tests {
         let sig = key.sign(b"message").unwrap();
         assert!(public.verify(&sig, b"message"));
         assert!(!public.verify(&sig, b"messagf"));
-        assert!(matches!(PrivateKey::load(&dir.path().join("k.key"), b"wrong"), Err(SignError::PrivateKey { .. })));
+        // The message says what failed; sigstore's error follows as its cause.
+        let Err(err) = PrivateKey::load(&dir.path().join("k.key"), b"wrong") else { panic!("a wrong password opens") };
+        let path = dir.path().join("k.key");
+        assert_eq!(
+            err.to_string(),
+            format!("cannot open private key {}: wrong password, or not a cosign/airlock private key", path.display())
+        );
+        let cause = std::error::Error::source(&err).expect("a cause");
+        assert!(cause.downcast_ref::<Box<SigstoreError>>().is_some(), "{cause:?}");
+        let Err(err) = PublicKey::from_pem(Path::new("junk.pub"), b"junk") else { panic!("junk reads as a key") };
+        assert_eq!(err.to_string(), "junk.pub is not a PEM public key");
+        assert!(std::error::Error::source(&err).is_some());
         let (_, other) = generate_key_pair(b"x").unwrap();
         let other = PublicKey::from_pem(Path::new("o.pub"), other.as_bytes()).unwrap();
         assert!(!other.verify(&sig, b"message"));

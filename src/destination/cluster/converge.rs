@@ -270,7 +270,8 @@ async fn stopped(
             release.revision
         )),
         Err(e) => cause.stopped(format!(
-            "{name} {version} stopped after {done} of {total} objects, and its record could not be written either ({e}); these objects are in the cluster, marked as {name}'s: {}",
+            "{name} {version} stopped after {done} of {total} objects, and its record could not be written either ({}); these objects are in the cluster, marked as {name}'s: {}",
+            crate::oci::registry::error_chain(&e),
             applied.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
         )),
     }

@@ -61,6 +61,26 @@ impl Environment {
     }
 }
 
+/// Why a kubeconfig, or the configuration of the cluster airlock runs in,
+/// cannot be used: kube's own error, as the cause of
+/// [`ClusterError::Kubeconfig`], which names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeconfigFault {
+    /// The file cannot be read (kube's text would repeat its path).
+    #[error(transparent)]
+    Read(std::io::Error),
+    #[error(transparent)]
+    Kubeconfig(kube::config::KubeconfigError),
+    #[error(transparent)]
+    InCluster(kube::config::InClusterError),
+    #[error(transparent)]
+    Client(kube::Error),
+}
+
+fn unusable(origin: String, fault: KubeconfigFault) -> ClusterError {
+    ClusterError::Kubeconfig { origin, source: Box::new(fault) }
+}
+
 /// The cluster found.
 #[derive(Debug, Clone)]
 pub enum Located {
@@ -87,14 +107,12 @@ impl Located {
         let mut config = match self {
             Located::Kubeconfig { config, context, origin } => {
                 let options = KubeConfigOptions { context: Some(context.clone()), ..Default::default() };
-                kube::Config::from_custom_kubeconfig((**config).clone(), &options).await.map_err(|e| {
-                    ClusterError::Kubeconfig { origin: origin.clone(), detail: format!("context `{context}`: {e}") }
-                })?
+                kube::Config::from_custom_kubeconfig((**config).clone(), &options)
+                    .await
+                    .map_err(|e| unusable(format!("{origin} (context `{context}`)"), KubeconfigFault::Kubeconfig(e)))?
             }
-            Located::InCluster => kube::Config::incluster().map_err(|e| ClusterError::Kubeconfig {
-                origin: "the in-cluster configuration".into(),
-                detail: e.to_string(),
-            })?,
+            Located::InCluster => kube::Config::incluster()
+                .map_err(|e| unusable("the in-cluster configuration".into(), KubeconfigFault::InCluster(e)))?,
         };
         config.connect_timeout = Some(Duration::from_secs(5));
         config.read_timeout = Some(Duration::from_secs(20));
@@ -104,7 +122,7 @@ impl Located {
         // rerun converges.
         config.default_retry = false;
         let origin = self.describe();
-        kube::Client::try_from(config).map_err(|e| ClusterError::Kubeconfig { origin, detail: e.to_string() })
+        kube::Client::try_from(config).map_err(|e| unusable(origin, KubeconfigFault::Client(e)))
     }
 }
 
@@ -113,7 +131,7 @@ pub fn locate(selection: &Selection, env: &Environment) -> Result<Located, Clust
     let mut tried = Vec::new();
     if let Some(path) = &selection.kubeconfig {
         let origin = format!("kubeconfig {}", path.display());
-        let config = read(path).map_err(|detail| ClusterError::Kubeconfig { origin: origin.clone(), detail })?;
+        let config = read(path).map_err(|fault| unusable(origin.clone(), fault))?;
         return pick_context(config, selection.context.as_deref(), origin);
     }
     let list = env.kubeconfig.as_ref().map(|value| {
@@ -133,10 +151,7 @@ pub fn locate(selection: &Selection, env: &Environment) -> Result<Located, Clust
                 if !exists(path) {
                     continue;
                 }
-                let err = |detail: String| ClusterError::Kubeconfig {
-                    origin: format!("{} (in KUBECONFIG)", path.display()),
-                    detail,
-                };
+                let err = |fault| unusable(format!("{} (in KUBECONFIG)", path.display()), fault);
                 let next = read(path).map_err(err)?;
                 // kube's merge is kubectl's: the first file to set a value
                 // (current-context, preferences) wins, and so does the first
@@ -147,7 +162,7 @@ pub fn locate(selection: &Selection, env: &Environment) -> Result<Located, Clust
                 // Config.)
                 merged = Some(match merged {
                     None => next,
-                    Some(first) => first.merge(next).map_err(|e| err(e.to_string()))?,
+                    Some(first) => first.merge(next).map_err(|e| err(KubeconfigFault::Kubeconfig(e)))?,
                 });
             }
             match merged {
@@ -172,8 +187,7 @@ pub fn locate(selection: &Selection, env: &Environment) -> Result<Located, Clust
                 let path = home.join(".kube").join("config");
                 if exists(&path) {
                     let origin = format!("kubeconfig {}", path.display());
-                    let config =
-                        read(&path).map_err(|detail| ClusterError::Kubeconfig { origin: origin.clone(), detail })?;
+                    let config = read(&path).map_err(|fault| unusable(origin.clone(), fault))?;
                     if holds_contexts(&config) || selection.context.is_some() {
                         Some((config, origin))
                     } else {
@@ -244,11 +258,11 @@ fn holds_contexts(config: &Kubeconfig) -> bool {
     !config.contexts.is_empty() || config.current_context.as_deref().is_some_and(|c| !c.is_empty())
 }
 
-fn read(path: &Path) -> Result<Kubeconfig, String> {
+fn read(path: &Path) -> Result<Kubeconfig, KubeconfigFault> {
     let mut config = Kubeconfig::read_from(path).map_err(|e| match e {
         // kube's text repeats the path, which the message names already.
-        kube::config::KubeconfigError::ReadConfig(io, _) => io.to_string(),
-        other => other.to_string(),
+        kube::config::KubeconfigError::ReadConfig(io, _) => KubeconfigFault::Read(io),
+        other => KubeconfigFault::Kubeconfig(other),
     })?;
     // An empty current-context is unset (kubectl's merge skips it, kube's
     // would let it win).
@@ -388,8 +402,11 @@ mod tests {
         // A file that cannot be parsed is an error that names it.
         let bad = write(d, "bad", "contexts: {oops\n");
         let value = format!("{}:{}", a.display(), bad.display());
-        let err = locate(&Selection::default(), &env(Some(&value), None, false)).unwrap_err().to_string();
-        assert!(err.starts_with(&format!("cannot use {} (in KUBECONFIG)", bad.display())), "{err}");
+        let err = locate(&Selection::default(), &env(Some(&value), None, false)).unwrap_err();
+        assert_eq!(err.to_string(), format!("cannot use {} (in KUBECONFIG)", bad.display()));
+        // kube's reason is the cause, and says what is wrong.
+        let cause = std::error::Error::source(&err).expect("a cause").to_string();
+        assert!(cause.starts_with("failed to parse kubeconfig YAML"), "{cause}");
     }
 
     #[test]

@@ -23,8 +23,12 @@ pub mod webhooks;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("cannot use {origin}: {detail}")]
-    Kubeconfig { origin: String, detail: String },
+    #[error("cannot use {origin}")]
+    Kubeconfig {
+        origin: String,
+        #[source]
+        source: Box<kubeconfig::KubeconfigFault>,
+    },
     #[error("no cluster found: tried {tried}")]
     NoCluster { tried: String },
     #[error("context `{context}` is not in {origin}; {has}")]
@@ -41,8 +45,29 @@ pub enum ClusterError {
     BadDocument { origin: String, detail: String },
     #[error("{object} is declared twice, differently: in {first} and in {second}")]
     Duplicate { object: String, first: String, second: String },
+    /// A blob the bundle lists cannot be read from it: `what` names it
+    /// (`the archive of chart web`).
+    #[error("cannot read {what} from the bundle")]
+    BundleBlob {
+        what: String,
+        #[source]
+        source: Box<crate::bundle::BundleError>,
+    },
+    #[error("cannot load chart {chart} from the bundle")]
+    ChartLoad {
+        chart: String,
+        #[source]
+        source: Box<crate::chart::ChartError>,
+    },
+    #[error("cannot render chart {chart}")]
+    Render {
+        chart: String,
+        #[source]
+        source: Box<crate::chart::render::RenderError>,
+    },
+    /// The chart's bundled values do not merge (their own text says why).
     #[error("cannot render chart {chart}: {detail}")]
-    Render { chart: String, detail: String },
+    Values { chart: String, detail: String },
     #[error("the cluster does not serve kind {kind} ({api_version}), which {object} is")]
     UnknownKind { kind: String, api_version: String, object: String },
     #[error("the cluster refused {object}: {detail}")]
@@ -57,6 +82,20 @@ pub enum ClusterError {
     HookFailed { hook: String, detail: String, logs: String },
     #[error("airlock's release record {what}: {detail}")]
     Record { what: String, detail: String },
+    /// `what` says which record and what was done to it (`of web revision
+    /// 3 cannot be compressed`).
+    #[error("airlock's release record {what}")]
+    RecordData {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("airlock's release record {what} cannot be read")]
+    RecordJson {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("{name} {version} is already installed in this cluster (revision {revision})")]
     AlreadyInstalled { name: String, version: String, revision: u32 },
     #[error("{name} is not installed in this cluster (no record in namespace {})", release::NAMESPACE)]

@@ -123,10 +123,13 @@ pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>, ClusterEr
 /// The user values of a bundled chart: its values files in order, then its
 /// inline values, merged as Helm merges `-f` files.
 fn chart_values(reader: &BundleReader, chart: &ChartRecord) -> Result<Map, ClusterError> {
-    let bad = |detail: String| ClusterError::Render { chart: chart.name.clone(), detail };
+    let bad = |detail: String| ClusterError::Values { chart: chart.name.clone(), detail };
     let mut files = Vec::new();
     for file in &chart.values_files {
-        let bytes = reader.read_blob(&file.digest).map_err(|e| bad(format!("{}: {e}", file.name)))?;
+        let bytes = reader.read_blob(&file.digest).map_err(|e| ClusterError::BundleBlob {
+            what: format!("values file {} of chart {}", file.name, chart.name),
+            source: Box::new(e),
+        })?;
         let text = String::from_utf8(bytes).map_err(|_| bad(format!("values file {} is not UTF-8", file.name)))?;
         files.push((file.name.clone(), text));
     }
@@ -140,9 +143,12 @@ fn chart_objects(
     cluster: &Capabilities,
     desired: &mut Desired,
 ) -> Result<(), ClusterError> {
-    let bad = |detail: String| ClusterError::Render { chart: chart.name.clone(), detail };
-    let archive = reader.read_blob(&chart.archive_digest).map_err(|e| bad(e.to_string()))?;
-    let loaded = load::from_archive(std::path::Path::new(&chart.name), &archive).map_err(|e| bad(e.to_string()))?;
+    let archive = reader.read_blob(&chart.archive_digest).map_err(|e| ClusterError::BundleBlob {
+        what: format!("the archive of chart {}", chart.name),
+        source: Box::new(e),
+    })?;
+    let loaded = load::from_archive(std::path::Path::new(&chart.name), &archive)
+        .map_err(|e| ClusterError::ChartLoad { chart: chart.name.clone(), source: Box::new(e) })?;
     let namespace = chart.namespace.clone().unwrap_or_else(|| "default".into());
     let options = RenderOptions {
         release_name: chart.name.clone(),
@@ -151,7 +157,8 @@ fn chart_objects(
         api_versions: cluster.api_versions.clone(),
         ..RenderOptions::default()
     };
-    let rendered = render(&loaded, chart_values(reader, chart)?, &options).map_err(|e| bad(e.to_string()))?;
+    let rendered = render(&loaded, chart_values(reader, chart)?, &options)
+        .map_err(|e| ClusterError::Render { chart: chart.name.clone(), source: Box::new(e) })?;
     let chart_origin = format!("chart {}", chart.name);
     // Each object names its template (`chart web, web/templates/cm.yaml`),
     // so a refusal points at the file to fix.
@@ -321,9 +328,11 @@ fn document_text(
     digest: &crate::oci::digest::Digest,
     name: &str,
 ) -> Result<String, ClusterError> {
-    let bad = |detail: String| ClusterError::BadDocument { origin: name.to_string(), detail };
-    let bytes = reader.read_blob(digest).map_err(|e| bad(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))
+    let bytes = reader
+        .read_blob(digest)
+        .map_err(|e| ClusterError::BundleBlob { what: name.to_string(), source: Box::new(e) })?;
+    String::from_utf8(bytes)
+        .map_err(|_| ClusterError::BadDocument { origin: name.to_string(), detail: "not UTF-8".into() })
 }
 
 #[cfg(test)]

@@ -60,7 +60,10 @@ impl Release {
     /// The record as a Secret's data; fails when too large for one.
     fn encoded(&self) -> Result<Vec<u8>, ClusterError> {
         let json = serde_json::to_vec(self).expect("a release serializes");
-        let packed = zstd::encode_all(json.as_slice(), 9).map_err(|e| self.failure("cannot be compressed", e))?;
+        let packed = zstd::encode_all(json.as_slice(), 9).map_err(|source| ClusterError::RecordData {
+            what: format!("of {} revision {} cannot be compressed", self.name, self.revision),
+            source,
+        })?;
         if packed.len() > MAX_RECORD {
             return Err(ClusterError::Record {
                 what: format!("of {} revision {}", self.name, self.revision),
@@ -71,13 +74,6 @@ impl Release {
             });
         }
         Ok(packed)
-    }
-
-    fn failure(&self, what: &str, e: impl std::fmt::Display) -> ClusterError {
-        ClusterError::Record {
-            what: format!("of {} revision {} {what}", self.name, self.revision),
-            detail: e.to_string(),
-        }
     }
 
     /// Checks, before anything is applied, that the record will fit.
@@ -109,8 +105,14 @@ pub async fn list(client: &kube::Client, name: &str) -> Result<Vec<Release>, Clu
         let bad = |detail: String| ClusterError::Record { what: format!("{NAMESPACE}/{secret_name}"), detail };
         let data =
             secret.data.and_then(|mut d| d.remove(DATA_KEY)).ok_or_else(|| bad(format!("has no `{DATA_KEY}` key")))?;
-        let json = zstd::decode_all(data.0.as_slice()).map_err(|e| bad(format!("cannot be decompressed: {e}")))?;
-        releases.push(serde_json::from_slice::<Release>(&json).map_err(|e| bad(format!("cannot be read: {e}")))?);
+        let json = zstd::decode_all(data.0.as_slice()).map_err(|source| ClusterError::RecordData {
+            what: format!("{NAMESPACE}/{secret_name} cannot be decompressed"),
+            source,
+        })?;
+        releases.push(
+            serde_json::from_slice::<Release>(&json)
+                .map_err(|source| ClusterError::RecordJson { what: format!("{NAMESPACE}/{secret_name}"), source })?,
+        );
     }
     releases.sort_by_key(|r| r.revision);
     Ok(releases)

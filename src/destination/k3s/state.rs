@@ -27,8 +27,12 @@ pub enum StateError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is not a revision record airlock can read: {detail}")]
-    Record { path: PathBuf, detail: String },
+    #[error("{path} is not a revision record airlock can read")]
+    Record {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
@@ -102,7 +106,7 @@ pub fn history(root: &Path, name: &str) -> Result<Vec<Revision>, StateError> {
         .iter()
         .map(|p| {
             let bytes = std::fs::read(p).map_err(io(p))?;
-            serde_json::from_slice(&bytes).map_err(|e| StateError::Record { path: p.clone(), detail: e.to_string() })
+            serde_json::from_slice(&bytes).map_err(|source| StateError::Record { path: p.clone(), source })
         })
         .collect()
 }
