@@ -36,7 +36,7 @@ mod cache;
 mod chart;
 pub mod cli;
 mod destination;
-pub mod diagnosis;
+mod diagnosis;
 mod disk;
 mod oci;
 mod ops;

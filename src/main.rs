@@ -1,6 +1,6 @@
 use clap::Parser;
 
-/// Exit codes (see `diagnosis`): 0 success; 1 airlock could not do its
+/// Exit codes (see `airlock::cli::exit_code`): 0 success; 1 airlock could not do its
 /// work; 2 a usage error (from clap, or found after parsing); 3 the bundle
 /// or its signature is bad. A closed stdout pipe is not a failure.
 fn main() {
@@ -15,6 +15,6 @@ fn main() {
             std::process::exit(0);
         }
         airlock::output::Printer::new(quiet).error(&err);
-        std::process::exit(airlock::diagnosis::diagnose(&err).exit_code);
+        std::process::exit(airlock::cli::exit_code(&err));
     }
 }

@@ -30,6 +30,10 @@ pub enum BundleError {
     },
     #[error("{path} is not an airlock bundle: {reason}")]
     NotABundle { path: PathBuf, reason: String },
+    /// A directory named where a bundle was wanted that holds none, or the
+    /// parts of several (a wrong path, not a damaged bundle).
+    #[error("{path} is not an airlock bundle: {reason}")]
+    NoBundleIn { path: PathBuf, reason: String },
     #[error("{path} uses bundle format {found}, but this airlock reads format {supported} only")]
     UnsupportedFormat { path: PathBuf, found: u32, supported: u32 },
     #[error("not enough space in {dir}: {needed} more bytes are needed, {available} are free (nothing was written)")]

@@ -127,7 +127,7 @@ impl Source {
                 found.push(Part { path, header });
             }
         }
-        let not_found = || BundleError::NotABundle {
+        let not_found = || BundleError::NoBundleIn {
             path: dir.to_path_buf(),
             reason: "it holds no bundle parts (files named NAME.airlock.part-NNN-of-MMM) and no single NAME.airlock"
                 .into(),
@@ -137,7 +137,7 @@ impl Source {
             None => {
                 let first = found.first().ok_or_else(not_found)?.header.bundle.clone();
                 if let Some(other) = found.iter().find(|p| p.header.bundle != first) {
-                    return Err(BundleError::NotABundle {
+                    return Err(BundleError::NoBundleIn {
                         path: dir.to_path_buf(),
                         reason: format!(
                             "it holds parts of more than one bundle ({} is of another); name one of the parts instead",

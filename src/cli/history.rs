@@ -1,6 +1,7 @@
 //! `airlock history NAME`: calls `ops::history::history` for a K3s node
 //! (`--k3s`) or a cluster, and prints the revisions (or JSON).
 
+use super::shared::target::SelectionArgs;
 use crate::destination::cluster::kubeconfig::Selection;
 use crate::ops::destination::{Node, Target};
 use crate::ops::history::{history, HistoryOptions};
@@ -13,31 +14,25 @@ pub struct Args {
     /// Bundle name (metadata.name).
     name: String,
     /// List the revisions installed on this K3s node (instead of in a cluster).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["kubeconfig", "context"])]
     k3s: bool,
     /// With --k3s: make every path relative to this directory.
-    #[arg(long, default_value = "/")]
+    #[arg(long, default_value = "/", conflicts_with_all = ["kubeconfig", "context"])]
     root: PathBuf,
-    /// The cluster's kubeconfig (default, as kubectl: the files in
-    /// KUBECONFIG, else ~/.kube/config, else the cluster airlock runs in).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["k3s", "root"])]
-    kubeconfig: Option<PathBuf>,
-    /// The kubeconfig's context to use (default: its current-context).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["k3s", "root"])]
-    context: Option<String>,
+    #[command(flatten)]
+    cluster: SelectionArgs,
     /// Print the revisions as JSON.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
-    let selection = Selection { kubeconfig: args.kubeconfig, context: args.context };
     let target = if args.k3s {
-        Target::Node(Node { root: args.root, api: selection })
+        Target::Node(Node { root: args.root, api: Selection::default() })
     } else if args.root != std::path::Path::new("/") {
         usage!("--root applies to --k3s; a cluster is reached through its kubeconfig alone");
     } else {
-        Target::Cluster(selection)
+        Target::Cluster(args.cluster.selection())
     };
     let lines = history(&HistoryOptions { name: args.name, target })?;
     if args.json {

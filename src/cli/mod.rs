@@ -89,6 +89,12 @@ pub(crate) fn parse_platform(s: &str) -> Result<crate::oci::manifest::Platform, 
     crate::oci::manifest::Platform::parse(s).ok_or_else(|| format!("`{s}` is not os/arch[/variant]"))
 }
 
+/// The exit code of a failed run: 1 the work failed, 2 a usage error, 3
+/// the bundle or its signature is bad (see `diagnosis`).
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    crate::diagnosis::diagnose(err).exit_code
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let printer = Printer::new(cli.quiet);
     match cli.command {

@@ -4,6 +4,8 @@
 use super::Fault;
 use crate::destination::registry::PushError;
 use crate::oci::registry::RegistryError;
+use crate::oci::resolve::ResolveError;
+use crate::sign::image::ImageSignatureError;
 
 pub(super) fn diagnose(cause: &(dyn std::error::Error + 'static)) -> Option<(Fault, Option<String>)> {
     match cause.downcast_ref::<PushError>() {
@@ -12,8 +14,17 @@ pub(super) fn diagnose(cause: &(dyn std::error::Error + 'static)) -> Option<(Fau
         Some(PushError::BadDestination(_) | PushError::Collision { .. } | PushError::MissingBaseBlobs { .. }) => {
             return Some((Fault::Usage, None))
         }
+        // Its cause (a damaged bundle) classifies it.
+        Some(PushError::Bundle(..)) => return None,
         Some(_) => return Some((Fault::Work, None)),
         None => {}
+    }
+    // Wrappers that show the registry's error as their own.
+    if let Some(ImageSignatureError::Registry(e)) = cause.downcast_ref::<ImageSignatureError>() {
+        return Some(of_registry(e));
+    }
+    if let Some(ResolveError::Source(e)) = cause.downcast_ref::<ResolveError<RegistryError>>() {
+        return Some(of_registry(e));
     }
     cause.downcast_ref::<RegistryError>().map(of_registry)
 }

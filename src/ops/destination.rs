@@ -95,7 +95,12 @@ pub(crate) fn clean_up_node(node: &Node, report: &InstallReport) -> NodeCleanUp 
         .and_then(|cluster| delete_pending(&node.root, report, &cluster));
     match deleted {
         Ok(done) => done,
-        Err(e) => NodeCleanUp::Unreachable { why: format!("{e:#}"), pending: pending.clone() },
+        Err(e) => {
+            // Said as a warning, so what to do goes with it.
+            let hints = crate::diagnosis::diagnose(&e).hints;
+            let why = if hints.is_empty() { format!("{e:#}") } else { format!("{e:#} ({})", hints.join("; ")) };
+            NodeCleanUp::Unreachable { why, pending: pending.clone() }
+        }
     }
 }
 

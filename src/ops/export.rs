@@ -4,6 +4,7 @@
 //! signature is checked first, and each blob's digest on the way.
 
 use crate::bundle::reader::BundleReader;
+use crate::bundle::BundleError;
 use crate::oci::digest::{Digest, HashingReader};
 use crate::oci::manifest::{AnyManifest, Descriptor};
 use crate::oci::media;
@@ -94,10 +95,9 @@ fn copy_blob(reader: &BundleReader, digest: &Digest, layout: &Path) -> Result<Op
     std::io::copy(&mut hashing, tmp.as_file_mut()).with_context(|| format!("cannot copy blob {digest}"))?;
     let (actual, _) = hashing.finish();
     if actual != *digest {
-        bail!(
-            "blob {digest} in {} is corrupt (its content hashes to {actual}); run `airlock verify`",
-            reader.path().display()
-        );
+        let path = reader.path().to_path_buf();
+        let entry = format!("blobs/sha256/{}", digest.hex());
+        return Err(BundleError::DigestMismatch { path, entry, expected: digest.clone(), actual }.into());
     }
     tmp.persist(&dest).with_context(|| format!("cannot write {}", dest.display()))?;
     Ok(if is_manifest { Some(std::fs::read(&dest)?) } else { None })

@@ -28,7 +28,7 @@ pub struct Serving {
 pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(&Serving)) -> Result<()> {
     let trusted = trusted::open(&options.bundle, options.base.as_deref(), &options.trust)?;
     if let (Some(wanted), None) = (&trusted.reader.head.manifest.base, &options.base) {
-        anyhow::bail!(
+        usage!(
             "{} is a differential bundle: it leaves blobs to its base {}; to serve it, give that bundle with --base, or serve the full bundle",
             options.bundle.display(),
             wanted.describe()

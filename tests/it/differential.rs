@@ -168,14 +168,10 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
 
     // A K3s node that never had 1.0 lacks the shared layer: refused, naming it, before anything is written.
     let root = d.join("node");
-    let err = airlock.fails(&[
-        "install",
-        diff.to_str().unwrap(),
-        "--k3s",
-        "--root",
-        root.to_str().unwrap(),
-        "--allow-unsigned",
-    ]);
+    let err = airlock.fails_with(
+        USAGE,
+        &["install", diff.to_str().unwrap(), "--k3s", "--root", root.to_str().unwrap(), "--allow-unsigned"],
+    );
     assert!(err.contains("are not on this node") && err.contains(&sha256_hex(&shared)), "{err}");
     assert!(err.contains("--base"), "{err}");
     assert!(!root.exists());
@@ -200,7 +196,8 @@ fn a_differential_bundle_carries_only_new_blobs_and_pushes_onto_its_base() {
     };
     assert!(!images(&root).is_empty() && images(&root) == images(&full_root));
     // Serving one alone would answer with holes: refused too.
-    let err = airlock.fails(&["serve", diff.to_str().unwrap(), "--listen", "127.0.0.1:0", "--allow-unsigned"]);
+    let err =
+        airlock.fails_with(USAGE, &["serve", diff.to_str().unwrap(), "--listen", "127.0.0.1:0", "--allow-unsigned"]);
     assert!(err.contains("differential bundle") && err.contains("--base") && err.contains("shop 1.0.0"), "{err}");
     let serve_on_v10 = |bundle: &Path| {
         let base = v10.to_str().unwrap();

@@ -15,6 +15,25 @@ use crate::ops::install::{ClusterSetup, InstallOptions, InstallTarget, NodeSetup
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
+/// The cluster a command reaches through its API, chosen as kubectl
+/// chooses it.
+#[derive(clap::Args)]
+pub struct SelectionArgs {
+    /// The cluster's kubeconfig (default, as kubectl: the files in
+    /// KUBECONFIG, else ~/.kube/config, else the cluster airlock runs in).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig's context to use (default: its current-context).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+}
+
+impl SelectionArgs {
+    pub fn selection(self) -> Selection {
+        Selection { kubeconfig: self.kubeconfig, context: self.context }
+    }
+}
+
 /// Which node or cluster, and how a run there goes.
 #[derive(clap::Args)]
 pub struct TargetArgs {

@@ -31,9 +31,9 @@ pub enum InstallError {
     ChartNameTooLong { chart: String, max: usize },
     #[error("values of chart {chart}: {detail}")]
     Values { chart: String, detail: String },
-    #[error("not enough disk space under {root}: {needed} bytes needed, {available} available; free some space or install elsewhere with --root")]
+    #[error("not enough disk space under {root}: {needed} bytes needed, {available} available")]
     NoSpace { root: PathBuf, needed: u64, available: u64 },
-    #[error("cannot write under {path}; run as a user who can, or choose another --root")]
+    #[error("cannot write under {path}")]
     NotWritable {
         path: PathBuf,
         #[source]
@@ -41,9 +41,9 @@ pub enum InstallError {
     },
     #[error("cannot merge into {path}: {detail}; fix or move the file, then rerun")]
     Registries { path: PathBuf, detail: String },
-    #[error("{name} {version} is already installed (revision {revision}); use `airlock upgrade` to replace it")]
+    #[error("{name} {version} is already installed (revision {revision})")]
     AlreadyInstalled { name: String, version: String, revision: u32 },
-    #[error("nothing named `{name}` is installed under {root}; use `airlock install` first")]
+    #[error("nothing named `{name}` is installed under {root}")]
     NotInstalled { name: String, root: PathBuf },
     #[error("`{name}` has no revision {revision} (see `airlock history {name}`)")]
     NoRevision { name: String, revision: u32 },

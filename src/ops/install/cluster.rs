@@ -16,7 +16,7 @@ use crate::oci::digest::Digest;
 use crate::ops::destination::{locate_cluster, runtime};
 use crate::sign::trust::Verdict;
 use crate::sign::trusted;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 pub(super) fn put(
     options: &InstallOptions,
@@ -33,7 +33,7 @@ pub(super) fn put(
     let manifest = &reader.head.manifest;
     let left_to_base = left_to_base(manifest, &components, |d| reader.base_holds(d));
     if let Some(base) = manifest.base.as_ref().filter(|_| !left_to_base.is_empty()) {
-        bail!(
+        usage!(
             "{} is a differential bundle that leaves {} to its base {}; give that bundle with --base, or install from the full bundle of this version",
             bundle.display(),
             left_to_base.join(", "),
@@ -59,12 +59,13 @@ pub(super) fn put(
         ));
     }
     let (name, version) = (&manifest.metadata.name, &manifest.metadata.version);
+    let pull_secret = relocate::pull_secret_name(name);
     let relocation = setup.registry.clone().map(|destination| Relocation {
         destination,
         keep_registry_host: setup.keep_registry_host,
         images: components.iter().flat_map(|c| &c.images).collect(),
         credentials: setup.credentials.clone(),
-        pull_secret: relocate::pull_secret_name(name),
+        pull_secret: pull_secret.clone(),
     });
     let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref())?;
     let digest = Digest::of(&reader.head.manifest_bytes).to_string();
@@ -80,7 +81,6 @@ pub(super) fn put(
         force_conflicts: setup.force_conflicts,
     };
     let report = runtime.block_on(lifecycle::install(&client, desired, run, events.progress))?;
-    let pull_secret = relocate::pull_secret_name(name);
     Ok((ClusterReport { platform_gaps, pull_secret, ..report }, trusted.verdict))
 }
 

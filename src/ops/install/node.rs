@@ -52,7 +52,7 @@ pub(super) fn put(
         let missing = base_blobs::missing(reader, &components, &images_via)?;
         if !missing.is_empty() {
             let base = base.describe();
-            bail!(
+            usage!(
                 "{} is a differential bundle, and {} of the blobs it leaves to its base {base} are not on this node (under {}): {}; install {base} here first, give its full bundle with --base, or install the full bundle of this version; nothing was installed",
                 bundle.display(),
                 missing.len(),
@@ -63,7 +63,7 @@ pub(super) fn put(
     }
     let report = install(reader, &components, &images_via, &node.root, action, options.keep)
         .with_context(|| format!("cannot install {} under {}", bundle.display(), node.root.display()))?;
-    let clean_up = clean_up_node(node, &report);
     let installer = installer.map(|target| installer::run(&node.root, &target)).transpose()?;
+    let clean_up = clean_up_node(node, &report);
     Ok((NodeOutcome { report, clean_up, installer }, trusted.verdict))
 }
