@@ -96,6 +96,22 @@ fn deployment(replicas: u32, env: &str, extra_spec: &str) -> String {
 /// Server-side apply as a real API server does it: what a new version no
 /// longer declares goes from the live object (an env var, a ConfigMap
 /// key), while what another manager set stays (a key, an annotation).
+/// A chart sees its release as Helm shows it: `.Release.IsInstall` and
+/// revision 1 on install, `.Release.IsUpgrade` and the new revision on
+/// upgrade (charts branch on these: a migration Job on upgrade only).
+#[test]
+fn charts_see_whether_they_are_installed_or_upgraded() {
+    let site = Site::new("isupgrade");
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: release}\ndata:\n  install: {{ .Release.IsInstall | quote }}\n  upgrade: {{ .Release.IsUpgrade | quote }}\n  revision: {{ .Release.Revision | quote }}\n";
+    let seen = || site.object("/api/v1/namespaces/NS/configmaps/release")["data"].clone();
+    site.ok(&["install", site.bundle("1.0.0", &[("cm.yaml", cm)]).to_str().unwrap()]);
+    assert_eq!(seen(), serde_json::json!({"install": "true", "upgrade": "false", "revision": "1"}));
+    site.ok(&["upgrade", site.bundle("2.0.0", &[("cm.yaml", cm)]).to_str().unwrap()]);
+    assert_eq!(seen(), serde_json::json!({"install": "false", "upgrade": "true", "revision": "2"}));
+    site.ok(&["upgrade", site.bundle("3.0.0", &[("cm.yaml", cm)]).to_str().unwrap()]);
+    assert_eq!(seen(), serde_json::json!({"install": "false", "upgrade": "true", "revision": "3"}));
+}
+
 #[test]
 fn an_upgrade_removes_dropped_fields_and_keeps_others() {
     let site = Site::new("fields");

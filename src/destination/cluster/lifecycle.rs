@@ -72,15 +72,29 @@ pub struct InstallRun<'a> {
     pub force_conflicts: bool,
 }
 
-/// Installs or upgrades `desired` (a bundle rendered for this cluster) as
-/// the next revision of its release.
-pub async fn install(
-    client: &kube::Client,
-    mut desired: Desired,
-    run: InstallRun<'_>,
-    progress: Progress<'_>,
-) -> Result<ClusterReport, ClusterError> {
-    let (name, version, digest) = (run.name, run.version, run.digest);
+/// Which revision an install or upgrade will be, found before the bundle
+/// is rendered, since charts see it (`.Release.Revision`, `.IsUpgrade`).
+pub struct Plan {
+    history: Vec<Release>,
+    revision: u32,
+    action: String,
+    pub render: RenderedAs,
+}
+
+/// What a chart learns of its release when it is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderedAs {
+    pub revision: u32,
+    /// `.Release.IsUpgrade`: an upgrade of what is installed (else
+    /// `.Release.IsInstall`).
+    pub is_upgrade: bool,
+}
+
+/// Reads the release's records, refuses what `run.action` cannot do (an
+/// install over another version, an upgrade of nothing), and says which
+/// revision this run will write.
+pub async fn plan(client: &kube::Client, run: &InstallRun<'_>) -> Result<Plan, ClusterError> {
+    let (name, digest) = (run.name, run.digest);
     let history = release::list(client, name).await?;
     match (run.action, history.last()) {
         (Action::Install, Some(p)) if p.manifest_digest != digest => {
@@ -97,6 +111,22 @@ pub async fn install(
         Some(latest) if latest.manifest_digest == digest => (latest.revision, latest.action.clone()),
         latest => (latest.map_or(1, |r| r.revision + 1), run.action.as_str().to_string()),
     };
+    // Helm renders an upgrade with IsUpgrade, whatever came before.
+    let render = RenderedAs { revision, is_upgrade: run.action == Action::Upgrade };
+    Ok(Plan { history, revision, action, render })
+}
+
+/// Installs or upgrades `desired` (the bundle rendered for this cluster, as
+/// `plan.render` says) as the revision `plan` found.
+pub async fn install(
+    client: &kube::Client,
+    mut desired: Desired,
+    run: InstallRun<'_>,
+    plan: Plan,
+    progress: Progress<'_>,
+) -> Result<ClusterReport, ClusterError> {
+    let (name, version, digest) = (run.name, run.version, run.digest);
+    let Plan { history, revision, action, .. } = plan;
     let hook_events = match run.action {
         Action::Install => ("pre-install", "post-install"),
         Action::Upgrade => ("pre-upgrade", "post-upgrade"),

@@ -6,6 +6,7 @@
 //! Reads the bundle and renders; never talks to the cluster.
 
 use super::hooks::Hook;
+use super::lifecycle::RenderedAs;
 use super::relocate::{kinds_with_pull_secrets, name_pull_secret_in_spec, pull_secret, relocate_images, Relocation};
 use super::{Capabilities, ClusterError};
 use crate::bundle::format::{ChartRecord, Component};
@@ -141,6 +142,7 @@ fn chart_objects(
     reader: &BundleReader,
     chart: &ChartRecord,
     cluster: &Capabilities,
+    rendered_as: RenderedAs,
     desired: &mut Desired,
 ) -> Result<(), ClusterError> {
     let archive = reader.read_blob(&chart.archive_digest).map_err(|e| ClusterError::BundleBlob {
@@ -155,7 +157,8 @@ fn chart_objects(
         namespace: namespace.clone(),
         kube_version: cluster.kube_version.clone(),
         api_versions: cluster.api_versions.clone(),
-        ..RenderOptions::default()
+        is_upgrade: rendered_as.is_upgrade,
+        revision: i64::from(rendered_as.revision),
     };
     let rendered = render(&loaded, chart_values(reader, chart)?, &options)
         .map_err(|e| ClusterError::Render { chart: chart.name.clone(), source: Box::new(e) })?;
@@ -206,6 +209,7 @@ pub fn desired(
     components: &[&Component],
     cluster: &Capabilities,
     relocation: Option<&Relocation>,
+    rendered_as: RenderedAs,
 ) -> Result<Desired, ClusterError> {
     let mut desired = Desired::default();
     for component in components {
@@ -236,7 +240,7 @@ pub fn desired(
         }
     }
     for chart in components.iter().flat_map(|c| &c.charts) {
-        chart_objects(reader, chart, &cluster, &mut desired)?;
+        chart_objects(reader, chart, &cluster, rendered_as, &mut desired)?;
     }
     // Namespaces and CRDs wherever they were declared come first.
     let (early, rest): (Vec<_>, Vec<_>) =

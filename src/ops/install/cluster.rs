@@ -67,7 +67,6 @@ pub(super) fn put(
         credentials: setup.credentials.clone(),
         pull_secret: pull_secret.clone(),
     });
-    let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref())?;
     let digest = Digest::of(&reader.head.manifest_bytes).to_string();
     let run = InstallRun {
         action,
@@ -80,7 +79,11 @@ pub(super) fn put(
         adopt: setup.adopt,
         force_conflicts: setup.force_conflicts,
     };
-    let report = runtime.block_on(lifecycle::install(&client, desired, run, events.progress))?;
+    let report = runtime.block_on(async {
+        let plan = lifecycle::plan(&client, &run).await?;
+        let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref(), plan.render)?;
+        lifecycle::install(&client, desired, run, plan, events.progress).await
+    })?;
     Ok((ClusterReport { platform_gaps, pull_secret, ..report }, trusted.verdict))
 }
 
