@@ -11,6 +11,7 @@ mod create;
 mod differential;
 mod errors;
 mod failures;
+mod helm_native;
 mod image_signatures;
 mod images_tar;
 mod install;
