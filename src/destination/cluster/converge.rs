@@ -5,6 +5,7 @@
 //! is given the objects, rendered.
 
 use super::apply::Applier;
+use super::helm::{self, HelmRef};
 use super::lifecycle::ClusterReport;
 use super::objects::{Desired, DesiredObject};
 use super::release::{self, AppliedObject, Release};
@@ -123,6 +124,7 @@ pub(crate) async fn converge(
         pending: Vec::new(),
         hooks: desired.hooks.clone(),
         failed: None,
+        helm: Vec::new(),
     };
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;
@@ -156,6 +158,8 @@ pub(crate) async fn converge(
         object.resource = resource.clone();
     }
 
+    let client = applier.client().clone();
+    release.helm = record_helm_releases(&client, &desired, &release.action, history.last()).await?;
     let mut report = ClusterReport {
         name: release.name.clone(),
         version: release.version.clone(),
@@ -172,7 +176,6 @@ pub(crate) async fn converge(
         delete_dropped(&mut applier, previous, &applied, &mut report, progress).await;
     }
     release.pending = report.failed.iter().map(|(r, _)| r.clone()).collect();
-    let client = applier.client().clone();
     release::write(&client, &release).await?;
     let mut all: Vec<Release> = history.iter().filter(|r| r.revision != revision).cloned().collect();
     all.push(release);
@@ -183,6 +186,31 @@ pub(crate) async fn converge(
     }
     report.applied = applied;
     Ok(report)
+}
+
+/// Records each chart applied as the new deployed revision of its Helm
+/// release (a rollback: the revision it returns to, again), and deletes
+/// the Helm releases of charts the previous revision had and this one
+/// drops. Returns what the new record points at.
+async fn record_helm_releases(
+    client: &kube::Client,
+    desired: &Desired,
+    action: &str,
+    previous: Option<&Release>,
+) -> Result<Vec<HelmRef>, ClusterError> {
+    let written = if action == "install" { helm::Written::Install } else { helm::Written::Upgrade };
+    let mut recorded = Vec::new();
+    for chart in &desired.helm {
+        recorded.push(helm::record(client, chart, written).await?);
+    }
+    for target in &desired.helm_rollback {
+        recorded.push(helm::roll_back(client, target).await?);
+    }
+    let kept = |old: &HelmRef| recorded.iter().any(|new| new.name == old.name && new.namespace == old.namespace);
+    for dropped in previous.into_iter().flat_map(|p| &p.helm).filter(|old| !kept(old)) {
+        helm::remove(client, dropped).await?;
+    }
+    Ok(recorded)
 }
 
 /// Namespaces and CRDs (then waits for the CRDs), the pre hooks, the rest,

@@ -9,7 +9,7 @@ use super::converge::{converge, delete_dropped, same_object, Record};
 use super::objects::{Desired, DesiredObject};
 use super::release::{self, Release};
 use super::waits::wait_gone;
-use super::{dry_run, hooks, ownership, ClusterError};
+use super::{dry_run, helm, hooks, ownership, ClusterError};
 use crate::destination::kube::{Action, ResourceRef};
 use std::time::Duration;
 
@@ -178,6 +178,7 @@ pub async fn rollback(
     }
     let mut desired = Desired::default();
     desired.hooks = target.hooks.clone();
+    desired.helm_rollback = target.helm.clone();
     for object in &target.objects {
         let object = DesiredObject {
             body: object.body.clone(),
@@ -264,6 +265,9 @@ pub async fn uninstall(
             hooks::run(&mut applier, &latest.hooks, "post-delete", timeout, &ran).await.map_err(|e| {
                 e.stopped(format!("{name}'s objects were deleted, but a post-delete hook failed; its records are kept, so rerunning `airlock uninstall {name}` runs its hooks again"))
             })?;
+        }
+        for chart in &latest.helm {
+            helm::remove(client, chart).await?;
         }
         release::trim(client, &history, 0).await;
         release::remove(client, latest).await?;

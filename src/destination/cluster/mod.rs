@@ -10,6 +10,7 @@
 pub mod apply;
 mod converge;
 mod dry_run;
+pub mod helm;
 pub mod hooks;
 pub mod kubeconfig;
 pub mod lifecycle;

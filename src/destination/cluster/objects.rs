@@ -5,6 +5,7 @@
 //! (Namespaces, CRDs) and the rest in Helm's install order.
 //! Reads the bundle and renders; never talks to the cluster.
 
+use super::helm::{self, HelmChart, HelmRef};
 use super::hooks::Hook;
 use super::lifecycle::RenderedAs;
 use super::relocate::{kinds_with_pull_secrets, name_pull_secret_in_spec, pull_secret, relocate_images, Relocation};
@@ -78,6 +79,10 @@ pub struct Desired {
     pub without_pull_secret: Vec<String>,
     /// Charts' namespaces, made unless the bundle declares them itself.
     implied_namespaces: Vec<DesiredObject>,
+    /// Each chart's Helm release record, written once it is applied.
+    pub helm: Vec<HelmChart>,
+    /// In a rollback: the Helm release revisions to restore.
+    pub helm_rollback: Vec<HelmRef>,
 }
 
 impl Desired {
@@ -160,7 +165,8 @@ fn chart_objects(
         is_upgrade: rendered_as.is_upgrade,
         revision: i64::from(rendered_as.revision),
     };
-    let rendered = render(&loaded, chart_values(reader, chart)?, &options)
+    let config = chart_values(reader, chart)?;
+    let rendered = render(&loaded, config.clone(), &options)
         .map_err(|e| ClusterError::Render { chart: chart.name.clone(), source: Box::new(e) })?;
     let chart_origin = format!("chart {}", chart.name);
     // Each object names its template (`chart web, web/templates/cm.yaml`),
@@ -181,16 +187,21 @@ fn chart_objects(
         }
     }
     let (regular, hooks) = manifests::sort(&rendered);
+    let mut helm_manifest = String::new();
     for manifest in regular {
         let origin = format!("{chart_origin}, {}", manifest.source);
-        for body in parse_documents(&manifest.text, &origin)? {
+        helm_manifest.push_str(&format!("---\n# Source: {}\n{}\n", manifest.source, manifest.text));
+        for mut body in parse_documents(&manifest.text, &origin)? {
+            owned_by_helm_release(&mut body, &chart.name, &namespace);
             desired.then.push(object(body, origin.clone()));
         }
     }
+    let mut helm_hooks = Vec::new();
     for hook in hooks {
         let origin = format!("{chart_origin}, {}", hook.source);
         for body in parse_documents(&hook.text, &origin)? {
             let hook = Hook::new(object(body, origin.clone()), hook.hook_events.clone());
+            helm_hooks.push(helm::hook_record(&hook, &hook_source(&origin)));
             if hook.is_run() {
                 desired.hooks.push(hook);
             } else {
@@ -198,7 +209,43 @@ fn chart_objects(
             }
         }
     }
+    desired.helm.push(HelmChart {
+        name: chart.name.clone(),
+        namespace: namespace.clone(),
+        chart: helm::chart_record(&loaded),
+        config: helm::values_json(&config),
+        manifest: helm_manifest,
+        hooks: helm_hooks,
+        notes: rendered.notes.clone().unwrap_or_default(),
+    });
     Ok(())
+}
+
+/// The template an object's origin names (`chart app, app/templates/x.yaml`).
+fn hook_source(origin: &str) -> String {
+    origin.split_once(", ").map_or(origin, |(_, path)| path).to_string()
+}
+
+/// What Helm checks before it takes an object over, and stamps on every
+/// object of a release it applies: with these, `helm upgrade` and `helm
+/// uninstall` treat the object as the release's own.
+fn owned_by_helm_release(body: &mut Value, release: &str, namespace: &str) {
+    let Some(metadata) = body.get_mut("metadata").and_then(Value::as_object_mut) else { return };
+    let labels = metadata.entry("labels").or_insert_with(|| serde_json::json!({}));
+    if labels.is_null() {
+        *labels = serde_json::json!({});
+    }
+    if let Some(labels) = labels.as_object_mut() {
+        labels.insert("app.kubernetes.io/managed-by".into(), "Helm".into());
+    }
+    let annotations = metadata.entry("annotations").or_insert_with(|| serde_json::json!({}));
+    if annotations.is_null() {
+        *annotations = serde_json::json!({});
+    }
+    if let Some(annotations) = annotations.as_object_mut() {
+        annotations.insert("meta.helm.sh/release-name".into(), release.into());
+        annotations.insert("meta.helm.sh/release-namespace".into(), namespace.into());
+    }
 }
 
 /// Everything `components` ask of the cluster whose `.Capabilities`

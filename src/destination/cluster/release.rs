@@ -54,6 +54,10 @@ pub struct Release {
     /// made and the same bundle again completes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
+    /// The Helm release revision each chart of this revision was recorded
+    /// as (in the chart's namespace, as Helm keeps it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub helm: Vec<super::helm::HelmRef>,
 }
 
 impl Release {

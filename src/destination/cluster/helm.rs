@@ -1,0 +1,309 @@
+//! The charts a bundle installs into a cluster, kept as Helm v4 releases
+//! exactly as Helm stores them (docs/helm-releases.md), so that `helm list`,
+//! `history`, `status`, `get` and `rollback` know what airlock installed: a
+//! Secret `sh.helm.release.v1.NAME.vREV` in the chart's namespace, labelled
+//! `name`, `owner=helm`, `status`, `version`, holding base64(gzip(JSON)) of
+//! the release. This module writes and reads those records only; applying
+//! the objects is the engine's.
+
+use super::ClusterError;
+use base64::Engine;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::ByteString;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+/// Helm's default `--history-max`: older revisions are deleted, never the
+/// deployed one.
+const HISTORY_MAX: usize = 10;
+
+/// One chart's release as rendered for this run: what its Helm record holds.
+#[derive(Debug, Clone)]
+pub struct HelmChart {
+    /// The release name (the chart's name in the bundle).
+    pub name: String,
+    pub namespace: String,
+    /// Helm's `chart` object: metadata, templates, values, schema, files.
+    pub chart: Value,
+    /// The values the site gave (the bundle's values files), Helm's `config`.
+    pub config: Value,
+    /// The rendered non-hook objects, `---\n# Source: PATH\nYAML\n` each.
+    pub manifest: String,
+    /// Helm's hook records.
+    pub hooks: Vec<Value>,
+    pub notes: String,
+}
+
+/// A Helm release revision, as airlock's own record points at it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HelmRef {
+    pub name: String,
+    pub namespace: String,
+    pub revision: u32,
+}
+
+/// What a new revision says it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Install,
+    Upgrade,
+}
+
+fn secret_name(name: &str, revision: u32) -> String {
+    format!("sh.helm.release.v1.{name}.v{revision}")
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+fn record_error(what: String, detail: impl std::fmt::Display) -> ClusterError {
+    ClusterError::Record { what, detail: detail.to_string() }
+}
+
+/// JSON, gzip at Helm's level 9, standard base64: the bytes Helm stores.
+fn encode(release: &Value) -> Result<Vec<u8>, ClusterError> {
+    let json = serde_json::to_vec(release).expect("a release serializes");
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(&json)
+        .and_then(|_| gzip.finish())
+        .map(|zipped| base64::prelude::BASE64_STANDARD.encode(zipped).into_bytes())
+        .map_err(|e| record_error(format!("of Helm release {}", release["name"]), e))
+}
+
+/// Reads what `encode` (or Helm) wrote; plain JSON is read too, as Helm does.
+fn decode(secret: &str, data: &[u8]) -> Result<Value, ClusterError> {
+    let bad = |detail: String| record_error(format!("Helm release Secret {secret}"), detail);
+    let bytes = base64::prelude::BASE64_STANDARD.decode(data).map_err(|e| bad(e.to_string()))?;
+    let json = if bytes.starts_with(&[0x1f, 0x8b, 0x08]) {
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(bytes.as_slice()).read_to_end(&mut text).map_err(|e| bad(e.to_string()))?;
+        text
+    } else {
+        bytes
+    };
+    serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))
+}
+
+fn secrets(client: &kube::Client, namespace: &str) -> Api<Secret> {
+    Api::namespaced(client.clone(), namespace)
+}
+
+/// Every revision of release `name` in `namespace`, oldest first.
+async fn revisions(client: &kube::Client, namespace: &str, name: &str) -> Result<Vec<(u32, Value)>, ClusterError> {
+    let selector = ListParams::default().labels(&format!("name={name},owner=helm"));
+    let listed = secrets(client, namespace)
+        .list(&selector)
+        .await
+        .map_err(|e| super::api_failure(e, || format!("the Helm releases {name} in namespace {namespace}")))?;
+    let mut found = Vec::new();
+    for secret in listed.items {
+        let secret_name = secret.metadata.name.clone().unwrap_or_default();
+        let Some(data) = secret.data.as_ref().and_then(|d| d.get("release")) else { continue };
+        let release = decode(&secret_name, &data.0)?;
+        let revision = release["version"].as_u64().unwrap_or_default() as u32;
+        found.push((revision, release));
+    }
+    found.sort_by_key(|(revision, _)| *revision);
+    Ok(found)
+}
+
+/// Writes revision `release.version` of the release, replacing a Secret of
+/// that name (as Helm's updates replace it whole).
+async fn put(client: &kube::Client, release: &Value) -> Result<(), ClusterError> {
+    let (name, namespace) =
+        (release["name"].as_str().unwrap_or_default(), release["namespace"].as_str().unwrap_or_default());
+    let revision = release["version"].as_u64().unwrap_or_default() as u32;
+    let status = release["info"]["status"].as_str().unwrap_or_default();
+    let secret_name = secret_name(name, revision);
+    let secret = Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some(secret_name.clone()),
+            namespace: Some(namespace.into()),
+            labels: Some(BTreeMap::from([
+                ("name".to_string(), name.to_string()),
+                ("owner".to_string(), "helm".to_string()),
+                ("status".to_string(), status.to_string()),
+                ("version".to_string(), revision.to_string()),
+                ("modifiedAt".to_string(), chrono::Utc::now().timestamp().to_string()),
+            ])),
+            ..Default::default()
+        },
+        type_: Some("helm.sh/release.v1".into()),
+        data: Some(BTreeMap::from([("release".to_string(), ByteString(encode(release)?))])),
+        ..Default::default()
+    };
+    let api = secrets(client, namespace);
+    let failed = |e| super::api_failure(e, || format!("Secret {namespace}/{secret_name}"));
+    match api.get_opt(&secret_name).await.map_err(failed)? {
+        Some(existing) => {
+            let mut replacement = secret;
+            replacement.metadata.resource_version = existing.metadata.resource_version;
+            api.replace(&secret_name, &PostParams::default(), &replacement).await.map_err(failed)?;
+        }
+        None => {
+            api.create(&PostParams::default(), &secret).await.map_err(failed)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records `chart` as the new deployed revision of its release: the one
+/// deployed before becomes `superseded`, and the oldest beyond Helm's
+/// history limit are deleted.
+pub async fn record(client: &kube::Client, chart: &HelmChart, written: Written) -> Result<HelmRef, ClusterError> {
+    let history = revisions(client, &chart.namespace, &chart.name).await?;
+    let revision = history.last().map_or(1, |(last, _)| last + 1);
+    let first_deployed = history.first().map(|(_, r)| r["info"]["first_deployed"].clone());
+    let time = now();
+    let description = match written {
+        Written::Install if history.is_empty() => "Install complete",
+        _ => "Upgrade complete",
+    };
+    let release = json!({
+        "name": chart.name,
+        "info": {
+            "first_deployed": first_deployed.unwrap_or_else(|| Value::String(time.clone())),
+            "last_deployed": time,
+            "description": description,
+            "status": "deployed",
+            "notes": chart.notes,
+        },
+        "chart": chart.chart,
+        // No values given: none, as Helm writes it (`helm get values`: null).
+        "config": if chart.config.as_object().is_some_and(|c| c.is_empty()) { Value::Null } else { chart.config.clone() },
+        "manifest": chart.manifest,
+        "hooks": chart.hooks,
+        "version": revision,
+        "namespace": chart.namespace,
+        "apply_method": "ssa",
+    });
+    deploy(client, release, history).await
+}
+
+/// Rolls the release `target` points at back to that revision, as `helm
+/// rollback` does: a new revision with the target's chart, values,
+/// manifest and hooks, and `Rollback to N`.
+pub async fn roll_back(client: &kube::Client, target: &HelmRef) -> Result<HelmRef, ClusterError> {
+    let history = revisions(client, &target.namespace, &target.name).await?;
+    let Some((_, old)) = history.iter().find(|(revision, _)| *revision == target.revision) else {
+        return Err(record_error(
+            format!("of Helm release {} in namespace {}", target.name, target.namespace),
+            format!("revision {} is gone (trimmed, or deleted by hand), so it cannot be restored", target.revision),
+        ));
+    };
+    let revision = history.last().map_or(1, |(last, _)| last + 1);
+    let time = now();
+    let mut release = old.clone();
+    release["version"] = json!(revision);
+    release["info"] = json!({
+        "first_deployed": history[0].1["info"]["first_deployed"],
+        "last_deployed": time,
+        "description": format!("Rollback to {}", target.revision),
+        "status": "deployed",
+        "notes": old["info"]["notes"],
+        "rollback_revision": target.revision,
+    });
+    deploy(client, release, history).await
+}
+
+/// Writes `release` as deployed, supersedes the revisions deployed before
+/// it, and trims the history.
+async fn deploy(client: &kube::Client, release: Value, history: Vec<(u32, Value)>) -> Result<HelmRef, ClusterError> {
+    put(client, &release).await?;
+    for (_, mut old) in history.iter().filter(|(_, r)| r["info"]["status"] == "deployed").cloned() {
+        old["info"]["status"] = json!("superseded");
+        put(client, &old).await?;
+    }
+    let name = release["name"].as_str().unwrap_or_default().to_string();
+    let namespace = release["namespace"].as_str().unwrap_or_default().to_string();
+    let revision = release["version"].as_u64().unwrap_or_default() as u32;
+    // Helm keeps HISTORY_MAX revisions, the new one included.
+    let excess = (history.len() + 1).saturating_sub(HISTORY_MAX);
+    for (old, _) in history.iter().take(excess) {
+        let _ = secrets(client, &namespace).delete(&secret_name(&name, *old), &DeleteParams::default()).await;
+    }
+    Ok(HelmRef { name, namespace, revision })
+}
+
+/// Deletes every revision of the release, as `helm uninstall` does.
+pub async fn remove(client: &kube::Client, release: &HelmRef) -> Result<(), ClusterError> {
+    let selector = ListParams::default().labels(&format!("name={},owner=helm", release.name));
+    secrets(client, &release.namespace).delete_collection(&DeleteParams::default(), &selector).await.map_err(|e| {
+        super::api_failure(e, || format!("the Helm release {} in namespace {}", release.name, release.namespace))
+    })?;
+    Ok(())
+}
+
+/// Template data as JSON (`to_json` writes it as Go's json.Marshal does).
+pub fn values_json(values: &crate::chart::template::Map) -> Value {
+    let map = crate::chart::template::Value::Map(std::rc::Rc::new(std::cell::RefCell::new(values.clone())));
+    serde_json::from_str(&crate::chart::template::convert::to_json(&map)).unwrap_or(Value::Null)
+}
+
+/// Helm's `chart` object for a loaded chart: metadata (Chart.yaml), the
+/// templates, values.yaml, the schema and the other files, each file's
+/// bytes in base64 as Go writes `[]byte`. Subcharts are not stored (as in
+/// Helm's own records).
+pub fn chart_record(chart: &crate::chart::load::Chart) -> Value {
+    let base64 = |data: &[u8]| base64::prelude::BASE64_STANDARD.encode(data);
+    let file = |(name, data): (&String, &Vec<u8>)| json!({"name": name, "data": base64(data)});
+    let special = ["values.yaml", "values.schema.json", "Chart.lock", "requirements.yaml", "requirements.lock"];
+    json!({
+        "metadata": values_json(&chart.metadata),
+        "lock": null,
+        "templates": chart.files.iter().filter(|(name, _)| name.starts_with("templates/")).map(file).collect::<Vec<_>>(),
+        "values": if chart.values.is_empty() { Value::Null } else { values_json(&chart.values) },
+        "schema": chart.files.get("values.schema.json").map(|data| Value::String(base64(data))),
+        "schemamodtime": "0001-01-01T00:00:00Z",
+        "files": chart
+            .files
+            .iter()
+            .filter(|(name, _)| !name.starts_with("templates/") && !special.contains(&name.as_str()))
+            .map(file)
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// Helm's record of one hook; `path` is its template (`app/templates/x.yaml`).
+pub fn hook_record(hook: &super::hooks::Hook, path: &str) -> Value {
+    let object = &hook.object;
+    let mut record = json!({
+        "name": object.name(),
+        "kind": object.kind(),
+        "path": path,
+        "manifest": serde_saphyr::to_string(&object.body).unwrap_or_default(),
+        "events": hook.events,
+        "last_run": {"phase": ""},
+    });
+    if hook.weight != 0 {
+        record["weight"] = json!(hook.weight);
+    }
+    if !hook.delete_policies.is_empty() {
+        record["delete_policies"] = json!(hook.delete_policies);
+    }
+    record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_stored_as_helm_stores_them() {
+        let release = json!({"name": "app", "info": {"status": "deployed"}, "version": 3, "manifest": "<&>"});
+        let stored = encode(&release).unwrap();
+        // Standard base64 of gzip (level 9, no name, OS unknown).
+        let zipped = base64::prelude::BASE64_STANDARD.decode(&stored).unwrap();
+        assert_eq!(&zipped[..4], &[0x1f, 0x8b, 0x08, 0x00]);
+        assert_eq!(zipped[8], 2, "XFL of the best compression");
+        assert_eq!(decode("s", &stored).unwrap(), release);
+        // Plain JSON in base64 is read too, as Helm reads it.
+        let plain = base64::prelude::BASE64_STANDARD.encode(serde_json::to_vec(&release).unwrap());
+        assert_eq!(decode("s", plain.as_bytes()).unwrap(), release);
+        assert!(decode("s", b"not base64!").is_err());
+        assert_eq!(secret_name("app", 3), "sh.helm.release.v1.app.v3");
+    }
+}
