@@ -329,3 +329,49 @@ fn a_bundles_chart_is_a_helm_release_through_its_life() {
     assert!(site.configmap().is_none(), "the ConfigMap went with the release");
     site.plane.kubectl_ok(&["delete", "namespace", &ns, "--wait=false"]);
 }
+
+/// A release that `helm install` made, then airlock, Helm and airlock again
+/// taking turns on it: each sees the other's revisions, adopts its
+/// objects, and applies over them without field conflicts (airlock applies
+/// a chart's objects as Helm does).
+#[test]
+fn helm_and_airlock_take_turns_on_one_release() {
+    let Some(helm) = helm_binary() else { return };
+    let site = Site::new("helmturns", helm);
+    let bundle = |version: &str, greeting: &str| site.bundle(version, greeting);
+    let chart = |bundle: &std::path::Path| bundle.parent().unwrap().join("chart").to_str().unwrap().to_string();
+    let greeting = || site.configmap().map(|cm| cm["data"]["greeting"].clone());
+    let last = || site.history().last().cloned().unwrap();
+
+    let v1 = bundle("1.0.0", "one");
+    site.helm_ok(&["install", RELEASE, &chart(&v1), "--create-namespace"]);
+    assert_eq!(greeting(), Some(json!("one")));
+    // airlock takes the release over: Helm's objects are the chart's own.
+    site.airlock_ok(&["install", bundle("2.0.0", "two").to_str().unwrap()]);
+    let history = site.history();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!((history[0].0, history[0].1.as_str()), (1, "superseded"), "{history:?}");
+    assert_eq!(history[1], (2, "deployed".into(), "app-2.0.0".into(), "Upgrade complete".into()));
+    assert_eq!(greeting(), Some(json!("two")));
+    // Helm upgrades what airlock applied: no conflict over its fields.
+    let v3 = bundle("3.0.0", "three");
+    site.helm_ok(&["upgrade", RELEASE, &chart(&v3)]);
+    assert_eq!((last().0, last().1.as_str(), last().2.as_str()), (3, "deployed", "app-3.0.0"));
+    assert_eq!(greeting(), Some(json!("three")));
+    // And airlock upgrades what Helm applied.
+    site.airlock_ok(&["upgrade", bundle("4.0.0", "four").to_str().unwrap()]);
+    assert_eq!((last().0, last().1.as_str(), last().2.as_str()), (4, "deployed", "app-4.0.0"));
+    assert_eq!(greeting(), Some(json!("four")));
+    // Helm rolls back to airlock's revision 2; airlock upgrades from there.
+    site.helm_ok(&["rollback", RELEASE, "2"]);
+    assert_eq!(last(), (5, "deployed".into(), "app-2.0.0".into(), "Rollback to 2".into()));
+    assert_eq!(greeting(), Some(json!("two")));
+    site.airlock_ok(&["upgrade", bundle("5.0.0", "five").to_str().unwrap()]);
+    assert_eq!((last().0, last().1.as_str(), last().2.as_str()), (6, "deployed", "app-5.0.0"));
+    assert_eq!(greeting(), Some(json!("five")));
+    let statuses: Vec<String> = site.history().into_iter().map(|(_, status, _, _)| status).collect();
+    assert_eq!(statuses.iter().filter(|s| *s == "deployed").count(), 1, "{statuses:?}");
+    site.airlock_ok(&["uninstall", &site.release]);
+    assert_eq!(site.helm_json(&["list"]), json!([]));
+    assert_eq!(greeting(), None);
+}

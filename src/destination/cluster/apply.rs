@@ -19,6 +19,25 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 pub const FIELD_MANAGER: &str = "airlock";
+/// The field manager Helm's CLI applies with (its binary's name).
+pub const HELM_FIELD_MANAGER: &str = "helm";
+
+/// Whether every conflict an apply was refused for is with airlock's own
+/// field manager (`conflicts with "airlock"`), not with someone else.
+fn only_our_own(message: &str) -> bool {
+    // `Apply failed with 1 conflict: conflict with "m": .f` or, for
+    // several, `... conflicts with "m" using v1: ...`.
+    let mut managers = Vec::new();
+    let mut rest = message;
+    while let Some(at) = rest.find(" with \"") {
+        let before = &rest[..at];
+        rest = &rest[at + " with \"".len()..];
+        if before.ends_with("conflict") || before.ends_with("conflicts") {
+            managers.push(rest.split('"').next().unwrap_or_default());
+        }
+    }
+    !managers.is_empty() && managers.iter().all(|m| *m == FIELD_MANAGER)
+}
 
 /// How often an object the cluster cannot admit yet is applied again.
 const RETRY: Duration = Duration::from_secs(1);
@@ -295,7 +314,10 @@ impl Applier {
             detail: format!("not a Kubernetes object: {e}"),
         })?;
         let api = self.api(resource, namespace.as_deref());
-        let mut params = PatchParams::apply(FIELD_MANAGER);
+        // A chart's objects are a Helm release's: applied as Helm applies
+        // them, so that `helm upgrade` and airlock share their fields.
+        let helm_owned = object.body.pointer("/metadata/annotations/meta.helm.sh~1release-name").is_some();
+        let mut params = PatchParams::apply(if helm_owned { HELM_FIELD_MANAGER } else { FIELD_MANAGER });
         params.force = self.force_conflicts;
         params.dry_run = self.dry_run;
         let place = namespace.as_deref().map(|ns| format!(" in namespace {ns}")).unwrap_or_default();
@@ -307,6 +329,12 @@ impl Applier {
                 Err(e) => return Err(api_failure(e, described)),
             };
             if status.code == 409 && status.reason == "Conflict" {
+                // Fields airlock itself applied before it applied charts as
+                // Helm does are its own to take over.
+                if helm_owned && !params.force && only_our_own(&status.message) {
+                    params.force = true;
+                    continue;
+                }
                 return Err(ClusterError::Conflict { object: described(), detail: status.message });
             }
             let webhook =
@@ -401,5 +429,21 @@ impl Applier {
             poll.sleep(deadline).await;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_only_with_airlock_itself_are_told_apart() {
+        assert!(only_our_own(r#"Apply failed with 1 conflict: conflict with "airlock": .data.greeting"#));
+        assert!(only_our_own(r#"Apply failed with 2 conflicts: conflicts with "airlock": - .data.a - .data.b"#));
+        assert!(!only_our_own(r#"Apply failed with 1 conflict: conflict with "helm": .data.greeting"#));
+        assert!(!only_our_own(
+            r#"Apply failed with 2 conflicts: conflicts with "airlock": .a conflicts with "kube-controller-manager" with subresource "scale": .spec.replicas"#
+        ));
+        assert!(!only_our_own("the server could not find the requested resource"));
     }
 }

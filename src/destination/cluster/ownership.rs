@@ -39,6 +39,10 @@ pub async fn conflicts(
     let mut found = Vec::new();
     for (target, existing) in applier.get_existing(objects).await? {
         let owner = existing.pointer(&format!("/metadata/annotations/{}", ANNOTATION.replace('/', "~1")));
+        if same_helm_release(objects, &target, &existing) {
+            // `helm install` made it for the release the bundle's chart is.
+            continue;
+        }
         match owner.and_then(Value::as_str) {
             Some(owner) if owner == release => {}
             Some(owner) => found.push(format!(
@@ -51,4 +55,24 @@ pub async fn conflicts(
         }
     }
     Ok(found)
+}
+
+/// Whether `existing` belongs to the Helm release that the desired object
+/// for `target` is part of: the same release name and namespace, as Helm
+/// checks before it adopts an object.
+fn same_helm_release(objects: &[DesiredObject], target: &ResourceRef, existing: &Value) -> bool {
+    let helm = |body: &Value| {
+        let annotation =
+            |key: &str| body.pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1"))).cloned();
+        let managed =
+            body.pointer("/metadata/labels/app.kubernetes.io~1managed-by").and_then(Value::as_str) == Some("Helm");
+        managed.then(|| (annotation("meta.helm.sh/release-name"), annotation("meta.helm.sh/release-namespace")))
+    };
+    let desired = objects.iter().find(|o| o.kind() == target.kind && o.name() == target.name);
+    match (desired.and_then(|o| helm(&o.body)), helm(existing)) {
+        (Some((Some(name), namespace)), Some((Some(found), found_namespace))) => {
+            name == found && namespace == found_namespace
+        }
+        _ => false,
+    }
 }
