@@ -226,7 +226,8 @@ fn a_failed_upgrade_is_said_and_its_rerun_converges() {
         "2.0.0",
         &[("cm.yaml", &cm("2")), ("svc.yaml", &service("70000")), ("deploy.yaml", &deployment(1, "", ""))],
     );
-    let err = site.fails(&["upgrade", bad.to_str().unwrap()]);
+    // Kept as it stopped (by default it would be rolled back).
+    let err = site.fails(&["upgrade", bad.to_str().unwrap(), "--no-rollback-on-failure"]);
     assert!(err.contains("the cluster refused Service web") && err.contains("70000"), "{err}");
     assert!(
         err.contains("stopped after 2 of 4 objects") && err.contains("rerunning after the fix completes it"),
@@ -251,6 +252,49 @@ fn a_failed_upgrade_is_said_and_its_rerun_converges() {
 
 /// A custom resource the CRD's schema refuses: the error names the object
 /// and the chart template it came from.
+/// By default a run that fails part-way returns the cluster to where it
+/// was: an upgrade to the last good revision (what the failed version
+/// added is deleted, what it changed restored), a first install to
+/// nothing. History shows the failure and the way back.
+#[test]
+fn a_failed_run_is_rolled_back_by_default() {
+    let site = Site::new("atomic");
+    let cm = |name: &str, value: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{v: '{value}'}}\n")
+    };
+    let service = |port: &str| {
+        format!("apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec: {{selector: {{app: web}}, ports: [{{port: {port}}}]}}\n")
+    };
+    let v1 = site.bundle("1.0.0", &[("cm.yaml", &cm("settings", "1")), ("svc.yaml", &service("80"))]);
+    site.ok(&["install", v1.to_str().unwrap()]);
+    // 2.0.0 changes a ConfigMap, adds one, then brings a port the server refuses.
+    let bad = site.bundle(
+        "2.0.0",
+        &[("cm.yaml", &cm("settings", "2")), ("extra.yaml", &cm("extra", "2")), ("svc.yaml", &service("70000"))],
+    );
+    let err = site.fails(&["upgrade", bad.to_str().unwrap()]);
+    assert!(err.contains("the cluster refused Service web") && err.contains("70000"), "{err}");
+    assert!(err.contains("2.0.0 failed, so the release was returned to revision 1"), "{err}");
+    assert_eq!(site.object("/api/v1/namespaces/NS/configmaps/settings")["data"]["v"], "1");
+    assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/extra", site.ns)).is_none(), "extra left");
+    assert_eq!(site.object("/api/v1/namespaces/NS/services/web")["spec"]["ports"][0]["port"], 80);
+    let history = site.airlock.ok(&["history", &site.release, "--kubeconfig", site.kubeconfig.to_str().unwrap()]);
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines.len(), 3, "{history}");
+    assert!(lines[1].contains("upgrade") && lines[1].contains("failed"), "{history}");
+    assert!(lines[2].contains("rollback to 1") && lines[2].contains("1.0.0"), "{history}");
+    site.done();
+
+    // A first install that fails leaves nothing behind, records included.
+    let site = Site::new("atomicfirst");
+    let bad = site.bundle("1.0.0", &[("cm.yaml", &cm("settings", "1")), ("svc.yaml", &service("70000"))]);
+    let err = site.fails(&["install", bad.to_str().unwrap()]);
+    assert!(err.contains("returned to nothing: what it applied was removed"), "{err}");
+    assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/settings", site.ns)).is_none());
+    let out = site.run(&["history", &site.release]);
+    assert!(!out.status.success(), "no record is left: {}", String::from_utf8_lossy(&out.stdout));
+}
+
 #[test]
 fn schema_errors_name_the_object_and_its_template() {
     let site = Site::new("schema");
@@ -261,7 +305,7 @@ fn schema_errors_name_the_object_and_its_template() {
     std::fs::create_dir_all(d.join("chart/crds")).unwrap();
     std::fs::write(d.join("chart/crds/gadget.yaml"), &crd).unwrap();
     let bundle = site.bundle("1.0.0", &[("gadget.yaml", &cr)]);
-    let err = site.fails(&["install", bundle.to_str().unwrap()]);
+    let err = site.fails(&["install", bundle.to_str().unwrap(), "--no-rollback-on-failure"]);
     assert!(err.contains("the cluster refused Gadget g1 (from chart app, app/templates/gadget.yaml)"), "{err}");
     assert!(err.contains(".spec.size: expected numeric"), "{err}");
     site.done();

@@ -429,7 +429,7 @@ fn refusals_name_the_object_and_say_what_was_recorded() {
     let spec = test_spec("components:\n  - name: app\n    manifests: [app.yaml]\n");
     let bad = dir.join("bad/bad.airlock");
     v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
-    let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned"], &kubeconfig);
+    let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned", "--no-rollback-on-failure"], &kubeconfig);
     assert!(
         err.contains(&format!(
             "the cluster refused Deployment api (from manifests app.yaml (component app)) in namespace {ns}"
@@ -505,7 +505,10 @@ fn refusals_name_the_object_and_say_what_was_recorded() {
     };
     let after = format!("/api/v1/namespaces/{ns}/configmaps/after");
     with_failing_hook("Job", "fail", "pre-install");
-    let err = v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned", "--timeout", "60s"], &kubeconfig);
+    let err = v.fails(
+        &["install", bad.to_str().unwrap(), "--allow-unsigned", "--timeout", "60s", "--no-rollback-on-failure"],
+        &kubeconfig,
+    );
     assert!(
         err.contains(
             "chart pre-install hook Job fail (from chart bad, bad/templates/job.yaml) failed: Job has reached the specified backoff limit"

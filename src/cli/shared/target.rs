@@ -156,6 +156,11 @@ pub struct InstallArgs {
     /// but that airlock did not make (uninstalling the bundle deletes them).
     #[arg(long)]
     adopt: bool,
+    /// In a cluster: when the run fails part-way, leave the cluster as it
+    /// stopped (to look at it) instead of returning it to the last good
+    /// revision (a first install: removing what it applied).
+    #[arg(long)]
+    no_rollback_on_failure: bool,
     #[command(flatten)]
     trust: TrustArgs,
 }
@@ -166,8 +171,14 @@ impl InstallArgs {
     pub fn options(self) -> Result<InstallOptions> {
         let target = match self.target.target()? {
             Target::Node(node) => {
-                if self.dry_run || self.adopt {
-                    let flag = if self.dry_run { "--dry-run" } else { "--adopt" };
+                if self.dry_run || self.adopt || self.no_rollback_on_failure {
+                    let flag = if self.dry_run {
+                        "--dry-run"
+                    } else if self.adopt {
+                        "--adopt"
+                    } else {
+                        "--no-rollback-on-failure"
+                    };
                     usage!("{flag} applies to a cluster (without --k3s)");
                 }
                 let setup = NodeSetup {
@@ -213,6 +224,7 @@ impl InstallArgs {
             dry_run: self.dry_run,
             adopt: self.adopt,
             force_conflicts: self.target.force_conflicts,
+            rollback_on_failure: !self.no_rollback_on_failure,
         })
     }
 }

@@ -30,6 +30,10 @@ pub(crate) struct Record<'a> {
     pub(crate) action: String,
     /// The chart hook events run before and after the objects are applied.
     pub(crate) hook_events: Option<(&'static str, &'static str)>,
+    /// A run that stops part-way is recorded as a failed revision even
+    /// over an installed one (for the rollback that follows to know what
+    /// it applied); else only a first install is.
+    pub(crate) record_failure: bool,
 }
 
 /// How long chart hooks may take, and whether and how long to wait for
@@ -149,7 +153,9 @@ pub(crate) async fn converge(
     let hooks_run =
         match apply_in_order(&mut applier, &desired, record.hook_events, waits.hooks, &mut applied, progress).await {
             Ok(hooks_run) => hooks_run,
-            Err(e) => return Err(stopped(&mut applier, release, &desired, history, &applied, e).await),
+            Err(e) => {
+                return Err(stopped(&mut applier, release, &desired, history, &applied, e, record.record_failure).await)
+            }
         };
     for (object, resource) in release.objects.iter_mut().zip(&applied) {
         if let Some(ns) = &resource.namespace {
@@ -259,11 +265,12 @@ async fn stopped(
     history: &[Release],
     applied: &[ResourceRef],
     cause: ClusterError,
+    record_failure: bool,
 ) -> ClusterError {
     let (name, version) = (release.name.clone(), release.version.clone());
     let (done, total) = (applied.len(), desired.first.len() + desired.then.len());
     let installed_before = history.iter().any(|r| r.failed.is_none());
-    if installed_before || applied.is_empty() {
+    if (installed_before && !record_failure) || applied.is_empty() {
         return cause.stopped(format!(
             "{name} {version} stopped after {done} of {total} objects; no revision was recorded, so rerunning after the fix completes it"
         ));

@@ -70,6 +70,10 @@ pub struct InstallRun<'a> {
     pub adopt: bool,
     /// Take over fields that other field managers set (adopting does too).
     pub force_conflicts: bool,
+    /// On a failure part-way, return to the last revision that did not fail
+    /// (a first install: remove what it applied), as Helm's
+    /// `--rollback-on-failure` does; else leave the cluster as it stopped.
+    pub rollback_on_failure: bool,
 }
 
 /// Which revision an install or upgrade will be, found before the bundle
@@ -142,11 +146,51 @@ pub async fn install(
     if !taken.is_empty() {
         return Err(ClusterError::Taken { name: name.into(), version: version.into(), taken });
     }
-    let record = Record { name, version, digest, revision, action, hook_events: Some(hook_events) };
+    let record_failure = run.rollback_on_failure;
+    let record = Record { name, version, digest, revision, action, hook_events: Some(hook_events), record_failure };
     if run.dry_run {
         return dry_run::dry_run(applier, record, desired, &history, progress).await;
     }
-    converge(applier, record, desired, &history, run.keep, run.waits, progress).await
+    let hooks_timeout = run.waits.hooks;
+    let failure = match converge(applier, record, desired, &history, run.keep, run.waits, progress).await {
+        Err(failure) if run.rollback_on_failure => failure,
+        done => return done,
+    };
+    // Nothing applied, nothing recorded: the cluster is as it was.
+    let recorded = release::list(client, name).await?;
+    let state = |r: &Release| (r.revision, r.failed.is_some());
+    if recorded.last().map(state) == history.last().map(state) {
+        return Err(failure);
+    }
+    // Back to what was there: the last revision that did not fail, or
+    // nothing at all for a first install.
+    let back = history.iter().rev().find(|r| r.failed.is_none()).map(|r| r.revision);
+    let back_to = match back {
+        Some(good) => {
+            progress("Rolling back", &format!("{name} to revision {good}, as {version} failed"));
+            let waits = Waits { hooks: hooks_timeout, ready: None };
+            rollback(client, name, Some(good), run.keep, waits, run.force_conflicts, progress).await.map(|_| ())
+        }
+        None => {
+            progress("Removing", &format!("what the failed install of {name} {version} applied"));
+            match uninstall(client, name, false, hooks_timeout, progress).await {
+                Ok(gone) if gone.failed.is_empty() => Ok(()),
+                Ok(gone) => Err(ClusterError::Refused {
+                    object: gone.failed.iter().map(|(r, _)| r.to_string()).collect::<Vec<_>>().join(", "),
+                    detail: "could not be deleted".into(),
+                }),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    Err(match back_to {
+        Ok(()) => ClusterError::RolledBack { name: name.into(), version: version.into(), to: back, cause: Box::new(failure) },
+        Err(also) => failure.stopped(format!(
+            "{name} {version} failed, and rolling back failed too ({}); rerun the rollback with `airlock rollback {name}`{}",
+            also,
+            back.map(|r| format!(" --to {r}")).unwrap_or_default()
+        )),
+    })
 }
 
 /// Applies an earlier revision again (`to`, default: the one before the
@@ -198,6 +242,7 @@ pub async fn rollback(
         revision: current.revision + 1,
         action: format!("rollback to {wanted}"),
         hook_events: Some(("pre-rollback", "post-rollback")),
+        record_failure: false,
     };
     let applier = Applier::new(client.clone(), false).force_conflicts(force_conflicts);
     converge(applier, record, desired, &history, keep, waits, progress).await

@@ -78,6 +78,7 @@ pub(super) fn put(
         dry_run: setup.dry_run,
         adopt: setup.adopt,
         force_conflicts: setup.force_conflicts,
+        rollback_on_failure: setup.rollback_on_failure,
     };
     let report = runtime.block_on(async {
         let plan = lifecycle::plan(&client, &run).await?;

@@ -62,6 +62,8 @@ pub struct ClusterSetup {
     pub adopt: bool,
     /// Take over fields that other field managers set (adopting does too).
     pub force_conflicts: bool,
+    /// On a failure part-way, return to the last good revision.
+    pub rollback_on_failure: bool,
 }
 
 /// What the op says as it goes: each step done, and warnings before
