@@ -2,37 +2,7 @@
 //! loopback port) and from an OCI registry (a real docker-registry).
 
 use crate::support::*;
-use std::process::{Command, Stdio};
-
-struct HttpServer {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `command`, a server that listens on 127.0.0.1:`port`.
-fn start_http(mut command: Command, port: u16) -> HttpServer {
-    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "{command:?} did not start");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    HttpServer { child, url: format!("http://127.0.0.1:{port}") }
-}
-
-fn serve_dir(dir: &std::path::Path) -> HttpServer {
-    let port = free_port();
-    let mut command = Command::new("python3");
-    command.args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()]).current_dir(dir);
-    start_http(command, port)
-}
+use std::process::Command;
 
 fn chart_tgz(name: &str, version: &str) -> Vec<u8> {
     let chart_yaml = format!("apiVersion: v2\nname: {name}\nversion: {version}\n");
@@ -55,7 +25,7 @@ fn chart_from_helm_repository_is_pinned_and_checked() {
         )
     };
     std::fs::write(repo.path().join("index.yaml"), index(&sha256_hex(&tgz))).unwrap();
-    let server = serve_dir(repo.path());
+    let server = HttpServer::serve_dir(repo.path());
 
     let work = tempfile::tempdir().unwrap();
     let spec = write_spec(
@@ -97,11 +67,10 @@ fn chart_from_helm_repository_is_pinned_and_checked() {
 /// A chart repository server that logs who asked for what, and with
 /// `login` ("user:password") refuses requests without it.
 fn serve_repo(dir: &std::path::Path, log: &std::path::Path, login: Option<&str>) -> HttpServer {
-    let port = free_port();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chart_repo_server.py");
     let mut command = Command::new("python3");
-    command.arg(script).arg(dir).arg(port.to_string()).arg(log).args(login);
-    start_http(command, port)
+    command.arg(script).arg(dir).arg("0").arg(log).args(login);
+    HttpServer::start(command)
 }
 
 #[test]
@@ -465,7 +434,7 @@ fn dependencies_from_a_helm_repository_and_a_path_are_vendored() {
         ));
     }
     std::fs::write(repo.path().join("index.yaml"), format!("apiVersion: v1\nentries:\n  sub:\n{entries}")).unwrap();
-    let server = serve_dir(repo.path());
+    let server = HttpServer::serve_dir(repo.path());
 
     let work = tempfile::tempdir().unwrap();
     let local = work.path().join("local");

@@ -7,39 +7,6 @@
 //! tool read them; so does airlock, with the same errors as without them.
 
 use crate::support::*;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-/// `python3 -m http.server` over a directory, killed by its PID on drop.
-struct HttpServer {
-    child: Child,
-    url: String,
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve_dir(dir: &Path) -> HttpServer {
-    let port = free_port();
-    let child = Command::new("python3")
-        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = HttpServer { child, url: format!("http://127.0.0.1:{port}") };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "the HTTP server did not start");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    server
-}
 
 /// `n` commented-out list entries at `indent`, three lines each.
 fn commented(indent: &str, n: usize) -> String {
@@ -79,7 +46,7 @@ fn create_reads_files_with_long_comment_blocks() {
         ),
     )
     .unwrap();
-    let server = serve_dir(repo.path());
+    let server = HttpServer::serve_dir(repo.path());
 
     // A chart directory whose Chart.yaml lists a dependency after a long
     // block of commented-out ones.

@@ -17,6 +17,47 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// An HTTP server the test starts (`python3 -m http.server`, or a script
+/// of tests/fixtures that prints `port N` first), on a port the kernel
+/// picks for it: no other test can take that port between its choice and
+/// the bind. Killed by its PID on drop.
+pub struct HttpServer {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl HttpServer {
+    /// `python3 -m http.server` over `dir`.
+    pub fn serve_dir(dir: &Path) -> HttpServer {
+        let mut command = Command::new("python3");
+        command.args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "0"]).current_dir(dir);
+        HttpServer::start(command)
+    }
+
+    /// Starts `command`, told to listen on port 0, and reads the port it
+    /// got from the first line it prints (`... port N ...`).
+    pub fn start(mut command: Command) -> HttpServer {
+        use std::io::BufRead;
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .and_then(|p| p.parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("{command:?} said no port: {line:?}"));
+        HttpServer { child, url: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Skips (by returning true) when a required system tool is absent; CI
 /// installs them all with scripts/install-deps.sh, where this never happens.
 pub fn missing_tool(tool: &str) -> bool {
