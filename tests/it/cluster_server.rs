@@ -93,9 +93,6 @@ fn deployment(replicas: u32, env: &str, extra_spec: &str) -> String {
     )
 }
 
-/// Server-side apply as a real API server does it: what a new version no
-/// longer declares goes from the live object (an env var, a ConfigMap
-/// key), while what another manager set stays (a key, an annotation).
 /// A chart sees its release as Helm shows it: `.Release.IsInstall` and
 /// revision 1 on install, `.Release.IsUpgrade` and the new revision on
 /// upgrade (charts branch on these: a migration Job on upgrade only).
@@ -112,6 +109,9 @@ fn charts_see_whether_they_are_installed_or_upgraded() {
     assert_eq!(seen(), serde_json::json!({"install": "false", "upgrade": "true", "revision": "3"}));
 }
 
+/// Server-side apply as a real API server does it: what a new version no
+/// longer declares goes from the live object (an env var, a ConfigMap
+/// key), while what another manager set stays (a key, an annotation).
 #[test]
 fn an_upgrade_removes_dropped_fields_and_keeps_others() {
     let site = Site::new("fields");
@@ -250,8 +250,6 @@ fn a_failed_upgrade_is_said_and_its_rerun_converges() {
     site.done();
 }
 
-/// A custom resource the CRD's schema refuses: the error names the object
-/// and the chart template it came from.
 /// By default a run that fails part-way returns the cluster to where it
 /// was: an upgrade to the last good revision (what the failed version
 /// added is deleted, what it changed restored), a first install to
@@ -293,8 +291,14 @@ fn a_failed_run_is_rolled_back_by_default() {
     assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/settings", site.ns)).is_none());
     let out = site.run(&["history", &site.release]);
     assert!(!out.status.success(), "no record is left: {}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no revision of"), "{err}");
+    let helm = site.plane.kubectl_ok(&["-n", &site.ns, "get", "secrets", "-l", "owner=helm", "-o", "name"]);
+    assert_eq!(helm.trim(), "", "no Helm record is left");
 }
 
+/// A custom resource the CRD's schema refuses: the error names the object
+/// and the chart template it came from.
 #[test]
 fn schema_errors_name_the_object_and_its_template() {
     let site = Site::new("schema");

@@ -375,3 +375,32 @@ fn helm_and_airlock_take_turns_on_one_release() {
     assert_eq!(site.helm_json(&["list"]), json!([]));
     assert_eq!(greeting(), None);
 }
+
+/// Two bundles cannot share one Helm release: another bundle whose chart
+/// has the same name and namespace is refused before anything is applied,
+/// though the objects carry that Helm release's marks.
+#[test]
+fn another_bundle_cannot_take_a_release_over() {
+    let Some(helm) = helm_binary() else { return };
+    let site = Site::new("helmtwo", helm);
+    site.airlock_ok(&["install", site.bundle("1.0.0", "one").to_str().unwrap()]);
+    let dir = site.dir.path().join("1.0.0");
+    let spec = std::fs::read_to_string(dir.join("airlock.yaml")).unwrap();
+    let other = spec.replace(&format!("name: {},", site.release), &format!("name: {}-other,", site.release));
+    assert_ne!(other, spec);
+    std::fs::write(dir.join("other.yaml"), other).unwrap();
+    let bundle = dir.join("other.airlock");
+    site.airlock.ok(&["create", dir.join("other.yaml").to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    let out = site.airlock.run(&[
+        "install",
+        bundle.to_str().unwrap(),
+        "--allow-unsigned",
+        "--kubeconfig",
+        site.kubeconfig.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("belongs to bundle `{}`", site.release)), "{err}");
+    assert_eq!(site.history().len(), 1, "the release is untouched");
+    assert_eq!(site.configmap().unwrap()["data"]["greeting"], json!("one"));
+}

@@ -132,6 +132,9 @@ pub(crate) async fn converge(
     };
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;
+    for chart in &desired.helm {
+        helm::check_size(chart)?;
+    }
     let webhooks = webhooks::of_bundle(desired.all());
     let mut applier = applier.dry_run(false).patient(webhooks, waits.hooks);
     if let Some(previous) = history.last().filter(|p| p.failed.is_none()) {
@@ -165,7 +168,8 @@ pub(crate) async fn converge(
     }
 
     let client = applier.client().clone();
-    release.helm = record_helm_releases(&client, &desired, &release.action, history.last()).await?;
+    let last_good = history.iter().rev().find(|r| r.failed.is_none());
+    release.helm = record_helm_releases(&client, &desired, &release.action, last_good).await?;
     let mut report = ClusterReport {
         name: release.name.clone(),
         version: release.version.clone(),
@@ -210,10 +214,10 @@ async fn record_helm_releases(
         recorded.push(helm::record(client, chart, written).await?);
     }
     for target in &desired.helm_rollback {
-        recorded.push(helm::roll_back(client, target).await?);
+        recorded.extend(helm::roll_back(client, target).await?);
     }
     let kept = |old: &HelmRef| recorded.iter().any(|new| new.name == old.name && new.namespace == old.namespace);
-    for dropped in previous.into_iter().flat_map(|p| &p.helm).filter(|old| !kept(old)) {
+    for dropped in previous.iter().flat_map(|p| &p.helm).filter(|old| !kept(old)) {
         helm::remove(client, dropped).await?;
     }
     Ok(recorded)
@@ -300,6 +304,11 @@ async fn stopped(
             .collect();
     }
     match release::write(applier.client(), &release).await {
+        // What follows (going back) says what to do.
+        Ok(()) if record_failure => cause.stopped(format!(
+            "{name} {version} stopped after {done} of {total} objects; revision {} is recorded as failed",
+            release.revision
+        )),
         Ok(()) => cause.stopped(format!(
             "{name} {version} stopped after {done} of {total} objects; revision {} is recorded as failed, so rerunning the install after the fix completes it, and `airlock uninstall {name}` removes what was applied",
             release.revision

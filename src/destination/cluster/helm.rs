@@ -150,6 +150,37 @@ async fn put(client: &kube::Client, release: &Value) -> Result<(), ClusterError>
     Ok(())
 }
 
+/// What a Secret holds at most (Kubernetes' limit, less room for its
+/// metadata).
+const MAX_RECORD: usize = 1024 * 1024 - 16 * 1024;
+
+/// Refuses, before anything is applied, a chart whose Helm record would
+/// not fit in a Secret (Helm refuses it too).
+pub fn check_size(chart: &HelmChart) -> Result<(), ClusterError> {
+    let record = json!({"chart": chart.chart, "config": chart.config, "manifest": chart.manifest, "hooks": chart.hooks, "info": {"notes": chart.notes}});
+    let size = encode(&record)?.len();
+    if size > MAX_RECORD {
+        return Err(record_error(
+            format!("of Helm release {} in namespace {}", chart.name, chart.namespace),
+            format!(
+                "would be {size} bytes, more than a Secret holds; leave large files out of the chart (.helmignore)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `name` can be a Helm release name (Helm's own rule).
+pub fn valid_release_name(name: &str) -> bool {
+    let label = |part: &str| {
+        !part.is_empty()
+            && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !part.starts_with('-')
+            && !part.ends_with('-')
+    };
+    name.len() <= 53 && name.split('.').all(label)
+}
+
 /// Records `chart` as the new deployed revision of its release: the one
 /// deployed before becomes `superseded`, and the oldest beyond Helm's
 /// history limit are deleted.
@@ -186,13 +217,13 @@ pub async fn record(client: &kube::Client, chart: &HelmChart, written: Written) 
 /// Rolls the release `target` points at back to that revision, as `helm
 /// rollback` does: a new revision with the target's chart, values,
 /// manifest and hooks, and `Rollback to N`.
-pub async fn roll_back(client: &kube::Client, target: &HelmRef) -> Result<HelmRef, ClusterError> {
+/// None when that revision is gone from Helm's history (trimmed, or
+/// deleted by hand): the objects are restored all the same, from
+/// airlock's own record, and Helm's history is left as it is.
+pub async fn roll_back(client: &kube::Client, target: &HelmRef) -> Result<Option<HelmRef>, ClusterError> {
     let history = revisions(client, &target.namespace, &target.name).await?;
     let Some((_, old)) = history.iter().find(|(revision, _)| *revision == target.revision) else {
-        return Err(record_error(
-            format!("of Helm release {} in namespace {}", target.name, target.namespace),
-            format!("revision {} is gone (trimmed, or deleted by hand), so it cannot be restored", target.revision),
-        ));
+        return Ok(None);
     };
     let revision = history.last().map_or(1, |(last, _)| last + 1);
     let time = now();
@@ -206,7 +237,7 @@ pub async fn roll_back(client: &kube::Client, target: &HelmRef) -> Result<HelmRe
         "notes": old["info"]["notes"],
         "rollback_revision": target.revision,
     });
-    deploy(client, release, history).await
+    deploy(client, release, history).await.map(Some)
 }
 
 /// Writes `release` as deployed, supersedes the revisions deployed before
@@ -220,9 +251,11 @@ async fn deploy(client: &kube::Client, release: Value, history: Vec<(u32, Value)
     let name = release["name"].as_str().unwrap_or_default().to_string();
     let namespace = release["namespace"].as_str().unwrap_or_default().to_string();
     let revision = release["version"].as_u64().unwrap_or_default() as u32;
-    // Helm keeps HISTORY_MAX revisions, the new one included.
+    // Helm keeps HISTORY_MAX revisions, the new one included, and never
+    // deletes the one deployed before (now superseded).
     let excess = (history.len() + 1).saturating_sub(HISTORY_MAX);
-    for (old, _) in history.iter().take(excess) {
+    let deletable = history.iter().filter(|(_, r)| r["info"]["status"] != "deployed");
+    for (old, _) in deletable.take(excess) {
         let _ = secrets(client, &namespace).delete(&secret_name(&name, *old), &DeleteParams::default()).await;
     }
     Ok(HelmRef { name, namespace, revision })
@@ -251,8 +284,27 @@ pub fn chart_record(chart: &crate::chart::load::Chart) -> Value {
     let base64 = |data: &[u8]| base64::prelude::BASE64_STANDARD.encode(data);
     let file = |(name, data): (&String, &Vec<u8>)| json!({"name": name, "data": base64(data)});
     let special = ["values.yaml", "values.schema.json", "Chart.lock", "requirements.yaml", "requirements.lock"];
+    // Helm's Metadata has string fields: `appVersion: 1.10` is a string there.
+    let mut metadata = values_json(&chart.metadata);
+    for key in [
+        "name",
+        "home",
+        "version",
+        "description",
+        "icon",
+        "apiVersion",
+        "condition",
+        "tags",
+        "appVersion",
+        "kubeVersion",
+        "type",
+    ] {
+        if metadata.get(key).is_some_and(|v| !v.is_string() && !v.is_null()) {
+            metadata[key] = Value::String(chart.meta_str(key));
+        }
+    }
     json!({
-        "metadata": values_json(&chart.metadata),
+        "metadata": metadata,
         "lock": null,
         "templates": chart.files.iter().filter(|(name, _)| name.starts_with("templates/")).map(file).collect::<Vec<_>>(),
         "values": if chart.values.is_empty() { Value::Null } else { values_json(&chart.values) },

@@ -142,18 +142,23 @@ pub async fn install(
     // One applier throughout, so each kind is looked up once.
     let force = run.force_conflicts || run.adopt;
     let mut applier = Applier::new(client.clone(), true).force_conflicts(force);
-    let taken = ownership::conflicts(&mut applier, &desired.then, name, was_ours, run.adopt).await?;
+    let (taken, taken_over) = ownership::conflicts(&mut applier, &desired.then, name, was_ours, run.adopt).await?;
     if !taken.is_empty() {
         return Err(ClusterError::Taken { name: name.into(), version: version.into(), taken });
     }
-    let record_failure = run.rollback_on_failure;
+    // Going back deletes what the failed run applied beyond the last good
+    // revision: never what was there before it (objects taken over from a
+    // Helm release or by --adopt), nor a good record of the same bundle.
+    let reapplied = history.last().is_some_and(|p| p.revision == revision);
+    let atomic = run.rollback_on_failure && taken_over.is_empty() && !reapplied;
+    let record_failure = atomic;
     let record = Record { name, version, digest, revision, action, hook_events: Some(hook_events), record_failure };
     if run.dry_run {
         return dry_run::dry_run(applier, record, desired, &history, progress).await;
     }
     let hooks_timeout = run.waits.hooks;
     let failure = match converge(applier, record, desired, &history, run.keep, run.waits, progress).await {
-        Err(failure) if run.rollback_on_failure => failure,
+        Err(failure) if atomic => failure,
         done => return done,
     };
     // Nothing applied, nothing recorded: the cluster is as it was.
@@ -169,12 +174,14 @@ pub async fn install(
         Some(good) => {
             progress("Rolling back", &format!("{name} to revision {good}, as {version} failed"));
             let waits = Waits { hooks: hooks_timeout, ready: None };
-            rollback(client, name, Some(good), run.keep, waits, run.force_conflicts, progress).await.map(|_| ())
+            rollback(client, name, Some(good), run.keep, waits, run.force_conflicts, progress)
+                .await
+                .map(|r| Some(r.revision))
         }
         None => {
             progress("Removing", &format!("what the failed install of {name} {version} applied"));
             match uninstall(client, name, false, hooks_timeout, progress).await {
-                Ok(gone) if gone.failed.is_empty() => Ok(()),
+                Ok(gone) if gone.failed.is_empty() => Ok(None),
                 Ok(gone) => Err(ClusterError::Refused {
                     object: gone.failed.iter().map(|(r, _)| r.to_string()).collect::<Vec<_>>().join(", "),
                     detail: "could not be deleted".into(),
@@ -184,11 +191,18 @@ pub async fn install(
         }
     };
     Err(match back_to {
-        Ok(()) => ClusterError::RolledBack { name: name.into(), version: version.into(), to: back, cause: Box::new(failure) },
+        Ok(as_revision) => ClusterError::RolledBack {
+            name: name.into(),
+            version: version.into(),
+            to: back.zip(as_revision),
+            cause: Box::new(failure),
+        },
         Err(also) => failure.stopped(format!(
-            "{name} {version} failed, and rolling back failed too ({}); rerun the rollback with `airlock rollback {name}`{}",
-            also,
-            back.map(|r| format!(" --to {r}")).unwrap_or_default()
+            "{name} {version} failed, and going back failed too ({also}); {}",
+            match back {
+                Some(good) => format!("run `airlock rollback {name} --to {good}` to return to revision {good}"),
+                None => format!("run `airlock uninstall {name}` to remove what it applied"),
+            }
         )),
     })
 }

@@ -116,12 +116,13 @@ pub enum ClusterError {
     #[error("{name} is being uninstalled, but after {seconds} s these objects are still being deleted: {held}; a finalizer waits for the controller that owns it (if that controller was part of {name} and is gone, remove the finalizer by hand), so the records are kept and rerunning `airlock uninstall {name}` waits again")]
     StillDeleting { name: String, seconds: u64, held: String },
     /// A run that failed part-way, after which the release was returned
-    /// to revision `to` (None: a first install, removed).
-    #[error("{name} {version} failed, so the release was returned to {}", .to.map(|r| format!("revision {r}")).unwrap_or_else(|| "nothing: what it applied was removed".into()))]
+    /// to revision `to.0`, as the new revision `to.1` (None: a first
+    /// install, removed).
+    #[error("{name} {version} failed, so the release was returned to {}", .to.map(|(good, new)| format!("revision {good} (as revision {new}, `rollback to {good}`)")).unwrap_or_else(|| "nothing: what it applied was removed".into()))]
     RolledBack {
         name: String,
         version: String,
-        to: Option<u32>,
+        to: Option<(u32, u32)>,
         #[source]
         cause: Box<ClusterError>,
     },

@@ -156,6 +156,12 @@ fn chart_objects(
     })?;
     let loaded = load::from_archive(std::path::Path::new(&chart.name), &archive)
         .map_err(|e| ClusterError::ChartLoad { chart: chart.name.clone(), source: Box::new(e) })?;
+    if !helm::valid_release_name(&chart.name) {
+        return Err(ClusterError::Values {
+            chart: chart.name.clone(),
+            detail: "its name cannot be a Helm release name (at most 53 characters: lowercase letters, digits, `-` and `.`); name the chart so in the bundle's spec".into(),
+        });
+    }
     let namespace = chart.namespace.clone().unwrap_or_else(|| "default".into());
     let options = RenderOptions {
         release_name: chart.name.clone(),

@@ -29,32 +29,33 @@ pub fn mark(desired: &mut Desired, release: &str) {
 /// `was_ours` says an earlier revision applied is `release`'s (marks came
 /// later); with `adopt`, unmarked objects are taken over. An object whose
 /// kind the cluster does not serve yet cannot exist, and is skipped.
+/// Unmarked objects that a Helm release of the same name and namespace as
+/// the chart made (`helm install`) are the chart's own. Also returns the
+/// objects taken over (there, but not this bundle's before).
 pub async fn conflicts(
     applier: &mut Applier,
     objects: &[DesiredObject],
     release: &str,
     was_ours: impl Fn(&ResourceRef) -> bool,
     adopt: bool,
-) -> Result<Vec<String>, super::ClusterError> {
+) -> Result<(Vec<String>, Vec<ResourceRef>), super::ClusterError> {
     let mut found = Vec::new();
+    let mut taken_over = Vec::new();
     for (target, existing) in applier.get_existing(objects).await? {
         let owner = existing.pointer(&format!("/metadata/annotations/{}", ANNOTATION.replace('/', "~1")));
-        if same_helm_release(objects, &target, &existing) {
-            // `helm install` made it for the release the bundle's chart is.
-            continue;
-        }
         match owner.and_then(Value::as_str) {
             Some(owner) if owner == release => {}
+            None if was_ours(&target) => {}
+            None if adopt || same_helm_release(objects, &target, &existing) => taken_over.push(target),
             Some(owner) => found.push(format!(
                 "{target} belongs to bundle `{owner}` (leave it out of one of the two, or `airlock uninstall {owner}` first)"
             )),
-            None if adopt || was_ours(&target) => {}
             None => found.push(format!(
                 "{target} was not made by airlock (delete it first, or pass --adopt to take it over: `airlock uninstall {release}` would then delete it)"
             )),
         }
     }
-    Ok(found)
+    Ok((found, taken_over))
 }
 
 /// Whether `existing` belongs to the Helm release that the desired object
@@ -68,7 +69,11 @@ fn same_helm_release(objects: &[DesiredObject], target: &ResourceRef, existing: 
             body.pointer("/metadata/labels/app.kubernetes.io~1managed-by").and_then(Value::as_str) == Some("Helm");
         managed.then(|| (annotation("meta.helm.sh/release-name"), annotation("meta.helm.sh/release-namespace")))
     };
-    let desired = objects.iter().find(|o| o.kind() == target.kind && o.name() == target.name);
+    let desired = objects.iter().find(|o| {
+        o.kind() == target.kind
+            && o.name() == target.name
+            && target.namespace.as_deref().is_none_or(|ns| o.namespace().is_none_or(|n| n == ns))
+    });
     match (desired.and_then(|o| helm(&o.body)), helm(existing)) {
         (Some((Some(name), namespace)), Some((Some(found), found_namespace))) => {
             name == found && namespace == found_namespace
