@@ -281,6 +281,20 @@ fn a_failed_run_is_rolled_back_by_default() {
     assert_eq!(lines.len(), 3, "{history}");
     assert!(lines[1].contains("upgrade") && lines[1].contains("failed"), "{history}");
     assert!(lines[2].contains("rollback to 1") && lines[2].contains("1.0.0"), "{history}");
+    // The chart's Helm history: installed, the upgrade failed, rolled back.
+    let statuses = site.plane.kubectl_ok(&[
+        "-n",
+        &site.ns,
+        "get",
+        "secrets",
+        "-l",
+        "owner=helm",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.labels.version}={.metadata.labels.status} {end}",
+    ]);
+    let mut statuses: Vec<&str> = statuses.split_whitespace().collect();
+    statuses.sort();
+    assert_eq!(statuses, ["1=superseded", "2=failed", "3=deployed"]);
     site.done();
 
     // A first install that fails leaves nothing behind, records included.

@@ -214,6 +214,37 @@ pub async fn record(client: &kube::Client, chart: &HelmChart, written: Written) 
     deploy(client, release, history).await
 }
 
+/// Records `chart` as a failed revision of its release, as Helm records an
+/// upgrade that failed (`Upgrade "NAME" failed: WHY`): the revision
+/// deployed before stays deployed.
+pub async fn record_failed(client: &kube::Client, chart: &HelmChart, why: &str) -> Result<(), ClusterError> {
+    let history = revisions(client, &chart.namespace, &chart.name).await?;
+    let revision = history.last().map_or(1, |(last, _)| last + 1);
+    let time = now();
+    let (verb, first_deployed) = match history.first() {
+        Some((_, first)) => ("Upgrade", first["info"]["first_deployed"].clone()),
+        None => ("Release", Value::String(time.clone())),
+    };
+    let release = json!({
+        "name": chart.name,
+        "info": {
+            "first_deployed": first_deployed,
+            "last_deployed": time,
+            "description": format!("{verb} \"{}\" failed: {why}", chart.name),
+            "status": "failed",
+            "notes": chart.notes,
+        },
+        "chart": chart.chart,
+        "config": if chart.config.as_object().is_some_and(|c| c.is_empty()) { Value::Null } else { chart.config.clone() },
+        "manifest": chart.manifest,
+        "hooks": chart.hooks,
+        "version": revision,
+        "namespace": chart.namespace,
+        "apply_method": "ssa",
+    });
+    put(client, &release).await
+}
+
 /// Rolls the release `target` points at back to that revision, as `helm
 /// rollback` does: a new revision with the target's chart, values,
 /// manifest and hooks, and `Rollback to N`.

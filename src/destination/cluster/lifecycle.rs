@@ -157,6 +157,7 @@ pub async fn install(
         return dry_run::dry_run(applier, record, desired, &history, progress).await;
     }
     let hooks_timeout = run.waits.hooks;
+    let charts = if atomic { desired.helm.clone() } else { Vec::new() };
     let failure = match converge(applier, record, desired, &history, run.keep, run.waits, progress).await {
         Err(failure) if atomic => failure,
         done => return done,
@@ -166,6 +167,16 @@ pub async fn install(
     let state = |r: &Release| (r.revision, r.failed.is_some());
     if recorded.last().map(state) == history.last().map(state) {
         return Err(failure);
+    }
+    // Each chart's Helm history shows the failed revision, as Helm's would;
+    // only for charts that were a release already (the others are removed).
+    let why = root_cause(&failure);
+    let was_release = |chart: &helm::HelmChart| {
+        let last_good = history.iter().rev().find(|r| r.failed.is_none());
+        last_good.is_some_and(|r| r.helm.iter().any(|h| h.name == chart.name && h.namespace == chart.namespace))
+    };
+    for chart in charts.iter().filter(|chart| was_release(chart)) {
+        helm::record_failed(client, chart, &why).await?;
     }
     // Back to what was there: the last revision that did not fail, or
     // nothing at all for a first install.
@@ -205,6 +216,14 @@ pub async fn install(
             }
         )),
     })
+}
+
+/// The innermost cause of a stopped run, for a record that says why.
+fn root_cause(error: &ClusterError) -> String {
+    match error {
+        ClusterError::Stopped { cause, .. } => root_cause(cause),
+        other => other.to_string(),
+    }
 }
 
 /// Applies an earlier revision again (`to`, default: the one before the
