@@ -311,6 +311,28 @@ fn a_failed_run_is_rolled_back_by_default() {
     assert_eq!(helm.trim(), "", "no Helm record is left");
 }
 
+/// A pre-upgrade hook that fails (its pod exits 1) fails the upgrade, which
+/// is rolled back: nothing of 2.0.0 stays, and Helm's history says so.
+#[test]
+fn a_failing_pre_upgrade_hook_is_rolled_back() {
+    let site = Site::new("hookfail");
+    let cm = |value: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings}}\ndata: {{v: '{value}'}}\n")
+    };
+    site.ok(&["install", site.bundle("1.0.0", &[("cm.yaml", &cm("1"))]).to_str().unwrap()]);
+    let hook = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: migrate\n  annotations: {\"helm.sh/hook\": pre-upgrade, \"airlock.test/exit-code\": \"1\"}\nspec: {restartPolicy: Never, containers: [{name: m, image: \"busybox:1\"}]}\n";
+    let v2 = site.bundle("2.0.0", &[("cm.yaml", &cm("2")), ("hook.yaml", hook)]);
+    let err = site.fails(&["upgrade", v2.to_str().unwrap(), "--timeout", "60s"]);
+    assert!(err.contains("pre-upgrade hook Pod migrate") && err.contains("failed"), "{err}");
+    assert!(err.contains("2.0.0 failed, so the release was returned to revision 1"), "{err}");
+    assert_eq!(site.object("/api/v1/namespaces/NS/configmaps/settings")["data"]["v"], "1");
+    let history = site.airlock.ok(&["history", &site.release, "--kubeconfig", site.kubeconfig.to_str().unwrap()]);
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines.len(), 3, "{history}");
+    assert!(lines[1].contains("failed") && lines[2].contains("rollback to 1"), "{history}");
+    site.done();
+}
+
 /// A custom resource the CRD's schema refuses: the error names the object
 /// and the chart template it came from.
 #[test]
