@@ -8,25 +8,12 @@
 //! life. Against the control plane of control_plane.rs.
 
 use crate::corner::Corner;
-use crate::support::Airlock;
+use crate::support::{built_helm, Airlock};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
-
-/// The helm binary, if built (always in CI, where its absence fails).
-fn helm_binary() -> Option<PathBuf> {
-    let helm = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/bin/helm");
-    if helm.exists() {
-        Some(helm)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("helm is not built: run scripts/build-tools.sh helm")
-    } else {
-        eprintln!("skipping: helm is not built (scripts/build-tools.sh helm)");
-        None
-    }
-}
 
 /// A test's corner of the cluster with a directory, airlock and helm of
 /// its own (helm's cache, config and data in that directory).
@@ -234,7 +221,7 @@ fn assert_secrets(site: &Site, statuses: &[&str]) {
 /// 1"), uninstall (no release, no release Secret left).
 #[test]
 fn a_bundles_chart_is_a_helm_release_through_its_life() {
-    let Some(helm) = helm_binary() else { return };
+    let Some(helm) = built_helm() else { return };
     let site = Site::new("helmnative", helm);
     let ns = site.ns.clone();
 
@@ -336,7 +323,7 @@ fn a_bundles_chart_is_a_helm_release_through_its_life() {
 /// a chart's objects as Helm does).
 #[test]
 fn helm_and_airlock_take_turns_on_one_release() {
-    let Some(helm) = helm_binary() else { return };
+    let Some(helm) = built_helm() else { return };
     let site = Site::new("helmturns", helm);
     let bundle = |version: &str, greeting: &str| site.bundle(version, greeting);
     let chart = |bundle: &std::path::Path| bundle.parent().unwrap().join("chart").to_str().unwrap().to_string();
@@ -381,7 +368,7 @@ fn helm_and_airlock_take_turns_on_one_release() {
 /// though the objects carry that Helm release's marks.
 #[test]
 fn another_bundle_cannot_take_a_release_over() {
-    let Some(helm) = helm_binary() else { return };
+    let Some(helm) = built_helm() else { return };
     let site = Site::new("helmtwo", helm);
     site.airlock_ok(&["install", site.bundle("1.0.0", "one").to_str().unwrap()]);
     let dir = site.dir.path().join("1.0.0");

@@ -58,6 +58,20 @@ impl Drop for HttpServer {
     }
 }
 
+/// The Helm v4 CLI built by scripts/build-tools.sh, or None (the caller
+/// skips, saying so) when it is not; under CI it must be.
+pub fn built_helm() -> Option<PathBuf> {
+    let helm = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/bin/helm");
+    if helm.exists() {
+        Some(helm)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("helm is not built: run scripts/build-tools.sh helm")
+    } else {
+        eprintln!("skipping what needs helm: it is not built (scripts/build-tools.sh helm)");
+        None
+    }
+}
+
 /// Skips (by returning true) when a required system tool is absent; CI
 /// installs them all with scripts/install-deps.sh, where this never happens.
 pub fn missing_tool(tool: &str) -> bool {

@@ -6,26 +6,13 @@
 //! for text against the real `helm template` (Helm v4.3.2, built by
 //! `scripts/build-tools.sh` into target/tools/bin) when it is there.
 
-use crate::support::Airlock;
+use crate::support::{built_helm, Airlock};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The chart and `-f` files of tests/conformance/values-comments.
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/values-comments")
-}
-
-/// The helm binary, if built (always in CI).
-fn helm() -> Option<PathBuf> {
-    let helm = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/bin/helm");
-    if helm.exists() {
-        Some(helm)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("helm is not built: run scripts/build-tools.sh helm")
-    } else {
-        eprintln!("skipping the comparison with helm: it is not built (scripts/build-tools.sh helm)");
-        None
-    }
 }
 
 fn outcome(out: Output) -> Result<String, String> {
@@ -85,7 +72,7 @@ fn render_as_helm(airlock: &Airlock, helm: Option<&Path>, chart: &Path, args: &[
 #[test]
 fn values_yaml_with_long_comment_blocks_loads() {
     let airlock = Airlock::new();
-    let helm = helm();
+    let helm = built_helm();
     let chart = fixtures().join("chart");
     let text = render_as_helm(&airlock, helm.as_deref(), &chart, &[]).unwrap();
     assert_eq!(
@@ -104,7 +91,7 @@ fn values_yaml_with_long_comment_blocks_loads() {
 #[test]
 fn every_document_of_a_values_file_is_layered() {
     let airlock = Airlock::new();
-    let helm = helm();
+    let helm = built_helm();
     let chart = fixtures().join("chart");
 
     // The fixture: five documents (comments only, `~`, empty, two maps),

@@ -157,7 +157,13 @@ const MAX_RECORD: usize = 1024 * 1024 - 16 * 1024;
 /// Refuses, before anything is applied, a chart whose Helm record would
 /// not fit in a Secret (Helm refuses it too).
 pub fn check_size(chart: &HelmChart) -> Result<(), ClusterError> {
-    let record = json!({"chart": chart.chart, "config": chart.config, "manifest": chart.manifest, "hooks": chart.hooks, "info": {"notes": chart.notes}});
+    let record = next_revision(chart, &[], "deployed", String::new());
+    // Compressed and in base64 it is at most about 4/3 of its JSON: most
+    // charts fit without compressing them once more than the write does.
+    let json = serde_json::to_vec(&record).expect("a release serializes").len();
+    if json / 3 * 4 + 1024 <= MAX_RECORD {
+        return Ok(());
+    }
     let size = encode(&record)?.len();
     if size > MAX_RECORD {
         return Err(record_error(
@@ -186,31 +192,11 @@ pub fn valid_release_name(name: &str) -> bool {
 /// history limit are deleted.
 pub async fn record(client: &kube::Client, chart: &HelmChart, written: Written) -> Result<HelmRef, ClusterError> {
     let history = revisions(client, &chart.namespace, &chart.name).await?;
-    let revision = history.last().map_or(1, |(last, _)| last + 1);
-    let first_deployed = history.first().map(|(_, r)| r["info"]["first_deployed"].clone());
-    let time = now();
     let description = match written {
         Written::Install if history.is_empty() => "Install complete",
         _ => "Upgrade complete",
     };
-    let release = json!({
-        "name": chart.name,
-        "info": {
-            "first_deployed": first_deployed.unwrap_or_else(|| Value::String(time.clone())),
-            "last_deployed": time,
-            "description": description,
-            "status": "deployed",
-            "notes": chart.notes,
-        },
-        "chart": chart.chart,
-        // No values given: none, as Helm writes it (`helm get values`: null).
-        "config": if chart.config.as_object().is_some_and(|c| c.is_empty()) { Value::Null } else { chart.config.clone() },
-        "manifest": chart.manifest,
-        "hooks": chart.hooks,
-        "version": revision,
-        "namespace": chart.namespace,
-        "apply_method": "ssa",
-    });
+    let release = next_revision(chart, &history, "deployed", description.into());
     deploy(client, release, history).await
 }
 
@@ -219,35 +205,43 @@ pub async fn record(client: &kube::Client, chart: &HelmChart, written: Written) 
 /// deployed before stays deployed.
 pub async fn record_failed(client: &kube::Client, chart: &HelmChart, why: &str) -> Result<(), ClusterError> {
     let history = revisions(client, &chart.namespace, &chart.name).await?;
+    let verb = if history.is_empty() { "Release" } else { "Upgrade" };
+    let description = format!("{verb} \"{}\" failed: {why}", chart.name);
+    put(client, &next_revision(chart, &history, "failed", description)).await
+}
+
+/// The release record of `chart` as the revision after `history`.
+fn next_revision(chart: &HelmChart, history: &[(u32, Value)], status: &str, description: String) -> Value {
     let revision = history.last().map_or(1, |(last, _)| last + 1);
     let time = now();
-    let (verb, first_deployed) = match history.first() {
-        Some((_, first)) => ("Upgrade", first["info"]["first_deployed"].clone()),
-        None => ("Release", Value::String(time.clone())),
-    };
-    let release = json!({
+    let first_deployed =
+        history.first().map_or_else(|| Value::String(time.clone()), |(_, r)| r["info"]["first_deployed"].clone());
+    // No values given: none, as Helm writes it (`helm get values`: null).
+    let config =
+        if chart.config.as_object().is_some_and(|c| c.is_empty()) { Value::Null } else { chart.config.clone() };
+    json!({
         "name": chart.name,
         "info": {
             "first_deployed": first_deployed,
             "last_deployed": time,
-            "description": format!("{verb} \"{}\" failed: {why}", chart.name),
-            "status": "failed",
+            "description": description,
+            "status": status,
             "notes": chart.notes,
         },
         "chart": chart.chart,
-        "config": if chart.config.as_object().is_some_and(|c| c.is_empty()) { Value::Null } else { chart.config.clone() },
+        "config": config,
         "manifest": chart.manifest,
         "hooks": chart.hooks,
         "version": revision,
         "namespace": chart.namespace,
         "apply_method": "ssa",
-    });
-    put(client, &release).await
+    })
 }
 
 /// Rolls the release `target` points at back to that revision, as `helm
 /// rollback` does: a new revision with the target's chart, values,
 /// manifest and hooks, and `Rollback to N`.
+///
 /// None when that revision is gone from Helm's history (trimmed, or
 /// deleted by hand): the objects are restored all the same, from
 /// airlock's own record, and Helm's history is left as it is.

@@ -171,8 +171,8 @@ pub async fn install(
     // Each chart's Helm history shows the failed revision, as Helm's would;
     // only for charts that were a release already (the others are removed).
     let why = root_cause(&failure);
+    let last_good = history.iter().rev().find(|r| r.failed.is_none());
     let was_release = |chart: &helm::HelmChart| {
-        let last_good = history.iter().rev().find(|r| r.failed.is_none());
         last_good.is_some_and(|r| r.helm.iter().any(|h| h.name == chart.name && h.namespace == chart.namespace))
     };
     for chart in charts.iter().filter(|chart| was_release(chart)) {
@@ -180,7 +180,7 @@ pub async fn install(
     }
     // Back to what was there: the last revision that did not fail, or
     // nothing at all for a first install.
-    let back = history.iter().rev().find(|r| r.failed.is_none()).map(|r| r.revision);
+    let back = last_good.map(|r| r.revision);
     let back_to = match back {
         Some(good) => {
             progress("Rolling back", &format!("{name} to revision {good}, as {version} failed"));
