@@ -47,8 +47,11 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
             _ => String::new(),
         };
         let failed = r.failed.map(|why| format!("  failed: {why}")).unwrap_or_default();
+        let helm: Vec<String> =
+            r.helm.iter().map(|h| format!("{} r{} in {}", h.name, h.revision, h.namespace)).collect();
+        let helm = if helm.is_empty() { String::new() } else { format!("  helm: {}", helm.join(", ")) };
         printer.data(&format!(
-            "{:>4}  {:<14} {} {}  {time}{}  {count}{failed}",
+            "{:>4}  {:<14} {} {}  {time}{}  {count}{helm}{failed}",
             r.revision, r.action, r.name, r.version, r.manifest_digest
         ));
     }

@@ -27,6 +27,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         wait: args.target.wait,
         timeout: args.target.timeout,
         force_conflicts: args.target.force_conflicts,
+        history_max: args.target.history_max(),
     };
     let installed = rollback(&options, &|status, what| printer.status(status, what))?;
     print_installed(printer, installed)

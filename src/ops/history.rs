@@ -2,6 +2,7 @@
 //! store or from a cluster's records, in one shape.
 
 use super::destination::{locate_cluster, runtime, Target};
+use crate::destination::cluster::helm::HelmRef;
 use crate::destination::cluster::release::{self, Release};
 use crate::destination::k3s::state::{self, Revision};
 use anyhow::{bail, Result};
@@ -29,9 +30,13 @@ pub struct RevisionLine {
     pub files: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub objects: Option<usize>,
-    /// Why a first install into a cluster stopped half way.
+    /// Why a run into a cluster stopped half way, or that it did not
+    /// finish.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
+    /// In a cluster: the Helm release revision each chart was recorded as.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub helm: Vec<HelmRef>,
 }
 
 impl From<Release> for RevisionLine {
@@ -45,7 +50,12 @@ impl From<Release> for RevisionLine {
             time: Some(r.time),
             files: None,
             objects: Some(r.objects.len()),
-            failed: r.failed,
+            failed: r.failed.or_else(|| {
+                r.unfinished.map(|_| {
+                    "did not finish, nor go back (airlock was stopped, or lost the API server); the next install, upgrade or rollback goes back first".into()
+                })
+            }),
+            helm: r.helm,
         }
     }
 }
@@ -62,6 +72,7 @@ impl From<Revision> for RevisionLine {
             files: Some(r.files.len()),
             objects: None,
             failed: None,
+            helm: Vec::new(),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! rollback hooks.
 
 use super::destination::{clean_up_node, locate_cluster, runtime, Installed, NodeOutcome, Progress, Target};
-use crate::destination::cluster::lifecycle::{self, Waits};
+use crate::destination::cluster::lifecycle::{self, RollbackRun, Waits};
 use crate::destination::k3s;
 use anyhow::{Context, Result};
 use std::time::Duration;
@@ -23,6 +23,8 @@ pub struct RollbackOptions {
     pub timeout: Duration,
     /// In a cluster: take over fields that other field managers set.
     pub force_conflicts: bool,
+    /// In a cluster: revisions kept of each chart's Helm release (0: all).
+    pub history_max: usize,
 }
 
 pub fn rollback(options: &RollbackOptions, progress: Progress<'_>) -> Result<Installed> {
@@ -39,8 +41,14 @@ pub fn rollback(options: &RollbackOptions, progress: Progress<'_>) -> Result<Ins
             let waits = Waits { hooks: options.timeout, ready: options.wait.then_some(options.timeout) };
             let report = runtime()?.block_on(async {
                 let client = cluster.client().await?;
-                lifecycle::rollback(&client, name, options.to, options.keep, waits, options.force_conflicts, progress)
-                    .await
+                let run = RollbackRun {
+                    to: options.to,
+                    keep: options.keep,
+                    waits,
+                    force_conflicts: options.force_conflicts,
+                    history_max: options.history_max,
+                };
+                lifecycle::rollback(&client, name, run, progress).await
             })?;
             Ok(Installed::Cluster(report))
         }

@@ -68,6 +68,13 @@ impl Site {
         err
     }
 
+    /// What a command that must succeed printed to stdout.
+    fn stdout(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "airlock {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -181,7 +188,8 @@ fn another_managers_fields_are_not_taken_silently() {
 
 /// `--wait` follows the rollout the controllers make: an upgrade whose new
 /// pods can run nowhere is not ready, though the old ReplicaSet's pods
-/// still are.
+/// still are; not ready in time, it fails and is rolled back (its pod
+/// template with it), and Helm's history says so.
 #[test]
 fn wait_follows_the_real_rollout() {
     let site = Site::new("rollout");
@@ -189,15 +197,23 @@ fn wait_follows_the_real_rollout() {
     site.ok(&["install", v1.to_str().unwrap(), "--wait", "--timeout", "60s"]);
     let web = site.object("/apis/apps/v1/namespaces/NS/deployments/web");
     assert_eq!(web["status"]["availableReplicas"], 2, "{web}");
+    let template_v1 = web["spec"]["template"].clone();
 
     let nowhere = "nodeSelector: {kubernetes.io/arch: s390x}\n      ";
     let v2 = site.bundle("2.0.0", &[("deploy.yaml", &deployment(2, "", nowhere))]);
     let err = site.fails(&["upgrade", v2.to_str().unwrap(), "--wait", "--timeout", "5s"]);
     assert!(err.contains("not ready after 5 s: Deployment") && err.contains("web"), "{err}");
-    // The old pods stay available meanwhile, as a rolling update keeps them.
+    assert!(err.contains("2.0.0 failed, so the release was returned to revision 1"), "{err}");
+    // The old pods stayed available meanwhile, as a rolling update keeps
+    // them, and the template is revision 1's again.
     let web = site.object("/apis/apps/v1/namespaces/NS/deployments/web");
     assert_eq!(web["status"]["availableReplicas"], 2, "{web}");
-    // Pods that can run: the rollback is ready once the old ReplicaSet is back.
+    assert_eq!(web["spec"]["template"], template_v1, "{web}");
+    let history = site.stdout(&["history", &site.release]);
+    let actions: Vec<&str> = history.lines().filter_map(|l| l.split_whitespace().nth(1)).collect();
+    assert_eq!(actions, ["install", "upgrade", "rollback"], "{history}");
+    assert!(history.lines().nth(1).is_some_and(|l| l.contains("failed: not ready after 5 s")), "{history}");
+    // Pods that can run: a rollback is ready once the old ReplicaSet is back.
     site.ok(&["rollback", &site.release, "--wait", "--timeout", "60s"]);
     let web = site.object("/apis/apps/v1/namespaces/NS/deployments/web");
     assert_eq!(web["status"]["updatedReplicas"], 2, "{web}");

@@ -167,7 +167,12 @@ fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> 
         report.deleted.len()
     ));
     match report.not_ready {
-        Some(e) => Err(e.into()),
+        Some(e) => Err(e
+            .stopped(format!(
+                "{} {} is recorded as revision {}, but its workloads are not ready",
+                report.name, report.version, report.revision
+            ))
+            .into()),
         None => Ok(()),
     }
 }

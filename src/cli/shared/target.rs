@@ -5,6 +5,7 @@
 //! the target chosen, before anything is opened.
 
 use super::trust::TrustArgs;
+use crate::destination::cluster::helm::HISTORY_MAX;
 use crate::destination::cluster::kubeconfig::Selection;
 use crate::destination::k3s::install::DEFAULT_KEEP;
 use crate::destination::k3s::registries::NodeRegistry;
@@ -69,6 +70,10 @@ pub struct TargetArgs {
     /// instead of stopping to name them.
     #[arg(long)]
     pub force_conflicts: bool,
+    /// In a cluster: revisions kept of each chart's Helm release (0: no
+    /// limit), as Helm's --history-max [default: 10].
+    #[arg(long, value_name = "N")]
+    history_max: Option<usize>,
 }
 
 impl TargetArgs {
@@ -76,8 +81,14 @@ impl TargetArgs {
     /// finds it).
     pub fn target(&self) -> Result<Target> {
         if self.k3s {
-            if self.wait || self.force_conflicts {
-                let flag = if self.wait { "--wait" } else { "--force-conflicts" };
+            if self.wait || self.force_conflicts || self.history_max.is_some() {
+                let flag = if self.wait {
+                    "--wait"
+                } else if self.force_conflicts {
+                    "--force-conflicts"
+                } else {
+                    "--history-max"
+                };
                 usage!("{flag} applies to a cluster (without --k3s): K3s applies manifests by itself, later");
             }
             return Ok(Target::Node(Node { root: self.root.clone(), api: self.selection() }));
@@ -91,11 +102,22 @@ impl TargetArgs {
     /// For the verbs that only change what is installed: `--wait` and
     /// `--force-conflicts` are refused.
     pub fn removal_target(&self) -> Result<Target> {
-        if self.wait || self.force_conflicts {
-            let flag = if self.wait { "--wait" } else { "--force-conflicts" };
+        if self.wait || self.force_conflicts || self.history_max.is_some() {
+            let flag = if self.wait {
+                "--wait"
+            } else if self.force_conflicts {
+                "--force-conflicts"
+            } else {
+                "--history-max"
+            };
             usage!("{flag} applies to install, upgrade and rollback");
         }
         self.target()
+    }
+
+    /// Revisions kept of each chart's Helm release (0: all).
+    pub fn history_max(&self) -> usize {
+        self.history_max.unwrap_or(HISTORY_MAX)
     }
 
     fn selection(&self) -> Selection {
@@ -225,6 +247,7 @@ impl InstallArgs {
             adopt: self.adopt,
             force_conflicts: self.target.force_conflicts,
             rollback_on_failure: !self.no_rollback_on_failure,
+            history_max: self.target.history_max(),
         })
     }
 }

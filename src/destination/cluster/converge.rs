@@ -8,7 +8,7 @@ use super::apply::Applier;
 use super::helm::{self, HelmRef};
 use super::lifecycle::ClusterReport;
 use super::objects::{Desired, DesiredObject};
-use super::release::{self, AppliedObject, Release};
+use super::release::{self, AppliedObject, Release, Unfinished};
 use super::waits::wait_terminated;
 use super::{hooks, ready, webhooks, ClusterError, Deletion};
 use crate::destination::kube::{cascades, ResourceRef};
@@ -30,10 +30,16 @@ pub(crate) struct Record<'a> {
     pub(crate) action: String,
     /// The chart hook events run before and after the objects are applied.
     pub(crate) hook_events: Option<(&'static str, &'static str)>,
-    /// A run that stops part-way is recorded as a failed revision even
-    /// over an installed one (for the rollback that follows to know what
-    /// it applied); else only a first install is.
-    pub(crate) record_failure: bool,
+    /// Where a run that fails goes back to (a run that goes back on
+    /// failure): the revision is recorded, `unfinished`, before anything
+    /// is applied, so a run that stops without a word (killed, or the API
+    /// server gone) is finished by the next; a failure, and workloads not
+    /// ready in time, fail the run. Without it, a run that stops part-way
+    /// records nothing over an installed revision (a first install
+    /// records itself failed).
+    pub(crate) go_back: Option<Unfinished>,
+    /// Revisions kept of each chart's Helm release (0: all).
+    pub(crate) history_max: usize,
 }
 
 /// How long chart hooks may take, and whether and how long to wait for
@@ -129,6 +135,7 @@ pub(crate) async fn converge(
         hooks: desired.hooks.clone(),
         failed: None,
         helm: Vec::new(),
+        unfinished: None,
     };
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;
@@ -152,12 +159,35 @@ pub(crate) async fn converge(
         applier.skip_unchanged_crds(&same).await?;
     }
     applier.apply(&records_namespace()).await?;
+    let client = applier.client().clone();
     let mut applied = Vec::new();
+    if let Err(e) = apply_first(&mut applier, &desired, waits.hooks, &mut applied, progress).await {
+        return Err(stopped(&mut applier, release, &desired, history, &applied, false, e).await);
+    }
+    // Helm's pending revisions (in namespaces that now exist), and the
+    // unfinished record of a run that goes back on failure, before the
+    // first object that Namespaces and CRDs do not take along is applied.
+    if let Err(e) = begin_helm_releases(&client, &desired, &mut release.helm).await {
+        return Err(stopped(&mut applier, release, &desired, history, &applied, false, e).await);
+    }
+    let begun = release.helm.clone();
+    if let Some(go_back) = record.go_back {
+        release.unfinished = Some(go_back);
+        account_for(&mut applier, &mut release, &desired, history, &applied).await;
+        if let Err(e) = release::write(&client, &release).await {
+            return Err(stopped(&mut applier, release, &desired, history, &applied, false, e).await);
+        }
+    }
     let hooks_run =
-        match apply_in_order(&mut applier, &desired, record.hook_events, waits.hooks, &mut applied, progress).await {
+        match apply_rest(&mut applier, &desired, record.hook_events, waits.hooks, &mut applied, progress).await {
             Ok(hooks_run) => hooks_run,
             Err(e) => {
-                return Err(stopped(&mut applier, release, &desired, history, &applied, e, record.record_failure).await)
+                // A pre hook that ran may have changed what it serves.
+                let pre_hooks = record
+                    .hook_events
+                    .is_some_and(|(pre, _)| desired.hooks.iter().any(|h| h.events.iter().any(|event| event == pre)));
+                let changed = pre_hooks || applied.len() > desired.first.len();
+                return Err(stopped(&mut applier, release, &desired, history, &applied, changed, e).await);
             }
         };
     for (object, resource) in release.objects.iter_mut().zip(&applied) {
@@ -166,10 +196,17 @@ pub(crate) async fn converge(
         }
         object.resource = resource.clone();
     }
+    // A run that goes back on failure counts workloads not ready as one.
+    let mut not_ready = None;
+    if let Some(timeout) = waits.ready {
+        progress("Waiting", &format!("up to {} s for the workloads to be ready", timeout.as_secs()));
+        not_ready = ready::wait_ready(&mut applier, &applied, timeout).await.err();
+        if let Some(e) = not_ready.take_if(|_| record.go_back.is_some()) {
+            return Err(stopped(&mut applier, release, &desired, history, &applied, true, e).await);
+        }
+    }
+    finish_helm_releases(&client, &begun, &desired, history, record.history_max).await?;
 
-    let client = applier.client().clone();
-    let last_good = history.iter().rev().find(|r| r.failed.is_none());
-    release.helm = record_helm_releases(&client, &desired, &release.action, last_good).await?;
     let mut report = ClusterReport {
         name: release.name.clone(),
         version: release.version.clone(),
@@ -180,60 +217,80 @@ pub(crate) async fn converge(
         images_in_arguments: desired.images_in_arguments,
         images_in_fields: desired.images_in_fields,
         without_pull_secret: desired.without_pull_secret,
+        not_ready,
         ..ClusterReport::default()
     };
     if let Some(previous) = history.last() {
         delete_dropped(&mut applier, previous, &applied, &mut report, progress).await;
     }
     release.pending = report.failed.iter().map(|(r, _)| r.clone()).collect();
+    release.unfinished = None;
     release::write(&client, &release).await?;
     let mut all: Vec<Release> = history.iter().filter(|r| r.revision != revision).cloned().collect();
     all.push(release);
     release::trim(&client, &all, keep).await;
-    if let Some(timeout) = waits.ready {
-        progress("Waiting", &format!("up to {} s for the workloads to be ready", timeout.as_secs()));
-        report.not_ready = ready::wait_ready(&mut applier, &applied, timeout).await.err();
-    }
     report.applied = applied;
     Ok(report)
 }
 
-/// Records each chart applied as the new deployed revision of its Helm
-/// release (a rollback: the revision it returns to, again), and deletes
-/// the Helm releases of charts the previous revision had and this one
-/// drops. Returns what the new record points at.
-async fn record_helm_releases(
+/// Writes each chart's next Helm revision, pending (a rollback: the
+/// revision it returns to, again, where Helm still has it), each into
+/// `begun` as it is written.
+async fn begin_helm_releases(
     client: &kube::Client,
     desired: &Desired,
-    action: &str,
-    previous: Option<&Release>,
-) -> Result<Vec<HelmRef>, ClusterError> {
-    let written = if action == "install" { helm::Written::Install } else { helm::Written::Upgrade };
-    let mut recorded = Vec::new();
+    begun: &mut Vec<HelmRef>,
+) -> Result<(), ClusterError> {
     for chart in &desired.helm {
-        recorded.push(helm::record(client, chart, written).await?);
+        begun.push(helm::begin(client, chart).await?);
     }
     for target in &desired.helm_rollback {
-        recorded.extend(helm::roll_back(client, target).await?);
+        begun.extend(helm::begin_rollback(client, target).await?);
     }
-    let kept = |old: &HelmRef| recorded.iter().any(|new| new.name == old.name && new.namespace == old.namespace);
-    for dropped in previous.iter().flat_map(|p| &p.helm).filter(|old| !kept(old)) {
-        helm::remove(client, dropped).await?;
-    }
-    Ok(recorded)
+    Ok(())
 }
 
-/// Namespaces and CRDs (then waits for the CRDs), the pre hooks, the rest,
-/// the post hooks: returns the hooks run; `applied` hears of each object as
-/// it lands, so a failure knows what is already in the cluster.
-async fn apply_in_order(
+/// Marks the run's pending Helm revisions deployed, and deletes the Helm
+/// releases of charts that the newest record, or the last good one, had
+/// and this run drops (a chart that only a failed revision added goes
+/// when the release returns from it).
+async fn finish_helm_releases(
+    client: &kube::Client,
+    begun: &[HelmRef],
+    desired: &Desired,
+    history: &[Release],
+    history_max: usize,
+) -> Result<(), ClusterError> {
+    for pending in begun {
+        helm::finish(client, pending, history_max).await?;
+    }
+    let kept = |old: &HelmRef| {
+        let same = |name: &str, namespace: &str| old.name == name && old.namespace == namespace;
+        desired.helm.iter().any(|c| same(&c.name, &c.namespace))
+            || desired.helm_rollback.iter().any(|t| same(&t.name, &t.namespace))
+    };
+    let last_good = history.iter().rev().find(|r| r.failed.is_none() && r.unfinished.is_none());
+    let mut dropped: Vec<&HelmRef> = Vec::new();
+    for old in history.last().into_iter().chain(last_good).flat_map(|r| &r.helm).filter(|old| !kept(old)) {
+        if !dropped.iter().any(|d| d.name == old.name && d.namespace == old.namespace) {
+            dropped.push(old);
+        }
+    }
+    for release in dropped {
+        helm::remove(client, release).await?;
+    }
+    Ok(())
+}
+
+/// Namespaces and CRDs, then waits for the CRDs; `applied` hears of each
+/// object as it lands, so a failure knows what is already in the cluster.
+async fn apply_first(
     applier: &mut Applier,
     desired: &Desired,
-    hook_events: Option<(&str, &str)>,
     hooks_timeout: Duration,
     applied: &mut Vec<ResourceRef>,
     progress: Progress<'_>,
-) -> Result<Vec<String>, ClusterError> {
+) -> Result<(), ClusterError> {
     wait_terminated(applier, &desired.first, hooks_timeout, progress).await?;
     let mut on_applied = |resource: &ResourceRef| {
         progress("Applied", &resource.to_string());
@@ -244,7 +301,23 @@ async fn apply_in_order(
     if !crds.is_empty() {
         progress("Waiting", &format!("for {} CRDs to be established", crds.len()));
     }
-    applier.wait_established(&crds, CRD_WAIT).await?;
+    applier.wait_established(&crds, CRD_WAIT).await
+}
+
+/// The pre hooks, the rest, the post hooks: returns the hooks run;
+/// `applied` hears of each object as it lands.
+async fn apply_rest(
+    applier: &mut Applier,
+    desired: &Desired,
+    hook_events: Option<(&str, &str)>,
+    hooks_timeout: Duration,
+    applied: &mut Vec<ResourceRef>,
+    progress: Progress<'_>,
+) -> Result<Vec<String>, ClusterError> {
+    let mut on_applied = |resource: &ResourceRef| {
+        progress("Applied", &resource.to_string());
+        applied.push(resource.clone());
+    };
     let ran = |line: &str| progress("Ran", &format!("hook {line}"));
     let mut hooks_run = Vec::new();
     if let Some((pre, _)) = hook_events {
@@ -258,30 +331,84 @@ async fn apply_in_order(
 }
 
 /// The error of a run that stopped after applying `applied` of `total`
-/// objects. A first install that applied some records itself as failed,
-/// so that nothing it made is left unowned: `uninstall` can remove it, and
-/// the same bundle again completes it. Later revisions record nothing: the
-/// previous one still describes the release, and a rerun converges.
+/// objects. The Helm revisions it began are marked failed, as Helm marks
+/// them. A run that goes back on failure, or a first install that applied
+/// some, records itself failed, with every object it meant to apply, so
+/// that nothing it made is left unowned: going back, or `uninstall`,
+/// removes it, and the same bundle again completes it. Over an installed
+/// revision, a run that does not go back records nothing: the previous
+/// one still describes the release, and a rerun converges. A run that
+/// goes back but `changed` nothing beyond Namespaces and CRDs (which going
+/// back would not delete) leaves airlock's records as they were.
+#[allow(clippy::too_many_arguments)]
 async fn stopped(
     applier: &mut Applier,
     mut release: Release,
     desired: &Desired,
     history: &[Release],
     applied: &[ResourceRef],
+    changed: bool,
     cause: ClusterError,
-    record_failure: bool,
 ) -> ClusterError {
+    let client = applier.client().clone();
+    let why = root_cause(&cause);
+    // Best effort: with the API server gone they stay pending, and the
+    // next run marks them failed.
+    for pending in &release.helm {
+        let _ = helm::fail(&client, pending, &why).await;
+    }
     let (name, version) = (release.name.clone(), release.version.clone());
     let (done, total) = (applied.len(), desired.first.len() + desired.then.len());
     let installed_before = history.iter().any(|r| r.failed.is_none());
-    if (installed_before && !record_failure) || applied.is_empty() {
+    let goes_back = release.unfinished.is_some();
+    let unrecorded = if goes_back { !changed } else { applied.is_empty() || installed_before };
+    if unrecorded {
+        if goes_back {
+            let _ = release::remove(&client, &release).await;
+            // A release this run would have begun shows no failure of it.
+            for first in release.helm.iter().filter(|h| h.revision == 1) {
+                let _ = helm::remove(&client, first).await;
+            }
+        }
         return cause.stopped(format!(
             "{name} {version} stopped after {done} of {total} objects; no revision was recorded, so rerunning after the fix completes it"
         ));
     }
-    release.failed = Some(cause.to_string());
-    // `applied` is the start of `desired.all()`, in order; the rest is
-    // recorded where it would land (a kind not served keeps its body's).
+    release.failed = Some(why);
+    account_for(applier, &mut release, desired, history, applied).await;
+    match release::write(&client, &release).await {
+        // What follows (going back) says what to do.
+        Ok(()) if release.unfinished.is_some() => cause.stopped(format!(
+            "{name} {version} stopped after {done} of {total} objects; revision {} is recorded as failed",
+            release.revision
+        )),
+        Ok(()) => cause.stopped(format!(
+            "{name} {version} stopped after {done} of {total} objects; revision {} is recorded as failed, so rerunning the install after the fix completes it, and `airlock uninstall {name}` removes what was applied",
+            release.revision
+        )),
+        Err(e) if release.unfinished.is_some() => cause.stopped(format!(
+            "{name} {version} stopped after {done} of {total} objects, and its failure could not be recorded ({}); its record still says it is unfinished",
+            crate::oci::registry::error_chain(&e),
+        )),
+        Err(e) => cause.stopped(format!(
+            "{name} {version} stopped after {done} of {total} objects, and its record could not be written either ({}); these objects are in the cluster, marked as {name}'s: {}",
+            crate::oci::registry::error_chain(&e),
+            applied.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// Says in `release` where each object it meant to apply is, or would
+/// land (`applied` is the start of `desired.all()`, in order; a kind not
+/// served keeps its body's), and keeps what an earlier failed attempt made
+/// and this one does not declare as the release's to delete.
+async fn account_for(
+    applier: &mut Applier,
+    release: &mut Release,
+    desired: &Desired,
+    history: &[Release],
+    applied: &[ResourceRef],
+) {
     for (index, (object, wanted)) in release.objects.iter_mut().zip(desired.all()).enumerate() {
         match applied.get(index) {
             Some(landed) => object.resource = landed.clone(),
@@ -292,8 +419,6 @@ async fn stopped(
             }
         }
     }
-    // What an earlier failed attempt made and this one does not declare
-    // stays the release's to delete.
     if let Some(previous) = history.last() {
         release.pending = previous
             .pending
@@ -303,20 +428,12 @@ async fn stopped(
             .cloned()
             .collect();
     }
-    match release::write(applier.client(), &release).await {
-        // What follows (going back) says what to do.
-        Ok(()) if record_failure => cause.stopped(format!(
-            "{name} {version} stopped after {done} of {total} objects; revision {} is recorded as failed",
-            release.revision
-        )),
-        Ok(()) => cause.stopped(format!(
-            "{name} {version} stopped after {done} of {total} objects; revision {} is recorded as failed, so rerunning the install after the fix completes it, and `airlock uninstall {name}` removes what was applied",
-            release.revision
-        )),
-        Err(e) => cause.stopped(format!(
-            "{name} {version} stopped after {done} of {total} objects, and its record could not be written either ({}); these objects are in the cluster, marked as {name}'s: {}",
-            crate::oci::registry::error_chain(&e),
-            applied.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-        )),
+}
+
+/// The innermost cause of a stopped run, for a record that says why.
+pub(crate) fn root_cause(error: &ClusterError) -> String {
+    match error {
+        ClusterError::Stopped { cause, .. } => root_cause(cause),
+        other => other.to_string(),
     }
 }

@@ -17,7 +17,7 @@ use std::io::{Read, Write};
 
 /// Helm's default `--history-max`: older revisions are deleted, never the
 /// deployed one.
-const HISTORY_MAX: usize = 10;
+pub const HISTORY_MAX: usize = 10;
 
 /// One chart's release as rendered for this run: what its Helm record holds.
 #[derive(Debug, Clone)]
@@ -42,13 +42,6 @@ pub struct HelmRef {
     pub name: String,
     pub namespace: String,
     pub revision: u32,
-}
-
-/// What a new revision says it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Written {
-    Install,
-    Upgrade,
 }
 
 fn secret_name(name: &str, revision: u32) -> String {
@@ -187,27 +180,140 @@ pub fn valid_release_name(name: &str) -> bool {
     name.len() <= 53 && name.split('.').all(label)
 }
 
-/// Records `chart` as the new deployed revision of its release: the one
-/// deployed before becomes `superseded`, and the oldest beyond Helm's
-/// history limit are deleted.
-pub async fn record(client: &kube::Client, chart: &HelmChart, written: Written) -> Result<HelmRef, ClusterError> {
-    let history = revisions(client, &chart.namespace, &chart.name).await?;
-    let description = match written {
-        Written::Install if history.is_empty() => "Install complete",
-        _ => "Upgrade complete",
+/// Writes `chart` as the next revision of its release, `pending-install`
+/// (the first) or `pending-upgrade`, before anything of it is applied, as
+/// Helm does: a run that stops without a word leaves it pending, which
+/// Helm shows, and the next airlock run marks failed. A revision still
+/// pending from such a run is marked failed first.
+pub async fn begin(client: &kube::Client, chart: &HelmChart) -> Result<HelmRef, ClusterError> {
+    let history = close_interrupted(client, &chart.namespace, &chart.name).await?;
+    let (status, description) = match history.is_empty() {
+        true => ("pending-install", "Initial install underway"),
+        false => ("pending-upgrade", "Preparing upgrade"),
     };
-    let release = next_revision(chart, &history, "deployed", description.into());
-    deploy(client, release, history).await
+    let release = next_revision(chart, &history, status, description.into());
+    put(client, &release).await?;
+    Ok(HelmRef { name: chart.name.clone(), namespace: chart.namespace.clone(), revision: revision_of(&release) })
 }
 
-/// Records `chart` as a failed revision of its release, as Helm records an
-/// upgrade that failed (`Upgrade "NAME" failed: WHY`): the revision
-/// deployed before stays deployed.
-pub async fn record_failed(client: &kube::Client, chart: &HelmChart, why: &str) -> Result<(), ClusterError> {
-    let history = revisions(client, &chart.namespace, &chart.name).await?;
-    let verb = if history.is_empty() { "Release" } else { "Upgrade" };
-    let description = format!("{verb} \"{}\" failed: {why}", chart.name);
-    put(client, &next_revision(chart, &history, "failed", description)).await
+/// Writes the revision `helm rollback` would to return the release to
+/// `target`'s revision, `pending-rollback`: the target's chart, values,
+/// manifest and hooks, described `Rollback to N`.
+///
+/// None when that revision is gone from Helm's history (trimmed, or
+/// deleted by hand): the objects are restored all the same, from
+/// airlock's own record, and Helm's history is left as it is.
+pub async fn begin_rollback(client: &kube::Client, target: &HelmRef) -> Result<Option<HelmRef>, ClusterError> {
+    let history = close_interrupted(client, &target.namespace, &target.name).await?;
+    let Some((_, old)) = history.iter().find(|(revision, _)| *revision == target.revision) else {
+        return Ok(None);
+    };
+    let mut release = old.clone();
+    release["version"] = json!(history.last().map_or(1, |(last, _)| last + 1));
+    release["info"] = json!({
+        "first_deployed": history[0].1["info"]["first_deployed"],
+        "last_deployed": now(),
+        "description": format!("Rollback to {}", target.revision),
+        "status": "pending-rollback",
+        "notes": old["info"]["notes"],
+        "rollback_revision": target.revision,
+    });
+    put(client, &release).await?;
+    Ok(Some(HelmRef { revision: revision_of(&release), ..target.clone() }))
+}
+
+/// Marks the revision `begin` wrote deployed (`Install complete`,
+/// `Upgrade complete`, or still `Rollback to N`); the revisions deployed
+/// before become `superseded`, and the oldest beyond `history_max` (0: no
+/// limit) are deleted, as Helm's `--history-max`, never the one deployed
+/// before.
+pub async fn finish(client: &kube::Client, pending: &HelmRef, history_max: usize) -> Result<(), ClusterError> {
+    let history = revisions(client, &pending.namespace, &pending.name).await?;
+    let mut release = written_by_this_run(&history, pending)?;
+    let description = match release["info"]["status"].as_str() {
+        Some("pending-install") => "Install complete".into(),
+        Some("pending-upgrade") => "Upgrade complete".into(),
+        _ => release["info"]["description"].clone(),
+    };
+    release["info"]["status"] = json!("deployed");
+    release["info"]["description"] = description;
+    release["info"]["last_deployed"] = json!(now());
+    put(client, &release).await?;
+    let older: Vec<&(u32, Value)> = history.iter().filter(|(revision, _)| *revision != pending.revision).collect();
+    for (_, old) in older.iter().filter(|(_, r)| r["info"]["status"] == "deployed") {
+        let mut old = old.clone();
+        old["info"]["status"] = json!("superseded");
+        put(client, &old).await?;
+    }
+    // Helm keeps `history_max` revisions, the new one included, and never
+    // deletes the one deployed before (now superseded).
+    let excess = match history_max {
+        0 => 0,
+        max => history.len().saturating_sub(max),
+    };
+    let deletable = older.iter().filter(|(_, r)| r["info"]["status"] != "deployed");
+    for (old, _) in deletable.take(excess) {
+        let _ = secrets(client, &pending.namespace)
+            .delete(&secret_name(&pending.name, *old), &DeleteParams::default())
+            .await;
+    }
+    Ok(())
+}
+
+/// Marks the revision `begin` wrote failed, as Helm marks a run that
+/// failed (`Upgrade "NAME" failed: WHY`): the revision deployed before
+/// stays deployed.
+pub async fn fail(client: &kube::Client, pending: &HelmRef, why: &str) -> Result<(), ClusterError> {
+    let history = revisions(client, &pending.namespace, &pending.name).await?;
+    let mut release = written_by_this_run(&history, pending)?;
+    let verb = verb_of(&release);
+    release["info"]["status"] = json!("failed");
+    release["info"]["description"] = json!(format!("{verb} \"{}\" failed: {why}", pending.name));
+    put(client, &release).await
+}
+
+/// The revision `pending` points at, still as this run wrote it.
+fn written_by_this_run(history: &[(u32, Value)], pending: &HelmRef) -> Result<Value, ClusterError> {
+    history.iter().find(|(revision, _)| *revision == pending.revision).map(|(_, r)| r.clone()).ok_or_else(|| {
+        record_error(
+            format!("of Helm release {} in namespace {}", pending.name, pending.namespace),
+            format!("revision {} was deleted while airlock was writing it", pending.revision),
+        )
+    })
+}
+
+/// The release's history, its newest revision marked failed first if a
+/// run left it pending (Helm's own `helm upgrade` refuses such a release
+/// until it is rolled back).
+async fn close_interrupted(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<(u32, Value)>, ClusterError> {
+    let mut history = revisions(client, namespace, name).await?;
+    if let Some((_, newest)) = history.last_mut() {
+        if newest["info"]["status"].as_str().is_some_and(|s| s.starts_with("pending-")) {
+            let verb = verb_of(newest);
+            newest["info"]["status"] = json!("failed");
+            newest["info"]["description"] =
+                json!(format!("{verb} \"{name}\" failed: interrupted, the run that wrote it stopped before it ended"));
+            put(client, newest).await?;
+        }
+    }
+    Ok(history)
+}
+
+/// What a pending revision was doing, as Helm's failure descriptions say it.
+fn verb_of(release: &Value) -> &'static str {
+    match release["info"]["status"].as_str() {
+        Some("pending-install") => "Release",
+        Some("pending-rollback") => "Rollback",
+        _ => "Upgrade",
+    }
+}
+
+fn revision_of(release: &Value) -> u32 {
+    release["version"].as_u64().unwrap_or_default() as u32
 }
 
 /// The release record of `chart` as the revision after `history`.
@@ -236,54 +342,6 @@ fn next_revision(chart: &HelmChart, history: &[(u32, Value)], status: &str, desc
         "namespace": chart.namespace,
         "apply_method": "ssa",
     })
-}
-
-/// Rolls the release `target` points at back to that revision, as `helm
-/// rollback` does: a new revision with the target's chart, values,
-/// manifest and hooks, and `Rollback to N`.
-///
-/// None when that revision is gone from Helm's history (trimmed, or
-/// deleted by hand): the objects are restored all the same, from
-/// airlock's own record, and Helm's history is left as it is.
-pub async fn roll_back(client: &kube::Client, target: &HelmRef) -> Result<Option<HelmRef>, ClusterError> {
-    let history = revisions(client, &target.namespace, &target.name).await?;
-    let Some((_, old)) = history.iter().find(|(revision, _)| *revision == target.revision) else {
-        return Ok(None);
-    };
-    let revision = history.last().map_or(1, |(last, _)| last + 1);
-    let time = now();
-    let mut release = old.clone();
-    release["version"] = json!(revision);
-    release["info"] = json!({
-        "first_deployed": history[0].1["info"]["first_deployed"],
-        "last_deployed": time,
-        "description": format!("Rollback to {}", target.revision),
-        "status": "deployed",
-        "notes": old["info"]["notes"],
-        "rollback_revision": target.revision,
-    });
-    deploy(client, release, history).await.map(Some)
-}
-
-/// Writes `release` as deployed, supersedes the revisions deployed before
-/// it, and trims the history.
-async fn deploy(client: &kube::Client, release: Value, history: Vec<(u32, Value)>) -> Result<HelmRef, ClusterError> {
-    put(client, &release).await?;
-    for (_, mut old) in history.iter().filter(|(_, r)| r["info"]["status"] == "deployed").cloned() {
-        old["info"]["status"] = json!("superseded");
-        put(client, &old).await?;
-    }
-    let name = release["name"].as_str().unwrap_or_default().to_string();
-    let namespace = release["namespace"].as_str().unwrap_or_default().to_string();
-    let revision = release["version"].as_u64().unwrap_or_default() as u32;
-    // Helm keeps HISTORY_MAX revisions, the new one included, and never
-    // deletes the one deployed before (now superseded).
-    let excess = (history.len() + 1).saturating_sub(HISTORY_MAX);
-    let deletable = history.iter().filter(|(_, r)| r["info"]["status"] != "deployed");
-    for (old, _) in deletable.take(excess) {
-        let _ = secrets(client, &namespace).delete(&secret_name(&name, *old), &DeleteParams::default()).await;
-    }
-    Ok(HelmRef { name, namespace, revision })
 }
 
 /// Deletes every revision of the release, as `helm uninstall` does.

@@ -7,7 +7,7 @@
 use super::apply::Applier;
 use super::converge::{converge, delete_dropped, same_object, Record};
 use super::objects::{Desired, DesiredObject};
-use super::release::{self, Release};
+use super::release::{self, Release, Unfinished};
 use super::waits::wait_gone;
 use super::{dry_run, helm, hooks, ownership, ClusterError};
 use crate::destination::kube::{Action, ResourceRef};
@@ -63,6 +63,9 @@ pub struct InstallRun<'a> {
     pub digest: &'a str,
     /// Revisions whose records are kept for rollback.
     pub keep: usize,
+    /// Revisions kept of each chart's Helm release (0: all), as Helm's
+    /// `--history-max`.
+    pub history_max: usize,
     pub waits: Waits,
     /// Have the API server check every object, changing nothing.
     pub dry_run: bool,
@@ -151,13 +154,22 @@ pub async fn install(
     // Helm release or by --adopt), nor a good record of the same bundle.
     let reapplied = history.last().is_some_and(|p| p.revision == revision);
     let atomic = run.rollback_on_failure && taken_over.is_empty() && !reapplied;
-    let record_failure = atomic;
-    let record = Record { name, version, digest, revision, action, hook_events: Some(hook_events), record_failure };
+    let last_good = history.iter().rev().find(|r| is_good(r)).map(|r| r.revision);
+    let go_back = atomic.then_some(last_good.map_or(Unfinished::Remove, Unfinished::ReturnTo));
+    let record = Record {
+        name,
+        version,
+        digest,
+        revision,
+        action,
+        hook_events: Some(hook_events),
+        go_back,
+        history_max: run.history_max,
+    };
     if run.dry_run {
         return dry_run::dry_run(applier, record, desired, &history, progress).await;
     }
-    let hooks_timeout = run.waits.hooks;
-    let charts = if atomic { desired.helm.clone() } else { Vec::new() };
+    let hooks = run.waits.hooks;
     let failure = match converge(applier, record, desired, &history, run.keep, run.waits, progress).await {
         Err(failure) if atomic => failure,
         done => return done,
@@ -168,80 +180,188 @@ pub async fn install(
     if recorded.last().map(state) == history.last().map(state) {
         return Err(failure);
     }
-    // Each chart's Helm history shows the failed revision, as Helm's would;
-    // only for charts that were a release already (the others are removed).
-    let why = root_cause(&failure);
-    let last_good = history.iter().rev().find(|r| r.failed.is_none());
-    let was_release = |chart: &helm::HelmChart| {
-        last_good.is_some_and(|r| r.helm.iter().any(|h| h.name == chart.name && h.namespace == chart.namespace))
+    let undo = Undo {
+        name,
+        version,
+        keep: run.keep,
+        hooks,
+        force_conflicts: run.force_conflicts,
+        history_max: run.history_max,
     };
-    for chart in charts.iter().filter(|chart| was_release(chart)) {
-        helm::record_failed(client, chart, &why).await?;
-    }
-    // Back to what was there: the last revision that did not fail, or
-    // nothing at all for a first install.
-    let back = last_good.map(|r| r.revision);
-    let back_to = match back {
-        Some(good) => {
+    Err(match go_back.expect("an atomic run goes back") {
+        Unfinished::ReturnTo(good) => {
             progress("Rolling back", &format!("{name} to revision {good}, as {version} failed"));
-            let waits = Waits { hooks: hooks_timeout, ready: None };
-            rollback(client, name, Some(good), run.keep, waits, run.force_conflicts, progress)
-                .await
-                .map(|r| Some(r.revision))
+            match undo.return_to(client, good, progress).await {
+                Ok(new) => ClusterError::RolledBack {
+                    name: name.into(),
+                    version: version.into(),
+                    to: Some((good, new)),
+                    cause: Box::new(failure),
+                },
+                Err(also) => failure.stopped(undo.not_finished(Some(good), &also)),
+            }
         }
-        None => {
+        Unfinished::Remove => {
             progress("Removing", &format!("what the failed install of {name} {version} applied"));
-            match uninstall(client, name, false, hooks_timeout, progress).await {
-                Ok(gone) if gone.failed.is_empty() => Ok(None),
-                Ok(gone) => Err(ClusterError::Refused {
-                    object: gone.failed.iter().map(|(r, _)| r.to_string()).collect::<Vec<_>>().join(", "),
-                    detail: "could not be deleted".into(),
-                }),
-                Err(e) => Err(e),
+            match undo.remove(client, progress).await {
+                Ok(()) => ClusterError::RolledBack {
+                    name: name.into(),
+                    version: version.into(),
+                    to: None,
+                    cause: Box::new(failure),
+                },
+                Err(also) => failure.stopped(undo.not_finished(None, &also)),
             }
         }
-    };
-    Err(match back_to {
-        Ok(as_revision) => ClusterError::RolledBack {
-            name: name.into(),
-            version: version.into(),
-            to: back.zip(as_revision),
-            cause: Box::new(failure),
-        },
-        Err(also) => failure.stopped(format!(
-            "{name} {version} failed, and going back failed too ({also}); {}",
-            match back {
-                Some(good) => format!("run `airlock rollback {name} --to {good}` to return to revision {good}"),
-                None => format!("run `airlock uninstall {name}` to remove what it applied"),
-            }
-        )),
     })
 }
 
-/// The innermost cause of a stopped run, for a record that says why.
-fn root_cause(error: &ClusterError) -> String {
-    match error {
-        ClusterError::Stopped { cause, .. } => root_cause(cause),
-        other => other.to_string(),
+/// A revision that can be returned to: it neither failed nor was left
+/// unfinished.
+fn is_good(release: &Release) -> bool {
+    release.failed.is_none() && release.unfinished.is_none()
+}
+
+/// How a run that failed goes back.
+struct Undo<'a> {
+    name: &'a str,
+    version: &'a str,
+    keep: usize,
+    hooks: Duration,
+    force_conflicts: bool,
+    history_max: usize,
+}
+
+impl Undo<'_> {
+    /// Applies revision `good` again; returns the revision that records it.
+    async fn return_to(&self, client: &kube::Client, good: u32, progress: Progress<'_>) -> Result<u32, ClusterError> {
+        let run = RollbackRun {
+            to: Some(good),
+            keep: self.keep,
+            waits: Waits { hooks: self.hooks, ready: None },
+            force_conflicts: self.force_conflicts,
+            history_max: self.history_max,
+        };
+        rollback(client, self.name, run, progress).await.map(|r| r.revision)
+    }
+
+    /// Removes what a failed first install applied, and its records.
+    async fn remove(&self, client: &kube::Client, progress: Progress<'_>) -> Result<(), ClusterError> {
+        let gone = uninstall(client, self.name, false, self.hooks, progress).await?;
+        if gone.failed.is_empty() {
+            return Ok(());
+        }
+        Err(ClusterError::Refused {
+            object: gone.failed.iter().map(|(r, _)| r.to_string()).collect::<Vec<_>>().join(", "),
+            detail: "could not be deleted".into(),
+        })
+    }
+
+    /// What to say when going back failed too.
+    fn not_finished(&self, good: Option<u32>, also: &ClusterError) -> String {
+        let (name, version) = (self.name, self.version);
+        let target = good.map_or("remove what it applied".to_string(), |g| format!("return to revision {g}"));
+        format!(
+            "{name} {version} failed, and going back failed too ({}); the release's record says so: the next `airlock install`, `upgrade` or `rollback` of {name} goes back first ({target}), and `airlock uninstall {name}` removes it all",
+            crate::oci::registry::error_chain(also)
+        )
     }
 }
 
-/// Applies an earlier revision again (`to`, default: the one before the
-/// newest), with that revision's `pre-rollback` and `post-rollback` hooks.
+/// What `finish_going_back` did.
+#[derive(Debug)]
+pub struct Finished {
+    pub name: String,
+    /// The version that failed, or whose run was interrupted.
+    pub version: String,
+    pub revision: u32,
+    /// Returned to this revision, recorded as the second; None: removed.
+    pub to: Option<(u32, u32)>,
+}
+
+impl Finished {
+    /// What was finished, for the operator who ran the next command.
+    pub fn describe(&self) -> String {
+        let (name, version, revision) = (&self.name, &self.version, self.revision);
+        let done = match self.to {
+            Some((good, new)) => format!("returned it to revision {good} (as revision {new}) first"),
+            None => "removed what it applied first".into(),
+        };
+        format!("{name} {version} (revision {revision}) had failed or been interrupted without going back (airlock was stopped, or lost the API server); {done}")
+    }
+}
+
+/// When the newest revision of `name` is a run that goes back on failure
+/// but did not finish, nor finish going back (airlock was killed, or lost
+/// the API server), finishes it: returns to the revision it was to return
+/// to, or removes what a first install applied. None when there is
+/// nothing to finish. Every verb that changes a release calls this first.
+pub async fn finish_going_back(
+    client: &kube::Client,
+    run: &InstallRun<'_>,
+    progress: Progress<'_>,
+) -> Result<Option<Finished>, ClusterError> {
+    let name = run.name;
+    let history = release::list(client, name).await?;
+    let Some(latest) = history.last().filter(|r| r.unfinished.is_some()) else { return Ok(None) };
+    let (version, revision) = (latest.version.clone(), latest.revision);
+    let undo = Undo {
+        name,
+        version: &version,
+        keep: run.keep,
+        hooks: run.waits.hooks,
+        force_conflicts: run.force_conflicts,
+        history_max: run.history_max,
+    };
+    let to = match latest.unfinished.expect("filtered") {
+        Unfinished::ReturnTo(good) => {
+            progress(
+                "Rolling back",
+                &format!("{name} to revision {good}: revision {revision} ({version}) did not finish, nor go back"),
+            );
+            Some((good, undo.return_to(client, good, progress).await?))
+        }
+        Unfinished::Remove => {
+            progress("Removing", &format!("{name} {version}: its first install did not finish, nor go back"));
+            undo.remove(client, progress).await?;
+            None
+        }
+    };
+    Ok(Some(Finished { name: name.into(), version, revision, to }))
+}
+
+/// How a rollback runs.
+pub struct RollbackRun {
+    /// The revision to return to (default: the newest good one before the
+    /// newest, or where an unfinished run was going back to).
+    pub to: Option<u32>,
+    /// Revisions whose records are kept for rollback.
+    pub keep: usize,
+    pub waits: Waits,
+    /// Take over fields that other field managers set.
+    pub force_conflicts: bool,
+    /// Revisions kept of each chart's Helm release (0: all).
+    pub history_max: usize,
+}
+
+/// Applies an earlier revision again, with that revision's `pre-rollback`
+/// and `post-rollback` hooks; each chart gets Helm's `Rollback to N`
+/// revision.
 pub async fn rollback(
     client: &kube::Client,
     name: &str,
-    to: Option<u32>,
-    keep: usize,
-    waits: Waits,
-    force_conflicts: bool,
+    run: RollbackRun,
     progress: Progress<'_>,
 ) -> Result<ClusterReport, ClusterError> {
+    let RollbackRun { to, keep, waits, force_conflicts, history_max } = run;
     let history = installed(client, name).await?;
     let current = history.last().expect("installed() gives at least one revision");
-    let wanted = match to {
-        Some(n) => n,
-        None => match history.iter().rev().nth(1) {
+    let wanted = match (to, current.unfinished) {
+        (Some(n), _) => n,
+        // A run that did not finish going back: where it was going.
+        (None, Some(Unfinished::ReturnTo(good))) => good,
+        // Else the newest revision before it that can be returned to.
+        (None, _) => match history.iter().rev().skip(1).find(|r| is_good(r)) {
             Some(previous) => previous.revision,
             None => return Err(ClusterError::NothingToRollBack { name: name.into(), revision: current.revision }),
         },
@@ -252,6 +372,10 @@ pub async fn rollback(
     };
     if let Some(why) = &target.failed {
         return Err(ClusterError::RevisionFailed { name: name.into(), wanted, why: why.clone() });
+    }
+    if target.unfinished.is_some() {
+        let why = "its run did not finish".to_string();
+        return Err(ClusterError::RevisionFailed { name: name.into(), wanted, why });
     }
     let mut desired = Desired::default();
     desired.hooks = target.hooks.clone();
@@ -275,7 +399,8 @@ pub async fn rollback(
         revision: current.revision + 1,
         action: format!("rollback to {wanted}"),
         hook_events: Some(("pre-rollback", "post-rollback")),
-        record_failure: false,
+        go_back: None,
+        history_max,
     };
     let applier = Applier::new(client.clone(), false).force_conflicts(force_conflicts);
     converge(applier, record, desired, &history, keep, waits, progress).await

@@ -77,7 +77,7 @@ pub enum ClusterError {
     Conflict { object: String, detail: String },
     #[error("CustomResourceDefinition {names} not established after {seconds} s, so nothing that uses it was applied")]
     NotEstablished { names: String, seconds: u64 },
-    #[error("not ready after {seconds} s: {list}; the revision is recorded")]
+    #[error("not ready after {seconds} s: {list}")]
     NotReady { seconds: u64, list: String, describe: String },
     #[error("chart {hook} failed: {detail}")]
     HookFailed { hook: String, detail: String, logs: String },

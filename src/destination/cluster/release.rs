@@ -58,6 +58,22 @@ pub struct Release {
     /// as (in the chart's namespace, as Helm keeps it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub helm: Vec<super::helm::HelmRef>,
+    /// Written before a run that returns on failure changes anything, and
+    /// cleared when it ends: a record still carrying it is a run that did
+    /// not finish, nor finish going back (airlock was killed, or lost the
+    /// API server), which the next run finishes first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<Unfinished>,
+}
+
+/// Where an unfinished run goes back to.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum Unfinished {
+    /// The last good revision, applied again.
+    ReturnTo(u32),
+    /// Nothing: a first install, whose objects are removed.
+    Remove,
 }
 
 impl Release {

@@ -74,6 +74,7 @@ pub(super) fn put(
         version,
         digest: &digest,
         keep: options.keep,
+        history_max: setup.history_max,
         waits: Waits { hooks: setup.timeout, ready: setup.wait.then_some(setup.timeout) },
         dry_run: setup.dry_run,
         adopt: setup.adopt,
@@ -81,6 +82,11 @@ pub(super) fn put(
         rollback_on_failure: setup.rollback_on_failure,
     };
     let report = runtime.block_on(async {
+        // A run before this one that did not finish going back does first.
+        let finished = lifecycle::finish_going_back(&client, &run, events.progress).await?;
+        if let Some(finished) = finished {
+            (events.warn)(&finished.describe());
+        }
         let plan = lifecycle::plan(&client, &run).await?;
         let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref(), plan.render)?;
         lifecycle::install(&client, desired, run, plan, events.progress).await

@@ -64,6 +64,8 @@ pub struct ClusterSetup {
     pub force_conflicts: bool,
     /// On a failure part-way, return to the last good revision.
     pub rollback_on_failure: bool,
+    /// Revisions kept of each chart's Helm release (0: all).
+    pub history_max: usize,
 }
 
 /// What the op says as it goes: each step done, and warnings before
