@@ -34,6 +34,9 @@ pub(super) fn diagnose(cause: &(dyn std::error::Error + 'static)) -> Option<(Fau
             Some(format!("see why with `{describe}`; `airlock rollback` returns to the revision before"))
         }
         ClusterError::HookFailed { logs, .. } => Some(format!("see why with `{logs}`, then rerun")),
+        ClusterError::Busy { name, .. } => Some(format!(
+            "wait for that run to end; a run that was stopped, or lost the cluster, loses its lease 15 s after its last renewal, and the next run finishes what it left (when sure it is gone: `kubectl -n airlock-system delete lease airlock.{name}`)"
+        )),
         ClusterError::AlreadyInstalled { .. } => Some("use `airlock upgrade` to replace it".into()),
         ClusterError::NotInstalled { upgrading: true, .. } => Some("use `airlock install`".into()),
         _ => None,

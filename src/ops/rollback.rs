@@ -5,6 +5,7 @@
 
 use super::destination::{clean_up_node, locate_cluster, runtime, Installed, NodeOutcome, Progress, Target};
 use crate::destination::cluster::lifecycle::{self, RollbackRun, Waits};
+use crate::destination::cluster::lock;
 use crate::destination::k3s;
 use anyhow::{Context, Result};
 use std::time::Duration;
@@ -48,7 +49,7 @@ pub fn rollback(options: &RollbackOptions, progress: Progress<'_>) -> Result<Ins
                     force_conflicts: options.force_conflicts,
                     history_max: options.history_max,
                 };
-                lifecycle::rollback(&client, name, run, progress).await
+                lock::holding(&client, name, lifecycle::rollback(&client, name, run, progress)).await
             })?;
             Ok(Installed::Cluster(report))
         }

@@ -4,7 +4,7 @@
 //! records).
 
 use super::destination::{clean_up_node, locate_cluster, runtime, NodeOutcome, Progress, Target};
-use crate::destination::cluster::lifecycle;
+use crate::destination::cluster::{lifecycle, lock};
 use crate::destination::k3s;
 use anyhow::{Context, Result};
 use std::time::Duration;
@@ -39,7 +39,8 @@ pub fn uninstall(options: &UninstallOptions, progress: Progress<'_>) -> Result<U
             let cluster = locate_cluster(selection, true)?;
             let done = runtime()?.block_on(async {
                 let client = cluster.client().await?;
-                lifecycle::uninstall(&client, name, options.hooks, options.timeout, progress).await
+                let work = lifecycle::uninstall(&client, name, options.hooks, options.timeout, progress);
+                lock::holding(&client, name, work).await
             })?;
             Ok(Uninstalled::Cluster(done))
         }

@@ -15,6 +15,7 @@ mod helm_native;
 mod image_signatures;
 mod images_tar;
 mod install;
+mod interrupted;
 mod install_cluster;
 mod k3s_cluster;
 mod k3s_node;

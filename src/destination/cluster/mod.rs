@@ -14,6 +14,7 @@ pub mod helm;
 pub mod hooks;
 pub mod kubeconfig;
 pub mod lifecycle;
+pub mod lock;
 pub mod objects;
 pub mod ownership;
 pub mod ready;
@@ -126,6 +127,8 @@ pub enum ClusterError {
         #[source]
         cause: Box<ClusterError>,
     },
+    #[error("{name} is being changed by {holder}, since {since}; nothing was done")]
+    Busy { name: String, holder: String, since: String },
     /// A run that stopped part-way: `what` says where it stopped and what
     /// to do; the cause follows in the error's chain.
     #[error("{what}")]

@@ -9,6 +9,7 @@ use crate::bundle::format::{BundleManifest, Component};
 use crate::bundle::reader::BundleReader;
 use crate::destination::cluster::kubeconfig::Selection;
 use crate::destination::cluster::lifecycle::{self, ClusterReport, InstallRun, Waits};
+use crate::destination::cluster::lock;
 use crate::destination::cluster::relocate::{self, Relocation};
 use crate::destination::cluster::{self, objects};
 use crate::destination::kube::Action;
@@ -81,15 +82,23 @@ pub(super) fn put(
         force_conflicts: setup.force_conflicts,
         rollback_on_failure: setup.rollback_on_failure,
     };
-    let report = runtime.block_on(async {
+    let dry_run = run.dry_run;
+    let work = async {
         // A run before this one that did not finish going back does first.
-        let finished = lifecycle::finish_going_back(&client, &run, events.progress).await?;
-        if let Some(finished) = finished {
-            (events.warn)(&finished.describe());
+        if !dry_run {
+            if let Some(finished) = lifecycle::finish_going_back(&client, &run, events.progress).await? {
+                (events.warn)(&finished.describe());
+            }
         }
         let plan = lifecycle::plan(&client, &run).await?;
         let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref(), plan.render)?;
         lifecycle::install(&client, desired, run, plan, events.progress).await
+    };
+    let report = runtime.block_on(async {
+        match dry_run {
+            true => work.await,
+            false => lock::holding(&client, name, work).await,
+        }
     })?;
     Ok((ClusterReport { platform_gaps, pull_secret, ..report }, trusted.verdict))
 }
