@@ -221,7 +221,7 @@ fn a_killed_upgrade_is_finished_by_the_next_run() {
     let lease = site.lease().expect("the killed run's lease is left");
     assert!(lease["spec"]["holderIdentity"].as_str().unwrap().contains(&format!("(pid {pid})")), "{lease}");
     let err = site.fails(&["rollback", &site.release]);
-    assert!(err.contains(&format!("is being changed by airlock on")) && err.contains(&format!("(pid {pid})")), "{err}");
+    assert!(err.contains("is being changed by airlock on") && err.contains(&format!("(pid {pid})")), "{err}");
     assert!(err.contains(&format!("kubectl -n airlock-system delete lease airlock.{}", site.release)), "{err}");
     assert!(site.object(&extra).is_some(), "a refused run changes nothing");
 
