@@ -8,12 +8,12 @@
 //! life. Against the control plane of control_plane.rs.
 
 use crate::corner::Corner;
-use crate::support::{built_helm, Airlock};
-use base64::Engine;
+use crate::support::{
+    built_helm, decode_release, helm_command, helm_reads_every_release, unaudited_kubeconfig, Airlock,
+};
 use serde_json::{json, Value};
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// A test's corner of the cluster with a directory, airlock and helm of
 /// its own (helm's cache, config and data in that directory).
@@ -76,7 +76,9 @@ impl Site {
         bundle
     }
 
-    /// airlock against the corner's cluster; it must succeed.
+    /// airlock against the corner's cluster; it must succeed. After an
+    /// install, upgrade or rollback, the real helm reads every revision of
+    /// every release in the namespace (`helm_reads_every_release`).
     fn airlock_ok(&self, args: &[&str]) {
         let mut all = args.to_vec();
         all.extend(["--kubeconfig", self.kubeconfig.to_str().unwrap()]);
@@ -85,32 +87,19 @@ impl Site {
         }
         let out = self.airlock.run(&all);
         assert!(out.status.success(), "airlock {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        if matches!(args[0], "install" | "upgrade" | "rollback") {
+            helm_reads_every_release(&self.helm, &unaudited_kubeconfig(), &self.ns);
+        }
     }
 
     /// The real helm, as the corner's user, in the site's namespace.
     fn helm(&self, args: &[&str]) -> Output {
-        let home = self.dir.path().join("helm");
-        Command::new(&self.helm)
+        helm_command(&self.helm, &self.dir.path().join("helm"))
             .args(args)
             .arg("--namespace")
             .arg(&self.ns)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
-            .env("HELM_CACHE_HOME", home.join("cache"))
-            .env("HELM_CONFIG_HOME", home.join("config"))
-            .env("HELM_DATA_HOME", home.join("data"))
-            .env("NO_PROXY", "127.0.0.1,localhost,::1")
-            .env_remove("KUBECONFIG")
-            .env_remove("HELM_DRIVER")
-            .env_remove("HELM_NAMESPACE")
-            .env_remove("HELM_KUBECONTEXT")
-            .env_remove("HELM_KUBEASUSER")
-            .env_remove("HELM_KUBEASGROUPS")
-            .env_remove("HELM_KUBEAPISERVER")
-            .env_remove("HELM_KUBETOKEN")
-            .env_remove("HELM_KUBECAFILE")
-            .env_remove("HELM_MAX_HISTORY")
-            .env("NO_COLOR", "1")
             .output()
             .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", self.helm))
     }
@@ -170,23 +159,6 @@ impl Site {
     fn configmap(&self) -> Option<Value> {
         self.plane.object(&format!("/api/v1/namespaces/{}/configmaps/{RELEASE}-cm", self.ns))
     }
-}
-
-/// A release Secret's `data.release` decoded as Helm decodes it: the
-/// Secret data's base64 (as the API shows it), then Helm's own standard
-/// base64, then gzip (Helm writes gzip, level 9), then JSON.
-fn decode_release(secret: &Value) -> Value {
-    let name = &secret["metadata"]["name"];
-    let data = secret["data"]["release"].as_str().unwrap_or_else(|| panic!("{name}: no data.release"));
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let stored = b64.decode(data).unwrap_or_else(|e| panic!("{name}: data.release is not base64: {e}"));
-    let gzipped = b64.decode(&stored).unwrap_or_else(|e| panic!("{name}: the release is not Helm's base64: {e}"));
-    assert!(gzipped.starts_with(&[0x1f, 0x8b, 0x08]), "{name}: the release is not gzipped");
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(&gzipped[..])
-        .read_to_string(&mut text)
-        .unwrap_or_else(|e| panic!("{name}: the release does not gunzip: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: the release is not JSON ({e}): {text}"))
 }
 
 /// The release Secrets in the namespace are exactly revisions 1..=N of

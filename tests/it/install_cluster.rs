@@ -24,6 +24,12 @@ struct Versions {
     v1: PathBuf,
     v2: PathBuf,
     diff: PathBuf,
+    /// The real helm, when built (`built_helm`): after each install,
+    /// upgrade and rollback `ok` runs, it reads every Helm release airlock
+    /// keeps in `helm_namespaces` (the namespaces the bundles' charts go
+    /// to: the corner's, and those a test adds).
+    helm: Option<PathBuf>,
+    helm_namespaces: std::cell::RefCell<Vec<String>>,
 }
 
 const CRD_YAML: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object, x-kubernetes-preserve-unknown-fields: true, properties: {imagePullSecrets: {type: array, items: {type: object, properties: {name: {type: string}}}}}}}}}}]\n";
@@ -94,7 +100,8 @@ fn versions() -> Versions {
     let diff = dir.path().join("site-2.0.0-since-1.0.0.airlock");
     let spec = dir.path().join("2.0.0/airlock.yaml");
     airlock.ok(&["create", spec.to_str().unwrap(), "-o", diff.to_str().unwrap(), "--since", v1.to_str().unwrap()]);
-    Versions { dir, airlock, corner, v1, v2, diff }
+    let helm_namespaces = std::cell::RefCell::new(vec![corner.ns.clone()]);
+    Versions { dir, airlock, corner, v1, v2, diff, helm: built_helm(), helm_namespaces }
 }
 
 impl Versions {
@@ -107,6 +114,11 @@ impl Versions {
         let out = self.run(args, kubeconfig);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "airlock {args:?} failed:\n{stderr}");
+        if let Some(helm) = self.helm.as_ref().filter(|_| changes_releases(args)) {
+            for namespace in self.helm_namespaces.borrow().iter() {
+                helm_reads_every_release(helm, &unaudited_kubeconfig(), namespace);
+            }
+        }
         (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
     }
     #[track_caller]
@@ -120,6 +132,12 @@ impl Versions {
         assert_eq!(out.status.code(), Some(code), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
+}
+
+/// Whether airlock run with `args` writes Helm releases when it succeeds:
+/// an install, upgrade or rollback that is not a dry run.
+fn changes_releases(args: &[&str]) -> bool {
+    matches!(args[0], "install" | "upgrade" | "rollback") && !args.contains(&"--dry-run")
 }
 
 #[test]
@@ -408,6 +426,7 @@ fn refusals_name_the_object_and_say_what_was_recorded() {
     // kubeconfig; `other` in the same one.
     let c = Corner::new(dir, "test");
     let ns = c.ns.as_str();
+    v.helm_namespaces.borrow_mut().push(c.ns.clone());
     plane.kubectl_ok(&["create", "namespace", ns]);
     let kubeconfig = plane.kubeconfig_in(&c.kubeconfig, ns);
     let named =
@@ -458,16 +477,26 @@ fn refusals_name_the_object_and_say_what_was_recorded() {
     assert!(c.records().is_empty());
 
     // --wait: a workload that never becomes ready (its pods fit no node)
-    // fails the command once the time is up, naming it and why; the
-    // revision stays recorded.
+    // fails the command once the time is up, naming it and why; without
+    // going back on failure, the revision stays recorded.
     std::fs::write(
         dir.join("bad/app.yaml"),
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: slow}\nspec: {replicas: 2, selector: {matchLabels: {app: slow}}, template: {metadata: {labels: {app: slow}}, spec: {nodeSelector: {kubernetes.io/arch: s390x}, containers: [{name: slow, image: busybox:1}]}}}\n",
     )
     .unwrap();
     v.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
-    let err =
-        v.fails(&["install", bad.to_str().unwrap(), "--allow-unsigned", "--wait", "--timeout", "4s"], &kubeconfig);
+    let err = v.fails(
+        &[
+            "install",
+            bad.to_str().unwrap(),
+            "--allow-unsigned",
+            "--wait",
+            "--timeout",
+            "4s",
+            "--no-rollback-on-failure",
+        ],
+        &kubeconfig,
+    );
     assert!(
         err.contains(&format!("Applied Deployment {ns}/slow"))
             && err.contains(&format!(
@@ -651,6 +680,11 @@ fn real_charts_install_into_a_cluster() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
+    if let Some(helm) = built_helm() {
+        for namespace in ["traefik", "cert-manager"] {
+            helm_reads_every_release(&helm, &unaudited_kubeconfig(), namespace);
+        }
+    }
 
     let crds = c.plane.names("/apis/apiextensions.k8s.io/v1/customresourcedefinitions");
     let of_group = |group: &str| crds.iter().filter(|n| n.ends_with(group)).count();
@@ -824,8 +858,9 @@ fn bitnami_and_operator_charts_go_through_their_whole_life() {
     assert!(without.len() < text.len() && !without.contains("grafana-dashboards"), "{text}");
     std::fs::write(&chart_yaml, without).unwrap();
     let airlock = Airlock::new();
+    let ns = |chart: &str| format!("{}-{chart}", c.release);
+    let helm = built_helm();
     let bundle = |version: &str, replicas: u32| {
-        let ns = |chart: &str| format!("{}-{chart}", c.release);
         let spec = dir.path().join(format!("{version}.yaml"));
         std::fs::write(
             &spec,
@@ -854,6 +889,11 @@ fn bitnami_and_operator_charts_go_through_their_whole_life() {
         }
         let out = airlock.run(&all);
         assert!(out.status.success(), "airlock {args:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+        if let Some(helm) = helm.as_ref().filter(|_| changes_releases(args)) {
+            for chart in ["cache", "db", "queue", "cnpg"] {
+                helm_reads_every_release(helm, &unaudited_kubeconfig(), &ns(chart));
+            }
+        }
     };
     let (v1, v2) = (bundle("1.0.0", 1), bundle("1.1.0", 2));
     run(&["install", v1.to_str().unwrap()]);

@@ -12,6 +12,7 @@ mod differential;
 mod errors;
 mod failures;
 mod helm_native;
+mod helm_real_charts;
 mod image_signatures;
 mod images_tar;
 mod install;

@@ -795,3 +795,136 @@ impl Drop for InProcessServer {
         }
     }
 }
+
+/// The real helm (`built_helm`) with a home of its own under `home` (its
+/// cache, config and data), none of the caller's HELM_* settings or
+/// KUBECONFIG, no colour, and no proxy for the clusters on 127.0.0.1.
+pub fn helm_command(helm: &Path, home: &Path) -> Command {
+    let mut command = Command::new(helm);
+    command
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env("NO_PROXY", "127.0.0.1,localhost,::1")
+        .env("NO_COLOR", "1");
+    for variable in [
+        "KUBECONFIG",
+        "HELM_DRIVER",
+        "HELM_NAMESPACE",
+        "HELM_KUBECONTEXT",
+        "HELM_KUBEASUSER",
+        "HELM_KUBEASGROUPS",
+        "HELM_KUBEAPISERVER",
+        "HELM_KUBETOKEN",
+        "HELM_KUBECAFILE",
+        "HELM_MAX_HISTORY",
+    ] {
+        command.env_remove(variable);
+    }
+    command
+}
+
+/// A Helm release Secret's `data.release` (the Secret as `kubectl get -o
+/// json` shows it) decoded as Helm decodes it: the Secret data's base64
+/// (as the API shows it), then Helm's own standard base64, then gzip (Helm
+/// writes gzip, level 9), then JSON.
+pub fn decode_release(secret: &serde_json::Value) -> serde_json::Value {
+    use base64::Engine;
+    use std::io::Read;
+    let name = &secret["metadata"]["name"];
+    let data = secret["data"]["release"].as_str().unwrap_or_else(|| panic!("{name}: no data.release"));
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let stored = b64.decode(data).unwrap_or_else(|e| panic!("{name}: data.release is not base64: {e}"));
+    let gzipped = b64.decode(&stored).unwrap_or_else(|e| panic!("{name}: the release is not Helm's base64: {e}"));
+    assert!(gzipped.starts_with(&[0x1f, 0x8b, 0x08]), "{name}: the release is not gzipped");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&gzipped[..])
+        .read_to_string(&mut text)
+        .unwrap_or_else(|e| panic!("{name}: the release does not gunzip: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: the release is not JSON ({e}): {text}"))
+}
+
+/// The kubeconfig of the tests' own user on the control plane
+/// (control_plane.rs), whose requests the audit log leaves out: checks
+/// made with it do not show among what a test's airlock sent.
+pub fn unaudited_kubeconfig() -> PathBuf {
+    let path = crate::control_plane::control_plane().kubeconfig.with_file_name("tester.kubeconfig");
+    assert!(path.exists(), "{} is missing: scripts/cluster.sh changed", path.display());
+    path
+}
+
+/// Panics unless the real Helm (`helm`, as `kubeconfig`'s user) reads
+/// every release whose Secrets (labelled `owner=helm`) are in `namespace`,
+/// every revision of it: `helm history NAME -o json` lists exactly the
+/// revisions stored, `helm status NAME` works, and `helm get all NAME
+/// --revision N` shows each (which fetches the Secret by name). Each
+/// Secret is named `sh.helm.release.v1.NAME.vN` after its `name` and
+/// `version` labels, as Helm names it. Costs one kubectl, then two helm
+/// runs per release and one per revision.
+pub fn helm_reads_every_release(helm: &Path, kubeconfig: &Path, namespace: &str) {
+    let kubectl = crate::control_plane::repo().join("target/tools/bin/kubectl");
+    let listed = run_ok(Command::new(kubectl).arg("--kubeconfig").arg(kubeconfig).args([
+        "-n",
+        namespace,
+        "get",
+        "secrets",
+        "-l",
+        "owner=helm",
+        "-o",
+        r#"jsonpath={range .items[*]}{.metadata.name} {.metadata.labels.name} {.metadata.labels.version}{"\n"}{end}"#,
+    ]));
+    let mut releases: std::collections::BTreeMap<String, Vec<u64>> = std::collections::BTreeMap::new();
+    for line in String::from_utf8_lossy(&listed.stdout).lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let [secret, name, version] = fields[..] else {
+            panic!("{namespace}: a release Secret without labels: {line:?}")
+        };
+        let revision: u64 =
+            version.parse().unwrap_or_else(|_| panic!("{namespace}/{secret}: label version {version:?} is no number"));
+        assert_eq!(
+            secret,
+            format!("sh.helm.release.v1.{name}.v{revision}"),
+            "{namespace}: the Secret is not named after its labels name={name:?}, version={version:?}: \
+             `helm get --revision` and `helm rollback` cannot find it"
+        );
+        releases.entry(name.to_string()).or_default().push(revision);
+    }
+    let home = tempfile::tempdir().unwrap();
+    let helm_ok = |args: &[&str]| -> String {
+        let out = helm_command(helm, home.path())
+            .args(args)
+            .arg("--namespace")
+            .arg(namespace)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", helm.display()));
+        assert!(
+            out.status.success(),
+            "helm {args:?} -n {namespace} failed: Helm cannot read the release airlock wrote:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for (name, mut revisions) in releases {
+        revisions.sort_unstable();
+        let history = helm_ok(&["history", &name, "-o", "json"]);
+        let listed: Vec<u64> = serde_json::from_str::<serde_json::Value>(&history)
+            .ok()
+            .and_then(|h| h.as_array().map(|a| a.iter().filter_map(|e| e["revision"].as_u64()).collect()))
+            .unwrap_or_else(|| panic!("helm history {name} -n {namespace}: {history}"));
+        assert_eq!(
+            listed, revisions,
+            "helm history {name} -n {namespace} (left) against the revisions stored (right): Helm leaves out a \
+             revision it cannot decode: {history}"
+        );
+        helm_ok(&["status", &name]);
+        for revision in revisions {
+            let all = helm_ok(&["get", "all", &name, "--revision", &revision.to_string()]);
+            assert!(
+                all.starts_with(&format!("NAME: {name}\n")) && all.contains(&format!("\nREVISION: {revision}\n")),
+                "helm get all {name} --revision {revision} -n {namespace}:\n{all}"
+            );
+        }
+    }
+}
