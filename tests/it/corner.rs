@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 /// Where airlock records a cluster release's revisions (Secrets).
 const RECORDS: &str = "/api/v1/namespaces/airlock-system/secrets";
+/// Where a run holds its release's lease (lock.rs).
+const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/airlock-system/leases";
 
 pub struct Corner {
     pub plane: &'static ControlPlane,
@@ -56,13 +58,13 @@ impl Corner {
     }
 
     /// What this corner's airlock wrote (applied or created), in order:
-    /// paths, dry runs and airlock's own records left out.
+    /// paths, dry runs and airlock's own records and leases left out.
     pub fn applies(&self) -> Vec<String> {
         self.writes(|r| matches!(r.verb.as_str(), "patch" | "create"))
     }
 
     /// What this corner's airlock deleted, in order: paths, dry runs and
-    /// airlock's own records left out.
+    /// airlock's own records and leases left out.
     pub fn deletes(&self) -> Vec<String> {
         self.writes(|r| r.verb == "delete")
     }
@@ -76,7 +78,7 @@ impl Corner {
     fn writes(&self, keep: impl Fn(&Request) -> bool) -> Vec<String> {
         self.requests("/")
             .into_iter()
-            .filter(|r| r.is_write() && keep(r) && !r.path.starts_with(RECORDS))
+            .filter(|r| r.is_write() && keep(r) && !r.path.starts_with(RECORDS) && !r.path.starts_with(LEASES))
             .map(|r| r.path)
             .collect()
     }

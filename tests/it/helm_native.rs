@@ -312,15 +312,22 @@ fn helm_and_airlock_take_turns_on_one_release() {
     assert_eq!((history[0].0, history[0].1.as_str()), (1, "superseded"), "{history:?}");
     assert_eq!(history[1], (2, "deployed".into(), "app-2.0.0".into(), "Upgrade complete".into()));
     assert_eq!(greeting(), Some(json!("two")));
-    // Helm upgrades what airlock applied: no conflict over its fields.
+    // Helm upgrades what airlock applied: no conflict over its fields. Its
+    // chart has one more object, which airlock never recorded.
     let v3 = bundle("3.0.0", "three");
+    let extra_template = std::path::Path::new(&chart(&v3)).join("templates/extra.yaml");
+    std::fs::write(extra_template, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: helm-only}\n").unwrap();
     site.helm_ok(&["upgrade", RELEASE, &chart(&v3)]);
     assert_eq!((last().0, last().1.as_str(), last().2.as_str()), (3, "deployed", "app-3.0.0"));
     assert_eq!(greeting(), Some(json!("three")));
-    // And airlock upgrades what Helm applied.
+    let helm_only = format!("/api/v1/namespaces/{}/configmaps/helm-only", site.ns);
+    assert!(site.plane.object(&helm_only).is_some(), "helm upgrade made its extra object");
+    // And airlock upgrades what Helm applied, deleting what the release
+    // had and this revision drops, as Helm would.
     site.airlock_ok(&["upgrade", bundle("4.0.0", "four").to_str().unwrap()]);
     assert_eq!((last().0, last().1.as_str(), last().2.as_str()), (4, "deployed", "app-4.0.0"));
     assert_eq!(greeting(), Some(json!("four")));
+    assert!(site.plane.object(&helm_only).is_none(), "the object only Helm's revision had is deleted");
     // Helm rolls back to airlock's revision 2; airlock upgrades from there.
     site.helm_ok(&["rollback", RELEASE, "2"]);
     assert_eq!(last(), (5, "deployed".into(), "app-2.0.0".into(), "Rollback to 2".into()));

@@ -820,10 +820,7 @@ impl Drop for DeleteNamespaces {
 /// the Deployment runs the image from the registry, and the manifest of its
 /// Helm release must say so, as Helm's manifest is what it applied (a
 /// `helm rollback` or `helm upgrade --reuse-values` applies it again).
-/// Fails today: the record keeps the manifest (and hooks) as rendered,
-/// before the images are moved to the registry.
 #[test]
-#[ignore = "airlock records a chart's Helm manifest before it relocates the images (objects.rs builds it before relocate()): helm get manifest shows localhost/hello:1.0.0, the cluster runs reg.example:5000/mirror/hello:1.0.0, and `helm rollback` applies the source image"]
 fn a_relocated_image_is_in_the_helm_manifest_as_applied() {
     let Some(helm) = built_helm() else { return };
     let dir = tempfile::tempdir().unwrap();

@@ -84,7 +84,21 @@ pub(crate) async fn delete_dropped(
     report: &mut ClusterReport,
     progress: Progress<'_>,
 ) {
-    for resource in dropped(previous, applied) {
+    delete_each(applier, dropped(previous, applied), report, progress).await
+}
+
+/// Deletes each of `resources`, once; Namespaces and CRDs are left, and said.
+async fn delete_each(
+    applier: &mut Applier,
+    resources: impl Iterator<Item = &ResourceRef>,
+    report: &mut ClusterReport,
+    progress: Progress<'_>,
+) {
+    for resource in resources {
+        let done = |r: &ResourceRef| same_object(r, resource);
+        if report.left.iter().chain(&report.deleted).any(done) || report.failed.iter().any(|(r, _)| done(r)) {
+            continue;
+        }
         if cascades(resource) {
             report.left.push(resource.clone());
             continue;
@@ -160,6 +174,18 @@ pub(crate) async fn converge(
     }
     applier.apply(&records_namespace()).await?;
     let client = applier.client().clone();
+    // What the charts' deployed Helm revisions have, which another tool
+    // (`helm upgrade`) may have written: dropped, it goes as Helm drops it.
+    let mut made_by_helm = Vec::new();
+    let releases = desired.helm.iter().map(|c| (&c.namespace, &c.name));
+    for (namespace, name) in releases.chain(desired.helm_rollback.iter().map(|t| (&t.namespace, &t.name))) {
+        for object in helm::deployed_objects(&client, namespace, name).await {
+            // Where it is (a kind no longer served has nothing left).
+            if let Ok((_, resource)) = applier.resolve(&object).await {
+                made_by_helm.push(resource);
+            }
+        }
+    }
     let mut applied = Vec::new();
     if let Err(e) = apply_first(&mut applier, &desired, waits.hooks, &mut applied, progress).await {
         return Err(stopped(&mut applier, release, &desired, history, &applied, false, e).await);
@@ -223,6 +249,8 @@ pub(crate) async fn converge(
     if let Some(previous) = history.last() {
         delete_dropped(&mut applier, previous, &applied, &mut report, progress).await;
     }
+    let made_by_helm = made_by_helm.iter().filter(|old| !applied.iter().any(|new| same_object(old, new)));
+    delete_each(&mut applier, made_by_helm, &mut report, progress).await;
     release.pending = report.failed.iter().map(|(r, _)| r.clone()).collect();
     release.unfinished = None;
     release::write(&client, &release).await?;

@@ -6,6 +6,7 @@
 //! the release. This module writes and reads those records only; applying
 //! the objects is the engine's.
 
+use super::objects::DesiredObject;
 use super::ClusterError;
 use base64::Engine;
 use k8s_openapi::api::core::v1::Secret;
@@ -342,6 +343,25 @@ fn next_revision(chart: &HelmChart, history: &[(u32, Value)], status: &str, desc
         "namespace": chart.namespace,
         "apply_method": "ssa",
     })
+}
+
+/// The objects of the release's deployed revision, as its manifest lists
+/// them (namespaced ones that name no namespace are in the release's):
+/// what Helm deletes when the next revision drops them, whichever tool
+/// wrote that revision (`helm upgrade` may have added objects airlock
+/// never recorded). None deployed, or a manifest that does not parse: none.
+pub async fn deployed_objects(client: &kube::Client, namespace: &str, name: &str) -> Vec<DesiredObject> {
+    let Ok(history) = revisions(client, namespace, name).await else { return Vec::new() };
+    let Some((_, deployed)) = history.iter().rev().find(|(_, r)| r["info"]["status"] == "deployed") else {
+        return Vec::new();
+    };
+    let manifest = deployed["manifest"].as_str().unwrap_or_default();
+    let origin = format!("Helm release {name} in namespace {namespace}");
+    let documents = super::objects::parse_documents(manifest, &origin).unwrap_or_default();
+    documents
+        .into_iter()
+        .map(|body| DesiredObject { body, default_namespace: Some(namespace.to_string()), origin: origin.clone() })
+        .collect()
 }
 
 /// Deletes every revision of the release, as `helm uninstall` does.

@@ -148,6 +148,7 @@ fn chart_objects(
     chart: &ChartRecord,
     cluster: &Capabilities,
     rendered_as: RenderedAs,
+    relocation: Option<&Relocation>,
     desired: &mut Desired,
 ) -> Result<(), ClusterError> {
     let archive = reader.read_blob(&chart.archive_digest).map_err(|e| ClusterError::BundleBlob {
@@ -196,8 +197,15 @@ fn chart_objects(
     let mut helm_manifest = String::new();
     for manifest in regular {
         let origin = format!("{chart_origin}, {}", manifest.source);
-        helm_manifest.push_str(&format!("---\n# Source: {}\n{}\n", manifest.source, manifest.text));
-        for mut body in parse_documents(&manifest.text, &origin)? {
+        let bodies = parse_documents(&manifest.text, &origin)?;
+        // Helm's record holds the objects as applied: with their images
+        // moved, what `helm rollback` applies is what runs here.
+        let text = match relocation.map(|r| moved_documents(&bodies, r)) {
+            Some(Some(moved)) => moved.trim_end().to_string(),
+            _ => manifest.text.clone(),
+        };
+        helm_manifest.push_str(&format!("---\n# Source: {}\n{}\n", manifest.source, text));
+        for mut body in bodies {
             owned_by_helm_release(&mut body, &chart.name, &namespace);
             desired.then.push(object(body, origin.clone()));
         }
@@ -207,7 +215,11 @@ fn chart_objects(
         let origin = format!("{chart_origin}, {}", hook.source);
         for body in parse_documents(&hook.text, &origin)? {
             let hook = Hook::new(object(body, origin.clone()), hook.hook_events.clone());
-            helm_hooks.push(helm::hook_record(&hook, &hook_source(&origin)));
+            let mut recorded = hook.clone();
+            if let Some(relocation) = relocation {
+                relocate_images(&mut recorded.object.body, relocation);
+            }
+            helm_hooks.push(helm::hook_record(&recorded, &hook_source(&origin)));
             if hook.is_run() {
                 desired.hooks.push(hook);
             } else {
@@ -225,6 +237,15 @@ fn chart_objects(
         notes: rendered.notes.clone().unwrap_or_default(),
     });
     Ok(())
+}
+
+/// A template's documents with their images moved, as YAML; None when
+/// none moved (the rendered text stays as it was).
+fn moved_documents(bodies: &[Value], relocation: &Relocation) -> Option<String> {
+    let mut moved = bodies.to_vec();
+    let any = moved.iter_mut().fold(false, |any, body| relocate_images(body, relocation).any || any);
+    let yaml: Vec<String> = moved.iter().map(|body| serde_saphyr::to_string(body).unwrap_or_default()).collect();
+    any.then(|| yaml.join("---\n"))
 }
 
 /// The template an object's origin names (`chart app, app/templates/x.yaml`).
@@ -293,7 +314,7 @@ pub fn desired(
         }
     }
     for chart in components.iter().flat_map(|c| &c.charts) {
-        chart_objects(reader, chart, &cluster, rendered_as, &mut desired)?;
+        chart_objects(reader, chart, &cluster, rendered_as, relocation, &mut desired)?;
     }
     // Namespaces and CRDs wherever they were declared come first.
     let (early, rest): (Vec<_>, Vec<_>) =
