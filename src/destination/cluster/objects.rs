@@ -243,7 +243,9 @@ fn chart_objects(
 /// none moved (the rendered text stays as it was).
 fn moved_documents(bodies: &[Value], relocation: &Relocation) -> Option<String> {
     let mut moved = bodies.to_vec();
-    let any = moved.iter_mut().fold(false, |any, body| relocate_images(body, relocation).any || any);
+    // Every document is moved, so no short-circuiting `any`.
+    let moved_any: Vec<bool> = moved.iter_mut().map(|body| relocate_images(body, relocation).any).collect();
+    let any = moved_any.contains(&true);
     let yaml: Vec<String> = moved.iter().map(|body| serde_saphyr::to_string(body).unwrap_or_default()).collect();
     any.then(|| yaml.join("---\n"))
 }
