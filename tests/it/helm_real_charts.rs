@@ -560,7 +560,7 @@ fn record_as_helm_reads_it(site: &Site, release: &Release, revision: u64, status
     assert_eq!(supplied, record["config"], "{secret_name}: helm get all's user-supplied values");
     let manifest = record["manifest"].as_str().unwrap();
     assert!(all.contains(&format!("MANIFEST:\n{manifest}\n")), "{secret_name}: helm get all's manifest:\n{all}");
-    for hook in record["hooks"].as_array().unwrap() {
+    for hook in record["hooks"].as_array().into_iter().flatten() {
         let shown =
             format!("---\n# Source: {}\n{}\n", hook["path"].as_str().unwrap(), hook["manifest"].as_str().unwrap());
         assert!(all.contains(&shown), "{secret_name}: helm get all lacks the hook {shown}");
@@ -729,7 +729,16 @@ fn real_charts_are_helm_releases_as_airlock_applied_them() {
     assert!(job["name"].as_str().unwrap().ends_with("-startupapicheck"), "{job}");
     assert_eq!((&job["events"], &job["weight"]), (&json!(["post-install"]), &json!(1)), "{job}");
     assert_eq!(job["delete_policies"], json!(["before-hook-creation", "hook-succeeded"]), "{job}");
+    // Each hook that ran is recorded as Helm records a run.
+    for hook in record["hooks"].as_array().unwrap() {
+        let run = &hook["last_run"];
+        assert_eq!(run["phase"], "Succeeded", "{hook}");
+        let (started, completed) = (run["started_at"].as_str().unwrap(), run["completed_at"].as_str().unwrap());
+        let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap_or_else(|e| panic!("{t}: {e}"));
+        assert!(at(started) <= at(completed), "{hook}");
+    }
     let record = record_as_helm_reads_it(&site, &greeter, 1, "deployed");
+    assert!(record.get("hooks").is_none(), "no hooks: none recorded, as Helm leaves an empty list out");
     assert_eq!(record["info"]["notes"], "greeter says hello-site.\n");
     assert_eq!(
         record["chart"]["metadata"],

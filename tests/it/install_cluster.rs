@@ -284,6 +284,14 @@ fn install_upgrade_rollback_into_a_cluster() {
     assert!(out.contains(&format!("{release} 1.0.0 (revision 1): 1 test hook(s) passed")), "{out}");
     assert!(err.contains(&format!("Passed test Pod {ns}/web-test (v1)")), "{err}");
     let first_pod = c.object(&test_pod).expect("the test Pod is left")["metadata"]["uid"].clone();
+    if let Some(helm) = &v.helm {
+        // Recorded as `helm test` records it: `helm status` shows the suite.
+        let home = v.dir.path().join("helm-status");
+        let out = run_ok(helm_command(helm, &home).args(["status", "web", "-n", ns, "--kubeconfig"]).arg(&kubeconfig));
+        let status = String::from_utf8_lossy(&out.stdout);
+        let suite = status.split_once("TEST SUITE:").map(|(_, rest)| rest).unwrap_or_else(|| panic!("{status}"));
+        assert!(suite.contains("web-test") && suite.contains("Phase:          Succeeded"), "{status}");
+    }
     let before = deletes_of_pod();
     v.ok(&["test", release], &kubeconfig);
     assert_eq!(deletes_of_pod(), before + 1);

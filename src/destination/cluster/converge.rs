@@ -6,11 +6,12 @@
 
 use super::apply::Applier;
 use super::helm::{self, HelmRef};
+use super::hooks::{self, HookRun};
 use super::lifecycle::ClusterReport;
 use super::objects::{Desired, DesiredObject};
 use super::release::{self, AppliedObject, Release, Unfinished};
 use super::waits::wait_terminated;
-use super::{hooks, ready, webhooks, ClusterError, Deletion};
+use super::{ready, webhooks, ClusterError, Deletion};
 use crate::destination::kube::{cascades, ResourceRef};
 use std::time::Duration;
 
@@ -231,13 +232,13 @@ pub(crate) async fn converge(
             return Err(stopped(&mut applier, release, &desired, history, &applied, true, e).await);
         }
     }
-    finish_helm_releases(&client, &begun, &desired, history, record.history_max).await?;
+    finish_helm_releases(&client, &begun, &hooks_run, &desired, history, record.history_max).await?;
 
     let mut report = ClusterReport {
         name: release.name.clone(),
         version: release.version.clone(),
         revision,
-        hooks_run,
+        hooks_run: hooks::lines(hooks_run),
         hooks_left_out: desired.hooks_left_out,
         foreign_images: desired.foreign_images,
         images_in_arguments: desired.images_in_arguments,
@@ -285,12 +286,13 @@ async fn begin_helm_releases(
 async fn finish_helm_releases(
     client: &kube::Client,
     begun: &[HelmRef],
+    hooks_run: &[HookRun],
     desired: &Desired,
     history: &[Release],
     history_max: usize,
 ) -> Result<(), ClusterError> {
     for pending in begun {
-        helm::finish(client, pending, history_max).await?;
+        helm::finish(client, pending, hooks_run, history_max).await?;
     }
     let kept = |old: &HelmRef| {
         let same = |name: &str, namespace: &str| old.name == name && old.namespace == namespace;
@@ -341,7 +343,7 @@ async fn apply_rest(
     hooks_timeout: Duration,
     applied: &mut Vec<ResourceRef>,
     progress: Progress<'_>,
-) -> Result<Vec<String>, ClusterError> {
+) -> Result<Vec<HookRun>, ClusterError> {
     let mut on_applied = |resource: &ResourceRef| {
         progress("Applied", &resource.to_string());
         applied.push(resource.clone());

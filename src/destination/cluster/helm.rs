@@ -6,6 +6,7 @@
 //! the release. This module writes and reads those records only; applying
 //! the objects is the engine's.
 
+use super::hooks::HookRun;
 use super::objects::DesiredObject;
 use super::ClusterError;
 use base64::Engine;
@@ -49,8 +50,22 @@ fn secret_name(name: &str, revision: u32) -> String {
     format!("sh.helm.release.v1.{name}.v{revision}")
 }
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+/// The time now as Go writes a `time.Time` in JSON (RFC 3339 with up to
+/// nine fraction digits, trailing zeros dropped), so a record reads back
+/// from Helm byte for byte as written.
+pub(crate) fn now() -> String {
+    as_go_writes(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
+}
+
+/// An RFC 3339 UTC time with nine fraction digits, as Go's RFC3339Nano.
+fn as_go_writes(text: String) -> String {
+    match text.strip_suffix('Z').and_then(|t| t.split_once('.')) {
+        Some((seconds, fraction)) => match fraction.trim_end_matches('0') {
+            "" => format!("{seconds}Z"),
+            fraction => format!("{seconds}.{fraction}Z"),
+        },
+        None => text,
+    }
 }
 
 fn record_error(what: String, detail: impl std::fmt::Display) -> ClusterError {
@@ -228,9 +243,15 @@ pub async fn begin_rollback(client: &kube::Client, target: &HelmRef) -> Result<O
 /// before become `superseded`, and the oldest beyond `history_max` (0: no
 /// limit) are deleted, as Helm's `--history-max`, never the one deployed
 /// before.
-pub async fn finish(client: &kube::Client, pending: &HelmRef, history_max: usize) -> Result<(), ClusterError> {
+pub async fn finish(
+    client: &kube::Client,
+    pending: &HelmRef,
+    hooks_run: &[HookRun],
+    history_max: usize,
+) -> Result<(), ClusterError> {
     let history = revisions(client, &pending.namespace, &pending.name).await?;
     let mut release = written_by_this_run(&history, pending)?;
+    mark_hook_runs(&mut release, hooks_run);
     let description = match release["info"]["status"].as_str() {
         Some("pending-install") => "Install complete".into(),
         Some("pending-upgrade") => "Upgrade complete".into(),
@@ -271,6 +292,38 @@ pub async fn fail(client: &kube::Client, pending: &HelmRef, why: &str) -> Result
     release["info"]["status"] = json!("failed");
     release["info"]["description"] = json!(format!("{verb} \"{}\" failed: {why}", pending.name));
     put(client, &release).await
+}
+
+/// Records the runs of `hooks_run` that are hooks of `chart`'s revision
+/// (test hooks, after `airlock test`), as `helm test` records them.
+pub async fn record_hook_runs(
+    client: &kube::Client,
+    chart: &HelmRef,
+    hooks_run: &[HookRun],
+) -> Result<(), ClusterError> {
+    let history = revisions(client, &chart.namespace, &chart.name).await?;
+    let Some((_, release)) = history.iter().find(|(revision, _)| *revision == chart.revision) else { return Ok(()) };
+    let mut release = release.clone();
+    if mark_hook_runs(&mut release, hooks_run) {
+        put(client, &release).await?;
+    }
+    Ok(())
+}
+
+/// Sets `last_run` of each hook of `release` that ran (Helm's record has
+/// no namespace: a hook is its kind and name); whether any did.
+fn mark_hook_runs(release: &mut Value, hooks_run: &[HookRun]) -> bool {
+    let mut marked = false;
+    for hook in release.get_mut("hooks").and_then(Value::as_array_mut).into_iter().flatten() {
+        let ran =
+            hooks_run.iter().rev().find(|run| hook["kind"] == run.kind.as_str() && hook["name"] == run.name.as_str());
+        if let Some(run) = ran {
+            hook["last_run"] =
+                json!({"started_at": run.started_at, "completed_at": run.completed_at, "phase": "Succeeded"});
+            marked = true;
+        }
+    }
+    marked
 }
 
 /// The revision `pending` points at, still as this run wrote it.
@@ -326,7 +379,7 @@ fn next_revision(chart: &HelmChart, history: &[(u32, Value)], status: &str, desc
     // No values given: none, as Helm writes it (`helm get values`: null).
     let config =
         if chart.config.as_object().is_some_and(|c| c.is_empty()) { Value::Null } else { chart.config.clone() };
-    json!({
+    let mut release = json!({
         "name": chart.name,
         "info": {
             "first_deployed": first_deployed,
@@ -342,7 +395,12 @@ fn next_revision(chart: &HelmChart, history: &[(u32, Value)], status: &str, desc
         "version": revision,
         "namespace": chart.namespace,
         "apply_method": "ssa",
-    })
+    });
+    // Helm leaves an empty list out (`omitempty`).
+    if chart.hooks.is_empty() {
+        release.as_object_mut().expect("an object").remove("hooks");
+    }
+    release
 }
 
 /// The objects of the release's deployed revision, as its manifest lists
@@ -460,5 +518,15 @@ mod tests {
         assert_eq!(decode("s", plain.as_bytes()).unwrap(), release);
         assert!(decode("s", b"not base64!").is_err());
         assert_eq!(secret_name("app", 3), "sh.helm.release.v1.app.v3");
+    }
+
+    #[test]
+    fn times_are_written_as_go_writes_them() {
+        let go = |t: &str| as_go_writes(t.to_string());
+        assert_eq!(go("2026-12-06T20:32:52.031250490Z"), "2026-12-06T20:32:52.03125049Z");
+        assert_eq!(go("2026-12-06T20:32:52.100000000Z"), "2026-12-06T20:32:52.1Z");
+        assert_eq!(go("2026-12-06T20:32:52.000000000Z"), "2026-12-06T20:32:52Z");
+        assert_eq!(go("2026-12-06T20:32:52.123456789Z"), "2026-12-06T20:32:52.123456789Z");
+        assert!(chrono::DateTime::parse_from_rfc3339(&now()).is_ok());
     }
 }

@@ -150,7 +150,7 @@ pub async fn run(
     event: &str,
     timeout: Duration,
     ran_one: &dyn Fn(&str),
-) -> Result<Vec<String>, ClusterError> {
+) -> Result<Vec<HookRun>, ClusterError> {
     let mut these: Vec<&Hook> = hooks.iter().filter(|h| h.events.iter().any(|e| e == event)).collect();
     these.sort_by(|a, b| {
         (a.weight, manifests::rank(a.object.kind()), a.object.name()).cmp(&(
@@ -170,6 +170,7 @@ pub async fn run(
         if hook.deletes_on("before-hook-creation") {
             delete_and_wait(applier, &target, deadline).await?;
         }
+        let started_at = super::helm::now();
         applier.apply(&hook.object).await?;
         let mut poll = super::Poll::new();
         let result = loop {
@@ -207,10 +208,28 @@ pub async fn run(
         }
         let line = format!("{event} {target}");
         ran_one(&line);
-        ran.push(line);
+        let (kind, name) = (target.kind.clone(), target.name.clone());
+        ran.push(HookRun { line, kind, name, started_at, completed_at: super::helm::now() });
     }
     delete_succeeded(applier, &succeeded, deadline.max(Instant::now() + CLEANUP_GRACE)).await?;
     Ok(ran)
+}
+
+/// A hook that ran and succeeded: what Helm records of it (`last_run`).
+#[derive(Debug, Clone)]
+pub struct HookRun {
+    /// `pre-install Job web/migrate (batch/v1)`, for reports.
+    pub line: String,
+    pub kind: String,
+    pub name: String,
+    /// RFC 3339, as Helm writes them.
+    pub started_at: String,
+    pub completed_at: String,
+}
+
+/// The report lines of hooks that ran.
+pub fn lines(runs: Vec<HookRun>) -> Vec<String> {
+    runs.into_iter().map(|run| run.line).collect()
 }
 
 /// Deletes the succeeded hooks whose policy asks for it, last run first.

@@ -513,7 +513,11 @@ pub async fn test(
     let passed = hooks::run(&mut Applier::new(client.clone(), false), &latest.hooks, "test", timeout, &ran)
         .await
         .map_err(|e| e.stopped(format!("{name} {version} (revision {revision}) failed its tests")))?;
-    Ok(Tested { name: name.into(), version, revision, passed })
+    // As `helm test` does, so `helm status` shows the test suite.
+    for chart in &latest.helm {
+        helm::record_hook_runs(client, chart, &passed).await?;
+    }
+    Ok(Tested { name: name.into(), version, revision, passed: hooks::lines(passed) })
 }
 
 /// Every recorded revision of `name`, oldest first; an error that says so
