@@ -12,7 +12,8 @@
 # foreground until interrupted; then stops every process by its own PID. Each
 # process also dies with this script (setpriv --pdeathsig), so a killed test
 # run leaves nothing behind. DIR (default target/cluster) holds certificates,
-# data, logs (DIR/logs/) and the audit log (DIR/audit.log).
+# data, logs (DIR/logs/), the audit log (DIR/audit.log) and the API
+# server's arguments (DIR/kube-apiserver.args, see below).
 #
 # Nothing here reaches past this machine: every server binds 127.0.0.1, and
 # Service cluster IPs come from 127.100.0.0/24, so an API server call to a
@@ -24,7 +25,7 @@ dir=$repo/target/cluster
 while (($#)); do
   case $1 in
     --dir) dir=$2; shift 2 ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -172,17 +173,26 @@ wait_for etcd etcd 30 curl -sf "http://127.0.0.1:$etcd_port/health"
 
 # --endpoint-reconciler-type none: the API server refuses a loopback
 # --advertise-address otherwise.
-start kube-apiserver "$bin/kube-apiserver" \
-  --etcd-servers "http://127.0.0.1:$etcd_port" \
-  --bind-address 127.0.0.1 --secure-port "$api_port" \
-  --advertise-address 127.0.0.1 --endpoint-reconciler-type none \
-  --service-cluster-ip-range 127.100.0.0/24 \
-  --client-ca-file "$pki/ca.crt" --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
-  --service-account-issuer https://kubernetes.default.svc \
-  --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-  --authorization-mode RBAC --allow-privileged \
-  --audit-policy-file "$dir/audit-policy.yaml" --audit-log-path "$dir/audit.log" --audit-log-mode blocking \
-  --audit-log-maxsize 0
+#
+# Its arguments (not the program) are also written to DIR/kube-apiserver.args,
+# each as one `--flag=value` (or bare `--flag`) followed by a NUL byte, so a
+# test can start a second API server on the same etcd with the same flags
+# (control_plane.rs, `second_api_server`): it drops `--secure-port=` and every
+# `--audit-` flag (the audit log is this server's alone) and adds its own port.
+apiserver_args=(
+  --etcd-servers="http://127.0.0.1:$etcd_port"
+  --bind-address=127.0.0.1 --secure-port="$api_port"
+  --advertise-address=127.0.0.1 --endpoint-reconciler-type=none
+  --service-cluster-ip-range=127.100.0.0/24
+  --client-ca-file="$pki/ca.crt" --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key"
+  --service-account-issuer=https://kubernetes.default.svc
+  --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key"
+  --authorization-mode=RBAC --allow-privileged
+  --audit-policy-file="$dir/audit-policy.yaml" --audit-log-path="$dir/audit.log" --audit-log-mode=blocking
+  --audit-log-maxsize=0
+)
+printf '%s\0' "${apiserver_args[@]}" >"$dir/kube-apiserver.args"
+start kube-apiserver "$bin/kube-apiserver" "${apiserver_args[@]}"
 kubectl() { "$bin/kubectl" --kubeconfig "$dir/admin.kubeconfig" "$@"; }
 wait_for kube-apiserver kube-apiserver 90 kubectl get --raw /readyz
 

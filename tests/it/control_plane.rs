@@ -15,10 +15,10 @@
 use serde_json::Value;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, OnceLock};
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 pub struct ControlPlane {
     /// The admin's kubeconfig (audited).
@@ -302,4 +302,315 @@ pub fn most_at_once(requests: &[Request]) -> usize {
         .map(|r| requests.iter().filter(|o| o.received <= r.received && r.received < o.completed).count())
         .max()
         .unwrap_or(0)
+}
+
+/// A second kube-apiserver on the run's etcd (Kubernetes runs several API
+/// servers on one etcd for HA), started by a test on demand: it serves the
+/// same cluster as the shared server, on its own port of 127.0.0.1, and a
+/// test may kill it (SIGKILL, by its own PID) and start it again on that
+/// port without disturbing the tests that use the shared server. It runs
+/// with the shared server's flags (scripts/cluster.sh writes them to
+/// `kube-apiserver.args`) but its own `--secure-port`, no audit log (the
+/// shared audit log stays the shared server's alone) and no identity
+/// lease (below). Killed by its PID on drop, and dies with this test
+/// process (`setpriv --pdeathsig KILL`).
+///
+/// What it shares with the shared server, and leaves alone:
+/// - the `kubernetes` Service and its Endpoints: with
+///   `--endpoint-reconciler-type none` neither server writes Endpoints (the
+///   second logs a harmless "Found stale data, removed previous endpoints"
+///   at start), and an API server only creates the Service when there is
+///   none (it has not corrected an existing one since Kubernetes 1.17), so
+///   the Service's target port stays the shared server's port;
+/// - the API server identity lease, `kube-system/apiserver-HASH`, named
+///   after the host name, so the same for both: left on, the second server
+///   replaced it with its own (a new object and holder, which the shared
+///   server then kept renewing under the killed server's name; both logged
+///   update conflicts). So it runs with
+///   `--feature-gates=APIServerIdentity=false` (and
+///   `UnknownVersionInteroperabilityProxy=false`, the peer proxy, beta and
+///   on in 1.37, which needs identity leases; between two servers of one
+///   version it proxies nothing anyway) and writes no lease.
+///
+/// Measured on the 2-core machine the suite runs on: a start (spawn to
+/// `/readyz` answering `ok`) takes 2.2-3.5 s (2.4 s, and 2.6 s to start
+/// again, with the whole suite running beside it); a kill, until the port
+/// refuses connections, under 0.1 s.
+pub struct ApiServer {
+    /// The admin's kubeconfig pointing at this server (no audit log).
+    pub kubeconfig: PathBuf,
+    /// Its port on 127.0.0.1, the same across `kill` and `start`.
+    pub port: u16,
+    program: PathBuf,
+    /// Its arguments, `--secure-port` included.
+    args: Vec<String>,
+    kubectl: PathBuf,
+    /// Every start's output, appended.
+    log: PathBuf,
+    /// The process of the last start, reaped by the thread that started it
+    /// (see `spawn_reaped`): its PID is not reused while `child` holds it
+    /// unreaped, so a kill through it never hits another process.
+    running: Option<Arc<Mutex<Reaped>>>,
+    pid: u32,
+}
+
+struct Reaped {
+    child: Child,
+    exited: Option<ExitStatus>,
+}
+
+impl ControlPlane {
+    /// Starts a second API server on this run's etcd (see `ApiServer`), its
+    /// kubeconfig and log (`second-kube-apiserver.log`) in `dir`, and waits
+    /// (at most 90 s) until it is ready; panics with its log's tail when it
+    /// is not.
+    ///
+    /// Its port is a free one below the kernel's ephemeral range, as
+    /// scripts/cluster.sh picks its own: a test's server that asks for port
+    /// 0 is never given it, neither between this check and the server's
+    /// bind nor while the server is killed. Another pick of a port below
+    /// the range (another second server) could still take it in between:
+    /// when the server then cannot bind, it is started on another port,
+    /// up to 5 times.
+    pub fn second_api_server(&self, dir: &Path) -> ApiServer {
+        let config = self.kubeconfig.parent().expect("the kubeconfig is in the cluster's directory");
+        let file = config.join("kube-apiserver.args");
+        let text = std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("{}: {e} (scripts/cluster.sh writes it)", file.display()));
+        let shared: Vec<String> = text.split('\0').filter(|a| !a.is_empty()).map(str::to_string).collect();
+        assert!(
+            shared.iter().all(|a| a.starts_with("--")),
+            "{} holds an argument that is not one `--flag=value`: {shared:?}",
+            file.display()
+        );
+        assert!(shared.iter().any(|a| a == "--bind-address=127.0.0.1"), "the API server binds 127.0.0.1: {shared:?}");
+        let mut flags: Vec<String> =
+            shared.into_iter().filter(|a| !a.starts_with("--secure-port=") && !a.starts_with("--audit-")).collect();
+        let gates = "APIServerIdentity=false,UnknownVersionInteroperabilityProxy=false";
+        match flags.iter_mut().find(|a| a.starts_with("--feature-gates=")) {
+            Some(set) => *set = format!("{set},{gates}"),
+            None => flags.push(format!("--feature-gates={gates}")),
+        }
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            let port = free_port_below_ephemeral();
+            let mut server = ApiServer {
+                kubeconfig: self.kubeconfig_at(dir, port),
+                port,
+                program: self.kubectl.with_file_name("kube-apiserver"),
+                args: flags.iter().cloned().chain([format!("--secure-port={port}")]).collect(),
+                kubectl: self.kubectl.clone(),
+                log: dir.join("second-kube-apiserver.log"),
+                running: None,
+                pid: 0,
+            };
+            match server.launch() {
+                Ok(()) => return server,
+                Err(Launch::PortTaken(why)) => failures.push(why),
+                Err(Launch::Failed(why)) => panic!("{why}"),
+            }
+        }
+        panic!("the second API server found no free port in 5 tries: {failures:#?}")
+    }
+}
+
+enum Launch {
+    /// It exited because its port was taken.
+    PortTaken(String),
+    Failed(String),
+}
+
+impl ApiServer {
+    /// The PID of its last start (the same process `kill` kills).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Kills it (SIGKILL, by its PID) unless it has exited already, then
+    /// waits (at most 10 s) until its port refuses connections.
+    pub fn kill(&mut self) {
+        self.kill_and_reap();
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "127.0.0.1:{} still accepts connections 10 s after its API server (PID {}) was killed",
+                self.port,
+                self.pid
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts it again on the same port (after `kill`, or after the test
+    /// killed it by its PID) and waits (at most 90 s) until it is ready;
+    /// panics with its log's tail when it is not.
+    pub fn start(&mut self) {
+        if let Some(running) = &self.running {
+            // A kill by PID from the test: the thread that reaps it notices
+            // within 50 ms.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while lock(running).exited.is_none() {
+                assert!(Instant::now() < deadline, "the API server (PID {}) still runs: kill() it first", self.pid);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        match self.launch() {
+            Ok(()) => {}
+            Err(Launch::PortTaken(why) | Launch::Failed(why)) => panic!("{why}"),
+        }
+    }
+
+    fn kill_and_reap(&mut self) {
+        if let Some(running) = &self.running {
+            let mut reaped = lock(running);
+            if reaped.exited.is_none() {
+                let _ = reaped.child.kill();
+                reaped.exited = reaped.child.wait().ok();
+            }
+        }
+    }
+
+    /// Starts it and waits until `/readyz` answers `ok`; on failure, kills
+    /// it and says why with its log's tail.
+    fn launch(&mut self) -> Result<(), Launch> {
+        use std::io::Write;
+        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let offset = log.metadata().unwrap().len();
+        writeln!(log, "--- airlock tests: starting a second API server on 127.0.0.1:{}", self.port).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--pdeathsig", "KILL", "--"])
+            .arg(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        spawn_reaped(command, tx);
+        let running =
+            rx.recv().unwrap().unwrap_or_else(|e| panic!("cannot run setpriv {}: {e}", self.program.display()));
+        self.pid = lock(&running).child.id();
+        self.running = Some(running.clone());
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let out = Command::new(&self.kubectl)
+                .arg("--kubeconfig")
+                .arg(&self.kubeconfig)
+                .args(["--request-timeout=5s", "get", "--raw", "/readyz"])
+                .output()
+                .expect("kubectl runs");
+            // Ready, and not another server on that port: this process
+            // said it serves there and still runs.
+            let serving = format!("Serving securely on 127.0.0.1:{}", self.port);
+            if out.status.success()
+                && out.stdout.trim_ascii() == b"ok"
+                && self.log_since(offset).contains(&serving)
+                && lock(&running).exited.is_none()
+            {
+                return Ok(());
+            }
+            let exited = lock(&running).exited;
+            if exited.is_some() || Instant::now() >= deadline {
+                self.kill_and_reap();
+                let tail = self.log_tail(offset);
+                let why = match exited {
+                    Some(status) => format!("exited ({status})"),
+                    None => "was not ready within 90 s".to_string(),
+                };
+                let message = format!(
+                    "the second API server on 127.0.0.1:{} (PID {}) {why}; the end of {}:\n{tail}",
+                    self.port,
+                    self.pid,
+                    self.log.display()
+                );
+                return Err(if exited.is_some() && tail.contains("address already in use") {
+                    Launch::PortTaken(message)
+                } else {
+                    Launch::Failed(message)
+                });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// What its log got since `offset`.
+    fn log_since(&self, offset: u64) -> String {
+        let text = std::fs::read(&self.log).unwrap_or_default();
+        String::from_utf8_lossy(text.get(offset as usize..).unwrap_or_default()).into_owned()
+    }
+
+    /// The last 30 lines its log got since `offset`.
+    fn log_tail(&self, offset: u64) -> String {
+        let text = self.log_since(offset);
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        self.kill_and_reap();
+    }
+}
+
+fn lock(reaped: &Mutex<Reaped>) -> std::sync::MutexGuard<'_, Reaped> {
+    reaped.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Spawns `command` from a thread of its own that reaps it (polling every
+/// 50 ms) and lives until it has exited: `setpriv --pdeathsig` signals the
+/// process when the thread that started it ends, so a test's own thread,
+/// or a thread that ends first, would kill it too early. The test process
+/// ending ends the thread, and so the process.
+fn spawn_reaped(mut command: Command, tx: mpsc::Sender<std::io::Result<Arc<Mutex<Reaped>>>>) {
+    std::thread::spawn(move || {
+        let running = match command.spawn() {
+            Ok(child) => Arc::new(Mutex::new(Reaped { child, exited: None })),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        let _ = tx.send(Ok(running.clone()));
+        loop {
+            {
+                let mut reaped = lock(&running);
+                if reaped.exited.is_some() {
+                    return;
+                }
+                match reaped.child.try_wait() {
+                    Ok(Some(status)) => {
+                        reaped.exited = Some(status);
+                        return;
+                    }
+                    Ok(None) => {}
+                    // Reaped elsewhere (cannot be: only `kill_and_reap` waits,
+                    // and it records the status).
+                    Err(_) => return,
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+}
+
+/// A port of 127.0.0.1 nothing listens on, below the kernel's ephemeral
+/// range (where port 0 binds are given theirs), as scripts/cluster.sh
+/// picks them.
+fn free_port_below_ephemeral() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let low: u32 = range.split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(32768);
+    let top = low.min(32768);
+    let bottom = if top > 21000 { 20000 } else { 1024 };
+    for _ in 0..1000 {
+        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        let port = (bottom + (random % u64::from(top - bottom)) as u32) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port of 127.0.0.1 in {bottom}..{top} after 1000 tries")
 }
