@@ -186,6 +186,55 @@ fn another_managers_fields_are_not_taken_silently() {
     site.done();
 }
 
+/// Each chart sees its own Helm release: a chart that an upgrade of the
+/// bundle adds is installed (`.Release.IsInstall`, revision 1, its
+/// post-install hook runs, not its post-upgrade one), as Helm would
+/// install it, while the chart that was there is upgraded.
+#[test]
+fn a_chart_new_in_an_upgrade_is_installed() {
+    let site = Site::new("newchart");
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-release'}\ndata:\n  install: {{ .Release.IsInstall | quote }}\n  revision: {{ .Release.Revision | quote }}\n";
+    let hook = |event: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: '{{{{ .Release.Name }}}}-{event}'\n  annotations: {{\"helm.sh/hook\": {event}}}\n")
+    };
+    let seen =
+        |release: &str| site.object(&format!("/api/v1/namespaces/NS/configmaps/{release}-release"))["data"].clone();
+    let v1 = site.bundle("1.0.0", &[("cm.yaml", cm)]);
+    site.ok(&["install", v1.to_str().unwrap()]);
+    // Version 2: the same chart, and a second one, `extra`, with hooks.
+    let d = site.dir.path().join("2.0.0");
+    for chart in ["chart", "extra"] {
+        std::fs::create_dir_all(d.join(chart).join("templates")).unwrap();
+        std::fs::write(d.join(chart).join("Chart.yaml"), format!("apiVersion: v2\nname: {chart}\nversion: 2.0.0\n"))
+            .unwrap();
+        std::fs::write(d.join(chart).join("templates/cm.yaml"), cm).unwrap();
+    }
+    std::fs::write(
+        d.join("extra/templates/hooks.yaml"),
+        format!("{}---\n{}", hook("post-install"), hook("post-upgrade")),
+    )
+    .unwrap();
+    let spec = d.join("airlock.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: {}, version: 2.0.0}}\ncomponents:\n  - name: app\n    charts:\n      - {{name: app, path: ./chart, namespace: {ns}, images: explicit}}\n      - {{name: extra, path: ./extra, namespace: {ns}, images: explicit}}\n",
+            site.release,
+            ns = site.ns
+        ),
+    )
+    .unwrap();
+    let v2 = d.join("app.airlock");
+    site.airlock.ok(&["create", spec.to_str().unwrap(), "-o", v2.to_str().unwrap()]);
+    let err = site.ok(&["upgrade", v2.to_str().unwrap()]);
+    assert_eq!(seen("app"), serde_json::json!({"install": "false", "revision": "2"}));
+    assert_eq!(seen("extra"), serde_json::json!({"install": "true", "revision": "1"}));
+    let hooked = |event: &str| site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/extra-{event}", site.ns));
+    assert!(hooked("post-install").is_some(), "the new chart's post-install hook ran:\n{err}");
+    assert!(hooked("post-upgrade").is_none(), "its post-upgrade hook did not:\n{err}");
+    site.done();
+}
+
 /// `--wait` follows the rollout the controllers make: an upgrade whose new
 /// pods can run nowhere is not ready, though the old ReplicaSet's pods
 /// still are; not ready in time, it fails and is rolled back (its pod

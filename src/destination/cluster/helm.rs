@@ -422,6 +422,12 @@ pub async fn deployed_objects(client: &kube::Client, namespace: &str, name: &str
         .collect()
 }
 
+/// Each revision of the release and its status, oldest first.
+pub async fn statuses(client: &kube::Client, namespace: &str, name: &str) -> Result<Vec<(u32, String)>, ClusterError> {
+    let history = revisions(client, namespace, name).await?;
+    Ok(history.into_iter().map(|(revision, r)| (revision, r["info"]["status"].as_str().unwrap_or("").into())).collect())
+}
+
 /// Deletes every revision of the release, as `helm uninstall` does.
 pub async fn remove(client: &kube::Client, release: &HelmRef) -> Result<(), ClusterError> {
     let selector = ListParams::default().labels(&format!("name={},owner=helm", release.name));

@@ -80,27 +80,53 @@ pub struct InstallRun<'a> {
 }
 
 /// Which revision an install or upgrade will be, found before the bundle
-/// is rendered, since charts see it (`.Release.Revision`, `.IsUpgrade`).
+/// is rendered, since charts see their own (`.Release.Revision`,
+/// `.IsUpgrade`).
 pub struct Plan {
     history: Vec<Release>,
     revision: u32,
     action: String,
-    pub render: RenderedAs,
+    pub render: Renders,
 }
 
 /// What a chart learns of its release when it is rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RenderedAs {
+    /// The chart's Helm release revision this run writes.
     pub revision: u32,
-    /// `.Release.IsUpgrade`: an upgrade of what is installed (else
+    /// `.Release.IsUpgrade`: the chart's release is installed (else
     /// `.Release.IsInstall`).
     pub is_upgrade: bool,
 }
 
-/// Reads the release's records, refuses what `run.action` cannot do (an
-/// install over another version, an upgrade of nothing), and says which
-/// revision this run will write.
-pub async fn plan(client: &kube::Client, run: &InstallRun<'_>) -> Result<Plan, ClusterError> {
+/// What each chart learns of its Helm release, by namespace and name, as
+/// Helm renders `helm upgrade --install`: an upgrade of a release that is
+/// installed (deployed or superseded revisions), with its next revision;
+/// else an install, revision 1 or after the failed ones.
+#[derive(Debug, Default)]
+pub struct Renders {
+    charts: std::collections::BTreeMap<(String, String), RenderedAs>,
+    /// The run is an upgrade: it calls its hooks `pre-upgrade` and
+    /// `post-upgrade` (else `-install`).
+    pub run_is_upgrade: bool,
+}
+
+impl Renders {
+    pub fn of(&self, namespace: &str, name: &str) -> RenderedAs {
+        let key = (namespace.to_string(), name.to_string());
+        self.charts.get(&key).copied().unwrap_or(RenderedAs { revision: 1, is_upgrade: false })
+    }
+}
+
+/// Reads the release's records and those of its charts' Helm releases
+/// (`charts`: namespace and name of each), refuses what `run.action`
+/// cannot do (an install over another version, an upgrade of nothing),
+/// and says which revision this run will write.
+pub async fn plan(
+    client: &kube::Client,
+    run: &InstallRun<'_>,
+    charts: &[(String, String)],
+) -> Result<Plan, ClusterError> {
     let (name, digest) = (run.name, run.digest);
     let history = release::list(client, name).await?;
     match (run.action, history.last()) {
@@ -118,8 +144,13 @@ pub async fn plan(client: &kube::Client, run: &InstallRun<'_>) -> Result<Plan, C
         Some(latest) if latest.manifest_digest == digest => (latest.revision, latest.action.clone()),
         latest => (latest.map_or(1, |r| r.revision + 1), run.action.as_str().to_string()),
     };
-    // Helm renders an upgrade with IsUpgrade, whatever came before.
-    let render = RenderedAs { revision, is_upgrade: run.action == Action::Upgrade };
+    let mut render = Renders { run_is_upgrade: run.action == Action::Upgrade, ..Renders::default() };
+    for (namespace, name) in charts {
+        let statuses = helm::statuses(client, namespace, name).await?;
+        let is_upgrade = statuses.iter().any(|(_, status)| status == "deployed" || status == "superseded");
+        let revision = statuses.last().map_or(1, |(last, _)| last + 1);
+        render.charts.insert((namespace.clone(), name.clone()), RenderedAs { revision, is_upgrade });
+    }
     Ok(Plan { history, revision, action, render })
 }
 

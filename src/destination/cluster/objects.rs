@@ -7,7 +7,7 @@
 
 use super::helm::{self, HelmChart, HelmRef};
 use super::hooks::Hook;
-use super::lifecycle::RenderedAs;
+use super::lifecycle::Renders;
 use super::relocate::{kinds_with_pull_secrets, name_pull_secret_in_spec, pull_secret, relocate_images, Relocation};
 use super::{Capabilities, ClusterError};
 use crate::bundle::format::{ChartRecord, Component};
@@ -147,7 +147,7 @@ fn chart_objects(
     reader: &BundleReader,
     chart: &ChartRecord,
     cluster: &Capabilities,
-    rendered_as: RenderedAs,
+    renders: &Renders,
     relocation: Option<&Relocation>,
     desired: &mut Desired,
 ) -> Result<(), ClusterError> {
@@ -163,7 +163,8 @@ fn chart_objects(
             detail: "its name cannot be a Helm release name (at most 53 characters: lowercase letters, digits, `-` and `.`); name the chart so in the bundle's spec".into(),
         });
     }
-    let namespace = chart.namespace.clone().unwrap_or_else(|| "default".into());
+    let namespace = chart_namespace(chart);
+    let rendered_as = renders.of(&namespace, &chart.name);
     let options = RenderOptions {
         release_name: chart.name.clone(),
         namespace: namespace.clone(),
@@ -214,16 +215,17 @@ fn chart_objects(
     for hook in hooks {
         let origin = format!("{chart_origin}, {}", hook.source);
         for body in parse_documents(&hook.text, &origin)? {
-            let hook = Hook::new(object(body, origin.clone()), hook.hook_events.clone());
+            let mut hook = Hook::new(object(body, origin.clone()), hook.hook_events.clone());
             let mut recorded = hook.clone();
+            hook.events = events_for_the_run(&hook.events, rendered_as.is_upgrade, renders.run_is_upgrade);
             if let Some(relocation) = relocation {
                 relocate_images(&mut recorded.object.body, relocation);
             }
             helm_hooks.push(helm::hook_record(&recorded, &hook_source(&origin)));
-            if hook.is_run() {
+            if recorded.is_run() {
                 desired.hooks.push(hook);
             } else {
-                desired.hooks_left_out.push(hook.describe());
+                desired.hooks_left_out.push(recorded.describe());
             }
         }
     }
@@ -237,6 +239,45 @@ fn chart_objects(
         notes: rendered.notes.clone().unwrap_or_default(),
     });
     Ok(())
+}
+
+/// A hook's events as the run calls them: a chart's release is installed
+/// or upgraded on its own account, as Helm would (a chart new in an
+/// upgrade of the bundle runs its install hooks, not its upgrade ones),
+/// while the run calls every chart's hooks by its own action.
+fn events_for_the_run(events: &[String], chart_upgraded: bool, run_upgrades: bool) -> Vec<String> {
+    if chart_upgraded == run_upgrades {
+        return events.to_vec();
+    }
+    let action = |upgrade: bool| if upgrade { "upgrade" } else { "install" };
+    let (chart, run, other) = (action(chart_upgraded), action(run_upgrades), action(!chart_upgraded));
+    events
+        .iter()
+        .filter_map(|event| match event.split_once('-') {
+            Some((when @ ("pre" | "post"), what)) if what == chart => Some(format!("{when}-{run}")),
+            Some(("pre" | "post", what)) if what == other => None,
+            _ => Some(event.clone()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[test]
+fn a_charts_hooks_follow_its_own_release() {
+    let events = |list: &[&str]| list.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+    let all = events(&["pre-install", "post-install", "pre-upgrade", "pre-rollback", "test"]);
+    // As the run goes: nothing changes.
+    assert_eq!(events_for_the_run(&all, false, false), all);
+    assert_eq!(events_for_the_run(&all, true, true), all);
+    // New in an upgrade of the bundle: its install hooks run, called as the run's.
+    assert_eq!(events_for_the_run(&all, false, true), events(&["pre-upgrade", "post-upgrade", "pre-rollback", "test"]));
+    // Installed already (by Helm), the bundle installed: its upgrade hooks.
+    assert_eq!(events_for_the_run(&all, true, false), events(&["pre-install", "pre-rollback", "test"]));
+}
+
+/// The namespace a chart installs into (Helm's `default` when none is said).
+pub fn chart_namespace(chart: &ChartRecord) -> String {
+    chart.namespace.clone().unwrap_or_else(|| "default".into())
 }
 
 /// A template's documents with their images moved, as YAML; None when
@@ -285,7 +326,7 @@ pub fn desired(
     components: &[&Component],
     cluster: &Capabilities,
     relocation: Option<&Relocation>,
-    rendered_as: RenderedAs,
+    renders: &Renders,
 ) -> Result<Desired, ClusterError> {
     let mut desired = Desired::default();
     for component in components {
@@ -316,7 +357,7 @@ pub fn desired(
         }
     }
     for chart in components.iter().flat_map(|c| &c.charts) {
-        chart_objects(reader, chart, &cluster, rendered_as, relocation, &mut desired)?;
+        chart_objects(reader, chart, &cluster, renders, relocation, &mut desired)?;
     }
     // Namespaces and CRDs wherever they were declared come first.
     let (early, rest): (Vec<_>, Vec<_>) =

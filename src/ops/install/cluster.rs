@@ -90,8 +90,13 @@ pub(super) fn put(
                 (events.warn)(&finished.describe());
             }
         }
-        let plan = lifecycle::plan(&client, &run).await?;
-        let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref(), plan.render)?;
+        let charts: Vec<(String, String)> = components
+            .iter()
+            .flat_map(|c| &c.charts)
+            .map(|chart| (objects::chart_namespace(chart), chart.name.clone()))
+            .collect();
+        let plan = lifecycle::plan(&client, &run, &charts).await?;
+        let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref(), &plan.render)?;
         lifecycle::install(&client, desired, run, plan, events.progress).await
     };
     let report = runtime.block_on(async {
