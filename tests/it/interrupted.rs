@@ -113,15 +113,29 @@ impl Site {
     /// run waits for its post-upgrade hook (every object applied);
     /// returns the PID it had.
     fn upgrade_killed_at_its_hook(&self, bundle: &std::path::Path) -> u32 {
-        let mut child = self
-            .airlock
-            .cmd()
-            .args(self.args(&["upgrade", bundle.to_str().unwrap(), "--timeout", "120s"]))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = self.upgrade_started(bundle, &self.kubeconfig, std::process::Stdio::null());
         let pid = child.id();
+        self.wait_for_its_hook();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        pid
+    }
+
+    /// `airlock upgrade BUNDLE` started against the cluster of `kubeconfig`.
+    fn upgrade_started(
+        &self,
+        bundle: &std::path::Path,
+        kubeconfig: &std::path::Path,
+        stderr: std::process::Stdio,
+    ) -> std::process::Child {
+        let mut args = vec!["upgrade", bundle.to_str().unwrap(), "--timeout", "120s", "--allow-unsigned"];
+        args.extend(["--kubeconfig", kubeconfig.to_str().unwrap()]);
+        self.airlock.cmd().args(args).stdout(std::process::Stdio::null()).stderr(stderr).spawn().unwrap()
+    }
+
+    /// Waits until a new post-upgrade hook Job `slow` is made: the run
+    /// applied every object and waits for it.
+    fn wait_for_its_hook(&self) {
         let job = format!("/apis/batch/v1/namespaces/{}/jobs/slow", self.ns);
         // The hook Job of an earlier run is left (Helm's default policy
         // deletes it before the next is made): this run's is a new one.
@@ -129,10 +143,7 @@ impl Site {
         let earlier = uid(self.object(&job));
         let waiting =
             self.plane.eventually(90, || uid(self.object(&job)).is_some_and(|now| Some(&now) != earlier.as_ref()));
-        child.kill().unwrap();
-        child.wait().unwrap();
         assert!(waiting, "the upgrade never reached its post-upgrade hook");
-        pid
     }
 
     /// The ConfigMaps and Services of the namespace, as the cluster holds
@@ -254,6 +265,48 @@ fn a_killed_upgrade_is_finished_by_the_next_run() {
     if let Some(history) = site.helm_history() {
         let statuses: Vec<&str> = history.iter().map(|(_, s, _)| s.as_str()).collect();
         assert_eq!(statuses, ["superseded", "failed", "superseded", "failed", "superseded", "deployed"], "{history:?}");
+    }
+    site.ok(&["uninstall", &site.release]);
+    site.plane.kubectl_ok(&["delete", "namespace", &site.ns, "--wait=false"]);
+}
+
+/// The API server airlock talks to killed by its PID in the middle of an
+/// upgrade (a second kube-apiserver on the shared etcd, see
+/// control_plane.rs, so the other tests keep theirs): airlock cannot go
+/// back and says what the next run does; with the server started again
+/// (and the cut run's lease lapsed), `airlock rollback` finishes it: the
+/// cluster is revision 1's again, object for object, and Helm shows the
+/// cut revision failed.
+#[test]
+fn an_upgrade_that_loses_its_api_server_is_finished_by_the_next_run() {
+    let site = Site::new("apikilled");
+    let mut server = site.plane.second_api_server(site.dir.path());
+    site.ok(&["install", site.bundle("1.0.0", &v1()).to_str().unwrap()]);
+    let before = site.objects();
+
+    let stuck = site.bundle("2.0.0", &stuck("2"));
+    let child = site.upgrade_started(&stuck, &server.kubeconfig, std::process::Stdio::piped());
+    site.wait_for_its_hook();
+    server.kill();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("going back failed too") && err.contains("cannot reach the cluster"), "{err}");
+    let next = format!("the next `airlock install`, `upgrade` or `rollback` of {} goes back first", site.release);
+    assert!(err.contains(&next), "{err}");
+    assert!(site.objects() != before, "version 2 was applied when the server went away");
+
+    server.start();
+    // The cut run could not give its lease up: it lapses 15 s after its
+    // last renewal.
+    std::thread::sleep(Duration::from_secs(16));
+    let rollback = ["rollback", &site.release, "--kubeconfig", server.kubeconfig.to_str().unwrap()];
+    let out = site.airlock.cmd().args(rollback).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(site.objects(), before, "the cluster is revision 1's again, object for object");
+    if let Some(history) = site.helm_history() {
+        let brief: Vec<(u64, &str)> = history.iter().map(|(r, s, _)| (*r, s.as_str())).collect();
+        assert_eq!(brief, [(1, "superseded"), (2, "failed"), (3, "deployed")], "{history:?}");
     }
     site.ok(&["uninstall", &site.release]);
     site.plane.kubectl_ok(&["delete", "namespace", &site.ns, "--wait=false"]);

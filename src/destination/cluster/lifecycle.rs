@@ -205,12 +205,6 @@ pub async fn install(
         Err(failure) if atomic => failure,
         done => return done,
     };
-    // Nothing applied, nothing recorded: the cluster is as it was.
-    let recorded = release::list(client, name).await?;
-    let state = |r: &Release| (r.revision, r.failed.is_some());
-    if recorded.last().map(state) == history.last().map(state) {
-        return Err(failure);
-    }
     let undo = Undo {
         name,
         version,
@@ -219,7 +213,23 @@ pub async fn install(
         force_conflicts: run.force_conflicts,
         history_max: run.history_max,
     };
-    Err(match go_back.expect("an atomic run goes back") {
+    let go_back = go_back.expect("an atomic run goes back");
+    // Nothing applied, nothing recorded: the cluster is as it was.
+    let recorded = match release::list(client, name).await {
+        Ok(recorded) => recorded,
+        Err(also) => {
+            let good = match go_back {
+                Unfinished::ReturnTo(good) => Some(good),
+                Unfinished::Remove => None,
+            };
+            return Err(failure.stopped(undo.not_finished(good, &also)));
+        }
+    };
+    let state = |r: &Release| (r.revision, r.failed.is_some() || r.unfinished.is_some());
+    if recorded.last().map(state) == history.last().map(state) {
+        return Err(failure);
+    }
+    Err(match go_back {
         Unfinished::ReturnTo(good) => {
             progress("Rolling back", &format!("{name} to revision {good}, as {version} failed"));
             match undo.return_to(client, good, progress).await {
