@@ -801,6 +801,20 @@ fn real_charts_are_helm_releases_as_airlock_applied_them() {
         assert_eq!(record["info"]["description"], description, "{} {revision}", release.name);
     }
 
+    // The site's operator upgrades the chart with Helm, keeping the values
+    // airlock gave (`--reuse-values`): Helm reads them from airlock's record.
+    let chart = site.dir.path().join("2.0.0/greeter");
+    site.helm_ok(&["upgrade", &greeter.name, chart.to_str().unwrap(), "-n", &greeter.ns, "--reuse-values"]);
+    let history = site.history(&greeter);
+    assert_eq!(history.last().map(|h| (h.0, h.1.as_str())), Some((3, "deployed")), "{history:?}");
+    assert_eq!(
+        site.helm_json(&greeter, &["get", "values"]),
+        json!({"replicas": 2, "greeting": "bonjour", "nested": {"a": 5}}),
+        "helm upgrade --reuse-values kept the values airlock gave"
+    );
+    let settings = format!("/api/v1/namespaces/{}/configmaps/greeter-settings", greeter.ns);
+    assert_eq!(site.object(&settings).unwrap()["data"]["greeting"], "bonjour");
+
     // Uninstall: no release left, nor any release Secret.
     site.airlock_ok(&["uninstall", &site.release]);
     assert_eq!(site.listed(), Vec::<[String; 6]>::new(), "helm list -A after the uninstall");
