@@ -9,6 +9,7 @@
 //! (dependencies to vendor at create time), `repo` (Helm repositories) and `repo_auth` (their credentials).
 
 pub mod deps;
+pub mod given;
 pub mod images;
 pub mod load;
 pub mod manifests;

@@ -365,7 +365,7 @@ fn split_unescaped(s: &str, sep: char, respect_braces: bool) -> Vec<String> {
     out
 }
 
-fn split_key_value(pair: &str) -> Option<(String, String)> {
+pub(crate) fn split_key_value(pair: &str) -> Option<(String, String)> {
     let mut escaped = false;
     for (i, c) in pair.char_indices() {
         if escaped {
@@ -417,12 +417,12 @@ fn typed(s: &str, strings: bool) -> Value {
     Value::from(s)
 }
 
-enum Step {
+pub(crate) enum Step {
     Key(String),
     Index(usize),
 }
 
-fn parse_path(key: &str) -> Result<Vec<Step>, String> {
+pub(crate) fn parse_path(key: &str) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
     for part in split_unescaped(key, '.', false) {
         let part = part.as_str();
@@ -446,7 +446,7 @@ fn parse_path(key: &str) -> Result<Vec<Step>, String> {
     Ok(steps)
 }
 
-fn set_path(values: &mut Map, steps: &[Step], value: Value) -> Result<(), String> {
+pub(crate) fn set_path(values: &mut Map, steps: &[Step], value: Value) -> Result<(), String> {
     let Step::Key(first) = &steps[0] else {
         return Err("a --set key must start with a name".into());
     };

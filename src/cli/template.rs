@@ -3,6 +3,7 @@
 
 use crate::chart::manifests;
 use crate::chart::render::RenderOptions;
+use crate::cli::shared::values::ValuesArgs;
 use crate::ops::template::{template, TemplateOptions};
 use crate::output::Printer;
 use anyhow::Result;
@@ -12,15 +13,8 @@ use std::path::PathBuf;
 pub struct Args {
     /// A chart directory or .tgz archive.
     chart: PathBuf,
-    /// A values file; later files win.
-    #[arg(long = "values", short = 'f')]
-    values: Vec<PathBuf>,
-    /// Set a value: `a.b=1,c[0]=x` (Helm's syntax).
-    #[arg(long)]
-    set: Vec<String>,
-    /// Set a value, always as a string.
-    #[arg(long)]
-    set_string: Vec<String>,
+    #[command(flatten)]
+    values: ValuesArgs,
     /// Release name.
     #[arg(long, default_value = "release-name")]
     name: String,
@@ -44,9 +38,7 @@ pub struct Args {
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
     let options = TemplateOptions {
         chart: args.chart,
-        values_files: args.values,
-        set: args.set,
-        set_string: args.set_string,
+        values: args.values.given(),
         render: RenderOptions {
             release_name: args.name,
             namespace: args.namespace,

@@ -31,11 +31,11 @@ pub(super) fn diagnose(cause: &(dyn std::error::Error + 'static)) -> Option<(Fau
             Some("see its status with `kubectl get crd NAME -o yaml`, then rerun".into())
         }
         ClusterError::NotReady { describe, .. } => {
-            Some(format!("see why with `{describe}`; `airlock rollback` returns to the revision before"))
+            Some(format!("see why with `{describe}`"))
         }
         ClusterError::HookFailed { logs, .. } => Some(format!("see why with `{logs}`, then rerun")),
         ClusterError::Busy { name, .. } => Some(format!(
-            "wait for that run to end; a run that was stopped, or lost the cluster, loses its lease 15 s after its last renewal, and the next run finishes what it left (when sure it is gone: `kubectl -n airlock-system delete lease airlock.{name}`)"
+            "wait for that run to end; a run that was stopped, or lost the cluster, loses its lease 30 s after its last renewal, and the next run finishes what it left (when sure it is gone: `kubectl -n airlock-system delete lease airlock.{name}`)"
         )),
         ClusterError::AlreadyInstalled { .. } => Some("use `airlock upgrade` to replace it".into()),
         ClusterError::NotInstalled { upgrading: true, .. } => Some("use `airlock install`".into()),

@@ -3,7 +3,7 @@
 
 use super::destination::{locate_cluster, runtime, Target};
 use crate::destination::cluster::helm::HelmRef;
-use crate::destination::cluster::release::{self, Release};
+use crate::destination::cluster::release::{self, Release, Unfinished};
 use crate::destination::k3s::state::{self, Revision};
 use anyhow::{bail, Result};
 
@@ -51,9 +51,7 @@ impl From<Release> for RevisionLine {
             files: None,
             objects: Some(r.objects.len()),
             failed: r.failed.or_else(|| {
-                r.unfinished.map(|_| {
-                    "did not finish, nor go back (airlock was stopped, or lost the API server); the next install, upgrade or rollback goes back first".into()
-                })
+                r.unfinished.map(|_| "did not finish, nor go back (airlock was stopped, or lost the API server)".into())
             }),
             helm: r.helm,
         }
@@ -91,10 +89,21 @@ pub fn history(options: &HistoryOptions) -> Result<Vec<RevisionLine>> {
                 let client = cluster.client().await?;
                 release::list(&client, name).await
             })?;
-            (
-                records.into_iter().map(RevisionLine::from).collect(),
-                format!("recorded in the cluster ({})", cluster.describe()),
-            )
+            let newest_unfinished = records.last().and_then(|r| r.unfinished);
+            let mut lines: Vec<RevisionLine> = records.into_iter().map(RevisionLine::from).collect();
+            // What the next run does about it, said once, on the newest.
+            if let (Some(unfinished), Some(newest)) = (newest_unfinished, lines.last_mut()) {
+                let next = match unfinished {
+                    Unfinished::ReturnTo(good) => format!(
+                        "the next install or upgrade returns to revision {good} first, as `airlock rollback {name}` does"
+                    ),
+                    Unfinished::Remove => {
+                        format!("the next install removes what it applied first; `airlock uninstall {name}` removes it")
+                    }
+                };
+                newest.failed = newest.failed.take().map(|why| format!("{why}; {next}"));
+            }
+            (lines, format!("recorded in the cluster ({})", cluster.describe()))
         }
     };
     if lines.is_empty() {

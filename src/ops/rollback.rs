@@ -49,7 +49,7 @@ pub fn rollback(options: &RollbackOptions, progress: Progress<'_>) -> Result<Ins
                     force_conflicts: options.force_conflicts,
                     history_max: options.history_max,
                 };
-                lock::holding(&client, name, lifecycle::rollback(&client, name, run, progress)).await
+                lock::holding(&client, name, false, lifecycle::rollback(&client, name, run, progress)).await
             })?;
             Ok(Installed::Cluster(report))
         }

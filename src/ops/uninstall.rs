@@ -40,7 +40,7 @@ pub fn uninstall(options: &UninstallOptions, progress: Progress<'_>) -> Result<U
             let done = runtime()?.block_on(async {
                 let client = cluster.client().await?;
                 let work = lifecycle::uninstall(&client, name, options.hooks, options.timeout, progress);
-                lock::holding(&client, name, work).await
+                lock::holding(&client, name, false, work).await
             })?;
             Ok(Uninstalled::Cluster(done))
         }

@@ -76,9 +76,13 @@ impl Site {
     }
 
     fn fails(&self, args: &[&str]) -> String {
+        self.fails_with(FAILURE, args)
+    }
+
+    fn fails_with(&self, code: i32, args: &[&str]) -> String {
         let out = self.run(args);
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(1), "airlock {args:?} should have failed:\n{err}");
+        assert_eq!(out.status.code(), Some(code), "airlock {args:?} should have failed:\n{err}");
         err
     }
 
@@ -86,6 +90,36 @@ impl Site {
     /// must be there (unlike the corner's `object`, an Option).
     fn object(&self, path: &str) -> serde_json::Value {
         self.plane.object(&path.replace("/NS/", &format!("/{}/", self.ns))).unwrap_or_else(|| panic!("{path} missing"))
+    }
+
+    /// The ConfigMaps, Services and Deployments of the namespace as the
+    /// cluster holds them, less what any write or rollout changes
+    /// (resourceVersion, managedFields, generation, status, the rollout's
+    /// revision annotation) and the namespace's root CA ConfigMap: equal
+    /// snapshots are the same objects, object for object.
+    fn snapshot(&self) -> Vec<serde_json::Value> {
+        let text = self.plane.kubectl_ok(&["-n", &self.ns, "get", "configmaps,services,deployments", "-o", "json"]);
+        let list: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut objects: Vec<serde_json::Value> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["metadata"]["name"] != "kube-root-ca.crt")
+            .cloned()
+            .map(|mut o| {
+                o.as_object_mut().unwrap().remove("status");
+                let meta = o["metadata"].as_object_mut().unwrap();
+                for key in ["resourceVersion", "managedFields", "generation"] {
+                    meta.remove(key);
+                }
+                if let Some(annotations) = meta.get_mut("annotations").and_then(|a| a.as_object_mut()) {
+                    annotations.remove("deployment.kubernetes.io/revision");
+                }
+                o
+            })
+            .collect();
+        objects.sort_by_key(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]));
+        objects
     }
 
     fn done(&self) {
@@ -247,6 +281,7 @@ fn wait_follows_the_real_rollout() {
     let web = site.object("/apis/apps/v1/namespaces/NS/deployments/web");
     assert_eq!(web["status"]["availableReplicas"], 2, "{web}");
     let template_v1 = web["spec"]["template"].clone();
+    let before = site.snapshot();
 
     let nowhere = "nodeSelector: {kubernetes.io/arch: s390x}\n      ";
     let v2 = site.bundle("2.0.0", &[("deploy.yaml", &deployment(2, "", nowhere))]);
@@ -258,6 +293,7 @@ fn wait_follows_the_real_rollout() {
     let web = site.object("/apis/apps/v1/namespaces/NS/deployments/web");
     assert_eq!(web["status"]["availableReplicas"], 2, "{web}");
     assert_eq!(web["spec"]["template"], template_v1, "{web}");
+    assert_eq!(site.snapshot(), before, "the cluster is revision 1's, object for object");
     let history = site.stdout(&["history", &site.release]);
     let actions: Vec<&str> = history.lines().filter_map(|l| l.split_whitespace().nth(1)).collect();
     assert_eq!(actions, ["install", "upgrade", "rollback"], "{history}");
@@ -328,12 +364,22 @@ fn a_failed_run_is_rolled_back_by_default() {
     let service = |port: &str| {
         format!("apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec: {{selector: {{app: web}}, ports: [{{port: {port}}}]}}\n")
     };
-    let v1 = site.bundle("1.0.0", &[("cm.yaml", &cm("settings", "1")), ("svc.yaml", &service("80"))]);
+    let v1 = site.bundle(
+        "1.0.0",
+        &[("cm.yaml", &cm("settings", "1")), ("svc.yaml", &service("80")), ("deploy.yaml", &deployment(1, "", ""))],
+    );
     site.ok(&["install", v1.to_str().unwrap()]);
-    // 2.0.0 changes a ConfigMap, adds one, then brings a port the server refuses.
+    let before = site.snapshot();
+    // 2.0.0 changes a ConfigMap and the Deployment, adds a ConfigMap, then
+    // brings a port the server refuses.
     let bad = site.bundle(
         "2.0.0",
-        &[("cm.yaml", &cm("settings", "2")), ("extra.yaml", &cm("extra", "2")), ("svc.yaml", &service("70000"))],
+        &[
+            ("cm.yaml", &cm("settings", "2")),
+            ("extra.yaml", &cm("extra", "2")),
+            ("deploy.yaml", &deployment(2, "{name: V, value: '2'}", "")),
+            ("svc.yaml", &service("70000")),
+        ],
     );
     let err = site.fails(&["upgrade", bad.to_str().unwrap()]);
     assert!(err.contains("the cluster refused Service web") && err.contains("70000"), "{err}");
@@ -341,6 +387,7 @@ fn a_failed_run_is_rolled_back_by_default() {
     assert_eq!(site.object("/api/v1/namespaces/NS/configmaps/settings")["data"]["v"], "1");
     assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/extra", site.ns)).is_none(), "extra left");
     assert_eq!(site.object("/api/v1/namespaces/NS/services/web")["spec"]["ports"][0]["port"], 80);
+    assert_eq!(site.snapshot(), before, "the cluster is revision 1's, object for object");
     let history = site.airlock.ok(&["history", &site.release, "--kubeconfig", site.kubeconfig.to_str().unwrap()]);
     let lines: Vec<&str> = history.lines().collect();
     assert_eq!(lines.len(), 3, "{history}");
@@ -385,12 +432,14 @@ fn a_failing_pre_upgrade_hook_is_rolled_back() {
         format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings}}\ndata: {{v: '{value}'}}\n")
     };
     site.ok(&["install", site.bundle("1.0.0", &[("cm.yaml", &cm("1"))]).to_str().unwrap()]);
+    let before = site.snapshot();
     let hook = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: migrate\n  annotations: {\"helm.sh/hook\": pre-upgrade, \"airlock.test/exit-code\": \"1\"}\nspec: {restartPolicy: Never, containers: [{name: m, image: \"busybox:1\"}]}\n";
     let v2 = site.bundle("2.0.0", &[("cm.yaml", &cm("2")), ("hook.yaml", hook)]);
     let err = site.fails(&["upgrade", v2.to_str().unwrap(), "--timeout", "60s"]);
     assert!(err.contains("pre-upgrade hook Pod migrate") && err.contains("failed"), "{err}");
     assert!(err.contains("2.0.0 failed, so the release was returned to revision 1"), "{err}");
     assert_eq!(site.object("/api/v1/namespaces/NS/configmaps/settings")["data"]["v"], "1");
+    assert_eq!(site.snapshot(), before, "the cluster is revision 1's, object for object");
     let history = site.airlock.ok(&["history", &site.release, "--kubeconfig", site.kubeconfig.to_str().unwrap()]);
     let lines: Vec<&str> = history.lines().collect();
     assert_eq!(lines.len(), 3, "{history}");
@@ -628,4 +677,60 @@ fn images_missing_a_node_platform_are_named() {
     );
     assert!(!err.contains("platform linux/amd64"), "{err}");
     site.ok(&["uninstall", &site.release]);
+}
+
+/// Values the site gives at install, keyed by chart name, layered over the
+/// bundle's as Helm layers `-f` and `--set`: kept by an upgrade that gives
+/// none, replaced by one that gives some, merged under `--reuse-values`,
+/// dropped by `--reset-values`; values for a chart the bundle lacks are
+/// refused before anything changes.
+#[test]
+fn site_values_are_layered_and_kept_as_helm_keeps_them() {
+    let site = Site::new("sitevalues");
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata:\n  greeting: {{ .Values.greeting | default \"hello\" | quote }}\n  replicas: {{ .Values.replicas | default 1 | quote }}\n  {{- with .Values.cert }}\n  cert: {{ . | quote }}\n  {{- end }}\n  {{- with .Values.tls }}\n  tls: {{ toJson . | quote }}\n  {{- end }}\n";
+    let data = || site.object("/api/v1/namespaces/NS/configmaps/settings")["data"].clone();
+    let bundle = |version: &str| site.bundle(version, &[("cm.yaml", cm)]);
+    let values = site.dir.path().join("site.yaml");
+    std::fs::write(&values, "app: {greeting: from-site-file}\n").unwrap();
+    let cert = site.dir.path().join("ca.pem");
+    std::fs::write(&cert, "PEM,with,commas").unwrap();
+
+    // Values for a chart the bundle lacks: refused, naming it and the charts it has.
+    let v1 = bundle("1.0.0");
+    let err = site.fails_with(USAGE, &["install", v1.to_str().unwrap(), "--set", "web.replicas=2"]);
+    assert!(err.contains("name chart `web`") && err.contains("its charts: app"), "{err}");
+    assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/settings", site.ns)).is_none());
+
+    let file = values.to_str().unwrap();
+    let set_file = format!("app.cert={}", cert.display());
+    site.ok(&[
+        "install",
+        v1.to_str().unwrap(),
+        "-f",
+        file,
+        "--set",
+        "app.replicas=3",
+        "--set-file",
+        &set_file,
+        "--set-json",
+        r#"app.tls={"on":true}"#,
+    ]);
+    let expected = serde_json::json!({"greeting": "from-site-file", "replicas": "3", "cert": "PEM,with,commas", "tls": "{\"on\":true}"});
+    assert_eq!(data(), expected);
+    // None given: kept.
+    site.ok(&["upgrade", bundle("2.0.0").to_str().unwrap()]);
+    assert_eq!(data(), expected);
+    // Some given: they replace those of the installed revision.
+    site.ok(&["upgrade", bundle("3.0.0").to_str().unwrap(), "--set-literal", "app.greeting=a,b\\c"]);
+    assert_eq!(data(), serde_json::json!({"greeting": "a,b\\c", "replicas": "1"}));
+    // --reuse-values: layered over them.
+    site.ok(&["upgrade", bundle("4.0.0").to_str().unwrap(), "--reuse-values", "--set", "app.replicas=5"]);
+    assert_eq!(data(), serde_json::json!({"greeting": "a,b\\c", "replicas": "5"}));
+    // --reset-values: the bundle's own again.
+    site.ok(&["upgrade", bundle("5.0.0").to_str().unwrap(), "--reset-values"]);
+    assert_eq!(data(), serde_json::json!({"greeting": "hello", "replicas": "1"}));
+    // A rollback returns to the values its revision was given.
+    site.ok(&["rollback", &site.release, "--to", "4"]);
+    assert_eq!(data(), serde_json::json!({"greeting": "a,b\\c", "replicas": "5"}));
+    site.done();
 }

@@ -248,10 +248,10 @@ fn a_killed_upgrade_is_finished_by_the_next_run() {
         assert_eq!(history[2].2, "Rollback to 1", "{history:?}");
     }
 
-    // Killed again; its lease left to expire (15 s), the next upgrade
+    // Killed again; its lease left to expire (30 s), the next upgrade
     // goes back first, and says so.
     site.upgrade_killed_at_its_hook(&site.bundle("2.0.1", &stuck("2.1")));
-    std::thread::sleep(Duration::from_secs(16));
+    std::thread::sleep(Duration::from_secs(31));
     let v3 = site.bundle("3.0.0", &[("cm.yaml", settings("3")), ("svc.yaml", service(80))]);
     let err = site.ok(&["upgrade", v3.to_str().unwrap()]);
     assert!(
@@ -292,14 +292,15 @@ fn an_upgrade_that_loses_its_api_server_is_finished_by_the_next_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("going back failed too") && err.contains("cannot reach the cluster"), "{err}");
-    let next = format!("the next `airlock install`, `upgrade` or `rollback` of {} goes back first", site.release);
+    let next =
+        format!("the next `airlock install`, `upgrade` or `rollback` of {} returns to revision 1 first", site.release);
     assert!(err.contains(&next), "{err}");
     assert!(site.objects() != before, "version 2 was applied when the server went away");
 
     server.start();
-    // The cut run could not give its lease up: it lapses 15 s after its
+    // The cut run could not give its lease up: it lapses 30 s after its
     // last renewal.
-    std::thread::sleep(Duration::from_secs(16));
+    std::thread::sleep(Duration::from_secs(31));
     let rollback = ["rollback", &site.release, "--kubeconfig", server.kubeconfig.to_str().unwrap()];
     let out = site.airlock.cmd().args(rollback).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

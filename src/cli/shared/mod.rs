@@ -1,5 +1,6 @@
 //! What several subcommands share: the flags that choose a target,
-//! trust, registries and sizes (`target`, `trust`, `registry`, `size`) and how the install verbs' reports are printed
+//! trust, registries, sizes and values (`target`, `trust`, `registry`,
+//! `size`, `values`) and how the install verbs' reports are printed
 //! (`reports`). Subcommand files import from here, never from each other.
 
 pub mod registry;
@@ -7,3 +8,4 @@ pub mod reports;
 pub mod size;
 pub mod target;
 pub mod trust;
+pub mod values;

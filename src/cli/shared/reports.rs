@@ -169,8 +169,8 @@ fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> 
     match report.not_ready {
         Some(e) => Err(e
             .stopped(format!(
-                "{} {} is recorded as revision {}, but its workloads are not ready",
-                report.name, report.version, report.revision
+                "{} {} is recorded as revision {}, but its workloads are not ready; `airlock rollback {}` returns to the revision before",
+                report.name, report.version, report.revision, report.name
             ))
             .into()),
         None => Ok(()),

@@ -5,6 +5,7 @@
 //! the target chosen, before anything is opened.
 
 use super::trust::TrustArgs;
+use super::values::ValuesArgs;
 use crate::destination::cluster::helm::HISTORY_MAX;
 use crate::destination::cluster::kubeconfig::Selection;
 use crate::destination::k3s::install::DEFAULT_KEEP;
@@ -12,7 +13,7 @@ use crate::destination::k3s::registries::NodeRegistry;
 use crate::destination::registry::Destination;
 use crate::oci::manifest::Platform;
 use crate::ops::destination::{Node, Target};
-use crate::ops::install::{ClusterSetup, InstallOptions, InstallTarget, NodeSetup};
+use crate::ops::install::{ClusterSetup, InstallOptions, InstallTarget, NodeSetup, SiteValues};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
@@ -184,6 +185,16 @@ pub struct InstallArgs {
     #[arg(long)]
     no_rollback_on_failure: bool,
     #[command(flatten)]
+    values: ValuesArgs,
+    /// On upgrade: layer the values given over those the installed revision
+    /// was given (by default, values given replace them; none given keeps
+    /// them).
+    #[arg(long, conflicts_with = "reset_values")]
+    reuse_values: bool,
+    /// On upgrade: drop the values the installed revision was given.
+    #[arg(long)]
+    reset_values: bool,
+    #[command(flatten)]
     trust: TrustArgs,
 }
 
@@ -218,6 +229,7 @@ impl InstallArgs {
             skip: self.skip,
             trust: self.trust.options(),
             keep: self.target.keep_revisions,
+            values: SiteValues { given: self.values.given(), reuse: self.reuse_values, reset: self.reset_values },
             target,
         })
     }

@@ -11,7 +11,7 @@ use super::lifecycle::ClusterReport;
 use super::objects::{Desired, DesiredObject};
 use super::release::{self, AppliedObject, Release, Unfinished};
 use super::waits::wait_terminated;
-use super::{ready, webhooks, ClusterError, Deletion};
+use super::{ownership, ready, webhooks, ClusterError, Deletion};
 use crate::destination::kube::{cascades, ResourceRef};
 use std::time::Duration;
 
@@ -77,7 +77,10 @@ pub(crate) fn dropped<'a>(previous: &'a Release, applied: &'a [ResourceRef]) -> 
 }
 
 /// Deletes what `previous` had that is not among `applied`; Namespaces and
-/// CRDs are left, and said.
+/// CRDs are left, and said. A failed or unfinished revision lists what it
+/// meant to apply, some of which it never did: those objects are deleted
+/// only while they are still the bundle's (another may have made one
+/// since).
 pub(crate) async fn delete_dropped(
     applier: &mut Applier,
     previous: &Release,
@@ -85,13 +88,48 @@ pub(crate) async fn delete_dropped(
     report: &mut ClusterReport,
     progress: Progress<'_>,
 ) {
-    delete_each(applier, dropped(previous, applied), report, progress).await
+    let guard = match previous.is_good() {
+        true => Guard::None,
+        false => Guard::Bundle(&previous.name),
+    };
+    delete_each(applier, dropped(previous, applied), guard, report, progress).await
 }
 
-/// Deletes each of `resources`, once; Namespaces and CRDs are left, and said.
+/// Whose an object must still be for it to be deleted.
+#[derive(Clone, Copy)]
+enum Guard<'a> {
+    None,
+    /// Marked as this bundle's.
+    Bundle(&'a str),
+    /// Marked as this Helm release's (name, namespace), not another
+    /// bundle's, and not kept by `helm.sh/resource-policy: keep`.
+    HelmRelease(&'a str, &'a str, &'a str),
+}
+
+impl Guard<'_> {
+    /// Whether `live` (None: not there) may be deleted.
+    fn allows(self, live: Option<&serde_json::Value>) -> bool {
+        let Some(live) = live else { return true };
+        let annotation = |key: &str| live["metadata"]["annotations"][key].as_str();
+        match self {
+            Guard::None => true,
+            Guard::Bundle(bundle) => annotation(ownership::ANNOTATION) == Some(bundle),
+            Guard::HelmRelease(name, namespace, bundle) => {
+                annotation("meta.helm.sh/release-name") == Some(name)
+                    && annotation("meta.helm.sh/release-namespace") == Some(namespace)
+                    && annotation(ownership::ANNOTATION).is_none_or(|owner| owner == bundle)
+                    && annotation("helm.sh/resource-policy") != Some("keep")
+            }
+        }
+    }
+}
+
+/// Deletes each of `resources` that `guard` allows, once; Namespaces and
+/// CRDs are left, and said.
 async fn delete_each(
     applier: &mut Applier,
     resources: impl Iterator<Item = &ResourceRef>,
+    guard: Guard<'_>,
     report: &mut ClusterReport,
     progress: Progress<'_>,
 ) {
@@ -103,6 +141,13 @@ async fn delete_each(
         if cascades(resource) {
             report.left.push(resource.clone());
             continue;
+        }
+        if !matches!(guard, Guard::None) {
+            match applier.get(resource).await {
+                Ok(live) if guard.allows(live.as_ref()) => {}
+                // Another's now (or unreadable): not this run's to delete.
+                _ => continue,
+            }
         }
         match applier.delete(resource).await {
             Deletion::Deleted | Deletion::Absent => {
@@ -151,6 +196,7 @@ pub(crate) async fn converge(
         failed: None,
         helm: Vec::new(),
         unfinished: None,
+        site_values: desired.site_values.clone(),
     };
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;
@@ -177,32 +223,46 @@ pub(crate) async fn converge(
     let client = applier.client().clone();
     // What the charts' deployed Helm revisions have, which another tool
     // (`helm upgrade`) may have written: dropped, it goes as Helm drops it.
+    // Not when going back: what was there before the failed run stays.
     let mut made_by_helm = Vec::new();
-    let releases = desired.helm.iter().map(|c| (&c.namespace, &c.name));
-    for (namespace, name) in releases.chain(desired.helm_rollback.iter().map(|t| (&t.namespace, &t.name))) {
-        for object in helm::deployed_objects(&client, namespace, name).await {
+    for chart in &desired.helm {
+        for object in helm::deployed_objects(&client, &chart.namespace, &chart.name).await {
             // Where it is (a kind no longer served has nothing left).
             if let Ok((_, resource)) = applier.resolve(&object).await {
-                made_by_helm.push(resource);
+                made_by_helm.push((resource, chart));
             }
         }
     }
+    let goes_back = record.go_back.is_some();
     let mut applied = Vec::new();
     if let Err(e) = apply_first(&mut applier, &desired, waits.hooks, &mut applied, progress).await {
-        return Err(stopped(&mut applier, release, &desired, history, &applied, false, e).await);
+        return Err(
+            stopped(&mut applier, release, &desired, history, &applied, Stop::before_changes(goes_back), e).await
+        );
     }
     // Helm's pending revisions (in namespaces that now exist), and the
     // unfinished record of a run that goes back on failure, before the
     // first object that Namespaces and CRDs do not take along is applied.
     if let Err(e) = begin_helm_releases(&client, &desired, &mut release.helm).await {
-        return Err(stopped(&mut applier, release, &desired, history, &applied, false, e).await);
+        return Err(
+            stopped(&mut applier, release, &desired, history, &applied, Stop::before_changes(goes_back), e).await
+        );
     }
     let begun = release.helm.clone();
     if let Some(go_back) = record.go_back {
         release.unfinished = Some(go_back);
         account_for(&mut applier, &mut release, &desired, history, &applied).await;
         if let Err(e) = release::write(&client, &release).await {
-            return Err(stopped(&mut applier, release, &desired, history, &applied, false, e).await);
+            return Err(stopped(
+                &mut applier,
+                release,
+                &desired,
+                history,
+                &applied,
+                Stop::before_changes(goes_back),
+                e,
+            )
+            .await);
         }
     }
     let hooks_run =
@@ -214,7 +274,8 @@ pub(crate) async fn converge(
                     .hook_events
                     .is_some_and(|(pre, _)| desired.hooks.iter().any(|h| h.events.iter().any(|event| event == pre)));
                 let changed = pre_hooks || applied.len() > desired.first.len();
-                return Err(stopped(&mut applier, release, &desired, history, &applied, changed, e).await);
+                let stop = Stop { goes_back, changed };
+                return Err(stopped(&mut applier, release, &desired, history, &applied, stop, e).await);
             }
         };
     for (object, resource) in release.objects.iter_mut().zip(&applied) {
@@ -223,41 +284,50 @@ pub(crate) async fn converge(
         }
         object.resource = resource.clone();
     }
-    // A run that goes back on failure counts workloads not ready as one.
-    let mut not_ready = None;
-    if let Some(timeout) = waits.ready {
+    // A run that goes back on failure counts workloads not ready in time
+    // as a failure, so it waits before it ends its revision; others wait
+    // after.
+    if let Some(timeout) = waits.ready.filter(|_| goes_back) {
         progress("Waiting", &format!("up to {} s for the workloads to be ready", timeout.as_secs()));
-        not_ready = ready::wait_ready(&mut applier, &applied, timeout).await.err();
-        if let Some(e) = not_ready.take_if(|_| record.go_back.is_some()) {
-            return Err(stopped(&mut applier, release, &desired, history, &applied, true, e).await);
+        if let Err(e) = ready::wait_ready(&mut applier, &applied, timeout).await {
+            return Err(stopped(&mut applier, release, &desired, history, &applied, Stop::changed(goes_back), e).await);
         }
     }
-    finish_helm_releases(&client, &begun, &hooks_run, &desired, history, record.history_max).await?;
+    if let Err(e) = finish_helm_releases(&client, &begun, &hooks_run, record.history_max).await {
+        return Err(stopped(&mut applier, release, &desired, history, &applied, Stop::changed(goes_back), e).await);
+    }
 
     let mut report = ClusterReport {
         name: release.name.clone(),
         version: release.version.clone(),
         revision,
         hooks_run: hooks::lines(hooks_run),
-        hooks_left_out: desired.hooks_left_out,
-        foreign_images: desired.foreign_images,
+        hooks_left_out: desired.hooks_left_out.clone(),
+        foreign_images: desired.foreign_images.clone(),
         images_in_arguments: desired.images_in_arguments,
-        images_in_fields: desired.images_in_fields,
-        without_pull_secret: desired.without_pull_secret,
-        not_ready,
+        images_in_fields: desired.images_in_fields.clone(),
+        without_pull_secret: desired.without_pull_secret.clone(),
         ..ClusterReport::default()
     };
     if let Some(previous) = history.last() {
         delete_dropped(&mut applier, previous, &applied, &mut report, progress).await;
     }
-    let made_by_helm = made_by_helm.iter().filter(|old| !applied.iter().any(|new| same_object(old, new)));
-    delete_each(&mut applier, made_by_helm, &mut report, progress).await;
+    for (resource, chart) in made_by_helm.iter().filter(|(old, _)| !applied.iter().any(|new| same_object(old, new))) {
+        let guard = Guard::HelmRelease(&chart.name, &chart.namespace, &release.name);
+        delete_each(&mut applier, std::iter::once(resource), guard, &mut report, progress).await;
+    }
     release.pending = report.failed.iter().map(|(r, _)| r.clone()).collect();
     release.unfinished = None;
     release::write(&client, &release).await?;
+    // Only once the record no longer points at them.
+    remove_dropped_helm_releases(&client, &desired, history).await?;
     let mut all: Vec<Release> = history.iter().filter(|r| r.revision != revision).cloned().collect();
     all.push(release);
     release::trim(&client, &all, keep).await;
+    if let Some(timeout) = waits.ready.filter(|_| !goes_back) {
+        progress("Waiting", &format!("up to {} s for the workloads to be ready", timeout.as_secs()));
+        report.not_ready = ready::wait_ready(&mut applier, &applied, timeout).await.err();
+    }
     report.applied = applied;
     Ok(report)
 }
@@ -279,27 +349,33 @@ async fn begin_helm_releases(
     Ok(())
 }
 
-/// Marks the run's pending Helm revisions deployed, and deletes the Helm
-/// releases of charts that the newest record, or the last good one, had
-/// and this run drops (a chart that only a failed revision added goes
-/// when the release returns from it).
+/// Marks the run's pending Helm revisions deployed.
 async fn finish_helm_releases(
     client: &kube::Client,
     begun: &[HelmRef],
     hooks_run: &[HookRun],
-    desired: &Desired,
-    history: &[Release],
     history_max: usize,
 ) -> Result<(), ClusterError> {
     for pending in begun {
         helm::finish(client, pending, hooks_run, history_max).await?;
     }
+    Ok(())
+}
+
+/// Deletes the Helm releases of charts that the newest record, or the
+/// last good one, had and this run drops (a chart that only a failed
+/// revision added goes when the release returns from it).
+async fn remove_dropped_helm_releases(
+    client: &kube::Client,
+    desired: &Desired,
+    history: &[Release],
+) -> Result<(), ClusterError> {
     let kept = |old: &HelmRef| {
         let same = |name: &str, namespace: &str| old.name == name && old.namespace == namespace;
         desired.helm.iter().any(|c| same(&c.name, &c.namespace))
             || desired.helm_rollback.iter().any(|t| same(&t.name, &t.namespace))
     };
-    let last_good = history.iter().rev().find(|r| r.failed.is_none() && r.unfinished.is_none());
+    let last_good = history.iter().rev().find(|r| r.is_good());
     let mut dropped: Vec<&HelmRef> = Vec::new();
     for old in history.last().into_iter().chain(last_good).flat_map(|r| &r.helm).filter(|old| !kept(old)) {
         if !dropped.iter().any(|d| d.name == old.name && d.namespace == old.namespace) {
@@ -360,24 +436,41 @@ async fn apply_rest(
     Ok(hooks_run)
 }
 
+/// How a run stopped: whether it goes back on failure, and whether it
+/// changed anything going back would undo (beyond Namespaces and CRDs).
+#[derive(Clone, Copy)]
+struct Stop {
+    goes_back: bool,
+    changed: bool,
+}
+
+impl Stop {
+    fn before_changes(goes_back: bool) -> Stop {
+        Stop { goes_back, changed: false }
+    }
+
+    fn changed(goes_back: bool) -> Stop {
+        Stop { goes_back, changed: true }
+    }
+}
+
 /// The error of a run that stopped after applying `applied` of `total`
-/// objects. The Helm revisions it began are marked failed, as Helm marks
-/// them. A run that goes back on failure, or a first install that applied
-/// some, records itself failed, with every object it meant to apply, so
-/// that nothing it made is left unowned: going back, or `uninstall`,
-/// removes it, and the same bundle again completes it. Over an installed
-/// revision, a run that does not go back records nothing: the previous
-/// one still describes the release, and a rerun converges. A run that
-/// goes back but `changed` nothing beyond Namespaces and CRDs (which going
-/// back would not delete) leaves airlock's records as they were.
-#[allow(clippy::too_many_arguments)]
+/// objects. The Helm revisions it began, still pending, are marked failed,
+/// as Helm marks them. A run that goes back on failure, or a first install
+/// that applied some, records itself failed, with every object it meant
+/// to apply, so that nothing it made is left unowned: going back, or
+/// `uninstall`, removes it, and the same bundle again completes it. Over
+/// an installed revision, a run that does not go back records nothing: the
+/// previous one still describes the release, and a rerun converges. A run
+/// that goes back but changed nothing going back would undo leaves
+/// airlock's records as they were.
 async fn stopped(
     applier: &mut Applier,
     mut release: Release,
     desired: &Desired,
     history: &[Release],
     applied: &[ResourceRef],
-    changed: bool,
+    stop: Stop,
     cause: ClusterError,
 ) -> ClusterError {
     let client = applier.client().clone();
@@ -389,39 +482,40 @@ async fn stopped(
     }
     let (name, version) = (release.name.clone(), release.version.clone());
     let (done, total) = (applied.len(), desired.first.len() + desired.then.len());
+    let how_far = match done == total {
+        true => format!("{name} {version} applied all {total} objects, then failed"),
+        false => format!("{name} {version} stopped after {done} of {total} objects"),
+    };
     let installed_before = history.iter().any(|r| r.failed.is_none());
-    let goes_back = release.unfinished.is_some();
-    let unrecorded = if goes_back { !changed } else { applied.is_empty() || installed_before };
+    let unrecorded = match stop.goes_back {
+        true => !stop.changed,
+        false => applied.is_empty() || installed_before,
+    };
     if unrecorded {
-        if goes_back {
+        if stop.goes_back {
             let _ = release::remove(&client, &release).await;
             // A release this run would have begun shows no failure of it.
             for first in release.helm.iter().filter(|h| h.revision == 1) {
                 let _ = helm::remove(&client, first).await;
             }
         }
-        return cause.stopped(format!(
-            "{name} {version} stopped after {done} of {total} objects; no revision was recorded, so rerunning after the fix completes it"
-        ));
+        return cause.stopped(format!("{how_far}; no revision was recorded, so rerunning after the fix completes it"));
     }
     release.failed = Some(why);
     account_for(applier, &mut release, desired, history, applied).await;
+    let revision = release.revision;
     match release::write(&client, &release).await {
         // What follows (going back) says what to do.
-        Ok(()) if release.unfinished.is_some() => cause.stopped(format!(
-            "{name} {version} stopped after {done} of {total} objects; revision {} is recorded as failed",
-            release.revision
-        )),
+        Ok(()) if stop.goes_back => cause.stopped(format!("{how_far}; revision {revision} is recorded as failed")),
         Ok(()) => cause.stopped(format!(
-            "{name} {version} stopped after {done} of {total} objects; revision {} is recorded as failed, so rerunning the install after the fix completes it, and `airlock uninstall {name}` removes what was applied",
-            release.revision
+            "{how_far}; revision {revision} is recorded as failed, so rerunning the install after the fix completes it, and `airlock uninstall {name}` removes what was applied"
         )),
-        Err(e) if release.unfinished.is_some() => cause.stopped(format!(
-            "{name} {version} stopped after {done} of {total} objects, and its failure could not be recorded ({}); its record still says it is unfinished",
+        Err(e) if stop.goes_back => cause.stopped(format!(
+            "{how_far}, and its failure could not be recorded ({}); its record still says it is unfinished",
             crate::oci::registry::error_chain(&e),
         )),
         Err(e) => cause.stopped(format!(
-            "{name} {version} stopped after {done} of {total} objects, and its record could not be written either ({}); these objects are in the cluster, marked as {name}'s: {}",
+            "{how_far}, and its record could not be written either ({}); these objects are in the cluster, marked as {name}'s: {}",
             crate::oci::registry::error_chain(&e),
             applied.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
         )),

@@ -203,9 +203,10 @@ pub fn valid_release_name(name: &str) -> bool {
 /// pending from such a run is marked failed first.
 pub async fn begin(client: &kube::Client, chart: &HelmChart) -> Result<HelmRef, ClusterError> {
     let history = close_interrupted(client, &chart.namespace, &chart.name).await?;
-    let (status, description) = match history.is_empty() {
-        true => ("pending-install", "Initial install underway"),
-        false => ("pending-upgrade", "Preparing upgrade"),
+    let statuses: Vec<(u32, String)> = history.iter().map(|(r, v)| (*r, status_of(v))).collect();
+    let (status, description) = match is_installed(&statuses) {
+        false => ("pending-install", "Initial install underway"),
+        true => ("pending-upgrade", "Preparing upgrade"),
     };
     let release = next_revision(chart, &history, status, description.into());
     put(client, &release).await?;
@@ -251,7 +252,7 @@ pub async fn finish(
 ) -> Result<(), ClusterError> {
     let history = revisions(client, &pending.namespace, &pending.name).await?;
     let mut release = written_by_this_run(&history, pending)?;
-    mark_hook_runs(&mut release, hooks_run);
+    mark_hook_runs(&mut release, &pending.namespace, hooks_run);
     let description = match release["info"]["status"].as_str() {
         Some("pending-install") => "Install complete".into(),
         Some("pending-upgrade") => "Upgrade complete".into(),
@@ -288,6 +289,10 @@ pub async fn finish(
 pub async fn fail(client: &kube::Client, pending: &HelmRef, why: &str) -> Result<(), ClusterError> {
     let history = revisions(client, &pending.namespace, &pending.name).await?;
     let mut release = written_by_this_run(&history, pending)?;
+    // One this run finished already stays as it ended.
+    if !release["info"]["status"].as_str().is_some_and(|s| s.starts_with("pending-")) {
+        return Ok(());
+    }
     let verb = verb_of(&release);
     release["info"]["status"] = json!("failed");
     release["info"]["description"] = json!(format!("{verb} \"{}\" failed: {why}", pending.name));
@@ -304,19 +309,23 @@ pub async fn record_hook_runs(
     let history = revisions(client, &chart.namespace, &chart.name).await?;
     let Some((_, release)) = history.iter().find(|(revision, _)| *revision == chart.revision) else { return Ok(()) };
     let mut release = release.clone();
-    if mark_hook_runs(&mut release, hooks_run) {
+    if mark_hook_runs(&mut release, &chart.namespace, hooks_run) {
         put(client, &release).await?;
     }
     Ok(())
 }
 
-/// Sets `last_run` of each hook of `release` that ran (Helm's record has
-/// no namespace: a hook is its kind and name); whether any did.
-fn mark_hook_runs(release: &mut Value, hooks_run: &[HookRun]) -> bool {
+/// Sets `last_run` of each hook of `release` (in `namespace`) that ran
+/// (Helm's record names no namespace: a hook is its kind and name, in its
+/// release's namespace unless cluster-scoped); whether any did.
+fn mark_hook_runs(release: &mut Value, namespace: &str, hooks_run: &[HookRun]) -> bool {
     let mut marked = false;
     for hook in release.get_mut("hooks").and_then(Value::as_array_mut).into_iter().flatten() {
-        let ran =
-            hooks_run.iter().rev().find(|run| hook["kind"] == run.kind.as_str() && hook["name"] == run.name.as_str());
+        let ran = hooks_run.iter().rev().find(|run| {
+            hook["kind"] == run.kind.as_str()
+                && hook["name"] == run.name.as_str()
+                && run.namespace.as_deref().is_none_or(|ns| ns == namespace)
+        });
         if let Some(run) = ran {
             hook["last_run"] =
                 json!({"started_at": run.started_at, "completed_at": run.completed_at, "phase": "Succeeded"});
@@ -425,7 +434,22 @@ pub async fn deployed_objects(client: &kube::Client, namespace: &str, name: &str
 /// Each revision of the release and its status, oldest first.
 pub async fn statuses(client: &kube::Client, namespace: &str, name: &str) -> Result<Vec<(u32, String)>, ClusterError> {
     let history = revisions(client, namespace, name).await?;
-    Ok(history.into_iter().map(|(revision, r)| (revision, r["info"]["status"].as_str().unwrap_or("").into())).collect())
+    Ok(history.iter().map(|(revision, r)| (*revision, status_of(r))).collect())
+}
+
+fn status_of(release: &Value) -> String {
+    release["info"]["status"].as_str().unwrap_or_default().to_string()
+}
+
+/// Whether a release with these revisions (oldest first) is installed, so
+/// its next revision is an upgrade, as Helm's `upgrade --install` decides:
+/// a revision deployed or superseded since the last `uninstalled` one.
+pub fn is_installed(statuses: &[(u32, String)]) -> bool {
+    statuses
+        .iter()
+        .rev()
+        .take_while(|(_, status)| status != "uninstalled")
+        .any(|(_, status)| status == "deployed" || status == "superseded")
 }
 
 /// Deletes every revision of the release, as `helm uninstall` does.

@@ -208,8 +208,8 @@ pub async fn run(
         }
         let line = format!("{event} {target}");
         ran_one(&line);
-        let (kind, name) = (target.kind.clone(), target.name.clone());
-        ran.push(HookRun { line, kind, name, started_at, completed_at: super::helm::now() });
+        let (kind, name, namespace) = (target.kind.clone(), target.name.clone(), target.namespace.clone());
+        ran.push(HookRun { line, kind, name, namespace, started_at, completed_at: super::helm::now() });
     }
     delete_succeeded(applier, &succeeded, deadline.max(Instant::now() + CLEANUP_GRACE)).await?;
     Ok(ran)
@@ -222,6 +222,8 @@ pub struct HookRun {
     pub line: String,
     pub kind: String,
     pub name: String,
+    /// None: a cluster-scoped hook.
+    pub namespace: Option<String>,
     /// RFC 3339, as Helm writes them.
     pub started_at: String,
     pub completed_at: String,

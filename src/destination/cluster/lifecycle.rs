@@ -87,6 +87,8 @@ pub struct Plan {
     revision: u32,
     action: String,
     pub render: Renders,
+    /// The values the site gave the installed revision, keyed by chart.
+    pub site_values: Option<serde_json::Value>,
 }
 
 /// What a chart learns of its release when it is rendered.
@@ -144,14 +146,15 @@ pub async fn plan(
         Some(latest) if latest.manifest_digest == digest => (latest.revision, latest.action.clone()),
         latest => (latest.map_or(1, |r| r.revision + 1), run.action.as_str().to_string()),
     };
+    let site_values = history.iter().rev().find(|r| r.is_good()).and_then(|r| r.site_values.clone());
     let mut render = Renders { run_is_upgrade: run.action == Action::Upgrade, ..Renders::default() };
     for (namespace, name) in charts {
         let statuses = helm::statuses(client, namespace, name).await?;
-        let is_upgrade = statuses.iter().any(|(_, status)| status == "deployed" || status == "superseded");
+        let is_upgrade = helm::is_installed(&statuses);
         let revision = statuses.last().map_or(1, |(last, _)| last + 1);
         render.charts.insert((namespace.clone(), name.clone()), RenderedAs { revision, is_upgrade });
     }
-    Ok(Plan { history, revision, action, render })
+    Ok(Plan { history, revision, action, render, site_values })
 }
 
 /// Installs or upgrades `desired` (the bundle rendered for this cluster, as
@@ -185,7 +188,7 @@ pub async fn install(
     // Helm release or by --adopt), nor a good record of the same bundle.
     let reapplied = history.last().is_some_and(|p| p.revision == revision);
     let atomic = run.rollback_on_failure && taken_over.is_empty() && !reapplied;
-    let last_good = history.iter().rev().find(|r| is_good(r)).map(|r| r.revision);
+    let last_good = history.iter().rev().find(|r| r.is_good()).map(|r| r.revision);
     let go_back = atomic.then_some(last_good.map_or(Unfinished::Remove, Unfinished::ReturnTo));
     let record = Record {
         name,
@@ -257,12 +260,6 @@ pub async fn install(
     })
 }
 
-/// A revision that can be returned to: it neither failed nor was left
-/// unfinished.
-fn is_good(release: &Release) -> bool {
-    release.failed.is_none() && release.unfinished.is_none()
-}
-
 /// How a run that failed goes back.
 struct Undo<'a> {
     name: &'a str,
@@ -301,9 +298,14 @@ impl Undo<'_> {
     /// What to say when going back failed too.
     fn not_finished(&self, good: Option<u32>, also: &ClusterError) -> String {
         let (name, version) = (self.name, self.version);
-        let target = good.map_or("remove what it applied".to_string(), |g| format!("return to revision {g}"));
+        let next = match good {
+            Some(good) => format!(
+                "the next `airlock install`, `upgrade` or `rollback` of {name} returns to revision {good} first"
+            ),
+            None => format!("the next `airlock install` of {name} removes what it applied first"),
+        };
         format!(
-            "{name} {version} failed, and going back failed too ({}); the release's record says so: the next `airlock install`, `upgrade` or `rollback` of {name} goes back first ({target}), and `airlock uninstall {name}` removes it all",
+            "{name} {version} failed, and going back failed too ({}); the release's record says so: {next}, and `airlock uninstall {name}` removes it all",
             crate::oci::registry::error_chain(also)
         )
     }
@@ -360,11 +362,16 @@ pub async fn finish_going_back(
                 "Rolling back",
                 &format!("{name} to revision {good}: revision {revision} ({version}) did not finish, nor go back"),
             );
-            Some((good, undo.return_to(client, good, progress).await?))
+            let returned = undo.return_to(client, good, progress).await.map_err(|e| {
+                e.stopped(format!("revision {revision} of {name} ({version}) did not finish, and returning to revision {good} before this run failed"))
+            })?;
+            Some((good, returned))
         }
         Unfinished::Remove => {
             progress("Removing", &format!("{name} {version}: its first install did not finish, nor go back"));
-            undo.remove(client, progress).await?;
+            undo.remove(client, progress).await.map_err(|e| {
+                e.stopped(format!("the first install of {name} ({version}) did not finish, and removing what it applied before this run failed"))
+            })?;
             None
         }
     };
@@ -402,7 +409,7 @@ pub async fn rollback(
         // A run that did not finish going back: where it was going.
         (None, Some(Unfinished::ReturnTo(good))) => good,
         // Else the newest revision before it that can be returned to.
-        (None, _) => match history.iter().rev().skip(1).find(|r| is_good(r)) {
+        (None, _) => match history.iter().rev().skip(1).find(|r| r.is_good()) {
             Some(previous) => previous.revision,
             None => return Err(ClusterError::NothingToRollBack { name: name.into(), revision: current.revision }),
         },
@@ -421,6 +428,7 @@ pub async fn rollback(
     let mut desired = Desired::default();
     desired.hooks = target.hooks.clone();
     desired.helm_rollback = target.helm.clone();
+    desired.site_values = target.site_values.clone();
     for object in &target.objects {
         let object = DesiredObject {
             body: object.body.clone(),
@@ -556,7 +564,9 @@ pub async fn test(
         .map_err(|e| e.stopped(format!("{name} {version} (revision {revision}) failed its tests")))?;
     // As `helm test` does, so `helm status` shows the test suite.
     for chart in &latest.helm {
-        helm::record_hook_runs(client, chart, &passed).await?;
+        helm::record_hook_runs(client, chart, &passed).await.map_err(|e| {
+            e.stopped(format!("{name} {version} (revision {revision}) passed its tests, but they could not be recorded in Helm release {}", chart.name))
+        })?;
     }
     Ok(Tested { name: name.into(), version, revision, passed: hooks::lines(passed) })
 }

@@ -129,6 +129,8 @@ pub enum ClusterError {
     },
     #[error("{name} is being changed by {holder}, since {since}; nothing was done")]
     Busy { name: String, holder: String, since: String },
+    #[error("this run lost its lease on {name} ({why}), so it stopped before its next change; its record says where it was, and the next run finishes it")]
+    LeaseLost { name: String, why: String },
     /// A run that stopped part-way: `what` says where it stopped and what
     /// to do; the cause follows in the error's chain.
     #[error("{what}")]

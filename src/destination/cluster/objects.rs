@@ -79,10 +79,13 @@ pub struct Desired {
     pub without_pull_secret: Vec<String>,
     /// Charts' namespaces, made unless the bundle declares them itself.
     implied_namespaces: Vec<DesiredObject>,
-    /// Each chart's Helm release record, written once it is applied.
+    /// Each chart's Helm release record, written pending before it is
+    /// applied and deployed after.
     pub helm: Vec<HelmChart>,
     /// In a rollback: the Helm release revisions to restore.
     pub helm_rollback: Vec<HelmRef>,
+    /// The values the site gave, keyed by chart (JSON), for the record.
+    pub site_values: Option<Value>,
 }
 
 impl Desired {
@@ -128,7 +131,7 @@ pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>, ClusterEr
 
 /// The user values of a bundled chart: its values files in order, then its
 /// inline values, merged as Helm merges `-f` files.
-fn chart_values(reader: &BundleReader, chart: &ChartRecord) -> Result<Map, ClusterError> {
+fn chart_values(reader: &BundleReader, chart: &ChartRecord, site: &Map) -> Result<Map, ClusterError> {
     let bad = |detail: String| ClusterError::Values { chart: chart.name.clone(), detail };
     let mut files = Vec::new();
     for file in &chart.values_files {
@@ -139,7 +142,12 @@ fn chart_values(reader: &BundleReader, chart: &ChartRecord) -> Result<Map, Clust
         let text = String::from_utf8(bytes).map_err(|_| bad(format!("values file {} is not UTF-8", file.name)))?;
         files.push((file.name.clone(), text));
     }
-    values::user_values(files, chart.values.as_ref()).map_err(bad)
+    let mut user = values::user_values(files, chart.values.as_ref()).map_err(bad)?;
+    // The site's values come last, as Helm's `-f` and `--set` do.
+    if let Some(crate::chart::template::Value::Map(given)) = site.get(&chart.name) {
+        values::merge_maps(&mut user, &given.borrow());
+    }
+    Ok(user)
 }
 
 /// What one chart renders to, as Helm installs it into `namespace`.
@@ -149,6 +157,7 @@ fn chart_objects(
     cluster: &Capabilities,
     renders: &Renders,
     relocation: Option<&Relocation>,
+    site: &Map,
     desired: &mut Desired,
 ) -> Result<(), ClusterError> {
     let archive = reader.read_blob(&chart.archive_digest).map_err(|e| ClusterError::BundleBlob {
@@ -173,7 +182,7 @@ fn chart_objects(
         is_upgrade: rendered_as.is_upgrade,
         revision: i64::from(rendered_as.revision),
     };
-    let config = chart_values(reader, chart)?;
+    let config = chart_values(reader, chart, site)?;
     let rendered = render(&loaded, config.clone(), &options)
         .map_err(|e| ClusterError::Render { chart: chart.name.clone(), source: Box::new(e) })?;
     let chart_origin = format!("chart {}", chart.name);
@@ -327,8 +336,12 @@ pub fn desired(
     cluster: &Capabilities,
     relocation: Option<&Relocation>,
     renders: &Renders,
+    site: &Map,
 ) -> Result<Desired, ClusterError> {
     let mut desired = Desired::default();
+    if !site.is_empty() {
+        desired.site_values = Some(helm::values_json(site));
+    }
     for component in components {
         for doc in &component.crds {
             let text = document_text(reader, &doc.digest, &doc.name)?;
@@ -357,7 +370,7 @@ pub fn desired(
         }
     }
     for chart in components.iter().flat_map(|c| &c.charts) {
-        chart_objects(reader, chart, &cluster, renders, relocation, &mut desired)?;
+        chart_objects(reader, chart, &cluster, renders, relocation, site, &mut desired)?;
     }
     // Namespaces and CRDs wherever they were declared come first.
     let (early, rest): (Vec<_>, Vec<_>) =

@@ -64,6 +64,10 @@ pub struct Release {
     /// API server), which the next run finishes first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unfinished: Option<Unfinished>,
+    /// The values the site gave at install (`-f`, `--set`), keyed by
+    /// chart: an upgrade that gives none keeps them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_values: Option<serde_json::Value>,
 }
 
 /// Where an unfinished run goes back to.
@@ -77,6 +81,12 @@ pub enum Unfinished {
 }
 
 impl Release {
+    /// A revision that can be returned to: it neither failed nor was left
+    /// unfinished.
+    pub fn is_good(&self) -> bool {
+        self.failed.is_none() && self.unfinished.is_none()
+    }
+
     /// The record as a Secret's data; fails when too large for one.
     fn encoded(&self) -> Result<Vec<u8>, ClusterError> {
         let json = serde_json::to_vec(self).expect("a release serializes");

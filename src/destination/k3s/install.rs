@@ -14,6 +14,7 @@ use super::state::{self, Revision};
 use super::InstallError;
 use crate::bundle::format::Component;
 use crate::bundle::reader::BundleReader;
+use crate::chart::template::Map;
 use crate::destination::kube::{cascades, Action, ResourceRef};
 use crate::oci::digest::Digest;
 use std::path::Path;
@@ -67,6 +68,7 @@ pub fn install(
     root: &Path,
     action: Action,
     keep: usize,
+    site: &Map,
 ) -> Result<InstallReport, InstallError> {
     let manifest = &reader.head.manifest;
     let name = &manifest.metadata.name;
@@ -108,7 +110,7 @@ pub fn install(
             super::images::check_platform(reader, &c.images.iter().collect::<Vec<_>>(), platform)?;
         }
     }
-    let planned = layout::plan(reader, components, images_via, root)?;
+    let planned = layout::plan(reader, components, images_via, root, site)?;
     let to_keep = blobs_to_keep(reader, components).inspect_err(|_| discard_staged(&planned))?;
     let applied = apply(root, name, &planned, previous).inspect_err(|_| discard_staged(&planned))?;
     for (digest, bytes) in &to_keep {

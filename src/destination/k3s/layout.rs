@@ -11,7 +11,7 @@ use super::InstallError;
 use crate::bundle::format::{ChartRecord, Component};
 use crate::bundle::reader::BundleReader;
 use crate::chart::template::convert::to_json;
-use crate::chart::template::Value;
+use crate::chart::template::{Map, Value};
 use crate::chart::values;
 use crate::destination::kube::ResourceRef;
 use crate::oci::manifest::Platform;
@@ -47,8 +47,9 @@ fn merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
     }
 }
 
-/// The `HelmChart` resource for a bundled chart, chart inline.
-pub fn helm_chart_resource(reader: &BundleReader, chart: &ChartRecord) -> Result<String, InstallError> {
+/// The `HelmChart` resource for a bundled chart, chart inline, with the
+/// bundle's values for it and then the site's (`site`: keyed by chart).
+pub fn helm_chart_resource(reader: &BundleReader, chart: &ChartRecord, site: &Map) -> Result<String, InstallError> {
     if chart.name.len() > MAX_CHART_NAME {
         return Err(InstallError::ChartNameTooLong { chart: chart.name.clone(), max: MAX_CHART_NAME });
     }
@@ -71,6 +72,9 @@ pub fn helm_chart_resource(reader: &BundleReader, chart: &ChartRecord) -> Result
     }
     if let Some(inline) = &chart.values {
         merge(&mut values, inline.clone());
+    }
+    if let Some(given) = site.get(&chart.name) {
+        merge(&mut values, serde_json::from_str(&to_json(given)).expect("the chart engine writes JSON"));
     }
     let mut spec = serde_json::json!({
         "chartContent": content,
@@ -157,13 +161,14 @@ pub fn plan(
     components: &[&Component],
     images_via: &ImagesVia,
     root: &Path,
+    site: &Map,
 ) -> Result<Vec<PlannedFile>, InstallError> {
     let name = &reader.head.manifest.metadata.name;
     let mut chart_files = Vec::new();
     for c in components {
         for chart in &c.charts {
             let rel = format!("{MANIFESTS_DIR}/airlock-{name}-20-chart-{}.yaml", chart.name);
-            let resource = helm_chart_resource(reader, chart)?;
+            let resource = helm_chart_resource(reader, chart, site)?;
             chart_files.push(plain(rel, resource.into_bytes()));
         }
     }

@@ -31,6 +31,7 @@ pub(super) fn put(
     let trusted = trusted::open(bundle, options.base.as_deref(), &options.trust)?;
     let reader = &trusted.reader;
     let components = trusted.components(&options.skip)?;
+    let given = options.values.read(bundle, &components)?;
     let manifest = &reader.head.manifest;
     let left_to_base = left_to_base(manifest, &components, |d| reader.base_holds(d));
     if let Some(base) = manifest.base.as_ref().filter(|_| !left_to_base.is_empty()) {
@@ -96,13 +97,14 @@ pub(super) fn put(
             .map(|chart| (objects::chart_namespace(chart), chart.name.clone()))
             .collect();
         let plan = lifecycle::plan(&client, &run, &charts).await?;
-        let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref(), &plan.render)?;
+        let site = options.values.layered(given, plan.site_values.as_ref());
+        let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref(), &plan.render, &site)?;
         lifecycle::install(&client, desired, run, plan, events.progress).await
     };
     let report = runtime.block_on(async {
         match dry_run {
             true => work.await,
-            false => lock::holding(&client, name, work).await,
+            false => lock::holding(&client, name, true, work).await,
         }
     })?;
     Ok((ClusterReport { platform_gaps, pull_secret, ..report }, trusted.verdict))

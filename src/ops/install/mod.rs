@@ -7,10 +7,16 @@ mod cluster;
 mod node;
 
 use super::destination::{Installed, Node, Progress};
+use crate::bundle::format::Component;
+use crate::chart::given::GivenValues;
+use crate::chart::template::convert::from_json;
+use crate::chart::template::{Map, Value};
+use crate::chart::values;
 use crate::destination::cluster::kubeconfig::Selection;
 use crate::destination::k3s::registries::NodeRegistry;
 use crate::destination::kube::Action;
 use crate::destination::registry::Destination;
+use crate::diagnosis::Usage;
 use crate::oci::manifest::Platform;
 use crate::sign::trust::{TrustOptions, Verdict};
 use anyhow::Result;
@@ -27,7 +33,62 @@ pub struct InstallOptions {
     pub trust: TrustOptions,
     /// Revisions kept for rollback (their files on a node, their records in a cluster).
     pub keep: usize,
+    /// The site's values for the bundle's charts.
+    pub values: SiteValues,
     pub target: InstallTarget,
+}
+
+/// Values the site gives at install, keyed by chart name (`web:
+/// {replicas: 3}`, `--set web.replicas=3`), layered over the bundle's own,
+/// and what becomes of those the installed revision was given, as Helm's
+/// `upgrade` treats them: kept when none are given, else replaced, unless
+/// `reuse` (merged over them) or `reset` (dropped).
+#[derive(Debug, Default)]
+pub struct SiteValues {
+    pub given: GivenValues,
+    pub reuse: bool,
+    pub reset: bool,
+}
+
+impl SiteValues {
+    /// The values given, checked against the charts `components` install.
+    fn read(&self, bundle: &std::path::Path, components: &[&Component]) -> Result<Map> {
+        let site = self.given.read().map_err(Usage)?;
+        let charts: Vec<&str> = components.iter().flat_map(|c| &c.charts).map(|c| c.name.as_str()).collect();
+        for (chart, values) in &site {
+            if !charts.contains(&chart.as_str()) {
+                usage!(
+                    "the values given name chart `{chart}`, which {} does not install (its charts: {}); a bundle's values are keyed by chart name (`--set CHART.key=value`)",
+                    bundle.display(),
+                    if charts.is_empty() { "none".to_string() } else { charts.join(", ") }
+                );
+            }
+            if !matches!(values, Value::Map(_)) {
+                usage!("the values given for chart `{chart}` are not a map of its values (`{chart}: {{key: value}}`, `--set {chart}.key=value`)");
+            }
+        }
+        Ok(site)
+    }
+
+    /// What this run gives: `given` layered as `reuse` and `reset` say over
+    /// `installed`, the values the installed revision was given (JSON, as
+    /// recorded).
+    fn layered(&self, given: Map, installed: Option<&serde_json::Value>) -> Map {
+        let installed = installed.filter(|_| !self.reset).map(|json| match from_json(&json.to_string()) {
+            Ok(Value::Map(map)) => map.borrow().clone(),
+            _ => Map::new(),
+        });
+        let installed = installed.unwrap_or_default();
+        if self.given.is_empty() && !self.reset {
+            return installed;
+        }
+        if !self.reuse {
+            return given;
+        }
+        let mut layered = installed;
+        values::merge_maps(&mut layered, &given);
+        layered
+    }
 }
 
 /// Where the bundle goes, with what only that kind of target takes.

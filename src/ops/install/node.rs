@@ -61,7 +61,10 @@ pub(super) fn put(
             );
         }
     }
-    let report = install(reader, &components, &images_via, &node.root, action, options.keep)
+    // A node keeps no record of the values a revision was given: only
+    // those given now count.
+    let site = options.values.read(bundle, &components)?;
+    let report = install(reader, &components, &images_via, &node.root, action, options.keep, &site)
         .with_context(|| format!("cannot install {} under {}", bundle.display(), node.root.display()))?;
     let installer = installer.map(|target| installer::run(&node.root, &target)).transpose()?;
     let clean_up = clean_up_node(node, &report);
