@@ -11,7 +11,9 @@ use anyhow::Result;
 pub struct Args {
     /// Bundle name (metadata.name).
     name: String,
-    /// Revision to restore (default: the one before the newest).
+    /// Revision to restore (default: the one before the newest; in a
+    /// cluster, the newest that did not fail, or where a run cut short was
+    /// going back to).
     #[arg(long, value_name = "REV")]
     to: Option<u32>,
     #[command(flatten)]

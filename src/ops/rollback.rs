@@ -13,7 +13,9 @@ use std::time::Duration;
 pub struct RollbackOptions {
     /// The bundle's name (metadata.name).
     pub name: String,
-    /// The revision to restore (default: the one before the newest).
+    /// The revision to restore (default: on a node, the one before the
+    /// newest; in a cluster, the newest good one before it, or where a run
+    /// cut short was going back to).
     pub to: Option<u32>,
     /// Revisions kept for rollback.
     pub keep: usize,

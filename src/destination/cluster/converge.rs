@@ -1,8 +1,11 @@
 //! The engine under install, upgrade, rollback and uninstall into a
-//! cluster: apply a set of objects in order (Namespaces and CRDs, pre hooks,
-//! the rest, post hooks), delete what the previous revision had and this one
-//! drops, record the revision, wait if asked. It never opens a bundle: it
-//! is given the objects, rendered.
+//! cluster: apply a set of objects in order (Namespaces and CRDs; then each
+//! chart's Helm revision written pending, and for a run that goes back on
+//! failure its record written unfinished; pre hooks, the rest, post hooks),
+//! delete what the previous revision had and this one drops (and what the
+//! charts' deployed Helm revisions had), record the revision and the Helm
+//! revisions deployed, wait if asked (before recording, for a run that goes
+//! back). It never opens a bundle: it is given the objects, rendered.
 
 use super::apply::Applier;
 use super::helm::{self, HelmRef};

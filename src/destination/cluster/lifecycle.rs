@@ -1,8 +1,10 @@
 //! The verbs of a bundle's release in a cluster, over the `converge`
-//! engine: install or upgrade a rendered bundle, roll back to a recorded
-//! revision, uninstall, run the chart tests, list the history. Each takes a
-//! client and what to do, and returns what was done; opening and checking
-//! the bundle, and rendering it, happen before and elsewhere.
+//! engine: plan and install or upgrade a rendered bundle (going back to the
+//! last good revision when it fails, unless told not to), finish going back
+//! for a run that was cut short, roll back to a recorded revision,
+//! uninstall, run the chart tests. Each takes a client and what to do, and
+//! returns what was done; opening and checking the bundle, rendering it,
+//! and holding the release's lease happen before and elsewhere.
 
 use super::apply::Applier;
 use super::converge::{converge, delete_dropped, same_object, Record};
@@ -338,7 +340,8 @@ impl Finished {
 /// but did not finish, nor finish going back (airlock was killed, or lost
 /// the API server), finishes it: returns to the revision it was to return
 /// to, or removes what a first install applied. None when there is
-/// nothing to finish. Every verb that changes a release calls this first.
+/// nothing to finish. Install and upgrade call this first; rollback goes
+/// where the cut run was going, and uninstall removes what it listed.
 pub async fn finish_going_back(
     client: &kube::Client,
     run: &InstallRun<'_>,

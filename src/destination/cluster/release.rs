@@ -49,7 +49,8 @@ pub struct Release {
     /// `pre-rollback` and `post-rollback` ones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hooks: Vec<Hook>,
-    /// Why a first install stopped half way: it is recorded all the same,
+    /// Why a run stopped half way (a first install, or one that goes back
+    /// on failure): it is recorded all the same,
     /// with every object it meant to apply, so `uninstall` removes what it
     /// made and the same bundle again completes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,8 +1,8 @@
 //! Install or upgrade into a cluster through its API: the trusted bundle,
 //! rendered whole for this cluster before the first request that changes
-//! anything, handed to the cluster engine (`destination::cluster::lifecycle`).
-//! A failure part-way leaves the previous record in place, and a rerun
-//! converges.
+//! anything, handed to the cluster engine (`destination::cluster::lifecycle`)
+//! while the release's lease is held; a run an earlier one left unfinished
+//! is finished first. The site's values are layered over the bundle's.
 
 use super::{ClusterSetup, Events, InstallOptions};
 use crate::bundle::format::{BundleManifest, Component};
