@@ -152,6 +152,24 @@ fn install_lays_down_what_k3s_expects() {
     let history = n.airlock.ok(&["history", "test", "--k3s", "--root", root.to_str().unwrap()]);
     assert_eq!(history.lines().count(), 1, "{history}");
 
+    // The site's values, keyed by chart name, go over the bundle's in
+    // valuesContent, as K3s's Helm takes them.
+    let chart_name = v["components"][0]["charts"][0]["name"].as_str().unwrap().to_string();
+    let (replicas, tag) = (format!("{chart_name}.replicas=5"), format!("{chart_name}.image.tag=0755"));
+    let key = ["--key", n.public.to_str().unwrap()];
+    let out = install(&n, &root, &[&key[..], &["--set", &replicas, "--set-string", &tag]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let chart: serde_json::Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(root.join(MANIFESTS).join(format!("airlock-test-20-chart-{chart_name}.yaml")))
+            .unwrap(),
+    )
+    .unwrap();
+    let values: serde_json::Value = serde_saphyr::from_str(chart["spec"]["valuesContent"].as_str().unwrap()).unwrap();
+    assert_eq!(values, serde_json::json!({"image": {"tag": "0755", "pullPolicy": "Never"}, "replicas": 5}));
+    let out = install(&n, &root, &[&key[..], &["--set", "nochart.replicas=5"]].concat());
+    assert_eq!(out.status.code(), Some(USAGE), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("its charts: {chart_name}")));
+
     // The images tarball is what containerd imports under the original names.
     if missing_tool("containerd") || missing_tool("ctr") {
         return;
