@@ -87,6 +87,10 @@ pub struct RenderOptions {
     pub api_versions: Vec<String>,
     pub is_upgrade: bool,
     pub revision: i64,
+    /// Who gave which of the user values, in the order they were layered
+    /// (`the site's values`, ...): a schema failure names the last that
+    /// set the value it is about.
+    pub layers: Vec<(String, Map)>,
 }
 
 impl Default for RenderOptions {
@@ -98,6 +102,7 @@ impl Default for RenderOptions {
             api_versions: Vec::new(),
             is_upgrade: false,
             revision: 1,
+            layers: Vec::new(),
         }
     }
 }
@@ -141,7 +146,7 @@ pub fn render(chart: &Chart, user_values: Map, options: &RenderOptions) -> Resul
     };
     import_values(&mut chart).map_err(dependency_error)?;
     let values = values::coalesce(&chart, &user_values).map_err(RenderError::Values)?;
-    super::schema::validate(&chart, &values).map_err(RenderError::Values)?;
+    super::schema::validate(&chart, &values, &options.layers).map_err(RenderError::Values)?;
 
     let capabilities = capabilities(&kube, &options.api_versions);
     let release = release(options);

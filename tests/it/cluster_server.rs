@@ -732,5 +732,16 @@ fn site_values_are_layered_and_kept_as_helm_keeps_them() {
     // A rollback returns to the values its revision was given.
     site.ok(&["rollback", &site.release, "--to", "4"]);
     assert_eq!(data(), serde_json::json!({"greeting": "a,b\\c", "replicas": "5"}));
+
+    // A chart's schema refuses a site value: the error names the chart, the
+    // pointer and who set it; nothing changes.
+    let schema = r#"{"properties": {"replicas": {"type": "integer", "minimum": 1}}}"#;
+    std::fs::create_dir_all(site.dir.path().join("6.0.0/chart")).unwrap();
+    std::fs::write(site.dir.path().join("6.0.0/chart/values.schema.json"), schema).unwrap();
+    let v6 = bundle("6.0.0");
+    let err = site.fails(&["upgrade", v6.to_str().unwrap(), "--set", "app.replicas=0"]);
+    assert!(err.contains("cannot render chart app"), "{err}");
+    assert!(err.contains("at '/replicas'") && err.contains("(set by the site's values (-f, --set))"), "{err}");
+    assert_eq!(data(), serde_json::json!({"greeting": "a,b\\c", "replicas": "5"}));
     site.done();
 }

@@ -131,7 +131,9 @@ pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>, ClusterEr
 
 /// The user values of a bundled chart: its values files in order, then its
 /// inline values, merged as Helm merges `-f` files.
-fn chart_values(reader: &BundleReader, chart: &ChartRecord, site: &Map) -> Result<Map, ClusterError> {
+/// A chart's user values in their layers, in order: the bundle's (its
+/// values files, then its inline values), then the site's.
+fn chart_values(reader: &BundleReader, chart: &ChartRecord, site: &Map) -> Result<Vec<(String, Map)>, ClusterError> {
     let bad = |detail: String| ClusterError::Values { chart: chart.name.clone(), detail };
     let mut files = Vec::new();
     for file in &chart.values_files {
@@ -142,12 +144,13 @@ fn chart_values(reader: &BundleReader, chart: &ChartRecord, site: &Map) -> Resul
         let text = String::from_utf8(bytes).map_err(|_| bad(format!("values file {} is not UTF-8", file.name)))?;
         files.push((file.name.clone(), text));
     }
-    let mut user = values::user_values(files, chart.values.as_ref()).map_err(bad)?;
+    let bundle = values::user_values(files, chart.values.as_ref()).map_err(bad)?;
+    let mut layers = vec![(format!("the bundle's values for chart {}", chart.name), bundle)];
     // The site's values come last, as Helm's `-f` and `--set` do.
     if let Some(crate::chart::template::Value::Map(given)) = site.get(&chart.name) {
-        values::merge_maps(&mut user, &given.borrow());
+        layers.push(("the site's values (-f, --set)".to_string(), given.borrow().clone()));
     }
-    Ok(user)
+    Ok(layers)
 }
 
 /// What one chart renders to, as Helm installs it into `namespace`.
@@ -174,6 +177,11 @@ fn chart_objects(
     }
     let namespace = chart_namespace(chart);
     let rendered_as = renders.of(&namespace, &chart.name);
+    let layers = chart_values(reader, chart, site)?;
+    let mut config = Map::new();
+    for (_, layer) in &layers {
+        values::merge_maps(&mut config, layer);
+    }
     let options = RenderOptions {
         release_name: chart.name.clone(),
         namespace: namespace.clone(),
@@ -181,8 +189,8 @@ fn chart_objects(
         api_versions: cluster.api_versions.clone(),
         is_upgrade: rendered_as.is_upgrade,
         revision: i64::from(rendered_as.revision),
+        layers,
     };
-    let config = chart_values(reader, chart, site)?;
     let rendered = render(&loaded, config.clone(), &options)
         .map_err(|e| ClusterError::Render { chart: chart.name.clone(), source: Box::new(e) })?;
     let chart_origin = format!("chart {}", chart.name);
