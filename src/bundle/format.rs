@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::oci::manifest::PlatformManifest;
 
 pub const FORMAT_MAJOR: u32 = 1;
-pub const FORMAT_MINOR: u32 = 2;
+pub const FORMAT_MINOR: u32 = 3;
 
 /// First tar entry: the bundle manifest, which pins every blob by digest.
 pub const MANIFEST_ENTRY: &str = "airlock/bundle.json";
@@ -59,6 +59,29 @@ pub struct BundleManifest {
     /// (those marked `inBase`), which the target must already hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<BaseRecord>,
+    /// Named sets of chart values the site picks one of at install
+    /// (`--env`), by name (format 1.3).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub environments: std::collections::BTreeMap<String, EnvironmentRecord>,
+}
+
+/// An environment: values for some of the bundle's charts, by chart name,
+/// layered over the chart's own values (files, then inline values).
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub charts: std::collections::BTreeMap<String, ChartValuesRecord>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartValuesRecord {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values_files: Vec<DocumentRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<serde_json::Value>,
 }
 
 /// What a differential bundle was made against: an earlier bundle, or what

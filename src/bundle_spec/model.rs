@@ -13,6 +13,29 @@ pub struct SpecFile {
     #[serde(default)]
     pub platforms: Vec<Spanned<String>>,
     pub components: Spanned<Vec<ComponentSpec>>,
+    /// Named sets of chart values the site picks one of at install
+    /// (`install --env prod`): `{prod: {charts: {web: {valuesFiles, values}}}}`.
+    #[serde(default)]
+    pub environments: std::collections::BTreeMap<String, Spanned<EnvironmentSpec>>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EnvironmentSpec {
+    #[serde(default)]
+    pub description: Option<String>,
+    /// By chart name: values layered over the chart's own in the spec.
+    #[serde(default)]
+    pub charts: std::collections::BTreeMap<String, Spanned<ChartValuesSpec>>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ChartValuesSpec {
+    #[serde(default)]
+    pub values_files: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub values: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Debug)]

@@ -45,6 +45,16 @@ pub struct Spec {
     pub description: Option<String>,
     pub platforms: Vec<Platform>,
     pub components: Vec<Component>,
+    pub environments: Vec<Environment>,
+}
+
+/// A named set of chart values, picked at install (`--env`).
+#[derive(Debug)]
+pub struct Environment {
+    pub name: String,
+    pub description: Option<String>,
+    /// By chart name, in name order: its values files, then inline values.
+    pub charts: Vec<(String, Vec<Located<PathBuf>>, Option<serde_json::Value>)>,
 }
 
 #[derive(Debug)]
@@ -240,6 +250,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
             files,
         });
     }
+    let environments = check_environments(&c, &file, &components)?;
     Ok(Spec {
         path: path.to_path_buf(),
         dir: dir.clone(),
@@ -249,7 +260,43 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         description: file.metadata.description.clone(),
         platforms,
         components,
+        environments,
     })
+}
+
+/// Each environment's name, and the charts its values are for: every one
+/// must be a chart of the bundle.
+fn check_environments(c: &Checker, file: &SpecFile, components: &[Component]) -> Result<Vec<Environment>, SpecError> {
+    let charts: Vec<&str> = components.iter().flat_map(|c| &c.charts).map(|c| c.value.name.as_str()).collect();
+    let mut environments = Vec::new();
+    for (name, environment) in &file.environments {
+        if !is_dns_label(name) {
+            return Err(c.err(
+                environment,
+                format!("environment name `{name}` must be lowercase letters, digits and `-` (it is given as --env)"),
+            ));
+        }
+        let mut chart_values = Vec::new();
+        for (chart, values) in &environment.value.charts {
+            if !charts.contains(&chart.as_str()) {
+                return Err(c.err(
+                    values,
+                    format!(
+                        "environment `{name}` gives values for chart `{chart}`, which no component has (charts: {})",
+                        charts.join(", ")
+                    ),
+                ));
+            }
+            let files = values.value.values_files.iter().map(|f| c.path(f)).collect::<Result<_, _>>()?;
+            chart_values.push((chart.clone(), files, values.value.values.clone()));
+        }
+        environments.push(Environment {
+            name: name.clone(),
+            description: environment.value.description.clone(),
+            charts: chart_values,
+        });
+    }
+    Ok(environments)
 }
 
 fn check_chart(c: &Checker, chart: &ChartSpec) -> Result<Chart, SpecError> {

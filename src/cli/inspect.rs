@@ -99,5 +99,19 @@ fn render(r: &InspectReport) -> String {
             let _ = writeln!(out, "  file     {} ({})  {}", f.target, f.mode, human_bytes(f.size));
         }
     }
+    for (name, environment) in &m.environments {
+        let about = environment.description.as_deref().map(|d| format!("  {d}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "
+environment {name} (install --env {name}){about}"
+        );
+        for (chart, values) in &environment.charts {
+            let files: Vec<&str> = values.values_files.iter().map(|f| f.name.as_str()).collect();
+            let inline = if values.values.is_some() { " and inline values" } else { "" };
+            let from = if files.is_empty() { String::new() } else { format!(" from {}", files.join(", ")) };
+            let _ = writeln!(out, "  chart    {chart}: values{from}{inline}");
+        }
+    }
     out
 }

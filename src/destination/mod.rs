@@ -7,3 +7,4 @@ pub mod cluster;
 pub mod k3s;
 pub mod kube;
 pub mod registry;
+pub mod site;

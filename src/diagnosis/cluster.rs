@@ -38,6 +38,7 @@ pub(super) fn diagnose(cause: &(dyn std::error::Error + 'static)) -> Option<(Fau
             "wait for that run to end; a run that was stopped, or lost the cluster, loses its lease 30 s after its last renewal, and the next run finishes what it left (when sure it is gone: `kubectl -n airlock-system delete lease airlock.{name}`)"
         )),
         ClusterError::AlreadyInstalled { .. } => Some("use `airlock upgrade` to replace it".into()),
+        ClusterError::EnvironmentGone { .. } => Some("choose one of them with --env".into()),
         ClusterError::NotInstalled { upgrading: true, .. } => Some("use `airlock install`".into()),
         _ => None,
     };
@@ -47,7 +48,8 @@ pub(super) fn diagnose(cause: &(dyn std::error::Error + 'static)) -> Option<(Fau
         | ClusterError::BadCurrentContext { .. }
         | ClusterError::NoCurrentContext { .. }
         | ClusterError::ContextWithoutKubeconfig { .. }
-        | ClusterError::Kubeconfig { .. } => Fault::Usage,
+        | ClusterError::Kubeconfig { .. }
+        | ClusterError::EnvironmentGone { .. } => Fault::Usage,
         _ => Fault::Work,
     };
     Some((fault, hint))

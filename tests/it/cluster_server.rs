@@ -745,3 +745,40 @@ fn site_values_are_layered_and_kept_as_helm_keeps_them() {
     assert_eq!(data(), serde_json::json!({"greeting": "a,b\\c", "replicas": "5"}));
     site.done();
 }
+
+/// A bundle's environments: `--env` picks one, its values go between the
+/// bundle's and the site's, an upgrade without `--env` keeps it, and one
+/// the bundle lacks is refused, naming those it has; `inspect` lists them.
+#[test]
+fn an_environment_of_the_bundle_is_picked_at_install() {
+    let site = Site::new("environments");
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata:\n  greeting: {{ .Values.greeting | default \"hello\" | quote }}\n  replicas: {{ .Values.replicas | default 1 | quote }}\n";
+    let data = || site.object("/api/v1/namespaces/NS/configmaps/settings")["data"].clone();
+    let bundle = |version: &str| {
+        let bundle = site.bundle(version, &[("cm.yaml", cm)]);
+        let d = bundle.parent().unwrap();
+        std::fs::write(d.join("prod.yaml"), "replicas: 3\ngreeting: from-prod-file\n").unwrap();
+        let spec = d.join("airlock.yaml");
+        let mut text = std::fs::read_to_string(&spec).unwrap();
+        text.push_str("environments:\n  dev: {charts: {app: {values: {greeting: from-dev}}}}\n  prod:\n    description: the production site\n    charts: {app: {valuesFiles: [prod.yaml], values: {greeting: from-prod}}}\n");
+        std::fs::write(&spec, text).unwrap();
+        site.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+        bundle
+    };
+    let v1 = bundle("1.0.0");
+    let inspected = site.airlock.ok(&["inspect", v1.to_str().unwrap()]);
+    assert!(inspected.contains("environment prod (install --env prod)  the production site"), "{inspected}");
+    assert!(inspected.contains("chart    app: values from prod.yaml and inline values"), "{inspected}");
+
+    let err = site.fails_with(USAGE, &["install", v1.to_str().unwrap(), "--env", "staging"]);
+    assert!(err.contains("has no environment `staging` (it has: dev, prod)"), "{err}");
+    // The environment's values over the bundle's, the site's over them.
+    site.ok(&["install", v1.to_str().unwrap(), "--env", "prod", "--set", "app.replicas=4"]);
+    assert_eq!(data(), serde_json::json!({"greeting": "from-prod", "replicas": "4"}));
+    // Kept by an upgrade that names none (with the site's values).
+    site.ok(&["upgrade", bundle("2.0.0").to_str().unwrap()]);
+    assert_eq!(data(), serde_json::json!({"greeting": "from-prod", "replicas": "4"}));
+    site.ok(&["upgrade", bundle("3.0.0").to_str().unwrap(), "--env", "dev"]);
+    assert_eq!(data(), serde_json::json!({"greeting": "from-dev", "replicas": "4"}));
+    site.done();
+}

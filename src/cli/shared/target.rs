@@ -184,6 +184,10 @@ pub struct InstallArgs {
     /// revision (a first install: removing what it applied).
     #[arg(long)]
     no_rollback_on_failure: bool,
+    /// Install the bundle's environment NAME (its charts' values for it,
+    /// over their own); an upgrade without it keeps the installed one.
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
     #[command(flatten)]
     values: ValuesArgs,
     /// On upgrade: layer the values given over those the installed revision
@@ -229,7 +233,12 @@ impl InstallArgs {
             skip: self.skip,
             trust: self.trust.options(),
             keep: self.target.keep_revisions,
-            values: SiteValues { given: self.values.given(), reuse: self.reuse_values, reset: self.reset_values },
+            values: SiteValues {
+                given: self.values.given(),
+                reuse: self.reuse_values,
+                reset: self.reset_values,
+                environment: self.env,
+            },
             target,
         })
     }

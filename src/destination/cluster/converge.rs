@@ -200,6 +200,7 @@ pub(crate) async fn converge(
         helm: Vec::new(),
         unfinished: None,
         site_values: desired.site_values.clone(),
+        environment: desired.environment.clone(),
     };
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;

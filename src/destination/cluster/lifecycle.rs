@@ -91,6 +91,8 @@ pub struct Plan {
     pub render: Renders,
     /// The values the site gave the installed revision, keyed by chart.
     pub site_values: Option<serde_json::Value>,
+    /// The bundle's environment the installed revision was installed with.
+    pub environment: Option<String>,
 }
 
 /// What a chart learns of its release when it is rendered.
@@ -148,7 +150,9 @@ pub async fn plan(
         Some(latest) if latest.manifest_digest == digest => (latest.revision, latest.action.clone()),
         latest => (latest.map_or(1, |r| r.revision + 1), run.action.as_str().to_string()),
     };
-    let site_values = history.iter().rev().find(|r| r.is_good()).and_then(|r| r.site_values.clone());
+    let installed = history.iter().rev().find(|r| r.is_good());
+    let site_values = installed.and_then(|r| r.site_values.clone());
+    let environment = installed.and_then(|r| r.environment.clone());
     let mut render = Renders { run_is_upgrade: run.action == Action::Upgrade, ..Renders::default() };
     for (namespace, name) in charts {
         let statuses = helm::statuses(client, namespace, name).await?;
@@ -156,7 +160,7 @@ pub async fn plan(
         let revision = statuses.last().map_or(1, |(last, _)| last + 1);
         render.charts.insert((namespace.clone(), name.clone()), RenderedAs { revision, is_upgrade });
     }
-    Ok(Plan { history, revision, action, render, site_values })
+    Ok(Plan { history, revision, action, render, site_values, environment })
 }
 
 /// Installs or upgrades `desired` (the bundle rendered for this cluster, as
@@ -432,6 +436,7 @@ pub async fn rollback(
     desired.hooks = target.hooks.clone();
     desired.helm_rollback = target.helm.clone();
     desired.site_values = target.site_values.clone();
+    desired.environment = target.environment.clone();
     for object in &target.objects {
         let object = DesiredObject {
             body: object.body.clone(),

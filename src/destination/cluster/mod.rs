@@ -127,6 +127,8 @@ pub enum ClusterError {
         #[source]
         cause: Box<ClusterError>,
     },
+    #[error("{name} was installed with environment `{environment}`, which this version of the bundle does not carry (it has: {has})")]
+    EnvironmentGone { name: String, environment: String, has: String },
     #[error("{name} is being changed by {holder}, since {since}; nothing was done")]
     Busy { name: String, holder: String, since: String },
     #[error("this run lost its lease on {name} ({why}), so it stopped before its next change; its record says where it was, and the next run finishes it")]

@@ -15,6 +15,7 @@ use crate::bundle::reader::BundleReader;
 use crate::chart::render::{render, RenderOptions};
 use crate::chart::template::Map;
 use crate::chart::{load, manifests, values};
+use crate::destination::site::SiteChoice;
 use serde_json::Value;
 
 /// One object to apply.
@@ -86,6 +87,8 @@ pub struct Desired {
     pub helm_rollback: Vec<HelmRef>,
     /// The values the site gave, keyed by chart (JSON), for the record.
     pub site_values: Option<Value>,
+    /// The bundle's environment installed, for the record.
+    pub environment: Option<String>,
 }
 
 impl Desired {
@@ -131,28 +134,6 @@ pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>, ClusterEr
 
 /// The user values of a bundled chart: its values files in order, then its
 /// inline values, merged as Helm merges `-f` files.
-/// A chart's user values in their layers, in order: the bundle's (its
-/// values files, then its inline values), then the site's.
-fn chart_values(reader: &BundleReader, chart: &ChartRecord, site: &Map) -> Result<Vec<(String, Map)>, ClusterError> {
-    let bad = |detail: String| ClusterError::Values { chart: chart.name.clone(), detail };
-    let mut files = Vec::new();
-    for file in &chart.values_files {
-        let bytes = reader.read_blob(&file.digest).map_err(|e| ClusterError::BundleBlob {
-            what: format!("values file {} of chart {}", file.name, chart.name),
-            source: Box::new(e),
-        })?;
-        let text = String::from_utf8(bytes).map_err(|_| bad(format!("values file {} is not UTF-8", file.name)))?;
-        files.push((file.name.clone(), text));
-    }
-    let bundle = values::user_values(files, chart.values.as_ref()).map_err(bad)?;
-    let mut layers = vec![(format!("the bundle's values for chart {}", chart.name), bundle)];
-    // The site's values come last, as Helm's `-f` and `--set` do.
-    if let Some(crate::chart::template::Value::Map(given)) = site.get(&chart.name) {
-        layers.push(("the site's values (-f, --set)".to_string(), given.borrow().clone()));
-    }
-    Ok(layers)
-}
-
 /// What one chart renders to, as Helm installs it into `namespace`.
 fn chart_objects(
     reader: &BundleReader,
@@ -160,7 +141,7 @@ fn chart_objects(
     cluster: &Capabilities,
     renders: &Renders,
     relocation: Option<&Relocation>,
-    site: &Map,
+    site: SiteChoice,
     desired: &mut Desired,
 ) -> Result<(), ClusterError> {
     let archive = reader.read_blob(&chart.archive_digest).map_err(|e| ClusterError::BundleBlob {
@@ -177,7 +158,8 @@ fn chart_objects(
     }
     let namespace = chart_namespace(chart);
     let rendered_as = renders.of(&namespace, &chart.name);
-    let layers = chart_values(reader, chart, site)?;
+    let layers =
+        site.layers(reader, chart).map_err(|detail| ClusterError::Values { chart: chart.name.clone(), detail })?;
     let mut config = Map::new();
     for (_, layer) in &layers {
         values::merge_maps(&mut config, layer);
@@ -344,12 +326,13 @@ pub fn desired(
     cluster: &Capabilities,
     relocation: Option<&Relocation>,
     renders: &Renders,
-    site: &Map,
+    site: SiteChoice,
 ) -> Result<Desired, ClusterError> {
     let mut desired = Desired::default();
-    if !site.is_empty() {
-        desired.site_values = Some(helm::values_json(site));
+    if !site.values.is_empty() {
+        desired.site_values = Some(helm::values_json(site.values));
     }
+    desired.environment = site.environment.map(|(name, _)| name.to_string());
     for component in components {
         for doc in &component.crds {
             let text = document_text(reader, &doc.digest, &doc.name)?;

@@ -69,6 +69,10 @@ pub struct Release {
     /// chart: an upgrade that gives none keeps them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_values: Option<serde_json::Value>,
+    /// The bundle's environment installed (`--env`): an upgrade that names
+    /// none keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
 
 /// Where an unfinished run goes back to.

@@ -14,8 +14,8 @@ use super::state::{self, Revision};
 use super::InstallError;
 use crate::bundle::format::Component;
 use crate::bundle::reader::BundleReader;
-use crate::chart::template::Map;
 use crate::destination::kube::{cascades, Action, ResourceRef};
+use crate::destination::site::SiteChoice;
 use crate::oci::digest::Digest;
 use std::path::Path;
 
@@ -68,7 +68,7 @@ pub fn install(
     root: &Path,
     action: Action,
     keep: usize,
-    site: &Map,
+    site: SiteChoice,
 ) -> Result<InstallReport, InstallError> {
     let manifest = &reader.head.manifest;
     let name = &manifest.metadata.name;

@@ -11,9 +11,9 @@ use super::InstallError;
 use crate::bundle::format::{ChartRecord, Component};
 use crate::bundle::reader::BundleReader;
 use crate::chart::template::convert::to_json;
-use crate::chart::template::{Map, Value};
-use crate::chart::values;
+use crate::chart::template::Value;
 use crate::destination::kube::ResourceRef;
+use crate::destination::site::SiteChoice;
 use crate::oci::manifest::Platform;
 use crate::oci::source::parse_reference;
 use base64::Engine;
@@ -29,27 +29,13 @@ pub const MAX_CHART_CONTENT: usize = 1024 * 1024 - 64 * 1024;
 /// forever and the chart is never installed.
 pub const MAX_CHART_NAME: usize = 63 - "helm-install-".len();
 
-/// Deep-merges `overlay` into `base` (maps merge, everything else replaces),
-/// as Helm merges values files and `--set`.
-fn merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
-    match (base, overlay) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
-                    _ => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o,
-    }
-}
-
 /// The `HelmChart` resource for a bundled chart, chart inline, with the
-/// bundle's values for it and then the site's (`site`: keyed by chart).
-pub fn helm_chart_resource(reader: &BundleReader, chart: &ChartRecord, site: &Map) -> Result<String, InstallError> {
+/// bundle's values for it, then the environment's and the site's.
+pub fn helm_chart_resource(
+    reader: &BundleReader,
+    chart: &ChartRecord,
+    site: SiteChoice,
+) -> Result<String, InstallError> {
     if chart.name.len() > MAX_CHART_NAME {
         return Err(InstallError::ChartNameTooLong { chart: chart.name.clone(), max: MAX_CHART_NAME });
     }
@@ -59,23 +45,12 @@ pub fn helm_chart_resource(reader: &BundleReader, chart: &ChartRecord, site: &Ma
         return Err(InstallError::ChartTooLarge { chart: chart.name.clone(), size: content.len() });
     }
     let values_error = |detail: String| InstallError::Values { chart: chart.name.clone(), detail };
-    let mut values = serde_json::json!({});
-    for file in &chart.values_files {
-        let text = String::from_utf8(reader.read_blob(&file.digest)?)
-            .map_err(|_| values_error(format!("{} is not UTF-8", file.name)))?;
-        // Read as Helm reads a values file (its documents merged, YAML 1.1:
-        // `0755` is 493, `on` is true), since what is written below is read
-        // by Helm again with the typing settled (`mode: 493`).
-        let map = values::read_values(&text).map_err(|e| values_error(format!("{}: {e}", file.name)))?;
-        let json = serde_json::from_str(&to_json(&Value::map(map))).expect("the chart engine writes JSON");
-        merge(&mut values, json);
-    }
-    if let Some(inline) = &chart.values {
-        merge(&mut values, inline.clone());
-    }
-    if let Some(given) = site.get(&chart.name) {
-        merge(&mut values, serde_json::from_str(&to_json(given)).expect("the chart engine writes JSON"));
-    }
+    // Read as Helm reads values files (their documents merged, YAML 1.1:
+    // `0755` is 493, `on` is true), since what is written below is read by
+    // Helm again with the typing settled (`mode: 493`).
+    let merged = site.merged(reader, chart).map_err(values_error)?;
+    let values: serde_json::Value =
+        serde_json::from_str(&to_json(&Value::map(merged))).expect("the chart engine writes JSON");
     let mut spec = serde_json::json!({
         "chartContent": content,
         "targetNamespace": chart.namespace.clone().unwrap_or_else(|| "default".into()),
@@ -161,7 +136,7 @@ pub fn plan(
     components: &[&Component],
     images_via: &ImagesVia,
     root: &Path,
-    site: &Map,
+    site: SiteChoice,
 ) -> Result<Vec<PlannedFile>, InstallError> {
     let name = &reader.head.manifest.metadata.name;
     let mut chart_files = Vec::new();
@@ -239,13 +214,6 @@ pub fn plan(
 mod tests {
     use super::*;
     use crate::destination::kube::cascades;
-
-    #[test]
-    fn values_merge_like_helm() {
-        let mut base = serde_json::json!({"a": {"b": 1, "c": 2}, "list": [1, 2], "s": "x"});
-        merge(&mut base, serde_json::json!({"a": {"c": 3, "d": 4}, "list": [9], "s": null}));
-        assert_eq!(base, serde_json::json!({"a": {"b": 1, "c": 3, "d": 4}, "list": [9], "s": null}));
-    }
 
     #[test]
     fn resources_of_a_manifest_file() {

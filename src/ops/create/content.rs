@@ -2,7 +2,7 @@
 //! OCI artifacts), values files, CRDs, manifests, kustomize output and plain
 //! files. Each lands in the cache as a blob and is described by a record.
 
-use crate::bundle::format::{ChartRecord, DocumentRecord, FileRecord};
+use crate::bundle::format::{ChartRecord, ChartValuesRecord, DocumentRecord, EnvironmentRecord, FileRecord};
 use crate::bundle_spec::{Chart, ChartOrigin, Component, FileItem, Located, Spec};
 use crate::cache::Cache;
 use crate::chart;
@@ -257,4 +257,36 @@ pub fn gather_files(
         });
     }
     Ok(records)
+}
+
+/// Each environment's values files, stored as blobs, with its inline values.
+pub(super) fn gather_environments(
+    spec: &Spec,
+    cache: &Cache,
+    blobs: &mut BlobList,
+) -> Result<std::collections::BTreeMap<String, EnvironmentRecord>> {
+    let mut environments = std::collections::BTreeMap::new();
+    for environment in &spec.environments {
+        let mut charts = std::collections::BTreeMap::new();
+        for (chart, files, values) in &environment.charts {
+            let mut values_files = Vec::new();
+            for file in files {
+                let doc = store_document(cache, blobs, &file.value, spec, file.text.clone()).with_context(|| {
+                    format!(
+                        "{}:{}:{}: cannot read values file `{}` of environment {}",
+                        spec.path.display(),
+                        file.line,
+                        file.column,
+                        file.text,
+                        environment.name
+                    )
+                })?;
+                values_files.push(doc);
+            }
+            charts.insert(chart.clone(), ChartValuesRecord { values_files, values: values.clone() });
+        }
+        let record = EnvironmentRecord { description: environment.description.clone(), charts };
+        environments.insert(environment.name.clone(), record);
+    }
+    Ok(environments)
 }

@@ -114,6 +114,8 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         });
     }
 
+    let environments = content::gather_environments(&spec, &cache, &mut blobs)?;
+
     // A compressible blob's stored size is known only once it is compressed,
     // so those few (uncompressed layers) are fetched before the layout is
     // fixed; everything else streams into its slot as it arrives.
@@ -163,6 +165,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
             spec_digest: Some(spec.digest.clone()),
         },
         base: base.as_ref().map(|b| b.record.clone()),
+        environments,
     };
     check_image_names_unique(&manifest)?;
 

@@ -13,6 +13,7 @@ use crate::destination::cluster::lock;
 use crate::destination::cluster::relocate::{self, Relocation};
 use crate::destination::cluster::{self, objects};
 use crate::destination::kube::Action;
+use crate::destination::site::SiteChoice;
 use crate::oci::digest::Digest;
 use crate::ops::destination::{locate_cluster, runtime};
 use crate::sign::trust::Verdict;
@@ -32,6 +33,7 @@ pub(super) fn put(
     let reader = &trusted.reader;
     let components = trusted.components(&options.skip)?;
     let given = options.values.read(bundle, &components)?;
+    let asked = options.values.environment(bundle, &reader.head.manifest)?;
     let manifest = &reader.head.manifest;
     let left_to_base = left_to_base(manifest, &components, |d| reader.base_holds(d));
     if let Some(base) = manifest.base.as_ref().filter(|_| !left_to_base.is_empty()) {
@@ -97,8 +99,24 @@ pub(super) fn put(
             .map(|chart| (objects::chart_namespace(chart), chart.name.clone()))
             .collect();
         let plan = lifecycle::plan(&client, &run, &charts).await?;
-        let site = options.values.layered(given, plan.site_values.as_ref());
-        let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref(), &plan.render, &site)?;
+        let values = options.values.layered(given, plan.site_values.as_ref());
+        // None asked for: the installed revision's, which this bundle must carry.
+        let environment = match (asked, plan.environment.as_deref()) {
+            (Some(asked), _) => Some(asked),
+            (None, None) => None,
+            (None, Some(installed)) => match manifest.environments.get_key_value(installed) {
+                Some((name, record)) => Some((name.as_str(), record)),
+                None => {
+                    return Err(cluster::ClusterError::EnvironmentGone {
+                        name: name.clone(),
+                        environment: installed.into(),
+                        has: manifest.environments.keys().cloned().collect::<Vec<_>>().join(", "),
+                    })
+                }
+            },
+        };
+        let site = SiteChoice { environment, values: &values };
+        let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref(), &plan.render, site)?;
         lifecycle::install(&client, desired, run, plan, events.progress).await
     };
     let report = runtime.block_on(async {

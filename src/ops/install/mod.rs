@@ -7,15 +7,15 @@ mod cluster;
 mod node;
 
 use super::destination::{Installed, Node, Progress};
-use crate::bundle::format::Component;
+use crate::bundle::format::{BundleManifest, Component, EnvironmentRecord};
 use crate::chart::given::GivenValues;
-use crate::chart::template::convert::from_json;
 use crate::chart::template::{Map, Value};
 use crate::chart::values;
 use crate::destination::cluster::kubeconfig::Selection;
 use crate::destination::k3s::registries::NodeRegistry;
 use crate::destination::kube::Action;
 use crate::destination::registry::Destination;
+use crate::destination::site::from_recorded;
 use crate::diagnosis::Usage;
 use crate::oci::manifest::Platform;
 use crate::sign::trust::{TrustOptions, Verdict};
@@ -48,6 +48,9 @@ pub struct SiteValues {
     pub given: GivenValues,
     pub reuse: bool,
     pub reset: bool,
+    /// The bundle's environment to install (`--env`); an upgrade without
+    /// one keeps that of the installed revision.
+    pub environment: Option<String>,
 }
 
 impl SiteValues {
@@ -70,15 +73,28 @@ impl SiteValues {
         Ok(site)
     }
 
+    /// The environment of `manifest` asked for (`--env`), which it must carry.
+    fn environment<'a>(
+        &self,
+        bundle: &std::path::Path,
+        manifest: &'a BundleManifest,
+    ) -> Result<Option<(&'a str, &'a EnvironmentRecord)>> {
+        let Some(wanted) = self.environment.as_deref() else { return Ok(None) };
+        if let Some((name, record)) = manifest.environments.get_key_value(wanted) {
+            return Ok(Some((name.as_str(), record)));
+        }
+        let has = match manifest.environments.keys().map(String::as_str).collect::<Vec<_>>() {
+            names if names.is_empty() => "none".to_string(),
+            names => names.join(", "),
+        };
+        usage!("{} has no environment `{wanted}` (it has: {has})", bundle.display())
+    }
+
     /// What this run gives: `given` layered as `reuse` and `reset` say over
     /// `installed`, the values the installed revision was given (JSON, as
     /// recorded).
     fn layered(&self, given: Map, installed: Option<&serde_json::Value>) -> Map {
-        let installed = installed.filter(|_| !self.reset).map(|json| match from_json(&json.to_string()) {
-            Ok(Value::Map(map)) => map.borrow().clone(),
-            _ => Map::new(),
-        });
-        let installed = installed.unwrap_or_default();
+        let installed = installed.filter(|_| !self.reset).map(from_recorded).unwrap_or_default();
         if self.given.is_empty() && !self.reset {
             return installed;
         }

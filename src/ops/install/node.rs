@@ -9,6 +9,7 @@ use crate::destination::k3s::install::install;
 use crate::destination::k3s::installer;
 use crate::destination::k3s::layout::ImagesVia;
 use crate::destination::kube::Action;
+use crate::destination::site::SiteChoice;
 use crate::ops::destination::{clean_up_node, Node, NodeOutcome};
 use crate::sign::trust::Verdict;
 use crate::sign::trusted;
@@ -63,8 +64,10 @@ pub(super) fn put(
     }
     // A node keeps no record of the values a revision was given: only
     // those given now count.
-    let site = options.values.read(bundle, &components)?;
-    let report = install(reader, &components, &images_via, &node.root, action, options.keep, &site)
+    let values = options.values.read(bundle, &components)?;
+    let environment = options.values.environment(bundle, &reader.head.manifest)?;
+    let site = SiteChoice { environment, values: &values };
+    let report = install(reader, &components, &images_via, &node.root, action, options.keep, site)
         .with_context(|| format!("cannot install {} under {}", bundle.display(), node.root.display()))?;
     let installer = installer.map(|target| installer::run(&node.root, &target)).transpose()?;
     let clean_up = clean_up_node(node, &report);

@@ -1,0 +1,74 @@
+//! What the site chose at install, beside the bundle: one of the bundle's
+//! environments, and values of its own keyed by chart name. Both K3s and
+//! cluster installs layer them over each chart's own values here, in
+//! Helm's order (the bundle's values files and inline values, then the
+//! environment's, then the site's); applying the result is theirs.
+
+use crate::bundle::format::{ChartRecord, DocumentRecord, EnvironmentRecord};
+use crate::bundle::reader::BundleReader;
+use crate::chart::template::convert::from_json;
+use crate::chart::template::{Map, Value};
+use crate::chart::values;
+
+/// The site's choice for one run.
+#[derive(Clone, Copy)]
+pub struct SiteChoice<'a> {
+    /// The environment picked (`--env`), with its name.
+    pub environment: Option<(&'a str, &'a EnvironmentRecord)>,
+    /// Values given (`-f`, `--set`), keyed by chart name.
+    pub values: &'a Map,
+}
+
+impl SiteChoice<'_> {
+    /// `chart`'s user values in their layers, in order, each named for
+    /// messages (a schema failure names the layer that set a value).
+    pub fn layers(&self, reader: &BundleReader, chart: &ChartRecord) -> Result<Vec<(String, Map)>, String> {
+        let bundle = user_values(reader, &chart.values_files, chart.values.as_ref())?;
+        let mut layers = vec![(format!("the bundle's values for chart {}", chart.name), bundle)];
+        if let Some((name, environment)) = self.environment {
+            if let Some(given) = environment.charts.get(&chart.name) {
+                let values = user_values(reader, &given.values_files, given.values.as_ref())?;
+                layers.push((format!("environment {name}'s values"), values));
+            }
+        }
+        if let Some(Value::Map(given)) = self.values.get(&chart.name) {
+            layers.push(("the site's values (-f, --set)".to_string(), given.borrow().clone()));
+        }
+        Ok(layers)
+    }
+
+    /// `chart`'s user values, layered.
+    pub fn merged(&self, reader: &BundleReader, chart: &ChartRecord) -> Result<Map, String> {
+        let mut merged = Map::new();
+        for (_, layer) in self.layers(reader, chart)? {
+            values::merge_maps(&mut merged, &layer);
+        }
+        Ok(merged)
+    }
+}
+
+/// Values files read from the bundle (as Helm reads `-f` files), then
+/// inline values.
+fn user_values(
+    reader: &BundleReader,
+    files: &[DocumentRecord],
+    inline: Option<&serde_json::Value>,
+) -> Result<Map, String> {
+    let mut texts = Vec::new();
+    for file in files {
+        let bytes = reader.read_blob(&file.digest).map_err(|e| {
+            format!("cannot read values file {} from the bundle: {}", file.name, crate::oci::registry::error_chain(&e))
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| format!("values file {} is not UTF-8", file.name))?;
+        texts.push((file.name.clone(), text));
+    }
+    values::user_values(texts, inline)
+}
+
+/// Values recorded as JSON, as the chart engine's map.
+pub fn from_recorded(json: &serde_json::Value) -> Map {
+    match from_json(&json.to_string()) {
+        Ok(Value::Map(map)) => map.borrow().clone(),
+        _ => Map::new(),
+    }
+}
