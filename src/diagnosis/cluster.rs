@@ -39,6 +39,9 @@ pub(super) fn diagnose(cause: &(dyn std::error::Error + 'static)) -> Option<(Fau
         )),
         ClusterError::AlreadyInstalled { .. } => Some("use `airlock upgrade` to replace it".into()),
         ClusterError::EnvironmentGone { .. } => Some("choose one of them with --env".into()),
+        ClusterError::ImageNotCarried { .. } => Some(
+            "leave that value out, or have the release engineer add the image to the bundle (a component's `images:`) and create it again".into(),
+        ),
         ClusterError::NotInstalled { upgrading: true, .. } => Some("use `airlock install`".into()),
         _ => None,
     };
@@ -49,7 +52,8 @@ pub(super) fn diagnose(cause: &(dyn std::error::Error + 'static)) -> Option<(Fau
         | ClusterError::NoCurrentContext { .. }
         | ClusterError::ContextWithoutKubeconfig { .. }
         | ClusterError::Kubeconfig { .. }
-        | ClusterError::EnvironmentGone { .. } => Fault::Usage,
+        | ClusterError::EnvironmentGone { .. }
+        | ClusterError::ImageNotCarried { .. } => Fault::Usage,
         _ => Fault::Work,
     };
     Some((fault, hint))

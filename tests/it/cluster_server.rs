@@ -701,6 +701,23 @@ fn site_values_are_layered_and_kept_as_helm_keeps_them() {
     assert!(err.contains("name chart `web`") && err.contains("its charts: app"), "{err}");
     assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/settings", site.ns)).is_none());
 
+    // An image the bundle does not carry, switched on by a site value:
+    // refused, naming the image and the value.
+    let with_image = site.bundle(
+        "0.1.0",
+        &[
+            ("cm.yaml", cm),
+            ("deploy.yaml", &deployment(1, "", "").replace("busybox:1", "{{ .Values.image | default \"busybox:1\" }}")),
+        ],
+    );
+    let err = site.fails_with(USAGE, &["install", with_image.to_str().unwrap(), "--set", "app.image=redis:7.2"]);
+    assert!(
+        err.contains("chart app would run image redis:7.2, which the bundle does not carry")
+            && err.contains("asked for by image in the site's values"),
+        "{err}"
+    );
+    assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/settings", site.ns)).is_none());
+
     let file = values.to_str().unwrap();
     let set_file = format!("app.cert={}", cert.display());
     site.ok(&[

@@ -127,6 +127,8 @@ pub enum ClusterError {
         #[source]
         cause: Box<ClusterError>,
     },
+    #[error("chart {chart} would run image {image}, which the bundle does not carry, so the site cannot pull it: asked for by {by}")]
+    ImageNotCarried { chart: String, image: String, by: String },
     #[error("{name} was installed with environment `{environment}`, which this version of the bundle does not carry (it has: {has})")]
     EnvironmentGone { name: String, environment: String, has: String },
     #[error("{name} is being changed by {holder}, since {since}; nothing was done")]

@@ -10,8 +10,9 @@ use super::hooks::Hook;
 use super::lifecycle::Renders;
 use super::relocate::{kinds_with_pull_secrets, name_pull_secret_in_spec, pull_secret, relocate_images, Relocation};
 use super::{Capabilities, ClusterError};
-use crate::bundle::format::{ChartRecord, Component};
+use crate::bundle::format::{ChartRecord, Component, ImageRecord};
 use crate::bundle::reader::BundleReader;
+use crate::chart::images::find_images;
 use crate::chart::render::{render, RenderOptions};
 use crate::chart::template::Map;
 use crate::chart::{load, manifests, values};
@@ -132,18 +133,20 @@ pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>, ClusterEr
     Ok(out)
 }
 
-/// The user values of a bundled chart: its values files in order, then its
-/// inline values, merged as Helm merges `-f` files.
+/// What every chart of a run renders with.
+struct ChartContext<'a> {
+    reader: &'a BundleReader,
+    cluster: &'a Capabilities,
+    renders: &'a Renders,
+    relocation: Option<&'a Relocation<'a>>,
+    site: SiteChoice<'a>,
+    /// The images the bundle carries for the components installed.
+    carried: Vec<&'a ImageRecord>,
+}
+
 /// What one chart renders to, as Helm installs it into `namespace`.
-fn chart_objects(
-    reader: &BundleReader,
-    chart: &ChartRecord,
-    cluster: &Capabilities,
-    renders: &Renders,
-    relocation: Option<&Relocation>,
-    site: SiteChoice,
-    desired: &mut Desired,
-) -> Result<(), ClusterError> {
+fn chart_objects(context: &ChartContext, chart: &ChartRecord, desired: &mut Desired) -> Result<(), ClusterError> {
+    let ChartContext { reader, cluster, renders, relocation, site, .. } = *context;
     let archive = reader.read_blob(&chart.archive_digest).map_err(|e| ClusterError::BundleBlob {
         what: format!("the archive of chart {}", chart.name),
         source: Box::new(e),
@@ -175,6 +178,7 @@ fn chart_objects(
     };
     let rendered = render(&loaded, config.clone(), &options)
         .map_err(|e| ClusterError::Render { chart: chart.name.clone(), source: Box::new(e) })?;
+    images_switched_on(&context.carried, chart, &loaded, &rendered, &options)?;
     let chart_origin = format!("chart {}", chart.name);
     // Each object names its template (`chart web, web/templates/cm.yaml`),
     // so a refusal points at the file to fix.
@@ -290,6 +294,62 @@ fn moved_documents(bodies: &[Value], relocation: &Relocation) -> Option<String> 
     any.then(|| yaml.join("---\n"))
 }
 
+/// Refuses an image that the chart runs only with the environment's or the
+/// site's values, when the bundle does not carry it: nothing in the site
+/// could pull it. (Images the bundle's own values run that it does not
+/// carry were the release engineer's choice, and are said as a warning.)
+/// The values that most likely asked for it are those whose text is part
+/// of its reference (`image.tag: "2.0"`).
+fn images_switched_on(
+    carried: &[&ImageRecord],
+    chart: &ChartRecord,
+    loaded: &load::Chart,
+    rendered: &crate::chart::render::Rendered,
+    options: &RenderOptions,
+) -> Result<(), ClusterError> {
+    let missing: Vec<String> = find_images(rendered)
+        .into_iter()
+        .map(|found| found.reference)
+        .filter(|image| !super::relocate::carries(carried, image))
+        .collect();
+    if missing.is_empty() || options.layers.len() < 2 {
+        return Ok(());
+    }
+    let (bundle, site) = options.layers.split_first().expect("at least two layers");
+    let mut own = options.clone();
+    own.layers = vec![bundle.clone()];
+    let without = render(loaded, bundle.1.clone(), &own).map(|r| find_images(&r)).unwrap_or_default();
+    let Some(image) = missing.iter().find(|image| !without.iter().any(|found| found.reference == **image)) else {
+        return Ok(());
+    };
+    let mut asking = Vec::new();
+    for (layer, values) in site {
+        leaves_in(values, "", &mut |key, text| {
+            if text.len() > 1 && image.contains(text) {
+                asking.push(format!("{key} in {layer}"));
+            }
+        });
+    }
+    let by = match asking.is_empty() {
+        true => site.iter().map(|(layer, _)| layer.clone()).collect::<Vec<_>>().join(" and "),
+        false => asking.join(", "),
+    };
+    Err(ClusterError::ImageNotCarried { chart: chart.name.clone(), image: image.clone(), by })
+}
+
+/// Calls `found(key path, text)` for each text or number leaf of `values`.
+fn leaves_in(values: &Map, prefix: &str, found: &mut dyn FnMut(&str, &str)) {
+    for (key, value) in values {
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        match value {
+            crate::chart::template::Value::Map(inner) => leaves_in(&inner.borrow(), &path, found),
+            crate::chart::template::Value::Str(text) => found(&path, text),
+            crate::chart::template::Value::Int(n) => found(&path, &n.to_string()),
+            _ => {}
+        }
+    }
+}
+
 /// The template an object's origin names (`chart app, app/templates/x.yaml`).
 fn hook_source(origin: &str) -> String {
     origin.split_once(", ").map_or(origin, |(_, path)| path).to_string()
@@ -360,8 +420,10 @@ pub fn desired(
             }
         }
     }
+    let carried = components.iter().flat_map(|c| &c.images).collect();
+    let context = ChartContext { reader, cluster: &cluster, renders, relocation, site, carried };
     for chart in components.iter().flat_map(|c| &c.charts) {
-        chart_objects(reader, chart, &cluster, renders, relocation, site, &mut desired)?;
+        chart_objects(&context, chart, &mut desired)?;
     }
     // Namespaces and CRDs wherever they were declared come first.
     let (early, rest): (Vec<_>, Vec<_>) =

@@ -26,23 +26,30 @@ pub fn pull_secret_name(release: &str) -> String {
     format!("airlock-registry-{release}")
 }
 
+/// Whether `images` (those a bundle carries) hold `image`: a tag matched
+/// by name, a digest by the image's own digest or one of its platform
+/// manifests.
+pub fn carries(images: &[&ImageRecord], image: &str) -> bool {
+    let Ok(wanted) = parse_reference(image) else { return false };
+    images.iter().any(|record| {
+        let Ok(source) = parse_reference(&record.reference) else { return false };
+        if source.registry() != wanted.registry() || source.repository() != wanted.repository() {
+            return false;
+        }
+        match wanted.digest() {
+            Some(d) => record.digest.to_string() == d || record.platforms.iter().any(|p| p.digest.to_string() == d),
+            None => source.tag() == wanted.tag(),
+        }
+    })
+}
+
 impl Relocation<'_> {
     /// The pushed reference of `image` when the bundle carries it. A tag
     /// is matched by name; a digest by the image's own digest or one of
     /// its platform manifests, and kept as written.
     fn relocate(&self, image: &str) -> Option<String> {
         let wanted = parse_reference(image).ok()?;
-        let carried = self.images.iter().any(|record| {
-            let Ok(source) = parse_reference(&record.reference) else { return false };
-            if source.registry() != wanted.registry() || source.repository() != wanted.repository() {
-                return false;
-            }
-            match wanted.digest() {
-                Some(d) => record.digest.to_string() == d || record.platforms.iter().any(|p| p.digest.to_string() == d),
-                None => source.tag() == wanted.tag(),
-            }
-        });
-        if !carried {
+        if !carries(&self.images, image) {
             return None;
         }
         let mut out = format!(
