@@ -24,6 +24,10 @@ pub struct Args {
     /// Print the revisions as JSON.
     #[arg(long)]
     json: bool,
+    /// Print what revision REV was given instead: its environment and the
+    /// site's values (YAML, keyed by chart), as `helm get values` does.
+    #[arg(long, value_name = "REV", conflicts_with = "json")]
+    values: Option<u32>,
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
@@ -39,6 +43,18 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         printer.data(&serde_json::to_string_pretty(&lines)?);
         return Ok(());
     }
+    if let Some(wanted) = args.values {
+        let Some(line) = lines.iter().find(|l| l.revision == wanted) else {
+            let recorded: Vec<String> = lines.iter().map(|l| l.revision.to_string()).collect();
+            usage!("revision {wanted} is not recorded; recorded: {}", recorded.join(", "));
+        };
+        let given = serde_json::json!({
+            "environment": line.environment,
+            "values": line.site_values.clone().unwrap_or(serde_json::json!({})),
+        });
+        printer.data(serde_saphyr::to_string(&given)?.trim_end());
+        return Ok(());
+    }
     for r in lines {
         let time = r.time.map(|t| format!("{t}  ")).unwrap_or_default();
         let count = match (r.files, r.objects) {
@@ -50,6 +66,10 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         let helm: Vec<String> =
             r.helm.iter().map(|h| format!("{} r{} in {}", h.name, h.revision, h.namespace)).collect();
         let helm = if helm.is_empty() { String::new() } else { format!("  helm: {}", helm.join(", ")) };
+        let helm = match &r.environment {
+            Some(environment) => format!("  env: {environment}{helm}"),
+            None => helm,
+        };
         printer.data(&format!(
             "{:>4}  {:<14} {} {}  {time}{}  {count}{helm}{failed}",
             r.revision, r.action, r.name, r.version, r.manifest_digest

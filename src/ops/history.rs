@@ -37,6 +37,12 @@ pub struct RevisionLine {
     /// In a cluster: the Helm release revision each chart was recorded as.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub helm: Vec<HelmRef>,
+    /// In a cluster: the bundle's environment installed (`--env`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// In a cluster: the values the site gave (`-f`, `--set`), by chart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_values: Option<serde_json::Value>,
 }
 
 impl From<Release> for RevisionLine {
@@ -54,6 +60,8 @@ impl From<Release> for RevisionLine {
                 r.unfinished.map(|_| "did not finish, nor go back (airlock was stopped, or lost the API server)".into())
             }),
             helm: r.helm,
+            environment: r.environment,
+            site_values: r.site_values,
         }
     }
 }
@@ -71,6 +79,8 @@ impl From<Revision> for RevisionLine {
             objects: None,
             failed: None,
             helm: Vec::new(),
+            environment: None,
+            site_values: None,
         }
     }
 }

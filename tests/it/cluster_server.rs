@@ -797,5 +797,13 @@ fn an_environment_of_the_bundle_is_picked_at_install() {
     assert_eq!(data(), serde_json::json!({"greeting": "from-prod", "replicas": "4"}));
     site.ok(&["upgrade", bundle("3.0.0").to_str().unwrap(), "--env", "dev"]);
     assert_eq!(data(), serde_json::json!({"greeting": "from-dev", "replicas": "4"}));
+    // What each revision was given.
+    let given: serde_json::Value =
+        serde_saphyr::from_str(&site.stdout(&["history", &site.release, "--values", "2"])).unwrap();
+    assert_eq!(given, serde_json::json!({"environment": "prod", "values": {"app": {"replicas": 4}}}));
+    let history = site.stdout(&["history", &site.release]);
+    assert!(history.lines().nth(2).is_some_and(|l| l.contains("env: dev")), "{history}");
+    let err = site.fails_with(USAGE, &["history", &site.release, "--values", "9"]);
+    assert!(err.contains("revision 9 is not recorded; recorded: 1, 2, 3"), "{err}");
     site.done();
 }
