@@ -63,6 +63,46 @@ pub struct BundleManifest {
     /// (`--env`), by name (format 1.3).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub environments: std::collections::BTreeMap<String, EnvironmentRecord>,
+    /// What the site's cluster must meet, checked before install and
+    /// upgrade (format 1.3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preflight: Vec<PreflightCheck>,
+}
+
+/// One check of the site's cluster the bundle's author asks for: `strict`
+/// ones refuse an install that fails them, others warn.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PreflightCheck {
+    #[serde(flatten)]
+    pub requirement: Requirement,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
+    /// What to tell the site when it fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub enum Requirement {
+    /// A semver constraint on the API server's version (`>=1.28`).
+    KubeVersion(String),
+    /// Every node's architecture is one of these (`[amd64, arm64]`).
+    Architectures(Vec<String>),
+    /// A StorageClass of this name exists.
+    StorageClass(String),
+    /// A CustomResourceDefinition of this name exists
+    /// (`certificates.cert-manager.io`).
+    Crd(String),
+    /// The nodes' allocatable CPU and memory together, at least
+    /// (`{cpu: "4", memory: 8Gi}`).
+    Capacity {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        memory: Option<String>,
+    },
 }
 
 /// An environment: values for some of the bundle's charts, by chart name,

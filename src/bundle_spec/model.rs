@@ -17,6 +17,10 @@ pub struct SpecFile {
     /// (`install --env prod`): `{prod: {charts: {web: {valuesFiles, values}}}}`.
     #[serde(default)]
     pub environments: std::collections::BTreeMap<String, Spanned<EnvironmentSpec>>,
+    /// What the site's cluster must meet, checked before install and
+    /// upgrade (and by `airlock preflight`): `strict` ones refuse.
+    #[serde(default)]
+    pub preflight: Vec<Spanned<crate::bundle::format::PreflightCheck>>,
 }
 
 #[derive(Deserialize, Debug)]

@@ -46,6 +46,7 @@ pub struct Spec {
     pub platforms: Vec<Platform>,
     pub components: Vec<Component>,
     pub environments: Vec<Environment>,
+    pub preflight: Vec<crate::bundle::format::PreflightCheck>,
 }
 
 /// A named set of chart values, picked at install (`--env`).
@@ -251,6 +252,11 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         });
     }
     let environments = check_environments(&c, &file, &components)?;
+    let mut preflight = Vec::new();
+    for check in &file.preflight {
+        crate::destination::cluster::preflight::check_spec(&check.value).map_err(|message| c.err(check, message))?;
+        preflight.push(check.value.clone());
+    }
     Ok(Spec {
         path: path.to_path_buf(),
         dir: dir.clone(),
@@ -261,6 +267,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         platforms,
         components,
         environments,
+        preflight,
     })
 }
 

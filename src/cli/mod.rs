@@ -17,6 +17,7 @@ mod history;
 mod inspect;
 mod install;
 mod key;
+mod preflight;
 mod push;
 mod rollback;
 mod serve;
@@ -74,6 +75,8 @@ pub enum Command {
     Install(install::Args),
     /// Replace an installed bundle with a new version of it.
     Upgrade(upgrade::Args),
+    /// Check a cluster against what a bundle requires (its `preflight:`).
+    Preflight(preflight::Args),
     /// Restore an earlier installed revision of a bundle.
     Rollback(rollback::Args),
     /// List the installed revisions of a bundle.
@@ -111,6 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Template(args) => template::run(args, &printer),
         Command::Install(args) => install::run(args, &printer),
         Command::Upgrade(args) => upgrade::run(args, &printer),
+        Command::Preflight(args) => preflight::run(args, &printer),
         Command::Rollback(args) => rollback::run(args, &printer),
         Command::History(args) => history::run(args, &printer),
         Command::Uninstall(args) => uninstall::run(args, &printer),

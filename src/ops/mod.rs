@@ -17,6 +17,7 @@ pub mod history;
 pub mod inspect;
 pub mod install;
 pub mod key;
+pub mod preflight;
 pub mod push;
 pub mod rollback;
 pub mod serve;

@@ -807,3 +807,61 @@ fn an_environment_of_the_bundle_is_picked_at_install() {
     assert!(err.contains("revision 9 is not recorded; recorded: 1, 2, 3"), "{err}");
     site.done();
 }
+
+/// The bundle's preflight checks against the real cluster: `airlock
+/// preflight` says what each found; a strict one not met refuses the
+/// install before anything changes, naming it with the author's message;
+/// the others are warned of.
+#[test]
+fn preflight_checks_refuse_or_warn() {
+    let site = Site::new("preflight");
+    let crd = format!("gadgets.{}.example.com", site.release);
+    let v1 = site.bundle("1.0.0", &[("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n")]);
+    let spec = v1.parent().unwrap().join("airlock.yaml");
+    let mut text = std::fs::read_to_string(&spec).unwrap();
+    text.push_str(&format!(
+        "preflight:\n  - {{kubeVersion: \">=1.20\", strict: true}}\n  - {{crd: {crd}, strict: true, message: install the gadget operator first}}\n  - {{architectures: [s390x]}}\n  - {{capacity: {{cpu: \"100000\", memory: 1Gi}}}}\n"
+    ));
+    std::fs::write(&spec, text).unwrap();
+    site.airlock.ok(&["create", spec.to_str().unwrap(), "-o", v1.to_str().unwrap()]);
+
+    let out = site.run(&["preflight", v1.to_str().unwrap()]);
+    let (said, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{said}{err}");
+    let lines: Vec<&str> = said.lines().collect();
+    assert!(lines[0].starts_with("met      Kubernetes >=1.20 (strict): v1."), "{said}");
+    assert!(
+        lines[1].starts_with(&format!(
+            "FAILED   CustomResourceDefinition {crd} (strict): absent; install the gadget operator first"
+        )),
+        "{said}"
+    );
+    assert!(
+        lines[2].starts_with("not met  nodes of architecture s390x: node(s) kwok-amd64 (amd64), kwok-arm64 (arm64)"),
+        "{said}"
+    );
+    assert!(lines[3].starts_with("not met  capacity of 100000 CPU and 1Gi memory: 64 CPU"), "{said}");
+    assert!(err.contains("1 strict preflight check(s) not met"), "{err}");
+
+    let err = site.fails(&["install", v1.to_str().unwrap()]);
+    assert!(
+        err.contains(&format!("CustomResourceDefinition {crd} (found absent; install the gadget operator first)")),
+        "{err}"
+    );
+    assert!(
+        site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/settings", site.ns)).is_none(),
+        "nothing installed"
+    );
+
+    // With the CRD there, the install goes ahead, warning of the others.
+    let group = format!("{}.example.com", site.release);
+    let definition = format!("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: {crd}}}\nspec:\n  group: {group}\n  names: {{kind: Gadget, plural: gadgets}}\n  scope: Namespaced\n  versions: [{{name: v1, served: true, storage: true, schema: {{openAPIV3Schema: {{type: object}}}}}}]\n");
+    let file = site.dir.path().join("crd.yaml");
+    std::fs::write(&file, definition).unwrap();
+    site.plane.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+    let err = site.ok(&["install", v1.to_str().unwrap()]);
+    assert!(err.contains("preflight check not met: nodes of architecture s390x"), "{err}");
+    assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/settings", site.ns)).is_some());
+    site.done();
+    site.plane.kubectl_ok(&["delete", "customresourcedefinition", &crd, "--wait=false"]);
+}

@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod lock;
 pub mod objects;
 pub mod ownership;
+pub mod preflight;
 pub mod ready;
 pub mod release;
 pub mod relocate;

@@ -166,6 +166,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         },
         base: base.as_ref().map(|b| b.record.clone()),
         environments,
+        preflight: spec.preflight.clone(),
     };
     check_image_names_unique(&manifest)?;
 

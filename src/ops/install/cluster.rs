@@ -52,6 +52,13 @@ pub(super) fn put(
         let capabilities = cluster::capabilities(&client).await?;
         Ok::<_, cluster::ClusterError>((client, capabilities))
     })?;
+    runtime.block_on(crate::ops::preflight::before_install(
+        &client,
+        &capabilities,
+        &manifest.preflight,
+        bundle,
+        events.warn,
+    ))?;
     trusted
         .verify_every_byte(&mut |_| {})
         .with_context(|| format!("{} failed verification; nothing was installed", bundle.display()))?;
