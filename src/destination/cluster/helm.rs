@@ -100,8 +100,25 @@ fn secrets(client: &kube::Client, namespace: &str) -> Api<Secret> {
     Api::namespaced(client.clone(), namespace)
 }
 
+/// One stored revision: its number and status as its Secret's labels say
+/// them (as Helm's driver lists releases), its record decoded only when
+/// needed: a chart's record holds its whole chart, and a history of ten
+/// decoded at every step cost more than the API requests.
+struct Stored {
+    revision: u32,
+    status: String,
+    secret_name: String,
+    data: Vec<u8>,
+}
+
+impl Stored {
+    fn record(&self) -> Result<Value, ClusterError> {
+        decode(&self.secret_name, &self.data)
+    }
+}
+
 /// Every revision of release `name` in `namespace`, oldest first.
-async fn revisions(client: &kube::Client, namespace: &str, name: &str) -> Result<Vec<(u32, Value)>, ClusterError> {
+async fn revisions(client: &kube::Client, namespace: &str, name: &str) -> Result<Vec<Stored>, ClusterError> {
     let selector = ListParams::default().labels(&format!("name={name},owner=helm"));
     let listed = secrets(client, namespace)
         .list(&selector)
@@ -110,12 +127,24 @@ async fn revisions(client: &kube::Client, namespace: &str, name: &str) -> Result
     let mut found = Vec::new();
     for secret in listed.items {
         let secret_name = secret.metadata.name.clone().unwrap_or_default();
-        let Some(data) = secret.data.as_ref().and_then(|d| d.get("release")) else { continue };
-        let release = decode(&secret_name, &data.0)?;
-        let revision = release["version"].as_u64().unwrap_or_default() as u32;
-        found.push((revision, release));
+        let Some(data) = secret.data.and_then(|mut d| d.remove("release")) else { continue };
+        let labels = secret.metadata.labels.unwrap_or_default();
+        let label = |key: &str| labels.get(key).cloned();
+        let mut stored = Stored {
+            revision: label("version").and_then(|v| v.parse().ok()).unwrap_or_default(),
+            status: label("status").unwrap_or_default(),
+            secret_name,
+            data: data.0,
+        };
+        // Written by something that labels less than Helm does: read it.
+        if stored.revision == 0 || stored.status.is_empty() {
+            let record = stored.record()?;
+            stored.revision = revision_of(&record);
+            stored.status = status_of(&record);
+        }
+        found.push(stored);
     }
-    found.sort_by_key(|(revision, _)| *revision);
+    found.sort_by_key(|stored| stored.revision);
     Ok(found)
 }
 
@@ -166,7 +195,7 @@ const MAX_RECORD: usize = 1024 * 1024 - 16 * 1024;
 /// Refuses, before anything is applied, a chart whose Helm record would
 /// not fit in a Secret (Helm refuses it too).
 pub fn check_size(chart: &HelmChart) -> Result<(), ClusterError> {
-    let record = next_revision(chart, &[], "deployed", String::new());
+    let record = next_revision(chart, None, None, "deployed", String::new());
     // Compressed and in base64 it is at most about 4/3 of its JSON: most
     // charts fit without compressing them once more than the write does.
     let json = serde_json::to_vec(&record).expect("a release serializes").len();
@@ -203,12 +232,17 @@ pub fn valid_release_name(name: &str) -> bool {
 /// pending from such a run is marked failed first.
 pub async fn begin(client: &kube::Client, chart: &HelmChart) -> Result<HelmRef, ClusterError> {
     let history = close_interrupted(client, &chart.namespace, &chart.name).await?;
-    let statuses: Vec<(u32, String)> = history.iter().map(|(r, v)| (*r, status_of(v))).collect();
+    let statuses: Vec<(u32, String)> = history.iter().map(|s| (s.revision, s.status.clone())).collect();
     let (status, description) = match is_installed(&statuses) {
         false => ("pending-install", "Initial install underway"),
         true => ("pending-upgrade", "Preparing upgrade"),
     };
-    let release = next_revision(chart, &history, status, description.into());
+    let first_deployed = match history.first() {
+        Some(first) => Some(first.record()?["info"]["first_deployed"].clone()),
+        None => None,
+    };
+    let last = history.last().map(|s| s.revision);
+    let release = next_revision(chart, last, first_deployed, status, description.into());
     put(client, &release).await?;
     Ok(HelmRef { name: chart.name.clone(), namespace: chart.namespace.clone(), revision: revision_of(&release) })
 }
@@ -222,13 +256,14 @@ pub async fn begin(client: &kube::Client, chart: &HelmChart) -> Result<HelmRef, 
 /// airlock's own record, and Helm's history is left as it is.
 pub async fn begin_rollback(client: &kube::Client, target: &HelmRef) -> Result<Option<HelmRef>, ClusterError> {
     let history = close_interrupted(client, &target.namespace, &target.name).await?;
-    let Some((_, old)) = history.iter().find(|(revision, _)| *revision == target.revision) else {
+    let Some(old) = history.iter().find(|s| s.revision == target.revision) else {
         return Ok(None);
     };
+    let old = old.record()?;
     let mut release = old.clone();
-    release["version"] = json!(history.last().map_or(1, |(last, _)| last + 1));
+    release["version"] = json!(history.last().map_or(1, |s| s.revision + 1));
     release["info"] = json!({
-        "first_deployed": history[0].1["info"]["first_deployed"],
+        "first_deployed": history[0].record()?["info"]["first_deployed"],
         "last_deployed": now(),
         "description": format!("Rollback to {}", target.revision),
         "status": "pending-rollback",
@@ -262,9 +297,9 @@ pub async fn finish(
     release["info"]["description"] = description;
     release["info"]["last_deployed"] = json!(now());
     put(client, &release).await?;
-    let older: Vec<&(u32, Value)> = history.iter().filter(|(revision, _)| *revision != pending.revision).collect();
-    for (_, old) in older.iter().filter(|(_, r)| r["info"]["status"] == "deployed") {
-        let mut old = old.clone();
+    let older: Vec<&Stored> = history.iter().filter(|s| s.revision != pending.revision).collect();
+    for deployed in older.iter().filter(|s| s.status == "deployed") {
+        let mut old = deployed.record()?;
         old["info"]["status"] = json!("superseded");
         put(client, &old).await?;
     }
@@ -274,11 +309,9 @@ pub async fn finish(
         0 => 0,
         max => history.len().saturating_sub(max),
     };
-    let deletable = older.iter().filter(|(_, r)| r["info"]["status"] != "deployed");
-    for (old, _) in deletable.take(excess) {
-        let _ = secrets(client, &pending.namespace)
-            .delete(&secret_name(&pending.name, *old), &DeleteParams::default())
-            .await;
+    let deletable = older.iter().filter(|s| s.status != "deployed");
+    for old in deletable.take(excess) {
+        let _ = secrets(client, &pending.namespace).delete(&old.secret_name, &DeleteParams::default()).await;
     }
     Ok(())
 }
@@ -307,8 +340,8 @@ pub async fn record_hook_runs(
     hooks_run: &[HookRun],
 ) -> Result<(), ClusterError> {
     let history = revisions(client, &chart.namespace, &chart.name).await?;
-    let Some((_, release)) = history.iter().find(|(revision, _)| *revision == chart.revision) else { return Ok(()) };
-    let mut release = release.clone();
+    let Some(stored) = history.iter().find(|s| s.revision == chart.revision) else { return Ok(()) };
+    let mut release = stored.record()?;
     if mark_hook_runs(&mut release, &chart.namespace, hooks_run) {
         put(client, &release).await?;
     }
@@ -336,32 +369,29 @@ fn mark_hook_runs(release: &mut Value, namespace: &str, hooks_run: &[HookRun]) -
 }
 
 /// The revision `pending` points at, still as this run wrote it.
-fn written_by_this_run(history: &[(u32, Value)], pending: &HelmRef) -> Result<Value, ClusterError> {
-    history.iter().find(|(revision, _)| *revision == pending.revision).map(|(_, r)| r.clone()).ok_or_else(|| {
+fn written_by_this_run(history: &[Stored], pending: &HelmRef) -> Result<Value, ClusterError> {
+    let stored = history.iter().find(|s| s.revision == pending.revision).ok_or_else(|| {
         record_error(
             format!("of Helm release {} in namespace {}", pending.name, pending.namespace),
             format!("revision {} was deleted while airlock was writing it", pending.revision),
         )
-    })
+    })?;
+    stored.record()
 }
 
 /// The release's history, its newest revision marked failed first if a
 /// run left it pending (Helm's own `helm upgrade` refuses such a release
 /// until it is rolled back).
-async fn close_interrupted(
-    client: &kube::Client,
-    namespace: &str,
-    name: &str,
-) -> Result<Vec<(u32, Value)>, ClusterError> {
+async fn close_interrupted(client: &kube::Client, namespace: &str, name: &str) -> Result<Vec<Stored>, ClusterError> {
     let mut history = revisions(client, namespace, name).await?;
-    if let Some((_, newest)) = history.last_mut() {
-        if newest["info"]["status"].as_str().is_some_and(|s| s.starts_with("pending-")) {
-            let verb = verb_of(newest);
-            newest["info"]["status"] = json!("failed");
-            newest["info"]["description"] =
-                json!(format!("{verb} \"{name}\" failed: interrupted, the run that wrote it stopped before it ended"));
-            put(client, newest).await?;
-        }
+    if let Some(newest) = history.last_mut().filter(|s| s.status.starts_with("pending-")) {
+        let mut record = newest.record()?;
+        let verb = verb_of(&record);
+        record["info"]["status"] = json!("failed");
+        record["info"]["description"] =
+            json!(format!("{verb} \"{name}\" failed: interrupted, the run that wrote it stopped before it ended"));
+        put(client, &record).await?;
+        newest.status = "failed".into();
     }
     Ok(history)
 }
@@ -379,12 +409,18 @@ fn revision_of(release: &Value) -> u32 {
     release["version"].as_u64().unwrap_or_default() as u32
 }
 
-/// The release record of `chart` as the revision after `history`.
-fn next_revision(chart: &HelmChart, history: &[(u32, Value)], status: &str, description: String) -> Value {
-    let revision = history.last().map_or(1, |(last, _)| last + 1);
+/// The release record of `chart` as the revision after `last` (None: the
+/// first), first deployed at `first_deployed` (None: now).
+fn next_revision(
+    chart: &HelmChart,
+    last: Option<u32>,
+    first_deployed: Option<Value>,
+    status: &str,
+    description: String,
+) -> Value {
+    let revision = last.map_or(1, |last| last + 1);
     let time = now();
-    let first_deployed =
-        history.first().map_or_else(|| Value::String(time.clone()), |(_, r)| r["info"]["first_deployed"].clone());
+    let first_deployed = first_deployed.unwrap_or_else(|| Value::String(time.clone()));
     // No values given: none, as Helm writes it (`helm get values`: null).
     let config =
         if chart.config.as_object().is_some_and(|c| c.is_empty()) { Value::Null } else { chart.config.clone() };
@@ -419,7 +455,7 @@ fn next_revision(chart: &HelmChart, history: &[(u32, Value)], status: &str, desc
 /// never recorded). None deployed, or a manifest that does not parse: none.
 pub async fn deployed_objects(client: &kube::Client, namespace: &str, name: &str) -> Vec<DesiredObject> {
     let Ok(history) = revisions(client, namespace, name).await else { return Vec::new() };
-    let Some((_, deployed)) = history.iter().rev().find(|(_, r)| r["info"]["status"] == "deployed") else {
+    let Some(Ok(deployed)) = history.iter().rev().find(|s| s.status == "deployed").map(Stored::record) else {
         return Vec::new();
     };
     let manifest = deployed["manifest"].as_str().unwrap_or_default();
@@ -434,7 +470,7 @@ pub async fn deployed_objects(client: &kube::Client, namespace: &str, name: &str
 /// Each revision of the release and its status, oldest first.
 pub async fn statuses(client: &kube::Client, namespace: &str, name: &str) -> Result<Vec<(u32, String)>, ClusterError> {
     let history = revisions(client, namespace, name).await?;
-    Ok(history.iter().map(|(revision, r)| (*revision, status_of(r))).collect())
+    Ok(history.into_iter().map(|s| (s.revision, s.status)).collect())
 }
 
 fn status_of(release: &Value) -> String {
