@@ -865,3 +865,35 @@ fn preflight_checks_refuse_or_warn() {
     site.done();
     site.plane.kubectl_ok(&["delete", "customresourcedefinition", &crd, "--wait=false"]);
 }
+
+/// A dry run of an upgrade says, per object, what would change against the
+/// live cluster (from the API server's own dry-run answer): here exactly a
+/// replica count changed, a field dropped and an object added; the
+/// cluster is unchanged afterwards.
+#[test]
+fn a_dry_run_shows_what_an_upgrade_would_change() {
+    let site = Site::new("dryrundiff");
+    let settings = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n";
+    let v1 =
+        site.bundle("1.0.0", &[("cm.yaml", settings), ("deploy.yaml", &deployment(1, "{name: V, value: '1'}", ""))]);
+    site.ok(&["install", v1.to_str().unwrap()]);
+    let before = site.snapshot();
+    let extra = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {c: d}\n";
+    let v2 =
+        site.bundle("2.0.0", &[("cm.yaml", settings), ("extra.yaml", extra), ("deploy.yaml", &deployment(2, "", ""))]);
+    let said = site.stdout(&["upgrade", v2.to_str().unwrap(), "--dry-run"]);
+    let ns = &site.ns;
+    let changes: Vec<&str> = said.lines().filter(|l| !l.starts_with("dry run:")).collect();
+    assert_eq!(
+        changes,
+        [
+            format!("+ ConfigMap {ns}/extra (v1): created").as_str(),
+            format!("~ Deployment {ns}/web (apps/v1):").as_str(),
+            "    spec.replicas: 1 -> 2",
+            "    spec.template.spec.containers[0].env: removed (was [{\"name\":\"V\",\"value\":\"1\"}])",
+        ],
+        "{said}"
+    );
+    assert_eq!(site.snapshot(), before, "a dry run changes nothing");
+    site.done();
+}

@@ -2,6 +2,7 @@
 //! what its clean-up did, and what a cluster run applied, deleted and left.
 //! Printing only; what the text says comes from the ops' reports.
 
+use crate::destination::cluster::diff::{describe, Change};
 use crate::destination::cluster::lifecycle::ClusterReport;
 use crate::destination::k3s::install::InstallReport;
 use crate::ops::destination::{Installed, NodeCleanUp, NodeOutcome};
@@ -158,6 +159,24 @@ fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> 
     } else {
         (": revision", "objects applied", "deleted", "")
     };
+    // What the dry run found each object would become, then what would go.
+    for (resource, change) in &report.changes {
+        match change {
+            Change::Created => printer.data(&format!("+ {resource}: created")),
+            Change::Changed(fields) => {
+                printer.data(&format!("~ {resource}:"));
+                for field in fields {
+                    printer.data(&format!("    {}", describe(field)));
+                }
+            }
+            Change::Unchanged => {}
+        }
+    }
+    if report.dry_run {
+        for resource in &report.deleted {
+            printer.data(&format!("- {resource}: deleted"));
+        }
+    }
     let name = if report.dry_run { format!("dry run: {}", report.name) } else { report.name.clone() };
     printer.data(&format!(
         "{name} {}{verb} {} ({} {applied}, {} {deleted}){tail}",

@@ -256,6 +256,17 @@ impl Applier {
     /// in when the kind is namespaced and the body named none).
     pub async fn apply(&mut self, object: &DesiredObject) -> Result<ResourceRef, ClusterError> {
         let (resource, target) = self.resolve(object).await?;
+        self.apply_resolved(object, &resource, target).await.map(|(target, _)| target)
+    }
+
+    /// Applies one object; also returns the object as the API server
+    /// answered (in a dry run: as it would be), None when it was skipped
+    /// as unchanged.
+    pub async fn apply_answered(
+        &mut self,
+        object: &DesiredObject,
+    ) -> Result<(ResourceRef, Option<serde_json::Value>), ClusterError> {
+        let (resource, target) = self.resolve(object).await?;
         self.apply_resolved(object, &resource, target).await
     }
 
@@ -285,7 +296,7 @@ impl Applier {
                 .map(|(object, (resource, target))| this.apply_resolved(object, resource, target.clone()))
                 .buffered(AT_ONCE);
             while let Some(result) = results.next().await {
-                let target = result.map_err(|e| (done.len(), e))?;
+                let (target, _) = result.map_err(|e| (done.len(), e))?;
                 applied(&target);
                 done.push(target);
             }
@@ -299,9 +310,9 @@ impl Applier {
         object: &DesiredObject,
         resource: &ApiResource,
         target: ResourceRef,
-    ) -> Result<ResourceRef, ClusterError> {
+    ) -> Result<(ResourceRef, Option<serde_json::Value>), ClusterError> {
         if self.unchanged.contains(&target) {
-            return Ok(target);
+            return Ok((target, None));
         }
         let namespace = target.namespace.clone();
         let mut body = object.body.clone();
@@ -324,7 +335,7 @@ impl Applier {
         let described = || format!("{}{place}", object.describe());
         loop {
             let status = match api.patch(object.name(), &params, &Patch::Apply(&dynamic)).await {
-                Ok(_) => return Ok(target),
+                Ok(answered) => return Ok((target, serde_json::to_value(answered).ok())),
                 Err(kube::Error::Api(status)) => status,
                 Err(e) => return Err(api_failure(e, described)),
             };

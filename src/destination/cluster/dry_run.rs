@@ -1,13 +1,13 @@
 //! A dry run of `converge`: every object checked by the API server
-//! (server-side dry run), nothing changed: no hook runs, nothing is
-//! deleted or recorded.
+//! (server-side dry run) and compared with the live one, field by field;
+//! nothing changed: no hook runs, nothing is deleted or recorded.
 
 use super::apply::Applier;
 use super::converge::{dropped, records_namespace, Progress, Record};
 use super::lifecycle::ClusterReport;
 use super::objects::Desired;
 use super::release::Release;
-use super::ClusterError;
+use super::{diff, ClusterError};
 use crate::destination::kube::cascades;
 
 /// What `converge` would do, checked by the API server object by object
@@ -72,8 +72,15 @@ pub(crate) async fn dry_run(
                 report.unchecked.push(format!("{}: its namespace {ns} is made by this bundle", object.describe()))
             }
             _ => {
-                let resource = applier.apply(object).await?;
+                let (_, target) = applier.resolve(object).await?;
+                let live = applier.get(&target).await?;
+                let (resource, answered) = applier.apply_answered(object).await?;
                 progress("Would apply", &resource.to_string());
+                let change = match answered {
+                    Some(would_be) => diff::compare(live.as_ref(), &would_be),
+                    None => diff::Change::Unchanged,
+                };
+                report.changes.push((resource.clone(), change));
                 report.applied.push(resource);
             }
         }

@@ -47,6 +47,9 @@ pub struct ClusterReport {
     pub not_ready: Option<ClusterError>,
     /// Nothing was changed: `applied`, `deleted` and `hooks_run` say what would be.
     pub dry_run: bool,
+    /// In a dry run: what applying each object would do to it, against
+    /// the live cluster.
+    pub changes: Vec<(ResourceRef, super::diff::Change)>,
     /// In a dry run: objects of kinds that only the bundle's own CRDs
     /// define, which the API server cannot check before they exist.
     pub unchecked: Vec<String>,

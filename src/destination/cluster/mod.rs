@@ -9,6 +9,7 @@
 
 pub mod apply;
 mod converge;
+pub mod diff;
 mod dry_run;
 pub mod helm;
 pub mod hooks;
