@@ -229,8 +229,11 @@ pub(crate) async fn converge(
     // (`helm upgrade`) may have written: dropped, it goes as Helm drops it.
     // Not when going back: what was there before the failed run stays.
     let mut made_by_helm = Vec::new();
+    let recorded = history.last().map(|r| r.helm.as_slice()).unwrap_or_default();
     for chart in &desired.helm {
-        for object in helm::deployed_objects(&client, &chart.namespace, &chart.name).await {
+        let known = recorded.iter().find(|h| h.name == chart.name && h.namespace == chart.namespace);
+        let objects = helm::deployed_objects(&client, &chart.namespace, &chart.name, known.map(|h| h.revision)).await;
+        for object in objects {
             // Where it is (a kind no longer served has nothing left).
             if let Ok((_, resource)) = applier.resolve(&object).await {
                 made_by_helm.push((resource, chart));
