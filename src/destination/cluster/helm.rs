@@ -636,6 +636,7 @@ mod timing {
     /// --nocapture`): how long a large record takes to compress.
     #[test]
     #[ignore = "a measurement, not a check"]
+    #[allow(clippy::print_stdout)]
     fn gzip_levels() {
         use std::io::Write;
         let text: String =
