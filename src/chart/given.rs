@@ -41,7 +41,8 @@ impl GivenValues {
         for file in &self.files {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| format!("cannot read values file {}: {e}", file.display()))?;
-            let read = values::read_values(&text).map_err(|e| format!("values file {}: {e}", file.display()))?;
+            let read =
+                values::read_values(&text).map_err(|e| format!("cannot read values file {}: {e}", file.display()))?;
             merge_maps(&mut user, &read);
         }
         let bad = |flag: &str, arg: &str, why: String| format!("{flag} {arg:?}: {why}");
