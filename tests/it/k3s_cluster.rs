@@ -318,11 +318,15 @@ fn helm_controller_reconciles_the_helmchart_airlock_writes() {
         .object(&format!("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/helm-kube-system-{}", n.chart))
         .expect("the Job's ClusterRoleBinding");
     assert_eq!(crb["roleRef"]["name"], "cluster-admin");
-    let pods = plane.object(&format!(
+    // The Job is reported complete a moment before its pod is listed by
+    // every API reader (seen once under load): the pod is waited for.
+    let pods_path = format!(
         "/api/v1/namespaces/kube-system/pods?labelSelector=batch.kubernetes.io%2Fjob-name%3Dhelm-install-{}",
         n.chart
-    ));
-    let pods = pods.unwrap();
+    );
+    let listed = || plane.object(&pods_path).filter(|p| p["items"].as_array().is_some_and(|items| !items.is_empty()));
+    plane.eventually(30, || listed().is_some());
+    let pods = plane.object(&pods_path).unwrap();
     let pod = &pods["items"][0];
     assert!(pod["spec"]["nodeName"].as_str().is_some_and(|node| node.starts_with("kwok-")), "{pods}");
     assert_eq!(pod["status"]["phase"], "Succeeded");
