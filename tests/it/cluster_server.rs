@@ -32,24 +32,7 @@ impl Site {
     /// A bundle `release` at `version` of one chart `app` (its templates
     /// given) installed into the site's namespace.
     fn bundle(&self, version: &str, templates: &[(&str, &str)]) -> PathBuf {
-        let d = self.dir.path().join(version);
-        std::fs::create_dir_all(d.join("chart/templates")).unwrap();
-        std::fs::write(d.join("chart/Chart.yaml"), format!("apiVersion: v2\nname: app\nversion: {version}\n")).unwrap();
-        for (name, text) in templates {
-            std::fs::write(d.join("chart/templates").join(name), text).unwrap();
-        }
-        let spec = d.join("airlock.yaml");
-        std::fs::write(
-            &spec,
-            format!(
-                "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: {}, version: {version}}}\ncomponents:\n  - name: app\n    charts: [{{name: app, path: ./chart, namespace: {}, images: explicit}}]\n",
-                self.release, self.ns
-            ),
-        )
-        .unwrap();
-        let bundle = d.join("app.airlock");
-        self.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
-        bundle
+        self.corner.one_chart_bundle(&self.airlock, self.dir.path(), version, templates)
     }
 
     fn run(&self, args: &[&str]) -> std::process::Output {
@@ -92,34 +75,10 @@ impl Site {
         self.plane.object(&path.replace("/NS/", &format!("/{}/", self.ns))).unwrap_or_else(|| panic!("{path} missing"))
     }
 
-    /// The ConfigMaps, Services and Deployments of the namespace as the
-    /// cluster holds them, less what any write or rollout changes
-    /// (resourceVersion, managedFields, generation, status, the rollout's
-    /// revision annotation) and the namespace's root CA ConfigMap: equal
-    /// snapshots are the same objects, object for object.
+    /// The ConfigMaps, Services and Deployments of the namespace, object
+    /// for object (`Corner::snapshot`).
     fn snapshot(&self) -> Vec<serde_json::Value> {
-        let text = self.plane.kubectl_ok(&["-n", &self.ns, "get", "configmaps,services,deployments", "-o", "json"]);
-        let list: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let mut objects: Vec<serde_json::Value> = list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|o| o["metadata"]["name"] != "kube-root-ca.crt")
-            .cloned()
-            .map(|mut o| {
-                o.as_object_mut().unwrap().remove("status");
-                let meta = o["metadata"].as_object_mut().unwrap();
-                for key in ["resourceVersion", "managedFields", "generation"] {
-                    meta.remove(key);
-                }
-                if let Some(annotations) = meta.get_mut("annotations").and_then(|a| a.as_object_mut()) {
-                    annotations.remove("deployment.kubernetes.io/revision");
-                }
-                o
-            })
-            .collect();
-        objects.sort_by_key(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]));
-        objects
+        self.corner.snapshot("configmaps,services,deployments")
     }
 
     fn done(&self) {

@@ -82,4 +82,63 @@ impl Corner {
             .map(|r| r.path)
             .collect()
     }
+
+    /// A bundle of this corner's release at `version`, of one chart `app`
+    /// (its templates given) into the corner's namespace, made in `dir`.
+    pub fn one_chart_bundle(
+        &self,
+        airlock: &crate::support::Airlock,
+        dir: &Path,
+        version: &str,
+        templates: &[(&str, &str)],
+    ) -> PathBuf {
+        let d = dir.join(version);
+        std::fs::create_dir_all(d.join("chart/templates")).unwrap();
+        std::fs::write(d.join("chart/Chart.yaml"), format!("apiVersion: v2\nname: app\nversion: {version}\n")).unwrap();
+        for (name, text) in templates {
+            std::fs::write(d.join("chart/templates").join(name), text).unwrap();
+        }
+        let spec = d.join("airlock.yaml");
+        std::fs::write(
+            &spec,
+            format!(
+                "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: {}, version: {version}}}\ncomponents:\n  - name: app\n    charts: [{{name: app, path: ./chart, namespace: {}, images: explicit}}]\n",
+                self.release, self.ns
+            ),
+        )
+        .unwrap();
+        let bundle = d.join("app.airlock");
+        airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+        bundle
+    }
+
+    /// The objects of `kinds` (`configmaps,services`) in the corner's
+    /// namespace as the cluster holds them, less what any write or rollout
+    /// changes (resourceVersion, managedFields, generation, status, a
+    /// rollout's revision annotation) and the namespace's root CA
+    /// ConfigMap: equal snapshots are the same objects, object for object.
+    pub fn snapshot(&self, kinds: &str) -> Vec<Value> {
+        let text = self.plane.kubectl_ok(&["-n", &self.ns, "get", kinds, "-o", "json"]);
+        let list: Value = serde_json::from_str(&text).unwrap();
+        let mut objects: Vec<Value> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["metadata"]["name"] != "kube-root-ca.crt")
+            .cloned()
+            .map(|mut o| {
+                o.as_object_mut().unwrap().remove("status");
+                let meta = o["metadata"].as_object_mut().unwrap();
+                for key in ["resourceVersion", "managedFields", "generation"] {
+                    meta.remove(key);
+                }
+                if let Some(annotations) = meta.get_mut("annotations").and_then(|a| a.as_object_mut()) {
+                    annotations.remove("deployment.kubernetes.io/revision");
+                }
+                o
+            })
+            .collect();
+        objects.sort_by_key(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]));
+        objects
+    }
 }

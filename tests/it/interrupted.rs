@@ -8,10 +8,10 @@
 //! it is built.
 
 use crate::corner::Corner;
-use crate::support::{built_helm, Airlock};
+use crate::support::{built_helm, helm_command, Airlock};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 struct Site {
@@ -61,24 +61,8 @@ impl Site {
 
     /// A bundle of one chart `app` at `version` into the site's namespace.
     fn bundle(&self, version: &str, templates: &[(&str, String)]) -> PathBuf {
-        let d = self.dir.path().join(version);
-        std::fs::create_dir_all(d.join("chart/templates")).unwrap();
-        std::fs::write(d.join("chart/Chart.yaml"), format!("apiVersion: v2\nname: app\nversion: {version}\n")).unwrap();
-        for (name, text) in templates {
-            std::fs::write(d.join("chart/templates").join(name), text).unwrap();
-        }
-        let spec = d.join("airlock.yaml");
-        std::fs::write(
-            &spec,
-            format!(
-                "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: {}, version: {version}}}\ncomponents:\n  - name: app\n    charts: [{{name: app, path: ./chart, namespace: {}, images: explicit}}]\n",
-                self.release, self.ns
-            ),
-        )
-        .unwrap();
-        let bundle = d.join("app.airlock");
-        self.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
-        bundle
+        let templates: Vec<(&str, &str)> = templates.iter().map(|(name, text)| (*name, text.as_str())).collect();
+        self.corner.one_chart_bundle(&self.airlock, self.dir.path(), version, &templates)
     }
 
     fn args(&self, args: &[&str]) -> Vec<String> {
@@ -146,43 +130,18 @@ impl Site {
         assert!(waiting, "the upgrade never reached its post-upgrade hook");
     }
 
-    /// The ConfigMaps and Services of the namespace, as the cluster holds
-    /// them, less what the API server changes on any write (resourceVersion,
-    /// managedFields) and the namespace's own root CA ConfigMap.
+    /// The ConfigMaps and Services of the namespace, object for object
+    /// (`Corner::snapshot`).
     fn objects(&self) -> Vec<Value> {
-        let text = self.plane.kubectl_ok(&["-n", &self.ns, "get", "configmaps,services", "-o", "json"]);
-        let list: Value = serde_json::from_str(&text).unwrap();
-        let mut objects: Vec<Value> = list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|o| o["metadata"]["name"] != "kube-root-ca.crt")
-            .cloned()
-            .map(|mut o| {
-                let meta = o["metadata"].as_object_mut().unwrap();
-                meta.remove("resourceVersion");
-                meta.remove("managedFields");
-                o
-            })
-            .collect();
-        objects.sort_by_key(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]));
-        objects
+        self.corner.snapshot("configmaps,services")
     }
 
     /// `helm history app`: (revision, status, description), when helm is built.
     fn helm_history(&self) -> Option<Vec<(u64, String, String)>> {
         let helm = built_helm()?;
-        let home = self.dir.path().join("helm");
-        let out = Command::new(helm)
+        let out = helm_command(&helm, &self.dir.path().join("helm"))
             .args(["history", "app", "-o", "json", "--namespace", &self.ns, "--kubeconfig"])
             .arg(&self.kubeconfig)
-            .env("HELM_CACHE_HOME", home.join("cache"))
-            .env("HELM_CONFIG_HOME", home.join("config"))
-            .env("HELM_DATA_HOME", home.join("data"))
-            .env("NO_PROXY", "127.0.0.1,localhost,::1")
-            .env_remove("KUBECONFIG")
-            .env_remove("HELM_DRIVER")
-            .env_remove("HELM_NAMESPACE")
             .output()
             .unwrap();
         assert!(out.status.success(), "helm history: {}", String::from_utf8_lossy(&out.stderr));

@@ -82,14 +82,7 @@ impl TargetArgs {
     /// finds it).
     pub fn target(&self) -> Result<Target> {
         if self.k3s {
-            if self.wait || self.force_conflicts || self.history_max.is_some() {
-                let flag = if self.wait {
-                    "--wait"
-                } else if self.force_conflicts {
-                    "--force-conflicts"
-                } else {
-                    "--history-max"
-                };
+            if let Some(flag) = self.cluster_flag() {
                 usage!("{flag} applies to a cluster (without --k3s): K3s applies manifests by itself, later");
             }
             return Ok(Target::Node(Node { root: self.root.clone(), api: self.selection() }));
@@ -100,20 +93,24 @@ impl TargetArgs {
         Ok(Target::Cluster(self.selection()))
     }
 
-    /// For the verbs that only change what is installed: `--wait` and
-    /// `--force-conflicts` are refused.
+    /// For the verbs that only change what is installed: `--wait`,
+    /// `--force-conflicts` and `--history-max` are refused.
     pub fn removal_target(&self) -> Result<Target> {
-        if self.wait || self.force_conflicts || self.history_max.is_some() {
-            let flag = if self.wait {
-                "--wait"
-            } else if self.force_conflicts {
-                "--force-conflicts"
-            } else {
-                "--history-max"
-            };
+        if let Some(flag) = self.cluster_flag() {
             usage!("{flag} applies to install, upgrade and rollback");
         }
         self.target()
+    }
+
+    /// The first flag given that only applying to a cluster means.
+    fn cluster_flag(&self) -> Option<&'static str> {
+        [
+            (self.wait, "--wait"),
+            (self.force_conflicts, "--force-conflicts"),
+            (self.history_max.is_some(), "--history-max"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
     }
 
     /// Revisions kept of each chart's Helm release (0: all).

@@ -259,9 +259,9 @@ impl Applier {
         self.apply_resolved(object, &resource, target).await.map(|(target, _)| target)
     }
 
-    /// Applies one object; also returns the object as the API server
-    /// answered (in a dry run: as it would be), None when it was skipped
-    /// as unchanged.
+    /// Applies one object; in a dry run, also returns the object as the API
+    /// server answered it would be (None otherwise, or when it was skipped
+    /// as unchanged).
     pub async fn apply_answered(
         &mut self,
         object: &DesiredObject,
@@ -335,7 +335,10 @@ impl Applier {
         let described = || format!("{}{place}", object.describe());
         loop {
             let status = match api.patch(object.name(), &params, &Patch::Apply(&dynamic)).await {
-                Ok(answered) => return Ok((target, serde_json::to_value(answered).ok())),
+                // Only a dry run's answer is read (to say what would change).
+                Ok(answered) => {
+                    return Ok((target, self.dry_run.then(|| serde_json::to_value(answered).ok()).flatten()))
+                }
                 Err(kube::Error::Api(status)) => status,
                 Err(e) => return Err(api_failure(e, described)),
             };
