@@ -113,6 +113,10 @@ pub struct EnvironmentRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub charts: std::collections::BTreeMap<String, ChartValuesRecord>,
+    /// By component name: the manifests the environment adds to it (its
+    /// kustomize overlays, rendered at create time), installed with it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub components: std::collections::BTreeMap<String, Vec<DocumentRecord>>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]

@@ -31,6 +31,17 @@ pub struct EnvironmentSpec {
     /// By chart name: values layered over the chart's own in the spec.
     #[serde(default)]
     pub charts: std::collections::BTreeMap<String, Spanned<ChartValuesSpec>>,
+    /// By component name: what the environment adds to it (its kustomize
+    /// overlays, rendered at create time).
+    #[serde(default)]
+    pub components: std::collections::BTreeMap<String, Spanned<ComponentAdditionsSpec>>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ComponentAdditionsSpec {
+    #[serde(default)]
+    pub kustomizations: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Debug)]

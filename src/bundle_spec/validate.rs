@@ -56,6 +56,8 @@ pub struct Environment {
     pub description: Option<String>,
     /// By chart name, in name order: its values files, then inline values.
     pub charts: Vec<(String, Vec<Located<PathBuf>>, Option<serde_json::Value>)>,
+    /// By component name, in name order: the kustomizations it adds.
+    pub components: Vec<(String, Vec<Located<PathBuf>>)>,
 }
 
 #[derive(Debug)]
@@ -297,10 +299,23 @@ fn check_environments(c: &Checker, file: &SpecFile, components: &[Component]) ->
             let files = values.value.values_files.iter().map(|f| c.path(f)).collect::<Result<_, _>>()?;
             chart_values.push((chart.clone(), files, values.value.values.clone()));
         }
+        let mut additions = Vec::new();
+        for (component, added) in &environment.value.components {
+            if !components.iter().any(|c| &c.name == component) {
+                let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
+                return Err(c.err(
+                    added,
+                    format!("environment `{name}` adds to component `{component}`, which the bundle does not have (components: {})", names.join(", ")),
+                ));
+            }
+            let kustomizations = added.value.kustomizations.iter().map(|p| c.path(p)).collect::<Result<_, _>>()?;
+            additions.push((component.clone(), kustomizations));
+        }
         environments.push(Environment {
             name: name.clone(),
             description: environment.value.description.clone(),
             charts: chart_values,
+            components: additions,
         });
     }
     Ok(environments)

@@ -112,6 +112,11 @@ environment {name} (install --env {name}){about}"
             let from = if files.is_empty() { String::new() } else { format!(" from {}", files.join(", ")) };
             let _ = writeln!(out, "  chart    {chart}: values{from}{inline}");
         }
+        for (component, documents) in &environment.components {
+            for d in documents {
+                let _ = writeln!(out, "  manifest {} (adds to component {component})  {}", d.name, human_bytes(d.size));
+            }
+        }
     }
     out
 }

@@ -727,6 +727,7 @@ fn site_values_are_layered_and_kept_as_helm_keeps_them() {
 /// the bundle lacks is refused, naming those it has; `inspect` lists them.
 #[test]
 fn an_environment_of_the_bundle_is_picked_at_install() {
+    let Some(kubectl) = venv_kubectl() else { return };
     let site = Site::new("environments");
     let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata:\n  greeting: {{ .Values.greeting | default \"hello\" | quote }}\n  replicas: {{ .Values.replicas | default 1 | quote }}\n";
     let data = || site.object("/api/v1/namespaces/NS/configmaps/settings")["data"].clone();
@@ -734,13 +735,33 @@ fn an_environment_of_the_bundle_is_picked_at_install() {
         let bundle = site.bundle(version, &[("cm.yaml", cm)]);
         let d = bundle.parent().unwrap();
         std::fs::write(d.join("prod.yaml"), "replicas: 3\ngreeting: from-prod-file\n").unwrap();
+        // Its kustomize overlay: one more ConfigMap, in prod only.
+        std::fs::create_dir_all(d.join("overlay-prod")).unwrap();
+        std::fs::write(
+            d.join("overlay-prod/kustomization.yaml"),
+            format!("namespace: {}\nresources: [cm.yaml]\n", site.ns),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("overlay-prod/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: prod-only}\n",
+        )
+        .unwrap();
         let spec = d.join("airlock.yaml");
         let mut text = std::fs::read_to_string(&spec).unwrap();
-        text.push_str("environments:\n  dev: {charts: {app: {values: {greeting: from-dev}}}}\n  prod:\n    description: the production site\n    charts: {app: {valuesFiles: [prod.yaml], values: {greeting: from-prod}}}\n");
+        text.push_str("environments:\n  dev: {charts: {app: {values: {greeting: from-dev}}}}\n  prod:\n    description: the production site\n    charts: {app: {valuesFiles: [prod.yaml], values: {greeting: from-prod}}}\n    components: {app: {kustomizations: [overlay-prod]}}\n");
         std::fs::write(&spec, text).unwrap();
-        site.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+        let out = site
+            .airlock
+            .cmd()
+            .env("AIRLOCK_KUBECTL", &kubectl)
+            .args(["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         bundle
     };
+    let prod_only = || site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/prod-only", site.ns));
     let v1 = bundle("1.0.0");
     let inspected = site.airlock.ok(&["inspect", v1.to_str().unwrap()]);
     assert!(inspected.contains("environment prod (install --env prod)  the production site"), "{inspected}");
@@ -751,11 +772,13 @@ fn an_environment_of_the_bundle_is_picked_at_install() {
     // The environment's values over the bundle's, the site's over them.
     site.ok(&["install", v1.to_str().unwrap(), "--env", "prod", "--set", "app.replicas=4"]);
     assert_eq!(data(), serde_json::json!({"greeting": "from-prod", "replicas": "4"}));
+    assert!(prod_only().is_some(), "the prod overlay's object is installed with prod");
     // Kept by an upgrade that names none (with the site's values).
     site.ok(&["upgrade", bundle("2.0.0").to_str().unwrap()]);
     assert_eq!(data(), serde_json::json!({"greeting": "from-prod", "replicas": "4"}));
     site.ok(&["upgrade", bundle("3.0.0").to_str().unwrap(), "--env", "dev"]);
     assert_eq!(data(), serde_json::json!({"greeting": "from-dev", "replicas": "4"}));
+    assert!(prod_only().is_none(), "dev has no such overlay: the object goes");
     // What each revision was given.
     let given: serde_json::Value =
         serde_saphyr::from_str(&site.stdout(&["history", &site.release, "--values", "2"])).unwrap();

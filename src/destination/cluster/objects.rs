@@ -408,6 +408,18 @@ pub fn desired(
                 desired.then.push(DesiredObject { body, default_namespace: None, origin });
             }
         }
+        // What the environment picked adds to the component (its overlays).
+        let (environment, added) = match site.environment {
+            Some((name, environment)) => (name, environment.components.get(&component.name)),
+            None => ("", None),
+        };
+        for doc in added.into_iter().flatten() {
+            let text = document_text(reader, &doc.digest, &doc.name)?;
+            for body in parse_documents(&text, &format!("manifests {}", doc.name))? {
+                let origin = format!("environment {environment}: {} (component {})", doc.name, component.name);
+                desired.then.push(DesiredObject { body, default_namespace: None, origin });
+            }
+        }
     }
     // The bundle's own CRDs will be served by the time charts are applied,
     // so charts render as if they were (Helm installs CRDs before rendering).

@@ -168,6 +168,13 @@ pub fn plan(
             let rel = format!("{MANIFESTS_DIR}/airlock-{name}-10-{}-{i}.yaml", c.name);
             manifests.push(plain(rel, reader.read_blob(&doc.digest)?));
         }
+        // What the environment picked adds to the component (its overlays).
+        if let Some((environment, record)) = site.environment {
+            for (i, doc) in record.components.get(&c.name).into_iter().flatten().enumerate() {
+                let rel = format!("{MANIFESTS_DIR}/airlock-{name}-10-{}-{environment}-{i}.yaml", c.name);
+                manifests.push(plain(rel, reader.read_blob(&doc.digest)?));
+            }
+        }
     }
     manifests.sort_by(|a, b| a.rel.cmp(&b.rel));
     // The images tarball is staged last: nothing after it can fail and leave it behind.

@@ -200,39 +200,42 @@ pub fn gather_kustomizations(
     cache: &Cache,
     blobs: &mut BlobList,
 ) -> Result<Vec<DocumentRecord>> {
-    let mut records = Vec::new();
-    for at in &component.kustomizations {
-        let ctx = || located_context(spec, at, "kustomization");
-        let kubectl = std::env::var_os("AIRLOCK_KUBECTL").unwrap_or_else(|| "kubectl".into());
-        let output = std::process::Command::new(&kubectl)
-            .arg("kustomize")
-            .arg(&at.value)
-            .output()
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot run `{} kustomize` ({e}); install kubectl or set AIRLOCK_KUBECTL",
-                    kubectl.to_string_lossy()
-                )
-            })
-            .with_context(ctx)?;
-        if !output.status.success() {
-            return Err(anyhow::anyhow!(
-                "kubectl kustomize failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ))
+    component.kustomizations.iter().map(|at| kustomize(spec, at, cache, blobs)).collect()
+}
+
+/// One kustomization rendered with `kubectl kustomize`, stored as a blob.
+fn kustomize(
+    spec: &Spec,
+    at: &Located<std::path::PathBuf>,
+    cache: &Cache,
+    blobs: &mut BlobList,
+) -> Result<DocumentRecord> {
+    let ctx = || located_context(spec, at, "kustomization");
+    let kubectl = std::env::var_os("AIRLOCK_KUBECTL").unwrap_or_else(|| "kubectl".into());
+    let output = std::process::Command::new(&kubectl)
+        .arg("kustomize")
+        .arg(&at.value)
+        .output()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot run `{} kustomize` ({e}); install kubectl or set AIRLOCK_KUBECTL",
+                kubectl.to_string_lossy()
+            )
+        })
+        .with_context(ctx)?;
+    if !output.status.success() {
+        return Err(anyhow::anyhow!("kubectl kustomize failed: {}", String::from_utf8_lossy(&output.stderr).trim()))
             .with_context(ctx);
-        }
-        let digest = cache.insert_bytes(&output.stdout)?;
-        blobs.add(&digest, output.stdout.len() as u64, media::AIRLOCK_YAML);
-        let name = at.value.strip_prefix(&spec.dir).unwrap_or(&at.value).to_string_lossy().into_owned();
-        records.push(DocumentRecord {
-            name: format!("{name}/kustomize.yaml"),
-            source: format!("kustomize:{}", at.text),
-            digest,
-            size: output.stdout.len() as u64,
-        });
     }
-    Ok(records)
+    let digest = cache.insert_bytes(&output.stdout)?;
+    blobs.add(&digest, output.stdout.len() as u64, media::AIRLOCK_YAML);
+    let name = at.value.strip_prefix(&spec.dir).unwrap_or(&at.value).to_string_lossy().into_owned();
+    Ok(DocumentRecord {
+        name: format!("{name}/kustomize.yaml"),
+        source: format!("kustomize:{}", at.text),
+        digest,
+        size: output.stdout.len() as u64,
+    })
 }
 
 pub fn gather_files(
@@ -285,7 +288,13 @@ pub(super) fn gather_environments(
             }
             charts.insert(chart.clone(), ChartValuesRecord { values_files, values: values.clone() });
         }
-        let record = EnvironmentRecord { description: environment.description.clone(), charts };
+        let mut components = std::collections::BTreeMap::new();
+        for (component, kustomizations) in &environment.components {
+            let documents =
+                kustomizations.iter().map(|at| kustomize(spec, at, cache, blobs)).collect::<Result<Vec<_>>>()?;
+            components.insert(component.clone(), documents);
+        }
+        let record = EnvironmentRecord { description: environment.description.clone(), charts, components };
         environments.insert(environment.name.clone(), record);
     }
     Ok(environments)
