@@ -254,6 +254,9 @@ pub struct ChartRecord {
     /// Inline values from the spec (applied after the values files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<serde_json::Value>,
+    /// Values the site must give at install (dotted paths; format 1.3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_values: Vec<String>,
 }
 
 /// A YAML document set (CRDs, manifests, kustomize output, values).

@@ -112,6 +112,10 @@ pub struct ChartSpec {
     pub values_files: Vec<Spanned<String>>,
     #[serde(default)]
     pub values: Option<serde_json::Value>,
+    /// Values the site must give at install (dotted paths, `ingress.host`):
+    /// an install whose values lack one is refused before any change.
+    #[serde(default)]
+    pub required_values: Vec<Spanned<String>>,
     /// `discover` (the default): the images the rendered chart runs are
     /// bundled too; `explicit`: only the images the spec lists.
     #[serde(default)]

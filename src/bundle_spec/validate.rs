@@ -95,6 +95,8 @@ pub struct Chart {
     pub namespace: Option<String>,
     pub values_files: Vec<Located<PathBuf>>,
     pub values: Option<serde_json::Value>,
+    /// Dotted paths of values the site must give at install.
+    pub required_values: Vec<String>,
     /// Render the chart at create time and bundle the images it runs.
     pub discover_images: bool,
 }
@@ -390,6 +392,18 @@ fn check_chart(c: &Checker, chart: &ChartSpec) -> Result<Chart, SpecError> {
         namespace,
         values_files: chart.values_files.iter().map(|p| c.path(p)).collect::<Result<_, _>>()?,
         values: chart.values.clone(),
+        required_values: {
+            let mut paths = Vec::new();
+            for path in &chart.required_values {
+                if path.value.is_empty() || path.value.split('.').any(str::is_empty) {
+                    return Err(
+                        c.err(path, format!("`{}` is not a dotted path of values (`ingress.host`)", path.value))
+                    );
+                }
+                paths.push(path.value.clone());
+            }
+            paths
+        },
         discover_images,
     })
 }

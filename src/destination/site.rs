@@ -43,8 +43,42 @@ impl SiteChoice<'_> {
         for (_, layer) in self.layers(reader, chart)? {
             values::merge_maps(&mut merged, &layer);
         }
+        missing_required(chart, &merged)?;
         Ok(merged)
     }
+}
+
+/// Refuses `merged` (a chart's user values, layered) when it lacks a
+/// value the bundle requires the site to give (`requiredValues`).
+pub fn missing_required(chart: &ChartRecord, merged: &Map) -> Result<(), String> {
+    let missing: Vec<&str> = chart
+        .required_values
+        .iter()
+        .filter(|path| {
+            let mut current = Value::map(merged.clone());
+            for key in path.split('.') {
+                let next = match &current {
+                    Value::Map(m) => m.borrow().get(key).cloned(),
+                    _ => None,
+                };
+                match next {
+                    Some(Value::Nil) | None => return true,
+                    Some(value) => current = value,
+                }
+            }
+            false
+        })
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let example = missing.iter().map(|path| format!("--set {}.{path}=...", chart.name)).collect::<Vec<_>>();
+    Err(format!(
+        "the bundle requires the site to give {} (give {} or a values file -f, keyed by chart name)",
+        missing.join(", "),
+        example.join(" ")
+    ))
 }
 
 /// Values files read from the bundle (as Helm reads `-f` files), then

@@ -748,7 +748,10 @@ fn an_environment_of_the_bundle_is_picked_at_install() {
         )
         .unwrap();
         let spec = d.join("airlock.yaml");
-        let mut text = std::fs::read_to_string(&spec).unwrap();
+        // The site must say which tier it is.
+        let mut text = std::fs::read_to_string(&spec)
+            .unwrap()
+            .replace("images: explicit}", "images: explicit, requiredValues: [tier]}");
         text.push_str("environments:\n  dev: {charts: {app: {values: {greeting: from-dev}}}}\n  prod:\n    description: the production site\n    charts: {app: {valuesFiles: [prod.yaml], values: {greeting: from-prod}}}\n    components: {app: {kustomizations: [overlay-prod]}}\n");
         std::fs::write(&spec, text).unwrap();
         let out = site
@@ -769,8 +772,12 @@ fn an_environment_of_the_bundle_is_picked_at_install() {
 
     let err = site.fails_with(USAGE, &["install", v1.to_str().unwrap(), "--env", "staging"]);
     assert!(err.contains("has no environment `staging` (it has: dev, prod)"), "{err}");
+    // A value the bundle requires of the site: refused without it.
+    let err = site.fails(&["install", v1.to_str().unwrap(), "--env", "prod", "--set", "app.replicas=4"]);
+    assert!(err.contains("the bundle requires the site to give tier (give --set app.tier=..."), "{err}");
+    assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/settings", site.ns)).is_none());
     // The environment's values over the bundle's, the site's over them.
-    site.ok(&["install", v1.to_str().unwrap(), "--env", "prod", "--set", "app.replicas=4"]);
+    site.ok(&["install", v1.to_str().unwrap(), "--env", "prod", "--set", "app.replicas=4", "--set", "app.tier=gold"]);
     assert_eq!(data(), serde_json::json!({"greeting": "from-prod", "replicas": "4"}));
     assert!(prod_only().is_some(), "the prod overlay's object is installed with prod");
     // Kept by an upgrade that names none (with the site's values).
@@ -782,7 +789,7 @@ fn an_environment_of_the_bundle_is_picked_at_install() {
     // What each revision was given.
     let given: serde_json::Value =
         serde_saphyr::from_str(&site.stdout(&["history", &site.release, "--values", "2"])).unwrap();
-    assert_eq!(given, serde_json::json!({"environment": "prod", "values": {"app": {"replicas": 4}}}));
+    assert_eq!(given, serde_json::json!({"environment": "prod", "values": {"app": {"replicas": 4, "tier": "gold"}}}));
     let history = site.stdout(&["history", &site.release]);
     assert!(history.lines().nth(2).is_some_and(|l| l.contains("env: dev")), "{history}");
     let err = site.fails_with(USAGE, &["history", &site.release, "--values", "9"]);

@@ -167,6 +167,8 @@ fn chart_objects(context: &ChartContext, chart: &ChartRecord, desired: &mut Desi
     for (_, layer) in &layers {
         values::merge_maps(&mut config, layer);
     }
+    crate::destination::site::missing_required(chart, &config)
+        .map_err(|detail| ClusterError::Values { chart: chart.name.clone(), detail })?;
     let options = RenderOptions {
         release_name: chart.name.clone(),
         namespace: namespace.clone(),

@@ -116,6 +116,7 @@ async fn gather_chart(
         size: artifact.manifest_size + artifact.config_size + artifact.archive_size,
         values_files,
         values: chart_spec.values.clone(),
+        required_values: chart_spec.required_values.clone(),
     })
 }
 
