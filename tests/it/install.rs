@@ -398,3 +398,46 @@ fn full_or_read_only_disks_are_refused_before_writing() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "files: 0", "{options}: {err}");
     }
 }
+
+/// On a K3s node, which renders the charts itself, an image that only the
+/// site's values make a chart run, and that the bundle does not carry, is
+/// refused before anything is written, naming the chart, image and value.
+#[test]
+fn an_image_the_site_switches_on_must_be_carried() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    demo_image(&d.join("hello"));
+    std::fs::create_dir_all(d.join("chart/templates")).unwrap();
+    std::fs::write(d.join("chart/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        d.join("chart/templates/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: web, image: {{ .Values.image | default \"localhost/hello:1.0.0\" | quote }}}]}\n",
+    )
+    .unwrap();
+    let spec = write_spec(
+        d,
+        "components:\n  - name: app\n    images: [\"oci-layout:./hello:1.0.0\"]\n    charts: [{name: web, path: ./chart, images: explicit}]\n",
+    );
+    let airlock = Airlock::new();
+    let bundle = d.join("web.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    let root = d.join("root");
+    let install = |extra: &[&str]| {
+        let mut args = vec!["install", bundle.to_str().unwrap(), "--k3s", "--root", root.to_str().unwrap()];
+        args.extend(["--platform", "linux/amd64", "--allow-unsigned"]);
+        args.extend_from_slice(extra);
+        airlock.run(&args)
+    };
+    let out = install(&["--set", "web.image=redis:7.2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(USAGE), "{err}");
+    assert!(
+        err.contains("chart web would run image redis:7.2, which the bundle does not carry")
+            && err.contains("asked for by image in the site's values"),
+        "{err}"
+    );
+    assert!(!root.join("var/lib/rancher").exists(), "nothing written");
+    // The image the bundle carries, named by a site value: installed.
+    let out = install(&["--set", "web.image=localhost/hello:1.0.0"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -296,6 +296,45 @@ fn moved_documents(bodies: &[Value], relocation: &Relocation) -> Option<String> 
     any.then(|| yaml.join("---\n"))
 }
 
+/// For a K3s node, where K3s renders the charts itself: renders each chart
+/// as it would be (the default Kubernetes version, the site's choice) and
+/// refuses, as `images_switched_on` does, an image only the site's or the
+/// environment's values make it run that the bundle does not carry.
+pub fn check_site_images(
+    reader: &BundleReader,
+    components: &[&Component],
+    site: SiteChoice,
+) -> Result<(), ClusterError> {
+    let carried: Vec<&ImageRecord> = components.iter().flat_map(|c| &c.images).collect();
+    for chart in components.iter().flat_map(|c| &c.charts) {
+        let layers =
+            site.layers(reader, chart).map_err(|detail| ClusterError::Values { chart: chart.name.clone(), detail })?;
+        if layers.len() < 2 {
+            continue;
+        }
+        let archive = reader.read_blob(&chart.archive_digest).map_err(|e| ClusterError::BundleBlob {
+            what: format!("the archive of chart {}", chart.name),
+            source: Box::new(e),
+        })?;
+        let loaded = load::from_archive(std::path::Path::new(&chart.name), &archive)
+            .map_err(|e| ClusterError::ChartLoad { chart: chart.name.clone(), source: Box::new(e) })?;
+        let mut config = Map::new();
+        for (_, layer) in &layers {
+            values::merge_maps(&mut config, layer);
+        }
+        let options = RenderOptions {
+            release_name: chart.name.clone(),
+            namespace: chart_namespace(chart),
+            layers,
+            ..RenderOptions::default()
+        };
+        let rendered = render(&loaded, config, &options)
+            .map_err(|e| ClusterError::Render { chart: chart.name.clone(), source: Box::new(e) })?;
+        images_switched_on(&carried, chart, &loaded, &rendered, &options)?;
+    }
+    Ok(())
+}
+
 /// Refuses an image that the chart runs only with the environment's or the
 /// site's values, when the bundle does not carry it: nothing in the site
 /// could pull it. (Images the bundle's own values run that it does not

@@ -67,6 +67,7 @@ pub(super) fn put(
     let values = options.values.read(bundle, &components)?;
     let environment = options.values.environment(bundle, &reader.head.manifest)?;
     let site = SiteChoice { environment, values: &values };
+    crate::destination::cluster::objects::check_site_images(reader, &components, site)?;
     let report = install(reader, &components, &images_via, &node.root, action, options.keep, site)
         .with_context(|| format!("cannot install {} under {}", bundle.display(), node.root.display()))?;
     let installer = installer.map(|target| installer::run(&node.root, &target)).transpose()?;
