@@ -105,7 +105,7 @@ pub(crate) fn clean_up_node(node: &Node, report: &InstallReport) -> NodeCleanUp 
 }
 
 /// Where the node's cluster is: `--kubeconfig`, else the one K3s writes.
-fn node_kubeconfig(root: &Path, flag: Option<PathBuf>) -> Option<PathBuf> {
+pub(crate) fn node_kubeconfig(root: &Path, flag: Option<PathBuf>) -> Option<PathBuf> {
     flag.or_else(|| Some(root.join("etc/rancher/k3s/k3s.yaml")).filter(|p| p.is_file()))
 }
 

@@ -401,7 +401,8 @@ fn full_or_read_only_disks_are_refused_before_writing() {
 
 /// On a K3s node, which renders the charts itself, an image that only the
 /// site's values make a chart run, and that the bundle does not carry, is
-/// refused before anything is written, naming the chart, image and value.
+/// refused before anything is written, naming the chart, image and value;
+/// preflight checks that cannot run (no cluster on the node yet) are said.
 #[test]
 fn an_image_the_site_switches_on_must_be_carried() {
     let dir = tempfile::tempdir().unwrap();
@@ -416,7 +417,7 @@ fn an_image_the_site_switches_on_must_be_carried() {
     .unwrap();
     let spec = write_spec(
         d,
-        "components:\n  - name: app\n    images: [\"oci-layout:./hello:1.0.0\"]\n    charts: [{name: web, path: ./chart, images: explicit}]\n",
+        "components:\n  - name: app\n    images: [\"oci-layout:./hello:1.0.0\"]\n    charts: [{name: web, path: ./chart, images: explicit}]\npreflight: [{kubeVersion: \">=1.20\", strict: true}]\n",
     );
     let airlock = Airlock::new();
     let bundle = d.join("web.airlock");
@@ -437,7 +438,10 @@ fn an_image_the_site_switches_on_must_be_carried() {
         "{err}"
     );
     assert!(!root.join("var/lib/rancher").exists(), "nothing written");
-    // The image the bundle carries, named by a site value: installed.
+    // The image the bundle carries, named by a site value: installed. The
+    // node has no cluster yet, so its preflight checks cannot run: said.
     let out = install(&["--set", "web.image=localhost/hello:1.0.0"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("preflight checks were not run: the node has no cluster yet"), "{err}");
 }

@@ -165,7 +165,7 @@ pub fn upgrade(options: &InstallOptions, events: &Events) -> Result<(Installed, 
 fn put(options: &InstallOptions, action: Action, events: &Events) -> Result<(Installed, Verdict)> {
     match &options.target {
         InstallTarget::Node(node, setup) => {
-            let (outcome, verdict) = node::put(options, node, setup, action)?;
+            let (outcome, verdict) = node::put(options, node, setup, action, events)?;
             Ok((Installed::Node(outcome), verdict))
         }
         InstallTarget::Cluster(selection, setup) => {

@@ -3,14 +3,15 @@
 //! K3s engine (`destination::k3s::install`); then what removed manifests
 //! left in the node's cluster is deleted, and K3s's installer run if asked.
 
-use super::{InstallOptions, NodeSetup};
+use super::{Events, InstallOptions, NodeSetup};
+use crate::destination::cluster::kubeconfig::Selection;
 use crate::destination::k3s::base_blobs::{self, NodeBlobs};
 use crate::destination::k3s::install::install;
 use crate::destination::k3s::installer;
 use crate::destination::k3s::layout::ImagesVia;
 use crate::destination::kube::Action;
 use crate::destination::site::SiteChoice;
-use crate::ops::destination::{clean_up_node, Node, NodeOutcome};
+use crate::ops::destination::{clean_up_node, locate_cluster, node_kubeconfig, runtime, Node, NodeOutcome};
 use crate::sign::trust::Verdict;
 use crate::sign::trusted;
 use anyhow::{bail, Context, Result};
@@ -20,6 +21,7 @@ pub(super) fn put(
     node: &Node,
     setup: &NodeSetup,
     action: Action,
+    events: &Events,
 ) -> Result<(NodeOutcome, Verdict)> {
     let bundle = &options.bundle;
     let mut trusted = trusted::open(bundle, options.base.as_deref(), &options.trust)?;
@@ -68,9 +70,47 @@ pub(super) fn put(
     let environment = options.values.environment(bundle, &reader.head.manifest)?;
     let site = SiteChoice { environment, values: &values };
     crate::destination::cluster::objects::check_site_images(reader, &components, site)?;
+    preflight_on_node(node, &reader.head.manifest.preflight, bundle, events)?;
     let report = install(reader, &components, &images_via, &node.root, action, options.keep, site)
         .with_context(|| format!("cannot install {} under {}", bundle.display(), node.root.display()))?;
     let installer = installer.map(|target| installer::run(&node.root, &target)).transpose()?;
     let clean_up = clean_up_node(node, &report);
     Ok((NodeOutcome { report, clean_up, installer }, trusted.verdict))
+}
+
+/// The bundle's preflight checks against the node's cluster, when it runs
+/// already (its kubeconfig there, and answering); a node whose K3s is not
+/// up yet (a first install, the installer run after) cannot be checked,
+/// and is said so.
+fn preflight_on_node(
+    node: &Node,
+    checks: &[crate::bundle::format::PreflightCheck],
+    bundle: &std::path::Path,
+    events: &Events,
+) -> Result<()> {
+    if checks.is_empty() {
+        return Ok(());
+    }
+    let Some(kubeconfig) = node_kubeconfig(&node.root, node.api.kubeconfig.clone()) else {
+        (events.warn)("the bundle's preflight checks were not run: the node has no cluster yet (no kubeconfig)");
+        return Ok(());
+    };
+    let selection = Selection { kubeconfig: Some(kubeconfig), context: node.api.context.clone() };
+    let runtime = runtime()?;
+    let reached = runtime.block_on(async {
+        let client = locate_cluster(&selection, true)?.client().await?;
+        let capabilities = crate::destination::cluster::capabilities(&client).await?;
+        Ok::<_, anyhow::Error>((client, capabilities))
+    });
+    match reached {
+        Ok((client, capabilities)) => {
+            runtime.block_on(crate::ops::preflight::before_install(&client, &capabilities, checks, bundle, events.warn))
+        }
+        Err(e) => {
+            (events.warn)(&format!(
+                "the bundle's preflight checks were not run: the node's cluster does not answer ({e:#})"
+            ));
+            Ok(())
+        }
+    }
 }
