@@ -257,6 +257,9 @@ pub struct ChartRecord {
     /// Values the site must give at install (dotted paths; format 1.3).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_values: Vec<String>,
+    /// Values that are secrets, never printed (dotted paths; format 1.3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_values: Vec<String>,
 }
 
 /// A YAML document set (CRDs, manifests, kustomize output, values).

@@ -116,6 +116,10 @@ pub struct ChartSpec {
     /// an install whose values lack one is refused before any change.
     #[serde(default)]
     pub required_values: Vec<Spanned<String>>,
+    /// Values that are secrets (dotted paths, `db.password`): never printed
+    /// (`history --values`, a dry run's changes).
+    #[serde(default)]
+    pub secret_values: Vec<Spanned<String>>,
     /// `discover` (the default): the images the rendered chart runs are
     /// bundled too; `explicit`: only the images the spec lists.
     #[serde(default)]

@@ -97,6 +97,8 @@ pub struct Chart {
     pub values: Option<serde_json::Value>,
     /// Dotted paths of values the site must give at install.
     pub required_values: Vec<String>,
+    /// Dotted paths of values that are secrets.
+    pub secret_values: Vec<String>,
     /// Render the chart at create time and bundle the images it runs.
     pub discover_images: bool,
 }
@@ -323,6 +325,18 @@ fn check_environments(c: &Checker, file: &SpecFile, components: &[Component]) ->
     Ok(environments)
 }
 
+/// Dotted paths of values (`ingress.host`), each checked.
+fn dotted_paths(c: &Checker, paths: &[Spanned<String>]) -> Result<Vec<String>, SpecError> {
+    let mut checked = Vec::new();
+    for path in paths {
+        if path.value.is_empty() || path.value.split('.').any(str::is_empty) {
+            return Err(c.err(path, format!("`{}` is not a dotted path of values (`ingress.host`)", path.value)));
+        }
+        checked.push(path.value.clone());
+    }
+    Ok(checked)
+}
+
 fn check_chart(c: &Checker, chart: &ChartSpec) -> Result<Chart, SpecError> {
     if !is_dns_label(&chart.name.value) {
         return Err(c.err(
@@ -392,18 +406,8 @@ fn check_chart(c: &Checker, chart: &ChartSpec) -> Result<Chart, SpecError> {
         namespace,
         values_files: chart.values_files.iter().map(|p| c.path(p)).collect::<Result<_, _>>()?,
         values: chart.values.clone(),
-        required_values: {
-            let mut paths = Vec::new();
-            for path in &chart.required_values {
-                if path.value.is_empty() || path.value.split('.').any(str::is_empty) {
-                    return Err(
-                        c.err(path, format!("`{}` is not a dotted path of values (`ingress.host`)", path.value))
-                    );
-                }
-                paths.push(path.value.clone());
-            }
-            paths
-        },
+        required_values: dotted_paths(c, &chart.required_values)?,
+        secret_values: dotted_paths(c, &chart.secret_values)?,
         discover_images,
     })
 }

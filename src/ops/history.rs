@@ -61,7 +61,7 @@ impl From<Release> for RevisionLine {
             }),
             helm: r.helm,
             environment: r.environment,
-            site_values: r.site_values,
+            site_values: r.site_values.map(|values| redacted(values, &r.secret_values)),
         }
     }
 }
@@ -83,6 +83,18 @@ impl From<Revision> for RevisionLine {
             site_values: None,
         }
     }
+}
+
+/// `values` with those at `secret` paths (`CHART.a.b`) replaced by
+/// `(secret)`: a secret is never printed.
+fn redacted(mut values: serde_json::Value, secret: &[String]) -> serde_json::Value {
+    for path in secret {
+        let pointer = format!("/{}", path.replace('~', "~0").replace('/', "~1").replace('.', "/"));
+        if let Some(value) = values.pointer_mut(&pointer) {
+            *value = serde_json::Value::String("(secret)".into());
+        }
+    }
+    values
 }
 
 /// Every recorded revision, oldest first; an error when there is none.

@@ -751,7 +751,7 @@ fn an_environment_of_the_bundle_is_picked_at_install() {
         // The site must say which tier it is.
         let mut text = std::fs::read_to_string(&spec)
             .unwrap()
-            .replace("images: explicit}", "images: explicit, requiredValues: [tier]}");
+            .replace("images: explicit}", "images: explicit, requiredValues: [tier], secretValues: [password]}");
         text.push_str("environments:\n  dev: {charts: {app: {values: {greeting: from-dev}}}}\n  prod:\n    description: the production site\n    charts: {app: {valuesFiles: [prod.yaml], values: {greeting: from-prod}}}\n    components: {app: {kustomizations: [overlay-prod]}}\n");
         std::fs::write(&spec, text).unwrap();
         let out = site
@@ -777,7 +777,18 @@ fn an_environment_of_the_bundle_is_picked_at_install() {
     assert!(err.contains("the bundle requires the site to give tier (give --set app.tier=..."), "{err}");
     assert!(site.plane.object(&format!("/api/v1/namespaces/{}/configmaps/settings", site.ns)).is_none());
     // The environment's values over the bundle's, the site's over them.
-    site.ok(&["install", v1.to_str().unwrap(), "--env", "prod", "--set", "app.replicas=4", "--set", "app.tier=gold"]);
+    site.ok(&[
+        "install",
+        v1.to_str().unwrap(),
+        "--env",
+        "prod",
+        "--set",
+        "app.replicas=4",
+        "--set",
+        "app.tier=gold",
+        "--set",
+        "app.password=hunter2",
+    ]);
     assert_eq!(data(), serde_json::json!({"greeting": "from-prod", "replicas": "4"}));
     assert!(prod_only().is_some(), "the prod overlay's object is installed with prod");
     // Kept by an upgrade that names none (with the site's values).
@@ -789,7 +800,12 @@ fn an_environment_of_the_bundle_is_picked_at_install() {
     // What each revision was given.
     let given: serde_json::Value =
         serde_saphyr::from_str(&site.stdout(&["history", &site.release, "--values", "2"])).unwrap();
-    assert_eq!(given, serde_json::json!({"environment": "prod", "values": {"app": {"replicas": 4, "tier": "gold"}}}));
+    // A value the bundle marks secret is never printed.
+    assert_eq!(
+        given,
+        serde_json::json!({"environment": "prod", "values": {"app": {"replicas": 4, "tier": "gold", "password": "(secret)"}}})
+    );
+    assert!(!site.stdout(&["history", &site.release, "--json"]).contains("hunter2"));
     let history = site.stdout(&["history", &site.release]);
     assert!(history.lines().nth(2).is_some_and(|l| l.contains("env: dev")), "{history}");
     let err = site.fails_with(USAGE, &["history", &site.release, "--values", "9"]);

@@ -201,6 +201,7 @@ pub(crate) async fn converge(
         unfinished: None,
         site_values: desired.site_values.clone(),
         environment: desired.environment.clone(),
+        secret_values: desired.secret_values.clone(),
     };
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;

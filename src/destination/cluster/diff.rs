@@ -26,11 +26,18 @@ pub struct FieldChange {
     pub after: Option<Value>,
 }
 
-/// `live` (None: not there) against what it would be.
+/// `live` (None: not there) against what it would be. A Secret's data is
+/// never shown: its changed keys are named, their values left out.
 pub fn compare(live: Option<&Value>, would_be: &Value) -> Change {
     let Some(live) = live else { return Change::Created };
     let mut changes = Vec::new();
     walk("", Some(&comparable(live)), Some(&comparable(would_be)), &mut changes);
+    if would_be["kind"] == "Secret" {
+        for change in changes.iter_mut().filter(|c| c.path.starts_with("data.") || c.path.starts_with("stringData.")) {
+            change.before = change.before.as_ref().map(|_| Value::String("(secret)".into()));
+            change.after = change.after.as_ref().map(|_| Value::String("(secret)".into()));
+        }
+    }
     match changes.is_empty() {
         true => Change::Unchanged,
         false => Change::Changed(changes),
@@ -111,5 +118,9 @@ mod tests {
         );
         assert_eq!(compare(Some(&live), &live), Change::Unchanged);
         assert_eq!(compare(None, &would_be), Change::Created);
+        // A Secret's values are never shown.
+        let secret = |password: &str| json!({"kind": "Secret", "data": {"password": password}});
+        let Change::Changed(changes) = compare(Some(&secret("czNjcjN0")), &secret("bjN3")) else { panic!() };
+        assert_eq!(changes.iter().map(describe).collect::<Vec<_>>(), ["data.password: \"(secret)\" -> \"(secret)\""]);
     }
 }

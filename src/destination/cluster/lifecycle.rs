@@ -440,6 +440,7 @@ pub async fn rollback(
     desired.helm_rollback = target.helm.clone();
     desired.site_values = target.site_values.clone();
     desired.environment = target.environment.clone();
+    desired.secret_values = target.secret_values.clone();
     for object in &target.objects {
         let object = DesiredObject {
             body: object.body.clone(),

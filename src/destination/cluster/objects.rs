@@ -90,6 +90,8 @@ pub struct Desired {
     pub site_values: Option<Value>,
     /// The bundle's environment installed, for the record.
     pub environment: Option<String>,
+    /// The values that are secrets (`CHART.path`), never printed.
+    pub secret_values: Vec<String>,
 }
 
 impl Desired {
@@ -434,6 +436,11 @@ pub fn desired(
         desired.site_values = Some(helm::values_json(site.values));
     }
     desired.environment = site.environment.map(|(name, _)| name.to_string());
+    desired.secret_values = components
+        .iter()
+        .flat_map(|c| &c.charts)
+        .flat_map(|chart| chart.secret_values.iter().map(move |path| format!("{}.{path}", chart.name)))
+        .collect();
     for component in components {
         for doc in &component.crds {
             let text = document_text(reader, &doc.digest, &doc.name)?;

@@ -73,6 +73,9 @@ pub struct Release {
     /// none keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
+    /// The site values that are secrets (`CHART.path`): never printed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_values: Vec<String>,
 }
 
 /// Where an unfinished run goes back to.

@@ -117,6 +117,7 @@ async fn gather_chart(
         values_files,
         values: chart_spec.values.clone(),
         required_values: chart_spec.required_values.clone(),
+        secret_values: chart_spec.secret_values.clone(),
     })
 }
 
