@@ -902,3 +902,23 @@ fn a_dry_run_shows_what_an_upgrade_would_change() {
     assert_eq!(site.snapshot(), before, "a dry run changes nothing");
     site.done();
 }
+
+/// An object of a kind the cluster does not serve, and that no CRD of the
+/// bundle defines, is refused before the first change (no Namespace, no
+/// hook, no object is applied), naming the kind and the object.
+#[test]
+fn a_kind_the_cluster_lacks_is_refused_before_any_change() {
+    let site = Site::new("unknownkind");
+    let hook =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: early\n  annotations: {\"helm.sh/hook\": pre-install}\n";
+    let widget = "apiVersion: nowhere.example.com/v1\nkind: Widget\nmetadata: {name: w1}\n";
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n";
+    let v1 = site.bundle("1.0.0", &[("hook.yaml", hook), ("widget.yaml", widget), ("cm.yaml", cm)]);
+    let err = site.fails(&["install", v1.to_str().unwrap()]);
+    assert!(err.contains("the cluster does not serve kind Widget (nowhere.example.com/v1), which Widget w1"), "{err}");
+    assert!(site.plane.object(&format!("/api/v1/namespaces/{}", site.ns)).is_none(), "not even its namespace");
+    // (A create at /api/v1/namespaces is the lease's airlock-system, made
+    // when no run made it before; objects are applied by name.)
+    let applied: Vec<String> = site.applies().into_iter().filter(|p| p != "/api/v1/namespaces").collect();
+    assert!(applied.is_empty(), "nothing applied: {applied:?}");
+}

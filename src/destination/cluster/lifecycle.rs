@@ -192,6 +192,7 @@ pub async fn install(
     if !taken.is_empty() {
         return Err(ClusterError::Taken { name: name.into(), version: version.into(), taken });
     }
+    served_or_bundled(&mut applier, &desired).await?;
     // Going back deletes what the failed run applied beyond the last good
     // revision: never what was there before it (objects taken over from a
     // Helm release or by --adopt), nor a good record of the same bundle.
@@ -267,6 +268,30 @@ pub async fn install(
             }
         }
     })
+}
+
+/// Refuses, before the first change, an object or hook of a kind the
+/// cluster does not serve and the bundle's own CRDs do not define (those
+/// are served once applied, first).
+async fn served_or_bundled(applier: &mut Applier, desired: &Desired) -> Result<(), ClusterError> {
+    let text =
+        |body: &serde_json::Value, path: &str| body.pointer(path).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let bundled: Vec<(String, String)> = desired
+        .first
+        .iter()
+        .filter(|o| o.is_crd())
+        .map(|crd| (text(&crd.body, "/spec/group"), text(&crd.body, "/spec/names/kind")))
+        .collect();
+    for object in desired.then.iter().chain(desired.hooks.iter().map(|h| &h.object)) {
+        let group = object.api_version().rsplit_once('/').map_or("", |(g, _)| g);
+        if bundled.iter().any(|(g, k)| g == group && k == object.kind()) {
+            continue;
+        }
+        if let Err(e @ ClusterError::UnknownKind { .. }) = applier.resolve(object).await {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// How a run that failed goes back.
