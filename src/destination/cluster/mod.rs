@@ -1,9 +1,13 @@
 //! Talking to a Kubernetes API server (kube): which cluster, found as
-//! kubectl finds it (`kubeconfig`), what a bundle asks of a
-//! cluster (`objects`, images moved by `relocate`), applying, reading and
-//! deleting objects (`apply`), chart hooks (`hooks`), readiness (`ready`),
-//! and airlock's release records kept in the cluster (`release`). Kinds are looked up by
-//! discovery (never guessed plurals), each request has a timeout, and
+//! kubectl finds it (`kubeconfig`), what a bundle asks of a cluster
+//! (`objects`, images moved by `relocate`, images the site's choice asks
+//! for checked by `site_images`, the author's `preflight` checks),
+//! applying, reading and deleting objects (`apply`), chart hooks
+//! (`hooks`), readiness (`ready`), what a dry run would change (`diff`),
+//! airlock's release records (`release`) and each chart's Helm release
+//! (`helm`) kept in the cluster, one run at a time (`lock`), and the verbs
+//! over them (`lifecycle`, on the `converge` engine). Kinds are looked up
+//! by discovery (never guessed plurals), each request has a timeout, and
 //! nothing is retried here: a rerun converges. CustomResourceDefinitions
 //! and Namespaces are never deleted (they take everything in them along).
 
@@ -22,6 +26,7 @@ pub mod preflight;
 pub mod ready;
 pub mod release;
 pub mod relocate;
+pub mod site_images;
 mod waits;
 pub mod webhooks;
 

@@ -69,7 +69,7 @@ pub(super) fn put(
     let values = options.values.read(bundle, &components)?;
     let environment = options.values.environment(bundle, &reader.head.manifest)?;
     let site = SiteChoice { environment, values: &values };
-    crate::destination::cluster::objects::check_site_images(reader, &components, site)?;
+    crate::destination::cluster::site_images::check_site_images(reader, &components, site)?;
     preflight_on_node(node, &reader.head.manifest.preflight, bundle, events)?;
     let report = install(reader, &components, &images_via, &node.root, action, options.keep, site)
         .with_context(|| format!("cannot install {} under {}", bundle.display(), node.root.display()))?;
