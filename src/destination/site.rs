@@ -39,13 +39,20 @@ impl SiteChoice<'_> {
 
     /// `chart`'s user values, layered.
     pub fn merged(&self, reader: &BundleReader, chart: &ChartRecord) -> Result<Map, String> {
-        let mut merged = Map::new();
-        for (_, layer) in self.layers(reader, chart)? {
-            values::merge_maps(&mut merged, &layer);
-        }
+        let merged = merge_layers(&self.layers(reader, chart)?);
         missing_required(chart, &merged)?;
         Ok(merged)
     }
+}
+
+/// Layers of values merged in order, later ones winning, as Helm merges
+/// `-f` files.
+pub fn merge_layers(layers: &[(String, Map)]) -> Map {
+    let mut merged = Map::new();
+    for (_, layer) in layers {
+        values::merge_maps(&mut merged, layer);
+    }
+    merged
 }
 
 /// Refuses `merged` (a chart's user values, layered) when it lacks a

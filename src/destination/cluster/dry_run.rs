@@ -24,16 +24,7 @@ pub(crate) async fn dry_run(
 ) -> Result<ClusterReport, ClusterError> {
     let mut applier = applier.dry_run(true);
     applier.apply(&records_namespace()).await?;
-    let bundled_kinds: Vec<(String, String)> = desired
-        .first
-        .iter()
-        .filter(|o| o.is_crd())
-        .map(|crd| {
-            let text =
-                |path: &str| crd.body.pointer(path).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
-            (text("/spec/group"), text("/spec/names/kind"))
-        })
-        .collect();
+    let bundled_kinds = desired.bundled_kinds();
     let mut report = ClusterReport {
         name: record.name.into(),
         version: record.version.into(),
@@ -56,9 +47,7 @@ pub(crate) async fn dry_run(
         }
     }
     for object in desired.first.iter().chain(&desired.then) {
-        let bundled_kind = bundled_kinds.iter().any(|(group, kind)| {
-            object.kind() == kind && object.api_version().rsplit_once('/').is_some_and(|(g, _)| g == group)
-        });
+        let bundled_kind = object.is_of(&bundled_kinds);
         let resource = match applier.resolve(object).await {
             Ok((_, resource)) => resource,
             Err(ClusterError::UnknownKind { .. }) if bundled_kind => {

@@ -274,17 +274,9 @@ pub async fn install(
 /// cluster does not serve and the bundle's own CRDs do not define (those
 /// are served once applied, first).
 async fn served_or_bundled(applier: &mut Applier, desired: &Desired) -> Result<(), ClusterError> {
-    let text =
-        |body: &serde_json::Value, path: &str| body.pointer(path).and_then(|v| v.as_str()).unwrap_or("").to_string();
-    let bundled: Vec<(String, String)> = desired
-        .first
-        .iter()
-        .filter(|o| o.is_crd())
-        .map(|crd| (text(&crd.body, "/spec/group"), text(&crd.body, "/spec/names/kind")))
-        .collect();
+    let bundled = desired.bundled_kinds();
     for object in desired.then.iter().chain(desired.hooks.iter().map(|h| &h.object)) {
-        let group = object.api_version().rsplit_once('/').map_or("", |(g, _)| g);
-        if bundled.iter().any(|(g, k)| g == group && k == object.kind()) {
+        if object.is_of(&bundled) {
             continue;
         }
         if let Err(e @ ClusterError::UnknownKind { .. }) = applier.resolve(object).await {

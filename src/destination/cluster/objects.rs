@@ -13,8 +13,7 @@ use super::{Capabilities, ClusterError};
 use crate::bundle::format::{ChartRecord, Component, ImageRecord};
 use crate::bundle::reader::BundleReader;
 use crate::chart::render::{render, RenderOptions};
-use crate::chart::template::Map;
-use crate::chart::{load, manifests, values};
+use crate::chart::{load, manifests};
 use crate::destination::site::SiteChoice;
 use serde_json::Value;
 
@@ -47,6 +46,12 @@ impl DesiredObject {
     pub fn namespace(&self) -> Option<&str> {
         Some(self.text(&["metadata", "namespace"])).filter(|ns| !ns.is_empty())
     }
+    /// Whether its kind is one of `kinds` (group, kind).
+    pub fn is_of(&self, kinds: &[(String, String)]) -> bool {
+        let group = self.api_version().rsplit_once('/').map_or("", |(group, _)| group);
+        kinds.iter().any(|(g, k)| g == group && k == self.kind())
+    }
+
     pub fn is_crd(&self) -> bool {
         self.kind() == "CustomResourceDefinition" && self.api_version().starts_with("apiextensions.k8s.io/")
     }
@@ -97,6 +102,19 @@ impl Desired {
     pub fn all(&self) -> impl Iterator<Item = &DesiredObject> {
         self.first.iter().chain(&self.then)
     }
+
+    /// The kinds the bundle's own CRDs define, as (group, kind): served
+    /// only once those are applied.
+    pub fn bundled_kinds(&self) -> Vec<(String, String)> {
+        let text = |crd: &DesiredObject, path: &str| {
+            crd.body.pointer(path).and_then(Value::as_str).unwrap_or_default().to_string()
+        };
+        self.first
+            .iter()
+            .filter(|o| o.is_crd())
+            .map(|crd| (text(crd, "/spec/group"), text(crd, "/spec/names/kind")))
+            .collect()
+    }
 }
 
 /// Parses a YAML document set into objects (a `List` gives its items),
@@ -145,15 +163,20 @@ struct ChartContext<'a> {
     carried: Vec<&'a ImageRecord>,
 }
 
-/// What one chart renders to, as Helm installs it into `namespace`.
-fn chart_objects(context: &ChartContext, chart: &ChartRecord, desired: &mut Desired) -> Result<(), ClusterError> {
-    let ChartContext { reader, cluster, renders, relocation, site, .. } = *context;
+/// A bundled chart, loaded from its archive in the bundle.
+pub(super) fn load_chart(reader: &BundleReader, chart: &ChartRecord) -> Result<load::Chart, ClusterError> {
     let archive = reader.read_blob(&chart.archive_digest).map_err(|e| ClusterError::BundleBlob {
         what: format!("the archive of chart {}", chart.name),
         source: Box::new(e),
     })?;
-    let loaded = load::from_archive(std::path::Path::new(&chart.name), &archive)
-        .map_err(|e| ClusterError::ChartLoad { chart: chart.name.clone(), source: Box::new(e) })?;
+    load::from_archive(std::path::Path::new(&chart.name), &archive)
+        .map_err(|e| ClusterError::ChartLoad { chart: chart.name.clone(), source: Box::new(e) })
+}
+
+/// What one chart renders to, as Helm installs it into `namespace`.
+fn chart_objects(context: &ChartContext, chart: &ChartRecord, desired: &mut Desired) -> Result<(), ClusterError> {
+    let ChartContext { reader, cluster, renders, relocation, site, .. } = *context;
+    let loaded = load_chart(reader, chart)?;
     if !helm::valid_release_name(&chart.name) {
         return Err(ClusterError::Values {
             chart: chart.name.clone(),
@@ -164,10 +187,7 @@ fn chart_objects(context: &ChartContext, chart: &ChartRecord, desired: &mut Desi
     let rendered_as = renders.of(&namespace, &chart.name);
     let layers =
         site.layers(reader, chart).map_err(|detail| ClusterError::Values { chart: chart.name.clone(), detail })?;
-    let mut config = Map::new();
-    for (_, layer) in &layers {
-        values::merge_maps(&mut config, layer);
-    }
+    let config = crate::destination::site::merge_layers(&layers);
     crate::destination::site::missing_required(chart, &config)
         .map_err(|detail| ClusterError::Values { chart: chart.name.clone(), detail })?;
     let options = RenderOptions {

@@ -3,15 +3,15 @@
 //! applied, as nothing in the site could pull them. Renders charts for
 //! that check only; what is applied is `objects`'.
 
-use super::objects::chart_namespace;
+use super::objects::{chart_namespace, load_chart};
 use super::ClusterError;
 use crate::bundle::format::{ChartRecord, Component, ImageRecord};
 use crate::bundle::reader::BundleReader;
 use crate::chart::images::find_images;
+use crate::chart::load;
 use crate::chart::render::{render, RenderOptions};
 use crate::chart::template::Map;
-use crate::chart::{load, values};
-use crate::destination::site::SiteChoice;
+use crate::destination::site::{merge_layers, SiteChoice};
 
 /// For a K3s node, where K3s renders the charts itself: renders each chart
 /// as it would be (the default Kubernetes version, the site's choice) and
@@ -29,16 +29,8 @@ pub fn check_site_images(
         if layers.len() < 2 {
             continue;
         }
-        let archive = reader.read_blob(&chart.archive_digest).map_err(|e| ClusterError::BundleBlob {
-            what: format!("the archive of chart {}", chart.name),
-            source: Box::new(e),
-        })?;
-        let loaded = load::from_archive(std::path::Path::new(&chart.name), &archive)
-            .map_err(|e| ClusterError::ChartLoad { chart: chart.name.clone(), source: Box::new(e) })?;
-        let mut config = Map::new();
-        for (_, layer) in &layers {
-            values::merge_maps(&mut config, layer);
-        }
+        let loaded = load_chart(reader, chart)?;
+        let config = merge_layers(&layers);
         let options = RenderOptions {
             release_name: chart.name.clone(),
             namespace: chart_namespace(chart),
