@@ -4,6 +4,7 @@
 use super::shared::registry::RegistryArgs;
 use super::shared::size::parse_size;
 use crate::oci::manifest::Platform;
+use crate::oci::mirror::Mirror;
 use crate::ops::create::{create, CreateOptions};
 use crate::output::{human_bytes, Printer};
 use anyhow::Result;
@@ -25,6 +26,13 @@ pub struct Args {
     concurrency: usize,
     #[command(flatten)]
     registry: RegistryArgs,
+    /// Pull SOURCE's images through MIRROR (a pull-through cache), e.g.
+    /// docker.io=127.0.0.1:5000/docker.io (repeatable, tried in order).
+    /// The bundle keeps the original names; SOURCE itself is not contacted
+    /// unless listed as its own last mirror (docker.io=docker.io).
+    /// Replaces the registries config's `mirrors:` for that SOURCE.
+    #[arg(long = "registry-mirror", value_name = "SOURCE=MIRROR[/PREFIX]", value_parser = parse_mirror)]
+    registry_mirrors: Vec<(String, Mirror)>,
     /// Blob cache directory.
     #[arg(long, env = "AIRLOCK_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -79,6 +87,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         max_part_size: args.max_part_size,
         since: args.since.map(|p| (p, false)).or(args.since_inspect.map(|p| (p, true))),
         since_registry: args.since_registry,
+        mirrors: args.registry_mirrors,
     };
     let progress = printer.progress();
     let runtime = tokio::runtime::Runtime::new()?;
@@ -101,4 +110,8 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+fn parse_mirror(text: &str) -> Result<(String, Mirror), String> {
+    crate::oci::mirror::parse_pair(text).map_err(|e| e.to_string())
 }

@@ -6,6 +6,7 @@ pub mod digest;
 pub mod layout;
 pub mod manifest;
 pub mod media;
+pub mod mirror;
 pub mod registry;
 pub mod resolve;
 pub mod source;

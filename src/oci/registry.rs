@@ -88,6 +88,11 @@ pub enum RegistryError {
 pub struct RegistriesFile {
     #[serde(default)]
     pub registries: BTreeMap<String, RegistrySettings>,
+    /// Mirrors to pull a source registry's images through, in order
+    /// (`docker.io: [127.0.0.1:5000/docker.io]`); read by `create` only,
+    /// see `oci::mirror`.
+    #[serde(default)]
+    pub mirrors: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -188,6 +193,11 @@ impl Registry {
             ..Default::default()
         };
         Ok(Registry { client: Client::new(config), settings, options })
+    }
+
+    /// The `mirrors:` of the registries config, as written.
+    pub fn configured_mirrors(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.settings.mirrors
     }
 
     /// The credentials for a reference's registry, handed to oci-client so

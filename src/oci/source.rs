@@ -71,7 +71,7 @@ fn split_plain_reference(s: &str) -> Option<Reference> {
 }
 
 /// `label(.label)*(:port)?`, labels of letters, digits and inner dashes.
-fn plain_host(host: &str) -> bool {
+pub(super) fn plain_host(host: &str) -> bool {
     let (name, port) = host.split_once(':').unwrap_or((host, "1"));
     let label_ok = |l: &str| {
         !l.is_empty()
@@ -83,7 +83,7 @@ fn plain_host(host: &str) -> bool {
 }
 
 /// Runs of `[a-z0-9]` joined by `.`, `_`, `__` or any number of `-`.
-fn plain_path_component(component: &str) -> bool {
+pub(super) fn plain_path_component(component: &str) -> bool {
     let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     let bytes = component.as_bytes();
     if bytes.is_empty() || !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {

@@ -1,6 +1,7 @@
 //! Gathering images for `create`: resolve each spec entry to a manifest tree
-//! (registry, OCI layout or docker archive), then download the missing blobs
-//! into the cache, concurrently and bounded.
+//! (registry, through its mirrors when it has some; OCI layout or docker
+//! archive), then download the missing blobs into the cache, concurrently
+//! and bounded.
 
 use super::SlotFiller;
 use crate::bundle::format::ImageRecord;
@@ -10,6 +11,7 @@ use crate::cache::Cache;
 use crate::oci::digest::Digest;
 use crate::oci::layout::{load_docker_archive, OciLayout};
 use crate::oci::manifest::Platform;
+use crate::oci::mirror::Mirrors;
 use crate::oci::registry::{BlobSink, Registry};
 use crate::oci::resolve::{walk, BlobDescriptor, ImageTree};
 use crate::oci::source::{parse_reference, ImageSource};
@@ -24,7 +26,8 @@ use std::sync::Arc;
 pub struct GatheredImage {
     pub record: ImageRecord,
     pub tree: ImageTree,
-    /// Set for registry images, whose blobs still have to be downloaded.
+    /// Set for registry images, whose blobs still have to be downloaded:
+    /// the image's own name, or its name on the mirror that had it.
     pub pull_from: Option<Reference>,
 }
 
@@ -32,16 +35,24 @@ fn context<T>(spec: &Spec, at: &Located<T>) -> String {
     format!("{}:{}:{}: cannot bundle image `{}`", spec.path.display(), at.line, at.column, at.text)
 }
 
+/// Where registry images are pulled from: the registry client, and the
+/// mirrors that stand in for some source registries.
+#[derive(Clone, Copy)]
+pub struct Pull<'a> {
+    pub registry: &'a Registry,
+    pub mirrors: &'a Mirrors,
+}
+
 pub async fn resolve_all(
     spec: &Spec,
     platforms: &[Platform],
-    registry: &Registry,
+    pull: Pull<'_>,
     cache: &Cache,
     concurrency: usize,
 ) -> Result<Vec<Vec<GatheredImage>>> {
     let mut per_component = Vec::new();
     for component in &spec.components {
-        per_component.push(resolve_list(spec, &component.images, platforms, registry, cache, concurrency).await?);
+        per_component.push(resolve_list(spec, &component.images, platforms, pull, cache, concurrency).await?);
     }
     Ok(per_component)
 }
@@ -51,12 +62,12 @@ pub async fn resolve_list(
     spec: &Spec,
     images: &[Located<Image>],
     platforms: &[Platform],
-    registry: &Registry,
+    pull: Pull<'_>,
     cache: &Cache,
     concurrency: usize,
 ) -> Result<Vec<GatheredImage>> {
     futures_util::stream::iter(images.iter())
-        .map(|at| async move { resolve_one(at, platforms, registry, cache).await.with_context(|| context(spec, at)) })
+        .map(|at| async move { resolve_one(at, platforms, pull, cache).await.with_context(|| context(spec, at)) })
         .buffered(concurrency.max(1))
         .try_collect()
         .await
@@ -65,12 +76,19 @@ pub async fn resolve_list(
 async fn resolve_one(
     at: &Located<Image>,
     platforms: &[Platform],
-    registry: &Registry,
+    pull: Pull<'_>,
     cache: &Cache,
 ) -> Result<GatheredImage> {
+    let registry = pull.registry;
     match &at.value.source {
-        ImageSource::Registry(reference) => {
-            let top = registry.manifest(reference).await?;
+        ImageSource::Registry(original) => {
+            // The bundle records the original name; everything is read from
+            // the mirror that answered (child manifests, signatures, blobs).
+            let (reference, top) = match pull.mirrors.candidates(original) {
+                Some(candidates) => pull.mirrors.manifest(registry, original, &candidates).await?,
+                None => (original.clone(), registry.manifest(original).await?),
+            };
+            let reference = &reference;
             let mut tree = walk(top, platforms, cache, |digest: Digest| {
                 let child = reference.clone_with_digest(digest.to_string());
                 async move { registry.manifest(&child).await.map(|(bytes, _, _)| bytes) }
@@ -88,7 +106,7 @@ async fn resolve_one(
                     key_id: verified.key_id,
                 });
             }
-            let mut record = record(reference.whole(), at, &tree);
+            let mut record = record(original.whole(), at, &tree);
             record.signatures = signatures;
             Ok(GatheredImage { record, tree, pull_from: Some(reference.clone()) })
         }

@@ -14,6 +14,7 @@ use crate::cache::Cache;
 use crate::oci::digest::Digest;
 use crate::oci::manifest::Platform;
 use crate::oci::media;
+use crate::oci::mirror::{Mirror, Mirrors};
 use crate::oci::registry::{BlobSink, Registry, RegistryOptions};
 use crate::oci::resolve::BlobDescriptor;
 use crate::output::{human_bytes, Bar, Progress};
@@ -44,6 +45,9 @@ pub struct CreateOptions {
     /// Make a differential bundle: leave out every image blob this registry
     /// (`HOST[/PREFIX]`, names as `push` gives them) already holds.
     pub since_registry: Option<String>,
+    /// `--registry-mirror SOURCE=MIRROR[/PREFIX]`, in order; for a source
+    /// named here they replace the registries config's `mirrors:`.
+    pub mirrors: Vec<(String, Mirror)>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -71,10 +75,15 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     });
     let cache = Cache::open(&options.cache_dir).context("cannot open the blob cache")?;
     let registry = Registry::new(options.registry.clone())?;
+    let mirrors = Mirrors::new(registry.configured_mirrors(), &options.mirrors).map_err(|e| {
+        let file = options.registry.config_file.as_deref().unwrap_or(std::path::Path::new("--registry-config"));
+        crate::diagnosis::Usage(format!("{}: mirrors: {e}", file.display()))
+    })?;
+    let pull = images::Pull { registry: &registry, mirrors: &mirrors };
     let platforms = if options.platforms.is_empty() { spec.platforms.clone() } else { options.platforms.clone() };
     let concurrency = options.concurrency.max(1);
 
-    let mut images = images::resolve_all(&spec, &platforms, &registry, &cache, concurrency).await?;
+    let mut images = images::resolve_all(&spec, &platforms, pull, &cache, concurrency).await?;
     // The charts' pod templates may run images the spec does not list:
     // those are bundled too (unless a chart says `images: explicit`).
     let mut blobs = content::BlobList::default();
@@ -86,7 +95,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         images.iter().map(|list| list.iter().map(|i| i.record.reference.clone()).collect()).collect();
     let discovered = discover::discover_images(&spec, &charts, &known, &cache)?;
     for (gathered, found) in images.iter_mut().zip(&discovered) {
-        gathered.extend(images::resolve_list(&spec, &found.extra, &platforms, &registry, &cache, concurrency).await?);
+        gathered.extend(images::resolve_list(&spec, &found.extra, &platforms, pull, &cache, concurrency).await?);
         for image in gathered.iter_mut() {
             image.record.charts = found.charts_by_image.get(&image.record.reference).cloned().unwrap_or_default();
         }
