@@ -48,10 +48,13 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
             let recorded: Vec<String> = lines.iter().map(|l| l.revision.to_string()).collect();
             usage!("revision {wanted} is not recorded; recorded: {}", recorded.join(", "));
         };
-        let given = serde_json::json!({
+        let mut given = serde_json::json!({
             "environment": line.environment,
             "values": line.site_values.clone().unwrap_or(serde_json::json!({})),
         });
+        if !line.values_secrets.is_empty() {
+            given["valuesSecrets"] = serde_json::json!(line.values_secrets);
+        }
         printer.data(serde_saphyr::to_string(&given)?.trim_end());
         return Ok(());
     }

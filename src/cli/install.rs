@@ -11,9 +11,10 @@ use anyhow::Result;
 pub type Args = InstallArgs;
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
+    let json = args.json;
     let options = args.options()?;
     let events = Events { progress: &|status, what| printer.status(status, what), warn: &|text| printer.warn(text) };
     let (installed, verdict) = install(&options, &events)?;
     trust::report(printer, &options.bundle, &verdict);
-    print_installed(printer, installed)
+    print_installed(printer, installed, json)
 }

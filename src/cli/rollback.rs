@@ -18,6 +18,9 @@ pub struct Args {
     to: Option<u32>,
     #[command(flatten)]
     target: TargetArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
@@ -32,5 +35,5 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         history_max: args.target.history_max(),
     };
     let installed = rollback(&options, &|status, what| printer.status(status, what))?;
-    print_installed(printer, installed)
+    print_installed(printer, installed, args.json)
 }

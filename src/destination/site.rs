@@ -17,6 +17,9 @@ pub struct SiteChoice<'a> {
     pub environment: Option<(&'a str, &'a EnvironmentRecord)>,
     /// Values given (`-f`, `--set`), keyed by chart name.
     pub values: &'a Map,
+    /// Values read from the cluster's Secrets (`--values-secret`), keyed
+    /// by chart name, with the Secrets named; layered under those given.
+    pub from_secrets: Option<(&'a [String], &'a Map)>,
 }
 
 impl SiteChoice<'_> {
@@ -31,6 +34,10 @@ impl SiteChoice<'_> {
                 layers.push((format!("environment {name}'s values"), values));
             }
         }
+        if let Some((secrets, Value::Map(given))) = self.from_secrets.and_then(|(s, v)| Some((s, v.get(&chart.name)?)))
+        {
+            layers.push((format!("the values in Secret {}", secrets.join(", ")), given.borrow().clone()));
+        }
         if let Some(Value::Map(given)) = self.values.get(&chart.name) {
             layers.push(("the site's values (-f, --set)".to_string(), given.borrow().clone()));
         }
@@ -43,6 +50,13 @@ impl SiteChoice<'_> {
         missing_required(chart, &merged)?;
         Ok(merged)
     }
+}
+
+/// The values the bundle marks secret in the charts of `components`, as
+/// `CHART.path`: recorded so that nothing prints them.
+pub fn secret_value_paths(components: &[&crate::bundle::format::Component]) -> Vec<String> {
+    let charts = components.iter().flat_map(|c| &c.charts);
+    charts.flat_map(|chart| chart.secret_values.iter().map(move |path| format!("{}.{path}", chart.name))).collect()
 }
 
 /// Layers of values merged in order, later ones winning, as Helm merges

@@ -3,6 +3,7 @@
 
 use super::Fault;
 use crate::destination::cluster::ClusterError;
+use crate::destination::removed_apis::removed;
 
 pub(super) fn diagnose(cause: &(dyn std::error::Error + 'static)) -> Option<(Fault, Option<String>)> {
     // A run that stopped holds its cause boxed.
@@ -21,9 +22,16 @@ pub(super) fn diagnose(cause: &(dyn std::error::Error + 'static)) -> Option<(Fau
         ),
         ClusterError::BadDocument { .. } => Some("fix the document and create the bundle again".into()),
         ClusterError::Duplicate { .. } => Some("keep one of them".into()),
-        ClusterError::UnknownKind { .. } => Some(
-            "install what defines it (its CRD, or the API it belongs to), or leave its component out with --skip".into(),
-        ),
+        ClusterError::UnknownKind { kind, api_version, .. } => Some(match removed(api_version, kind) {
+            Some(gone) => format!(
+                "{}; have the bundle's author change it, or leave its component out with --skip",
+                gone.describe(api_version, kind)
+            ),
+            None => {
+                "install what defines it (its CRD, or the API it belongs to), or leave its component out with --skip"
+                    .into()
+            }
+        }),
         ClusterError::Conflict { .. } => Some(
             "leave those fields to their manager (a chart should not set what an autoscaler or operator manages), or take them over with --force-conflicts".into(),
         ),

@@ -28,6 +28,8 @@ pub enum Target {
 /// What an install, upgrade or rollback did, on the target it acted on.
 pub enum Installed {
     Node(NodeOutcome),
+    /// A dry run on a node: what would be written, replaced and removed.
+    NodePreview(crate::destination::k3s::install::InstallPreview),
     Cluster(ClusterReport),
 }
 

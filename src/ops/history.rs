@@ -43,6 +43,10 @@ pub struct RevisionLine {
     /// In a cluster: the values the site gave (`-f`, `--set`), by chart.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_values: Option<serde_json::Value>,
+    /// In a cluster: the Secrets more site values were read from (named
+    /// only: their values are never printed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values_secrets: Vec<String>,
 }
 
 impl From<Release> for RevisionLine {
@@ -62,6 +66,7 @@ impl From<Release> for RevisionLine {
             helm: r.helm,
             environment: r.environment,
             site_values: r.site_values.map(|values| redacted(values, &r.secret_values)),
+            values_secrets: r.values_secrets,
         }
     }
 }
@@ -79,8 +84,9 @@ impl From<Revision> for RevisionLine {
             objects: None,
             failed: None,
             helm: Vec::new(),
-            environment: None,
-            site_values: None,
+            environment: r.environment,
+            site_values: r.site_values.map(|values| redacted(values, &r.secret_values)),
+            values_secrets: Vec::new(),
         }
     }
 }

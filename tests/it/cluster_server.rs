@@ -899,7 +899,118 @@ fn a_dry_run_shows_what_an_upgrade_would_change() {
         ],
         "{said}"
     );
+    // `--json`: the same, as data.
+    let said: serde_json::Value =
+        serde_json::from_str(&site.stdout(&["upgrade", v2.to_str().unwrap(), "--dry-run", "--json"])).unwrap();
+    assert_eq!((said["dryRun"].clone(), said["revision"].clone()), (true.into(), 2.into()), "{said}");
+    let changes: Vec<(&str, &str)> = said["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"] != "unchanged")
+        .map(|c| (c["resource"]["name"].as_str().unwrap(), c["change"].as_str().unwrap()))
+        .collect();
+    assert_eq!(changes, [("extra", "created"), ("web", "changed")], "{said}");
+    let web = said["changes"].as_array().unwrap().iter().find(|c| c["resource"]["name"] == "web").unwrap();
+    assert_eq!(
+        web["fields"],
+        serde_json::json!([
+            {"path": "spec.replicas", "before": 1, "after": 2},
+            {"path": "spec.template.spec.containers[0].env", "before": [{"name": "V", "value": "1"}]},
+        ])
+    );
     assert_eq!(site.snapshot(), before, "a dry run changes nothing");
+    site.done();
+}
+
+/// Site values kept in a Secret of the cluster (`--values-secret`): read
+/// at install under those given, named in the record but never copied
+/// into it, read again by an upgrade that gives no values (so a changed
+/// Secret takes effect), dropped by `--reset-values`; a Secret or key
+/// that is not there is refused before anything changes.
+#[test]
+fn values_kept_in_a_secret_are_read_at_each_run_and_never_recorded() {
+    let site = Site::new("valuessecret");
+    let template = "apiVersion: v1\nkind: Secret\nmetadata: {name: settings}\nstringData:\n  password: {{ .Values.password | default \"none\" | quote }}\n  greeting: {{ .Values.greeting | default \"hello\" | quote }}\n";
+    let data = || {
+        let data = site.object("/api/v1/namespaces/NS/secrets/settings")["data"].clone();
+        let decode = |key: &str| {
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(data[key].as_str().unwrap()).unwrap();
+            String::from_utf8(bytes).unwrap()
+        };
+        (decode("password"), decode("greeting"))
+    };
+    let bundle = |version: &str| site.bundle(version, &[("secret.yaml", template)]);
+    let secret_ref = format!("{}/site-values", site.ns);
+    let v1 = bundle("1.0.0");
+
+    let err = site.fails(&["install", v1.to_str().unwrap(), "--values-secret", &secret_ref]);
+    assert!(err.contains(&format!("the site values in Secret {secret_ref}:values.yaml: no such Secret")), "{err}");
+    assert!(site.records().is_empty(), "nothing recorded");
+    site.plane.kubectl_ok(&["create", "namespace", &site.ns]);
+    let put_secret = |values: &str| {
+        site.plane.kubectl_ok(&["delete", "secret", "site-values", "-n", &site.ns, "--ignore-not-found"]);
+        let literal = format!("values.yaml={values}");
+        site.plane.kubectl_ok(&[
+            "create",
+            "secret",
+            "generic",
+            "site-values",
+            "-n",
+            &site.ns,
+            "--from-literal",
+            &literal,
+        ]);
+    };
+    put_secret("app: {password: s3cret-one, greeting: from-secret}");
+    let err = site.fails(&["install", v1.to_str().unwrap(), "--values-secret", &format!("{secret_ref}:nope")]);
+    assert!(err.contains("it has no key `nope` (its keys: values.yaml)"), "{err}");
+    assert!(site.records().is_empty(), "nothing recorded");
+
+    // Under the values given: --set wins over the Secret.
+    site.ok(&["install", v1.to_str().unwrap(), "--values-secret", &secret_ref, "--set", "app.greeting=from-set"]);
+    assert_eq!(data(), ("s3cret-one".into(), "from-set".into()));
+    let shown = site.stdout(&["history", &site.release, "--values", "1"]);
+    assert!(shown.contains(&format!("{secret_ref}:values.yaml")) && !shown.contains("s3cret"), "{shown}");
+    let history = site.stdout(&["history", &site.release, "--json"]);
+    assert!(!history.contains("s3cret"), "{history}");
+    // The same bundle with other values is a new revision, which a
+    // rollback leaves (the same values again re-apply under revision 2).
+    let v1 = v1.to_str().unwrap();
+    site.ok(&["upgrade", v1, "--reuse-values", "--set", "app.greeting=again"]);
+    site.ok(&["upgrade", v1, "--reuse-values", "--set", "app.greeting=again"]);
+    assert_eq!(site.records().len(), 2, "{:?}", site.records());
+    assert_eq!(data(), ("s3cret-one".into(), "again".into()));
+    site.ok(&["rollback", &site.release]);
+    assert_eq!(data(), ("s3cret-one".into(), "from-set".into()));
+
+    // No values given: the Secret is read again, as it is now.
+    put_secret("app: {password: s3cret-two}");
+    site.ok(&["upgrade", bundle("2.0.0").to_str().unwrap()]);
+    assert_eq!(data(), ("s3cret-two".into(), "from-set".into()));
+    // --reset-values: neither the Secret nor the values given any more.
+    site.ok(&["upgrade", bundle("3.0.0").to_str().unwrap(), "--reset-values"]);
+    assert_eq!(data(), ("none".into(), "hello".into()));
+    // On a K3s node there is no API to read it through: refused.
+    let root = site.dir.path().join("node");
+    let out =
+        site.airlock.run(&["install", v1, "--k3s", "--root", root.to_str().unwrap(), "--values-secret", &secret_ref]);
+    assert_eq!(out.status.code(), Some(USAGE), "{}", String::from_utf8_lossy(&out.stderr));
+    site.done();
+}
+
+/// At install a chart sees the cluster's kinds as Helm's discovery shows
+/// them (`.Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget"`:
+/// Traefik's chart picks its PodDisruptionBudget's version so), not only
+/// its group versions.
+#[test]
+fn charts_see_the_kinds_the_cluster_serves() {
+    let site = Site::new("capkinds");
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caps}\ndata:\n  pdb: {{ .Capabilities.APIVersions.Has \"policy/v1/PodDisruptionBudget\" | quote }}\n  gv: {{ .Capabilities.APIVersions.Has \"policy/v1\" | quote }}\n  nokind: {{ .Capabilities.APIVersions.Has \"policy/v1/Nothing\" | quote }}\n";
+    site.ok(&["install", site.bundle("1.0.0", &[("cm.yaml", cm)]).to_str().unwrap()]);
+    let data = site.object("/api/v1/namespaces/NS/configmaps/caps")["data"].clone();
+    assert_eq!(data, serde_json::json!({"pdb": "true", "gv": "true", "nokind": "false"}));
     site.done();
 }
 
@@ -921,4 +1032,16 @@ fn a_kind_the_cluster_lacks_is_refused_before_any_change() {
     // when no run made it before; objects are applied by name.)
     let applied: Vec<String> = site.applies().into_iter().filter(|p| p != "/api/v1/namespaces").collect();
     assert!(applied.is_empty(), "nothing applied: {applied:?}");
+
+    // A kind Kubernetes removed is named with the release that removed it
+    // and what replaces it.
+    let psp = "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: restricted}\nspec: {}\n";
+    let v2 = site.bundle("2.0.0", &[("psp.yaml", psp), ("cm.yaml", cm)]);
+    let err = site.fails(&["install", v2.to_str().unwrap()]);
+    assert!(err.contains("PodSecurityPolicy restricted (from chart app, app/templates/psp.yaml)"), "{err}");
+    assert!(
+        err.contains("PodSecurityPolicy (policy/v1beta1) was removed in Kubernetes 1.25")
+            && err.contains("pod-security.kubernetes.io/enforce"),
+        "{err}"
+    );
 }

@@ -445,3 +445,36 @@ fn an_image_the_site_switches_on_must_be_carried() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("preflight checks were not run: the node has no cluster yet"), "{err}");
 }
+
+/// A node records what the site gave each revision (its values and
+/// environment), as a cluster does: installing or upgrading again without
+/// values keeps them; `--reset-values` drops them; `history --values`
+/// shows them.
+#[test]
+fn a_node_keeps_the_values_the_site_gave() {
+    let n = node_bundle();
+    let root = n.dir.path().join("node");
+    let values_content = || {
+        let text = std::fs::read_to_string(root.join(MANIFESTS).join("airlock-test-20-chart-web.yaml")).unwrap();
+        let chart: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        serde_saphyr::from_str::<serde_json::Value>(chart["spec"]["valuesContent"].as_str().unwrap()).unwrap()
+    };
+    let ok = |extra: &[&str]| {
+        let out = install(&n, &root, &[&["--key", n.public.to_str().unwrap()], extra].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    ok(&["--set", "web.owner=site"]);
+    assert_eq!(values_content()["owner"], "site");
+    let shown = n.airlock.ok(&["history", "test", "--k3s", "--root", root.to_str().unwrap(), "--values", "1"]);
+    assert!(shown.contains("owner: site"), "{shown}");
+    // The same bundle again, nothing given: kept, so nothing changes.
+    ok(&[]);
+    assert_eq!(values_content()["owner"], "site");
+    let history = n.airlock.ok(&["history", "test", "--k3s", "--root", root.to_str().unwrap()]);
+    assert_eq!(history.lines().count(), 1, "{history}");
+    // --reset-values: the bundle's own again, as a new revision.
+    ok(&["--reset-values"]);
+    assert_eq!(values_content().get("owner"), None);
+    let history = n.airlock.ok(&["history", "test", "--k3s", "--root", root.to_str().unwrap()]);
+    assert_eq!(history.lines().count(), 2, "{history}");
+}

@@ -376,6 +376,79 @@ fn helm_controller_reconciles_the_helmchart_airlock_writes() {
     plane.kubectl_ok(&["delete", "helmchart", &n.chart, "-n", "kube-system", "--wait=false"]);
 }
 
+/// Values the bundle marks secret (`secretValues`) are kept out of the
+/// HelmChart: they go in a Secret beside it (a manifest file readable by
+/// root alone, applied before the HelmChart), which the HelmChart names in
+/// `valuesSecrets`; the real helm-controller mounts it into its install
+/// Job after `valuesContent`, and real Helm renders from the two what it
+/// renders from all the values given at once.
+#[test]
+fn secret_values_reach_helm_through_a_secret_not_the_helmchart() {
+    let n = Node::new("k3s-secret");
+    let plane = n.plane;
+    let d = n.dir.path();
+    let spec = d.join("airlock-secret.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {{name: hello, version: 1.0.0}}\ncomponents:\n  - name: app\n    charts: [{{name: {}, path: ./chart, namespace: {}, images: explicit, secretValues: [greeting]}}]\n",
+            n.chart, n.ns
+        ),
+    )
+    .unwrap();
+    let bundle = d.join("hello-secret.airlock");
+    n.airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    let set = format!("{}.greeting=s3cret-greeting", n.chart);
+    n.k3s("install", &bundle, &["--set", &set, "--set", &format!("{}.mode=7", n.chart)]);
+
+    let written = n.written();
+    let content = written["spec"]["valuesContent"].as_str().unwrap();
+    assert!(!content.contains("s3cret") && content.contains("mode: 7"), "{written}");
+    let secret_name = format!("airlock-values-{}", n.chart);
+    assert_eq!(written["spec"]["valuesSecrets"], json!([{"name": secret_name, "keys": ["values.yaml"]}]));
+    let secret_file = n.root.join(MANIFESTS).join(format!("airlock-hello-15-values-{}.yaml", n.chart));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777, 0o600);
+
+    deploy(plane, &[secret_file.clone(), n.chart_file()]);
+    let job = n.installed();
+    let sources = job["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "values")
+        .unwrap_or_else(|| panic!("no values volume: {job}"))["projected"]["sources"]
+        .clone();
+    assert_eq!(sources[1]["secret"]["name"], secret_name.as_str(), "{sources}");
+    let item = sources[1]["secret"]["items"][0].clone();
+    assert_eq!(item["key"], "values.yaml", "{sources}");
+
+    // Helm reads valuesContent, then the Secret's key, as klipper-helm
+    // passes the files under /config in their names' order.
+    let stored = plane.object(&format!("/api/v1/namespaces/kube-system/secrets/{secret_name}")).unwrap();
+    let secret_values =
+        base64::engine::general_purpose::STANDARD.decode(stored["data"]["values.yaml"].as_str().unwrap()).unwrap();
+    let first = d.join("values-0-000-HelmChart-ValuesContent.yaml");
+    let second = d.join(item["path"].as_str().unwrap());
+    assert!(first.file_name() < second.file_name(), "{item}");
+    std::fs::write(&first, n.values_in_secret().unwrap()).unwrap();
+    std::fs::write(&second, secret_values).unwrap();
+    let via_node = helm_template(
+        d,
+        &n.chart,
+        &n.ns,
+        &d.join("chart"),
+        &["-f", first.to_str().unwrap(), "-f", second.to_str().unwrap()],
+    );
+    let direct =
+        helm_template(d, &n.chart, &n.ns, &d.join("chart"), &["--set", "greeting=s3cret-greeting", "--set", "mode=7"]);
+    assert_eq!(via_node, direct);
+    assert!(via_node.contains("greeting: \"s3cret-greeting\""), "{via_node}");
+
+    plane.kubectl_ok(&["delete", "helmchart", &n.chart, "-n", "kube-system", "--wait=false"]);
+    plane.kubectl_ok(&["delete", "secret", &secret_name, "-n", "kube-system", "--wait=false"]);
+}
+
 /// Deleting the HelmChart, as `airlock upgrade` does through the node's API
 /// when a chart leaves the bundle, makes helm-controller run its uninstall
 /// Job and then remove the HelmChart's finalizer, the Jobs, the content

@@ -214,6 +214,82 @@ fn upgrade_removes_dropped_files_and_rollback_restores_every_byte() {
     assert_eq!(snapshot(&root), before);
 }
 
+/// A dry run of an upgrade on a node names the files it would write,
+/// replace and remove, and what it would delete through the node's API,
+/// exactly those the real upgrade then changes; it writes nothing.
+#[test]
+fn a_dry_run_names_the_files_an_upgrade_would_change() {
+    let v = versions();
+    let root = v.dir.path().join("node");
+    v.ok("install", &v.v1, &root);
+    let installed = snapshot(&root);
+    let state = files_with_state(&root);
+    let out = v.cmd("upgrade", &v.v2, &root).args(["--dry-run", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(snapshot(&root), installed, "a dry run wrote files");
+    assert_eq!(files_with_state(&root), state, "a dry run touched airlock's state");
+    assert_eq!(v.history(&root).len(), 1);
+
+    let tar = "var/lib/rancher/k3s/agent/images/airlock-site.tar";
+    let chart = |name: &str| format!("{MANIFESTS}/airlock-site-20-chart-{name}.yaml");
+    let listed = |key: &str| -> Vec<String> {
+        let mut paths: Vec<String> = said[key].as_array().unwrap().iter().map(|p| p.as_str().unwrap().into()).collect();
+        paths.sort();
+        paths
+    };
+    assert_eq!((said["dryRun"].clone(), said["revision"].clone()), (true.into(), 2.into()), "{said}");
+    assert_eq!(listed("written"), [chart("cache")], "{said}");
+    assert_eq!(listed("replaced"), ["usr/local/bin/k3s".to_string(), tar.to_string()], "{said}");
+    assert_eq!(listed("removed"), [format!("{MANIFESTS}/airlock-site-10-app-0.yaml"), chart("db")], "{said}");
+    let deleted: Vec<&str> = said["toDelete"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(deleted, ["db"], "the HelmChart of the dropped chart: {said}");
+    assert_eq!(said["leftInCluster"][0]["kind"], "Namespace", "{said}");
+
+    // The upgrade itself changes exactly what the dry run said.
+    v.ok("upgrade", &v.v2, &root);
+    let upgraded = snapshot(&root);
+    let mut changed: Vec<String> = upgraded
+        .iter()
+        .filter(|(path, content)| installed.get(*path).is_some_and(|before| before != *content))
+        .map(|(path, _)| path.clone())
+        .collect();
+    changed.sort();
+    assert_eq!(changed, listed("replaced"));
+    let added: Vec<&String> = upgraded.keys().filter(|p| !installed.contains_key(*p)).collect();
+    assert_eq!(added, listed("written").iter().collect::<Vec<_>>());
+    let gone: Vec<&String> = installed.keys().filter(|p| !upgraded.contains_key(*p)).collect();
+    assert_eq!(gone, listed("removed").iter().collect::<Vec<_>>());
+
+    // The text form says the same, one line a file.
+    let text = v.ok("upgrade", &v.v1, &root);
+    assert!(text.contains("site 1.0.0: revision 3"), "{text}");
+    let out = v.cmd("upgrade", &v.v2, &root).arg("--dry-run").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("+ /{}: written", chart("cache"))), "{text}");
+    assert!(text.contains(&format!("- /{}: removed", chart("db"))), "{text}");
+    assert!(text.contains("~ /usr/local/bin/k3s: replaced"), "{text}");
+    assert!(text.contains("HelmChart kube-system/db (helm.cattle.io/v1): deleted through the node's API"), "{text}");
+    assert!(text.contains("dry run: site 1.1.0 would be revision 4"), "{text}");
+}
+
+/// Every file under `root`, airlock's state included: path -> bytes.
+fn files_with_state(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            match entry.path() {
+                path if path.is_dir() => stack.push(path),
+                path => {
+                    out.insert(path.clone(), std::fs::read(&path).unwrap());
+                }
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn a_file_changed_by_hand_is_not_removed() {
     let v = versions();

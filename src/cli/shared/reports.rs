@@ -4,21 +4,80 @@
 
 use crate::destination::cluster::diff::{describe, Change};
 use crate::destination::cluster::lifecycle::ClusterReport;
-use crate::destination::k3s::install::InstallReport;
+use crate::destination::k3s::install::{InstallPreview, InstallReport};
 use crate::ops::destination::{Installed, NodeCleanUp, NodeOutcome};
 use crate::output::Printer;
 use anyhow::{bail, Result};
 
-/// Prints what an install, upgrade or rollback did; fails afterwards when
-/// the K3s installer failed or the workloads were not ready in time.
-pub fn print_installed(printer: &Printer, installed: Installed) -> Result<()> {
+/// Prints what an install, upgrade or rollback did (as JSON with `json`);
+/// fails afterwards when the K3s installer failed or the workloads were not
+/// ready in time.
+pub fn print_installed(printer: &Printer, installed: Installed, json: bool) -> Result<()> {
+    if json {
+        printer.data(&serde_json::to_string_pretty(&super::install_json::installed_json(&installed))?);
+    } else {
+        match &installed {
+            Installed::Cluster(report) => print_cluster_report(printer, report),
+            Installed::Node(outcome) => print_node_outcome(printer, outcome),
+            Installed::NodePreview(preview) => print_node_preview(printer, preview),
+        }
+    }
+    failure(installed)
+}
+
+/// The run's failure that comes after its changes were made and reported.
+fn failure(installed: Installed) -> Result<()> {
     match installed {
-        Installed::Cluster(report) => print_cluster_report(printer, report),
-        Installed::Node(outcome) => print_node_outcome(printer, outcome),
+        Installed::Cluster(ClusterReport { not_ready: Some(e), name, version, revision, .. }) => Err(e
+            .stopped(format!(
+                "{name} {version} is recorded as revision {revision}, but its workloads are not ready; `airlock rollback {name}` returns to the revision before"
+            ))
+            .into()),
+        Installed::Node(NodeOutcome { installer: Some(run), report, .. }) if !run.status.success() => bail!(
+            "the K3s installer {} failed ({}); the bundle's files are in place (revision {}): fix the cause and rerun `INSTALL_K3S_SKIP_DOWNLOAD=true sh {}`",
+            run.script.display(),
+            run.status,
+            report.revision.revision,
+            run.script.display()
+        ),
+        _ => Ok(()),
     }
 }
 
-fn print_node_outcome(printer: &Printer, outcome: NodeOutcome) -> Result<()> {
+/// What a dry run on a node would change, file by file.
+fn print_node_preview(printer: &Printer, preview: &InstallPreview) {
+    let files = &preview.files;
+    for path in &files.written {
+        printer.data(&format!("+ /{path}: written"));
+    }
+    for path in &files.replaced {
+        printer.data(&format!("~ /{path}: replaced"));
+    }
+    for path in &files.removed {
+        printer.data(&format!("- /{path}: removed"));
+    }
+    for path in &files.kept {
+        printer.warn(&format!("/{path} would no longer be part of the bundle but would be left in place (shared, or changed since airlock wrote it)"));
+    }
+    for resource in &preview.to_delete {
+        printer.data(&format!("- {resource}: deleted through the node's API (its manifest is removed)"));
+    }
+    for resource in &preview.left_in_cluster {
+        printer.warn(&format!("{resource} would no longer be in the bundle but would be left in the cluster (deleting it deletes everything in it)"));
+    }
+    printer.data(&format!(
+        "dry run: {} {} would be revision {} ({} files written, {} replaced, {} unchanged, {} removed); nothing was changed",
+        preview.name,
+        preview.version,
+        preview.revision,
+        files.written.len(),
+        files.replaced.len(),
+        files.unchanged,
+        files.removed.len()
+    ));
+}
+
+fn print_node_outcome(printer: &Printer, outcome: &NodeOutcome) {
     let report = &outcome.report;
     print_changes(printer, report);
     let r = &report.revision;
@@ -33,18 +92,9 @@ fn print_node_outcome(printer: &Printer, outcome: NodeOutcome) -> Result<()> {
         report.removed.len()
     ));
     print_clean_up(printer, &outcome.clean_up);
-    match outcome.installer {
-        Some(run) if !run.status.success() => bail!(
-            "the K3s installer {} failed ({}); the bundle's files are in place (revision {}): fix the cause and rerun `INSTALL_K3S_SKIP_DOWNLOAD=true sh {}`",
-            run.script.display(),
-            run.status,
-            r.revision,
-            run.script.display()
-        ),
-        Some(run) => printer.status("Ran", &format!("the K3s installer {}", run.script.display())),
-        None => {}
+    if let Some(run) = outcome.installer.as_ref().filter(|run| run.status.success()) {
+        printer.status("Ran", &format!("the K3s installer {}", run.script.display()));
     }
-    Ok(())
 }
 
 /// The files written and removed on the node, and what was left.
@@ -98,9 +148,8 @@ pub fn print_clean_up(printer: &Printer, clean_up: &NodeCleanUp) {
     }
 }
 
-/// Prints what was done in a cluster; fails afterwards when the workloads
-/// were not ready in time.
-fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> {
+/// Prints what was done in a cluster.
+fn print_cluster_report(printer: &Printer, report: &ClusterReport) {
     for gap in &report.platform_gaps {
         printer.warn(gap);
     }
@@ -185,13 +234,4 @@ fn print_cluster_report(printer: &Printer, report: ClusterReport) -> Result<()> 
         report.applied.len(),
         report.deleted.len()
     ));
-    match report.not_ready {
-        Some(e) => Err(e
-            .stopped(format!(
-                "{} {} is recorded as revision {}, but its workloads are not ready; `airlock rollback {}` returns to the revision before",
-                report.name, report.version, report.revision, report.name
-            ))
-            .into()),
-        None => Ok(()),
-    }
 }

@@ -8,6 +8,7 @@ use super::trust::TrustArgs;
 use super::values::ValuesArgs;
 use crate::destination::cluster::helm::HISTORY_MAX;
 use crate::destination::cluster::kubeconfig::Selection;
+use crate::destination::cluster::values_secrets::SecretRef;
 use crate::destination::k3s::install::DEFAULT_KEEP;
 use crate::destination::k3s::registries::NodeRegistry;
 use crate::destination::registry::Destination;
@@ -164,10 +165,15 @@ pub struct InstallArgs {
     /// Then run the bundled K3s install script with INSTALL_K3S_SKIP_DOWNLOAD=true.
     #[arg(long)]
     run_installer: bool,
-    /// In a cluster (without --k3s): have the API server check every object
-    /// and say what would be applied and deleted, changing nothing.
+    /// Change nothing; say what would change: in a cluster, every object
+    /// checked by the API server and diffed field by field against the live
+    /// one; on a K3s node, the files that would be written, replaced and
+    /// removed.
     #[arg(long)]
     dry_run: bool,
+    /// Print the report as JSON (with --dry-run: every change, as data).
+    #[arg(long)]
+    pub json: bool,
     /// For a differential bundle: the full bundle it was made against, for
     /// what the node (or, in a cluster, the bundle) lacks.
     #[arg(long, value_name = "BUNDLE")]
@@ -187,6 +193,12 @@ pub struct InstallArgs {
     env: Option<String>,
     #[command(flatten)]
     values: ValuesArgs,
+    /// In a cluster: read site values (keyed by chart name, as with -f) from
+    /// the KEY (default values.yaml) of this Secret, under those given with
+    /// -f and --set (repeatable). Only the Secret's name is recorded; an
+    /// upgrade that gives no values reads it again.
+    #[arg(long, value_name = "NAMESPACE/NAME[:KEY]", value_parser = parse_secret_ref)]
+    values_secret: Vec<SecretRef>,
     /// On upgrade: layer the values given over those the installed revision
     /// was given (by default, values given replace them; none given keeps
     /// them).
@@ -205,20 +217,21 @@ impl InstallArgs {
     pub fn options(self) -> Result<InstallOptions> {
         let target = match self.target.target()? {
             Target::Node(node) => {
-                if self.dry_run || self.adopt || self.no_rollback_on_failure {
-                    let flag = if self.dry_run {
-                        "--dry-run"
-                    } else if self.adopt {
-                        "--adopt"
-                    } else {
-                        "--no-rollback-on-failure"
-                    };
+                if self.adopt || self.no_rollback_on_failure {
+                    let flag = if self.adopt { "--adopt" } else { "--no-rollback-on-failure" };
                     usage!("{flag} applies to a cluster (without --k3s)");
+                }
+                if !self.values_secret.is_empty() {
+                    usage!("--values-secret reads a Secret through a cluster's API; on --k3s give the values with -f (the node's HelmChart files hold them)");
+                }
+                if self.dry_run && self.run_installer {
+                    usage!("--run-installer runs K3s's installer, and a dry run changes nothing: give one of them");
                 }
                 let setup = NodeSetup {
                     platform: self.platform.unwrap_or_else(Platform::host),
                     registry: self.registry.node_registry()?,
                     run_installer: self.run_installer,
+                    dry_run: self.dry_run,
                 };
                 InstallTarget::Node(node, setup)
             }
@@ -235,6 +248,7 @@ impl InstallArgs {
                 reuse: self.reuse_values,
                 reset: self.reset_values,
                 environment: self.env,
+                secrets: self.values_secret,
             },
             target,
         })
@@ -282,4 +296,8 @@ impl NodeRegistryArgs {
             password: self.password,
         }))
     }
+}
+
+fn parse_secret_ref(text: &str) -> Result<SecretRef, String> {
+    SecretRef::parse(text)
 }

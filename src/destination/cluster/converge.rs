@@ -202,6 +202,7 @@ pub(crate) async fn converge(
         site_values: desired.site_values.clone(),
         environment: desired.environment.clone(),
         secret_values: desired.secret_values.clone(),
+        values_secrets: desired.values_secrets.clone(),
     };
     // A record too large for a Secret fails here, before anything is applied.
     release.check_size()?;

@@ -96,6 +96,8 @@ pub struct Plan {
     pub site_values: Option<serde_json::Value>,
     /// The bundle's environment the installed revision was installed with.
     pub environment: Option<String>,
+    /// The Secrets the installed revision's site values were read from.
+    pub values_secrets: Vec<String>,
 }
 
 /// What a chart learns of its release when it is rendered.
@@ -127,6 +129,14 @@ impl Renders {
     }
 }
 
+/// Whether `desired` is what the site chose for `recorded`: the same
+/// values, environment and values Secrets.
+fn same_site_choice(recorded: &Release, desired: &Desired) -> bool {
+    recorded.site_values == desired.site_values
+        && recorded.environment == desired.environment
+        && recorded.values_secrets == desired.values_secrets
+}
+
 /// Reads the release's records and those of its charts' Helm releases
 /// (`charts`: namespace and name of each), refuses what `run.action`
 /// cannot do (an install over another version, an upgrade of nothing),
@@ -156,6 +166,7 @@ pub async fn plan(
     let installed = history.iter().rev().find(|r| r.is_good());
     let site_values = installed.and_then(|r| r.site_values.clone());
     let environment = installed.and_then(|r| r.environment.clone());
+    let values_secrets = installed.map(|r| r.values_secrets.clone()).unwrap_or_default();
     let mut render = Renders { run_is_upgrade: run.action == Action::Upgrade, ..Renders::default() };
     for (namespace, name) in charts {
         let statuses = helm::statuses(client, namespace, name).await?;
@@ -163,7 +174,7 @@ pub async fn plan(
         let revision = statuses.last().map_or(1, |(last, _)| last + 1);
         render.charts.insert((namespace.clone(), name.clone()), RenderedAs { revision, is_upgrade });
     }
-    Ok(Plan { history, revision, action, render, site_values, environment })
+    Ok(Plan { history, revision, action, render, site_values, environment, values_secrets })
 }
 
 /// Installs or upgrades `desired` (the bundle rendered for this cluster, as
@@ -177,6 +188,15 @@ pub async fn install(
 ) -> Result<ClusterReport, ClusterError> {
     let (name, version, digest) = (run.name, run.version, run.digest);
     let Plan { history, revision, action, .. } = plan;
+    // The same bundle again re-applies under its revision only when the
+    // site gives what it gave: other values make a new revision (one that
+    // a rollback can leave).
+    let (revision, action) = match history.last() {
+        Some(latest) if latest.revision == revision && !same_site_choice(latest, &desired) => {
+            (revision + 1, run.action.as_str().to_string())
+        }
+        _ => (revision, action),
+    };
     let hook_events = match run.action {
         Action::Install => ("pre-install", "post-install"),
         Action::Upgrade => ("pre-upgrade", "post-upgrade"),
@@ -458,6 +478,7 @@ pub async fn rollback(
     desired.site_values = target.site_values.clone();
     desired.environment = target.environment.clone();
     desired.secret_values = target.secret_values.clone();
+    desired.values_secrets = target.values_secrets.clone();
     for object in &target.objects {
         let object = DesiredObject {
             body: object.body.clone(),

@@ -1,7 +1,8 @@
 //! Talking to a Kubernetes API server (kube): which cluster, found as
 //! kubectl finds it (`kubeconfig`), what a bundle asks of a cluster
 //! (`objects`, images moved by `relocate`, images the site's choice asks
-//! for checked by `site_images`, the author's `preflight` checks),
+//! for checked by `site_images`, the author's `preflight` checks, site
+//! values kept in Secrets `values_secrets`),
 //! applying, reading and deleting objects (`apply`), chart hooks
 //! (`hooks`), readiness (`ready`), what a dry run would change (`diff`),
 //! airlock's release records (`release`) and each chart's Helm release
@@ -27,6 +28,7 @@ pub mod ready;
 pub mod release;
 pub mod relocate;
 pub mod site_images;
+pub mod values_secrets;
 mod waits;
 pub mod webhooks;
 
@@ -136,6 +138,8 @@ pub enum ClusterError {
     },
     #[error("chart {chart} would run image {image}, which the bundle does not carry, so the site cannot pull it: asked for by {by}")]
     ImageNotCarried { chart: String, image: String, by: String },
+    #[error("the site values in Secret {secret}: {detail}")]
+    ValuesSecret { secret: String, detail: String },
     #[error("{name} was installed with environment `{environment}`, which this version of the bundle does not carry (it has: {has})")]
     EnvironmentGone { name: String, environment: String, has: String },
     #[error("{name} is being changed by {holder}, since {since}; nothing was done")]
@@ -216,18 +220,37 @@ pub enum Deletion {
 pub struct Capabilities {
     /// `v1.33.0`.
     pub kube_version: String,
-    /// Every group/version served (`v1`, `apps/v1`, ...), as Helm's
-    /// `.Capabilities.APIVersions` lists them.
+    /// Every group/version served (`v1`, `apps/v1`, ...) and every kind
+    /// in each (`policy/v1/PodDisruptionBudget`), as Helm's
+    /// `.Capabilities.APIVersions` lists them at install: charts ask for
+    /// either (Traefik's picks its PodDisruptionBudget's version by kind).
     pub api_versions: Vec<String>,
 }
 
-/// The cluster's version and API versions: three requests, where Helm's
-/// full discovery would ask about every group.
+/// The cluster's version, API versions and the kinds in each, as Helm's
+/// discovery finds them: the group versions' resource lists are asked for
+/// all at once.
 pub async fn capabilities(client: &kube::Client) -> Result<Capabilities, ClusterError> {
     let kube_version = client.apiserver_version().await.map_err(unreachable)?.git_version;
-    let mut api_versions = client.list_core_api_versions().await.map_err(unreachable)?.versions;
+    let mut group_versions = client.list_core_api_versions().await.map_err(unreachable)?.versions;
     for group in client.list_api_groups().await.map_err(unreachable)?.groups {
-        api_versions.extend(group.versions.into_iter().map(|v| v.group_version));
+        group_versions.extend(group.versions.into_iter().map(|v| v.group_version));
+    }
+    let lists = group_versions.iter().map(|gv| async move {
+        match gv.contains('/') {
+            true => client.list_api_group_resources(gv).await,
+            false => client.list_core_api_resources(gv).await,
+        }
+    });
+    let mut api_versions = Vec::new();
+    for (gv, list) in group_versions.iter().zip(futures_util::future::join_all(lists).await) {
+        api_versions.push(gv.clone());
+        // A group version whose resources cannot be listed (an aggregated
+        // API that is down) still counts as served, as Helm counts it.
+        let resources = list.map(|l| l.resources).unwrap_or_default();
+        let kinds: std::collections::BTreeSet<String> =
+            resources.into_iter().filter(|r| !r.name.contains('/')).map(|r| r.kind).collect();
+        api_versions.extend(kinds.into_iter().map(|kind| format!("{gv}/{kind}")));
     }
     Ok(Capabilities { kube_version, api_versions })
 }

@@ -96,6 +96,8 @@ pub struct Desired {
     pub environment: Option<String>,
     /// The values that are secrets (`CHART.path`), never printed.
     pub secret_values: Vec<String>,
+    /// The Secrets site values were read from (`NAMESPACE/NAME:KEY`).
+    pub values_secrets: Vec<String>,
 }
 
 impl Desired {
@@ -360,11 +362,8 @@ pub fn desired(
         desired.site_values = Some(helm::values_json(site.values));
     }
     desired.environment = site.environment.map(|(name, _)| name.to_string());
-    desired.secret_values = components
-        .iter()
-        .flat_map(|c| &c.charts)
-        .flat_map(|chart| chart.secret_values.iter().map(move |path| format!("{}.{path}", chart.name)))
-        .collect();
+    desired.values_secrets = site.from_secrets.map(|(secrets, _)| secrets.to_vec()).unwrap_or_default();
+    desired.secret_values = crate::destination::site::secret_value_paths(components);
     for component in components {
         for doc in &component.crds {
             let text = document_text(reader, &doc.digest, &doc.name)?;
@@ -401,6 +400,9 @@ pub fn desired(
         for version in crd.body.pointer("/spec/versions").and_then(Value::as_array).into_iter().flatten() {
             if let Some(v) = version.get("name").and_then(Value::as_str) {
                 cluster.api_versions.push(format!("{group}/{v}"));
+                if let Some(kind) = crd.body.pointer("/spec/names/kind").and_then(Value::as_str) {
+                    cluster.api_versions.push(format!("{group}/{v}/{kind}"));
+                }
             }
         }
     }

@@ -76,6 +76,10 @@ pub struct Release {
     /// The site values that are secrets (`CHART.path`): never printed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_values: Vec<String>,
+    /// The Secrets the site's values were read from (`NAMESPACE/NAME:KEY`),
+    /// named only: an upgrade that gives none reads them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values_secrets: Vec<String>,
 }
 
 /// Where an unfinished run goes back to.

@@ -26,6 +26,22 @@ pub enum Content {
     Stored {
         digest: Digest,
     },
+    /// Known by its digest only: a dry run's images tarball, hashed and
+    /// never written. A dry run's plan is previewed, never applied.
+    Unwritten {
+        digest: Digest,
+    },
+}
+
+impl Content {
+    pub fn digest(&self) -> Digest {
+        match self {
+            Content::Bytes(bytes) => Digest::of(bytes),
+            Content::Staged { digest, .. } | Content::Stored { digest } | Content::Unwritten { digest } => {
+                digest.clone()
+            }
+        }
+    }
 }
 
 pub struct PlannedFile {
@@ -71,13 +87,15 @@ fn mode_of(path: &Path) -> Option<u32> {
     std::fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777)
 }
 
+/// Whether `path` holds `digest` with `mode` already.
+fn in_place(path: &Path, digest: &Digest, mode: u32) -> bool {
+    mode_of(path) == Some(mode) && file_digest(path).as_ref() == Some(digest)
+}
+
 /// Puts `content` at `path` unless it holds it already; true when written.
 fn place(root: &Path, name: &str, path: &Path, content: &Content, mode: u32) -> Result<(Digest, bool), StateError> {
-    let digest = match content {
-        Content::Bytes(bytes) => Digest::of(bytes),
-        Content::Staged { digest, .. } | Content::Stored { digest } => digest.clone(),
-    };
-    if mode_of(path) == Some(mode) && file_digest(path).as_ref() == Some(&digest) {
+    let digest = content.digest();
+    if in_place(path, &digest, mode) {
         if let Content::Staged { path: staged, .. } = content {
             std::fs::remove_file(staged).map_err(io(staged))?;
         }
@@ -106,6 +124,7 @@ fn place(root: &Path, name: &str, path: &Path, content: &Content, mode: u32) -> 
             std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io(&tmp))?;
             std::fs::rename(&tmp, path).map_err(io(path))?;
         }
+        Content::Unwritten { .. } => unreachable!("a dry run's plan is previewed, never applied"),
     }
     Ok((digest, true))
 }
@@ -135,22 +154,82 @@ pub fn apply(
             merged: file.merged,
         });
     }
-    let planned_paths: std::collections::BTreeSet<&str> = planned.iter().map(|f| f.rel.as_str()).collect();
-    for old in previous.map(|p| p.files.as_slice()).unwrap_or_default() {
-        if planned_paths.contains(old.path.as_str()) {
-            continue;
-        }
-        let path = root.join(&old.path);
-        match file_digest(&path) {
-            None => {}
-            Some(_) if old.merged => applied.kept.push(old.path.clone()),
-            Some(actual) if actual == old.sha256 => {
+    for (old, fate) in dropped(root, planned, previous) {
+        match fate {
+            Dropped::Gone => {}
+            Dropped::Kept => applied.kept.push(old.path.clone()),
+            Dropped::Removed => {
+                let path = root.join(&old.path);
                 std::fs::remove_file(&path).map_err(io(&path))?;
                 applied.removed.push(old.path.clone());
                 faults.passed();
             }
-            Some(_) => applied.kept.push(old.path.clone()),
         }
     }
     Ok(applied)
+}
+
+/// What becomes of a file of the previous revision that the plan drops.
+enum Dropped {
+    /// Not there any more.
+    Gone,
+    /// Left in place: shared (merged), or changed since airlock wrote it.
+    Kept,
+    Removed,
+}
+
+fn dropped<'a>(
+    root: &Path,
+    planned: &[PlannedFile],
+    previous: Option<&'a Revision>,
+) -> Vec<(&'a InstalledFile, Dropped)> {
+    let planned_paths: std::collections::BTreeSet<&str> = planned.iter().map(|f| f.rel.as_str()).collect();
+    let old_files = previous.map(|p| p.files.as_slice()).unwrap_or_default();
+    let dropped_files = old_files.iter().filter(|old| !planned_paths.contains(old.path.as_str()));
+    dropped_files
+        .map(|old| {
+            let fate = match file_digest(&root.join(&old.path)) {
+                None => Dropped::Gone,
+                Some(_) if old.merged => Dropped::Kept,
+                Some(actual) if actual == old.sha256 => Dropped::Removed,
+                Some(_) => Dropped::Kept,
+            };
+            (old, fate)
+        })
+        .collect()
+}
+
+/// What `apply` would do, changing nothing.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Preview {
+    /// Files not there yet.
+    pub written: Vec<String>,
+    /// Files there with other content or mode.
+    pub replaced: Vec<String>,
+    pub unchanged: usize,
+    pub removed: Vec<String>,
+    /// Dropped by the plan but left in place: shared, or changed by someone else.
+    pub kept: Vec<String>,
+}
+
+pub fn preview(root: &Path, planned: &[PlannedFile], previous: Option<&Revision>) -> Preview {
+    let mut preview = Preview::default();
+    for file in planned {
+        let path = root.join(&file.rel);
+        if in_place(&path, &file.content.digest(), file.mode) {
+            preview.unchanged += 1;
+        } else if path.exists() {
+            preview.replaced.push(file.rel.clone());
+        } else {
+            preview.written.push(file.rel.clone());
+        }
+    }
+    for (old, fate) in dropped(root, planned, previous) {
+        match fate {
+            Dropped::Gone => {}
+            Dropped::Kept => preview.kept.push(old.path.clone()),
+            Dropped::Removed => preview.removed.push(old.path.clone()),
+        }
+    }
+    preview
 }

@@ -125,6 +125,38 @@ pub fn write_images_tar(
         let path = path.to_path_buf();
         move |source| ImagesTarError::Io { path, source }
     };
+    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new().prefix(".airlock-partial-").tempfile_in(dir).map_err(io(dir))?;
+    let tmp_path = tmp.path().to_path_buf();
+    let sink = BufWriter::with_capacity(1 << 20, tmp.as_file());
+    let (digest, mut writer) = images_tar_into(reader, images, platform, sink, &tmp_path)?;
+    writer.flush().map_err(io(&tmp_path))?;
+    drop(writer);
+    tmp.as_file().sync_all().map_err(io(&tmp_path))?;
+    let bytes = tmp.as_file().metadata().map_err(io(&tmp_path))?.len();
+    tmp.persist(out).map_err(|e| ImagesTarError::Io { path: out.to_path_buf(), source: e.error })?;
+    Ok(ImagesTarReport { images: images.iter().map(|i| i.reference.clone()).collect(), bytes, digest })
+}
+
+/// The digest the images tarball for `platform` would have, writing
+/// nothing (a dry run compares it with the node's).
+pub fn images_tar_digest(
+    reader: &BundleReader,
+    images: &[&ImageRecord],
+    platform: &Platform,
+) -> Result<Digest, ImagesTarError> {
+    Ok(images_tar_into(reader, images, platform, std::io::sink(), Path::new("(nowhere: a dry run)"))?.0)
+}
+
+/// The images tarball written into `out` (`path` names it in errors).
+fn images_tar_into<W: Write>(
+    reader: &BundleReader,
+    images: &[&ImageRecord],
+    platform: &Platform,
+    out: W,
+    path: &Path,
+) -> Result<(Digest, W), ImagesTarError> {
+    let io = |source| ImagesTarError::Io { path: path.to_path_buf(), source };
     let mut entries = Vec::new();
     let mut blobs: BTreeSet<Digest> = BTreeSet::new();
     for image in images {
@@ -144,15 +176,12 @@ pub fn write_images_tar(
         }
         entries.push(json!({"mediaType": media_type, "digest": digest, "size": size, "annotations": annotations}));
     }
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new().prefix(".airlock-partial-").tempfile_in(dir).map_err(io(dir))?;
-    let tmp_path = tmp.path().to_path_buf();
-    let mut tar = tar::Builder::new(HashingWriter::new(BufWriter::with_capacity(1 << 20, tmp.as_file())));
+    let mut tar = tar::Builder::new(HashingWriter::new(out));
     let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
-    tar.append(&header("oci-layout", layout.len() as u64), &layout[..]).map_err(io(&tmp_path))?;
+    tar.append(&header("oci-layout", layout.len() as u64), &layout[..]).map_err(io)?;
     let index = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": media::OCI_INDEX, "manifests": entries}))
         .expect("json");
-    tar.append(&header("index.json", index.len() as u64), index.as_slice()).map_err(io(&tmp_path))?;
+    tar.append(&header("index.json", index.len() as u64), index.as_slice()).map_err(io)?;
     for digest in &blobs {
         let record = reader.head.manifest.find_blob(digest).ok_or_else(|| crate::bundle::BundleError::MissingBlob {
             path: reader.path().into(),
@@ -161,14 +190,8 @@ pub fn write_images_tar(
         let entry = header(&format!("blobs/sha256/{}", digest.hex()), record.size);
         tar.append(&entry, reader.open_blob_checked(digest)?).map_err(|e| match e.kind() {
             std::io::ErrorKind::InvalidData => ImagesTarError::Corrupt { detail: e.to_string() },
-            _ => io(&tmp_path)(e),
+            _ => io(e),
         })?;
     }
-    let (digest, mut writer) = tar.into_inner().map_err(io(&tmp_path))?.finish();
-    writer.flush().map_err(io(&tmp_path))?;
-    drop(writer);
-    tmp.as_file().sync_all().map_err(io(&tmp_path))?;
-    let bytes = tmp.as_file().metadata().map_err(io(&tmp_path))?.len();
-    tmp.persist(out).map_err(|e| ImagesTarError::Io { path: out.to_path_buf(), source: e.error })?;
-    Ok(ImagesTarReport { images: images.iter().map(|i| i.reference.clone()).collect(), bytes, digest })
+    Ok(tar.into_inner().map_err(io)?.finish())
 }

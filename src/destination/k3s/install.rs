@@ -8,7 +8,7 @@
 //! resources that removed files declared are recorded as
 //! `pendingDeletions` for the ops layer to delete through the API.
 
-use super::apply::{apply, Applied, Content, PlannedFile};
+use super::apply::{apply, Applied, Content, PlannedFile, Preview};
 use super::layout::{self, ImagesVia, MANIFESTS_DIR};
 use super::state::{self, Revision};
 use super::InstallError;
@@ -72,11 +72,101 @@ pub fn install(
 ) -> Result<InstallReport, InstallError> {
     let manifest = &reader.head.manifest;
     let name = &manifest.metadata.name;
+    let (history, planned) = checked_plan(reader, components, images_via, root, action, site, false)?;
+    let previous = history.last();
+    let to_keep = blobs_to_keep(reader, components).inspect_err(|_| discard_staged(&planned))?;
+    let applied = apply(root, name, &planned, previous).inspect_err(|_| discard_staged(&planned))?;
+    for (digest, bytes) in &to_keep {
+        state::store_blob(root, name, digest, bytes)?;
+    }
+    let kept: Vec<Digest> = to_keep.into_iter().map(|(d, _)| d).collect();
+    let label = action.as_str();
+    let manifest_digest = Digest::of(&reader.head.manifest_bytes);
+    let identity = (name.as_str(), manifest.metadata.version.as_str(), manifest_digest, label);
+    let given = SiteGiven {
+        values: (!site.values.is_empty()).then(|| crate::destination::cluster::helm::values_json(site.values)),
+        environment: site.environment.map(|(name, _)| name.to_string()),
+        secret_values: crate::destination::site::secret_value_paths(components),
+    };
+    finish(root, previous, identity, &planned, (applied, kept), keep, given)
+}
+
+/// What the site gave a revision, recorded with it.
+#[derive(Default)]
+struct SiteGiven {
+    values: Option<serde_json::Value>,
+    environment: Option<String>,
+    secret_values: Vec<String>,
+}
+
+/// What an install or upgrade would do on the node, changing nothing.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallPreview {
+    pub name: String,
+    pub version: String,
+    /// The revision it would record (the installed one when nothing changes).
+    pub revision: u32,
+    #[serde(flatten)]
+    pub files: Preview,
+    /// Resources that removed manifests declared: deleted through the
+    /// node's API afterwards (K3s leaves them).
+    pub to_delete: Vec<ResourceRef>,
+    /// Declared by removed manifests but left in the cluster: deleting them
+    /// deletes much more (CRDs, Namespaces).
+    pub left_in_cluster: Vec<ResourceRef>,
+}
+
+/// `install` as a dry run: every check it makes before writing, then the
+/// files it would write, replace and remove; nothing is written.
+pub fn preview(
+    reader: &BundleReader,
+    components: &[&Component],
+    images_via: &ImagesVia,
+    root: &Path,
+    action: Action,
+    site: SiteChoice,
+) -> Result<InstallPreview, InstallError> {
+    let manifest = &reader.head.manifest;
+    let name = &manifest.metadata.name;
+    let (history, planned) = checked_plan(reader, components, images_via, root, action, site, true)?;
+    let previous = history.last();
+    let files = super::apply::preview(root, &planned, previous);
+    let (to_delete, left_in_cluster) = pending_deletions(root, name, previous, &files.removed, &planned);
+    let same_bundle = previous.is_some_and(|p| p.manifest_digest == Digest::of(&reader.head.manifest_bytes));
+    let changes_nothing = files.written.is_empty() && files.replaced.is_empty() && files.removed.is_empty();
+    let revision = match previous {
+        Some(p) if same_bundle && changes_nothing => p.revision,
+        p => p.map_or(1, |p| p.revision + 1),
+    };
+    Ok(InstallPreview {
+        name: name.clone(),
+        version: manifest.metadata.version.clone(),
+        revision,
+        files,
+        to_delete,
+        left_in_cluster,
+    })
+}
+
+/// Every check made before the first write (the bundle against what is
+/// installed, disk space, writable directories, platform), then the plan:
+/// the node's history and the files to lay down.
+fn checked_plan(
+    reader: &BundleReader,
+    components: &[&Component],
+    images_via: &ImagesVia,
+    root: &Path,
+    action: Action,
+    site: SiteChoice,
+    dry_run: bool,
+) -> Result<(Vec<Revision>, Vec<PlannedFile>), InstallError> {
+    let manifest = &reader.head.manifest;
+    let name = &manifest.metadata.name;
     let manifest_digest = Digest::of(&reader.head.manifest_bytes);
     let history = state::history(root, name)?;
-    let previous = history.last();
     // After an uninstall the node holds nothing of it: install anew.
-    match (action, previous.filter(|p| p.action != UNINSTALL)) {
+    match (action, history.last().filter(|p| p.action != UNINSTALL)) {
         (Action::Install, Some(p)) if p.manifest_digest != manifest_digest => {
             return Err(InstallError::AlreadyInstalled {
                 name: name.clone(),
@@ -110,16 +200,8 @@ pub fn install(
             super::images::check_platform(reader, &c.images.iter().collect::<Vec<_>>(), platform)?;
         }
     }
-    let planned = layout::plan(reader, components, images_via, root, site)?;
-    let to_keep = blobs_to_keep(reader, components).inspect_err(|_| discard_staged(&planned))?;
-    let applied = apply(root, name, &planned, previous).inspect_err(|_| discard_staged(&planned))?;
-    for (digest, bytes) in &to_keep {
-        state::store_blob(root, name, digest, bytes)?;
-    }
-    let kept: Vec<Digest> = to_keep.into_iter().map(|(d, _)| d).collect();
-    let label = action.as_str();
-    let identity = (name.as_str(), manifest.metadata.version.as_str(), manifest_digest, label);
-    finish(root, previous, identity, &planned, (applied, kept), keep)
+    let planned = layout::plan(reader, components, images_via, root, site, dry_run)?;
+    Ok((history, planned))
 }
 
 /// The bundle blobs that a later differential bundle may leave to this one
@@ -192,7 +274,12 @@ pub fn rollback(root: &Path, name: &str, to: Option<u32>, keep: usize) -> Result
     let applied = apply(root, name, &planned, Some(current))?;
     let label = format!("rollback to {}", target.revision);
     let identity = (name, target.version.as_str(), target.manifest_digest.clone(), label.as_str());
-    finish(root, Some(current), identity, &planned, (applied, target.kept_blobs.clone()), keep)
+    let given = SiteGiven {
+        values: target.site_values.clone(),
+        environment: target.environment.clone(),
+        secret_values: target.secret_values.clone(),
+    };
+    finish(root, Some(current), identity, &planned, (applied, target.kept_blobs.clone()), keep, given)
 }
 
 /// Removes what the newest revision of `name` laid down (files shared or
@@ -208,7 +295,7 @@ pub fn uninstall(root: &Path, name: &str, keep: usize) -> Result<InstallReport, 
     let applied = apply(root, name, &[], Some(current))?;
     let identity = (name, current.version.as_str(), current.manifest_digest.clone(), UNINSTALL);
     // Kept blobs stay with the revisions before this one, for a rollback.
-    finish(root, Some(current), identity, &[], (applied, Vec::new()), keep)
+    finish(root, Some(current), identity, &[], (applied, Vec::new()), keep, SiteGiven::default())
 }
 
 /// The resources of the removed manifest files (read from the store, where
@@ -219,20 +306,26 @@ fn pending_deletions(
     root: &Path,
     name: &str,
     previous: Option<&Revision>,
-    applied: &Applied,
+    removed: &[String],
     planned: &[PlannedFile],
 ) -> (Vec<ResourceRef>, Vec<ResourceRef>) {
     let Some(previous) = previous else { return (Vec::new(), Vec::new()) };
     let mut pending: std::collections::BTreeSet<ResourceRef> = previous.pending_deletions.iter().cloned().collect();
-    for removed in applied.removed.iter().filter(|p| p.starts_with(MANIFESTS_DIR)) {
+    for removed in removed.iter().filter(|p| p.starts_with(MANIFESTS_DIR)) {
         if let Some(file) = previous.files.iter().find(|f| &f.path == removed) {
             if let Ok(bytes) = std::fs::read(state::object_path(root, name, &file.sha256)) {
                 pending.extend(layout::declared_resources(&bytes));
             }
         }
     }
+    // What the plan declares again stays. A dry run has written nothing:
+    // the planned bytes, not the files, say what is declared.
     for file in planned.iter().filter(|f| f.rel.starts_with(MANIFESTS_DIR)) {
-        if let Ok(bytes) = std::fs::read(root.join(&file.rel)) {
+        let bytes = match &file.content {
+            Content::Bytes(bytes) => Ok(bytes.clone()),
+            _ => std::fs::read(root.join(&file.rel)),
+        };
+        if let Ok(bytes) = bytes {
             for declared in layout::declared_resources(&bytes) {
                 pending.remove(&declared);
             }
@@ -248,13 +341,16 @@ fn finish(
     planned: &[PlannedFile],
     (applied, kept_blobs): (Applied, Vec<Digest>),
     keep: usize,
+    given: SiteGiven,
 ) -> Result<InstallReport, InstallError> {
-    let (pending, left_in_cluster) = pending_deletions(root, name, previous, &applied, planned);
+    let (pending, left_in_cluster) = pending_deletions(root, name, previous, &applied.removed, planned);
     let unchanged = previous.is_some_and(|p| {
         p.manifest_digest == manifest_digest
             && p.files == applied.files
             && p.pending_deletions == pending
             && p.kept_blobs == kept_blobs
+            && p.site_values == given.values
+            && p.environment == given.environment
     });
     let (revision, recorded) = match previous {
         Some(p) if unchanged => (p.clone(), false),
@@ -268,6 +364,9 @@ fn finish(
                 files: applied.files,
                 pending_deletions: pending,
                 kept_blobs,
+                site_values: given.values,
+                environment: given.environment,
+                secret_values: given.secret_values,
             };
             state::record(root, &revision)?;
             state::prune(root, name, keep)?;

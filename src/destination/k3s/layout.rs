@@ -29,13 +29,25 @@ pub const MAX_CHART_CONTENT: usize = 1024 * 1024 - 64 * 1024;
 /// forever and the chart is never installed.
 pub const MAX_CHART_NAME: usize = 63 - "helm-install-".len();
 
+/// What a bundled chart becomes on a node: its `HelmChart` resource, and
+/// the Secret holding the values the bundle marks secret, if any.
+pub struct ChartFiles {
+    pub helm_chart: String,
+    pub values_secret: Option<String>,
+}
+
 /// The `HelmChart` resource for a bundled chart, chart inline, with the
-/// bundle's values for it, then the environment's and the site's.
+/// bundle's values for it, then the environment's and the site's. Values
+/// the bundle marks secret (`secretValues`) are kept out of it: they go in
+/// a Secret beside it in kube-system, which the HelmChart names in
+/// `valuesSecrets` (helm-controller gives Helm its keys as values files
+/// after `valuesContent`), so anyone who may read HelmCharts does not read
+/// them.
 pub fn helm_chart_resource(
     reader: &BundleReader,
     chart: &ChartRecord,
     site: SiteChoice,
-) -> Result<String, InstallError> {
+) -> Result<ChartFiles, InstallError> {
     if chart.name.len() > MAX_CHART_NAME {
         return Err(InstallError::ChartNameTooLong { chart: chart.name.clone(), max: MAX_CHART_NAME });
     }
@@ -49,8 +61,9 @@ pub fn helm_chart_resource(
     // `0755` is 493, `on` is true), since what is written below is read by
     // Helm again with the typing settled (`mode: 493`).
     let merged = site.merged(reader, chart).map_err(values_error)?;
-    let values: serde_json::Value =
+    let mut values: serde_json::Value =
         serde_json::from_str(&to_json(&Value::map(merged))).expect("the chart engine writes JSON");
+    let secret = take_paths(&mut values, &chart.secret_values);
     let mut spec = serde_json::json!({
         "chartContent": content,
         "targetNamespace": chart.namespace.clone().unwrap_or_else(|| "default".into()),
@@ -59,13 +72,59 @@ pub fn helm_chart_resource(
     if values.as_object().is_some_and(|m| !m.is_empty()) {
         spec["valuesContent"] = serde_saphyr::to_string(&values).map_err(|e| values_error(e.to_string()))?.into();
     }
+    let values_secret = match secret.as_object().is_some_and(|m| !m.is_empty()) {
+        false => None,
+        true => {
+            let name = values_secret_name(&chart.name);
+            spec["valuesSecrets"] = serde_json::json!([{"name": name, "keys": [VALUES_KEY]}]);
+            let text = serde_saphyr::to_string(&secret).map_err(|e| values_error(e.to_string()))?;
+            let resource = serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": "kube-system"},
+                "type": "Opaque",
+                "data": {VALUES_KEY: base64::engine::general_purpose::STANDARD.encode(text)},
+            });
+            Some(serde_saphyr::to_string(&resource).map_err(|e| values_error(e.to_string()))?)
+        }
+    };
     let resource = serde_json::json!({
         "apiVersion": "helm.cattle.io/v1",
         "kind": "HelmChart",
         "metadata": {"name": chart.name, "namespace": "kube-system"},
         "spec": spec,
     });
-    serde_saphyr::to_string(&resource).map_err(|e| values_error(e.to_string()))
+    let helm_chart = serde_saphyr::to_string(&resource).map_err(|e| values_error(e.to_string()))?;
+    Ok(ChartFiles { helm_chart, values_secret })
+}
+
+/// The key of the values Secret that holds the values.
+const VALUES_KEY: &str = "values.yaml";
+
+/// The Secret that holds a chart's secret values on a node (helm-controller
+/// keeps `chart-values-NAME` for itself).
+pub fn values_secret_name(chart: &str) -> String {
+    format!("airlock-values-{chart}")
+}
+
+/// Moves the values at `paths` (`db.password`) out of `values` into a tree
+/// of their own, at the same paths.
+fn take_paths(values: &mut serde_json::Value, paths: &[String]) -> serde_json::Value {
+    let mut taken = serde_json::json!({});
+    for path in paths {
+        let keys: Vec<&str> = path.split('.').collect();
+        let (last, parents) = keys.split_last().expect("split yields one at least");
+        let pointer: String = parents.iter().map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1"))).collect();
+        let parent = values.pointer_mut(&pointer).and_then(serde_json::Value::as_object_mut);
+        let Some(value) = parent.and_then(|m| m.remove(*last)) else { continue };
+        let mut into = &mut taken;
+        for key in parents {
+            into =
+                into.as_object_mut().expect("built of objects").entry(key.to_string()).or_insert(serde_json::json!({}));
+        }
+        into[*last] = value;
+    }
+    taken
 }
 
 /// The resources a manifest file declares (what K3s applied from it).
@@ -130,27 +189,34 @@ pub enum ImagesVia<'a> {
 }
 
 /// The files to lay down for `components`. A chart too large or with bad
-/// values fails here, before anything is written.
+/// values fails here, before anything is written. In a `dry_run` the images
+/// tarball is only hashed, so nothing at all is written.
 pub fn plan(
     reader: &BundleReader,
     components: &[&Component],
     images_via: &ImagesVia,
     root: &Path,
     site: SiteChoice,
+    dry_run: bool,
 ) -> Result<Vec<PlannedFile>, InstallError> {
     let name = &reader.head.manifest.metadata.name;
     let mut chart_files = Vec::new();
+    let mut manifests = Vec::new();
     for c in components {
         for chart in &c.charts {
             let rel = format!("{MANIFESTS_DIR}/airlock-{name}-20-chart-{}.yaml", chart.name);
-            let resource = helm_chart_resource(reader, chart, site)?;
-            chart_files.push(plain(rel, resource.into_bytes()));
+            let files = helm_chart_resource(reader, chart, site)?;
+            chart_files.push(plain(rel, files.helm_chart.into_bytes()));
+            // Before the HelmChart that names it, readable by root alone.
+            if let Some(secret) = files.values_secret {
+                let rel = format!("{MANIFESTS_DIR}/airlock-{name}-15-values-{}.yaml", chart.name);
+                manifests.push(PlannedFile { mode: 0o600, ..plain(rel, secret.into_bytes()) });
+            }
         }
     }
     // Order of writing: files (binaries), images, CRDs, manifests, charts,
     // so that what K3s picks up live finds what it depends on already there.
     let mut files = Vec::new();
-    let mut manifests = Vec::new();
     for c in components {
         for f in &c.files {
             files.push(PlannedFile {
@@ -181,6 +247,12 @@ pub fn plan(
     let images: Vec<_> = components.iter().flat_map(|c| c.images.iter()).collect();
     match images_via {
         _ if images.is_empty() => {}
+        ImagesVia::Tarball { platform } if dry_run => files.push(PlannedFile {
+            rel: format!("{IMAGES_DIR}/airlock-{name}.tar"),
+            content: Content::Unwritten { digest: super::images::images_tar_digest(reader, &images, platform)? },
+            mode: 0o644,
+            merged: false,
+        }),
         ImagesVia::Tarball { platform } => {
             let dir = root.join(IMAGES_DIR);
             std::fs::create_dir_all(&dir).map_err(|source| InstallError::Io { path: dir.clone(), source })?;
@@ -231,5 +303,14 @@ mod tests {
         assert_eq!(refs[1].to_string(), "ConfigMap web/c (v1)");
         assert_eq!(refs[2].to_string(), "Namespace web (v1)");
         assert_eq!(refs.iter().filter(|r| cascades(r)).count(), 2);
+    }
+
+    #[test]
+    fn secret_values_are_taken_out_at_their_paths() {
+        let mut values = serde_json::json!({"db": {"password": "p", "host": "h"}, "token": "t", "replicas": 2});
+        let paths = ["db.password", "token", "absent.path", "replicas.not_a_map"].map(String::from);
+        let taken = take_paths(&mut values, &paths);
+        assert_eq!(taken, serde_json::json!({"db": {"password": "p"}, "token": "t"}));
+        assert_eq!(values, serde_json::json!({"db": {"host": "h"}, "replicas": 2}));
     }
 }

@@ -77,6 +77,17 @@ pub struct Revision {
     /// built against this version takes them from here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept_blobs: Vec<Digest>,
+    /// The values the site gave (`-f`, `--set`), keyed by chart: an upgrade
+    /// that gives none keeps them. On the node, as its files are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_values: Option<serde_json::Value>,
+    /// The bundle's environment installed (`--env`): an upgrade that names
+    /// none keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The site values that are secrets (`CHART.path`): never printed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_values: Vec<String>,
 }
 
 fn bundle_dir(root: &Path, name: &str) -> PathBuf {

@@ -11,6 +11,7 @@ use crate::destination::cluster::kubeconfig::Selection;
 use crate::destination::cluster::lifecycle::{self, ClusterReport, InstallRun, Waits};
 use crate::destination::cluster::lock;
 use crate::destination::cluster::relocate::{self, Relocation};
+use crate::destination::cluster::values_secrets::{self, SecretRef};
 use crate::destination::cluster::{self, objects};
 use crate::destination::kube::Action;
 use crate::destination::site::SiteChoice;
@@ -107,6 +108,8 @@ pub(super) fn put(
             .collect();
         let plan = lifecycle::plan(&client, &run, &charts).await?;
         let values = options.values.layered(given, plan.site_values.as_ref());
+        let secrets_read = options.values.secrets_read(&plan.values_secrets);
+        let from_secrets = read_values_secrets(&client, &secrets_read, bundle, &components).await?;
         // None asked for: the installed revision's, which this bundle must carry.
         let environment = match (asked, plan.environment.as_deref()) {
             (Some(asked), _) => Some(asked),
@@ -122,7 +125,8 @@ pub(super) fn put(
                 }
             },
         };
-        let site = SiteChoice { environment, values: &values };
+        let from_secrets = from_secrets.as_ref().map(|values| (secrets_read.as_slice(), values));
+        let site = SiteChoice { environment, values: &values, from_secrets };
         let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref(), &plan.render, site)?;
         lifecycle::install(&client, desired, run, plan, events.progress).await
     };
@@ -133,6 +137,24 @@ pub(super) fn put(
         }
     })?;
     Ok((ClusterReport { platform_gaps, pull_secret, ..report }, trusted.verdict))
+}
+
+/// The values in the Secrets named (none: None), keyed by chart as the
+/// values given are.
+async fn read_values_secrets(
+    client: &kube::Client,
+    secrets: &[String],
+    bundle: &std::path::Path,
+    components: &[&Component],
+) -> Result<Option<crate::chart::template::Map>, cluster::ClusterError> {
+    if secrets.is_empty() {
+        return Ok(None);
+    }
+    let bad = |detail: String| cluster::ClusterError::ValuesSecret { secret: secrets.join(", "), detail };
+    let refs = secrets.iter().map(|s| SecretRef::parse(s)).collect::<Result<Vec<_>, _>>().map_err(bad)?;
+    let values = values_secrets::read(client, &refs).await?;
+    super::keyed_by_chart(&values, "its values", bundle, components).map_err(bad)?;
+    Ok(Some(values))
 }
 
 /// For each platform of the cluster's nodes, the carried images that have

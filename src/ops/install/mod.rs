@@ -12,6 +12,7 @@ use crate::chart::given::GivenValues;
 use crate::chart::template::{Map, Value};
 use crate::chart::values;
 use crate::destination::cluster::kubeconfig::Selection;
+use crate::destination::cluster::values_secrets::SecretRef;
 use crate::destination::k3s::registries::NodeRegistry;
 use crate::destination::kube::Action;
 use crate::destination::registry::Destination;
@@ -51,26 +52,37 @@ pub struct SiteValues {
     /// The bundle's environment to install (`--env`); an upgrade without
     /// one keeps that of the installed revision.
     pub environment: Option<String>,
+    /// Secrets in the cluster that hold more values (`--values-secret`),
+    /// layered under those given here, and recorded by name only.
+    pub secrets: Vec<SecretRef>,
 }
 
 impl SiteValues {
     /// The values given, checked against the charts `components` install.
     fn read(&self, bundle: &std::path::Path, components: &[&Component]) -> Result<Map> {
         let site = self.given.read().map_err(Usage)?;
-        let charts: Vec<&str> = components.iter().flat_map(|c| &c.charts).map(|c| c.name.as_str()).collect();
-        for (chart, values) in &site {
-            if !charts.contains(&chart.as_str()) {
-                usage!(
-                    "the values given name chart `{chart}`, which {} does not install (its charts: {}); a bundle's values are keyed by chart name (`--set CHART.key=value`)",
-                    bundle.display(),
-                    if charts.is_empty() { "none".to_string() } else { charts.join(", ") }
-                );
-            }
-            if !matches!(values, Value::Map(_)) {
-                usage!("the values given for chart `{chart}` are not a map of its values (`{chart}: {{key: value}}`, `--set {chart}.key=value`)");
-            }
-        }
+        keyed_by_chart(&site, "the values given", bundle, components).map_err(Usage)?;
         Ok(site)
+    }
+
+    /// Whether this run gives any values at all: when it gives none, an
+    /// upgrade keeps those the installed revision was given.
+    fn gives_none(&self) -> bool {
+        self.given.is_empty() && self.secrets.is_empty()
+    }
+
+    /// The Secrets this run reads values from, as `layered` treats values:
+    /// `installed` are those the installed revision read.
+    fn secrets_read(&self, installed: &[String]) -> Vec<String> {
+        let given = self.secrets.iter().map(SecretRef::to_string);
+        let mut secrets: Vec<String> = match (self.reset, self.gives_none(), self.reuse) {
+            (false, true, _) => installed.to_vec(),
+            (false, false, true) => installed.iter().cloned().chain(given).collect(),
+            _ => given.collect(),
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        secrets.retain(|s| seen.insert(s.clone()));
+        secrets
     }
 
     /// The environment of `manifest` asked for (`--env`), which it must carry.
@@ -95,7 +107,7 @@ impl SiteValues {
     /// recorded).
     fn layered(&self, given: Map, installed: Option<&serde_json::Value>) -> Map {
         let installed = installed.filter(|_| !self.reset).map(from_recorded).unwrap_or_default();
-        if self.given.is_empty() && !self.reset {
+        if self.gives_none() && !self.reset {
             return installed;
         }
         if !self.reuse {
@@ -105,6 +117,32 @@ impl SiteValues {
         values::merge_maps(&mut layered, &given);
         layered
     }
+}
+
+/// Refuses site values (`what`: where they came from) that name a chart
+/// the run does not install, or give a chart something not a map.
+fn keyed_by_chart(
+    site: &Map,
+    what: &str,
+    bundle: &std::path::Path,
+    components: &[&Component],
+) -> std::result::Result<(), String> {
+    let charts: Vec<&str> = components.iter().flat_map(|c| &c.charts).map(|c| c.name.as_str()).collect();
+    for (chart, values) in site {
+        if !charts.contains(&chart.as_str()) {
+            return Err(format!(
+                "{what} name chart `{chart}`, which {} does not install (its charts: {}); a bundle's values are keyed by chart name (`--set CHART.key=value`)",
+                bundle.display(),
+                if charts.is_empty() { "none".to_string() } else { charts.join(", ") }
+            ));
+        }
+        if !matches!(values, Value::Map(_)) {
+            return Err(format!(
+                "{what} for chart `{chart}` are not a map of its values (`{chart}: {{key: value}}`, `--set {chart}.key=value`)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Where the bundle goes, with what only that kind of target takes.
@@ -120,6 +158,8 @@ pub struct NodeSetup {
     pub registry: Option<NodeRegistry>,
     /// Run the bundled K3s install script afterwards, offline.
     pub run_installer: bool,
+    /// Say which files would be written, replaced and removed, writing none.
+    pub dry_run: bool,
 }
 
 pub struct ClusterSetup {
@@ -164,10 +204,7 @@ pub fn upgrade(options: &InstallOptions, events: &Events) -> Result<(Installed, 
 
 fn put(options: &InstallOptions, action: Action, events: &Events) -> Result<(Installed, Verdict)> {
     match &options.target {
-        InstallTarget::Node(node, setup) => {
-            let (outcome, verdict) = node::put(options, node, setup, action, events)?;
-            Ok((Installed::Node(outcome), verdict))
-        }
+        InstallTarget::Node(node, setup) => node::put(options, node, setup, action, events),
         InstallTarget::Cluster(selection, setup) => {
             let (report, verdict) = cluster::put(options, selection, setup, action, events)?;
             Ok((Installed::Cluster(report), verdict))

@@ -6,12 +6,13 @@
 use super::{Events, InstallOptions, NodeSetup};
 use crate::destination::cluster::kubeconfig::Selection;
 use crate::destination::k3s::base_blobs::{self, NodeBlobs};
-use crate::destination::k3s::install::install;
+use crate::destination::k3s::install::{install, preview, UNINSTALL};
 use crate::destination::k3s::installer;
 use crate::destination::k3s::layout::ImagesVia;
+use crate::destination::k3s::state;
 use crate::destination::kube::Action;
 use crate::destination::site::SiteChoice;
-use crate::ops::destination::{clean_up_node, locate_cluster, node_kubeconfig, runtime, Node, NodeOutcome};
+use crate::ops::destination::{clean_up_node, locate_cluster, node_kubeconfig, runtime, Installed, Node, NodeOutcome};
 use crate::sign::trust::Verdict;
 use crate::sign::trusted;
 use anyhow::{bail, Context, Result};
@@ -22,7 +23,7 @@ pub(super) fn put(
     setup: &NodeSetup,
     action: Action,
     events: &Events,
-) -> Result<(NodeOutcome, Verdict)> {
+) -> Result<(Installed, Verdict)> {
     let bundle = &options.bundle;
     let mut trusted = trusted::open(bundle, options.base.as_deref(), &options.trust)?;
     // A differential bundle takes what it leaves to its base from what the
@@ -38,7 +39,7 @@ pub(super) fn put(
         .verify_every_byte(&mut |_| {})
         .with_context(|| format!("{} failed verification; nothing was installed", bundle.display()))?;
     let components = trusted.components(&options.skip)?;
-    let installer = match (setup.run_installer, installer::find(&components)) {
+    let installer = match (setup.run_installer && !setup.dry_run, installer::find(&components)) {
         (false, _) => None,
         (true, Some(target)) => Some(target),
         (true, None) => bail!(
@@ -64,18 +65,38 @@ pub(super) fn put(
             );
         }
     }
-    // A node keeps no record of the values a revision was given: only
-    // those given now count.
-    let values = options.values.read(bundle, &components)?;
-    let environment = options.values.environment(bundle, &reader.head.manifest)?;
-    let site = SiteChoice { environment, values: &values };
+    // What the installed revision was given is kept, as in a cluster.
+    let manifest = &reader.head.manifest;
+    let history = state::history(&node.root, &manifest.metadata.name)?;
+    let installed = history.last().filter(|r| r.action != UNINSTALL);
+    let given = options.values.read(bundle, &components)?;
+    let values = options.values.layered(given, installed.and_then(|r| r.site_values.as_ref()));
+    let environment = match (options.values.environment(bundle, manifest)?, installed.and_then(|r| r.environment.as_deref())) {
+        (Some(asked), _) => Some(asked),
+        (None, None) => None,
+        (None, Some(kept)) => match manifest.environments.get_key_value(kept) {
+            Some((name, record)) => Some((name.as_str(), record)),
+            None => usage!(
+                "{} was installed on this node with environment `{kept}`, which {} does not carry (it has: {}); name one with --env",
+                manifest.metadata.name,
+                bundle.display(),
+                manifest.environments.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        },
+    };
+    let site = SiteChoice { environment, values: &values, from_secrets: None };
     crate::destination::cluster::site_images::check_site_images(reader, &components, site)?;
     preflight_on_node(node, &reader.head.manifest.preflight, bundle, events)?;
+    if setup.dry_run {
+        let preview = preview(reader, &components, &images_via, &node.root, action, site)
+            .with_context(|| format!("cannot install {} under {}", bundle.display(), node.root.display()))?;
+        return Ok((Installed::NodePreview(preview), trusted.verdict));
+    }
     let report = install(reader, &components, &images_via, &node.root, action, options.keep, site)
         .with_context(|| format!("cannot install {} under {}", bundle.display(), node.root.display()))?;
     let installer = installer.map(|target| installer::run(&node.root, &target)).transpose()?;
     let clean_up = clean_up_node(node, &report);
-    Ok((NodeOutcome { report, clean_up, installer }, trusted.verdict))
+    Ok((Installed::Node(NodeOutcome { report, clean_up, installer }), trusted.verdict))
 }
 
 /// The bundle's preflight checks against the node's cluster, when it runs
