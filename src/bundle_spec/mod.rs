@@ -6,4 +6,4 @@
 mod model;
 mod validate;
 
-pub use validate::{load, Chart, ChartOrigin, Component, FileItem, Image, Located, Spec};
+pub use validate::{load, Chart, ChartOrigin, Component, Environment, FileItem, Image, Located, Spec};

@@ -54,6 +54,25 @@ pub fn removed(api_version: &str, kind: &str) -> Option<RemovedApi> {
         .map(|(_, _, removed_in, replacement)| RemovedApi { removed_in, replacement })
 }
 
+/// Each object in a YAML text (documents, Lists unfolded) whose API was
+/// removed, said as `KIND NAME: KIND (API) was removed in ...`.
+pub fn in_yaml(text: &str) -> Vec<String> {
+    let mut stack = crate::yaml11::documents(text).unwrap_or_default();
+    let mut found = Vec::new();
+    while let Some(doc) = stack.pop() {
+        let (api_version, kind) =
+            (doc["apiVersion"].as_str().unwrap_or_default(), doc["kind"].as_str().unwrap_or_default());
+        if kind == "List" {
+            stack.extend(doc["items"].as_array().cloned().unwrap_or_default());
+        } else if let Some(gone) = removed(api_version, kind) {
+            let name = doc["metadata"]["name"].as_str().unwrap_or("(unnamed)");
+            found.push(format!("{kind} {name}: {}", gone.describe(api_version, kind)));
+        }
+    }
+    found.reverse();
+    found
+}
+
 impl RemovedApi {
     /// `KIND (API) was removed in Kubernetes N: use R`.
     pub fn describe(&self, api_version: &str, kind: &str) -> String {
@@ -78,5 +97,10 @@ mod tests {
         assert_eq!(removed("extensions/v1beta1", "Deployment").unwrap().removed_in, "1.16");
         assert_eq!(removed("policy/v1", "PodDisruptionBudget"), None);
         assert_eq!(removed("traefik.io/v1alpha1", "IngressRoute"), None);
+        let text = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: policy/v1beta1, kind: PodSecurityPolicy, metadata: {name: psp}}\n---\napiVersion: batch/v1\nkind: CronJob\nmetadata: {name: ok}\n";
+        let found = in_yaml(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0]
+            .starts_with("PodSecurityPolicy psp: PodSecurityPolicy (policy/v1beta1) was removed in Kubernetes 1.25"));
     }
 }

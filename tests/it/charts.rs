@@ -313,6 +313,62 @@ fn create_bundles_the_images_a_chart_runs() {
     );
 }
 
+/// `create` renders each chart with every environment's values too, so an
+/// image only an environment switches on is bundled (said as run by the
+/// chart in that environment); and objects of APIs Kubernetes removed
+/// (a PodSecurityPolicy, in a chart and in a manifest) are warned of,
+/// naming the file, the object and what replaces it.
+#[test]
+fn create_finds_environment_images_and_removed_apis() {
+    if missing_tool("docker-registry") || missing_tool("skopeo") {
+        return;
+    }
+    let registry = Registry::plain();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crate::support::demo_image(&d.join("hello"));
+    registry.push_layout(&d.join("hello"), "1.0.0", "apps/web:1.0.0");
+    registry.push_layout(&d.join("hello"), "1.0.0", "ops/exporter:1.0.0");
+    std::fs::create_dir_all(d.join("chart/templates")).unwrap();
+    std::fs::write(d.join("chart/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 0.1.0\n").unwrap();
+    std::fs::write(d.join("chart/values.yaml"), "metrics: false\n").unwrap();
+    std::fs::write(
+        d.join("chart/templates/deploy.yaml"),
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  template:\n    spec:\n      containers:\n        - {{name: app, image: {host}/apps/web:1.0.0}}\n        {{{{- if .Values.metrics }}}}\n        - {{name: metrics, image: {host}/ops/exporter:1.0.0}}\n        {{{{- end }}}}\n", host = registry.host),
+    )
+    .unwrap();
+    let psp = "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: old-psp}\nspec: {}\n";
+    std::fs::write(d.join("chart/templates/psp.yaml"), psp).unwrap();
+    std::fs::write(d.join("psp.yaml"), psp.replace("old-psp", "manifest-psp")).unwrap();
+    let spec = write_spec(
+        d,
+        "components:\n  - name: a\n    charts: [{name: web, path: ./chart}]\n    manifests: [psp.yaml]\nenvironments:\n  dev: {}\n  prod: {charts: {web: {values: {metrics: true}}}}\n",
+    );
+    let bundle = d.join("e.airlock");
+    let airlock = Airlock::new();
+    let out = airlock.run(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--plain-http"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("chart web (web/templates/psp.yaml): PodSecurityPolicy old-psp: PodSecurityPolicy (policy/v1beta1) was removed in Kubernetes 1.25"),
+        "{err}"
+    );
+    assert!(
+        err.contains("psp.yaml: PodSecurityPolicy manifest-psp: PodSecurityPolicy (policy/v1beta1) was removed"),
+        "{err}"
+    );
+    assert!(err.contains("pod-security.kubernetes.io/enforce"), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&airlock.ok(&["inspect", bundle.to_str().unwrap(), "--json"])).unwrap();
+    let mut references: Vec<&str> =
+        v["components"][0]["images"].as_array().unwrap().iter().map(|i| i["reference"].as_str().unwrap()).collect();
+    references.sort();
+    assert_eq!(
+        references,
+        [format!("{}/apps/web:1.0.0", registry.host), format!("{}/ops/exporter:1.0.0", registry.host)]
+    );
+}
+
 /// Pushes a chart archive to `registry` as a Helm OCI artifact at
 /// `repo_tag`, laid out by hand and copied with skopeo.
 fn push_chart_archive(

@@ -1,18 +1,22 @@
 //! Image discovery for `create`: each chart is rendered with the values the
-//! spec gives it (as `helm template` would, offline), and the images its pod
-//! templates run join the component's images, unless the chart entry says
-//! `images: explicit`.
+//! spec gives it (as `helm template` would, offline), and again with each
+//! environment's values for it layered over those (an environment may
+//! switch on what runs more images), and the images its pod templates run
+//! join the component's images, unless the chart entry says `images:
+//! explicit`.
 
 use crate::bundle::format::ChartRecord;
-use crate::bundle_spec::{Chart, Image, Located, Spec};
+use crate::bundle_spec::{Chart, Environment, Image, Located, Spec};
 use crate::cache::Cache;
 use crate::chart::images::find_images;
 use crate::chart::render::{render, RenderOptions};
+use crate::chart::template::Map;
 use crate::chart::{load, values};
+use crate::destination::removed_apis::in_yaml;
 use crate::oci::source::{parse_reference, ImageSource};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Per component: full image reference -> the charts that run it.
 pub type ChartsByImage = BTreeMap<String, Vec<String>>;
@@ -22,6 +26,9 @@ pub struct Discovered {
     pub charts_by_image: ChartsByImage,
     /// Images no spec entry gave, to be resolved and bundled too.
     pub extra: Vec<Located<Image>>,
+    /// Objects the charts render with APIs Kubernetes removed, said with
+    /// their replacement.
+    pub removed_apis: Vec<String>,
 }
 
 /// Renders the gathered charts of every component and lists the images
@@ -39,6 +46,7 @@ pub fn discover_images(
         let component = &spec.components[index];
         let mut added: Vec<Located<Image>> = Vec::new();
         let mut seen: Vec<String> = known[index].clone();
+        let mut removed_apis = Vec::new();
         for (at, record) in component.charts.iter().zip(records) {
             if !at.value.discover_images {
                 continue;
@@ -52,7 +60,14 @@ pub fn discover_images(
                     at.text
                 )
             };
-            for image in chart_images(&at.value, record, cache).with_context(context)? {
+            let found = chart_images(&at.value, record, cache, &spec.environments).with_context(context)?;
+            for (template, gone) in found.removed_apis {
+                let line = format!("chart {} ({template}): {gone}", at.value.name);
+                if !removed_apis.contains(&line) {
+                    removed_apis.push(line);
+                }
+            }
+            for (image, environment) in found.images {
                 let reference = parse_reference(&image)
                     .map_err(anyhow::Error::msg)
                     .with_context(|| format!("chart `{}` runs an image airlock cannot parse", at.value.name))
@@ -66,33 +81,79 @@ pub fn discover_images(
                     seen.push(whole.clone());
                     added.push(Located {
                         value: Image { source: ImageSource::Registry(reference), verify_key: None },
-                        text: format!("{image} (run by chart {})", at.value.name),
+                        text: match environment {
+                            None => format!("{image} (run by chart {})", at.value.name),
+                            Some(env) => format!("{image} (run by chart {} in environment {env})", at.value.name),
+                        },
                         line: at.line,
                         column: at.column,
                     });
                 }
             }
         }
-        all.push(Discovered { charts_by_image: by_image, extra: added });
+        all.push(Discovered { charts_by_image: by_image, extra: added, removed_apis });
     }
     Ok(all)
 }
 
-fn chart_images(chart: &Chart, record: &ChartRecord, cache: &Cache) -> Result<Vec<String>> {
+/// What rendering a chart found.
+struct ChartFindings {
+    /// The images it runs with the spec's values, then those that only an
+    /// environment's values make it run, with that environment's name.
+    images: Vec<(String, Option<String>)>,
+    /// Objects of removed APIs: the template, and what was removed.
+    removed_apis: Vec<(String, String)>,
+}
+
+fn chart_images(
+    chart: &Chart,
+    record: &ChartRecord,
+    cache: &Cache,
+    environments: &[Environment],
+) -> Result<ChartFindings> {
     let archive = cache.read(&record.archive_digest)?;
     let loaded = load::from_archive(Path::new(&chart.name), &archive)?;
-    let mut files = Vec::new();
-    for file in &chart.values_files {
-        let text = std::fs::read_to_string(&file.value)
-            .with_context(|| format!("cannot read values file {}", file.value.display()))?;
-        files.push((file.value.display().to_string(), text));
+    let base = user_values(&chart.values_files, chart.values.as_ref())?;
+    let mut layered = vec![(None, base.clone())];
+    for environment in environments {
+        let Some((_, files, inline)) = environment.charts.iter().find(|(name, _, _)| name == &chart.name) else {
+            continue;
+        };
+        let mut merged = base.clone();
+        values::merge_maps(&mut merged, &user_values(files, inline.as_ref())?);
+        layered.push((Some(environment.name.clone()), merged));
     }
-    let user = values::user_values(files, chart.values.as_ref()).map_err(anyhow::Error::msg)?;
     let options = RenderOptions {
         release_name: chart.name.clone(),
         namespace: chart.namespace.clone().unwrap_or_else(|| "default".into()),
         ..RenderOptions::default()
     };
-    let rendered = render(&loaded, user, &options)?;
-    Ok(find_images(&rendered).into_iter().map(|f| f.reference).collect())
+    let mut images: Vec<(String, Option<String>)> = Vec::new();
+    let mut removed_apis = Vec::new();
+    for (environment, user) in layered {
+        let rendered = render(&loaded, user, &options).with_context(|| match &environment {
+            Some(name) => format!("with environment {name}'s values"),
+            None => "with the spec's values".to_string(),
+        })?;
+        for found in find_images(&rendered) {
+            if !images.iter().any(|(image, _)| image == &found.reference) {
+                images.push((found.reference, environment.clone()));
+            }
+        }
+        for (template, text) in &rendered.manifests {
+            removed_apis.extend(in_yaml(text).into_iter().map(|gone| (template.clone(), gone)));
+        }
+    }
+    Ok(ChartFindings { images, removed_apis })
+}
+
+/// Values files (read from disk) then inline values, as `-f` then `--set`.
+fn user_values(files: &[Located<PathBuf>], inline: Option<&serde_json::Value>) -> Result<Map> {
+    let mut texts = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file.value)
+            .with_context(|| format!("cannot read values file {}", file.value.display()))?;
+        texts.push((file.value.display().to_string(), text));
+    }
+    values::user_values(texts, inline).map_err(anyhow::Error::msg)
 }

@@ -124,6 +124,8 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     }
 
     let environments = content::gather_environments(&spec, &cache, &mut blobs)?;
+    let mut warnings: Vec<String> = discovered.iter().flat_map(|d| d.removed_apis.iter().cloned()).collect();
+    warnings.extend(removed_apis_in_documents(&components, &environments, &cache)?);
 
     // A compressible blob's stored size is known only once it is compressed,
     // so those few (uncompressed layers) are fetched before the layout is
@@ -238,8 +240,31 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         content_bytes: manifest.unique_size(),
         bundle_bytes,
         downloaded_bytes: downloaded,
-        warnings: crate::destination::k3s::layout::helm_job_image_missing(&manifest).into_iter().collect(),
+        warnings: {
+            warnings.extend(crate::destination::k3s::layout::helm_job_image_missing(&manifest));
+            warnings
+        },
     })
+}
+
+/// The objects of the bundle's CRD and manifest documents (environments'
+/// overlays too) whose APIs Kubernetes removed, each said with its file:
+/// a bundle may still carry them for old clusters, but should know.
+fn removed_apis_in_documents(
+    components: &[Component],
+    environments: &std::collections::BTreeMap<String, crate::bundle::format::EnvironmentRecord>,
+    cache: &Cache,
+) -> Result<Vec<String>> {
+    let documents = components.iter().flat_map(|c| c.crds.iter().chain(&c.manifests));
+    let overlays = environments.values().flat_map(|e| e.components.values().flatten());
+    let mut warnings = Vec::new();
+    for doc in documents.chain(overlays) {
+        let text = String::from_utf8_lossy(&cache.read(&doc.digest)?).into_owned();
+        warnings.extend(
+            crate::destination::removed_apis::in_yaml(&text).into_iter().map(|gone| format!("{}: {gone}", doc.source)),
+        );
+    }
+    Ok(warnings)
 }
 
 /// Puts blobs into their bundle slots: from the cache (off the async
