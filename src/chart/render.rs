@@ -10,7 +10,7 @@
 
 use super::load::Chart;
 use super::template::semver;
-use super::template::{str_field, Map, Object, TemplateSet, Value};
+use super::template::{str_field, ClusterLookup, Map, Object, TemplateSet, Value};
 use super::values;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -91,6 +91,8 @@ pub struct RenderOptions {
     /// (`the site's values`, ...): a schema failure names the last that
     /// set the value it is about.
     pub layers: Vec<(String, Map)>,
+    /// The cluster `lookup` reads, when rendering to install into one.
+    pub cluster: Option<ClusterLookup>,
 }
 
 impl Default for RenderOptions {
@@ -103,6 +105,7 @@ impl Default for RenderOptions {
             is_upgrade: false,
             revision: 1,
             layers: Vec::new(),
+            cluster: None,
         }
     }
 }
@@ -160,6 +163,7 @@ pub fn render(chart: &Chart, user_values: Map, options: &RenderOptions) -> Resul
         db.cmp(&da).then_with(|| b.path.cmp(&a.path))
     });
     let mut set = TemplateSet::default();
+    set.cluster = options.cluster.clone();
     for job in &jobs {
         set.add_file(&job.path, &job.source).map_err(|e| RenderError::Template(e.message))?;
     }

@@ -63,8 +63,11 @@ pub enum NodeCleanUp {
     Done { deleted: Vec<ResourceRef>, failed: Vec<(ResourceRef, String)> },
 }
 
+/// The runtime of a run against a cluster: multi-threaded, because a
+/// chart's `lookup` blocks in place as it renders (the engine is
+/// synchronous) while the run's lease must still be renewed.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
 }
 
 /// The cluster `selection` chooses, found as kubectl finds it. `or_k3s`:

@@ -1014,6 +1014,39 @@ fn charts_see_the_kinds_the_cluster_serves() {
     site.done();
 }
 
+/// At install a chart's `lookup` reads the live cluster, as `helm install`
+/// does (Bitnami's charts keep their generated passwords so): an object
+/// there, one that is not (an empty map), a list, and a kind the cluster
+/// does not serve (nothing).
+#[test]
+fn charts_look_up_live_objects_as_helm_install_does() {
+    let site = Site::new("lookup");
+    site.plane.kubectl_ok(&["create", "namespace", &site.ns]);
+    site.plane.kubectl_ok(&[
+        "create",
+        "secret",
+        "generic",
+        "existing",
+        "-n",
+        &site.ns,
+        "--from-literal",
+        "password=kept",
+    ]);
+    site.plane.kubectl_ok(&["create", "configmap", "other", "-n", &site.ns, "--from-literal", "a=b"]);
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: looked}\ndata:\n  found: \"{{ with lookup \"v1\" \"Secret\" .Release.Namespace \"existing\" }}{{ .data.password | b64dec }}{{ end }}\"\n  missing: {{ lookup \"v1\" \"Secret\" .Release.Namespace \"absent\" | toJson | quote }}\n  listed: \"{{ range (lookup \"v1\" \"ConfigMap\" .Release.Namespace \"\").items }}{{ .metadata.name }},{{ end }}\"\n  unknown: {{ lookup \"nowhere.example.com/v1\" \"Widget\" \"\" \"w\" | toJson | quote }}\n";
+    site.ok(&["install", site.bundle("1.0.0", &[("cm.yaml", cm)]).to_str().unwrap()]);
+    let data = site.object("/api/v1/namespaces/NS/configmaps/looked")["data"].clone();
+    assert_eq!(data["found"], "kept", "{data}");
+    assert_eq!(data["missing"], "{}", "{data}");
+    assert!(data["listed"].as_str().unwrap().contains("other,"), "{data}");
+    assert_eq!(data["unknown"], "{}", "{data}");
+    // Offline, as `helm template`, it finds nothing.
+    let out = site.airlock.run(&["template", site.dir.path().join("1.0.0/chart").to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("found: \"\""), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    site.done();
+}
+
 /// An object of a kind the cluster does not serve, and that no CRD of the
 /// bundle defines, is refused before the first change (no Namespace, no
 /// hook, no object is applied), naming the kind and the object.

@@ -33,6 +33,25 @@ pub struct Template {
 #[derive(Debug, Default)]
 pub struct TemplateSet {
     templates: HashMap<String, Rc<Template>>,
+    /// What `lookup` asks: a cluster when installing into one; none
+    /// offline (`template`, `create`), where it finds nothing, as Helm's
+    /// `template` does.
+    pub cluster: Option<ClusterLookup>,
+}
+
+/// Helm's `lookup apiVersion kind namespace name`: the object as JSON (an
+/// empty map when there is none; a list `{items: [...]}` when `name` is
+/// empty), read from the cluster the chart is installed into.
+pub type LookupFn = dyn Fn(&str, &str, &str, &str) -> Result<serde_json::Value, String>;
+
+/// A cluster to look objects up in, for `lookup`.
+#[derive(Clone)]
+pub struct ClusterLookup(pub Rc<LookupFn>);
+
+impl std::fmt::Debug for ClusterLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClusterLookup")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -423,6 +442,16 @@ impl<'a> Exec<'a> {
                     )));
                 }
                 self.run_named(template, &data).map(Value::from)
+            }
+            "lookup" if self.sets[0].cluster.is_some() => {
+                let cluster = self.sets[0].cluster.as_ref().expect("checked");
+                if args.len() != 4 {
+                    return Err(at(format!("error calling lookup: wrong number of args: want 4 got {}", args.len())));
+                }
+                let text: Vec<String> = args.iter().map(|a| a.as_str().unwrap_or_default().to_string()).collect();
+                let found = (cluster.0)(&text[0], &text[1], &text[2], &text[3])
+                    .map_err(|e| at(format!("error calling lookup: {e}")))?;
+                super::convert::from_json(&found.to_string()).map_err(|e| at(format!("error calling lookup: {e}")))
             }
             "tpl" => {
                 let text = match args.first() {

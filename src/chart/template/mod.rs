@@ -24,5 +24,5 @@ pub mod semver;
 mod tests;
 pub mod value;
 
-pub use exec::TemplateSet;
+pub use exec::{ClusterLookup, TemplateSet};
 pub use value::{str_field, Map, Object, Value};

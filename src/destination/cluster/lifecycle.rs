@@ -120,6 +120,8 @@ pub struct Renders {
     /// The run is an upgrade: it calls its hooks `pre-upgrade` and
     /// `post-upgrade` (else `-install`).
     pub run_is_upgrade: bool,
+    /// The cluster charts `lookup` objects in.
+    pub cluster: Option<crate::chart::template::ClusterLookup>,
 }
 
 impl Renders {
@@ -167,7 +169,11 @@ pub async fn plan(
     let site_values = installed.and_then(|r| r.site_values.clone());
     let environment = installed.and_then(|r| r.environment.clone());
     let values_secrets = installed.map(|r| r.values_secrets.clone()).unwrap_or_default();
-    let mut render = Renders { run_is_upgrade: run.action == Action::Upgrade, ..Renders::default() };
+    let mut render = Renders {
+        run_is_upgrade: run.action == Action::Upgrade,
+        cluster: Some(super::lookup::cluster_lookup(client.clone())),
+        ..Renders::default()
+    };
     for (namespace, name) in charts {
         let statuses = helm::statuses(client, namespace, name).await?;
         let is_upgrade = helm::is_installed(&statuses);

@@ -7,7 +7,8 @@
 //! (`hooks`), readiness (`ready`), what a dry run would change (`diff`),
 //! airlock's release records (`release`) and each chart's Helm release
 //! (`helm`) kept in the cluster, one run at a time (`lock`), and the verbs
-//! over them (`lifecycle`, on the `converge` engine). Kinds are looked up
+//! over them (`lifecycle`, on the `converge` engine); the charts' `lookup`
+//! of live objects as they render (`lookup`). Kinds are looked up
 //! by discovery (never guessed plurals), each request has a timeout, and
 //! nothing is retried here: a rerun converges. CustomResourceDefinitions
 //! and Namespaces are never deleted (they take everything in them along).
@@ -21,6 +22,7 @@ pub mod hooks;
 pub mod kubeconfig;
 pub mod lifecycle;
 pub mod lock;
+pub mod lookup;
 pub mod objects;
 pub mod ownership;
 pub mod preflight;

@@ -3,7 +3,8 @@
 //! parsed into JSON, with the images they run moved to the private registry
 //! `airlock push` put them in, split into what is applied first
 //! (Namespaces, CRDs) and the rest in Helm's install order.
-//! Reads the bundle and renders; never talks to the cluster.
+//! Reads the bundle and renders; talks to the cluster only through the
+//! charts' `lookup` (`Renders::cluster`), which reads.
 
 use super::helm::{self, HelmChart, HelmRef};
 use super::hooks::Hook;
@@ -200,6 +201,7 @@ fn chart_objects(context: &ChartContext, chart: &ChartRecord, desired: &mut Desi
         is_upgrade: rendered_as.is_upgrade,
         revision: i64::from(rendered_as.revision),
         layers,
+        cluster: renders.cluster.clone(),
     };
     let rendered = render(&loaded, config.clone(), &options)
         .map_err(|e| ClusterError::Render { chart: chart.name.clone(), source: Box::new(e) })?;
