@@ -29,7 +29,8 @@
 # busybox for arm64: $STANDIN_BUSYBOX_ARM64 (a static arm64 busybox binary),
 # else one cached from an earlier run, else Debian's busybox-static:arm64
 # fetched with `apt-get download` (works once `dpkg --add-architecture
-# arm64 && apt-get update` has been run). When none of these is there, the
+# arm64 && apt-get update` has been run; STANDIN_NO_DOWNLOAD=1 skips this,
+# as the tests do). When none of these is there, the
 # arm64 image carries the AMD64 busybox under an arm64 label, with a warning:
 # it then bundles and installs as an arm64 image but cannot run on arm64.
 #
@@ -121,7 +122,7 @@ is_elf_for "$busybox_amd64" 3e ||
   { echo "standin-images: no amd64 /bin/busybox; install busybox-static (scripts/install-deps.sh)" >&2; exit 2; }
 cache=${STANDIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/airlock/standin}
 busybox_arm64=${STANDIN_BUSYBOX_ARM64:-$cache/busybox-arm64}
-if ! is_elf_for "$busybox_arm64" b7 && [ -z "${STANDIN_BUSYBOX_ARM64:-}" ]; then
+if ! is_elf_for "$busybox_arm64" b7 && [ -z "${STANDIN_BUSYBOX_ARM64:-}" ] && [ "${STANDIN_NO_DOWNLOAD:-0}" != 1 ]; then
   # Debian's package, if apt knows arm64; a failure here only means the
   # fallback below.
   if (cd "$work" && timeout 120 apt-get download -qq busybox-static:arm64 >/dev/null 2>&1); then

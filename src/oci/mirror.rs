@@ -165,11 +165,11 @@ impl Mirrors {
 fn none_has(image: &str, source: &str, tried: &[(String, RegistryError)]) -> String {
     let mut text = format!("no mirror of {source} has {image} ({source} itself is not contacted when it has mirrors):");
     for (name, err) in tried {
-        text.push_str(&format!("\n  - {name}: {}", why(err)));
+        text.push_str(&format!("\n    - {name}: {}", why(err)));
     }
     text.push_str(&format!(
-        "\n  put the image into a mirror (a pull-through cache fetches it when asked; else `skopeo copy` it there, \
-         or run scripts/standin-images.sh for stand-ins), fix the mirror said above, or list {source} itself \
+        "\n    to fix: put the image into a mirror (a pull-through cache fetches it when asked; else `skopeo copy` \
+         it there, or run scripts/standin-images.sh for stand-ins), fix a mirror that failed, or list {source} itself \
          as its last mirror (--registry-mirror {source}={source}) to let create fall back to it"
     ));
     text
@@ -277,8 +277,8 @@ mod tests {
         };
         let text = err.to_string();
         assert!(text.starts_with("no mirror of docker.io has docker.io/library/x:1"), "{text}");
-        assert!(text.contains("\n  - m1:5000/library/x:1: not found there"), "{text}");
-        assert!(text.contains("\n  - m2/library/x:1: did not answer in TLS: pass --plain-http"), "{text}");
+        assert!(text.contains("\n    - m1:5000/library/x:1: not found there"), "{text}");
+        assert!(text.contains("\n    - m2/library/x:1: did not answer in TLS: pass --plain-http"), "{text}");
         assert!(text.contains("--registry-mirror docker.io=docker.io"), "{text}");
     }
 }

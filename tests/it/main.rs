@@ -25,6 +25,7 @@ mod lax_registry;
 mod long_comments;
 mod parts;
 mod push;
+mod registry_mirror;
 mod second_apiserver;
 mod serve;
 mod sign;
