@@ -230,10 +230,33 @@ pub struct Capabilities {
 }
 
 /// The cluster's version, API versions and the kinds in each, as Helm's
-/// discovery finds them: the group versions' resource lists are asked for
-/// all at once.
+/// discovery finds them: from aggregated discovery (two requests, served
+/// since Kubernetes 1.30), else one request per group version.
 pub async fn capabilities(client: &kube::Client) -> Result<Capabilities, ClusterError> {
     let kube_version = client.apiserver_version().await.map_err(unreachable)?.git_version;
+    let api_versions = match kube::Discovery::new(client.clone()).run_aggregated().await {
+        Ok(discovery) => discovery
+            .groups()
+            .flat_map(|group| {
+                group.versions().flat_map(move |version| {
+                    let gv = match group.name() {
+                        "" => version.to_string(),
+                        name => format!("{name}/{version}"),
+                    };
+                    let kinds: std::collections::BTreeSet<String> =
+                        group.versioned_resources(version).into_iter().map(|(resource, _)| resource.kind).collect();
+                    std::iter::once(gv.clone()).chain(kinds.into_iter().map(move |kind| format!("{gv}/{kind}")))
+                })
+            })
+            .collect(),
+        Err(_) => api_versions_one_by_one(client).await?,
+    };
+    Ok(Capabilities { kube_version, api_versions })
+}
+
+/// The group versions and their kinds, a request for each group version
+/// (the resource lists asked for all at once).
+async fn api_versions_one_by_one(client: &kube::Client) -> Result<Vec<String>, ClusterError> {
     let mut group_versions = client.list_core_api_versions().await.map_err(unreachable)?.versions;
     for group in client.list_api_groups().await.map_err(unreachable)?.groups {
         group_versions.extend(group.versions.into_iter().map(|v| v.group_version));
@@ -254,7 +277,7 @@ pub async fn capabilities(client: &kube::Client) -> Result<Capabilities, Cluster
             resources.into_iter().filter(|r| !r.name.contains('/')).map(|r| r.kind).collect();
         api_versions.extend(kinds.into_iter().map(|kind| format!("{gv}/{kind}")));
     }
-    Ok(Capabilities { kube_version, api_versions })
+    Ok(api_versions)
 }
 
 /// The platforms of the cluster's nodes (as their kubelets report them),
