@@ -30,6 +30,7 @@ mod second_apiserver;
 mod serve;
 mod sign;
 mod support;
+mod systems;
 mod template;
 mod upgrade;
 mod values;
