@@ -690,65 +690,77 @@ impl Site {
         chart_entries(&self.spec).iter().map(|(_, c)| c["namespace"].as_str().unwrap().to_string()).collect()
     }
 
-    /// Deployments and StatefulSets in the system's namespaces that are not
-    /// ready (`kubectl rollout status`'s rules), and how many there are.
-    fn unready(&self) -> (Vec<String>, usize) {
-        let plane = control_plane();
-        let (mut unready, mut count) = (Vec::new(), 0);
+    /// The Deployments and StatefulSets in the namespaces of the system's
+    /// installed charts.
+    fn workloads(&self) -> Vec<Value> {
+        let mut workloads = Vec::new();
         for ns in self.releases().into_iter().map(|(_, ns)| ns).collect::<BTreeSet<_>>() {
-            let list: Value =
-                serde_json::from_str(&plane.kubectl_ok(&["-n", &ns, "get", "deployments,statefulsets", "-o", "json"]))
-                    .unwrap();
-            for item in list["items"].as_array().unwrap() {
-                count += 1;
-                let wanted = item["spec"]["replicas"].as_u64().unwrap_or(1);
-                let status = &item["status"];
-                let number = |key: &str| status[key].as_u64().unwrap_or(0);
-                let observed = number("observedGeneration") >= item["metadata"]["generation"].as_u64().unwrap_or(0);
-                if !observed || number("readyReplicas") < wanted || number("updatedReplicas") < wanted {
-                    unready.push(format!(
-                        "{} {ns}/{}: {}/{wanted} ready, {} updated, observed: {observed}",
-                        item["kind"].as_str().unwrap(),
-                        item["metadata"]["name"].as_str().unwrap(),
-                        number("readyReplicas"),
-                        number("updatedReplicas")
-                    ));
-                }
-            }
+            let list = control_plane().kubectl_ok(&["-n", &ns, "get", "deployments,statefulsets", "-o", "json"]);
+            let list: Value = serde_json::from_str(&list).unwrap();
+            workloads.extend(list["items"].as_array().unwrap().iter().cloned());
         }
-        (unready, count)
+        workloads
     }
 
+    /// Every workload ready (`kubectl rollout status`'s rules: the newest
+    /// generation observed, as many replicas updated and ready as wanted),
+    /// and every container image it runs from the site registry.
     fn assert_ready(&self, when: &str) {
-        let mut last = Vec::new();
-        // --wait returned: ready now; bounded slack for the HPAs, which set
-        // replicas after the first rollout.
+        let id = |w: &Value| format!("{} {}/{}", w["kind"], w["metadata"]["namespace"], w["metadata"]["name"]);
+        let unready = |workloads: &[Value]| -> Vec<String> {
+            let mut unready = Vec::new();
+            for w in workloads {
+                let wanted = w["spec"]["replicas"].as_u64().unwrap_or(1);
+                let number = |key: &str| w["status"][key].as_u64().unwrap_or(0);
+                let observed = number("observedGeneration") >= w["metadata"]["generation"].as_u64().unwrap_or(0);
+                if !observed || number("readyReplicas") < wanted || number("updatedReplicas") < wanted {
+                    let (ready, updated) = (number("readyReplicas"), number("updatedReplicas"));
+                    unready.push(format!("{}: {ready}/{wanted} ready, {updated} updated, observed: {observed}", id(w)));
+                }
+            }
+            unready
+        };
+        let mut last = (Vec::new(), Vec::new());
+        // --wait returned, so they are ready now; the slack is for the
+        // HPAs, which set replicas after the first rollout.
         let ready = control_plane().eventually(60, || {
-            let (unready, count) = self.unready();
-            assert!(count > 0, "{}: no Deployment or StatefulSet {when}", self.system.name);
-            last = unready;
-            last.is_empty()
+            let workloads = self.workloads();
+            assert!(!workloads.is_empty(), "{}: no Deployment or StatefulSet {when}", self.system.name);
+            last = (unready(&workloads), workloads);
+            last.0.is_empty()
         });
-        assert!(ready, "{} {when}: not ready: {last:#?}", self.system.name);
+        assert!(ready, "{} {when}: not ready: {:#?}", self.system.name, last.0);
+        let prefix = format!("{}/", site_prefix(&self.registry));
+        for w in &last.1 {
+            let pod = &w["spec"]["template"]["spec"];
+            for container in
+                ["initContainers", "containers"].iter().flat_map(|l| pod[l].as_array().into_iter().flatten())
+            {
+                let image = container["image"].as_str().unwrap();
+                assert!(image.starts_with(&prefix), "{} {when}: {image} is not from the site registry", id(w));
+            }
+        }
+    }
+
+    /// The releases `helm list -A` (the real Helm CLI) shows.
+    fn helm_list(&self) -> Vec<Value> {
+        let out = run_ok(
+            helm_command(&self.helm, &self.path("helm"))
+                .args(["list", "--all-namespaces", "--output", "json", "--kubeconfig"])
+                .arg(unaudited_kubeconfig()),
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
     }
 
     /// `helm list -A` (the real Helm CLI) shows every chart of the system
     /// as a deployed release at `revision`.
     fn assert_helm_lists(&self, revision: u64) {
-        let home = self.path("helm");
-        let out = run_ok(
-            helm_command(&self.helm, &home)
-                .args(["list", "--all-namespaces", "--output", "json", "--kubeconfig"])
-                .arg(unaudited_kubeconfig()),
-        );
-        let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let listed = self.helm_list();
         for (name, ns) in self.releases() {
             let release = listed
-                .as_array()
-                .unwrap()
                 .iter()
                 .find(|r| r["name"] == name.as_str() && r["namespace"] == ns.as_str())
-                .unwrap_or_else(|| panic!("helm list -A does not show release {ns}/{name}:\n{listed:#}"));
+                .unwrap_or_else(|| panic!("helm list -A does not show release {ns}/{name}:\n{listed:#?}"));
             assert_eq!(release["status"], "deployed", "{release}");
             assert_eq!(release["revision"], revision.to_string(), "{release}");
         }
@@ -831,9 +843,23 @@ struct Installed<'a> {
 }
 
 impl Installed<'_> {
+    /// `uninstall`: then neither Helm nor airlock knows the system.
     fn finish(mut self) {
-        self.site.cluster(&["uninstall", self.site.system.name, "--timeout", TIMEOUT]);
+        let site = self.site;
+        site.cluster(&["uninstall", site.system.name, "--timeout", TIMEOUT]);
         self.uninstalled = true;
+        for (name, ns) in site.releases() {
+            let left =
+                site.helm_list().into_iter().find(|r| r["name"] == name.as_str() && r["namespace"] == ns.as_str());
+            assert!(left.is_none(), "helm list -A still shows {ns}/{name} after the uninstall: {left:?}");
+        }
+        let records = format!("airlock.{}.v", site.system.name);
+        let left: Vec<String> = control_plane()
+            .names("/api/v1/namespaces/airlock-system/secrets")
+            .into_iter()
+            .filter(|n| n.starts_with(&records))
+            .collect();
+        assert!(left.is_empty(), "airlock's records of {} are left after the uninstall: {left:?}", site.system.name);
     }
 }
 
