@@ -9,7 +9,9 @@
 //! and the site's registry with TLS and htpasswd); skopeo (through
 //! scripts/standin-images.sh); the Kubernetes control plane of
 //! control_plane.rs (etcd, kube-apiserver, controller manager, scheduler);
-//! the Helm v4 CLI (`helm template`, `helm list`).
+//! the Helm v4 CLI (`helm template`, `helm list`). Penguin is also
+//! installed onto a K3s node root (a directory: the files K3s would read
+//! are checked, no K3s runs).
 //!
 //! Simulated: the images are stand-ins (scripts/standin-images.sh: busybox
 //! under each image's name and tag, amd64 and arm64); the pods are kwok's
@@ -32,6 +34,12 @@
 //! (servicemonitors, the traefik.io kinds) and the issue asks that they
 //! install one after the other. Each test uninstalls its system and deletes
 //! its namespaces (also when it fails), so the shared plane is left clean.
+//! The namespaces are the bundles' own, fixed names (`traefik`,
+//! `cert-manager`, ...): a test elsewhere that uses one of them at the
+//! same time would clash with these (install_cluster.rs's
+//! `real_charts_install_into_a_cluster` uses `traefik` and `cert-manager`;
+//! a turn here waits only until such a namespace has finished
+//! terminating).
 
 use crate::control_plane::{control_plane, repo};
 use crate::support::{built_helm, helm_command, missing_tool, run_ok, unaudited_kubeconfig, Airlock, Registry};
@@ -690,6 +698,18 @@ impl Site {
         chart_entries(&self.spec).iter().map(|(_, c)| c["namespace"].as_str().unwrap().to_string()).collect()
     }
 
+    /// Waits (bounded) until no namespace of the system is being deleted:
+    /// one that another test (or a failed turn) deleted without waiting
+    /// would refuse what is installed into it.
+    fn wait_out_terminating_namespaces(&self) {
+        let plane = control_plane();
+        let namespaces = self.namespaces();
+        let mut args = vec!["get", "namespaces", "--ignore-not-found", "-o", "jsonpath={.items[*].status.phase}"];
+        args.extend(namespaces.iter().map(String::as_str));
+        let gone = plane.eventually(120, || !plane.kubectl_ok(&args).contains("Terminating"));
+        assert!(gone, "{}: a namespace of {namespaces:?} is still terminating after 120 s", self.system.name);
+    }
+
     /// The Deployments and StatefulSets in the namespaces of the system's
     /// installed charts.
     fn workloads(&self) -> Vec<Value> {
@@ -914,6 +934,7 @@ fn end_to_end(system: &'static System) -> Option<(Site, PathBuf)> {
     let new_image = relocated(&relocations_1_1, change.image.1);
 
     let turn = cluster_turn();
+    site.wait_out_terminating_namespaces();
     let installed = Installed { site: &site, uninstalled: false };
     let site_values = dir.join("site.example.yaml");
     let mut install = vec!["install", v1.to_str().unwrap(), "--env", "prod", "-f", site_values.to_str().unwrap()];
