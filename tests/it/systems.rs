@@ -751,8 +751,12 @@ impl Site {
         });
         assert!(ready, "{} {when}: not ready: {:#?}", self.system.name, last.0);
         let prefix = format!("{}/", site_prefix(&self.registry));
+        // The pods pull with the credentials given (--username/--password).
+        let pull_secret = json!({"name": format!("airlock-registry-{}", self.system.name)});
         for w in &last.1 {
             let pod = &w["spec"]["template"]["spec"];
+            let secrets = pod["imagePullSecrets"].as_array().cloned().unwrap_or_default();
+            assert!(secrets.contains(&pull_secret), "{} {when}: imagePullSecrets {secrets:?}", id(w));
             for container in
                 ["initContainers", "containers"].iter().flat_map(|l| pod[l].as_array().into_iter().flatten())
             {
