@@ -33,6 +33,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalImageError + '_ {
     move |source| LocalImageError::Io { path: path.to_path_buf(), source }
 }
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 #[derive(Deserialize)]
 struct LayoutIndex {
     manifests: Vec<Descriptor>,
@@ -61,12 +64,7 @@ impl OciLayout {
     /// Finds the top manifest for `tag` (or the only one when no tag is
     /// given) and returns it with the reference name the layout records.
     pub fn select(&self, tag: Option<&str>) -> Result<(Descriptor, Option<String>), LocalImageError> {
-        let index_path = self.dir.join("index.json");
-        let text = std::fs::read(&index_path).map_err(io(&index_path))?;
-        let index: LayoutIndex = serde_json::from_slice(&text).map_err(|e| LocalImageError::Invalid {
-            path: index_path.clone(),
-            detail: format!("not an OCI image layout index: {e}"),
-        })?;
+        let index = self.index()?;
         let names: Vec<String> = index.manifests.iter().filter_map(|m| m.annotations.get(REF_NAME).cloned()).collect();
         let found = match tag {
             Some(tag) => index.manifests.iter().find(|m| {
@@ -87,6 +85,27 @@ impl OciLayout {
             },
         })?;
         Ok((found.clone(), found.annotations.get(REF_NAME).cloned()))
+    }
+
+    /// The layout's `index.json`, parsed once per run: a spec naming a
+    /// thousand images of one layout parsed its index a thousand times
+    /// (create's time grew with the square of the image count). The layout
+    /// is an input that does not change while airlock runs.
+    fn index(&self) -> Result<Arc<LayoutIndex>, LocalImageError> {
+        static PARSED: OnceLock<Mutex<HashMap<PathBuf, Arc<LayoutIndex>>>> = OnceLock::new();
+        let parsed = PARSED.get_or_init(Default::default);
+        if let Some(index) = parsed.lock().expect("not poisoned").get(&self.dir) {
+            return Ok(index.clone());
+        }
+        let index_path = self.dir.join("index.json");
+        let text = std::fs::read(&index_path).map_err(io(&index_path))?;
+        let index: LayoutIndex = serde_json::from_slice(&text).map_err(|e| LocalImageError::Invalid {
+            path: index_path.clone(),
+            detail: format!("not an OCI image layout index: {e}"),
+        })?;
+        let index = Arc::new(index);
+        parsed.lock().expect("not poisoned").insert(self.dir.clone(), index.clone());
+        Ok(index)
     }
 
     pub fn copy_to_cache(&self, digest: &Digest, cache: &Cache) -> Result<(), LocalImageError> {
