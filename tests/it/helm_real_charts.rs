@@ -575,6 +575,8 @@ fn record_as_helm_reads_it(site: &Site, release: &Release, revision: u64, status
 fn real_charts_are_helm_releases_as_airlock_applied_them() {
     let Some(helm) = built_helm() else { return };
     let Some(real) = real_charts() else { return };
+    // cert-manager's CRDs are cluster-wide.
+    let _turn = crate::support::fixed_names_turn();
     let site = Site::new(helm, real);
     let _cleanup = DeleteNamespaces(site.plane, vec![site.certs.ns.clone(), site.greeter.ns.clone()]);
     let (certs, greeter) = (site.certs.clone(), site.greeter.clone());

@@ -656,6 +656,8 @@ fn refusals_name_the_object_and_say_what_was_recorded() {
 #[test]
 fn real_charts_install_into_a_cluster() {
     let Some(real) = real_charts() else { return };
+    // Namespaces traefik and cert-manager, and their cluster-wide objects.
+    let _turn = fixed_names_turn();
     let dir = tempfile::tempdir().unwrap();
     let c = Corner::new(dir.path(), "edge");
     let airlock = Airlock::new();

@@ -928,3 +928,13 @@ pub fn helm_reads_every_release(helm: &Path, kubeconfig: &Path, namespace: &str)
         }
     }
 }
+
+/// Tests that install objects of fixed cluster-wide names into the shared
+/// control plane (the five systems' namespaces, Traefik's IngressClass,
+/// cert-manager's CRDs) take turns: run side by side they would take each
+/// other's objects.
+pub fn fixed_names_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that failed holding it must not fail the others.
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -48,7 +48,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 const SYSTEMS: [&str; 5] = ["penguin", "agent-hub", "pap", "aiaas", "kubechat"];
@@ -562,12 +562,10 @@ struct System {
     change: Change,
 }
 
-/// Turns of the five systems on the shared control plane.
-static CLUSTER: Mutex<()> = Mutex::new(());
-
+/// Turns of the five systems on the shared control plane, shared with the
+/// other tests that install Traefik or cert-manager by their own names.
 fn cluster_turn() -> MutexGuard<'static, ()> {
-    // A test that failed holding it must not fail the others.
-    CLUSTER.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    crate::support::fixed_names_turn()
 }
 
 /// A system's site: the work directory, the signing key, the build host
