@@ -81,6 +81,12 @@ pub struct PreflightCheck {
     /// What to tell the site when it fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The check applies only when this value (`CHART.path`) is on (true,
+    /// or any value but false, null, 0 or empty) in the chart's values as
+    /// installed: the chart's own, the bundle's, the environment's and the
+    /// site's (an Istio CRD needed only when `web.istio.enabled`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -261,6 +261,12 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
     let mut preflight = Vec::new();
     for check in &file.preflight {
         crate::destination::cluster::preflight::check_spec(&check.value).map_err(|message| c.err(check, message))?;
+        if let Some(when) = &check.value.when {
+            let chart = when.split_once('.').map(|(chart, _)| chart).unwrap_or_default();
+            if !components.iter().flat_map(|c| &c.charts).any(|at| at.value.name == chart) {
+                return Err(c.err(check, format!("`when: {when}` is not CHART.path naming one of the bundle's charts")));
+            }
+        }
         preflight.push(check.value.clone());
     }
     Ok(Spec {

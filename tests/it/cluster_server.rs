@@ -871,6 +871,54 @@ fn preflight_checks_refuse_or_warn() {
     site.plane.kubectl_ok(&["delete", "customresourcedefinition", &crd, "--wait=false"]);
 }
 
+/// A check with `when: CHART.path` applies only when the site's choice
+/// switches that value on (an Istio CRD needed only with Istio routing):
+/// installed without it, refused before any change when the site sets it,
+/// and named as such.
+#[test]
+fn a_preflight_check_can_depend_on_a_value() {
+    let site = Site::new("preflightwhen");
+    let crd = format!("virtualservices.{}.example.com", site.release);
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {istio: {{ .Values.istio.enabled | quote }}}\n";
+    let v1 = site.bundle("1.0.0", &[("cm.yaml", cm)]);
+    let chart = v1.parent().unwrap().join("chart");
+    std::fs::write(chart.join("values.yaml"), "istio: {enabled: false}\n").unwrap();
+    let spec = v1.parent().unwrap().join("airlock.yaml");
+    let mut text = std::fs::read_to_string(&spec).unwrap();
+    text.push_str(&format!(
+        "preflight:\n  - {{crd: {crd}, strict: true, when: app.istio.enabled, message: install Istio first}}\n"
+    ));
+    std::fs::write(&spec, &text).unwrap();
+    site.airlock.ok(&["create", spec.to_str().unwrap(), "-o", v1.to_str().unwrap()]);
+    // A `when` naming no chart of the bundle is refused at create, with its line.
+    std::fs::write(&spec, text.replace("when: app.", "when: nochart.")).unwrap();
+    let out = site.airlock.run(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        site.dir.path().join("x.airlock").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("airlock.yaml:") && err.contains("`when: nochart.istio.enabled`"),
+        "{err}"
+    );
+
+    site.ok(&["install", v1.to_str().unwrap()]);
+    let data = || site.object("/api/v1/namespaces/NS/configmaps/settings")["data"]["istio"].clone();
+    assert_eq!(data(), "false");
+    let err = site.fails(&["upgrade", v1.to_str().unwrap(), "--set", "app.istio.enabled=true"]);
+    assert!(
+        err.contains(&format!(
+            "CustomResourceDefinition {crd} (as app.istio.enabled is on) (found absent; install Istio first)"
+        )),
+        "{err}"
+    );
+    assert_eq!(data(), "false", "nothing changed");
+    assert_eq!(site.records().len(), 1);
+    site.done();
+}
+
 /// A dry run of an upgrade says, per object, what would change against the
 /// live cluster (from the API server's own dry-run answer): here exactly a
 /// replica count changed, a field dropped and an object added; the

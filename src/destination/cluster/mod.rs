@@ -140,6 +140,10 @@ pub enum ClusterError {
     },
     #[error("chart {chart} would run image {image}, which the bundle does not carry, so the site cannot pull it: asked for by {by}")]
     ImageNotCarried { chart: String, image: String, by: String },
+    #[error(
+        "this cluster does not meet what {bundle} requires (strict preflight checks): {refused}; nothing was installed"
+    )]
+    PreflightRefused { bundle: String, refused: String },
     #[error("the site values in Secret {secret}: {detail}")]
     ValuesSecret { secret: String, detail: String },
     #[error("{name} was installed with environment `{environment}`, which this version of the bundle does not carry (it has: {has})")]

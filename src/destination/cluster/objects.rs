@@ -167,7 +167,7 @@ struct ChartContext<'a> {
 }
 
 /// A bundled chart, loaded from its archive in the bundle.
-pub(super) fn load_chart(reader: &BundleReader, chart: &ChartRecord) -> Result<load::Chart, ClusterError> {
+pub(crate) fn load_chart(reader: &BundleReader, chart: &ChartRecord) -> Result<load::Chart, ClusterError> {
     let archive = reader.read_blob(&chart.archive_digest).map_err(|e| ClusterError::BundleBlob {
         what: format!("the archive of chart {}", chart.name),
         source: Box::new(e),

@@ -114,6 +114,10 @@ pub async fn run(
             (Some(message), false) => format!("{found}; {message}"),
             _ => found,
         };
+        let what = match &check.when {
+            Some(when) => format!("{what} (as {when} is on)"),
+            None => what,
+        };
         outcomes.push(Outcome { check: what, passed, found, strict: check.strict });
     }
     Ok(outcomes)

@@ -53,10 +53,11 @@ pub(super) fn put(
         let capabilities = cluster::capabilities(&client).await?;
         Ok::<_, cluster::ClusterError>((client, capabilities))
     })?;
+    // Checks that depend on the site's values run once those are known.
     runtime.block_on(crate::ops::preflight::before_install(
         &client,
         &capabilities,
-        &manifest.preflight,
+        &crate::ops::preflight::unconditional(&manifest.preflight),
         bundle,
         events.warn,
     ))?;
@@ -127,6 +128,8 @@ pub(super) fn put(
         };
         let from_secrets = from_secrets.as_ref().map(|values| (secrets_read.as_slice(), values));
         let site = SiteChoice { environment, values: &values, from_secrets };
+        let switched_on = crate::ops::preflight::switched_on(&manifest.preflight, reader, &components, site)?;
+        crate::ops::preflight::before_install(&client, &capabilities, &switched_on, bundle, events.warn).await?;
         let desired = objects::desired(reader, &components, &capabilities, relocation.as_ref(), &plan.render, site)?;
         lifecycle::install(&client, desired, run, plan, events.progress).await
     };

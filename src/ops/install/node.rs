@@ -86,7 +86,9 @@ pub(super) fn put(
     };
     let site = SiteChoice { environment, values: &values, from_secrets: None };
     crate::destination::cluster::site_images::check_site_images(reader, &components, site)?;
-    preflight_on_node(node, &reader.head.manifest.preflight, bundle, events)?;
+    let mut checks = crate::ops::preflight::unconditional(&manifest.preflight);
+    checks.extend(crate::ops::preflight::switched_on(&manifest.preflight, reader, &components, site)?);
+    preflight_on_node(node, &checks, bundle, events)?;
     if setup.dry_run {
         let preview = preview(reader, &components, &images_via, &node.root, action, site)
             .with_context(|| format!("cannot install {} under {}", bundle.display(), node.root.display()))?;
@@ -124,9 +126,13 @@ fn preflight_on_node(
         Ok::<_, anyhow::Error>((client, capabilities))
     });
     match reached {
-        Ok((client, capabilities)) => {
-            runtime.block_on(crate::ops::preflight::before_install(&client, &capabilities, checks, bundle, events.warn))
-        }
+        Ok((client, capabilities)) => Ok(runtime.block_on(crate::ops::preflight::before_install(
+            &client,
+            &capabilities,
+            checks,
+            bundle,
+            events.warn,
+        ))?),
         Err(e) => {
             (events.warn)(&format!(
                 "the bundle's preflight checks were not run: the node's cluster does not answer ({e:#})"
