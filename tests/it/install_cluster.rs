@@ -147,6 +147,11 @@ fn install_upgrade_rollback_into_a_cluster() {
     let (release, ns) = (c.release.as_str(), c.ns.as_str());
     let kubeconfig = c.kubeconfig.clone();
     let (v1, v2) = (v.v1.to_str().unwrap(), v.v2.to_str().unwrap());
+    // The bundled image, as relocated: pinned to the digest the bundle carries.
+    let inspected: serde_json::Value =
+        serde_json::from_str(&v.airlock.ok(&["inspect", v1, "--json"])).expect("inspect --json");
+    let digest = inspected["components"][0]["images"][0]["digest"].as_str().expect("the image's digest").to_string();
+    let moved = format!("reg.example:5000/mirror/hello:1.0.0@{digest}");
     let deployment = format!("/apis/apps/v1/namespaces/{ns}/deployments/web");
     let chart_configmap = format!("/api/v1/namespaces/{ns}/configmaps/web-settings");
     let extra_configmap = format!("/api/v1/namespaces/default/configmaps/{release}-extra");
@@ -220,22 +225,22 @@ fn install_upgrade_rollback_into_a_cluster() {
     let at = |p: &str| applies.iter().position(|a| a == p).unwrap_or_else(|| panic!("{p} not applied: {applies:?}"));
     assert!(at(&namespace) < at(&chart_configmap) && at(CRD) < at(&widget), "{applies:?}");
     // The bundled image runs from the registry; the other is left and named.
-    assert_eq!(image_of("containers"), "reg.example:5000/mirror/hello:1.0.0");
+    assert_eq!(image_of("containers"), moved);
     assert_eq!(image_of("initContainers"), "busybox:1");
     // So is the bundled image an operator is told about in its arguments.
     let args = &c.object(&deployment).unwrap()["spec"]["template"]["spec"]["containers"][0]["args"];
-    assert_eq!(args, &serde_json::json!(["--helper-image=reg.example:5000/mirror/hello:1.0.0", "--port=8080"]));
+    assert_eq!(args, &serde_json::json!([format!("--helper-image={moved}"), "--port=8080"]));
     assert!(err.contains("left as they are") && err.contains("busybox:1"), "{err}");
     // And the one a custom resource names for its operator, which is told
     // that the pods it makes need the pull secret.
     let widget_object = c.object(&widget).unwrap();
     assert_eq!(
         (&widget_object["spec"]["image"], &widget_object["spec"]["class"]),
-        (&"reg.example:5000/mirror/hello:1.0.0".into(), &"hello".into())
+        (&moved.clone().into(), &"hello".into())
     );
     assert!(err.contains("image(s) named in these fields to the registry: "), "{err}");
     assert!(err.contains("ConfigMap web-settings: data.helper") && err.contains("Widget w1: spec.image"), "{err}");
-    assert_eq!(c.object(&chart_configmap).unwrap()["data"]["helper"], "reg.example:5000/mirror/hello:1.0.0");
+    assert_eq!(c.object(&chart_configmap).unwrap()["data"]["helper"], moved.as_str());
     // The Widget's CRD declares a pull-secret list, so the secret is named
     // there; the ConfigMap has none, which is said.
     assert_eq!(
@@ -253,7 +258,7 @@ fn install_upgrade_rollback_into_a_cluster() {
     assert!(c.object(&migrate).is_some());
     assert!(c.plane.eventually(30, || c.object(&smoke).is_none()), "the succeeded post-install hook is deleted");
     let migrate_image = &c.object(&migrate).unwrap()["spec"]["template"]["spec"]["containers"][0]["image"];
-    assert_eq!(migrate_image, "reg.example:5000/mirror/hello:1.0.0");
+    assert_eq!(migrate_image, moved.as_str());
     assert!(!err.contains("were left out"), "{err}");
     // With credentials, the pods that pull from the registry get a pull
     // secret, made in their namespace, as kubectl makes one.
@@ -372,7 +377,7 @@ fn install_upgrade_rollback_into_a_cluster() {
     let hook_at = applies.iter().position(|a| a.ends_with("/before-rollback")).unwrap();
     assert!(hook_at < applies.iter().rposition(|a| *a == chart_configmap).unwrap(), "{applies:?}");
     assert!(c.object(&chart_configmap).is_some() && c.object(&extra_configmap).is_some());
-    assert_eq!(image_of("containers"), "reg.example:5000/mirror/hello:1.0.0");
+    assert_eq!(image_of("containers"), moved);
     assert_eq!(c.object(&deployment).unwrap()["spec"]["replicas"], 1);
     let (out, _) = v.ok(&["history", release], &kubeconfig);
     assert!(out.lines().nth(2).is_some_and(|l| l.contains("rollback to 1")), "{out}");

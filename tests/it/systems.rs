@@ -918,16 +918,16 @@ fn end_to_end(system: &'static System) -> Option<(Site, PathBuf)> {
     // The build host: stand-ins of every image the bundle names, in its mirror.
     site.build.standins(&dir.join("images.txt"));
     let (v1, relocations) = site.carry(&dir.join("airlock.yaml"), &format!("{name}-1.0"));
-    // Where push put the changed image: `REGISTRY/site/PATH:TAG@DIGEST`.
-    // Install names it by that tag (which the registry resolves to the
-    // digest pushed: checked here with skopeo).
+    // Where push put the changed image: `REGISTRY/site/PATH:TAG@DIGEST`,
+    // which install names whole (pinned to the digest the bundle carries;
+    // the registry's tag resolves to it too: checked here with skopeo).
     let relocated = |relocations: &Value, source: &str| -> String {
         let pushed =
             relocations[source].as_str().unwrap_or_else(|| panic!("push relocated no {source}: {relocations:#}"));
         let (reference, digest) = pushed.split_once('@').unwrap_or_else(|| panic!("{pushed}: no digest"));
         let repo_tag = reference.strip_prefix(&format!("{}/", site.registry.host)).unwrap();
         assert_eq!(site.registry.manifest_digest(repo_tag), digest, "{pushed}: the site registry's tag");
-        reference.to_string()
+        pushed.to_string()
     };
     let old_image = relocated(&relocations, change.image.0);
     // The 1.1 bundle is made (and pushed) before the cluster's turn.

@@ -30,8 +30,13 @@ pub fn pull_secret_name(release: &str) -> String {
 /// by name, a digest by the image's own digest or one of its platform
 /// manifests.
 pub fn carries(images: &[&ImageRecord], image: &str) -> bool {
-    let Ok(wanted) = parse_reference(image) else { return false };
-    images.iter().any(|record| {
+    carried(images, image).is_some()
+}
+
+/// The record of `image` among `images`, matched as `carries` matches.
+fn carried<'a>(images: &[&'a ImageRecord], image: &str) -> Option<&'a ImageRecord> {
+    let wanted = parse_reference(image).ok()?;
+    images.iter().copied().find(|record| {
         let Ok(source) = parse_reference(&record.reference) else { return false };
         if source.registry() != wanted.registry() || source.repository() != wanted.repository() {
             return false;
@@ -45,13 +50,14 @@ pub fn carries(images: &[&ImageRecord], image: &str) -> bool {
 
 impl Relocation<'_> {
     /// The pushed reference of `image` when the bundle carries it. A tag
-    /// is matched by name; a digest by the image's own digest or one of
-    /// its platform manifests, and kept as written.
+    /// is matched by name, and pinned to the digest the bundle carries
+    /// (`HOST/PATH:TAG@DIGEST`): the site runs what was verified, whatever
+    /// the tag in its registry is made to point at later. A digest is
+    /// matched by the image's own digest or one of its platform manifests,
+    /// and kept as written.
     fn relocate(&self, image: &str) -> Option<String> {
         let wanted = parse_reference(image).ok()?;
-        if !carries(&self.images, image) {
-            return None;
-        }
+        let record = carried(&self.images, image)?;
         let mut out = format!(
             "{}/{}",
             self.destination.host,
@@ -61,9 +67,10 @@ impl Relocation<'_> {
             out.push(':');
             out.push_str(tag);
         }
-        if let Some(digest) = wanted.digest() {
-            out.push('@');
-            out.push_str(digest);
+        out.push('@');
+        match wanted.digest() {
+            Some(digest) => out.push_str(digest),
+            None => out.push_str(&record.digest.to_string()),
         }
         Some(out)
     }
@@ -332,9 +339,10 @@ mod tests {
         assert_eq!(
             images,
             [
-                "reg.local:5000/mirror/library/redis:7".to_string(),
+                // A tag, pinned to the digest the bundle carries.
+                format!("reg.local:5000/mirror/library/redis:7@{index}"),
                 format!("reg.local:5000/mirror/library/redis@{amd64}"),
-                "reg.local:5000/mirror/jetstack/controller:v1".to_string(),
+                format!("reg.local:5000/mirror/jetstack/controller:v1@{}", Digest::of(b"other")),
                 "busybox:1".to_string(),
                 "redis:6".to_string(),
             ]
@@ -352,17 +360,20 @@ mod tests {
         }]}}}});
         let moved = relocate_images(&mut operator, &relocation);
         let container = &operator["spec"]["template"]["spec"]["containers"][0];
-        assert_eq!(container["command"], serde_json::json!(["/operator", "reg.local:5000/mirror/library/redis:7"]));
+        assert_eq!(
+            container["command"],
+            serde_json::json!(["/operator", format!("reg.local:5000/mirror/library/redis:7@{index}")])
+        );
         assert_eq!(
             container["args"],
             serde_json::json!([
-                "--reloader-image=reg.local:5000/mirror/jetstack/controller:v1",
+                format!("--reloader-image=reg.local:5000/mirror/jetstack/controller:v1@{}", Digest::of(b"other")),
                 "--log=info",
                 "--cache=redis:6",
                 "-v=2"
             ])
         );
-        assert_eq!(container["env"][0]["value"], "reg.local:5000/mirror/library/redis:7");
+        assert_eq!(container["env"][0]["value"], format!("reg.local:5000/mirror/library/redis:7@{index}"));
         assert_eq!(container["env"][1]["value"], "redis:6379");
         assert_eq!((moved.in_arguments, moved.any), (3, false));
 
@@ -376,7 +387,10 @@ mod tests {
         let moved = relocate_images(&mut prometheus, &relocation);
         assert_eq!(moved.in_fields, ["spec.image", "spec.sidecars[0].image"]);
         assert!(moved.any && moved.foreign.is_empty());
-        assert_eq!(prometheus["spec"]["image"], "reg.local:5000/mirror/jetstack/controller:v1");
+        assert_eq!(
+            prometheus["spec"]["image"],
+            format!("reg.local:5000/mirror/jetstack/controller:v1@{}", Digest::of(b"other"))
+        );
         assert_eq!(prometheus["spec"]["sidecars"][0]["image"], format!("reg.local:5000/mirror/library/redis@{index}"));
         for (pointer, kept) in [
             ("/metadata/annotations/source", "redis:7"),
@@ -412,6 +426,9 @@ mod tests {
         let relocation = with_login;
 
         let keep = Relocation { keep_registry_host: true, ..relocation };
-        assert_eq!(keep.relocate("redis:7").unwrap(), "reg.local:5000/mirror/docker.io/library/redis:7");
+        assert_eq!(
+            keep.relocate("redis:7").unwrap(),
+            format!("reg.local:5000/mirror/docker.io/library/redis:7@{index}")
+        );
     }
 }
