@@ -8,11 +8,19 @@
 # because CI clones afresh each run; Go's own caches are machine-wide.
 # target/tools/bin/ gets a symlink per binary: tests and scripts use those.
 #
-#   scripts/build-tools.sh            # every tool
+#   scripts/build-tools.sh            # every tool the tests use (what CI builds)
 #   scripts/build-tools.sh kubernetes etcd kwok
+#   scripts/build-tools.sh peers      # the peers bench/peers.sh compares with
+#   scripts/build-tools.sh crane zarf # (peers can be named one by one too)
 #
 # Cold on 2 cores: kubernetes ~9 min, helm ~4, kwok ~3, cosign ~3, etcd ~30 s,
 # helm-controller ~2 min.
+#
+# The peers (crane, regctl, the CNCF distribution v3 registry, installed as
+# distribution-registry, and zarf) are for benchmarks only: no argument does
+# not build them, so CI's time is not spent on them. Cold on 2 cores (2026-12-07,
+# modules already downloaded, another build running beside): zarf ~16 min
+# (10 CPU-min), distribution ~5, crane and regctl under 1/2 each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -26,6 +34,16 @@ kwok v0.8.0 sigs.k8s.io/kwok/cmd/kwok
 helm v4.3.2 helm.sh/helm/v4/cmd/helm
 cosign v3.1.2 github.com/sigstore/cosign/v3/cmd/cosign
 helm-controller v0.17.9 github.com/k3s-io/helm-controller
+EOF
+}
+# The same for the benchmarks' peers, built only when asked for by name or
+# as the group "peers".
+peer_list() {
+  cat <<'EOF'
+crane v0.22.1 github.com/google/go-containerregistry/cmd/crane
+regctl v0.11.7 github.com/regclient/regclient/cmd/regctl
+distribution v3.1.2 github.com/distribution/distribution/v3/cmd/registry
+zarf v0.84.0 github.com/zarf-dev/zarf
 EOF
 }
 
@@ -45,6 +63,10 @@ ldflags_for() {
       echo "-s -w -X $v.gitVersion=$version -X $v.gitMajor=1 -X $v.gitMinor=${minor%%.*} -X $v.gitTreeState=clean -X $v.buildDate=1970-01-01T00:00:00Z"
       ;;
     helm) echo "-s -w -X helm.sh/helm/v4/internal/version.version=$version" ;;
+    crane) echo "-s -w -X github.com/google/go-containerregistry/cmd/crane/cmd.Version=$version" ;;
+    regctl) echo "-s -w -X github.com/regclient/regclient/internal/version.vcsTag=$version" ;;
+    distribution) echo "-s -w -X github.com/distribution/distribution/v3/version.version=$version" ;;
+    zarf) echo "-s -w -X github.com/zarf-dev/zarf/src/config.CLIVersion=$version" ;;
     *) echo "-s -w" ;;
   esac
 }
@@ -54,6 +76,7 @@ extras_for() {
   local name=$1 version=$2 out=$3
   case $name in
     etcd) mv "$out/server" "$out/etcd" ;; # go names it after .../server/v3
+    distribution) mv "$out/registry" "$out/distribution-registry" ;; # not Debian's docker-registry
     kwok)
       local src
       src=$(cd "$repo/tests/tools/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
@@ -104,17 +127,27 @@ build_one() {
   done
 }
 
-wanted=("$@")
+wanted=()
+for arg in "$@"; do
+  if [ "$arg" = peers ]; then
+    while read -r name _; do wanted+=("$name"); done < <(peer_list)
+  else
+    wanted+=("$arg")
+  fi
+done
+peers=" $(peer_list | cut -d' ' -f1 | tr '\n' ' ')"
 found=0
 while read -r name version packages; do
-  if ((${#wanted[@]})) && [[ " ${wanted[*]} " != *" $name "* ]]; then
-    continue
+  if ((${#wanted[@]})); then
+    [[ " ${wanted[*]} " == *" $name "* ]] || continue
+  elif [[ "$peers" == *" $name "* ]]; then
+    continue # peers only when asked for
   fi
   found=$((found + 1))
   # shellcheck disable=SC2086 # the package list is meant to split
   build_one "$name" "$version" $packages
-done < <(tool_list)
+done < <(tool_list; peer_list)
 if ((${#wanted[@]})) && ((found != ${#wanted[@]})); then
-  echo "error: unknown tool in '${wanted[*]}'; known: $(tool_list | cut -d' ' -f1 | tr '\n' ' ')" >&2
+  echo "error: unknown tool in '${wanted[*]}'; known: $(tool_list | cut -d' ' -f1 | tr '\n' ' ')and peers:$peers" >&2
   exit 2
 fi
