@@ -32,6 +32,11 @@ pub(super) fn diagnose(cause: &(dyn std::error::Error + 'static)) -> Option<(Fau
                     .into()
             }
         }),
+        // A StatefulSet's claim templates, a Job's pod template, a
+        // Deployment's selector: fixed once made. Helm users meet it too.
+        ClusterError::Refused { object, detail } if detail.contains("field is immutable") => Some(format!(
+            "{object} has a field that cannot change once made; delete it and let the run make it anew (for a StatefulSet, `kubectl delete statefulset NAME -n NAMESPACE --cascade=orphan` keeps its pods and volumes), or keep the value the installed revision has"
+        )),
         ClusterError::Conflict { .. } => Some(
             "leave those fields to their manager (a chart should not set what an autoscaler or operator manages), or take them over with --force-conflicts".into(),
         ),

@@ -1095,6 +1095,29 @@ fn charts_look_up_live_objects_as_helm_install_does() {
     site.done();
 }
 
+/// A field the API server will not change once made (a StatefulSet's
+/// claim templates, as an environment with other volume sizes changes
+/// them) is refused, and the hint says the way out.
+#[test]
+fn an_immutable_field_is_said_with_the_way_out() {
+    let site = Site::new("immutable");
+    let sts = |size: &str| {
+        format!("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: db}}\nspec:\n  serviceName: db\n  selector: {{matchLabels: {{app: db}}}}\n  template:\n    metadata: {{labels: {{app: db}}}}\n    spec: {{containers: [{{name: db, image: busybox:1}}]}}\n  volumeClaimTemplates: [{{metadata: {{name: data}}, spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: {size}}}}}}}}}]\n")
+    };
+    site.ok(&["install", site.bundle("1.0.0", &[("sts.yaml", &sts("1Gi"))]).to_str().unwrap()]);
+    let err = site.fails(&["upgrade", site.bundle("2.0.0", &[("sts.yaml", &sts("2Gi"))]).to_str().unwrap()]);
+    assert!(
+        err.contains("field is immutable") && err.contains("hint: StatefulSet db") && err.contains("--cascade=orphan"),
+        "{err}"
+    );
+    // Refused at the first object beyond the namespace: nothing changed, so
+    // nothing to go back from, and said so.
+    assert!(err.contains("no revision was recorded"), "{err}");
+    let claims = &site.object("/apis/apps/v1/namespaces/NS/statefulsets/db")["spec"]["volumeClaimTemplates"];
+    assert_eq!(claims[0]["spec"]["resources"]["requests"]["storage"], "1Gi");
+    site.done();
+}
+
 /// An object of a kind the cluster does not serve, and that no CRD of the
 /// bundle defines, is refused before the first change (no Namespace, no
 /// hook, no object is applied), naming the kind and the object.
