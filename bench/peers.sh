@@ -269,30 +269,39 @@ for kind in distribution-registry docker-registry; do
     { echo "set -e"; i=0; read -ra lays <<< "${layouts[$set]}"
       for l in "${lays[@]}"; do echo "skopeo copy --quiet --dest-cert-dir=$tls/certs.d --dest-creds=$user:$pass oci:$l docker://$dst/s/${rs[$i]}"; i=$((i + 1)); done; } > "$d/skopeo-push.sh"
     row "$g" "skopeo copy of each image (from its OCI layout)" "$fresh" bash "$d/skopeo-push.sh"
-    # Floor: every blob uploaded at once (POST, then PUT of the whole blob,
-    # streamed from the file),
-    # then every manifest at once; basic auth on each request, no HEAD checks.
+    # Floor: every blob uploaded once, all at once (POST, then PUT of the
+    # whole blob streamed from its file), then mounted into the other
+    # repositories that hold it, then every manifest at once; basic auth on
+    # each request, no HEAD checks, no 100-continue wait.
     cat > "$d/floor-put.sh" <<SH
 set -e
+c=(curl -sf --cacert '$tls/ca.crt' -u '$user:$pass' -H 'Expect:' -o /dev/null)
 up() { # REPO DIGEST FILE
   loc=\$(curl -sf --cacert '$tls/ca.crt' -u '$user:$pass' -X POST -D - -o /dev/null "https://$dst/v2/f/\$1/blobs/uploads/" | tr -d '\r' | awk 'tolower(\$1) == "location:" {print \$2}')
   case \$loc in http*) ;; *) loc=https://$dst\$loc ;; esac
   case \$loc in *\?*) sep='&' ;; *) sep='?' ;; esac
-  curl -sf --cacert '$tls/ca.crt' -u '$user:$pass' -H 'Content-Type: application/octet-stream' -T "\$3" -o /dev/null "\$loc\${sep}digest=\$2"
+  "\${c[@]}" -H 'Content-Type: application/octet-stream' -T "\$3" "\$loc\${sep}digest=\$2"
 }
-put_manifest() { # REPO TAG FILE MEDIATYPE
-  curl -sf --cacert '$tls/ca.crt' -u '$user:$pass' -X PUT -H "Content-Type: \$4" --data-binary "@\$3" -o /dev/null "https://$dst/v2/f/\$1/manifests/\$2"
+run() { # KIND: start every line of that kind at once, then wait for all
+  local jobs=() kind repo digest file mt
+  while read -r kind repo digest file mt; do
+    case \$1:\$kind in
+      up:blob) up "\$repo" "\$digest" "\$file" & ;;
+      mount:mount) "\${c[@]}" -X POST "https://$dst/v2/f/\$repo/blobs/uploads/?mount=\$digest&from=f/\$file" & ;;
+      manifest:manifest:*) "\${c[@]}" -X PUT -H "Content-Type: \$mt" -T "\$file" "https://$dst/v2/f/\$repo/manifests/\${kind#manifest:}" & ;;
+      *) continue ;;
+    esac
+    jobs+=(\$!)
+  done < '$d/push-list.txt'
+  for j in "\${jobs[@]}"; do wait "\$j"; done
 }
-jobs=()
-while read -r kind repo digest file _; do [ "\$kind" = blob ] || continue; up "\$repo" "\$digest" "\$file" & jobs+=(\$!); done < '$d/push-list.txt'
-for j in "\${jobs[@]}"; do wait "\$j"; done
-jobs=()
-while read -r kind repo digest file mt; do [ "\$kind" = blob ] && continue; put_manifest "\$repo" "\${kind#manifest:}" "\$file" "\$mt" & jobs+=(\$!); done < '$d/push-list.txt'
-for j in "\${jobs[@]}"; do wait "\$j"; done
+run up; run mount; run manifest
 SH
-    # Each repository needs its blobs (no cross-repository mounts in the floor).
-    blob_list "$set" | awk '!seen[$2 " " $3]++' > "$d/push-list.txt"
-    row "$g" "floor: parallel upload of every blob, then manifest" "$fresh" bash "$d/floor-put.sh"
+    # A blob's first repository gets its bytes; the others mount it from there.
+    blob_list "$set" | awk '$1 != "blob" { print; next }
+      !($3 in first) { first[$3] = $2; print; next }
+      { print "mount", $2, $3, first[$3] }' > "$d/push-list.txt"
+    row "$g" "floor: parallel upload of every blob (+ mounts), then manifests" "$fresh" bash "$d/floor-put.sh"
   done
 done
 [ -n "$dst_pid" ] && kill "$dst_pid"
