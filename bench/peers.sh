@@ -18,8 +18,8 @@
 #   bundles signed with the same key) vs `openssl dgst -sha256` of each.
 # - the floor: moving the same bytes with no tool logic: a parallel `curl`
 #   of every blob and manifest from the source registry to disk (create),
-#   and a parallel upload (POST + PUT) of every blob, then every manifest
-#   (push).
+#   and a parallel upload (POST + PUT) of every blob once, then a mount of
+#   it into each other repository holding it, then every manifest (push).
 # Two image sets, those of bench/images.sh: 2 images on one base (362 MB of
 # blobs) and 5 images, one repository each, on that base (458 MB).
 # Peak RSS of each is /usr/bin/time's %M (the largest process of a script).
