@@ -49,22 +49,14 @@ d=$work/peers
 rm -rf "$d"
 mkdir -p "$d"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+source bench/helpers.sh
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 # --- TLS material and htpasswd (bcrypt), shared by both destinations -------------
 tls=$d/tls
-mkdir -p "$tls"
-(cd "$tls"
- openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 -subj "/CN=bench CA" 2>/dev/null
- openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
- printf 'subjectAltName=IP:127.0.0.1\n' > ext.cnf
- openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 30 -extfile ext.cnf 2>/dev/null
- htpasswd -Bbn bench bench-password > htpasswd
- mkdir -p certs.d && cp ca.crt certs.d/)
+make_tls_material "$tls"
 user=bench pass=bench-password
 # Go tools (crane, regctl, zarf) trust the CA through SSL_CERT_FILE.
 export SSL_CERT_FILE=$tls/ca.crt

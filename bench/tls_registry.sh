@@ -8,16 +8,7 @@ trap cleanup EXIT
 
 # --- TLS + htpasswd registry, restartable with wiped storage ----------------
 tls=$work/tls
-if [ ! -f "$tls/server.crt" ]; then
-  mkdir -p "$tls"
-  (cd "$tls"
-   openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 -subj "/CN=bench CA" 2>/dev/null
-   openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
-   printf 'subjectAltName=IP:127.0.0.1\n' > ext.cnf
-   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 30 -extfile ext.cnf 2>/dev/null
-   htpasswd -Bbn bench bench-password > htpasswd
-   mkdir -p certs.d && cp ca.crt certs.d/)
-fi
+make_tls_material "$tls"
 tls_port=$(free_port)
 tls_pid=
 start_tls_registry() {

@@ -111,21 +111,7 @@ pub(super) fn put(
         let values = options.values.layered(given, plan.site_values.as_ref());
         let secrets_read = options.values.secrets_read(&plan.values_secrets);
         let from_secrets = read_values_secrets(&client, &secrets_read, bundle, &components).await?;
-        // None asked for: the installed revision's, which this bundle must carry.
-        let environment = match (asked, plan.environment.as_deref()) {
-            (Some(asked), _) => Some(asked),
-            (None, None) => None,
-            (None, Some(installed)) => match manifest.environments.get_key_value(installed) {
-                Some((name, record)) => Some((name.as_str(), record)),
-                None => {
-                    return Err(cluster::ClusterError::EnvironmentGone {
-                        name: name.clone(),
-                        environment: installed.into(),
-                        has: manifest.environments.keys().cloned().collect::<Vec<_>>().join(", "),
-                    })
-                }
-            },
-        };
+        let environment = super::environment_to_install(asked, plan.environment.as_deref(), manifest)?;
         let from_secrets = from_secrets.as_ref().map(|values| (secrets_read.as_slice(), values));
         let site = SiteChoice { environment, values: &values, from_secrets };
         let switched_on = crate::ops::preflight::switched_on(&manifest.preflight, reader, &components, site)?;

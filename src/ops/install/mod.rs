@@ -13,6 +13,7 @@ use crate::chart::template::{Map, Value};
 use crate::chart::values;
 use crate::destination::cluster::kubeconfig::Selection;
 use crate::destination::cluster::values_secrets::SecretRef;
+use crate::destination::cluster::ClusterError;
 use crate::destination::k3s::registries::NodeRegistry;
 use crate::destination::kube::Action;
 use crate::destination::registry::Destination;
@@ -116,6 +117,25 @@ impl SiteValues {
         let mut layered = installed;
         values::merge_maps(&mut layered, &given);
         layered
+    }
+}
+
+/// The environment a run installs: the one asked for (`--env`, already
+/// checked against `manifest`), else the one the installed revision was
+/// given, which this version of the bundle must carry.
+fn environment_to_install<'a>(
+    asked: Option<(&'a str, &'a EnvironmentRecord)>,
+    installed: Option<&str>,
+    manifest: &'a BundleManifest,
+) -> Result<Option<(&'a str, &'a EnvironmentRecord)>, ClusterError> {
+    let (None, Some(installed)) = (asked, installed) else { return Ok(asked) };
+    match manifest.environments.get_key_value(installed) {
+        Some((name, record)) => Ok(Some((name.as_str(), record))),
+        None => Err(ClusterError::EnvironmentGone {
+            name: manifest.metadata.name.clone(),
+            environment: installed.into(),
+            has: manifest.environments.keys().cloned().collect::<Vec<_>>().join(", "),
+        }),
     }
 }
 

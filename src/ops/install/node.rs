@@ -71,19 +71,8 @@ pub(super) fn put(
     let installed = history.last().filter(|r| r.action != UNINSTALL);
     let given = options.values.read(bundle, &components)?;
     let values = options.values.layered(given, installed.and_then(|r| r.site_values.as_ref()));
-    let environment = match (options.values.environment(bundle, manifest)?, installed.and_then(|r| r.environment.as_deref())) {
-        (Some(asked), _) => Some(asked),
-        (None, None) => None,
-        (None, Some(kept)) => match manifest.environments.get_key_value(kept) {
-            Some((name, record)) => Some((name.as_str(), record)),
-            None => usage!(
-                "{} was installed on this node with environment `{kept}`, which {} does not carry (it has: {}); name one with --env",
-                manifest.metadata.name,
-                bundle.display(),
-                manifest.environments.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
-        },
-    };
+    let asked = options.values.environment(bundle, manifest)?;
+    let environment = super::environment_to_install(asked, installed.and_then(|r| r.environment.as_deref()), manifest)?;
     let site = SiteChoice { environment, values: &values, from_secrets: None };
     crate::destination::cluster::site_images::check_site_images(reader, &components, site)?;
     let mut checks = crate::ops::preflight::unconditional(&manifest.preflight);
