@@ -49,7 +49,7 @@ impl Cache {
         let root = root.into();
         for sub in ["blobs/sha256", "zstd/sha256", "tmp"] {
             let dir = root.join(sub);
-            fs::create_dir_all(&dir).map_err(|source| CacheError::Io { path: dir, source })?;
+            crate::atomic_file::create_dir_all_durably(&dir).map_err(|source| CacheError::Io { path: dir, source })?;
         }
         Ok(Cache { root })
     }
@@ -97,7 +97,7 @@ impl Cache {
             }
         }
         let dest = self.blob_path(&digest);
-        tmp.persist(&dest).map_err(|e| self.io_err(&dest, e.error))?;
+        crate::atomic_file::persist_durably(tmp, &dest).map_err(|e| self.io_err(&dest, e))?;
         Ok((digest, size))
     }
 
@@ -105,7 +105,7 @@ impl Cache {
     /// already hashed and found equal to `digest` into place.
     pub fn adopt_verified(&self, tmp: tempfile::NamedTempFile, digest: &Digest) -> Result<(), CacheError> {
         let dest = self.blob_path(digest);
-        tmp.persist(&dest).map_err(|e| self.io_err(&dest, e.error))?;
+        crate::atomic_file::persist_durably(tmp, &dest).map_err(|e| self.io_err(&dest, e))?;
         Ok(())
     }
 
@@ -155,7 +155,7 @@ impl Cache {
             fs::write(&skip_marker, b"").map_err(|e| self.io_err(&skip_marker, e))?;
             return Ok(None);
         }
-        tmp.persist(&path).map_err(|e| self.io_err(&path, e.error))?;
+        crate::atomic_file::persist_durably(tmp, &path).map_err(|e| self.io_err(&path, e))?;
         Ok(Some((path, stored)))
     }
 

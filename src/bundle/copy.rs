@@ -51,7 +51,7 @@ impl Tally<'_> {
 pub fn copy(source: &Source, dest_dir: &Path, on_progress: &(dyn Fn(u64) + Sync)) -> Result<CopyReport> {
     let files = files_and_sizes(source)?;
     check_space(&files, dest_dir)?;
-    std::fs::create_dir_all(dest_dir).map_err(io_err(dest_dir))?;
+    crate::atomic_file::create_dir_all_durably(dest_dir).map_err(io_err(dest_dir))?;
     let tally = Tally {
         reused: AtomicU64::new(0),
         written: AtomicU64::new(0),
@@ -74,7 +74,6 @@ pub fn copy(source: &Source, dest_dir: &Path, on_progress: &(dyn Fn(u64) + Sync)
         }
         Source::Parts(parts) => (copy_parts(parts, dest_dir, &tally)?, VerifyReport::default()),
     };
-    File::open(dest_dir).and_then(|d| d.sync_all()).map_err(io_err(dest_dir))?;
     Ok(CopyReport {
         files: written,
         total_bytes: files.iter().map(|(_, size)| size).sum(),
@@ -232,11 +231,11 @@ impl<'a> Dest<'a> {
     }
 
     /// Cuts off anything longer from an earlier run, syncs, and takes the
-    /// final name.
+    /// final name (durably: the directory is synced too).
     fn finish(self) -> Result<()> {
         self.file.set_len(self.at).map_err(io_err(&self.path))?;
         self.file.sync_all().map_err(io_err(&self.path))?;
-        std::fs::rename(&self.path, &self.final_path).map_err(io_err(&self.final_path))
+        crate::atomic_file::rename_durably(&self.path, &self.final_path).map_err(io_err(&self.final_path))
     }
 }
 

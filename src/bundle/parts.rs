@@ -552,7 +552,6 @@ pub fn split(
             }
         }
     }
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
     Ok(paths)
 }
 
@@ -633,7 +632,7 @@ fn write_part(
     file.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
     file.write_all(&encode_header(&header)).map_err(io_err(path))?;
     file.sync_all().map_err(io_err(path))?;
-    tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
+    crate::atomic_file::persist_durably(tmp, path).map_err(io_err(path))?;
     Ok(())
 }
 

@@ -42,6 +42,17 @@ pub fn signature_slot(signatures: &Signatures) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
+/// The Sigstore entry's content, padded with spaces to its fixed size.
+pub fn sigstore_slot(json: &[u8]) -> Option<Vec<u8>> {
+    if json.len() as u64 >= format::SIGSTORE_SLOT_SIZE {
+        return None;
+    }
+    let mut bytes = json.to_vec();
+    bytes.resize(format::SIGSTORE_SLOT_SIZE as usize - 1, b' ');
+    bytes.push(b'\n');
+    Some(bytes)
+}
+
 /// OCI `index.json` naming every image and chart by its full reference, so an
 /// extracted bundle is browsable with OCI tools.
 fn oci_index(manifest: &BundleManifest) -> Vec<u8> {
@@ -189,6 +200,7 @@ impl BundleWriter {
         out: &Path,
         manifest: &BundleManifest,
         signatures: &Signatures,
+        sigstore: &[u8],
         max_part_size: Option<u64>,
     ) -> Result<Self> {
         let dir = match out.parent() {
@@ -211,6 +223,11 @@ impl BundleWriter {
             reason: "too many signatures for the signature slot".into(),
         })?;
         push(format::SIGNATURES_ENTRY, &slot);
+        let sigstore_slot = sigstore_slot(sigstore).ok_or_else(|| BundleError::NotABundle {
+            path: out.to_path_buf(),
+            reason: "the Sigstore signature does not fit its slot".into(),
+        })?;
+        push(format::SIGSTORE_ENTRY, &sigstore_slot);
         push(format::OCI_LAYOUT_ENTRY, br#"{"imageLayoutVersion":"1.0.0"}"#);
         push(format::OCI_INDEX_ENTRY, &oci_index(manifest));
 
@@ -312,7 +329,7 @@ impl BundleWriter {
             Sink::Whole(tmp) => {
                 let path = tmp.path().to_path_buf();
                 tmp.as_file().sync_all().map_err(io_err(&path))?;
-                tmp.persist(&self.out).map_err(|e| BundleError::Io { path: self.out.clone(), source: e.error })?;
+                crate::atomic_file::persist_durably(tmp, &self.out).map_err(io_err(&self.out))?;
                 written.push(self.out.clone());
             }
             Sink::Parts(files) => {
@@ -339,7 +356,7 @@ impl BundleWriter {
                     file.write_all_at(&parts::encode_header(&header), 0).map_err(io_err(part.tmp.path()))?;
                     file.sync_all().map_err(io_err(part.tmp.path()))?;
                     let target = self.out.with_file_name(parts::part_name(&stem, i as u32 + 1, count));
-                    part.tmp.persist(&target).map_err(|e| BundleError::Io { path: target.clone(), source: e.error })?;
+                    crate::atomic_file::persist_durably(part.tmp, &target).map_err(io_err(&target))?;
                     written.push(target);
                 }
             }

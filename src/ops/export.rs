@@ -41,7 +41,7 @@ pub fn export(bundle: &Path, image: &str, layout: &Path, trust: &TrustOptions) -
     let trusted = trusted::open(bundle, None, trust)?;
     let reader = &trusted.reader;
     let record = find_image(reader, image)?.clone();
-    std::fs::create_dir_all(layout.join("blobs/sha256"))
+    crate::atomic_file::create_dir_all_durably(&layout.join("blobs/sha256"))
         .with_context(|| format!("cannot create {}", layout.display()))?;
 
     let omitted: Vec<&Digest> = record.omitted.iter().map(|p| &p.digest).collect();
@@ -99,7 +99,7 @@ fn copy_blob(reader: &BundleReader, digest: &Digest, layout: &Path) -> Result<Op
         let entry = format!("blobs/sha256/{}", digest.hex());
         return Err(BundleError::DigestMismatch { path, entry, expected: digest.clone(), actual }.into());
     }
-    tmp.persist(&dest).with_context(|| format!("cannot write {}", dest.display()))?;
+    crate::atomic_file::persist_durably(tmp, &dest).with_context(|| format!("cannot write {}", dest.display()))?;
     Ok(if is_manifest { Some(std::fs::read(&dest)?) } else { None })
 }
 

@@ -25,7 +25,8 @@ pub fn split(bundle: &Path, max_part_size: u64, out_dir: &Path, progress: &Progr
     // Every part is written whole (a temp file, then its name): room for
     // all of them, headers included, must be there before the first.
     crate::bundle::ensure_room(out_dir, total + cuts.len() as u64 * parts::PART_HEADER_SIZE)?;
-    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    crate::atomic_file::create_dir_all_durably(out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
     if let Source::Parts(existing) = &source {
         let same_dir = existing
             .iter()

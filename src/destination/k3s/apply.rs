@@ -105,12 +105,12 @@ fn place(root: &Path, name: &str, path: &Path, content: &Content, mode: u32) -> 
         Content::Bytes(bytes) => state::write_atomically(path, bytes, mode)?,
         Content::Staged { path: staged, .. } => {
             std::fs::set_permissions(staged, std::fs::Permissions::from_mode(mode)).map_err(io(staged))?;
-            std::fs::rename(staged, path).map_err(io(path))?;
+            crate::atomic_file::rename_durably(staged, path).map_err(io(path))?;
         }
         Content::Stored { digest } => {
             let object = state::object_path(root, name, digest);
             let dir = path.parent().expect("under root");
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
+            crate::atomic_file::create_dir_all_durably(dir).map_err(io(dir))?;
             let base = path.file_name().expect("a file").to_string_lossy();
             let tmp = dir.join(format!(".airlock-partial-{base}"));
             let _ = std::fs::remove_file(&tmp);
@@ -122,7 +122,7 @@ fn place(root: &Path, name: &str, path: &Path, content: &Content, mode: u32) -> 
                 std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)).map_err(io(&tmp))?;
             }
             std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io(&tmp))?;
-            std::fs::rename(&tmp, path).map_err(io(path))?;
+            crate::atomic_file::rename_durably(&tmp, path).map_err(io(path))?;
         }
         Content::Unwritten { .. } => unreachable!("a dry run's plan is previewed, never applied"),
     }

@@ -134,7 +134,7 @@ pub fn write_images_tar(
     drop(writer);
     tmp.as_file().sync_all().map_err(io(&tmp_path))?;
     let bytes = tmp.as_file().metadata().map_err(io(&tmp_path))?.len();
-    tmp.persist(out).map_err(|e| ImagesTarError::Io { path: out.to_path_buf(), source: e.error })?;
+    crate::atomic_file::persist_durably(tmp, out).map_err(io(out))?;
     Ok(ImagesTarReport { images: images.iter().map(|i| i.reference.clone()).collect(), bytes, digest })
 }
 

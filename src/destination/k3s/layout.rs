@@ -255,7 +255,8 @@ pub fn plan(
         }),
         ImagesVia::Tarball { platform } => {
             let dir = root.join(IMAGES_DIR);
-            std::fs::create_dir_all(&dir).map_err(|source| InstallError::Io { path: dir.clone(), source })?;
+            crate::atomic_file::create_dir_all_durably(&dir)
+                .map_err(|source| InstallError::Io { path: dir.clone(), source })?;
             let staged = dir.join(format!(".airlock-partial-{name}.tar"));
             let written = super::images::write_images_tar(reader, &images, platform, &staged)?;
             files.push(PlannedFile {

@@ -125,7 +125,7 @@ pub fn history(root: &Path, name: &str) -> Result<Vec<Revision>, StateError> {
 /// Writes `bytes` to `path` crash-safely (`atomic_file`), making its directory.
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StateError> {
     let dir = path.parent().expect("a file path");
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    crate::atomic_file::create_dir_all_durably(dir).map_err(io(dir))?;
     crate::atomic_file::write(path, bytes, mode).map_err(io(path))
 }
 
@@ -159,11 +159,13 @@ pub fn store(root: &Path, name: &str, installed: &Path, digest: &Digest) -> Resu
         return Ok(());
     }
     let dir = object.parent().expect("objects dir");
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    crate::atomic_file::create_dir_all_durably(dir).map_err(io(dir))?;
     let tmp = dir.join(format!(".airlock-partial-{}", digest.hex()));
     let _ = std::fs::remove_file(&tmp);
     link_or_copy(installed, &tmp).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, &object).map_err(io(&object))
+    // A link shares the installed file's synced inode; a copy is synced here.
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io(&tmp))?;
+    crate::atomic_file::rename_durably(&tmp, &object).map_err(io(&object))
 }
 
 /// Keeps `bytes` (a bundle blob with digest `digest`) in the store.
