@@ -9,6 +9,7 @@ mod control_plane;
 mod corner;
 mod create;
 mod differential;
+mod durability;
 mod errors;
 mod failures;
 mod helm_native;
