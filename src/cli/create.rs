@@ -82,7 +82,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         output: args.output,
         platforms: args.platforms,
         concurrency: args.concurrency,
-        registry: args.registry.options(),
+        registry: args.registry.options()?,
         cache_dir: args.cache_dir.unwrap_or_else(crate::cache::Cache::default_root),
         max_part_size: args.max_part_size,
         since: args.since.map(|p| (p, false)).or(args.since_inspect.map(|p| (p, true))),

@@ -45,7 +45,7 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         relocation_out: args.relocation_out,
         base: args.base,
         concurrency: args.concurrency,
-        registry: args.registry_args.options(),
+        registry: args.registry_args.options()?,
         trust: args.trust.options(),
     };
     let runtime = tokio::runtime::Runtime::new()?;

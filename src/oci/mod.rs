@@ -2,6 +2,7 @@
 //! the sources images are read from (registries, OCI layouts, docker
 //! archives). Knows nothing about bundles or specs.
 
+pub mod credentials;
 pub mod digest;
 pub mod layout;
 pub mod manifest;

@@ -1,11 +1,13 @@
 //! Pulling from registries on the connected side, through `oci-client`:
-//! credentials (flags, per-registry config, docker config.json), custom CAs,
-//! plain HTTP when asked, bounded retries with backoff, and registry errors
-//! turned into sentences that name the image and registry.
+//! credentials (found by `oci::credentials`, handed to oci-client per
+//! request), custom CAs, plain HTTP when asked, bounded retries with
+//! backoff, and registry errors turned into sentences that name the image
+//! and registry.
 //!
 //! It speaks the protocol (pull and push requests); what to push where is
 //! decided by `destination::registry`.
 
+use super::credentials::{CredentialError, Credentials, Secret, TokenExchange};
 use super::digest::Digest;
 use super::media;
 use crate::cache::Cache;
@@ -14,7 +16,7 @@ use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientP
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use oci_client::{Client, Reference, RegistryOperation};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -74,6 +76,8 @@ pub enum RegistryError {
     },
     #[error("cannot use {path} as a CA certificate: it is not a PEM certificate")]
     NotPem { path: PathBuf },
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
     #[error("cannot store a blob of {image} in the local cache")]
     Cache {
         image: String,
@@ -112,7 +116,8 @@ pub struct RegistryOptions {
     /// Use plain HTTP for every registry.
     pub plain_http: bool,
     pub ca_files: Vec<PathBuf>,
-    /// Credentials for every registry that has none configured.
+    /// Credentials for every registry that has none in `config_file`
+    /// (before the login files, see `oci::credentials`).
     pub username: Option<String>,
     pub password: Option<String>,
     pub config_file: Option<PathBuf>,
@@ -149,6 +154,12 @@ pub struct Registry {
     client: Client,
     settings: RegistriesFile,
     options: RegistryOptions,
+    credentials: Credentials,
+    /// Trades identity tokens for access tokens; the same trust roots as
+    /// `client`.
+    tokens: TokenExchange,
+    /// Hosts the settings mark `insecure` (plain HTTP).
+    insecure: Vec<String>,
 }
 
 fn read_ca(path: &Path) -> Result<Certificate, RegistryError> {
@@ -166,8 +177,14 @@ impl Registry {
             None => RegistriesFile::default(),
         };
         let mut certs = Vec::new();
+        let mut roots = Vec::new();
         for ca in options.ca_files.iter().chain(settings.registries.values().filter_map(|s| s.ca_file.as_ref())) {
-            certs.push(read_ca(ca)?);
+            let cert = read_ca(ca)?;
+            roots.extend(
+                reqwest::Certificate::from_pem_bundle(&cert.data)
+                    .map_err(|_| RegistryError::NotPem { path: ca.clone() })?,
+            );
+            certs.push(cert);
         }
         let insecure: Vec<String> =
             settings.registries.iter().filter(|(_, s)| s.insecure).map(|(h, _)| h.clone()).collect();
@@ -176,7 +193,7 @@ impl Registry {
         } else if insecure.is_empty() {
             ClientProtocol::Https
         } else {
-            ClientProtocol::HttpsExcept(insecure)
+            ClientProtocol::HttpsExcept(insecure.clone())
         };
         let config = ClientConfig {
             protocol,
@@ -192,7 +209,25 @@ impl Registry {
             use_monolithic_push: true,
             ..Default::default()
         };
-        Ok(Registry { client: Client::new(config), settings, options })
+        let explicit = match &options.config_file {
+            Some(path) => settings
+                .registries
+                .iter()
+                .filter_map(|(host, s)| s.credentials().map(|(u, p)| (host.clone(), (u, p, path.clone()))))
+                .collect(),
+            None => BTreeMap::new(),
+        };
+        let flags = options.username.clone().zip(options.password.clone());
+        let credentials =
+            Credentials::new(explicit, flags, super::credentials::login_files(|name| std::env::var_os(name)));
+        Ok(Registry {
+            client: Client::new(config),
+            settings,
+            options,
+            credentials,
+            tokens: TokenExchange::new(roots),
+            insecure,
+        })
     }
 
     /// The `mirrors:` of the registries config, as written.
@@ -201,27 +236,36 @@ impl Registry {
     }
 
     /// The credentials for a reference's registry, handed to oci-client so
-    /// it can log in as each request needs.
-    async fn credentials(&self, image: &Reference) -> RegistryAuth {
-        let auth = self.auth_for(image.registry());
+    /// it can log in as each request needs. An identity token becomes an
+    /// access token for this repository and operation, put in oci-client's
+    /// token cache before each request (without a request of its own).
+    async fn credentials(&self, image: &Reference, op: RegistryOperation) -> Result<RegistryAuth, RegistryError> {
+        let found = self.credentials.find(image.registry())?;
+        let auth = match &found.secret {
+            Secret::Anonymous => RegistryAuth::Anonymous,
+            Secret::Basic(user, password) => RegistryAuth::Basic(user.clone(), password.clone()),
+            Secret::IdentityToken(refresh) => {
+                let origin = found.origin.as_ref().expect("a found secret has an origin");
+                let host = image.resolve_registry();
+                let scheme = if self.options.plain_http || self.insecure.iter().any(|h| h == image.registry()) {
+                    "http"
+                } else {
+                    "https"
+                };
+                let base = format!("{scheme}://{host}");
+                match self.tokens.access_token(&base, host, image.repository(), op, refresh, origin).await? {
+                    Some(token) => {
+                        let auth = RegistryAuth::Bearer(token);
+                        // With a Bearer auth oci-client only files the token.
+                        let _ = self.client.auth(image, &auth, op).await;
+                        auth
+                    }
+                    None => RegistryAuth::Anonymous,
+                }
+            }
+        };
         self.client.store_auth_if_needed(image.registry(), &auth).await;
-        auth
-    }
-
-    fn auth_for(&self, registry: &str) -> RegistryAuth {
-        if let Some((u, p)) = self.settings.registries.get(registry).and_then(RegistrySettings::credentials) {
-            return RegistryAuth::Basic(u, p);
-        }
-        if let (Some(u), Some(p)) = (&self.options.username, &self.options.password) {
-            return RegistryAuth::Basic(u.clone(), p.clone());
-        }
-        // Docker Hub's key in config.json is its legacy v1 URL.
-        let key = if registry == "docker.io" { "https://index.docker.io/v1/" } else { registry };
-        match docker_credential::get_credential(key) {
-            Ok(docker_credential::DockerCredential::UsernamePassword(u, p)) => RegistryAuth::Basic(u, p),
-            Ok(docker_credential::DockerCredential::IdentityToken(t)) => RegistryAuth::Bearer(t),
-            Err(_) => RegistryAuth::Anonymous,
-        }
+        Ok(auth)
     }
 
     fn classify(&self, image: &Reference, err: OciDistributionError) -> (RegistryError, bool) {
@@ -321,7 +365,7 @@ impl Registry {
 
     /// Fetches a manifest or index as raw bytes, with its digest and media type.
     pub async fn manifest(&self, image: &Reference) -> Result<(Vec<u8>, Digest, String), RegistryError> {
-        let auth = self.auth_for(image.registry());
+        let auth = self.credentials(image, RegistryOperation::Pull).await?;
         let (bytes, digest) =
             self.with_retries(image, || self.client.pull_manifest_raw(image, &auth, media::ACCEPTED_MANIFESTS)).await?;
         let digest: Digest = digest.parse().map_err(|source| RegistryError::BadDigest {
@@ -344,7 +388,7 @@ impl Registry {
         new_sink: &(dyn Fn() -> std::io::Result<Box<dyn BlobSink>> + Sync),
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<u64, RegistryError> {
-        self.credentials(image).await;
+        self.credentials(image, RegistryOperation::Pull).await?;
         let descriptor = OciDescriptor { digest: digest.to_string(), size: size as i64, ..Default::default() };
         self.with_retries(image, || async {
             let mut stream = self.client.pull_blob_stream(image, &descriptor).await?;
@@ -387,8 +431,8 @@ impl Registry {
     /// logins at once and sends a request without credentials when one fails.
     pub async fn login(&self, repos: &[Reference]) -> Result<(), RegistryError> {
         for repo in repos {
-            let auth = self.credentials(repo).await;
-            for op in [oci_client::RegistryOperation::Pull, oci_client::RegistryOperation::Push] {
+            for op in [RegistryOperation::Pull, RegistryOperation::Push] {
+                let auth = self.credentials(repo, op).await?;
                 self.with_retries(repo, || self.client.auth(repo, &auth, op)).await?;
             }
         }
@@ -397,7 +441,7 @@ impl Registry {
 
     /// Does `repo` (a reference naming the target repository) hold the blob?
     pub async fn blob_exists(&self, repo: &Reference, digest: &Digest) -> Result<bool, RegistryError> {
-        self.credentials(repo).await;
+        self.credentials(repo, RegistryOperation::Pull).await?;
         let digest = digest.to_string();
         self.with_retries(repo, || self.client.blob_exists(repo, &digest)).await
     }
@@ -405,7 +449,7 @@ impl Registry {
     /// Asks the registry to link a blob it holds in `from` into `repo`.
     /// Returns false when the registry declined (it then has to be uploaded).
     pub async fn mount_blob(&self, repo: &Reference, from: &Reference, digest: &Digest) -> Result<bool, RegistryError> {
-        self.credentials(repo).await;
+        self.credentials(repo, RegistryOperation::Push).await?;
         match self.client.mount_blob(repo, from, &digest.to_string()).await {
             Ok(()) => Ok(true),
             Err(OciDistributionError::SpecViolationError(_)) | Err(OciDistributionError::RegistryNoLocationError) => {
@@ -438,7 +482,7 @@ impl Registry {
         F: Fn() -> S,
         S: futures_util::Stream<Item = oci_client::errors::Result<bytes::Bytes>> + Send + 'static,
     {
-        self.credentials(repo).await;
+        self.credentials(repo, RegistryOperation::Push).await?;
         let digest = digest.to_string();
         self.with_retries(repo, || self.client.push_blob_stream(repo, new_stream(), &digest, Some(size))).await?;
         Ok(())
@@ -457,7 +501,9 @@ impl Registry {
             return false;
         }
         let claimed = Digest::of(&[CONTENT, &nonce[..]].concat()).to_string();
-        self.credentials(repo).await;
+        if self.credentials(repo, RegistryOperation::Push).await.is_err() {
+            return false;
+        }
         match self.client.push_blob(repo, CONTENT, &claimed).await {
             Ok(_) => false,
             Err(e) => is_digest_invalid(&e),
@@ -480,7 +526,7 @@ impl Registry {
 
     /// Uploads a manifest byte for byte, so its digest is unchanged.
     pub async fn push_manifest(&self, target: &Reference, bytes: &[u8], media_type: &str) -> Result<(), RegistryError> {
-        self.credentials(target).await;
+        self.credentials(target, RegistryOperation::Push).await?;
         let content_type = reqwest::header::HeaderValue::from_str(media_type).map_err(|_| RegistryError::Failed {
             image: target.whole(),
             registry: target.registry().into(),

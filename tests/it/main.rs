@@ -7,6 +7,7 @@ mod charts;
 mod cluster_server;
 mod control_plane;
 mod corner;
+mod credentials;
 mod create;
 mod differential;
 mod durability;

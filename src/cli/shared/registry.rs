@@ -2,6 +2,7 @@
 //! HTTP, CA files, credentials, a per-registry settings file).
 
 use crate::oci::registry::RegistryOptions;
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 /// Options for registries airlock reads from.
@@ -19,6 +20,10 @@ pub struct RegistryArgs {
     /// Password for `--username`.
     #[arg(long, env = "AIRLOCK_REGISTRY_PASSWORD", hide_env_values = true)]
     password: Option<String>,
+    /// Read the password for `--username` from stdin (one trailing newline
+    /// is dropped), as `docker login --password-stdin`.
+    #[arg(long)]
+    password_stdin: bool,
     /// YAML file with per-registry settings (insecure, caFile, username,
     /// password); a chart repository's host may be listed too.
     #[arg(long)]
@@ -26,14 +31,34 @@ pub struct RegistryArgs {
 }
 
 impl RegistryArgs {
-    pub fn options(self) -> RegistryOptions {
-        RegistryOptions {
+    /// The options; with `--password-stdin`, the password read from stdin.
+    pub fn options(self) -> Result<RegistryOptions> {
+        let password = if self.password_stdin {
+            if self.username.is_none() {
+                usage!("--password-stdin needs --username (or AIRLOCK_REGISTRY_USERNAME)");
+            }
+            // Over AIRLOCK_REGISTRY_PASSWORD stdin wins, as a flag would; a
+            // --password flag as well is one password too many. (clap's
+            // conflicts_with would count the variable as the flag.)
+            if self.password.is_some() && self.password != std::env::var("AIRLOCK_REGISTRY_PASSWORD").ok() {
+                usage!("--password and --password-stdin both give the password: give one of them");
+            }
+            let text = std::io::read_to_string(std::io::stdin()).context("cannot read the password from stdin")?;
+            let password = text.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&text);
+            if password.is_empty() {
+                usage!("--password-stdin read no password from stdin");
+            }
+            Some(password.to_string())
+        } else {
+            self.password
+        };
+        Ok(RegistryOptions {
             plain_http: self.plain_http,
             ca_files: self.ca_files,
             username: self.username,
-            password: self.password,
+            password,
             config_file: self.registry_config,
             attempts: 3,
-        }
+        })
     }
 }
