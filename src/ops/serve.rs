@@ -1,6 +1,8 @@
 //! `airlock serve`: check the bundle's signature, then serve it as a
 //! read-only registry until interrupted.
 
+use crate::oci::registry::error_chain;
+use crate::serve::htpasswd::Htpasswd;
 use crate::serve::{router, tls, Catalog};
 use crate::sign::trust::{TrustOptions, Verdict};
 use crate::sign::trusted;
@@ -8,11 +10,16 @@ use anyhow::Result;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub struct ServeOptions {
     pub bundle: PathBuf,
     pub listen: SocketAddr,
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// How long a TLS client has for its handshake.
+    pub handshake_timeout: Duration,
+    /// Users (bcrypt htpasswd) whose Basic credentials every request needs.
+    pub htpasswd: Option<PathBuf>,
     /// The full bundle a differential one was made against.
     pub base: Option<PathBuf>,
     pub trust: TrustOptions,
@@ -26,6 +33,12 @@ pub struct Serving {
 
 /// Binds, reports through `on_ready`, then serves until Ctrl-C / SIGTERM.
 pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(&Serving)) -> Result<()> {
+    // The users first: a bad file should not wait for the bundle's check.
+    let users = match options.htpasswd.as_deref() {
+        // The user's to fix (exit code 2), with the whole cause in one line.
+        Some(path) => Some(Arc::new(Htpasswd::load(path).map_err(|e| crate::diagnosis::Usage(error_chain(&e)))?)),
+        None => None,
+    };
     let trusted = trusted::open(&options.bundle, options.base.as_deref(), &options.trust)?;
     if let (Some(wanted), None) = (&trusted.reader.head.manifest.base, &options.base) {
         usage!(
@@ -51,7 +64,7 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(&Serving)) -> Re
             .flat_map(|(repo, tags)| tags.keys().map(move |t| format!("{repo}:{t}")))
             .collect(),
     };
-    let app = router(catalog);
+    let app = router(catalog, users);
     let acceptor = options.tls.as_ref().map(|(cert, key)| tls::acceptor(cert, key)).transpose()?;
     on_ready(&serving);
     let shutdown = async {
@@ -65,7 +78,7 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(&Serving)) -> Re
     match acceptor {
         Some(acceptor) => {
             tokio::select! {
-                r = tls::serve(listener, acceptor, app) => r?,
+                r = tls::serve(listener, acceptor, app, options.handshake_timeout) => r?,
                 _ = shutdown => {}
             }
         }

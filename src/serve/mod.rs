@@ -1,12 +1,16 @@
 //! A read-only OCI distribution API served straight from a bundle file:
 //! `/v2/`, manifests and blobs by digest or tag (GET and HEAD, with the
 //! right Content-Type and Docker-Content-Digest), byte ranges on blobs,
-//! `tags/list` and `_catalog`. Anything that writes gets 405.
+//! `tags/list` and `_catalog`. Anything that writes gets 405. With
+//! `--htpasswd`, every request first needs a user's Basic credentials
+//! (`htpasswd`); over TLS (`tls`), a client gets a bounded time for its
+//! handshake.
 //!
 //! Blobs are read from their offsets in the bundle; nothing is extracted.
 //! Names follow `push`: `docker.io/library/redis:7` is served as
 //! `library/redis:7`, a chart as `NAME:VERSION` (`+` as `_`).
 
+pub mod htpasswd;
 pub mod tls;
 
 use crate::bundle::format::Encoding;
@@ -58,12 +62,19 @@ impl Catalog {
     }
 }
 
-pub fn router(catalog: Arc<Catalog>) -> axum::Router {
-    axum::Router::new()
+/// The API; with `users`, behind Basic auth (every path, unknown ones too).
+pub fn router(catalog: Arc<Catalog>, users: Option<Arc<htpasswd::Htpasswd>>) -> axum::Router {
+    let router = axum::Router::new()
         .route("/v2/", axum::routing::any(version))
         .route("/v2", axum::routing::any(version))
         .route("/v2/{*rest}", axum::routing::any(dispatch))
-        .with_state(catalog)
+        // Set before the auth layer, so that it covers unknown paths too.
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "NOT_FOUND", "unknown endpoint") })
+        .with_state(catalog);
+    match users {
+        Some(users) => router.layer(axum::middleware::from_fn_with_state(users, htpasswd::require)),
+        None => router,
+    }
 }
 
 fn api_headers(mut response: Response) -> Response {

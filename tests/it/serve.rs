@@ -221,3 +221,137 @@ fn serve_over_tls() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+/// `--htpasswd`: every request needs a user's Basic credentials (a 401
+/// with a Basic challenge otherwise), clients that give them pull as
+/// before, and writes are still refused to users who are let in.
+#[test]
+fn serve_with_htpasswd_needs_basic_auth_and_stays_read_only() {
+    if missing_tool("skopeo") || missing_tool("curl") || missing_tool("htpasswd") {
+        return;
+    }
+    let f = fixture();
+    let users = f.bundle.with_file_name("htpasswd");
+    let out = Command::new("htpasswd").args(["-Bbn", "alice", "wonder land"]).output().unwrap();
+    std::fs::write(&users, out.stdout).unwrap();
+    let served =
+        f.airlock.serve(&f.bundle, &["--key", f.public.to_str().unwrap(), "--htpasswd", users.to_str().unwrap()]);
+    let base = format!("http://{}", served.address);
+    for auth in [&[][..], &["-u", "alice:wrong"], &["-u", "bob:wonder land"]] {
+        for path in ["/v2/", "/v2/hello/manifests/1.0.0", "/v2/_catalog", "/v2/nothing/here", "/elsewhere"] {
+            let url = format!("{base}{path}");
+            let (headers, _) = curl(&[auth, &[url.as_str()][..]].concat());
+            assert!(headers.starts_with("http/1.1 401"), "{auth:?} {path}: {headers}");
+            assert!(headers.contains("www-authenticate: basic realm=\"airlock\""), "{headers}");
+        }
+    }
+    let alice = ["-u", "alice:wonder land"];
+    let catalog = format!("{base}/v2/_catalog");
+    let (headers, body) = curl(&[&alice[..], &[catalog.as_str()]].concat());
+    assert!(headers.starts_with("http/1.1 200"), "{headers}");
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["repositories"][0], "hello");
+    for (method, path) in [
+        ("PUT", "/v2/hello/manifests/x"),
+        ("POST", "/v2/hello/blobs/uploads/"),
+        ("DELETE", "/v2/hello/manifests/1.0.0"),
+    ] {
+        let url = format!("{base}{path}");
+        let (headers, _) = curl(&[&alice[..], &["-X", method, url.as_str()]].concat());
+        assert!(headers.starts_with("http/1.1 405"), "{method} {path}: {headers}");
+        let (headers, _) = curl(&["-X", method, &url]);
+        assert!(headers.starts_with("http/1.1 401"), "{method} {path}: {headers}");
+    }
+    // A real client answers the challenge.
+    let inspect = |creds: Option<&str>| {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["inspect", "--raw", "--tls-verify=false"]);
+        if let Some(c) = creds {
+            cmd.args(["--creds", c]);
+        }
+        cmd.arg(format!("docker://{}/hello:1.0.0", served.address)).output().unwrap()
+    };
+    let out = inspect(Some("alice:wonder land"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(format!("sha256:{}", sha256_hex(&out.stdout)), f.hello_digest);
+    assert!(!inspect(None).status.success());
+    assert!(!inspect(Some("alice:nope")).status.success());
+}
+
+#[test]
+fn serve_refuses_an_htpasswd_file_it_cannot_check() {
+    if missing_tool("htpasswd") {
+        return;
+    }
+    let f = fixture();
+    let users = f.bundle.with_file_name("htpasswd");
+    let entry = |flag: &str, user: &str| {
+        let out = Command::new("htpasswd").args([flag, user, "password"]).output().unwrap().stdout;
+        String::from_utf8(out).unwrap().trim().to_string()
+    };
+    std::fs::write(&users, format!("{}\n{}\n", entry("-Bbn", "alice"), entry("-mbn", "bob"))).unwrap();
+    let serve = |file: &std::path::Path| {
+        f.airlock.fails_with(
+            USAGE,
+            &[
+                "serve",
+                f.bundle.to_str().unwrap(),
+                "--allow-unsigned",
+                "--listen",
+                "127.0.0.1:0",
+                "--htpasswd",
+                file.to_str().unwrap(),
+            ],
+        )
+    };
+    let err = serve(&users);
+    assert!(
+        err.contains(&format!("{}, line 2: the password of user bob is an MD5 (apr1) hash", users.display()))
+            && err.contains("htpasswd -B"),
+        "{err}"
+    );
+    let err = serve(&f.bundle.with_file_name("no-such-file"));
+    assert!(err.contains("cannot read the htpasswd file") && err.contains("No such file"), "{err}");
+}
+
+/// A client that opens a TLS connection and sends nothing is closed once
+/// the handshake timeout passes, and the server goes on serving others.
+#[test]
+fn serve_closes_a_silent_tls_client() {
+    if missing_tool("openssl") || missing_tool("curl") {
+        return;
+    }
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let f = fixture();
+    let certs = tempfile::tempdir().unwrap();
+    make_ca_and_cert(certs.path());
+    let served = f.airlock.serve(
+        &f.bundle,
+        &[
+            "--key",
+            f.public.to_str().unwrap(),
+            "--tls-cert",
+            certs.path().join("server.crt").to_str().unwrap(),
+            "--tls-key",
+            certs.path().join("server.key").to_str().unwrap(),
+            "--tls-handshake-timeout",
+            "1s",
+        ],
+    );
+    let mut silent = std::net::TcpStream::connect(&served.address).unwrap();
+    // Bounded: a server that never closes fails the test after 20 s.
+    silent.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 16];
+    let closed = match silent.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    };
+    let waited = start.elapsed();
+    assert!(closed, "the server kept the connection open ({waited:?})");
+    assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(10), "{waited:?}");
+    let (headers, _) =
+        curl(&["--cacert", certs.path().join("ca.crt").to_str().unwrap(), &format!("https://{}/v2/", served.address)]);
+    assert!(headers.starts_with("http/1.1 200"), "{headers}");
+}
