@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::oci::manifest::PlatformManifest;
 
 pub const FORMAT_MAJOR: u32 = 1;
-pub const FORMAT_MINOR: u32 = 3;
+pub const FORMAT_MINOR: u32 = 4;
 
 /// First tar entry: the bundle manifest, which pins every blob by digest.
 pub const MANIFEST_ENTRY: &str = "airlock/bundle.json";
@@ -21,6 +21,13 @@ pub const MANIFEST_ENTRY: &str = "airlock/bundle.json";
 /// bundle can be signed in place without rewriting gigabytes.
 pub const SIGNATURES_ENTRY: &str = "airlock/signatures.json";
 pub const SIGNATURES_SLOT_SIZE: u64 = 16 * 1024;
+/// Third tar entry (format 1.4 on): the signature added last, as a Sigstore
+/// bundle that `cosign verify-blob --bundle` reads; a fixed-size slot too,
+/// space-padded JSON (`{}` when unsigned).
+pub const SIGSTORE_ENTRY: &str = "airlock/signature.sigstore.json";
+pub const SIGSTORE_SLOT_SIZE: u64 = 16 * 1024;
+/// The first format minor whose bundles have the Sigstore entry.
+pub const SIGSTORE_SINCE_MINOR: u32 = 4;
 pub const OCI_LAYOUT_ENTRY: &str = "oci-layout";
 pub const OCI_INDEX_ENTRY: &str = "index.json";
 pub const BLOBS_PREFIX: &str = "blobs/sha256/";

@@ -16,6 +16,8 @@ pub struct BundleHead {
     /// The manifest exactly as stored: what signatures cover.
     pub manifest_bytes: Vec<u8>,
     pub signatures: Signatures,
+    /// The Sigstore bundle entry's bytes, padding trimmed (format 1.4 on).
+    pub sigstore: Option<Vec<u8>>,
 }
 
 const BLOCK: u64 = 512;
@@ -29,7 +31,8 @@ pub struct EntryLocation {
 
 /// Parses and checks one tar header block: `None` for an end-of-archive
 /// block; an error for a bad checksum or anything but a regular file.
-pub(crate) fn parse_header(path: &Path, block: &[u8; 512], at: u64) -> Result<Option<(String, u64)>> {
+#[doc(hidden)]
+pub fn parse_header(path: &Path, block: &[u8; 512], at: u64) -> Result<Option<(String, u64)>> {
     if block.iter().all(|&b| b == 0) {
         return Ok(None);
     }
@@ -143,7 +146,21 @@ fn read_head_from(file: &mut (impl Read + Seek), path: &Path) -> Result<BundleHe
     let sig_bytes = read_exact_entry(file, path, sig_loc, "the signatures entry")?;
     let signatures = serde_json::from_slice(&sig_bytes)
         .map_err(|e| not_bundle(format!("its signatures entry is not valid JSON ({e})")))?;
-    Ok(BundleHead { manifest, manifest_bytes, signatures })
+    let next = sig_loc.offset + padded(sig_loc.size);
+    let sigstore = match read_entry_at(file, path, next)? {
+        Some((name, loc)) if name == format::SIGSTORE_ENTRY => {
+            if loc.size != format::SIGSTORE_SLOT_SIZE {
+                return Err(not_bundle(format!("its entry `{name}` is not the fixed-size Sigstore slot")));
+            }
+            let bytes = read_exact_entry(file, path, loc, "the Sigstore signature entry")?;
+            Some(bytes.trim_ascii_end().to_vec())
+        }
+        _ if manifest.format_minor >= format::SIGSTORE_SINCE_MINOR => {
+            return Err(not_bundle(format!("its third entry is not `{}`", format::SIGSTORE_ENTRY)));
+        }
+        _ => None,
+    };
+    Ok(BundleHead { manifest, manifest_bytes, signatures, sigstore })
 }
 
 /// Where the blobs a differential bundle leaves to its base come from when

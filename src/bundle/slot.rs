@@ -6,11 +6,13 @@
 use super::format::{self, Signatures};
 use super::parts::Source;
 use super::reader::read_head;
-use super::writer::signature_slot;
+use super::writer::{signature_slot, sigstore_slot};
 use super::{padded, BundleError, Result};
 use std::path::Path;
 
-pub fn write_signatures(path: &Path, signatures: &Signatures) -> Result<()> {
+/// Rewrites the signatures slot and, in a bundle that has one, the
+/// Sigstore slot after it (`sigstore`: its new content, unpadded).
+pub fn write_signatures(path: &Path, signatures: &Signatures, sigstore: &[u8]) -> Result<()> {
     let head = read_head(path)?;
     let slot = signature_slot(signatures).ok_or_else(|| BundleError::NotABundle {
         path: path.to_path_buf(),
@@ -19,5 +21,15 @@ pub fn write_signatures(path: &Path, signatures: &Signatures) -> Result<()> {
     // Entry 1 header + manifest data, then entry 2's header, then the slot.
     let offset = 512 + padded(head.manifest_bytes.len() as u64) + 512;
     debug_assert_eq!(slot.len() as u64, format::SIGNATURES_SLOT_SIZE);
-    super::parts::write_in_place(&Source::open(path)?, offset, &slot)
+    let source = Source::open(path)?;
+    if head.sigstore.is_some() {
+        let sigstore_slot = sigstore_slot(sigstore).ok_or_else(|| BundleError::NotABundle {
+            path: path.to_path_buf(),
+            reason: "the Sigstore signature does not fit its slot".into(),
+        })?;
+        // After the signatures slot (a multiple of 512) comes entry 3's header.
+        let sigstore_offset = offset + format::SIGNATURES_SLOT_SIZE + 512;
+        super::parts::write_in_place(&source, sigstore_offset, &sigstore_slot)?;
+    }
+    super::parts::write_in_place(&source, offset, &slot)
 }

@@ -1,7 +1,8 @@
-//! `airlock sign BUNDLE --key KEY`: calls `ops::sign::sign` and prints the
-//! signatures the bundle now holds.
+//! `airlock sign BUNDLE --key KEY` (or `--sigstore-bundle FILE`, a
+//! signature cosign made): calls `ops::sign` and prints the signatures the
+//! bundle now holds.
 
-use crate::ops::sign::sign;
+use crate::ops::sign::{attach, sign};
 use crate::output::Printer;
 use crate::sign::PrivateKey;
 use anyhow::Result;
@@ -11,8 +12,12 @@ use std::path::{Path, PathBuf};
 pub struct Args {
     bundle: PathBuf,
     /// Encrypted private key (from `airlock key generate` or `cosign generate-key-pair`).
-    #[arg(long)]
-    key: PathBuf,
+    #[arg(long, required_unless_present = "sigstore_bundle", conflicts_with = "sigstore_bundle")]
+    key: Option<PathBuf>,
+    /// A signature made elsewhere: the Sigstore bundle `cosign sign-blob --bundle FILE`
+    /// wrote for this bundle's `airlock/bundle.json` (a KMS or hardware key, say).
+    #[arg(long, value_name = "FILE")]
+    sigstore_bundle: Option<PathBuf>,
 }
 
 /// Opens a private key, asking for its password when needed.
@@ -22,8 +27,11 @@ pub fn open_key(path: &Path) -> Result<PrivateKey> {
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
-    let key = open_key(&args.key)?;
-    let report = sign(&args.bundle, &key)?;
+    let report = match (&args.key, &args.sigstore_bundle) {
+        (Some(key), _) => sign(&args.bundle, &open_key(key)?)?,
+        (None, Some(file)) => attach(&args.bundle, file)?,
+        (None, None) => unreachable!("clap requires --key or --sigstore-bundle"),
+    };
     printer.data(&format!(
         "signed {} with key {} ({} signature{})",
         args.bundle.display(),

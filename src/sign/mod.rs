@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub mod image;
 pub mod password;
+pub mod sigstore_bundle;
 pub mod trust;
 pub mod trusted;
 

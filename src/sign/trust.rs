@@ -4,6 +4,7 @@
 //! Signature checking is mandatory unless the caller allows unsigned
 //! bundles explicitly.
 
+use super::sigstore_bundle::SigstoreBundle;
 use super::{PublicKey, SignError};
 use crate::bundle::format::Signatures;
 use crate::bundle::reader::BundleHead;
@@ -38,7 +39,7 @@ pub struct TrustOptions {
 /// against the keys `options` trusts.
 pub fn check_head(path: &Path, head: &BundleHead, options: &TrustOptions) -> Result<Verdict, TrustError> {
     let keys = if options.allow_unsigned { Vec::new() } else { trusted_keys(&options.keys)? };
-    check(path, &head.manifest_bytes, &head.signatures, &keys, options.allow_unsigned)
+    check(path, &head.manifest_bytes, &head.signatures, head.sigstore.as_deref(), &keys, options.allow_unsigned)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,11 +95,14 @@ pub fn trusted_keys(explicit: &[PathBuf]) -> Result<Vec<PublicKey>, TrustError> 
     Ok(keys)
 }
 
-/// Checks the signatures of a bundle whose manifest bytes are `manifest`.
+/// Checks the signatures of a bundle whose manifest bytes are `manifest`:
+/// those of its signatures slot, and the Sigstore bundle of its
+/// `airlock/signature.sigstore.json` entry (`sigstore`) when it has one.
 pub fn check(
     bundle: &Path,
     manifest: &[u8],
     signatures: &Signatures,
+    sigstore: Option<&[u8]>,
     keys: &[PublicKey],
     allow_unsigned: bool,
 ) -> Result<Verdict, TrustError> {
@@ -108,14 +112,20 @@ pub fn check(
     if keys.is_empty() {
         return Err(TrustError::NoTrustedKeys { bundle: bundle.into() });
     }
-    if signatures.signatures.is_empty() {
+    // An unsigned bundle's entry holds `{}`; one whose digest is another
+    // manifest's cannot vouch for this one.
+    let sigstore = sigstore
+        .and_then(|bytes| SigstoreBundle::parse(bytes).ok())
+        .filter(|b| b.digest_matches(manifest))
+        .map(|b| b.message_signature.signature);
+    if signatures.signatures.is_empty() && sigstore.is_none() {
         return Err(TrustError::Unsigned { bundle: bundle.into() });
     }
+    let legacy = signatures.signatures.iter().filter(|s| s.algorithm == super::ALGORITHM).map(|s| &s.signature);
+    let candidates: Vec<&String> = legacy.chain(sigstore.as_ref()).collect();
     for key in keys {
-        for sig in &signatures.signatures {
-            if sig.algorithm == super::ALGORITHM && key.verify(&sig.signature, manifest) {
-                return Ok(Verdict::Trusted { key_id: key.key_id.clone(), key_path: key.path.clone() });
-            }
+        if candidates.iter().any(|sig| key.verify(sig, manifest)) {
+            return Ok(Verdict::Trusted { key_id: key.key_id.clone(), key_path: key.path.clone() });
         }
     }
     Err(TrustError::BadSignature {

@@ -53,17 +53,16 @@ fn sign_in_place_verify_and_rotate_keys() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning"), "no warning for --allow-unsigned");
 
-    // Signing in place touches only the signature slot.
+    // Signing in place touches only the two signature slots.
     let before = std::fs::read(&bundle).unwrap();
     airlock.ok(&["sign", b, "--key", key1.to_str().unwrap()]);
     let after = std::fs::read(&bundle).unwrap();
     assert_eq!(before.len(), after.len());
-    let (slot_offset, slot_size) = entry(&bundle, "airlock/signatures.json");
+    let slots = [entry(&bundle, "airlock/signatures.json"), entry(&bundle, "airlock/signature.sigstore.json")];
     let changed: Vec<usize> = (0..before.len()).filter(|&i| before[i] != after[i]).collect();
-    assert!(
-        changed.iter().all(|&i| i >= slot_offset && i < slot_offset + slot_size),
-        "sign changed bytes outside the slot"
-    );
+    let in_slots = |i: usize| slots.iter().any(|&(offset, size)| i >= offset && i < offset + size);
+    assert!(changed.iter().all(|&i| in_slots(i)), "sign changed bytes outside the slots");
+    assert!(changed.iter().any(|&i| i >= slots[1].0), "sign left the Sigstore slot as it was");
     let out = airlock.ok(&["verify", b, "--key", pub1.to_str().unwrap(), "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["signatureChecked"], true);
@@ -111,12 +110,20 @@ fn tampering_with_signature_or_manifest_is_refused() {
         airlock.fails_with(BAD_BUNDLE, &["verify", damaged.to_str().unwrap(), "--key", public.to_str().unwrap()])
     };
 
-    // A flipped byte inside the base64 signature.
-    let (so, _) = entry(&bundle, "airlock/signatures.json");
-    let text = String::from_utf8_lossy(&original[so..so + 400]).into_owned();
-    let sig_at = so + text.find("\"signature\":\"").unwrap() + 20;
+    // A flipped byte inside the base64 signature: the two slots carry the
+    // same signature, so one damaged copy leaves the other to verify, and
+    // both damaged are refused.
+    let flip = |bytes: &mut Vec<u8>, slot: &str| {
+        let (so, size) = entry(&bundle, slot);
+        let text = String::from_utf8_lossy(&original[so..so + size]).into_owned();
+        let sig_at = so + text.find("\"signature\":\"").unwrap() + 20;
+        bytes[sig_at] = if bytes[sig_at] == b'A' { b'B' } else { b'A' };
+    };
     let mut bytes = original.clone();
-    bytes[sig_at] = if bytes[sig_at] == b'A' { b'B' } else { b'A' };
+    flip(&mut bytes, "airlock/signatures.json");
+    std::fs::write(&damaged, &bytes).unwrap();
+    airlock.ok(&["verify", damaged.to_str().unwrap(), "--key", public.to_str().unwrap()]);
+    flip(&mut bytes, "airlock/signature.sigstore.json");
     let err = verify_damaged(&bytes);
     assert!(err.contains("no signature verifies"), "{err}");
 

@@ -472,6 +472,10 @@ impl Airlock {
             .env_remove("HELM_CONFIG_HOME")
             .env_remove("AIRLOCK_REGISTRY_USERNAME")
             .env_remove("AIRLOCK_REGISTRY_PASSWORD")
+            // Registry logins other tools keep: never the developer's own.
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("HELM_REGISTRY_CONFIG")
             // Without --kubeconfig a cluster command finds its cluster as
             // kubectl does (KUBECONFIG, ~/.kube/config under the HOME above,
             // the cluster it runs in): none from this process.

@@ -160,8 +160,11 @@ fn inspect_reads_only_the_head() {
     let dir = tempfile::tempdir().unwrap();
     let (airlock, bundle, public) = small_bundle(dir.path());
     // Zero everything after the head: inspect must not notice, verify must.
-    let head_end =
-        entries(&bundle).iter().find(|(n, _, _)| n == "airlock/signatures.json").map(|(_, o, s)| o + s).unwrap();
+    let head_end = entries(&bundle)
+        .iter()
+        .find(|(n, _, _)| n == "airlock/signature.sigstore.json")
+        .map(|(_, o, s)| o + s)
+        .unwrap();
     let mut bytes = std::fs::read(&bundle).unwrap();
     for b in &mut bytes[head_end as usize..] {
         *b = 0;

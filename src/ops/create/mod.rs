@@ -200,7 +200,8 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
             crate::bundle::parts::MIN_PART_SIZE
         );
     }
-    let writer = BundleWriter::create_with_parts(&output, &manifest, &signatures, options.max_part_size)
+    let sigstore = crate::sign::sigstore_bundle::entry_for(&signatures, &manifest_bytes(&manifest));
+    let writer = BundleWriter::create_with_parts(&output, &manifest, &signatures, &sigstore, options.max_part_size)
         .with_context(|| format!("cannot write bundle {}", output.display()))?;
     let bar = progress.bar(&output.display().to_string(), manifest.stored_size());
     let filler = SlotFiller {

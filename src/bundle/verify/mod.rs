@@ -7,6 +7,8 @@
 //! airlock writes only plain entries, and a strict walk rejects GNU/PAX
 //! extensions, links and odd paths outright instead of interpreting them.
 
+mod parallel;
+
 use super::format::{self, BundleManifest, Encoding};
 use super::reader::{parse_header, parse_manifest};
 use super::{io_err, BundleError, Result};
@@ -193,6 +195,9 @@ pub fn verify_against_head(
 
 pub fn verify_file(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
     let source = super::parts::Source::open(path)?;
+    if let super::parts::Source::Whole(file) = &source {
+        return parallel::verify_whole_file(file, on_progress);
+    }
     match verify_stream(source.reader()?, source.path(), on_progress) {
         Err(BundleError::DigestMismatch { path, entry, expected, actual }) => {
             let parts = super::reader::BundleReader::open(source.path())
@@ -212,68 +217,24 @@ pub fn verify_file(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<Veri
 pub fn verify_stream(reader: impl Read, path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
     let mut s = Stream { inner: reader, pos: 0, path, on_progress };
     let mut buf = vec![0u8; BUF];
-    let not_bundle = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
 
-    let (name, size) = s.next_header()?.ok_or_else(|| not_bundle("it is empty".into()))?;
-    if name != format::MANIFEST_ENTRY || size > format::MAX_MANIFEST_SIZE {
-        return Err(not_bundle(format!("its first entry is `{name}`, not `{}`", format::MANIFEST_ENTRY)));
-    }
+    let first = s.next_header()?;
+    let size = Checklist::manifest_entry_size(path, first)?;
     let mut manifest_bytes = Vec::with_capacity(size as usize);
-    s.copy_entry(&name, size, &mut manifest_bytes, &mut buf)?;
+    s.copy_entry(format::MANIFEST_ENTRY, size, &mut manifest_bytes, &mut buf)?;
     let manifest = parse_manifest(path, &manifest_bytes)?;
-
-    // Blobs a differential bundle leaves to its base have no entry.
-    let expected: HashMap<String, usize> = manifest
-        .blobs
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| !b.in_base)
-        .map(|(i, b)| (format::blob_entry_name(&b.digest, b.encoding), i))
-        .collect();
-    let mut seen_fixed: HashSet<&str> = HashSet::new();
-    let mut seen_blobs: Vec<bool> = manifest.blobs.iter().map(|b| b.in_base).collect();
-    let mut oci_manifests: Vec<(usize, Vec<u8>)> = Vec::new();
-    let mut report = VerifyReport {
-        manifest_digest: Some(Digest::of(&manifest_bytes)),
-        in_base: manifest.blobs.iter().filter(|b| b.in_base).count(),
-        ..Default::default()
-    };
+    let mut checklist = Checklist::new(path, &manifest);
+    let mut report = checklist.empty_report(&manifest_bytes);
 
     while let Some((name, size)) = s.next_header()? {
-        let fixed = [format::SIGNATURES_ENTRY, format::OCI_LAYOUT_ENTRY, format::OCI_INDEX_ENTRY]
-            .into_iter()
-            .find(|f| *f == name);
-        if let Some(fixed) = fixed {
-            if !seen_fixed.insert(fixed) || size > format::MAX_MANIFEST_SIZE {
-                return Err(BundleError::BadEntry {
-                    path: path.into(),
-                    entry: name,
-                    reason: "duplicate or oversized".into(),
-                });
+        let (index, keep) = match checklist.admit(&name, size)? {
+            Admitted::Fixed => {
+                s.copy_entry(&name, size, &mut io::sink(), &mut buf)?;
+                continue;
             }
-            s.copy_entry(&name, size, &mut io::sink(), &mut buf)?;
-            continue;
-        }
-        let Some(&index) = expected.get(&name) else {
-            return Err(BundleError::BadEntry {
-                path: path.into(),
-                entry: name,
-                reason: "it is not listed in the bundle manifest".into(),
-            });
+            Admitted::Blob { index, keep } => (index, keep),
         };
         let record = &manifest.blobs[index];
-        if seen_blobs[index] {
-            return Err(BundleError::BadEntry { path: path.into(), entry: name, reason: "it appears twice".into() });
-        }
-        if size != record.stored_size {
-            return Err(BundleError::BadEntry {
-                path: path.into(),
-                entry: name,
-                reason: format!("it holds {size} bytes but the manifest says {}", record.stored_size),
-            });
-        }
-        let keep = (media::is_index(&record.media_type) || media::is_manifest(&record.media_type))
-            && record.size <= MAX_OCI_MANIFEST;
         let mut sink = BlobSink { hasher: BlobHasher::for_size(record.size), size: 0, keep: keep.then(Vec::new) };
         match record.encoding {
             Encoding::Identity => s.copy_entry(&name, size, &mut sink, &mut buf)?,
@@ -283,41 +244,158 @@ pub fn verify_stream(reader: impl Read, path: &Path, on_progress: &mut dyn FnMut
                 decoder.flush().map_err(|e| s.corrupt(&name, e))?;
             }
         }
-        let actual = sink.hasher.finish();
-        if actual != record.digest || sink.size != record.size {
+        let digest = sink.hasher.finish();
+        checklist.hashed(&mut report, index, &name, digest, sink.size, sink.keep)?;
+    }
+    checklist.finish(report)
+}
+
+/// The small entries every bundle has besides its manifest and blobs (the
+/// Sigstore one from format 1.4 on).
+const FIXED_ENTRIES: [&str; 4] =
+    [format::SIGNATURES_ENTRY, format::SIGSTORE_ENTRY, format::OCI_LAYOUT_ENTRY, format::OCI_INDEX_ENTRY];
+
+/// Whether an entry is one of the fixed small ones or a listed blob.
+enum Admitted {
+    Fixed,
+    /// `keep`: an OCI manifest or index, whose references are checked at the end.
+    Blob {
+        index: usize,
+        keep: bool,
+    },
+}
+
+/// What the bundle manifest promises, checked entry by entry: every entry
+/// listed, none twice, sizes as recorded, digests as recorded, nothing
+/// missing at the end. Shared by the streaming and the parallel walks.
+struct Checklist<'m> {
+    path: &'m Path,
+    manifest: &'m BundleManifest,
+    /// Blobs a differential bundle leaves to its base have no entry.
+    expected: HashMap<String, usize>,
+    seen_fixed: HashSet<&'static str>,
+    seen_blobs: Vec<bool>,
+    oci_manifests: Vec<(usize, Vec<u8>)>,
+}
+
+impl<'m> Checklist<'m> {
+    /// The first entry must be the bundle manifest, of a sane size.
+    fn manifest_entry_size(path: &Path, first: Option<(String, u64)>) -> Result<u64> {
+        let not_bundle = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
+        let (name, size) = first.ok_or_else(|| not_bundle("it is empty".into()))?;
+        if name != format::MANIFEST_ENTRY || size > format::MAX_MANIFEST_SIZE {
+            return Err(not_bundle(format!("its first entry is `{name}`, not `{}`", format::MANIFEST_ENTRY)));
+        }
+        Ok(size)
+    }
+
+    fn new(path: &'m Path, manifest: &'m BundleManifest) -> Self {
+        let expected = manifest
+            .blobs
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| !b.in_base)
+            .map(|(i, b)| (format::blob_entry_name(&b.digest, b.encoding), i))
+            .collect();
+        Checklist {
+            path,
+            manifest,
+            expected,
+            seen_fixed: HashSet::new(),
+            seen_blobs: manifest.blobs.iter().map(|b| b.in_base).collect(),
+            oci_manifests: Vec::new(),
+        }
+    }
+
+    fn empty_report(&self, manifest_bytes: &[u8]) -> VerifyReport {
+        VerifyReport {
+            manifest_digest: Some(Digest::of(manifest_bytes)),
+            in_base: self.manifest.blobs.iter().filter(|b| b.in_base).count(),
+            ..Default::default()
+        }
+    }
+
+    /// Checks an entry's name and size before its content is read.
+    fn admit(&mut self, name: &str, size: u64) -> Result<Admitted> {
+        let bad = |reason: String| BundleError::BadEntry { path: self.path.into(), entry: name.into(), reason };
+        let fixed = FIXED_ENTRIES.into_iter().find(|f| *f == name);
+        if let Some(fixed) = fixed {
+            if !self.seen_fixed.insert(fixed) || size > format::MAX_MANIFEST_SIZE {
+                return Err(bad("duplicate or oversized".into()));
+            }
+            return Ok(Admitted::Fixed);
+        }
+        let Some(&index) = self.expected.get(name) else {
+            return Err(bad("it is not listed in the bundle manifest".into()));
+        };
+        let record = &self.manifest.blobs[index];
+        if self.seen_blobs[index] {
+            return Err(bad("it appears twice".into()));
+        }
+        if size != record.stored_size {
+            return Err(bad(format!("it holds {size} bytes but the manifest says {}", record.stored_size)));
+        }
+        self.seen_blobs[index] = true;
+        let keep = (media::is_index(&record.media_type) || media::is_manifest(&record.media_type))
+            && record.size <= MAX_OCI_MANIFEST;
+        Ok(Admitted::Blob { index, keep })
+    }
+
+    /// Checks a blob's content once hashed (`size`: decoded bytes).
+    fn hashed(
+        &mut self,
+        report: &mut VerifyReport,
+        index: usize,
+        name: &str,
+        actual: Digest,
+        size: u64,
+        kept: Option<Vec<u8>>,
+    ) -> Result<()> {
+        let record = &self.manifest.blobs[index];
+        if actual != record.digest || size != record.size {
             return Err(BundleError::DigestMismatch {
-                path: path.into(),
-                entry: name,
+                path: self.path.into(),
+                entry: name.into(),
                 expected: record.digest.clone(),
                 actual,
             });
         }
-        seen_blobs[index] = true;
         report.blobs += 1;
         report.bytes += record.size;
-        report.stored_bytes += size;
-        if let Some(bytes) = sink.keep {
-            oci_manifests.push((index, bytes));
+        report.stored_bytes += record.stored_size;
+        if let Some(bytes) = kept {
+            self.oci_manifests.push((index, bytes));
         }
+        Ok(())
     }
-    for fixed in [format::SIGNATURES_ENTRY, format::OCI_LAYOUT_ENTRY, format::OCI_INDEX_ENTRY] {
-        if !seen_fixed.contains(fixed) {
-            return Err(BundleError::Truncated { path: path.into(), detail: format!("entry `{fixed}` is missing") });
+
+    /// After the last entry: nothing promised is missing, and every OCI
+    /// manifest refers only to blobs that are present.
+    fn finish(self, report: VerifyReport) -> Result<VerifyReport> {
+        let path = self.path;
+        let sigstore_due = self.manifest.format_minor >= format::SIGSTORE_SINCE_MINOR;
+        for fixed in FIXED_ENTRIES.into_iter().filter(|f| sigstore_due || *f != format::SIGSTORE_ENTRY) {
+            if !self.seen_fixed.contains(fixed) {
+                return Err(BundleError::Truncated {
+                    path: path.into(),
+                    detail: format!("entry `{fixed}` is missing"),
+                });
+            }
         }
+        if let Some(i) = self.seen_blobs.iter().position(|seen| !seen) {
+            let missing = self.seen_blobs.iter().filter(|seen| !**seen).count();
+            return Err(BundleError::Truncated {
+                path: path.into(),
+                detail: format!(
+                    "{missing} of {} blobs are missing, the first being {}",
+                    self.manifest.blobs.len() - report.in_base,
+                    self.manifest.blobs[i].digest
+                ),
+            });
+        }
+        check_references(path, self.manifest, &self.oci_manifests)?;
+        Ok(report)
     }
-    if let Some(i) = seen_blobs.iter().position(|seen| !seen) {
-        let missing = seen_blobs.iter().filter(|seen| !**seen).count();
-        return Err(BundleError::Truncated {
-            path: path.into(),
-            detail: format!(
-                "{missing} of {} blobs are missing, the first being {}",
-                manifest.blobs.len() - report.in_base,
-                manifest.blobs[i].digest
-            ),
-        });
-    }
-    check_references(path, &manifest, &oci_manifests)?;
-    Ok(report)
 }
 
 /// Every digest an OCI manifest or index names must be in the bundle, except
