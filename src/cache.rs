@@ -5,6 +5,13 @@
 //! the zstd-compressed form of compressible blobs. It must never hold a blob
 //! whose content does not match its name: writes go to a temp file that is
 //! renamed only after the digest checks out.
+//!
+//! The cache is not a durable store: its renames are not followed by a
+//! directory fsync (unlike every result airlock puts in place, see
+//! `atomic_file`). A power loss may lose the newest entries, which the next
+//! `create` downloads again; a directory fsync per blob cost 0.08 s of
+//! syscalls per 300 small images here (`strace -c`: 1,810 fsyncs), and
+//! milliseconds each on disks with slower flushes.
 
 use crate::oci::digest::{Digest, HashingReader};
 use std::fs;
@@ -49,7 +56,7 @@ impl Cache {
         let root = root.into();
         for sub in ["blobs/sha256", "zstd/sha256", "tmp"] {
             let dir = root.join(sub);
-            crate::atomic_file::create_dir_all_durably(&dir).map_err(|source| CacheError::Io { path: dir, source })?;
+            fs::create_dir_all(&dir).map_err(|source| CacheError::Io { path: dir, source })?;
         }
         Ok(Cache { root })
     }
@@ -97,7 +104,7 @@ impl Cache {
             }
         }
         let dest = self.blob_path(&digest);
-        crate::atomic_file::persist_durably(tmp, &dest).map_err(|e| self.io_err(&dest, e))?;
+        tmp.persist(&dest).map_err(|e| self.io_err(&dest, e.error))?;
         Ok((digest, size))
     }
 
@@ -105,7 +112,7 @@ impl Cache {
     /// already hashed and found equal to `digest` into place.
     pub fn adopt_verified(&self, tmp: tempfile::NamedTempFile, digest: &Digest) -> Result<(), CacheError> {
         let dest = self.blob_path(digest);
-        crate::atomic_file::persist_durably(tmp, &dest).map_err(|e| self.io_err(&dest, e))?;
+        tmp.persist(&dest).map_err(|e| self.io_err(&dest, e.error))?;
         Ok(())
     }
 
@@ -155,7 +162,7 @@ impl Cache {
             fs::write(&skip_marker, b"").map_err(|e| self.io_err(&skip_marker, e))?;
             return Ok(None);
         }
-        crate::atomic_file::persist_durably(tmp, &path).map_err(|e| self.io_err(&path, e))?;
+        tmp.persist(&path).map_err(|e| self.io_err(&path, e.error))?;
         Ok(Some((path, stored)))
     }
 

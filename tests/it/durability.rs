@@ -1,7 +1,7 @@
 //! Crash safety at power loss: a rename puts a result in place only once
 //! the directory holding the new name is synced (until then a power loss
-//! may undo it). Seen with strace on `create` (whole and in parts, the
-//! cache included), `split`, `copy` (a whole bundle and parts, fresh and
+//! may undo it). Seen with strace on `create` (whole and in parts; not
+//! its cache, which is not a durable store), `split`, `copy` (a whole bundle and parts, fresh and
 //! again), `export --oci-layout`, and `install`, `upgrade` and `rollback
 //! --k3s` onto a node root: on every thread, every rename into the test's
 //! directories is followed by an fsync of the directory it went to (and of
@@ -220,7 +220,6 @@ fn create_split_copy_and_export_sync_every_directory_they_rename_into() {
     let base = dir.path().canonicalize().unwrap();
     let d = base.as_path();
     let airlock = Airlock::new();
-    let home = airlock.home.path();
     let spec = site_spec(d, "1.0.0", "v1");
     let logs = d.join("logs");
     let mut run = 0;
@@ -229,11 +228,11 @@ fn create_split_copy_and_export_sync_every_directory_they_rename_into() {
         durably(&airlock, &logs.join(run.to_string()), roots, args)
     };
 
-    // A whole bundle, every blob through an empty cache first.
+    // A whole bundle, every blob through an empty cache first (the cache,
+    // in the airlock's home, is not a durable store: not checked).
     let bundle = d.join("site.airlock");
-    let renamed = traced(&[d, home], &["create", s(&spec), "-o", s(&bundle)]);
+    let renamed = traced(&[d], &["create", s(&spec), "-o", s(&bundle)]);
     assert!(renamed.contains(&bundle), "{renamed:?}");
-    assert!(renamed.iter().any(|p| p.starts_with(home.canonicalize().unwrap())), "the cache: {renamed:?}");
 
     // Straight into parts.
     let direct = d.join("direct");
