@@ -12,6 +12,7 @@ macro_rules! usage {
 
 mod copy;
 mod create;
+mod diff;
 mod export;
 mod history;
 mod inspect;
@@ -55,6 +56,8 @@ pub enum Command {
     Inspect(inspect::Args),
     /// Check the signature and every byte of a bundle.
     Verify(verify::Args),
+    /// What a new bundle changes against an earlier one: images, charts, rendered objects, CRDs, files, signers.
+    Diff(diff::Args),
     /// Take images out: one as an OCI layout, or all as a containerd/K3s tarball.
     Export(export::Args),
     /// Manage signing keys.
@@ -104,6 +107,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Create(args) => create::run(args, &printer),
         Command::Inspect(args) => inspect::run(args, &printer),
         Command::Verify(args) => verify::run(args, &printer),
+        Command::Diff(args) => diff::run(args, &printer),
         Command::Export(args) => export::run(args, &printer),
         Command::Key(args) => key::run(args, &printer),
         Command::Sign(args) => sign::run(args, &printer),

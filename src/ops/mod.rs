@@ -12,6 +12,7 @@ macro_rules! usage {
 pub mod copy;
 pub mod create;
 pub mod destination;
+pub mod diff;
 pub mod export;
 pub mod history;
 pub mod inspect;

@@ -10,6 +10,7 @@ mod corner;
 mod cosign;
 mod create;
 mod credentials;
+mod diff;
 mod differential;
 mod durability;
 mod errors;
