@@ -193,6 +193,39 @@ SH
   rm -rf "$d/fl"
 done
 
+# --- create of a systems bundle: Penguin (bundles/penguin) ---------------------
+# Its images are stand-ins (scripts/standin-images.sh: busybox, a few MB each;
+# the real ones cannot be pulled here) in the source registry under a
+# pull-through-cache layout. airlock renders both charts in every environment
+# to find the images; Zarf is given the same two charts (localPath, the same
+# values file) and the image list the bundle's README gives; crane pulls the
+# images only. amd64 only for all (Zarf packages one architecture).
+mirror=$src/mirror
+STANDIN_NO_DOWNLOAD=1 STANDIN_PLAIN_HTTP=1 scripts/standin-images.sh "$mirror" bundles/penguin/images.txt >/dev/null 2>&1
+mapfile -t penguin_images < <(grep -v '^#' bundles/penguin/images.txt | awk 'NF{print "'"$mirror"'/" $1}')
+mkdir -p "$d/zarf-penguin"
+{ printf 'kind: ZarfPackageConfig\nmetadata: {name: penguin, version: 1.0.0}\ncomponents:\n'
+  printf '  - name: gateway\n    required: true\n    charts:\n'
+  printf '      - {name: traefik, version: 41.3.0, namespace: traefik, localPath: %s/charts/vendor/traefik, valuesFiles: [%s/bundles/penguin/values/traefik.yaml]}\n' "$PWD" "$PWD"
+  printf '  - name: penguin\n    required: true\n    charts:\n'
+  printf '      - {name: penguin, version: 1.0.0, namespace: penguin, localPath: %s/charts/penguin}\n' "$PWD"
+  printf '    images:\n'
+  printf '      - %s\n' "${penguin_images[@]}"; } > "$d/zarf-penguin/zarf.yaml"
+g="create penguin"
+row "$g" "airlock create (cold; charts rendered per environment)" 'rm -rf "$d/ac" "$d/penguin.airlock"; sync' \
+  env AIRLOCK_CACHE_DIR="$d/ac" "$airlock" --quiet create bundles/penguin/airlock.yaml -o "$d/penguin.airlock" \
+  --plain-http --platform linux/amd64 --registry-mirror "docker.io=$mirror/docker.io" --registry-mirror "ghcr.io=$mirror/ghcr.io"
+zout=$d/zout-penguin
+row "$g" "zarf package create --skip-sbom (cold)" 'rm -rf "$d/zc" "$d/zt" "$zout"; mkdir -p "$d/zt" "$zout"; sync' \
+  zarf package create "$d/zarf-penguin" --confirm --skip-sbom -o "$zout" --cache "$d/zc" --tmpdir "$d/zt" --plain-http "${zarf_flags[@]}"
+{ echo "set -e"; echo "rm -rf '$d/cl' '$d/crane.tar'"
+  echo "crane pull --format oci --platform linux/amd64 ${penguin_images[*]} '$d/cl'"
+  echo "tar -C '$d/cl' -cf '$d/crane.tar' ."; } > "$d/crane-penguin.sh"
+row "$g" "crane pull --format oci + tar (images only)" 'sync' bash "$d/crane-penguin.sh"
+size_row "$g" "bundle bytes: airlock / zarf / crane tar" \
+  "$(stat -c %s "$d/penguin.airlock") / $(stat -c %s "$zout"/*.tar.zst) / $(stat -c %s "$d/crane.tar")"
+rm -rf "$d/cl" "$d/crane.tar" "$zout" "$d/zc" "$d/zt" "$d/ac" "$d/penguin.airlock"
+
 # --- verify ----------------------------------------------------------------------
 # Both signed with the same key (airlock's keys are cosign's format, which
 # Zarf signs and verifies with); `zarf package verify` insists on a signature.
