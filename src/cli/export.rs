@@ -1,12 +1,14 @@
 //! `airlock export BUNDLE`: calls `ops::export::export` (one image, as an
 //! OCI layout) or `ops::export::export_images_tar` (every image, as a
-//! tarball for containerd and K3s), and prints what was written.
+//! tarball for containerd and K3s), and prints what was written (or JSON).
 
 use super::shared::trust::{self, TrustArgs};
 use crate::oci::manifest::Platform;
 use crate::ops::export::{export, export_images_tar};
 use crate::output::{human_bytes, Printer};
+use crate::sign::trust::Verdict;
 use anyhow::Result;
+use serde_json::json;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -27,6 +29,9 @@ pub struct Args {
     platform: Option<Platform>,
     #[command(flatten)]
     trust: TrustArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
@@ -35,6 +40,20 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         (Some(layout), None, Some(image)) => {
             let (report, verdict) = export(&args.bundle, &image, &layout, &trust_options)?;
             trust::report(printer, &args.bundle, &verdict);
+            if args.json {
+                return print_json(
+                    printer,
+                    json!({
+                        "format": "oci-layout",
+                        "path": report.layout,
+                        "reference": report.reference,
+                        "digest": report.digest,
+                        "refName": report.ref_name,
+                        "blobs": report.blobs,
+                    }),
+                    &verdict,
+                );
+            }
             printer.data(&format!(
                 "exported {}@{} ({} blobs) to oci:{}:{}",
                 report.reference,
@@ -48,6 +67,20 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
             let platform = args.platform.unwrap_or_else(Platform::host);
             let (report, verdict) = export_images_tar(&args.bundle, &platform, &out, &trust_options)?;
             trust::report(printer, &args.bundle, &verdict);
+            if args.json {
+                return print_json(
+                    printer,
+                    json!({
+                        "format": "images-tar",
+                        "path": out,
+                        "platform": platform.to_string(),
+                        "images": report.images,
+                        "bytes": report.bytes,
+                        "digest": report.digest,
+                    }),
+                    &verdict,
+                );
+            }
             printer.data(&format!(
                 "wrote {} images for {platform} to {} ({})",
                 report.images.len(),
@@ -57,5 +90,17 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         }
         _ => usage!("give either IMAGE with --oci-layout DIR, or --images-tar FILE (without IMAGE)"),
     }
+    Ok(())
+}
+
+/// The report with the signature's verdict, as `verify --json` gives it.
+fn print_json(printer: &Printer, mut report: serde_json::Value, verdict: &Verdict) -> Result<()> {
+    let signed_by = match verdict {
+        Verdict::Trusted { key_id, .. } => Some(key_id.clone()),
+        Verdict::NotChecked => None,
+    };
+    report["signatureChecked"] = signed_by.is_some().into();
+    report["signedBy"] = signed_by.into();
+    printer.data(&serde_json::to_string_pretty(&report)?);
     Ok(())
 }

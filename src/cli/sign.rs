@@ -1,6 +1,6 @@
 //! `airlock sign BUNDLE --key KEY` (or `--sigstore-bundle FILE`, a
 //! signature cosign made): calls `ops::sign` and prints the signatures the
-//! bundle now holds.
+//! bundle now holds (or JSON).
 
 use crate::ops::sign::{attach, sign};
 use crate::output::Printer;
@@ -18,6 +18,9 @@ pub struct Args {
     /// wrote for this bundle's `airlock/bundle.json` (a KMS or hardware key, say).
     #[arg(long, value_name = "FILE")]
     sigstore_bundle: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Opens a private key, asking for its password when needed.
@@ -32,6 +35,15 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         (None, Some(file)) => attach(&args.bundle, file)?,
         (None, None) => unreachable!("clap requires --key or --sigstore-bundle"),
     };
+    if args.json {
+        printer.data(&serde_json::to_string_pretty(&serde_json::json!({
+            "bundle": args.bundle,
+            "keyId": report.key_id,
+            "signatures": report.signatures,
+            "sigstoreBundle": args.sigstore_bundle,
+        }))?);
+        return Ok(());
+    }
     printer.data(&format!(
         "signed {} with key {} ({} signature{})",
         args.bundle.display(),

@@ -1,5 +1,5 @@
 //! `airlock split BUNDLE`: calls `ops::split::split` and prints the parts
-//! written.
+//! written (or JSON).
 
 use crate::ops::split::split;
 use crate::output::{human_bytes, Printer};
@@ -16,10 +16,23 @@ pub struct Args {
     /// Directory for the parts.
     #[arg(long, short)]
     output: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
     let report = split(&args.bundle, args.max_part_size, &args.output, &printer.progress())?;
+    if args.json {
+        printer.data(&serde_json::to_string_pretty(&serde_json::json!({
+            "bundle": args.bundle,
+            "bundleBytes": report.bundle_bytes,
+            "maxPartSize": args.max_part_size,
+            "directory": args.output,
+            "parts": report.parts,
+        }))?);
+        return Ok(());
+    }
     printer.data(&format!(
         "{} ({}) split into {} parts in {}",
         args.bundle.display(),

@@ -1,6 +1,8 @@
 //! `airlock uninstall NAME`: calls `ops::uninstall::uninstall` on a K3s node
-//! (`--k3s`) or a cluster, and prints what was removed and what is left.
+//! (`--k3s`) or a cluster, and prints what was removed and what is left
+//! (or JSON).
 
+use super::shared::install_json::{node_json, uninstalled_json};
 use super::shared::reports::{print_changes, print_clean_up};
 use super::shared::target::TargetArgs;
 use crate::destination::cluster::lifecycle::Uninstalled as FromCluster;
@@ -19,6 +21,9 @@ pub struct Args {
     no_hooks: bool,
     #[command(flatten)]
     target: TargetArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
@@ -34,7 +39,16 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         timeout: args.target.timeout,
     };
     match uninstall(&options, &|status, what| printer.status(status, what))? {
+        Uninstalled::Node(outcome) if args.json => {
+            printer.data(&serde_json::to_string_pretty(&node_json(&outcome))?);
+            Ok(())
+        }
         Uninstalled::Node(outcome) => print_node(printer, *outcome),
+        Uninstalled::Cluster(done) if args.json => {
+            warn_left(printer, &done);
+            printer.data(&serde_json::to_string_pretty(&uninstalled_json(&done))?);
+            failed_deletions(&done)
+        }
         Uninstalled::Cluster(done) => print_cluster(printer, done),
     }
 }
@@ -56,12 +70,24 @@ fn print_node(printer: &Printer, outcome: NodeOutcome) -> Result<()> {
 
 /// Fails after printing when some deletions failed: the records stay.
 fn print_cluster(printer: &Printer, done: FromCluster) -> Result<()> {
+    warn_left(printer, &done);
+    failed_deletions(&done)?;
+    printer.data(&format!("{} {}: uninstalled ({} objects deleted)", done.name, done.version, done.deleted.len()));
+    Ok(())
+}
+
+/// Namespaces and CRDs left, with the command that deletes each.
+fn warn_left(printer: &Printer, done: &FromCluster) {
     for resource in &done.left {
         printer.warn(&format!(
             "{resource} is left in the cluster: deleting it deletes everything in it; if nothing there is needed: {}",
             resource.kubectl_delete()
         ));
     }
+}
+
+/// The failure of an uninstall that could not delete everything.
+fn failed_deletions(done: &FromCluster) -> Result<()> {
     if !done.failed.is_empty() {
         let list: Vec<String> = done.failed.iter().map(|(r, why)| format!("{r}: {why}")).collect();
         bail!(
@@ -73,6 +99,5 @@ fn print_cluster(printer: &Printer, done: FromCluster) -> Result<()> {
             done.name
         );
     }
-    printer.data(&format!("{} {}: uninstalled ({} objects deleted)", done.name, done.version, done.deleted.len()));
     Ok(())
 }

@@ -88,15 +88,25 @@ fn plain_registry_round_trip_with_skopeo_cross_check() {
     for (name, digest) in [("team/app:1.0", &f.app_digest), ("team/multi:3.0", &f.multi_digest)] {
         let layout = work.path().join(format!("export-{}", name.replace(['/', ':'], "-")));
         let reference = format!("{host}/{name}");
-        airlock.ok(&[
+        let exported = airlock.ok(&[
             "export",
             out.to_str().unwrap(),
             &reference,
             "--oci-layout",
             layout.to_str().unwrap(),
             "--allow-unsigned",
+            "--json",
         ]);
         let tag = name.rsplit(':').next().unwrap();
+        // `export --json`: what was written where, and that no signature
+        // was checked (--allow-unsigned).
+        let exported: serde_json::Value = serde_json::from_str(&exported).unwrap();
+        let blobs = std::fs::read_dir(layout.join("blobs/sha256")).unwrap().count();
+        assert_eq!(
+            exported,
+            serde_json::json!({"format": "oci-layout", "path": layout, "reference": reference, "digest": digest,
+                "refName": tag, "blobs": blobs, "signatureChecked": false, "signedBy": null})
+        );
         let raw = Command::new("skopeo")
             .args(["inspect", "--raw", &format!("oci:{}:{tag}", layout.display())])
             .output()

@@ -31,7 +31,7 @@ fn containerd_imports_the_images_tar_under_the_original_names() {
         airlock.fails_with(USAGE, &["export", bundle.to_str().unwrap(), "--images-tar", tarball.to_str().unwrap()]);
     assert!(err.contains("no trusted key") && err.contains("--key"), "{err}");
     assert!(!tarball.exists());
-    airlock.ok(&[
+    let exported = airlock.ok(&[
         "export",
         bundle.to_str().unwrap(),
         "--images-tar",
@@ -40,7 +40,24 @@ fn containerd_imports_the_images_tar_under_the_original_names() {
         "linux/amd64",
         "--key",
         public.to_str().unwrap(),
+        "--json",
     ]);
+    // `export --json`: the tarball, its images and digest, and the key
+    // that signed the bundle.
+    let exported: serde_json::Value = serde_json::from_str(&exported).unwrap();
+    let written = std::fs::read(&tarball).unwrap();
+    let signer = airlock.inspect(&bundle)["signatures"][0]["keyId"].clone();
+    assert!(signer.as_str().is_some_and(|id| id.starts_with("sha256:")), "{signer}");
+    assert_eq!(
+        (&exported["format"], &exported["path"], &exported["platform"]),
+        (&"images-tar".into(), &tarball.to_str().unwrap().into(), &"linux/amd64".into())
+    );
+    assert_eq!(exported["bytes"].as_u64(), Some(written.len() as u64));
+    assert_eq!(exported["digest"], format!("sha256:{}", sha256_hex(&written)));
+    assert_eq!((&exported["signatureChecked"], &exported["signedBy"]), (&true.into(), &signer));
+    let mut images: Vec<&str> = exported["images"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()).collect();
+    images.sort();
+    assert_eq!(images, ["docker.io/library/plain:1", "localhost/hello:1.0.0", "quay.io/team/multi:2.0"], "{exported}");
 
     let containerd = Containerd::start();
     let out = containerd.ctr(&["-n", "k8s.io", "images", "import", tarball.to_str().unwrap()]);

@@ -298,8 +298,15 @@ fn install_upgrade_rollback_into_a_cluster() {
         assert!(suite.contains("web-test") && suite.contains("Phase:          Succeeded"), "{status}");
     }
     let before = deletes_of_pod();
-    v.ok(&["test", release], &kubeconfig);
+    let (out, _) = v.ok(&["test", release, "--json"], &kubeconfig);
     assert_eq!(deletes_of_pod(), before + 1);
+    let tested: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (&tested["name"], &tested["version"], &tested["revision"]),
+        (&release.into(), &"1.0.0".into(), &1.into())
+    );
+    let passed = tested["passed"].as_array().unwrap();
+    assert!(passed.len() == 1 && passed[0].as_str().unwrap().contains(&format!("Pod {ns}/web-test")), "{out}");
     let second_pod = c.object(&test_pod).expect("the test Pod is left")["metadata"]["uid"].clone();
     assert_ne!(first_pod, second_pod);
 
@@ -477,9 +484,21 @@ fn refusals_name_the_object_and_say_what_was_recorded() {
     assert!(c.object(&settings).is_some() && c.records().len() == 1);
     let (history, _) = v.ok(&["history", release], &kubeconfig);
     assert!(history.contains("install") && history.contains("failed"), "{history}");
-    let (out, _) = v.ok(&["uninstall", release], &kubeconfig);
-    assert!(out.contains("uninstalled"), "{out}");
+    let (out, _) = v.ok(&["uninstall", release, "--json"], &kubeconfig);
     assert!(c.object(&settings).is_none() && c.records().is_empty());
+    // `uninstall --json`: what was deleted, and what is left (a
+    // Namespace or a CRD only).
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((&report["target"], &report["name"]), (&"cluster".into(), &release.into()), "{out}");
+    let settings_ref =
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "namespace": ns, "name": "settings"});
+    assert!(report["deleted"].as_array().unwrap().contains(&settings_ref), "{out}");
+    assert!(report["left"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["kind"] == "Namespace" || r["kind"] == "CustomResourceDefinition"));
+    assert_eq!(report["failed"], serde_json::json!([]));
 
     // A kind the cluster does not serve.
     std::fs::write(dir.join("bad/app.yaml"), "apiVersion: example.org/v1\nkind: Gadget\nmetadata: {name: g}\n")

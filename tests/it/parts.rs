@@ -297,7 +297,24 @@ fn create_writes_parts_directly_identical_to_split() {
     assert!(names.iter().all(|n| n.starts_with("u.airlock.part-")), "{names:?}");
     // The same bytes as splitting the whole bundle afterwards.
     let split_dir = s.dir.path().join("split");
-    s.airlock.ok(&["split", whole.to_str().unwrap(), "--max-part-size", "1MiB", "-o", split_dir.to_str().unwrap()]);
+    let (w, d) = (whole.to_str().unwrap(), split_dir.to_str().unwrap());
+    let split: serde_json::Value =
+        serde_json::from_str(&s.airlock.ok(&["split", w, "--max-part-size", "1MiB", "-o", d, "--json"])).unwrap();
+    // `split --json`: the parts in order.
+    assert_eq!(
+        (&split["bundle"], &split["directory"], &split["maxPartSize"]),
+        (&w.into(), &d.into(), &(1 << 20).into())
+    );
+    assert_eq!(split["bundleBytes"].as_u64(), Some(std::fs::metadata(&whole).unwrap().len()));
+    let parts: Vec<PathBuf> = split["parts"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().into()).collect();
+    let listed: Vec<String> = parts.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let mut sorted_names = names.clone();
+    sorted_names.sort();
+    assert_eq!(listed, sorted_names);
+    // Each part holds at most 1 MiB of the bundle after its 1 KiB header.
+    let held: Vec<u64> = parts.iter().map(|p| std::fs::metadata(p).unwrap().len() - 1024).collect();
+    assert!(parts.iter().all(|p| p.starts_with(&split_dir)) && held.iter().all(|&n| n <= 1 << 20), "{held:?}");
+    assert_eq!(held.iter().sum::<u64>(), std::fs::metadata(&whole).unwrap().len());
     for name in &names {
         assert!(
             std::fs::read(direct.parent().unwrap().join(name)).unwrap() == std::fs::read(split_dir.join(name)).unwrap(),

@@ -41,7 +41,18 @@ fn sign_in_place_verify_and_rotate_keys() {
     let airlock = Airlock::new();
     let bundle = unsigned_bundle(dir.path(), &airlock);
     let (key1, pub1) = airlock.keypair(dir.path(), "k1");
-    let (key2, pub2) = airlock.keypair(dir.path(), "k2");
+    // `key generate --json` names the two files and the key id: the
+    // sha256 of the public key's DER (as openssl writes it).
+    let prefix = dir.path().join("k2");
+    let generated = airlock.ok(&["key", "generate", "--output-key-prefix", prefix.to_str().unwrap(), "--json"]);
+    let generated: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    let (key2, pub2) = (prefix.with_extension("key"), prefix.with_extension("pub"));
+    assert_eq!(generated["privateKey"], key2.to_str().unwrap());
+    assert_eq!(generated["publicKey"], pub2.to_str().unwrap());
+    let der = run_ok(Command::new("openssl").args(["pkey", "-pubin", "-outform", "DER", "-in"]).arg(&pub2)).stdout;
+    let key2_id = format!("sha256:{}", sha256_hex(&der));
+    assert_eq!(generated["keyId"], key2_id.as_str());
+    assert!(key2.is_file() && pub2.is_file());
     let b = bundle.to_str().unwrap();
 
     // Unsigned: refused with a key, and without any key, unless allowed.
@@ -73,8 +84,15 @@ fn sign_in_place_verify_and_rotate_keys() {
 
     // Rotation: a second signature; either key now suffices, and trusted keys
     // may come from AIRLOCK_TRUSTED_KEYS or the config directory.
-    airlock.ok(&["sign", b, "--key", key2.to_str().unwrap()]);
-    airlock.ok(&["verify", b, "--key", pub2.to_str().unwrap()]);
+    let signed = airlock.ok(&["sign", b, "--key", key2.to_str().unwrap(), "--json"]);
+    let signed: serde_json::Value = serde_json::from_str(&signed).unwrap();
+    assert_eq!(signed["bundle"], b);
+    assert_eq!(signed["keyId"], key2_id.as_str());
+    assert_eq!(signed["signatures"], 2);
+    assert!(signed["sigstoreBundle"].is_null(), "{signed}");
+    let out = airlock.ok(&["verify", b, "--key", pub2.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["signedBy"], key2_id.as_str());
     airlock.ok(&[
         "verify",
         b,

@@ -438,11 +438,35 @@ fn uninstall_removes_the_files_and_can_be_undone() {
     // With the node's API (the real API server), what K3s leaves is
     // deleted: 1.1's charts, and 1.0's `db`, pending since the first
     // uninstall, which is already gone (404, counted as deleted).
-    let out = uninstall(&["--kubeconfig", api.kubeconfig.to_str().unwrap()]);
+    let out = uninstall(&["--kubeconfig", api.kubeconfig.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mut deleted = api.deletes_answered();
     deleted.sort();
     assert_eq!(deleted, [(v.helmchart(cache), 200), (v.helmchart(db), 404), (v.helmchart(web), 200)]);
+    // `uninstall --json`: the revision recording it, the files removed,
+    // and the HelmCharts deleted through the node's API.
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&report["target"], &report["name"], &report["version"]),
+        (&"node".into(), &"site".into(), &"1.1.0".into())
+    );
+    let history = v.airlock.ok(&["history", "site", "--k3s", "--root", root.to_str().unwrap(), "--json"]);
+    let history: serde_json::Value = serde_json::from_str(&history).unwrap();
+    let newest = history.as_array().unwrap().last().unwrap();
+    assert_eq!((&report["revision"], &newest["action"]), (&newest["revision"], &"uninstall".into()), "{report}");
+    assert!(report["removed"].as_array().unwrap().iter().any(|f| f.as_str().unwrap().ends_with("airlock-site.tar")));
+    let mut charts: Vec<&str> = report["cleanUp"]["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!((&r["kind"], &r["namespace"]), (&"HelmChart".into(), &"kube-system".into()), "{r}");
+            r["name"].as_str().unwrap()
+        })
+        .collect();
+    charts.sort();
+    assert_eq!(charts, [cache, db, web]);
+    assert_eq!(report["cleanUp"]["failed"], serde_json::json!([]));
     // helm-controller runs their uninstall Jobs, then lets them go.
     for chart in [web, cache] {
         assert!(

@@ -1,9 +1,10 @@
-//! The reports of install, upgrade and rollback as JSON (`--json`): the
-//! same facts the text output gives, as data for scripts and change
-//! review. Shapes only; what they say comes from the ops' reports.
+//! The reports of install, upgrade, rollback and uninstall as JSON
+//! (`--json`, docs/json.md): the same facts the text output gives, as data
+//! for scripts and change review. Shapes only; what they say comes from the
+//! ops' reports.
 
 use crate::destination::cluster::diff::Change;
-use crate::destination::cluster::lifecycle::ClusterReport;
+use crate::destination::cluster::lifecycle::{ClusterReport, Uninstalled};
 use crate::destination::kube::ResourceRef;
 use crate::ops::destination::{Installed, NodeCleanUp, NodeOutcome};
 use serde_json::{json, Value};
@@ -51,7 +52,9 @@ fn cluster_json(report: &ClusterReport) -> Value {
     })
 }
 
-fn node_json(outcome: &NodeOutcome) -> Value {
+/// What a run on a K3s node did (an uninstall too: the revision that
+/// records it, the files removed).
+pub fn node_json(outcome: &NodeOutcome) -> Value {
     let report = &outcome.report;
     let clean_up = match &outcome.clean_up {
         NodeCleanUp::Nothing => json!({"deleted": [], "pending": []}),
@@ -79,6 +82,18 @@ fn node_json(outcome: &NodeOutcome) -> Value {
             "success": run.status.success(),
             "status": run.status.to_string(),
         })),
+    })
+}
+
+/// What an uninstall from a cluster deleted, left and could not delete.
+pub fn uninstalled_json(done: &Uninstalled) -> Value {
+    json!({
+        "target": "cluster",
+        "name": done.name,
+        "version": done.version,
+        "deleted": done.deleted,
+        "left": done.left,
+        "failed": failures(&done.failed),
     })
 }
 
