@@ -232,6 +232,47 @@ pub struct ImageRecord {
     /// Charts (release names) whose rendered pod templates run this image.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub charts: Vec<String>,
+    /// Artifacts that refer to the image (OCI 1.1 `subject`) carried along:
+    /// cosign v3 signatures and attestations, SBOMs (format 1.4). Their
+    /// manifests and blobs are bundle blobs. Sorted by subject, then digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub referrers: Vec<ReferrerRecord>,
+}
+
+/// A referrer of an image: the descriptor a registry's referrers list
+/// gives for it (`mediaType`, `artifactType`, `annotations` are the
+/// referrer manifest's own), and the manifest it refers to.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReferrerRecord {
+    pub digest: Digest,
+    pub media_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    pub size: u64,
+    /// The manifest it refers to: the image's digest, or (for a
+    /// multi-platform image) one of its platform manifests.
+    pub subject: Digest,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: std::collections::BTreeMap<String, String>,
+    /// For a cosign signature that `verify:` checked at create: the trusted
+    /// key that verified it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+}
+
+impl ReferrerRecord {
+    /// What it is, in a few words: `cosign signature`, `attestation
+    /// <predicate type>`, or its artifact type.
+    pub fn kind(&self) -> String {
+        let predicate = self.annotations.get("dev.sigstore.bundle.predicateType");
+        match (predicate.map(String::as_str), &self.artifact_type) {
+            (Some("https://sigstore.dev/cosign/sign/v1"), _) => "cosign signature".into(),
+            (Some(predicate), _) => format!("attestation {predicate}"),
+            (None, Some(artifact_type)) => artifact_type.clone(),
+            (None, None) => self.media_type.clone(),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -393,5 +434,38 @@ mod tests {
         assert_eq!(record.platforms, [PlatformManifest { platform: "linux/amd64".into(), digest: amd64 }]);
         assert_eq!(record.omitted, [PlatformManifest { platform: "linux/arm64/v8".into(), digest: arm64 }]);
         assert_eq!(serde_json::to_string(&record).unwrap(), text);
+    }
+
+    /// `referrers` is left out when empty, so a bundle without any reads
+    /// and writes as before; when present it keeps its form.
+    #[test]
+    fn image_referrers_are_optional() {
+        let (image, referrer) = (Digest::of(b"image"), Digest::of(b"referrer"));
+        let plain = format!(
+            r#"{{"reference":"r.example/app:1","source":"r.example/app:1","digest":"{image}","mediaType":"application/vnd.oci.image.manifest.v1+json","size":3}}"#
+        );
+        let record: ImageRecord = serde_json::from_str(&plain).unwrap();
+        assert!(record.referrers.is_empty());
+        assert_eq!(serde_json::to_string(&record).unwrap(), plain);
+        let with = format!(
+            concat!(
+                r#"{{"reference":"r.example/app:1","source":"r.example/app:1","digest":"{image}","#,
+                r#""mediaType":"application/vnd.oci.image.manifest.v1+json","size":3,"referrers":[{{"digest":"{referrer}","#,
+                r#""mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json","#,
+                r#""size":877,"subject":"{image}","annotations":{{"dev.sigstore.bundle.predicateType":"https://sigstore.dev/cosign/sign/v1"}},"#,
+                r#""keyId":"sha256:00"}}]}}"#
+            ),
+            image = image,
+            referrer = referrer
+        );
+        let record: ImageRecord = serde_json::from_str(&with).unwrap();
+        assert_eq!(record.referrers[0].kind(), "cosign signature");
+        assert_eq!(serde_json::to_string(&record).unwrap(), with);
+        let mut sbom = record.referrers[0].clone();
+        sbom.annotations.clear();
+        sbom.artifact_type = Some("application/spdx+json".into());
+        assert_eq!(sbom.kind(), "application/spdx+json");
+        sbom.annotations.insert("dev.sigstore.bundle.predicateType".into(), "https://spdx.dev/Document".into());
+        assert_eq!(sbom.kind(), "attestation https://spdx.dev/Document");
     }
 }

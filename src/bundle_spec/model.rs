@@ -144,6 +144,7 @@ pub struct FileSpec {
 pub struct ImageEntry {
     pub reference: String,
     pub verify: Option<VerifySpec>,
+    pub referrers: bool,
 }
 
 #[derive(Deserialize, Debug)]
@@ -153,9 +154,15 @@ struct ImageMapping {
     reference: String,
     #[serde(default)]
     verify: Option<VerifySpec>,
+    /// Carry the image's referrers (OCI 1.1: signatures, attestations,
+    /// SBOMs) along with it.
+    #[serde(default)]
+    referrers: bool,
 }
 
-/// Check the image's cosign signature at create time.
+/// Check the image's cosign signature at create time: a cosign v3
+/// signature stored as an OCI 1.1 referrer (Sigstore bundle), or the
+/// legacy `sha256-<digest>.sig` tag.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct VerifySpec {
@@ -169,14 +176,14 @@ impl<'de> Deserialize<'de> for ImageEntry {
         impl<'de> serde::de::Visitor<'de> for Visitor {
             type Value = ImageEntry;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an image reference or a mapping with `ref` (and `verify`)")
+                f.write_str("an image reference or a mapping with `ref` (and `verify`, `referrers`)")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ImageEntry, E> {
-                Ok(ImageEntry { reference: v.to_string(), verify: None })
+                Ok(ImageEntry { reference: v.to_string(), verify: None, referrers: false })
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ImageEntry, A::Error> {
                 let m = ImageMapping::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(ImageEntry { reference: m.reference, verify: m.verify })
+                Ok(ImageEntry { reference: m.reference, verify: m.verify, referrers: m.referrers })
             }
         }
         deserializer.deserialize_any(Visitor)

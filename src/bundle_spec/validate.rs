@@ -79,6 +79,8 @@ pub struct Image {
     pub source: ImageSource,
     /// Public key that must verify the image's cosign signature.
     pub verify_key: Option<PathBuf>,
+    /// Carry the image's referrers (signatures, attestations, SBOMs).
+    pub referrers: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -208,7 +210,13 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
             if verify_key.is_some() && !matches!(source, ImageSource::Registry(_)) {
                 return Err(c.err(image, "`verify` applies to registry images only (signatures live in the registry)"));
             }
-            images.push(c.locate(image, Image { source, verify_key }, entry.reference.clone()));
+            if entry.referrers && !matches!(source, ImageSource::Registry(_)) {
+                return Err(
+                    c.err(image, "`referrers` applies to registry images only (referrers live in the registry)")
+                );
+            }
+            let referrers = entry.referrers;
+            images.push(c.locate(image, Image { source, verify_key, referrers }, entry.reference.clone()));
         }
         let mut charts = Vec::new();
         for chart in &comp.charts {
@@ -500,6 +508,15 @@ mod tests {
         assert!(spec.components[0].images[0].value.verify_key.as_ref().unwrap().ends_with("k.pub"));
         let e = load_text(&GOOD.replace("[redis:7]", "[{ref: redis:7, verfy: {key: k.pub}}]")).unwrap_err().to_string();
         assert!(e.contains(":6:") && e.contains("verfy"), "{e}");
+    }
+
+    #[test]
+    fn referrers_are_asked_for_registry_images_only() {
+        let spec = load_text(&GOOD.replace("[redis:7]", "[{ref: redis:7, referrers: true}, redis:6]")).unwrap();
+        let images = &spec.components[0].images;
+        assert!(images[0].value.referrers && !images[1].value.referrers);
+        let e = load_text(&GOOD.replace("[redis:7]", "[{ref: \"oci-layout:./img:1\", referrers: true}]")).unwrap_err();
+        assert!(e.to_string().contains("`referrers` applies to registry images only"), "{e}");
     }
 
     #[test]

@@ -60,12 +60,16 @@ fn render(r: &InspectReport) -> String {
         r.blob_count,
         human_bytes(r.stored_size)
     );
+    if r.referrer_count > 0 {
+        let _ = writeln!(out, "referrers: {} (signatures, attestations, SBOMs of the images)", r.referrer_count);
+    }
     for c in &m.components {
         let _ = writeln!(out, "\ncomponent {}{}", c.name, if c.required { "" } else { " (optional)" });
         for i in &c.images {
             let platforms: Vec<&str> = i.platforms.iter().map(|p| p.platform.as_str()).collect();
             let platforms = if platforms.is_empty() { String::new() } else { format!(" [{}]", platforms.join(", ")) };
-            let cosign = if i.signatures.is_empty() { "" } else { "  (cosign signature verified at create)" };
+            let verified = !i.signatures.is_empty() || i.referrers.iter().any(|r| r.key_id.is_some());
+            let cosign = if verified { "  (cosign signature verified at create)" } else { "" };
             let charts =
                 if i.charts.is_empty() { String::new() } else { format!("  (run by chart {})", i.charts.join(", ")) };
             let _ = writeln!(
@@ -76,6 +80,11 @@ fn render(r: &InspectReport) -> String {
                 human_bytes(i.size),
                 platforms
             );
+            for referrer in &i.referrers {
+                let of = if referrer.subject == i.digest { String::new() } else { format!(" of {}", referrer.subject) };
+                let verified = if referrer.key_id.is_some() { ", verified at create" } else { "" };
+                let _ = writeln!(out, "    referrer {}  {}{of}{verified}", referrer.digest, referrer.kind());
+            }
         }
         for ch in &c.charts {
             let ns = ch.namespace.as_deref().map(|n| format!(" -n {n}")).unwrap_or_default();

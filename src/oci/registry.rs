@@ -377,6 +377,36 @@ impl Registry {
         Ok((bytes.to_vec(), digest, media_type))
     }
 
+    /// The referrers of `digest` in `image`'s repository (OCI 1.1: the
+    /// manifests whose `subject` is that digest): through the referrers API,
+    /// or, when the registry has none (it answers 404, as Debian's
+    /// docker-registry 2.8 does), the `sha256-<hex>` tag holding an index of
+    /// them. None is an empty list. Sorted by digest.
+    pub async fn referrers(&self, image: &Reference, digest: &Digest) -> Result<Vec<Referrer>, RegistryError> {
+        let subject =
+            Reference::with_digest(image.registry().to_string(), image.repository().to_string(), digest.to_string());
+        self.credentials(&subject, RegistryOperation::Pull).await?;
+        let index = self.with_retries(&subject, || self.client.pull_referrers(&subject, None)).await?;
+        let mut found = Vec::new();
+        for entry in index.manifests {
+            let digest: Digest = entry.digest.parse().map_err(|source| RegistryError::BadDigest {
+                image: subject.whole(),
+                registry: subject.registry().into(),
+                source,
+            })?;
+            found.push(Referrer {
+                digest,
+                media_type: entry.media_type,
+                size: u64::try_from(entry.size).unwrap_or(0),
+                artifact_type: entry.artifact_type,
+                annotations: entry.annotations.unwrap_or_default(),
+            });
+        }
+        found.sort_by(|a, b| a.digest.cmp(&b.digest));
+        found.dedup_by(|a, b| a.digest == b.digest);
+        Ok(found)
+    }
+
     /// Streams a blob into a fresh sink per attempt. The stream is checked
     /// against the digest as it arrives; a sink's `finish` runs only for a
     /// complete, verified blob. Returns the bytes received.
@@ -536,6 +566,17 @@ impl Registry {
         self.with_retries(target, || self.client.push_manifest_raw(target, body.clone(), content_type.clone())).await?;
         Ok(())
     }
+}
+
+/// One entry of a referrers list: a manifest that refers to another
+/// (its `subject`), as the registry describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Referrer {
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: u64,
+    pub artifact_type: Option<String>,
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// Where a downloaded blob goes.

@@ -22,6 +22,8 @@ pub struct InspectReport {
     /// Bytes the blobs take in the bundle (after compression).
     pub stored_size: u64,
     pub blob_count: usize,
+    /// Referrers (signatures, attestations, SBOMs) carried with the images.
+    pub referrer_count: usize,
     #[serde(flatten)]
     pub manifest: BundleManifest,
 }
@@ -47,6 +49,7 @@ pub fn inspect(path: &Path) -> Result<InspectReport> {
         unique_size: m.unique_size(),
         stored_size: m.stored_size(),
         blob_count: m.blobs.len(),
+        referrer_count: m.images().map(|i| i.referrers.len()).sum(),
         manifest: head.manifest,
     })
 }

@@ -12,6 +12,7 @@ use sigstore::crypto::{CosignVerificationKey, Signature, SigningScheme};
 use sigstore::errors::SigstoreError;
 use std::path::{Path, PathBuf};
 
+pub mod dsse;
 pub mod image;
 pub mod password;
 pub mod sigstore_bundle;

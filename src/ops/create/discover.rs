@@ -80,7 +80,7 @@ pub fn discover_images(
                 if !seen.contains(&whole) {
                     seen.push(whole.clone());
                     added.push(Located {
-                        value: Image { source: ImageSource::Registry(reference), verify_key: None },
+                        value: Image { source: ImageSource::Registry(reference), verify_key: None, referrers: false },
                         text: match environment {
                             None => format!("{image} (run by chart {})", at.value.name),
                             Some(env) => format!("{image} (run by chart {} in environment {env})", at.value.name),

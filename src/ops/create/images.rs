@@ -4,18 +4,18 @@
 //! and bounded.
 
 use super::SlotFiller;
-use crate::bundle::format::ImageRecord;
-use crate::bundle::format::ImageSignature;
+use crate::bundle::format::{ImageRecord, ImageSignature, ReferrerRecord};
 use crate::bundle_spec::{Image, Located, Spec};
 use crate::cache::Cache;
 use crate::oci::digest::Digest;
 use crate::oci::layout::{load_docker_archive, OciLayout};
 use crate::oci::manifest::Platform;
 use crate::oci::mirror::Mirrors;
-use crate::oci::registry::{BlobSink, Registry};
+use crate::oci::registry::{BlobSink, Referrer, Registry};
 use crate::oci::resolve::{walk, BlobDescriptor, ImageTree};
 use crate::oci::source::{parse_reference, ImageSource};
 use crate::output::{human_bytes, Progress};
+use crate::sign::image::SignatureForm;
 use anyhow::{Context, Result};
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::Reference;
@@ -95,19 +95,62 @@ async fn resolve_one(
             })
             .await?;
             let mut signatures = Vec::new();
+            let mut referrers = Vec::new();
+            let listed = if at.value.referrers {
+                registry.referrers(reference, &tree.digest).await?
+            } else if at.value.verify_key.is_some() {
+                // A registry that answers the referrers API with an error
+                // (not a 404, which means "use the tag schema") may still
+                // hold a legacy signature tag.
+                match registry.referrers(reference, &tree.digest).await {
+                    Ok(listed) => listed,
+                    Err(crate::oci::registry::RegistryError::Failed { .. }) => Vec::new(),
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                Vec::new()
+            };
             if let Some(key_path) = &at.value.verify_key {
                 let key = crate::sign::PublicKey::load(key_path)?;
-                let verified = crate::sign::image::verify(registry, reference, &tree.digest, &key, cache).await?;
+                let verified =
+                    crate::sign::image::verify(registry, reference, &tree.digest, &key, cache, &listed).await?;
                 tree.manifests.push(verified.manifest.clone());
                 tree.blobs.extend(verified.blobs.iter().cloned());
-                signatures.push(ImageSignature {
-                    tag: verified.tag,
-                    digest: verified.manifest.digest,
-                    key_id: verified.key_id,
-                });
+                match verified.form {
+                    SignatureForm::Tag(tag) => signatures.push(ImageSignature {
+                        tag,
+                        digest: verified.manifest.digest,
+                        key_id: verified.key_id,
+                    }),
+                    SignatureForm::Referrer(found) => {
+                        let mut record = referrer_record(&found, &tree.digest, cache)?;
+                        record.key_id = Some(verified.key_id);
+                        referrers.push(record);
+                    }
+                }
             }
+            if at.value.referrers {
+                let subjects = tree.platforms.iter().map(|p| p.digest.clone()).filter(|d| *d != tree.digest);
+                let mut all = vec![(tree.digest.clone(), listed)];
+                for subject in subjects.collect::<Vec<_>>() {
+                    let listed = registry.referrers(reference, &subject).await?;
+                    all.push((subject, listed));
+                }
+                for (subject, listed) in all {
+                    for found in listed {
+                        if referrers.iter().any(|r: &ReferrerRecord| r.digest == found.digest && r.subject == subject) {
+                            continue;
+                        }
+                        carry_referrer(registry, reference, &found, cache, &mut tree).await?;
+                        referrers.push(referrer_record(&found, &subject, cache)?);
+                    }
+                }
+            }
+            referrers.sort_by(|a, b| (&a.subject, &a.digest).cmp(&(&b.subject, &b.digest)));
+            finish_tree(&mut tree);
             let mut record = record(original.whole(), at, &tree);
             record.signatures = signatures;
+            record.referrers = referrers;
             Ok(GatheredImage { record, tree, pull_from: Some(reference.clone()) })
         }
         ImageSource::OciLayout { dir, tag } => {
@@ -149,6 +192,74 @@ async fn resolve_one(
     }
 }
 
+/// A referrer as the bundle records it. `artifactType` and `annotations`
+/// come from its manifest (in the cache by now), as the distribution spec
+/// has a referrers list give them: a tag-schema index often lacks them.
+fn referrer_record(found: &Referrer, subject: &Digest, cache: &Cache) -> Result<ReferrerRecord> {
+    let bytes = cache.read(&found.digest)?;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("referrer {} is not JSON", found.digest))?;
+    let mut annotations: std::collections::BTreeMap<String, String> = manifest["annotations"]
+        .as_object()
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .unwrap_or_default();
+    if annotations.is_empty() {
+        annotations = found.annotations.clone();
+    }
+    let artifact_type = manifest["artifactType"]
+        .as_str()
+        .or(manifest["config"]["mediaType"].as_str())
+        .map(str::to_string)
+        .or_else(|| found.artifact_type.clone());
+    Ok(ReferrerRecord {
+        digest: found.digest.clone(),
+        media_type: crate::oci::manifest::media_type_of(&bytes, Some(&found.media_type)),
+        artifact_type,
+        size: bytes.len() as u64,
+        subject: subject.clone(),
+        annotations,
+        key_id: None,
+    })
+}
+
+/// Adds a referrer's manifest (in the cache, checked against its digest)
+/// and the blobs it references to the image's tree. A referrer that is
+/// an index brings its manifests too.
+async fn carry_referrer(
+    registry: &Registry,
+    reference: &Reference,
+    found: &Referrer,
+    cache: &Cache,
+    tree: &mut ImageTree,
+) -> Result<()> {
+    let at = reference.clone_with_digest(found.digest.to_string());
+    let (bytes, digest, media_type) = registry.manifest(&at).await?;
+    anyhow::ensure!(
+        digest == found.digest && Digest::of(&bytes) == found.digest,
+        "the registry answered for referrer {} with other content ({digest})",
+        found.digest
+    );
+    let media_type = if found.media_type.is_empty() { media_type } else { found.media_type.clone() };
+    let referrer = walk((bytes, digest, media_type), &[], cache, |child: Digest| {
+        let child = reference.clone_with_digest(child.to_string());
+        async move { registry.manifest(&child).await.map(|(bytes, _, _)| bytes) }
+    })
+    .await
+    .with_context(|| format!("cannot carry referrer {} of the image", found.digest))?;
+    tree.manifests.extend(referrer.manifests);
+    tree.blobs.extend(referrer.blobs);
+    Ok(())
+}
+
+/// Each blob of the tree once, none also listed as a manifest.
+fn finish_tree(tree: &mut ImageTree) {
+    let mut seen = HashSet::new();
+    tree.manifests.retain(|m| seen.insert(m.digest.clone()));
+    tree.blobs.sort();
+    tree.blobs.dedup_by(|a, b| a.digest == b.digest);
+    tree.blobs.retain(|b| !seen.contains(&b.digest));
+}
+
 /// The reference an image from a local layout is known by: the layout's own
 /// full reference annotation if it has one, else `localhost/DIRNAME:TAG`.
 fn layout_reference(dir: &Path, tag: Option<&str>, ref_name: Option<&str>) -> String {
@@ -172,6 +283,7 @@ fn record<T>(reference: String, at: &Located<T>, tree: &ImageTree) -> ImageRecor
         filtered_index: tree.filtered_index.clone(),
         signatures: Vec::new(),
         charts: Vec::new(),
+        referrers: Vec::new(),
     }
 }
 
