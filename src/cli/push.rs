@@ -68,6 +68,12 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
             s.skipped,
             s.manifests
         ));
+        if s.referrer_tags > 0 {
+            printer.data(&format!(
+                "{} referrers index(es) written under sha256-<digest> tags (the registry has no referrers API)",
+                s.referrer_tags
+            ));
+        }
         match s.digest_check {
             DigestCheck::Registry => printer.data("digests of uploaded blobs checked by the registry"),
             DigestCheck::Airlock => {

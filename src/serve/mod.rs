@@ -1,7 +1,9 @@
 //! A read-only OCI distribution API served straight from a bundle file:
 //! `/v2/`, manifests and blobs by digest or tag (GET and HEAD, with the
 //! right Content-Type and Docker-Content-Digest), byte ranges on blobs,
-//! `tags/list` and `_catalog`. Anything that writes gets 405. With
+//! `tags/list`, `_catalog`, and the referrers API (`referrers/<digest>`,
+//! with its `artifactType` filter) for the referrers the bundle carries.
+//! Anything that writes gets 405. With
 //! `--htpasswd`, every request first needs a user's Basic credentials
 //! (`htpasswd`); over TLS (`tls`), a client gets a bounded time for its
 //! handshake.
@@ -13,7 +15,7 @@
 pub mod htpasswd;
 pub mod tls;
 
-use crate::bundle::format::Encoding;
+use crate::bundle::format::{Encoding, ReferrerRecord};
 use crate::bundle::reader::BundleReader;
 use crate::oci::digest::Digest;
 use crate::oci::media;
@@ -31,13 +33,22 @@ pub struct Catalog {
     reader: BundleReader,
     /// repository -> tag -> manifest digest
     repos: BTreeMap<String, BTreeMap<String, Digest>>,
+    /// (repository, subject) -> the referrers of that manifest carried
+    referrers: BTreeMap<(String, Digest), Vec<ReferrerRecord>>,
 }
 
 impl Catalog {
     pub fn new(reader: BundleReader) -> Self {
         let mut repos: BTreeMap<String, BTreeMap<String, Digest>> = BTreeMap::new();
+        let mut referrers: BTreeMap<(String, Digest), Vec<ReferrerRecord>> = BTreeMap::new();
         for image in reader.head.manifest.images() {
             let Ok(r) = parse_reference(&image.reference) else { continue };
+            for referrer in &image.referrers {
+                let listed = referrers.entry((r.repository().to_string(), referrer.subject.clone())).or_default();
+                if !listed.iter().any(|l| l.digest == referrer.digest) {
+                    listed.push(referrer.clone());
+                }
+            }
             let top = image.filtered_index.clone().unwrap_or_else(|| image.digest.clone());
             let tags = repos.entry(r.repository().to_string()).or_default();
             if let Some(tag) = r.tag() {
@@ -54,7 +65,7 @@ impl Catalog {
             };
             repos.entry(repo).or_default().insert(chart.version.replace('+', "_"), chart.digest.clone());
         }
-        Catalog { reader, repos }
+        Catalog { reader, repos, referrers }
     }
 
     pub fn repositories(&self) -> impl Iterator<Item = (&String, &BTreeMap<String, Digest>)> {
@@ -110,6 +121,9 @@ async fn dispatch(State(catalog): State<Arc<Catalog>>, Path(rest): Path<String>,
             None => error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "repository name not known to registry"),
         };
     }
+    if let Some((name, digest)) = rest.rsplit_once("/referrers/") {
+        return referrers(&catalog, name, digest, request.uri().query());
+    }
     if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
         return manifest(&catalog, name, reference, head).await;
     }
@@ -149,6 +163,63 @@ async fn manifest(catalog: &Arc<Catalog>, name: &str, reference: &str, head: boo
     headers.insert("Docker-Content-Digest", HeaderValue::from_str(&record.digest.to_string()).expect("ascii"));
     let body = if head { Body::empty() } else { Body::from(bytes) };
     api_headers((StatusCode::OK, headers, body).into_response())
+}
+
+/// The referrers API: an OCI image index of the manifests whose subject is
+/// `digest`, as the bundle recorded them (empty when there are none, as
+/// the distribution spec asks), filtered by `artifactType` when the query
+/// gives one (`OCI-Filters-Applied` says so).
+fn referrers(catalog: &Catalog, name: &str, digest: &str, query: Option<&str>) -> Response {
+    let Ok(digest) = digest.parse::<Digest>() else {
+        return error(StatusCode::BAD_REQUEST, "DIGEST_INVALID", "invalid digest");
+    };
+    let filter = query.into_iter().flat_map(|q| q.split('&')).find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == "artifactType").then(|| percent_decode(value))
+    });
+    let listed = catalog.referrers.get(&(name.to_string(), digest)).map(Vec::as_slice).unwrap_or_default();
+    let manifests: Vec<serde_json::Value> = listed
+        .iter()
+        .filter(|r| filter.as_ref().is_none_or(|f| r.artifact_type.as_deref() == Some(f.as_str())))
+        .map(|r| {
+            let mut entry = serde_json::json!({"mediaType": r.media_type, "digest": r.digest, "size": r.size});
+            if let Some(artifact_type) = &r.artifact_type {
+                entry["artifactType"] = artifact_type.as_str().into();
+            }
+            if !r.annotations.is_empty() {
+                entry["annotations"] = serde_json::json!(r.annotations);
+            }
+            entry
+        })
+        .collect();
+    let body = serde_json::json!({"schemaVersion": 2, "mediaType": media::OCI_INDEX, "manifests": manifests});
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, media::OCI_INDEX)], body.to_string()).into_response();
+    if filter.is_some() {
+        response.headers_mut().insert("OCI-Filters-Applied", HeaderValue::from_static("artifactType"));
+    }
+    api_headers(response)
+}
+
+/// `%XX` escapes of a query value decoded. A `+` stays a `+`: artifact
+/// types hold `+json`, never a space, and some clients leave it unescaped.
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%').then(|| value.get(i + 1..i + 3)).flatten();
+        match escaped.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Parses `bytes=START-END` / `bytes=START-` / `bytes=-SUFFIX`.
@@ -240,7 +311,18 @@ async fn blob(catalog: Arc<Catalog>, digest: &str, headers: &HeaderMap, head: bo
 
 #[cfg(test)]
 mod tests {
-    use super::parse_range;
+    use super::{parse_range, percent_decode};
+
+    #[test]
+    fn query_values() {
+        assert_eq!(
+            percent_decode("application%2Fvnd.dev.sigstore.bundle.v0.3%2Bjson"),
+            "application/vnd.dev.sigstore.bundle.v0.3+json"
+        );
+        assert_eq!(percent_decode("application/spdx+json"), "application/spdx+json");
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
 
     #[test]
     fn ranges() {

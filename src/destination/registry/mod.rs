@@ -2,12 +2,14 @@
 //! where each lands (naming, collisions) and what each needs (`plan`);
 //! `upload` pushes them in order (blobs, each uploaded once and mounted into
 //! other repositories; then child manifests; then the tagged manifests last,
-//! so a tag never points at something incomplete). Everything is read from
+//! so a tag never points at something incomplete; then the images'
+//! referrers, listed through the referrers API or, for a registry without
+//! it, the `sha256-<hex>` tag). Everything is read from
 //! the bundle in place; each uploaded blob's digest is checked on the way,
 //! by the registry when it was seen to refuse a wrong digest, else by
 //! hashing what is sent. It never writes to the bundle.
 
-use crate::bundle::format::ImageRecord;
+use crate::bundle::format::{ImageRecord, ReferrerRecord};
 use crate::bundle::reader::BundleReader;
 use crate::oci::digest::Digest;
 use crate::oci::manifest::AnyManifest;
@@ -115,6 +117,8 @@ pub struct PushTarget {
     pub blobs: Vec<(Digest, u64)>,
     /// Extra tagged manifests in the same repository (cosign signatures).
     pub extra_tags: Vec<(String, Digest, String)>,
+    /// Referrers of the image (OCI 1.1), pushed by digest after it.
+    pub referrers: Vec<ReferrerRecord>,
 }
 
 impl PushTarget {
@@ -197,6 +201,7 @@ fn image_target(
         children: vec![],
         blobs: vec![],
         extra_tags: vec![],
+        referrers: vec![],
     };
     let omitted: Vec<Digest> = image.omitted.iter().map(|p| p.digest.clone()).collect();
     let top = push.digest.clone();
@@ -204,6 +209,10 @@ fn image_target(
     for sig in &image.signatures {
         collect(reader, &sig.digest, &[], &mut push)?;
         push.extra_tags.push((sig.tag.clone(), sig.digest.clone(), media_type_of(reader, &sig.digest)));
+    }
+    for referrer in &image.referrers {
+        collect(reader, &referrer.digest, &[], &mut push)?;
+        push.referrers.push(referrer.clone());
     }
     Ok(push)
 }
@@ -238,6 +247,7 @@ pub fn plan(reader: &BundleReader, dest: &Destination, keep_host: bool) -> Resul
             children: vec![],
             blobs: vec![],
             extra_tags: vec![],
+            referrers: vec![],
         };
         collect(reader, &chart.digest, &[], &mut push)?;
         targets.push(push);

@@ -1,9 +1,13 @@
-//! The push itself, in three steps: which targets the registry already
-//! holds whole (one GET per tag), the blobs the others need (each uploaded
-//! once, largest first, then mounted into further repositories), and their
-//! manifests, tags last. Where things land is decided by `plan`, not here.
+//! The push itself, in four steps: which targets the registry already
+//! holds whole (one GET per tag and referrer), the blobs the others need
+//! (each uploaded once, largest first, then mounted into further
+//! repositories), their manifests, tags last, then referrers by digest; and
+//! last, that the registry lists each image's referrers (a registry without
+//! the referrers API gets the `sha256-<hex>` tag fallback). Where things
+//! land is decided by `plan`, not here.
 
 use super::{read_manifest, PushError, PushTarget};
+use crate::bundle::format::ReferrerRecord;
 use crate::bundle::reader::BundleReader;
 use crate::oci::digest::Digest;
 use crate::oci::registry::{Registry, RegistryError};
@@ -22,6 +26,9 @@ pub struct PushStats {
     pub mounted: usize,
     pub skipped: usize,
     pub manifests: usize,
+    /// Referrers tag-schema indexes written (`sha256-<hex>` tags), for a
+    /// registry without the referrers API.
+    pub referrer_tags: usize,
     /// Who checked the uploaded blobs' digests.
     pub digest_check: DigestCheck,
 }
@@ -58,10 +65,85 @@ pub async fn execute(
         }
     }
     registry.login(&repos).await?;
+    let all = targets;
     let (targets, tagged) = incomplete(targets, registry, concurrency).await?;
     let stats = BlobStep::new(&reader, registry, on_bytes).run(&targets, concurrency).await?;
     let manifests = push_manifests(&targets, &tagged, &reader, registry, concurrency).await?;
-    Ok(PushStats { manifests, ..stats })
+    let referrer_tags = link_referrers(all, registry).await?;
+    Ok(PushStats { manifests, referrer_tags, ..stats })
+}
+
+/// Makes the registry list each image's referrers. One that has the
+/// referrers API lists a pushed manifest with a `subject` by itself; for one
+/// without, the `sha256-<hex>` tag of the subject holds an OCI index of its
+/// referrers (the distribution spec's tag schema), merged here with what
+/// the tag already lists. Returns how many such tags were written.
+async fn link_referrers(targets: &[PushTarget], registry: &Registry) -> Result<usize, PushError> {
+    let mut written = 0;
+    for target in targets.iter().filter(|t| !t.referrers.is_empty()) {
+        let mut subjects: Vec<&Digest> = target.referrers.iter().map(|r| &r.subject).collect();
+        subjects.dedup();
+        for subject in subjects {
+            // A registry that answers the referrers API with an error (not
+            // the 404 that means "no API") gets the tag schema too.
+            let listed = match registry.referrers(&target.target, subject).await {
+                Ok(listed) => listed,
+                Err(RegistryError::Failed { .. }) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            let missing: Vec<&ReferrerRecord> = target
+                .referrers
+                .iter()
+                .filter(|r| r.subject == *subject && !listed.iter().any(|l| l.digest == r.digest))
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let tag = Reference::with_tag(
+                target.target.registry().into(),
+                target.target.repository().into(),
+                format!("sha256-{}", subject.hex()),
+            );
+            let held = match registry.manifest(&tag).await {
+                Ok((bytes, _, _)) => Some(bytes),
+                Err(RegistryError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            let index = merged_referrers_index(held.as_deref(), &missing);
+            registry.push_manifest(&tag, &index, crate::oci::media::OCI_INDEX).await?;
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+/// The referrers index for the tag schema: what the tag held (when it is an
+/// index; its entries and other fields kept), with `missing` added.
+fn merged_referrers_index(held: Option<&[u8]>, missing: &[&ReferrerRecord]) -> Vec<u8> {
+    let mut index = held
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+        .filter(|v| v.get("manifests").is_some_and(|m| m.is_array()) && v.get("config").is_none())
+        .unwrap_or_else(
+            || serde_json::json!({"schemaVersion": 2, "mediaType": crate::oci::media::OCI_INDEX, "manifests": []}),
+        );
+    index["mediaType"] = crate::oci::media::OCI_INDEX.into();
+    let manifests = index["manifests"].as_array_mut().expect("checked above");
+    for referrer in missing {
+        if manifests.iter().any(|m| m["digest"].as_str() == Some(&referrer.digest.to_string())) {
+            continue;
+        }
+        let mut entry = serde_json::json!({
+            "mediaType": referrer.media_type, "digest": referrer.digest, "size": referrer.size,
+        });
+        if let Some(artifact_type) = &referrer.artifact_type {
+            entry["artifactType"] = artifact_type.as_str().into();
+        }
+        if !referrer.annotations.is_empty() {
+            entry["annotations"] = serde_json::json!(referrer.annotations);
+        }
+        manifests.push(entry);
+    }
+    serde_json::to_vec(&index).expect("an index serializes")
 }
 
 /// The targets the registry does not hold whole yet. A target whose tags
@@ -78,9 +160,17 @@ async fn incomplete<'t>(
     // the first that does not name its manifest).
     let looked_up: Vec<(bool, Tagged)> = futures_util::stream::iter(targets)
         .map(|t| async move {
-            let tags = std::iter::once((t.target.clone(), &t.digest)).chain(t.extra_tags.iter().map(|(tag, d, _)| {
-                (Reference::with_tag(t.target.registry().into(), t.target.repository().into(), tag.clone()), d)
-            }));
+            let (host, repo) = (t.target.registry().to_string(), t.target.repository().to_string());
+            let tags =
+                std::iter::once((t.target.clone(), &t.digest))
+                    .chain(
+                        t.extra_tags
+                            .iter()
+                            .map(|(tag, d, _)| (Reference::with_tag(host.clone(), repo.clone(), tag.clone()), d)),
+                    )
+                    .chain(t.referrers.iter().map(|r| {
+                        (Reference::with_digest(host.clone(), repo.clone(), r.digest.to_string()), &r.digest)
+                    }));
             let mut held_by_tag = Tagged::new();
             for (reference, digest) in tags {
                 let held = registry.manifest_digest(&reference).await?;
@@ -193,6 +283,7 @@ impl<'a> BlobStep<'a> {
             mounted: self.mounted.into_inner(),
             skipped: self.skipped.into_inner(),
             manifests: 0,
+            referrer_tags: 0,
         })
     }
 
@@ -300,7 +391,13 @@ async fn push_manifests(
             for (tag, digest, media_type) in &t.extra_tags {
                 push_manifest(repo(Some(tag), digest), digest.clone(), media_type.clone()).await?;
             }
-            push_manifest(t.target.clone(), t.digest.clone(), t.media_type.clone()).await
+            push_manifest(t.target.clone(), t.digest.clone(), t.media_type.clone()).await?;
+            // After their subject, which a registry may want to see first.
+            for referrer in &t.referrers {
+                let media_type = referrer.media_type.clone();
+                push_manifest(repo(None, &referrer.digest), referrer.digest.clone(), media_type).await?;
+            }
+            Ok::<(), PushError>(())
         })
         .buffer_unordered(concurrency)
         .try_collect::<Vec<()>>()
@@ -368,5 +465,52 @@ fn rejected_or(e: RegistryError, digest: &Digest) -> PushError {
             detail: format!("registry {registry} found that its content does not match that digest"),
         },
         e => PushError::Registry(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn referrer(content: &[u8]) -> ReferrerRecord {
+        ReferrerRecord {
+            digest: Digest::of(content),
+            media_type: crate::oci::media::OCI_MANIFEST.into(),
+            artifact_type: Some("application/vnd.dev.sigstore.bundle.v0.3+json".into()),
+            size: content.len() as u64,
+            subject: Digest::of(b"image"),
+            annotations: [("dev.sigstore.bundle.predicateType".to_string(), "p".to_string())].into(),
+            key_id: Some("sha256:00".into()),
+        }
+    }
+
+    /// The tag schema's index: what the tag held is kept (entries and
+    /// fields), what is missing is added once, as a referrers list gives it.
+    #[test]
+    fn referrers_index_merges_with_what_the_tag_holds() {
+        let (a, b) = (referrer(b"a"), referrer(b"b"));
+        let fresh: serde_json::Value = serde_json::from_slice(&merged_referrers_index(None, &[&a])).unwrap();
+        assert_eq!(fresh["mediaType"], crate::oci::media::OCI_INDEX);
+        assert_eq!(fresh["schemaVersion"], 2);
+        assert_eq!(
+            fresh["manifests"],
+            serde_json::json!([{"mediaType": crate::oci::media::OCI_MANIFEST, "digest": a.digest, "size": 1,
+                "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+                "annotations": {"dev.sigstore.bundle.predicateType": "p"}}])
+        );
+        let held = serde_json::json!({"schemaVersion": 2, "mediaType": crate::oci::media::OCI_INDEX,
+            "manifests": [{"mediaType": "x", "digest": Digest::of(b"theirs"), "size": 9}], "annotations": {"k": "v"}});
+        let held = serde_json::to_vec(&held).unwrap();
+        let merged: serde_json::Value =
+            serde_json::from_slice(&merged_referrers_index(Some(&held), &[&a, &b, &a])).unwrap();
+        let digests: Vec<&str> =
+            merged["manifests"].as_array().unwrap().iter().map(|m| m["digest"].as_str().unwrap()).collect();
+        let (theirs, a, b) = (Digest::of(b"theirs").to_string(), a.digest.to_string(), b.digest.to_string());
+        assert_eq!(digests, [theirs.as_str(), a.as_str(), b.as_str()]);
+        assert_eq!(merged["annotations"]["k"], "v");
+        // Something else under the tag (not an index) is replaced.
+        let manifest = br#"{"schemaVersion":2,"config":{},"layers":[],"manifests":[]}"#;
+        let replaced: serde_json::Value = serde_json::from_slice(&merged_referrers_index(Some(manifest), &[])).unwrap();
+        assert_eq!(replaced["manifests"], serde_json::json!([]));
     }
 }
