@@ -10,17 +10,20 @@
 #
 #   scripts/build-tools.sh            # every tool the tests use (what CI builds)
 #   scripts/build-tools.sh kubernetes etcd kwok
-#   scripts/build-tools.sh peers      # the peers bench/peers.sh compares with
+#   scripts/build-tools.sh peers      # the peers bench/peers.sh compares with (and distribution)
 #   scripts/build-tools.sh crane zarf # (peers can be named one by one too)
 #
 # Cold on 2 cores: kubernetes ~9 min, helm ~4, kwok ~3, cosign ~3, etcd ~30 s,
-# helm-controller ~2 min.
+# helm-controller ~2 min, distribution ~5 (2026-12-07, another build running
+# beside). The CNCF distribution v3 registry is installed as
+# distribution-registry (not Debian's docker-registry, which is 2.8): the
+# tests push cosign v3 referrers into it (tests/it/referrers.rs), and the
+# benchmarks push into it too.
 #
-# The peers (crane, regctl, the CNCF distribution v3 registry, installed as
-# distribution-registry, and zarf) are for benchmarks only: no argument does
-# not build them, so CI's time is not spent on them. Cold on 2 cores (2026-12-07,
-# modules already downloaded, another build running beside): zarf ~16 min
-# (10 CPU-min), distribution ~5, crane and regctl under 1/2 each.
+# The peers (crane, regctl and zarf) are for benchmarks only: no argument
+# does not build them, so CI's time is not spent on them. Cold on 2 cores
+# (2026-12-07, modules already downloaded, another build running beside):
+# zarf ~16 min (10 CPU-min), crane and regctl under 1/2 each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -34,6 +37,7 @@ kwok v0.8.0 sigs.k8s.io/kwok/cmd/kwok
 helm v4.3.2 helm.sh/helm/v4/cmd/helm
 cosign v3.1.2 github.com/sigstore/cosign/v3/cmd/cosign
 helm-controller v0.17.9 github.com/k3s-io/helm-controller
+distribution v3.1.2 github.com/distribution/distribution/v3/cmd/registry
 EOF
 }
 # The same for the benchmarks' peers, built only when asked for by name or
@@ -42,7 +46,6 @@ peer_list() {
   cat <<'EOF'
 crane v0.22.1 github.com/google/go-containerregistry/cmd/crane
 regctl v0.11.7 github.com/regclient/regclient/cmd/regctl
-distribution v3.1.2 github.com/distribution/distribution/v3/cmd/registry
 zarf v0.84.0 github.com/zarf-dev/zarf
 EOF
 }
@@ -130,7 +133,8 @@ build_one() {
 wanted=()
 for arg in "$@"; do
   if [ "$arg" = peers ]; then
-    while read -r name _; do wanted+=("$name"); done < <(peer_list)
+    # The benchmarks also push into distribution: "peers" still builds it.
+    while read -r name _; do wanted+=("$name"); done < <(peer_list; echo distribution)
   else
     wanted+=("$arg")
   fi

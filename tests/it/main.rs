@@ -29,6 +29,7 @@ mod lax_registry;
 mod long_comments;
 mod parts;
 mod push;
+mod referrers;
 mod registry_mirror;
 mod second_apiserver;
 mod serve;

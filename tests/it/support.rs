@@ -613,6 +613,43 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// The CNCF distribution v3 registry (`target/tools/bin/distribution-registry`,
+    /// built by scripts/build-tools.sh), plain HTTP on a free port, its
+    /// config in `dir/config.yml` and its storage in `dir/data`, stopped by
+    /// its PID on drop. None (the caller skips, saying so) when it is not
+    /// built; under CI it must be. `restart` is docker-registry's only.
+    pub fn distribution() -> Option<Registry> {
+        let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/bin/distribution-registry");
+        if !binary.exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "distribution-registry is not built: run scripts/build-tools.sh distribution"
+            );
+            eprintln!("skipping: distribution-registry is not built (scripts/build-tools.sh distribution)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let host = format!("127.0.0.1:{}", free_port());
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
+            dir.path().join("data").display()
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new(&binary)
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
+            .spawn()
+            .expect("start distribution-registry");
+        let registry = Registry { host, child, dir, tls: None, token_server: None };
+        registry.wait_ready();
+        Some(registry)
+    }
+}
+
 /// A containerd daemon of the test's own (socket, root and state in a temp
 /// dir, CRI disabled), stopped by its PID.
 pub struct Containerd {
