@@ -24,7 +24,8 @@
 //!   `yaml11` (YAML read as Helm and kubectl read it: YAML 1.1 typing
 //!   through sigs.k8s.io/yaml, for chart values and objects sent to a cluster).
 //!
-//! No global state; async (tokio) only where I/O is concurrent (registries).
+//! No global state (but `logging`'s subscriber, installed once by
+//! `--debug`); async (tokio) only where I/O is concurrent (registries).
 //!
 //! Only `cli` and `output` are public (for `main.rs`): every other module is
 //! the crate's own, so the compiler reports what nothing uses.
@@ -38,6 +39,7 @@ pub mod cli;
 mod destination;
 mod diagnosis;
 mod disk;
+mod logging;
 mod oci;
 mod ops;
 pub mod output;

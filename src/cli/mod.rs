@@ -44,6 +44,11 @@ pub struct Cli {
     /// Print only results and errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Log what the libraries underneath do (kube, oci-client, the HTTP
+    /// and TLS stacks) to stderr, credentials masked. AIRLOCK_LOG sets the
+    /// filter instead (RUST_LOG syntax: `oci_client=trace,kube=debug`).
+    #[arg(long, short = 'v', global = true)]
+    pub debug: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -102,6 +107,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    crate::logging::init(cli.debug, &args);
     let printer = Printer::new(cli.quiet);
     match cli.command {
         Command::Create(args) => create::run(args, &printer),

@@ -63,13 +63,17 @@ fn registry_flags(registry: &Registry) -> Vec<String> {
 }
 
 fn push(airlock: &Airlock, src: &Source, registry: &Registry, extra: &[&str]) -> std::process::Output {
+    airlock.cmd().args(push_args(src, registry)).args(extra).output().unwrap()
+}
+
+/// `push BUNDLE --registry HOST/mirror --json`, with the registry's flags and the key.
+fn push_args(src: &Source, registry: &Registry) -> Vec<String> {
     let dest = format!("{}/mirror", registry.host);
     let mut args: Vec<String> =
         vec!["push".into(), src.bundle.display().to_string(), "--registry".into(), dest, "--json".into()];
     args.extend(registry_flags(registry));
     args.extend(["--key".to_string(), src.public.display().to_string()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    airlock.cmd().args(&args).output().unwrap()
+    args
 }
 
 /// `push BUNDLE --registry DEST --plain-http --key KEY`.
@@ -757,4 +761,75 @@ fn bearer_token_registry_push_and_create() {
     ]);
     let v = airlock.inspect(&bundle);
     assert_eq!(v["components"][0]["images"][0]["digest"], src.multi.digest.as_str());
+}
+
+/// `--debug`: the libraries' logs on stderr (the registry requests among
+/// them), and stdout still only the report; `AIRLOCK_LOG=trace` gives
+/// every level. Neither ever shows the password, the Basic credential made
+/// of it, nor (from a token registry) a bearer token.
+#[test]
+fn debug_logs_show_the_requests_and_never_the_credentials() {
+    if missing_tool("docker-registry") || missing_tool("skopeo") || missing_tool("htpasswd") {
+        return;
+    }
+    use base64::Engine as _;
+    let registry = Registry::tls();
+    let tls = registry.tls.as_ref().unwrap();
+    let airlock = Airlock::new();
+    let src = source_bundle(&airlock, 1);
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", tls.user, tls.password));
+    let no_secret = |log: &str| {
+        for secret in [tls.password.as_str(), &basic, "eyJ"] {
+            assert!(!log.contains(secret), "`{secret}` in the log:\n{log}");
+        }
+    };
+
+    let out = push(&airlock, &src, &registry, &["--debug"]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is the report alone");
+    assert!(report["uploaded"].as_u64() > Some(0), "{report}");
+    let host = &registry.host;
+    for line in [
+        format!("DEBUG oci_client::client: url=\"https://{host}/v2/\""),
+        format!("begin_push_monolithical_session url=\"https://{host}/v2/mirror/team/app/blobs/uploads/\""),
+        format!("push manifest url=\"https://{host}/v2/mirror/team/app/manifests/"),
+        format!("DEBUG hyper_util::client::legacy::connect::http: connecting to {host}"),
+    ] {
+        assert!(log.contains(&line), "no `{line}` in:\n{log}");
+    }
+    assert!(log.contains("Using HTTP basic authentication"), "{log}");
+    // airlock's own first line: its command line, the password masked.
+    let command = format!("DEBUG airlock: airlock {} push {}", env!("CARGO_PKG_VERSION"), src.bundle.display());
+    let command_line = log.lines().find(|l| l.contains(&command)).unwrap_or_else(|| panic!("no `{command}`:\n{log}"));
+    assert!(command_line.contains(&format!("--username {} --password <redacted> --key", tls.user)), "{command_line}");
+    no_secret(&log);
+
+    let out = airlock.cmd().env("AIRLOCK_LOG", "trace").args(push_args(&src, &registry)).output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && log.contains(" TRACE "), "{log}");
+    no_secret(&log);
+
+    // Without --debug, no log at all.
+    let out = push(&airlock, &src, &registry, &[]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !log.contains("DEBUG") && !log.contains("oci_client"), "{log}");
+
+    // Bearer tokens from a token server: never shown.
+    let Some(registry) = Registry::token() else { return };
+    let dest = format!("{}/mirror", registry.host);
+    let b = src.bundle.to_str().unwrap();
+    let args = ["push", b, "--registry", &dest, "--plain-http", "--username", "tester", "--password", "s3cret"];
+    let out = airlock
+        .cmd()
+        .env("AIRLOCK_LOG", "trace")
+        .args(args)
+        .args(["--key", src.public.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && log.contains("Inserting token"), "{log}");
+    for secret in ["s3cret", "eyJ"] {
+        assert!(!log.contains(secret), "`{secret}` in the log:\n{log}");
+    }
 }
