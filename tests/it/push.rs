@@ -203,6 +203,14 @@ fn push_refuses_unsigned_corrupt_and_colliding_bundles() {
     for b in &mut bytes[slot + empty.len()..end] {
         *b = b' ';
     }
+    // The Sigstore slot (format 1.4) holds the same signature: `{}` there too.
+    let text = String::from_utf8_lossy(&bytes[..60_000]).into_owned();
+    let sigstore = text.find("{\"mediaType\":\"application/vnd.dev.sigstore.bundle").unwrap();
+    let end = sigstore + text[sigstore..].find('\n').unwrap();
+    bytes[sigstore..sigstore + 2].copy_from_slice(b"{}");
+    for b in &mut bytes[sigstore + 2..end] {
+        *b = b' ';
+    }
     std::fs::write(&unsigned, &bytes).unwrap();
     let unsigned_dest = format!("{}/unsigned", registry.host);
     let err = airlock.fails_with(BAD_BUNDLE, &plain_push(&unsigned, &unsigned_dest, &src.public));
