@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything the test suite and benchmarks need on a fresh Debian host:
 # the real registry, skopeo (peer tool and cross-checker), containerd + runc,
-# busybox-static (a runnable static binary for test images), openssl and
-# strace (tests/it/durability.rs traces renames and directory syncs).
+# busybox-static (a runnable static binary for test images), openssl,
+# strace (tests/it/durability.rs traces renames and directory syncs) and
+# Chromium (tests/it/inspect_html.rs renders the `inspect --html` page).
 # Idempotent: does nothing for packages that are already present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry skopeo containerd runc busybox-static openssl zstd apache2-utils python3-venv iproute2 util-linux curl strace)
+packages=(docker-registry skopeo containerd runc busybox-static openssl zstd apache2-utils python3-venv iproute2 util-linux curl chromium strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

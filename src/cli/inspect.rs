@@ -3,7 +3,7 @@
 
 use crate::ops::inspect::{inspect, InspectReport};
 use crate::output::{human_bytes, Printer};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -13,10 +13,35 @@ pub struct Args {
     /// Print the full report as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the report as one self-contained HTML page (no script,
+    /// no network) for a browser on an air-gapped desktop.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// With --html: add what this bundle changes against OLD (as `airlock diff OLD BUNDLE`).
+    #[arg(long, value_name = "OLD", requires = "html")]
+    diff: Option<PathBuf>,
+    /// With --diff: render the charts in this environment.
+    #[arg(long, requires = "diff")]
+    env: Option<String>,
 }
 
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
     let report = inspect(&args.bundle)?;
+    if let Some(file) = &args.html {
+        let diff = match &args.diff {
+            Some(old) => Some(crate::ops::diff::diff(&crate::ops::diff::DiffOptions {
+                old: old.clone(),
+                new: args.bundle.clone(),
+                environment: args.env.clone(),
+                values: Default::default(),
+            })?),
+            None => None,
+        };
+        let page = super::inspect_html::page(&report, diff.as_ref());
+        crate::atomic_file::write(file, page.as_bytes(), 0o644)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        printer.status("Wrote", &file.display().to_string());
+    }
     if args.json {
         printer.data(&serde_json::to_string_pretty(&report)?);
     } else {

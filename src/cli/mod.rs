@@ -10,14 +10,18 @@ macro_rules! usage {
     };
 }
 
+mod completions;
 mod copy;
 mod create;
 mod diff;
 mod export;
 mod history;
 mod inspect;
+mod inspect_html;
 mod install;
 mod key;
+mod lint;
+mod man;
 mod preflight;
 mod push;
 mod rollback;
@@ -61,6 +65,8 @@ pub enum Command {
     Inspect(inspect::Args),
     /// Check the signature and every byte of a bundle.
     Verify(verify::Args),
+    /// Check a spec, its paths and charts (rendered in every environment) without pulling anything.
+    Lint(lint::Args),
     /// What a new bundle changes against an earlier one: images, charts, rendered objects, CRDs, files, signers.
     Diff(diff::Args),
     /// Take images out: one as an OCI layout, or all as a containerd/K3s tarball.
@@ -93,6 +99,10 @@ pub enum Command {
     Uninstall(uninstall::Args),
     /// Run the chart tests of a bundle installed in a cluster (`helm test`).
     Test(test::Args),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Args),
+    /// Print the manual page (roff), or write one per command with --dir.
+    Man(man::Args),
 }
 
 /// clap value parser for `--platform os/arch[/variant]`.
@@ -115,6 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(args, &printer),
         Command::Verify(args) => verify::run(args, &printer),
         Command::Diff(args) => diff::run(args, &printer),
+        Command::Lint(args) => lint::run(args, &printer),
         Command::Export(args) => export::run(args, &printer),
         Command::Key(args) => key::run(args, &printer),
         Command::Sign(args) => sign::run(args, &printer),
@@ -130,5 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History(args) => history::run(args, &printer),
         Command::Uninstall(args) => uninstall::run(args, &printer),
         Command::Test(args) => test::run(args, &printer),
+        Command::Completions(args) => completions::run(args, &printer),
+        Command::Man(args) => man::run(args, &printer),
     }
 }

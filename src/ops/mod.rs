@@ -18,6 +18,7 @@ pub mod history;
 pub mod inspect;
 pub mod install;
 pub mod key;
+pub mod lint;
 pub mod preflight;
 pub mod push;
 pub mod rollback;

@@ -97,12 +97,12 @@ pub fn discover_images(
 }
 
 /// What rendering a chart found.
-struct ChartFindings {
+pub struct ChartFindings {
     /// The images it runs with the spec's values, then those that only an
     /// environment's values make it run, with that environment's name.
-    images: Vec<(String, Option<String>)>,
+    pub images: Vec<(String, Option<String>)>,
     /// Objects of removed APIs: the template, and what was removed.
-    removed_apis: Vec<(String, String)>,
+    pub removed_apis: Vec<(String, String)>,
 }
 
 fn chart_images(
@@ -113,6 +113,12 @@ fn chart_images(
 ) -> Result<ChartFindings> {
     let archive = cache.read(&record.archive_digest)?;
     let loaded = load::from_archive(Path::new(&chart.name), &archive)?;
+    chart_findings(chart, &loaded, environments)
+}
+
+/// Renders `loaded` (the spec's chart `chart`) with the spec's values and
+/// with each environment's layered over them (also `lint`'s check).
+pub fn chart_findings(chart: &Chart, loaded: &load::Chart, environments: &[Environment]) -> Result<ChartFindings> {
     let base = user_values(&chart.values_files, chart.values.as_ref())?;
     let mut layered = vec![(None, base.clone())];
     for environment in environments {
@@ -131,7 +137,7 @@ fn chart_images(
     let mut images: Vec<(String, Option<String>)> = Vec::new();
     let mut removed_apis = Vec::new();
     for (environment, user) in layered {
-        let rendered = render(&loaded, user, &options).with_context(|| match &environment {
+        let rendered = render(loaded, user, &options).with_context(|| match &environment {
             Some(name) => format!("with environment {name}'s values"),
             None => "with the spec's values".to_string(),
         })?;

@@ -4,7 +4,7 @@
 
 mod content;
 mod differential;
-mod discover;
+pub mod discover;
 mod images;
 mod vendor;
 
