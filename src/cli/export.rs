@@ -65,7 +65,8 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         }
         (None, Some(out), None) => {
             let platform = args.platform.unwrap_or_else(Platform::host);
-            let (report, verdict) = export_images_tar(&args.bundle, &platform, &out, &trust_options)?;
+            let progress = printer.progress();
+            let (report, verdict) = export_images_tar(&args.bundle, &platform, &out, &trust_options, &progress)?;
             trust::report(printer, &args.bundle, &verdict);
             if args.json {
                 return print_json(

@@ -13,7 +13,12 @@ pub type Args = InstallArgs;
 pub fn run(args: Args, printer: &Printer) -> Result<()> {
     let json = args.json;
     let options = args.options()?;
-    let events = Events { progress: &|status, what| printer.status(status, what), warn: &|text| printer.warn(text) };
+    let bars = printer.progress();
+    let events = Events {
+        progress: &|status, what| printer.status(status, what),
+        warn: &|text| printer.warn(text),
+        bars: Some(&bars),
+    };
     let (installed, verdict) = upgrade(&options, &events)?;
     trust::report(printer, &options.bundle, &verdict);
     print_installed(printer, installed, json)

@@ -128,6 +128,7 @@ pub fn export_images_tar(
     platform: &crate::oci::manifest::Platform,
     out: &Path,
     trust: &TrustOptions,
+    progress: &crate::output::Progress,
 ) -> Result<(crate::destination::k3s::images::ImagesTarReport, Verdict)> {
     let trusted = trusted::open(bundle, None, trust)?;
     let reader = &trusted.reader;
@@ -136,7 +137,9 @@ pub fn export_images_tar(
     if images.is_empty() {
         bail!("{} holds no images", bundle.display());
     }
-    let report = crate::destination::k3s::images::write_images_tar(reader, &images, platform, out)
+    let bar = progress.bar(&out.display().to_string(), images.iter().map(|i| i.size).sum());
+    let report = crate::destination::k3s::images::write_images_tar(reader, &images, platform, out, &|n| bar.inc(n))
         .with_context(|| format!("cannot write {}", out.display()))?;
+    bar.finish("Wrote", &format!("{} ({})", out.display(), crate::output::human_bytes(report.bytes)));
     Ok((report, trusted.verdict))
 }

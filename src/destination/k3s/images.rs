@@ -114,12 +114,14 @@ pub struct ImagesTarReport {
     pub digest: Digest,
 }
 
-/// Writes the images tarball for `platform` to `out`.
+/// Writes the images tarball for `platform` to `out`; `on_bytes` hears of
+/// each blob's bytes as they are copied (for a progress bar).
 pub fn write_images_tar(
     reader: &BundleReader,
     images: &[&ImageRecord],
     platform: &Platform,
     out: &Path,
+    on_bytes: &dyn Fn(u64),
 ) -> Result<ImagesTarReport, ImagesTarError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -129,7 +131,7 @@ pub fn write_images_tar(
     let tmp = tempfile::Builder::new().prefix(".airlock-partial-").tempfile_in(dir).map_err(io(dir))?;
     let tmp_path = tmp.path().to_path_buf();
     let sink = BufWriter::with_capacity(1 << 20, tmp.as_file());
-    let (digest, mut writer) = images_tar_into(reader, images, platform, sink, &tmp_path)?;
+    let (digest, mut writer) = images_tar_into(reader, images, platform, sink, &tmp_path, on_bytes)?;
     writer.flush().map_err(io(&tmp_path))?;
     drop(writer);
     tmp.as_file().sync_all().map_err(io(&tmp_path))?;
@@ -145,7 +147,7 @@ pub fn images_tar_digest(
     images: &[&ImageRecord],
     platform: &Platform,
 ) -> Result<Digest, ImagesTarError> {
-    Ok(images_tar_into(reader, images, platform, std::io::sink(), Path::new("(nowhere: a dry run)"))?.0)
+    Ok(images_tar_into(reader, images, platform, std::io::sink(), Path::new("(nowhere: a dry run)"), &|_| {})?.0)
 }
 
 /// The images tarball written into `out` (`path` names it in errors).
@@ -155,6 +157,7 @@ fn images_tar_into<W: Write>(
     platform: &Platform,
     out: W,
     path: &Path,
+    on_bytes: &dyn Fn(u64),
 ) -> Result<(Digest, W), ImagesTarError> {
     let io = |source| ImagesTarError::Io { path: path.to_path_buf(), source };
     let mut entries = Vec::new();
@@ -188,10 +191,25 @@ fn images_tar_into<W: Write>(
             digest: digest.clone(),
         })?;
         let entry = header(&format!("blobs/sha256/{}", digest.hex()), record.size);
-        tar.append(&entry, reader.open_blob_checked(digest)?).map_err(|e| match e.kind() {
+        let counted = Counted { inner: reader.open_blob_checked(digest)?, on_bytes };
+        tar.append(&entry, counted).map_err(|e| match e.kind() {
             std::io::ErrorKind::InvalidData => ImagesTarError::Corrupt { detail: e.to_string() },
             _ => io(e),
         })?;
     }
     Ok(tar.into_inner().map_err(io)?.finish())
+}
+
+/// A reader that tells `on_bytes` how much went through it.
+struct Counted<'a, R> {
+    inner: R,
+    on_bytes: &'a dyn Fn(u64),
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.on_bytes)(n as u64);
+        Ok(n)
+    }
 }

@@ -60,7 +60,9 @@ fn check_writable(root: &Path, dirs: &[String]) -> Result<(), InstallError> {
     Ok(())
 }
 
-/// Installs (or upgrades to) the chosen components of a verified bundle.
+/// Installs (or upgrades to) the chosen components of a verified bundle;
+/// `on_bytes` hears of the images tarball's bytes as they are written.
+#[allow(clippy::too_many_arguments)] // each is one of the install's inputs; a struct would only rename them
 pub fn install(
     reader: &BundleReader,
     components: &[&Component],
@@ -69,10 +71,11 @@ pub fn install(
     action: Action,
     keep: usize,
     site: SiteChoice,
+    on_bytes: &dyn Fn(u64),
 ) -> Result<InstallReport, InstallError> {
     let manifest = &reader.head.manifest;
     let name = &manifest.metadata.name;
-    let (history, planned) = checked_plan(reader, components, images_via, root, action, site, false)?;
+    let (history, planned) = checked_plan(reader, components, images_via, root, action, site, false, on_bytes)?;
     let previous = history.last();
     let to_keep = blobs_to_keep(reader, components).inspect_err(|_| discard_staged(&planned))?;
     let applied = apply(root, name, &planned, previous).inspect_err(|_| discard_staged(&planned))?;
@@ -129,7 +132,7 @@ pub fn preview(
 ) -> Result<InstallPreview, InstallError> {
     let manifest = &reader.head.manifest;
     let name = &manifest.metadata.name;
-    let (history, planned) = checked_plan(reader, components, images_via, root, action, site, true)?;
+    let (history, planned) = checked_plan(reader, components, images_via, root, action, site, true, &|_| {})?;
     let previous = history.last();
     let files = super::apply::preview(root, &planned, previous);
     let (to_delete, left_in_cluster) = pending_deletions(root, name, previous, &files.removed, &planned);
@@ -152,6 +155,7 @@ pub fn preview(
 /// Every check made before the first write (the bundle against what is
 /// installed, disk space, writable directories, platform), then the plan:
 /// the node's history and the files to lay down.
+#[allow(clippy::too_many_arguments)]
 fn checked_plan(
     reader: &BundleReader,
     components: &[&Component],
@@ -160,6 +164,7 @@ fn checked_plan(
     action: Action,
     site: SiteChoice,
     dry_run: bool,
+    on_bytes: &dyn Fn(u64),
 ) -> Result<(Vec<Revision>, Vec<PlannedFile>), InstallError> {
     let manifest = &reader.head.manifest;
     let name = &manifest.metadata.name;
@@ -200,7 +205,7 @@ fn checked_plan(
             super::images::check_platform(reader, &c.images.iter().collect::<Vec<_>>(), platform)?;
         }
     }
-    let planned = layout::plan(reader, components, images_via, root, site, dry_run)?;
+    let planned = layout::plan(reader, components, images_via, root, site, dry_run, on_bytes)?;
     Ok((history, planned))
 }
 

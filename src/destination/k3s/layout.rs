@@ -198,6 +198,7 @@ pub fn plan(
     root: &Path,
     site: SiteChoice,
     dry_run: bool,
+    on_bytes: &dyn Fn(u64),
 ) -> Result<Vec<PlannedFile>, InstallError> {
     let name = &reader.head.manifest.metadata.name;
     let mut chart_files = Vec::new();
@@ -258,7 +259,7 @@ pub fn plan(
             crate::atomic_file::create_dir_all_durably(&dir)
                 .map_err(|source| InstallError::Io { path: dir.clone(), source })?;
             let staged = dir.join(format!(".airlock-partial-{name}.tar"));
-            let written = super::images::write_images_tar(reader, &images, platform, &staged)?;
+            let written = super::images::write_images_tar(reader, &images, platform, &staged, on_bytes)?;
             files.push(PlannedFile {
                 rel: format!("{IMAGES_DIR}/airlock-{name}.tar"),
                 content: Content::Staged { path: staged, digest: written.digest },

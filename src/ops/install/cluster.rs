@@ -61,9 +61,13 @@ pub(super) fn put(
         bundle,
         events.warn,
     ))?;
+    let bar = events.bar("Verifying", trusted.reader.source().len().unwrap_or(0));
     trusted
-        .verify_every_byte(&mut |_| {})
+        .verify_every_byte(&mut |n| bar.iter().for_each(|b| b.inc(n)))
         .with_context(|| format!("{} failed verification; nothing was installed", bundle.display()))?;
+    if let Some(bar) = bar {
+        bar.finish("Verified", &bundle.display().to_string());
+    }
     let platform_gaps = platform_gaps(reader, &components, &runtime.block_on(cluster::node_platforms(&client)));
     let images = components.iter().map(|c| c.images.len()).sum::<usize>();
     if setup.registry.is_none() && images > 0 {

@@ -210,6 +210,16 @@ pub struct ClusterSetup {
 pub struct Events<'a> {
     pub progress: Progress<'a>,
     pub warn: &'a dyn Fn(&str),
+    /// Byte progress bars for the long steps (verifying the bundle,
+    /// writing the images tarball); None draws none.
+    pub bars: Option<&'a crate::output::Progress>,
+}
+
+impl Events<'_> {
+    /// A bar of `total` bytes labelled `label` (or none), and how to end it.
+    pub fn bar(&self, label: &str, total: u64) -> Option<crate::output::Bar> {
+        self.bars.map(|p| p.bar(label, total))
+    }
 }
 
 /// Installs a bundle that is not installed yet (or the same bundle again).

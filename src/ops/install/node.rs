@@ -35,9 +35,13 @@ pub(super) fn put(
         let kept = NodeBlobs::load(&node.root, &names)?;
         trusted = trusted.prefer_kept_blobs(Box::new(kept));
     }
+    let bar = events.bar("Verifying", trusted.reader.source().len().unwrap_or(0));
     trusted
-        .verify_every_byte(&mut |_| {})
+        .verify_every_byte(&mut |n| bar.iter().for_each(|b| b.inc(n)))
         .with_context(|| format!("{} failed verification; nothing was installed", bundle.display()))?;
+    if let Some(bar) = bar {
+        bar.finish("Verified", &bundle.display().to_string());
+    }
     let components = trusted.components(&options.skip)?;
     let installer = match (setup.run_installer && !setup.dry_run, installer::find(&components)) {
         (false, _) => None,
@@ -83,8 +87,18 @@ pub(super) fn put(
             .with_context(|| format!("cannot install {} under {}", bundle.display(), node.root.display()))?;
         return Ok((Installed::NodePreview(preview), trusted.verdict));
     }
-    let report = install(reader, &components, &images_via, &node.root, action, options.keep, site)
+    // The images tarball's bytes: every layer of the node's platform.
+    let tarball_bytes = match &images_via {
+        ImagesVia::Tarball { .. } => components.iter().flat_map(|c| &c.images).map(|i| i.size).sum::<u64>(),
+        _ => 0,
+    };
+    let bar = (tarball_bytes > 0).then(|| events.bar("Images tarball", tarball_bytes)).flatten();
+    let on_bytes = |n: u64| bar.iter().for_each(|b| b.inc(n));
+    let report = install(reader, &components, &images_via, &node.root, action, options.keep, site, &on_bytes)
         .with_context(|| format!("cannot install {} under {}", bundle.display(), node.root.display()))?;
+    if let Some(bar) = bar {
+        bar.finish("Wrote", "the images tarball");
+    }
     let installer = installer.map(|target| installer::run(&node.root, &target)).transpose()?;
     let clean_up = clean_up_node(node, &report);
     Ok((Installed::Node(NodeOutcome { report, clean_up, installer }), trusted.verdict))
