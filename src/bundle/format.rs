@@ -78,7 +78,7 @@ pub struct BundleManifest {
 
 /// One check of the site's cluster the bundle's author asks for: `strict`
 /// ones refuse an install that fails them, others warn.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreflightCheck {
     #[serde(flatten)]
@@ -96,7 +96,7 @@ pub struct PreflightCheck {
     pub when: Option<String>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Requirement {
     /// A semver constraint on the API server's version (`>=1.28`).

@@ -25,6 +25,7 @@ mod man;
 mod preflight;
 mod push;
 mod rollback;
+mod schema;
 mod serve;
 mod shared;
 mod sign;
@@ -65,6 +66,8 @@ pub enum Command {
     Inspect(inspect::Args),
     /// Check the signature and every byte of a bundle.
     Verify(verify::Args),
+    /// Print the JSON Schema of airlock.yaml (published as airlock.schema.json).
+    Schema(schema::Args),
     /// Check a spec, its paths and charts (rendered in every environment) without pulling anything.
     Lint(lint::Args),
     /// What a new bundle changes against an earlier one: images, charts, rendered objects, CRDs, files, signers.
@@ -126,6 +129,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => verify::run(args, &printer),
         Command::Diff(args) => diff::run(args, &printer),
         Command::Lint(args) => lint::run(args, &printer),
+        Command::Schema(args) => schema::run(args, &printer),
         Command::Export(args) => export::run(args, &printer),
         Command::Key(args) => key::run(args, &printer),
         Command::Sign(args) => sign::run(args, &printer),
