@@ -65,7 +65,11 @@ mod schema_tests {
             "apiVersion": "airlock.dev/v1", "kind": "Bundle", "metadata": {"name": "a", "version": "1.0.0"},
             "components": [{"name": "a", "images": ["redis:7", {"ref": "x:1", "verify": {"key": "k.pub"}, "referrers": true}]}]
         });
-        assert!(validator.is_valid(&image_forms), "{:?}", validator.iter_errors(&image_forms).map(|e| e.to_string()).collect::<Vec<_>>());
+        assert!(
+            validator.is_valid(&image_forms),
+            "{:?}",
+            validator.iter_errors(&image_forms).map(|e| e.to_string()).collect::<Vec<_>>()
+        );
         let bad_image = serde_json::json!({
             "apiVersion": "airlock.dev/v1", "kind": "Bundle", "metadata": {"name": "a", "version": "1.0.0"},
             "components": [{"name": "a", "images": [{"ref": "x:1", "verfy": {"key": "k.pub"}}]}]
@@ -73,4 +77,3 @@ mod schema_tests {
         assert!(!validator.is_valid(&bad_image));
     }
 }
-
