@@ -5,6 +5,7 @@
 
 mod charts;
 mod cluster_server;
+mod completions;
 mod control_plane;
 mod corner;
 mod cosign;
