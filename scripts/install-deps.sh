@@ -3,12 +3,13 @@
 # the real registry, skopeo (peer tool and cross-checker), containerd + runc,
 # busybox-static (a runnable static binary for test images), openssl,
 # strace (tests/it/durability.rs traces renames and directory syncs) and
-# Chromium (tests/it/inspect_html.rs renders the `inspect --html` page).
+# Chromium (tests/it/inspect_html.rs renders the `inspect --html` page),
+# zsh and fish (tests/it/completions.rs checks their completion scripts).
 # Idempotent: does nothing for packages that are already present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry skopeo containerd runc busybox-static openssl zstd apache2-utils python3-venv iproute2 util-linux curl chromium strace)
+packages=(docker-registry skopeo containerd runc busybox-static openssl zstd apache2-utils python3-venv iproute2 util-linux curl chromium strace zsh fish)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
