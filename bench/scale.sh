@@ -1,37 +1,88 @@
 #!/usr/bin/env bash
 # Benchmark of issue 24 (scale): how airlock's cost grows with the number of
-# images, on synthetic images (bench/scale_images.py: one shared 64 KiB base
-# layer and one tiny layer of its own each, all in one OCI layout).
+# images and with bytes, beside the best peer, on synthetic images
+# (bench/scale_images.py) held in one OCI layout.
 #
-#   bench/scale.sh                  # COUNTS="10 100 1000" by default
+#   bench/scale.sh            # COUNTS="10 100 1000": small images (a shared
+#                             # 64 KiB base layer and a tiny layer each)
+#   bench/scale.sh --large    # 4 images of 5 large random layers, some shared:
+#                             # LARGE_GB (default 20) of distinct blobs, less
+#                             # when the disk cannot hold it (below)
 #
-# For each count: create (from the layout, empty cache), inspect, verify,
-# split (into 4 parts), push (into a loopback docker-registry, plain HTTP,
-# emptied first), install --k3s --root (the images tarball for amd64):
-# seconds, peak RSS (/usr/bin/time's %M) and the most files the process held
-# open at once (sampled from /proc every 10 ms, bounded). Prints a table,
-# writes target/bench/scale/scale.tsv and, when matplotlib can be installed
-# into target/venv, target/bench/scale/scale.png (time and RSS against image
-# count; BENCHMARKS.md shows a copy, docs/bench/scale.png).
+# airlock: create (from the layout, empty cache), inspect, verify, split (4
+# parts), push (into a loopback registry, plain HTTP, emptied first),
+# install --k3s --root (the images tarball for amd64). Peers: the create and
+# push a user's script would run without airlock, one invocation per image
+# (no peer reads a multi-image layout in one call; crane cannot pick an
+# image out of one), then, for create, one tar of what they wrote:
+#   create  regctl image copy ocidir://LAYOUT:imgI ocidir://OUT:imgI, and
+#           skopeo copy oci:LAYOUT:imgI oci:OUT:imgI; then tar -cf + sync of
+#           the tar (airlock fsyncs its bundle). Both at every count
+#           (CREATE_PEERS="regctl skopeo"): neither is fastest everywhere
+#           (regctl's time grows with the square of the count: 35 min at
+#           1,000 images). Sequential only: two at once into one layout race
+#           on its index.json.
+#   push    regctl image copy ocidir://LAYOUT:imgI REG/scale/layout:imgI, or
+#           skopeo copy oci:... docker://..., one after another or two at a
+#           time (xargs -P2), into the repository airlock pushes to. The
+#           counts run first times these four once at PICK_COUNT (100)
+#           images and keeps the fastest as "the best peer" (PEER_PUSH and
+#           PUSH_JOBS skip the pick); --large takes the counts run's pick.
+# A floor row for create: tar of the layout itself, + sync.
 #
-# Not measured here (yet): the 20 GB set of a few large layers, and the
-# peers at scale (bench/peers.sh has them on the real-size sets).
+# Each step: seconds, peak RSS (/usr/bin/time's %M: the largest process),
+# the most files one process held open at once (sampled from /proc every
+# 10 ms, so 0 for what ends sooner), the bytes it moved (the bundle; the
+# peers' tar or layout) and the 1-minute load average when it started.
+# Every step waits for a `sync` first. Registry: REGISTRY (default the CNCF
+# distribution v3 of scripts/build-tools.sh peers when built, else Debian's
+# docker-registry). Writes target/bench/scale/scale.tsv (counts) and
+# target/bench/scale-large/large.tsv, and, when matplotlib can be installed
+# into target/venv, target/bench/scale/scale.png from whichever exist (time
+# and RSS against image count, airlock solid and the peer dashed; time
+# against bytes with the large set; BENCHMARKS.md shows a copy,
+# docs/bench/scale.png).
+#
+# Disk (--large): at most three copies of the set at once. The peers run
+# first, from the layout (their output and tar: three copies); then airlock
+# create (layout, cache, bundle: three), after which the cache and the
+# layout go, and each later step's output is deleted after it (parts,
+# registry storage, node root): two at most. Before each step the script
+# stops with a message when fewer than 25 GB are free or the step's output
+# would leave under 10 GB; the set is sized to pass those checks
+# (LARGE_GB, or what fits: free - 25 GB, and (free - 10 GB) / 3).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-counts=${COUNTS:-10 100 1000}
-dir=$work/scale
-rm -rf "$dir"; mkdir -p "$dir"
+export PATH=$root/target/tools/bin:$PATH REGCTL_CONFIG=$work/regctl.json
+large=0
+[ "${1:-}" = --large ] && large=1
+limit=${STEP_LIMIT:-3600} # seconds any one step may take
+GB=1000000000
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
-# Seconds, peak RSS (KiB) and the most open files of a command.
+if [ -n "${REGISTRY:-}" ]; then registry_bin=$REGISTRY
+elif command -v distribution-registry >/dev/null; then registry_bin=distribution-registry
+else registry_bin=docker-registry; fi
+
+if [ "$large" = 1 ]; then dir=$work/scale-large; else dir=$work/scale; fi
+rm -rf "$dir"; mkdir -p "$dir"
+
+# Seconds, peak RSS (KiB) and the most files one process of the command
+# held open (its own session, so a script's children count too).
 measure() {
-  /usr/bin/time -f "%e %M" -o "$dir/time.out" "$@" >/dev/null 2>"$dir/cmd.err" &
-  local timer=$! most=0 n child
-  for _ in $(seq 60000); do # at most 10 minutes
-    kill -0 "$timer" 2>/dev/null || break
-    for child in $(pgrep -P "$timer" || true); do
-      n=$(ls "/proc/$child/fd" 2>/dev/null | wc -l)
+  sync
+  local start=$SECONDS
+  setsid /usr/bin/time -f "%e %M" -o "$dir/time.out" "$@" >/dev/null 2>"$dir/cmd.err" &
+  local timer=$! most=0 n p
+  while kill -0 "$timer" 2>/dev/null; do
+    if ((SECONDS - start > limit)); then
+      kill -- "-$timer" 2>/dev/null || true
+      echo "stopped after ${limit} s: $*" >&2; exit 1
+    fi
+    for p in $(pgrep -s "$timer" || true); do
+      [ "$p" = "$timer" ] && continue
+      n=$(ls "/proc/$p/fd" 2>/dev/null | wc -l)
       [ "$n" -gt "$most" ] && most=$n
     done
     sleep 0.01
@@ -40,60 +91,235 @@ measure() {
   echo "$(cat "$dir/time.out") $most"
 }
 
-port=$(free_port)
-printf 'version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s/registry}, delete: {enabled: true}}\nhttp: {addr: 127.0.0.1:%s}\n' "$dir" "$port" > "$dir/registry.yml"
+free_bytes() { df -B1 --output=avail "$dir" | tail -1; }
+room() { # STEP BYTES: stop unless 25 GB are free and the step leaves 10 GB
+  local free; free=$(free_bytes)
+  if [ "$free" -lt $((25 * GB)) ] || [ $((free - $2)) -lt $((10 * GB)) ]; then
+    echo "scale.sh: stopping before $1: $((free / GB)) GB free on $(df --output=target "$dir" | tail -1), the step writes $(($2 / GB)) GB (needs 25 GB free and 10 GB left after)" >&2
+    exit 1
+  fi
+}
 
-printf 'count\tstep\tseconds\trss_kib\topen_files\n' > "$dir/scale.tsv"
-for n in $counts; do
-  set_dir=$dir/n$n
-  python3 bench/scale_images.py "$set_dir" "$n"
-  bundle=$set_dir/scale.airlock
-  row() { printf '%s\t%s\t%s\n' "$n" "$1" "$(echo "$2" | tr ' ' '\t')" >> "$dir/scale.tsv"; }
-  # Each measured into a variable first, so that a failing step stops the run.
-  r=$(cd "$set_dir" && measure "$airlock" create airlock.yaml -o "$bundle" --cache-dir "$set_dir/cache"); row create "$r"
-  r=$(measure "$airlock" inspect "$bundle"); row inspect "$r"
-  r=$(measure "$airlock" verify "$bundle" --allow-unsigned); row verify "$r"
-  part=$(( $(stat -c %s "$bundle") / 4 + 1 )); [ "$part" -ge 65536 ] || part=65536
-  r=$(measure "$airlock" split "$bundle" --max-part-size "$part" -o "$set_dir/parts"); row split "$r"
-  rm -rf "$dir/registry"
-  docker-registry serve "$dir/registry.yml" >/dev/null 2>&1 &
+port=$(free_port)
+reg=127.0.0.1:$port
+printf 'version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s/registry}, delete: {enabled: true}}\nhttp: {addr: %s}\n' "$dir" "$reg" > "$dir/registry.yml"
+registry=
+start_registry() { # with empty storage
+  stop_registry
+  rm -rf "$dir/registry"; sync
+  "$registry_bin" serve "$dir/registry.yml" >/dev/null 2>&1 &
   registry=$!; pids+=("$registry")
   wait_port "$port"
-  r=$(measure "$airlock" push "$bundle" --registry "127.0.0.1:$port/scale" --plain-http --allow-unsigned); row push "$r"
+}
+stop_registry() {
+  [ -n "$registry" ] || return 0
   kill "$registry"; wait "$registry" 2>/dev/null || true
-  r=$(measure "$airlock" install "$bundle" --k3s --root "$set_dir/node" --platform linux/amd64 --allow-unsigned)
-  row "install --k3s" "$r"
-  rm -rf "$set_dir/cache" "$set_dir/node" "$set_dir/parts"
-done
+  registry=
+  rm -rf "$dir/registry"
+}
 
-printf '%-6s %-14s %8s %9s %6s\n' images step seconds "RSS MiB" files
-tail -n +2 "$dir/scale.tsv" | while IFS=$'\t' read -r n step s rss files; do
-  printf '%-6s %-14s %8s %9s %6s\n' "$n" "$step" "$s" "$(( rss / 1024 ))" "$files"
+# Peer scripts for the set in $1 (N images): create into $1/peer-out + tar,
+# push of each image.
+peer_create_script() { # TOOL SET N
+  local t=$1 s=$2 n=$3 i
+  { echo "set -e"
+    for ((i = 0; i < n; i++)); do
+      case $t in
+        regctl) echo "regctl image copy ocidir://$s/layout:img$i ocidir://$s/peer-out:img$i" ;;
+        skopeo) echo "skopeo copy --quiet oci:$s/layout:img$i oci:$s/peer-out:img$i" ;;
+      esac
+    done
+    echo "tar -C '$s/peer-out' -cf '$s/peer.tar' ."
+    echo "sync '$s/peer.tar'"; } > "$s/peer-create-$t.sh"
+  echo "$s/peer-create-$t.sh"
+}
+peer_push_script() { # TOOL JOBS SET N
+  local t=$1 j=$2 s=$3 n=$4 cmd
+  case $t in
+    regctl) cmd="regctl --host reg=$reg,tls=disabled image copy ocidir://$s/layout:img{} $reg/scale/layout:img{}" ;;
+    skopeo) cmd="skopeo copy --quiet --dest-tls-verify=false oci:$s/layout:img{} docker://$reg/scale/layout:img{}" ;;
+  esac
+  if [ "$j" = 1 ]; then
+    { echo "set -e"; for ((i = 0; i < n; i++)); do echo "${cmd//\{\}/$i}"; done; } > "$s/peer-push-$t-1.sh"
+  else
+    printf 'set -e\nseq 0 %s | xargs -P%s -I{} %s\n' "$((n - 1))" "$j" "$cmd" > "$s/peer-push-$t-$j.sh"
+  fi
+  echo "$s/peer-push-$t-$j.sh"
+}
+layout_bytes() { du -sb --apparent-size "$1/layout/blobs" | cut -f1; }
+
+create_peers=${CREATE_PEERS:-regctl skopeo}
+load1() { cut -d' ' -f1 /proc/loadavg; }
+tsv=$dir/$([ "$large" = 1 ] && echo large || echo scale).tsv
+printf 'images\ttool\tstep\tseconds\trss_kib\topen_files\tbytes\tload1\n' > "$tsv"
+# Measures one step into the table: IMAGES TOOL STEP BYTES-FILE-OR-NUMBER CMD...
+step() {
+  local n=$1 tool=$2 name=$3 what=$4 l r bytes; shift 4
+  l=$(load1)
+  r=$(measure "$@")
+  if [ -e "$what" ]; then bytes=$(stat -c %s "$what"); else bytes=$what; fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$tool" "$name" "$(echo "$r" | tr ' ' '\t')" "$bytes" "$l" >> "$tsv"
+  printf '  %-6s %-10s %-14s %s\n' "$n" "$tool" "$name" "$r" >&2
+}
+
+echo "scale.sh: $(date -u +%FT%TZ), $(git rev-parse --short HEAD), registry $registry_bin, load $(cut -d' ' -f1-3 /proc/loadavg), $(($(free_bytes) / GB)) GB free" >&2
+
+if [ "$large" = 0 ]; then
+  # --- the pick: every candidate once at PICK_COUNT images ---
+  pick=${PICK_COUNT:-100}
+  if [ -z "${PEER_PUSH:-}" ]; then
+    s=$dir/pick; python3 bench/scale_images.py "$s" "$pick"
+    printf 'step\tcandidate\tseconds\n' > "$dir/pick.tsv"
+    for t in regctl skopeo; do
+      for j in 1 2; do
+        start_registry
+        r=$(measure bash "$(peer_push_script "$t" "$j" "$s" "$pick")")
+        printf 'push\t%s -P%s\t%s\n' "$t" "$j" "${r%% *}" >> "$dir/pick.tsv"
+      done
+    done
+    stop_registry; rm -rf "$s"
+    echo "the pick, at $pick images (seconds):" >&2; column -t -s $'\t' "$dir/pick.tsv" >&2
+    best() { awk -F'\t' -v s="$1" '$1 == s && (b == "" || $3 < m) { m = $3; b = $2 } END { print b }' "$dir/pick.tsv"; }
+    p=$(best push); PEER_PUSH=${p% -P*}; PUSH_JOBS=${p##*-P}
+  fi
+  jobs=${PUSH_JOBS:-1}
+  push_label=$PEER_PUSH; [ "$jobs" = 1 ] || push_label="$PEER_PUSH -P$jobs"
+  printf 'push\t%s\t%s\n' "$PEER_PUSH" "$jobs" > "$dir/peers.tsv"
+  echo "best push peer: $PEER_PUSH (${jobs} at a time); create peers: $create_peers" >&2
+
+  for n in ${COUNTS:-10 100 1000}; do
+    s=$dir/n$n
+    python3 bench/scale_images.py "$s" "$n"
+    bundle=$s/scale.airlock
+    step "$n" airlock create "$bundle" bash -c 'cd "$1" && shift && exec "$@"' _ "$s" \
+      "$airlock" create airlock.yaml -o "$bundle" --cache-dir "$s/cache"
+    step "$n" airlock inspect "$bundle" "$airlock" inspect "$bundle"
+    step "$n" airlock verify "$bundle" "$airlock" verify "$bundle" --allow-unsigned
+    part=$(($(stat -c %s "$bundle") / 4 + 1)); [ "$part" -ge 65536 ] || part=65536
+    step "$n" airlock split "$bundle" "$airlock" split "$bundle" --max-part-size "$part" -o "$s/parts"
+    start_registry
+    step "$n" airlock push "$bundle" "$airlock" push "$bundle" --registry "$reg/scale" --plain-http --allow-unsigned
+    start_registry
+    step "$n" "$push_label" push "$(layout_bytes "$s")" bash "$(peer_push_script "$PEER_PUSH" "$jobs" "$s" "$n")"
+    stop_registry
+    step "$n" airlock "install --k3s" "$bundle" "$airlock" install "$bundle" --k3s --root "$s/node" --platform linux/amd64 --allow-unsigned
+    for t in $create_peers; do
+      step "$n" "$t" create "$s/peer.tar" bash "$(peer_create_script "$t" "$s" "$n")"
+      rm -rf "$s/peer-out" "$s/peer.tar"
+    done
+    step "$n" floor create "$s/floor.tar" bash -c 'tar -C "$1" -cf "$2" . && sync "$2"' _ "$s/layout" "$s/floor.tar"
+    rm -rf "$s/cache" "$s/node" "$s/parts" "$s/peer-out" "$s/peer.tar" "$s/floor.tar"
+  done
+else
+  # --- the large set ---
+  if [ -f "$work/scale/peers.tsv" ]; then
+    PEER_PUSH=${PEER_PUSH:-$(awk '$1 == "push" { print $2 }' "$work/scale/peers.tsv")}
+    PUSH_JOBS=${PUSH_JOBS:-$(awk '$1 == "push" { print $3 }' "$work/scale/peers.tsv")}
+  fi
+  PEER_PUSH=${PEER_PUSH:-regctl} jobs=${PUSH_JOBS:-1}
+  push_label=$PEER_PUSH; [ "$jobs" = 1 ] || push_label="$PEER_PUSH -P$jobs"
+  free=$(free_bytes)
+  want=${LARGE_BYTES:-$((${LARGE_GB:-20} * GB))}
+  fit=$((free - 25 * GB)); three=$(((free - 10 * GB) / 3)); [ "$three" -lt "$fit" ] && fit=$three
+  fit=$((fit / GB * GB))
+  total=$want
+  if [ "$fit" -lt "$want" ]; then
+    total=$fit
+    echo "scale.sh: $((free / GB)) GB free: the large set is $((total / GB)) GB, not $((want / GB))" >&2
+  fi
+  [ "$total" = "$want" ] || [ "$total" -ge $((4 * GB)) ] || { echo "scale.sh: too little disk for the large set ($((free / GB)) GB free)" >&2; exit 1; }
+  s=$dir/set; n=4
+  room "generate" "$total"
+  t0=$SECONDS
+  "$root/target/venv/bin/python" bench/scale_images.py --large "$s" "$total"
+  echo "generated $(($(layout_bytes "$s") / 1000000)) MB in $((SECONDS - t0)) s" >&2
+  # Peers and the floor first, while the layout is there.
+  for t in $create_peers; do
+    room "$t create" $((2 * total))
+    step "$n" "$t" create "$s/peer.tar" bash "$(peer_create_script "$t" "$s" "$n")"
+    rm -rf "$s/peer-out" "$s/peer.tar"
+  done
+  room "floor" "$total"
+  step "$n" floor create "$s/floor.tar" bash -c 'tar -C "$1" -cf "$2" . && sync "$2"' _ "$s/layout" "$s/floor.tar"
+  rm -f "$s/floor.tar"
+  room "$PEER_PUSH push" "$total"
+  start_registry
+  step "$n" "$push_label" push "$(layout_bytes "$s")" bash "$(peer_push_script "$PEER_PUSH" "$jobs" "$s" "$n")"
+  stop_registry
+  bundle=$s/scale.airlock
+  room create $((2 * total))
+  step "$n" airlock create "$bundle" bash -c 'cd "$1" && shift && exec "$@"' _ "$s" \
+    "$airlock" create airlock.yaml -o "$bundle" --cache-dir "$s/cache"
+  rm -rf "$s/cache" "$s/layout"
+  room inspect 0
+  step "$n" airlock inspect "$bundle" "$airlock" inspect "$bundle"
+  room verify 0
+  step "$n" airlock verify "$bundle" "$airlock" verify "$bundle" --allow-unsigned
+  room split "$total"
+  step "$n" airlock split "$bundle" "$airlock" split "$bundle" --max-part-size $(($(stat -c %s "$bundle") / 4 + 1)) -o "$s/parts"
+  rm -rf "$s/parts"
+  room push "$total"
+  start_registry
+  step "$n" airlock push "$bundle" "$airlock" push "$bundle" --registry "$reg/scale" --plain-http --allow-unsigned
+  stop_registry
+  room "install --k3s" "$total"
+  step "$n" airlock "install --k3s" "$bundle" "$airlock" install "$bundle" --k3s --root "$s/node" --platform linux/amd64 --allow-unsigned
+  rm -rf "$s"
+fi
+echo "done: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+printf '%-6s %-10s %-14s %8s %8s %6s %9s %6s\n' images tool step seconds "RSS MiB" files "MB/s" load
+tail -n +2 "$tsv" | while IFS=$'\t' read -r n tool name sec rss files bytes l; do
+  printf '%-6s %-10s %-14s %8s %8s %6s %9s %6s\n' "$n" "$tool" "$name" "$sec" "$((rss / 1024))" "$files" \
+    "$(awk -v b="$bytes" -v s="$sec" 'BEGIN { if (s > 0) printf "%.0f", b / s / 1e6; else print "-" }')" "$l"
 done
 
 if "$root/target/venv/bin/python" -c 'import matplotlib' 2>/dev/null \
   || "$root/target/venv/bin/pip" install --quiet matplotlib >/dev/null 2>&1; then
-  "$root/target/venv/bin/python" - "$dir/scale.tsv" "$dir/scale.png" <<'PY'
-import csv, sys
+  "$root/target/venv/bin/python" - "$work/scale/scale.tsv" "$work/scale-large/large.tsv" "$work/scale/scale.png" <<'PY'
+import csv, os, sys
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-steps = sorted({r["step"] for r in rows}, key=[r["step"] for r in rows].index)
-fig, (t, m) = plt.subplots(1, 2, figsize=(10, 4))
+read = lambda p: list(csv.DictReader(open(p), delimiter="\t")) if os.path.exists(p) else []
+rows, large = read(sys.argv[1]), read(sys.argv[2])
+steps = ["create", "inspect", "verify", "split", "push", "install --k3s"]
+colour = {s: f"C{i}" for i, s in enumerate(steps)}
+fig, (t, m, b) = plt.subplots(1, 3, figsize=(15, 4.5))
+sec = lambda r: max(float(r["seconds"]), 0.005)  # a log scale has no zero: under 10 ms drawn at 5 ms
 for step in steps:
-    mine = [r for r in rows if r["step"] == step]
-    counts = [int(r["count"]) for r in mine]
-    # Under 10 ms is drawn at 5 ms (a log scale has no zero).
-    t.plot(counts, [max(float(r["seconds"]), 0.005) for r in mine], marker="o", label=step)
-    m.plot(counts, [int(r["rss_kib"]) / 1024 for r in mine], marker="o", label=step)
+    for tool_is_airlock in (True, False):
+        mine = [r for r in rows if r["step"] == step and (r["tool"] == "airlock") == tool_is_airlock and r["tool"] != "floor"]
+        if not mine:
+            continue
+        for tool in sorted({r["tool"] for r in mine}, key=[r["tool"] for r in mine].index):
+            own = [r for r in mine if r["tool"] == tool]
+            style = dict(marker="o" if tool_is_airlock else {"skopeo": "s"}.get(tool, "x"),
+                         color=colour[step], linestyle="-" if tool_is_airlock else "--")
+            label = f"{step} ({tool})"
+            counts = [int(r["images"]) for r in own]
+            t.plot(counts, [sec(r) for r in own], label=label, **style)
+            m.plot(counts, [int(r["rss_kib"]) / 1024 for r in own], label=label, **style)
+    pts = sorted((int(r["bytes"]), sec(r)) for r in rows + large if r["step"] == step and r["tool"] == "airlock")
+    if pts:
+        b.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color=colour[step], label=step)
+anchor = [r for r in large if r["step"] == "create" and r["tool"] == "airlock"]
+if anchor:  # a line through the large set's create, slope 1: linear in bytes
+    x0 = min(int(r["bytes"]) for r in rows + large if r["tool"] == "airlock")
+    x1, y1 = int(anchor[0]["bytes"]), float(anchor[0]["seconds"])
+    b.plot([x0, x1], [y1 * x0 / x1, y1], color="grey", linestyle=":", label="linear in bytes")
+    b.set_ylim(bottom=0.003)
 for axis, label in ((t, "seconds"), (m, "peak RSS (MiB)")):
     axis.set_xscale("log"); axis.set_xlabel("images"); axis.set_ylabel(label); axis.grid(True, alpha=0.3)
-t.set_yscale("log"); t.legend(fontsize=8)
-fig.suptitle("airlock at 10, 100 and 1,000 images (bench/scale.sh)")
-fig.tight_layout(); fig.savefig(sys.argv[2], dpi=90)
+t.set_yscale("log"); t.legend(fontsize=7); t.set_title("time (peer dashed)", fontsize=9)
+m.axhline(64, color="grey", linestyle=":"); m.set_title("peak RSS (goal: under 64 MiB)", fontsize=9)
+b.set_xscale("log"); b.set_yscale("log"); b.grid(True, alpha=0.3); b.legend(fontsize=7)
+b.set_xlabel("bundle bytes (10, 100, 1,000 small images; the large set)"); b.set_ylabel("seconds (airlock)")
+b.set_title("time against bytes", fontsize=9)
+fig.suptitle("airlock and the best peer at 10, 100 and 1,000 images, and a large set (bench/scale.sh)")
+fig.tight_layout(); fig.savefig(sys.argv[3], dpi=90)
 PY
-  echo "plot: $dir/scale.png"
+  echo "plot: $work/scale/scale.png"
 else
   echo "no plot: matplotlib could not be installed into target/venv"
 fi
