@@ -29,6 +29,10 @@ pub struct EntryLocation {
     pub size: u64,
 }
 
+/// No entry is larger (2^56 bytes, 64 PiB): offset arithmetic on entry sizes
+/// up to this bound cannot overflow a u64.
+const MAX_ENTRY_SIZE: u64 = 1 << 56;
+
 /// Parses and checks one tar header block: `None` for an end-of-archive
 /// block; an error for a bad checksum or anything but a regular file.
 #[doc(hidden)]
@@ -56,6 +60,13 @@ pub fn parse_header(path: &Path, block: &[u8; 512], at: u64) -> Result<Option<(S
         });
     }
     let size = header.entry_size().map_err(|_| bad(format!("corrupt size in tar header at byte {at}")))?;
+    // A base-256 size field can say up to 2^64 - 1; offsets computed from
+    // such a size would overflow (found by `cargo fuzz run bundle_reader`).
+    if size > MAX_ENTRY_SIZE {
+        return Err(bad(format!(
+            "the tar header at byte {at} gives entry `{name}` {size} bytes, more than any bundle holds"
+        )));
+    }
     Ok(Some((name, size)))
 }
 
@@ -314,5 +325,31 @@ impl BundleReader {
         let mut out = Vec::new();
         self.open_blob(digest)?.read_to_end(&mut out).map_err(io_err(self.path()))?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo fuzz run bundle_reader` found a header whose base-256 size
+    /// overflowed the offset arithmetic (a panic in debug builds, a wrapped
+    /// offset in release).
+    #[test]
+    fn an_entry_size_near_2_pow_64_is_refused_not_added() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [u64::MAX, u64::MAX - 100, MAX_ENTRY_SIZE + 1] {
+            let mut header = tar::Header::new_gnu();
+            header.set_path("airlock/bundle.json").unwrap();
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_size(size);
+            header.set_cksum();
+            let path = dir.path().join("huge.airlock");
+            let mut bytes = header.as_bytes().to_vec();
+            bytes.resize(4096, 0);
+            std::fs::write(&path, &bytes).unwrap();
+            let err = BundleReader::open(&path).err().expect("refused").to_string();
+            assert!(err.contains("more than any bundle holds") && err.contains("huge.airlock"), "{size}: {err}");
+        }
     }
 }

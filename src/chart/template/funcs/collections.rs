@@ -64,12 +64,18 @@ pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
         "dict" => Ok(dict(args)),
         "get" => map_arg(args, 0, "get")
             .map(|m| m.borrow().get(&text(&arg(args, 1))).cloned().unwrap_or_else(|| Value::from(""))),
-        "set" => map_arg(args, 0, "set").map(|m| {
-            m.borrow_mut().insert(text(&arg(args, 1)), arg(args, 2));
-            Value::Map(m)
+        // The key is printed before the map is borrowed mutably: the key may
+        // be the map itself (`set $d $d`), and printing it borrows it.
+        "set" => map_arg(args, 0, "set").and_then(|m| {
+            let key = text(&arg(args, 1));
+            let value = arg(args, 2);
+            refuse_cycle(&value, &m, "set")?;
+            m.borrow_mut().insert(key, value);
+            Ok(Value::Map(m))
         }),
         "unset" => map_arg(args, 0, "unset").map(|m| {
-            m.borrow_mut().remove(&text(&arg(args, 1)));
+            let key = text(&arg(args, 1));
+            m.borrow_mut().remove(&key);
             Value::Map(m)
         }),
         "hasKey" => map_arg(args, 0, "hasKey").map(|m| Value::Bool(m.borrow().contains_key(&text(&arg(args, 1))))),
@@ -212,11 +218,33 @@ fn merge_all(args: &[Value], overwrite: bool) -> FuncResult {
             if std::rc::Rc::ptr_eq(dst, src) {
                 continue;
             }
+            refuse_cycle(&Value::Map(src.clone()), dst, "merge")?;
             let src = src.borrow().clone();
             merge_into(&mut dst.borrow_mut(), &src, overwrite);
         }
     }
     Ok(args[0].clone())
+}
+
+/// Go lets a dict hold itself and then overflows its stack printing it
+/// (Helm dies); here the `set` or `merge` that would close the loop is an
+/// error instead, so every value stays a tree that printing, toYaml and
+/// comparison can walk. The walk keeps its own stack (values may be deep)
+/// and visits each shared dict or list once (they may share a lot).
+fn refuse_cycle(value: &Value, target: &Rc<RefCell<Map>>, func: &str) -> Result<(), FuncError> {
+    let mut pending = vec![value.clone()];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(v) = pending.pop() {
+        match v {
+            Value::Map(m) if Rc::ptr_eq(&m, target) => {
+                return Err(FuncError::Call(format!("{func} would put a dict inside itself")));
+            }
+            Value::Map(m) if seen.insert(Rc::as_ptr(&m) as *const ()) => pending.extend(m.borrow().values().cloned()),
+            Value::List(l) if seen.insert(Rc::as_ptr(&l) as *const ()) => pending.extend(l.iter().cloned()),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn merge_into(dst: &mut Map, src: &Map, overwrite: bool) {

@@ -159,3 +159,33 @@ fn index_slice_and_len() {
 fn function_calls() {
     check_renders(CALLS);
 }
+
+/// Inputs `cargo fuzz run template_exec` found (docs/fuzzing.md): each once
+/// panicked (a RefCell borrowed twice) or would have overflowed the stack
+/// printing a dict that holds itself. Go's text/template overflows its
+/// stack on the second and third (Helm dies); airlock says why.
+const FOUND_BY_FUZZING: &[(&str, &str, &str)] = &[
+    ("{{$d := dict}}{{set $d $d}}", "", "map[map[]:<nil>]"),
+    ("{{$d := dict}}{{unset $d $d}}", "", "map[]"),
+    (
+        r#"{{$d := dict}}{{$_ := set $d "k" $d}}{{$d}}"#,
+        "",
+        r#"ERR template: t:1:22: executing "t" at <set $d "k" $d>: error calling set: set would put a dict inside itself"#,
+    ),
+    (
+        r#"{{$d := dict}}{{$_ := set $d "k" (list 1 (dict "in" $d))}}"#,
+        "",
+        r#"ERR template: t:1:22: executing "t" at <set $d "k" (list 1 (dict "in" $d))>: error calling set: set would put a dict inside itself"#,
+    ),
+    (
+        r#"{{$d := dict "a" 1}}{{$_ := merge $d (dict "b" $d)}}"#,
+        "",
+        r#"ERR template: t:1:28: executing "t" at <merge $d (dict "b" $d)>: error calling merge: merge would put a dict inside itself"#,
+    ),
+    (r#"{{$s := dict "x" 1}}{{$d := dict "a" $s "b" $s}}{{$_ := set $d "c" $s}}{{len $d}}"#, "", "3"),
+];
+
+#[test]
+fn inputs_found_by_fuzzing() {
+    check_renders(FOUND_BY_FUZZING);
+}
