@@ -36,6 +36,11 @@ pub struct Args {
     /// Blob cache directory.
     #[arg(long, env = "AIRLOCK_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// Keep no blob cache: image layers are written once, into the bundle
+    /// only (half the disk writes and space of a cold create; the next
+    /// create downloads everything again). Overrides --cache-dir.
+    #[arg(long)]
+    no_cache: bool,
     /// Sign the bundle with this encrypted private key (password from
     /// AIRLOCK_PASSWORD or a prompt).
     #[arg(long)]
@@ -83,7 +88,10 @@ pub fn run(args: Args, printer: &Printer) -> Result<()> {
         platforms: args.platforms,
         concurrency: args.concurrency,
         registry: args.registry.options()?,
-        cache_dir: args.cache_dir.unwrap_or_else(crate::cache::Cache::default_root),
+        cache_dir: match args.no_cache {
+            true => None,
+            false => Some(args.cache_dir.unwrap_or_else(crate::cache::Cache::default_root)),
+        },
         max_part_size: args.max_part_size,
         since: args.since.map(|p| (p, false)).or(args.since_inspect.map(|p| (p, true))),
         since_registry: args.since_registry,

@@ -351,6 +351,73 @@ fn cached_blobs_are_not_downloaded_again_and_transient_outages_are_retried() {
 }
 
 #[test]
+fn no_cache_keeps_no_blob_and_writes_the_same_bundle() {
+    if missing_tool("docker-registry") || missing_tool("skopeo") {
+        return;
+    }
+    let mut f = fixture(Registry::plain());
+    let work = tempfile::tempdir().unwrap();
+    let spec = spec_for(work.path(), &f.registry.host, "platforms: [linux/amd64]\n");
+    let airlock = Airlock::new();
+    let create = |out: &str, extra: &[&str]| -> serde_json::Value {
+        let out = work.path().join(out);
+        let mut args = vec!["create", spec.to_str().unwrap(), "-o", out.to_str().unwrap(), "--plain-http", "--json"];
+        args.extend(extra);
+        serde_json::from_str(&airlock.ok(&args)).unwrap()
+    };
+    // Renames traced: whatever enters a cache (the temporary one included)
+    // is renamed into it, and no layer may be.
+    crate::durability::require_strace();
+    let log = work.path().join("renames.log");
+    let out = crate::durability::under_strace(
+        &airlock,
+        &["-f", "-qq", "-e", "trace=rename,renameat,renameat2", "-o", log.to_str().unwrap()],
+        &[
+            "create",
+            spec.to_str().unwrap(),
+            "-o",
+            work.path().join("nc.airlock").to_str().unwrap(),
+            "--plain-http",
+            "--json",
+            "--no-cache",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let uncached: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let renames = std::fs::read_to_string(&log).unwrap();
+    assert!(renames.contains(".airlock-create-"), "manifests pass through the temporary cache: {renames}");
+    let layer_hex = f.base_layer.trim_start_matches("sha256:");
+    assert!(!renames.contains(layer_hex), "a layer was written to a cache as well as the bundle: {renames}");
+    assert!(!airlock.cache_dir().exists(), "--no-cache made {}", airlock.cache_dir().display());
+    let again = create("nc2.airlock", &["--no-cache"]);
+    assert_eq!(again["downloadedBytes"], uncached["downloadedBytes"], "nothing kept, so everything again: {again}");
+    let cached = create("c.airlock", &[]);
+    assert_eq!(cached["downloadedBytes"], uncached["downloadedBytes"]);
+    assert!(airlock.cache_dir().join("blobs/sha256").join(layer_hex).is_file(), "without --no-cache layers are kept");
+    let bytes = |name: &str| std::fs::read(work.path().join(name)).unwrap();
+    assert!(bytes("nc.airlock") == bytes("c.airlock"), "--no-cache changed the bundle");
+    airlock.ok(&["verify", work.path().join("nc.airlock").to_str().unwrap(), "--allow-unsigned"]);
+
+    // A create that fails leaves neither its bundle nor its temporary cache.
+    f.registry.stop();
+    let err = airlock.fails(&[
+        "create",
+        spec.to_str().unwrap(),
+        "-o",
+        work.path().join("down.airlock").to_str().unwrap(),
+        "--plain-http",
+        "--no-cache",
+    ]);
+    assert!(err.contains(&f.registry.host), "{err}");
+    let leftovers: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.starts_with(".airlock") || n == "down.airlock")
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+#[test]
 fn kustomizations_are_rendered_at_create_time() {
     let Some(kubectl) = venv_kubectl() else {
         return;

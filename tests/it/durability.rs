@@ -19,7 +19,7 @@ use std::process::{Command, Output};
 /// The system calls traced: renames, directories made, syncs.
 const TRACED: &str = "trace=/^(rename|renameat|renameat2|mkdir|mkdirat|fsync|fdatasync)$";
 
-fn require_strace() {
+pub(crate) fn require_strace() {
     let works = Command::new("strace").args(["-qq", "-e", "trace=none", "true"]).output();
     match works {
         Err(e) => panic!("strace is not installed ({e}): run scripts/install-deps.sh (CI installs it)"),
@@ -32,7 +32,7 @@ fn require_strace() {
 }
 
 /// `airlock ARGS` (with the test's environment) under `strace OPTIONS`.
-fn under_strace(airlock: &Airlock, options: &[&str], args: &[&str]) -> Output {
+pub(crate) fn under_strace(airlock: &Airlock, options: &[&str], args: &[&str]) -> Output {
     let inner = airlock.cmd();
     let mut cmd = Command::new("strace");
     cmd.args(options).arg("--").arg(inner.get_program()).args(args);

@@ -32,7 +32,11 @@ pub struct CreateOptions {
     pub platforms: Vec<Platform>,
     pub concurrency: usize,
     pub registry: RegistryOptions,
-    pub cache_dir: PathBuf,
+    /// The blob cache; None: keep none (`--no-cache`). Image blobs then go
+    /// only into the bundle, written once; charts, documents and the few
+    /// blobs compressed into the bundle pass through a temporary cache
+    /// beside the output, removed when create ends.
+    pub cache_dir: Option<PathBuf>,
     /// Sign the manifest with this encrypted key (path, password). The key
     /// is decrypted (scrypt, ~0.1 s) while manifests are fetched.
     pub sign_key: Option<(PathBuf, String)>,
@@ -73,7 +77,9 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     let key = options.sign_key.clone().map(|(path, password)| {
         tokio::task::spawn_blocking(move || crate::sign::PrivateKey::load(&path, password.as_bytes()))
     });
-    let cache = Cache::open(&options.cache_dir).context("cannot open the blob cache")?;
+    let output =
+        options.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}-{}.airlock", spec.name, spec.version)));
+    let (cache, _temporary_cache) = open_cache(options.cache_dir.as_deref(), &output)?;
     let registry = Registry::new(options.registry.clone())?;
     let mirrors = Mirrors::new(registry.configured_mirrors(), &options.mirrors).map_err(|e| {
         let file = options.registry.config_file.as_deref().unwrap_or(std::path::Path::new("--registry-config"));
@@ -181,8 +187,6 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     };
     check_image_names_unique(&manifest)?;
 
-    let output =
-        options.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}-{}.airlock", spec.name, spec.version)));
     // The key was being decrypted (scrypt) while manifests were fetched; it is
     // joined here, before downloads start, so a wrong password stops create
     // early and scrypt's 32 MiB are freed before blob buffers are needed.
@@ -208,6 +212,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         writer: Arc::new(writer),
         records: Arc::new(manifest.blobs.iter().map(|b| (b.digest.clone(), b.clone())).collect()),
         cache: cache.clone(),
+        keep_in_cache: _temporary_cache.is_none(),
         bar: bar.clone(),
     };
     let cached: Vec<Digest> =
@@ -268,19 +273,40 @@ fn removed_apis_in_documents(
     Ok(warnings)
 }
 
+/// The user's cache, or (`--no-cache`) a temporary one in the output's
+/// directory (the disk the user sized for the bundle, not /tmp), removed
+/// when the returned guard drops, on success or error.
+fn open_cache(dir: Option<&std::path::Path>, output: &std::path::Path) -> Result<(Cache, Option<tempfile::TempDir>)> {
+    if let Some(dir) = dir {
+        return Ok((Cache::open(dir).with_context(|| format!("cannot open the blob cache {}", dir.display()))?, None));
+    }
+    let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let temporary = tempfile::Builder::new()
+        .prefix(".airlock-create-")
+        .tempdir_in(parent)
+        .with_context(|| format!("cannot make a temporary cache in {}", parent.display()))?;
+    Ok((Cache::open(temporary.path()).context("cannot open the temporary cache")?, Some(temporary)))
+}
+
 /// Puts blobs into their bundle slots: from the cache (off the async
-/// threads), or straight from a download, teed into the cache.
+/// threads), or straight from a download, teed into the cache unless
+/// `--no-cache` said to keep none.
 pub struct SlotFiller {
     writer: Arc<BundleWriter>,
     records: Arc<HashMap<Digest, BlobRecord>>,
     cache: Cache,
+    keep_in_cache: bool,
     bar: Bar,
 }
 
 impl SlotFiller {
-    /// A sink that writes a downloading blob to the cache and its slot at once.
+    /// A sink that writes a downloading blob to its slot (and the cache) at
+    /// once. The download checks the digest before `finish`.
     pub fn download_sink(&self, digest: &Digest) -> std::io::Result<Box<dyn BlobSink>> {
-        let cache = self.cache.writer(digest).map_err(std::io::Error::other)?;
+        let cache = match self.keep_in_cache {
+            true => Some(self.cache.writer(digest).map_err(std::io::Error::other)?),
+            false => None,
+        };
         let slot = self.writer.cursor(digest).map_err(std::io::Error::other)?;
         Ok(Box::new(TeeSink { cache, slot, bar: self.bar.clone() }))
     }
@@ -308,21 +334,26 @@ impl SlotFiller {
 }
 
 struct TeeSink {
-    cache: crate::cache::CacheWriter,
+    cache: Option<crate::cache::CacheWriter>,
     slot: SlotCursor,
     bar: Bar,
 }
 
 impl BlobSink for TeeSink {
     fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
-        self.cache.write(chunk)?;
+        if let Some(cache) = &mut self.cache {
+            cache.write(chunk)?;
+        }
         self.slot.write(chunk).map_err(std::io::Error::other)?;
         self.bar.inc(chunk.len() as u64);
         Ok(())
     }
     fn finish(self: Box<Self>) -> std::io::Result<()> {
         self.slot.complete().map_err(std::io::Error::other)?;
-        self.cache.commit().map_err(std::io::Error::other)
+        match self.cache {
+            Some(cache) => cache.commit().map_err(std::io::Error::other),
+            None => Ok(()),
+        }
     }
 }
 
