@@ -176,17 +176,21 @@ fn collect_files(
     Ok(())
 }
 
-/// Reads `Chart.yaml` out of a packaged chart.
+/// Reads `Chart.yaml` out of a packaged chart, within the limits on what
+/// a chart archive may expand to (`load::MAX_EXPANDED`, `load::MAX_ENTRIES`).
 pub fn read_archive_meta(path: &Path, archive: &[u8]) -> Result<(ChartMeta, serde_json::Value), ChartError> {
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
-    let entries = tar.entries().map_err(|source| ChartError::Io { path: path.into(), source })?;
+    let expansion = load::Expansion::default();
+    let io = |source| expansion.or_limit(path, ChartError::Io { path: path.into(), source });
+    let mut tar = tar::Archive::new(expansion.reader(archive));
+    let entries = tar.entries().map_err(io)?;
     for entry in entries {
-        let mut entry = entry.map_err(|source| ChartError::Io { path: path.into(), source })?;
+        let mut entry = entry.map_err(io)?;
+        expansion.entry(path)?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let mut parts = name.split('/');
         if let (Some(_), Some("Chart.yaml"), None) = (parts.next(), parts.next(), parts.next()) {
             let mut text = String::new();
-            entry.read_to_string(&mut text).map_err(|source| ChartError::Io { path: path.into(), source })?;
+            entry.read_to_string(&mut text).map_err(io)?;
             return parse_chart_yaml(path, &text);
         }
     }
