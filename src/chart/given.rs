@@ -39,8 +39,7 @@ impl GivenValues {
     pub fn read(&self) -> Result<Map, String> {
         let mut user = Map::new();
         for file in &self.files {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| format!("cannot read values file {}: {e}", file.display()))?;
+            let text = read_text(file).map_err(|e| format!("cannot read values file {}: {e}", file.display()))?;
             let read =
                 values::read_values(&text).map_err(|e| format!("cannot read values file {}: {e}", file.display()))?;
             merge_maps(&mut user, &read);
@@ -58,7 +57,7 @@ impl GivenValues {
         }
         for arg in &self.set_file {
             let (key, path) = key_and_value(arg).map_err(|why| bad("--set-file", arg, why))?;
-            let text = std::fs::read_to_string(&path)
+            let text = read_text(std::path::Path::new(&path))
                 .map_err(|e| bad("--set-file", arg, format!("cannot read {path}: {e}")))?;
             set_key(&mut user, &key, Value::from(text.as_str())).map_err(|why| bad("--set-file", arg, why))?;
         }
@@ -68,6 +67,23 @@ impl GivenValues {
         }
         Ok(user)
     }
+}
+
+/// A file's text, if it is no larger than `values::MAX_VALUES_SIZE` (checked
+/// before reading, so a huge file is not read into memory).
+fn read_text(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    if size > values::MAX_VALUES_SIZE as u64 {
+        return Err(values::too_large(size));
+    }
+    let mut text = String::new();
+    file.take(values::MAX_VALUES_SIZE as u64 + 1).read_to_string(&mut text).map_err(|e| e.to_string())?;
+    if text.len() > values::MAX_VALUES_SIZE {
+        return Err(values::too_large(text.len() as u64));
+    }
+    Ok(text)
 }
 
 /// `key=value`, split at the first `=` that is not escaped.
@@ -113,5 +129,21 @@ mod tests {
         assert!(bad.read().unwrap_err().starts_with("--set-json \"web.x={\": not JSON"));
         let missing = GivenValues { set_file: vec!["web.ca=/nonexistent".into()], ..Default::default() };
         assert!(missing.read().unwrap_err().contains("cannot read /nonexistent"));
+    }
+
+    /// A values file, or a `--set-file` file, past `MAX_VALUES_SIZE` is
+    /// refused by its size, naming it, without being read.
+    #[test]
+    fn files_past_the_values_size_limit_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.yaml");
+        let size = values::MAX_VALUES_SIZE as u64 + 1;
+        std::fs::File::create(&big).unwrap().set_len(size).unwrap();
+        let given = GivenValues { files: vec![big.clone()], ..Default::default() };
+        let err = given.read().unwrap_err();
+        let want = format!("cannot read values file {}: it is {size} bytes, more than the 16 MiB", big.display());
+        assert!(err.starts_with(&want), "{err}");
+        let given = GivenValues { set_file: vec![format!("a={}", big.display())], ..Default::default() };
+        assert!(given.read().unwrap_err().contains(&format!("it is {size} bytes")));
     }
 }

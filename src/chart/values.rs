@@ -11,6 +11,26 @@ use super::template::{Map, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+/// The most text airlock reads as values: one values file, a chart's
+/// `values.yaml`, a `--set` argument, a `--set-file` file. Real values are
+/// tens to hundreds of KiB; the limit bounds what parsing them takes.
+pub const MAX_VALUES_SIZE: usize = 16 << 20;
+/// Helm's limits on a `--set` key (strvals): the highest list index
+/// (`MaxIndex`) and how many `.`s (`maxNestedNameLevel`).
+pub const MAX_SET_INDEX: usize = 65536;
+pub const MAX_SET_NESTING: usize = 30;
+/// Ours: names and `[i]` indexes in one `--set` key, all told.
+pub const MAX_SET_STEPS: usize = 64;
+
+/// The error for values text of `size` bytes, past `MAX_VALUES_SIZE`.
+pub fn too_large(size: u64) -> String {
+    format!(
+        "it is {size} bytes, more than the {} MiB airlock reads as values; keep large data out of values \
+         (or split it over several files)",
+        MAX_VALUES_SIZE >> 20
+    )
+}
+
 /// A chart's user values from a spec: its values files (name, YAML text)
 /// merged in order as `-f` files are, then its inline values (JSON).
 pub fn user_values(
@@ -38,6 +58,9 @@ pub fn user_values(
 /// documents winning. Empty documents count for nothing; any other
 /// document that is not a map is an error.
 pub fn read_values(text: &str) -> Result<Map, String> {
+    if text.len() > MAX_VALUES_SIZE {
+        return Err(too_large(text.len() as u64));
+    }
     let mut documents = Vec::new();
     let mut current = String::new();
     for line in text.split_inclusive('\n') {
@@ -314,6 +337,9 @@ fn go_bad_bool_verb(value: &Value) -> String {
 /// Applies one `--set` (or `--set-string` when `strings`) argument:
 /// `a.b=1,c[0]=x,d={e,f}` with `\` escapes, as Helm's strvals parses it.
 pub fn apply_set(values: &mut Map, arg: &str, strings: bool) -> Result<(), String> {
+    if arg.len() > MAX_VALUES_SIZE {
+        return Err(too_large(arg.len() as u64));
+    }
     for pair in split_unescaped(arg, ',', true) {
         if pair.is_empty() {
             continue;
@@ -424,7 +450,14 @@ pub(crate) enum Step {
 
 pub(crate) fn parse_path(key: &str) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
-    for part in split_unescaped(key, '.', false) {
+    let parts = split_unescaped(key, '.', false);
+    if parts.len() > MAX_SET_NESTING + 1 {
+        return Err(format!(
+            "key {key:?} is nested more than {MAX_SET_NESTING} levels deep (it has {} `.`s), Helm's limit",
+            parts.len() - 1
+        ));
+    }
+    for part in parts {
         let part = part.as_str();
         let (name, mut rest) = match part.find('[') {
             Some(i) => (&part[..i], &part[i..]),
@@ -436,7 +469,15 @@ pub(crate) fn parse_path(key: &str) -> Result<Vec<Step>, String> {
         while let Some(stripped) = rest.strip_prefix('[') {
             let end = stripped.find(']').ok_or_else(|| format!("key {key:?}: unclosed ["))?;
             let index = stripped[..end].parse::<usize>().map_err(|_| format!("key {key:?}: bad list index"))?;
+            if index > MAX_SET_INDEX {
+                return Err(format!(
+                    "key {key:?}: list index {index} is greater than {MAX_SET_INDEX}, the highest Helm allows"
+                ));
+            }
             steps.push(Step::Index(index));
+            if steps.len() > MAX_SET_STEPS {
+                return Err(format!("key {key:?} has more than {MAX_SET_STEPS} names and [indexes]"));
+            }
             rest = &stripped[end + 1..];
         }
     }
@@ -646,5 +687,50 @@ mod tests {
             to_json(&Value::map(m)),
             r#"{"a":{"b":1},"c":[null,"x"],"d":["e","f"],"g":true,"h":"007","i":"a,b","j":{"k.l":"v"},"s":"2"}"#
         );
+    }
+
+    /// Helm's strvals limits on a `--set` key (an index past 65536, more
+    /// than 30 `.`s), and ours on `[i]`s, refused with the key named rather
+    /// than allocating a list of the index's length or recursing once per
+    /// step (found by fuzzing: `a[99999999999]=x` asked for terabytes).
+    #[test]
+    fn set_keys_past_the_limits_are_refused() {
+        let set = |arg: &str| {
+            let mut values = Map::new();
+            apply_set(&mut values, arg, false).map(|()| to_json(&Value::map(values)).len())
+        };
+        assert_eq!(
+            set("a[99999999999]=x").unwrap_err(),
+            r#"key "a[99999999999]": list index 99999999999 is greater than 65536, the highest Helm allows"#
+        );
+        assert!(set("a[65537]=x").is_err());
+        assert!(set("a[65536]=x").is_ok());
+        let dots = |n: usize| format!("{}=1", vec!["a"; n + 1].join("."));
+        assert!(set(&dots(MAX_SET_NESTING)).is_ok());
+        assert_eq!(
+            set(&dots(MAX_SET_NESTING + 1)).unwrap_err(),
+            format!(
+                "key {:?} is nested more than 30 levels deep (it has 31 `.`s), Helm's limit",
+                vec!["a"; 32].join(".")
+            )
+        );
+        assert!(set(&dots(400_000)).is_err());
+        let indexes = |n: usize| format!("a{}=1", "[0]".repeat(n));
+        assert!(set(&indexes(MAX_SET_STEPS - 1)).is_ok());
+        assert!(set(&indexes(MAX_SET_STEPS)).unwrap_err().ends_with("has more than 64 names and [indexes]"));
+        assert!(set(&indexes(200_000)).is_err());
+    }
+
+    /// Values text past `MAX_VALUES_SIZE` is refused before it is parsed.
+    #[test]
+    fn values_past_the_size_limit_are_refused() {
+        let mut text = String::from("a: 1\n");
+        text.push_str(&"# padding\n".repeat(MAX_VALUES_SIZE / 10));
+        assert!(read_values(&text).is_ok());
+        text.push_str("# more\n");
+        let err = read_values(&text).unwrap_err();
+        assert!(err.starts_with(&format!("it is {} bytes, more than the 16 MiB airlock reads as values", text.len())));
+        let arg = format!("a={}", "x".repeat(MAX_VALUES_SIZE));
+        assert!(apply_set(&mut Map::new(), &arg, true).unwrap_err().starts_with("it is 16777218 bytes"));
     }
 }
