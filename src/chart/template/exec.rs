@@ -17,6 +17,20 @@ use std::rc::Rc;
 
 /// Helm stops `include` recursion at this depth.
 const MAX_DEPTH: usize = 1000;
+/// How deep execution may nest: template calls (`include`, `template`,
+/// `tpl`) and the bodies of if, with and range, together. Each file nests
+/// at most `parse::MAX_NESTING` deep, but a recursive define nests again
+/// with each call; this bounds the stack a render takes (a few MiB in a
+/// release build) so a template recursing inside its ifs gets an error,
+/// not a stack overflow.
+pub const MAX_NESTING: usize = 1500;
+/// The most steps one execution takes (each node run, each time round a
+/// range), so that loops inside loops end with an error rather than run
+/// for hours; real charts take thousands.
+pub const MAX_STEPS: u64 = 10_000_000;
+/// The most output one execution makes (a template's text, or what an
+/// `include` or `tpl` returns).
+pub const MAX_OUTPUT: usize = funcs::MAX_STRING;
 
 /// A named template: a file's top level, or a `define`.
 #[derive(Debug)]
@@ -85,7 +99,7 @@ impl TemplateSet {
 
     /// Runs the template `name` with `data` as dot and `$`.
     pub fn execute(&self, name: &str, data: &Value) -> Result<String, TemplateError> {
-        let mut exec = Exec { sets: vec![self], depth: 0 };
+        let mut exec = Exec { sets: vec![self], depth: 0, nesting: 0, steps: 0 };
         exec.run_named(name, data)
     }
 }
@@ -101,7 +115,12 @@ type Vars = Vec<(String, Value)>;
 struct Exec<'a> {
     /// The chart's set, then any sets added by `tpl` (searched last first).
     sets: Vec<&'a TemplateSet>,
+    /// Template calls in progress (`MAX_DEPTH`).
     depth: usize,
+    /// Template calls and bodies in progress (`MAX_NESTING`).
+    nesting: usize,
+    /// Steps taken (`MAX_STEPS`).
+    steps: u64,
 }
 
 /// Where an error happened, for Go-style messages.
@@ -110,6 +129,13 @@ struct Here<'t> {
 }
 
 impl Here<'_> {
+    /// An error about the template as a whole (a limit reached).
+    fn limit(&self, message: impl std::fmt::Display) -> TemplateError {
+        TemplateError {
+            message: format!("template: {}: executing \"{}\": {message}", self.template.file, self.template.name),
+        }
+    }
+
     fn error(&self, offset: usize, span: Option<(usize, usize)>, message: impl std::fmt::Display) -> TemplateError {
         let at = span.map(|(s, e)| command_text(&self.template.src, s, e));
         self.error_at(offset, at, message)
@@ -158,6 +184,7 @@ impl<'a> Exec<'a> {
         result.map(|_| out)
     }
 
+    /// `walk_nodes` one level deeper, within `MAX_NESTING`.
     fn walk(
         &mut self,
         here: &Here,
@@ -166,7 +193,43 @@ impl<'a> Exec<'a> {
         vars: &mut Vars,
         out: &mut String,
     ) -> Result<Flow, TemplateError> {
+        if self.nesting >= MAX_NESTING {
+            return Err(here.limit(format!(
+                "templates and their if, with and range bodies nest more than {MAX_NESTING} deep \
+                 (a template that calls itself?)"
+            )));
+        }
+        self.nesting += 1;
+        let flow = self.walk_nodes(here, nodes, dot, vars, out);
+        self.nesting -= 1;
+        flow
+    }
+
+    /// One more step (`MAX_STEPS`), and the output still within
+    /// `MAX_OUTPUT`.
+    fn step(&mut self, here: &Here, out: &str) -> Result<(), TemplateError> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(here.limit(format!(
+                "more than {MAX_STEPS} steps (actions run, and times round a range); a loop that does not end?"
+            )));
+        }
+        if out.len() > MAX_OUTPUT {
+            return Err(here.limit(format!("the output is more than {} MiB", MAX_OUTPUT >> 20)));
+        }
+        Ok(())
+    }
+
+    fn walk_nodes(
+        &mut self,
+        here: &Here,
+        nodes: &[Node],
+        dot: &Value,
+        vars: &mut Vars,
+        out: &mut String,
+    ) -> Result<Flow, TemplateError> {
         for node in nodes {
+            self.step(here, out)?;
             match node {
                 Node::Text(t) => out.push_str(t),
                 Node::Action(pipe) => {
@@ -224,6 +287,7 @@ impl<'a> Exec<'a> {
                 Node::Continue => return Ok(Flow::Continue),
             }
         }
+        self.step(here, out)?;
         Ok(Flow::Normal)
     }
 
@@ -245,6 +309,11 @@ impl<'a> Exec<'a> {
                 let message = format!("can't use {n} to iterate over more than one variable");
                 return Err(here.error(cmd.pos, Some(cmd.span), message));
             }
+            Value::Int(n) if *n > funcs::MAX_ELEMENTS => {
+                let cmd = b.pipe.cmds.last().expect("a parsed pipeline has a command");
+                let message = format!("range over {n}: more than {} times round", funcs::MAX_ELEMENTS);
+                return Err(here.error(cmd.pos, Some(cmd.span), message));
+            }
             Value::Int(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
             Value::Object(o) if o.entries().is_some() => {
                 o.entries().unwrap_or_default().into_iter().map(|(k, v)| (Value::from(k), v)).collect()
@@ -264,6 +333,7 @@ impl<'a> Exec<'a> {
             return Ok(());
         }
         for (key, item) in items {
+            self.step(here, out)?;
             vars.truncate(mark);
             match b.pipe.vars.as_slice() {
                 [] => {}
@@ -463,6 +533,11 @@ impl<'a> Exec<'a> {
                 self.tpl(here, &text, &data).map(Value::from)
             }
             _ => match funcs::call(name, &args) {
+                Ok(Value::Str(s)) if s.len() > funcs::MAX_STRING => Err(at(format!(
+                    "error calling {name}: the result is {} bytes, more than the {} MiB a string may have",
+                    s.len(),
+                    funcs::MAX_STRING >> 20
+                ))),
                 Ok(v) => Ok(v),
                 Err(FuncError::Unknown) => Err(at(format!("function {name:?} not defined"))),
                 Err(FuncError::Fail(message)) => {
@@ -485,9 +560,10 @@ impl<'a> Exec<'a> {
             .add_file(&name, text)
             .map_err(|e| TemplateError { message: format!("error calling tpl: {}", e.message) })?;
         let sets: Vec<&TemplateSet> = self.sets.iter().copied().chain(std::iter::once(&extra)).collect();
-        let mut inner = Exec { sets, depth: self.depth };
+        let mut inner = Exec { sets, depth: self.depth, nesting: self.nesting, steps: self.steps };
         let template = extra.templates.get(&name).cloned().expect("just added");
         let result = inner.run(&template, data);
+        self.steps = inner.steps;
         result.map_err(|e| TemplateError { message: format!("error calling tpl: {}", e.message) })
     }
 }

@@ -16,6 +16,13 @@ use super::node::{is_empty, Branch, Node, ParsedFile, SyntaxError};
 
 type Parsed<T> = Result<T, SyntaxError>;
 
+/// How deep actions may nest: if, range, with, each `else if`/`else with`
+/// of a chain, define and block bodies, and parentheses, together. Real
+/// charts nest a dozen or so; the limit keeps parsing, running and
+/// dropping the tree within the stack (Go allows 10000 parentheses, on
+/// stacks that grow).
+pub const MAX_NESTING: usize = 100;
+
 fn fail<T>(offset: usize, message: impl Into<String>) -> Parsed<T> {
     Err(SyntaxError { offset, message: message.into() })
 }
@@ -28,6 +35,7 @@ pub fn parse(src: &str) -> Parsed<ParsedFile> {
         ahead: Vec::new(),
         vars: vec!["$".into()],
         range_depth: 0,
+        nesting: 0,
         action: 0,
         defines: Vec::new(),
     };
@@ -51,6 +59,8 @@ struct Parser<'s> {
     /// The variables in scope.
     vars: Vec<String>,
     range_depth: usize,
+    /// How deep the action being parsed nests (`MAX_NESTING`).
+    nesting: usize,
     /// Where the `{{` of the action being parsed is.
     action: usize,
     defines: Vec<(String, Vec<Node>)>,
@@ -96,6 +106,23 @@ impl<'s> Parser<'s> {
 
     fn unexpected<T>(&self, item: Item, context: &str) -> Parsed<T> {
         fail(item.pos, format!("unexpected {} in {context}", item.describe(self.src)))
+    }
+
+    /// Runs `inner` one level deeper, or fails at `at` past `MAX_NESTING`.
+    fn nested<T>(&mut self, at: usize, inner: impl FnOnce(&mut Self) -> Parsed<T>) -> Parsed<T> {
+        if self.nesting >= MAX_NESTING {
+            return fail(
+                at,
+                format!(
+                    "nested more than {MAX_NESTING} deep (if, range, with, else if, define, block and \
+                     parentheses together); flatten the template"
+                ),
+            );
+        }
+        self.nesting += 1;
+        let result = inner(self);
+        self.nesting -= 1;
+        result
     }
 
     fn expect_right_delim(&mut self, context: &str) -> Parsed<()> {
@@ -187,7 +214,7 @@ impl<'s> Parser<'s> {
                 self.expect_right_delim("end")?;
                 return Ok(Step::End(open));
             }
-            Tok::Keyword(k @ (Keyword::If | Keyword::Range | Keyword::With)) => self.control(k)?,
+            Tok::Keyword(k @ (Keyword::If | Keyword::Range | Keyword::With)) => self.nested(open, |p| p.control(k))?,
             Tok::Keyword(Keyword::Template) => {
                 let name_item = self.next_non_space()?;
                 let name = self.template_name(name_item, "template clause")?;
@@ -231,7 +258,7 @@ impl<'s> Parser<'s> {
                 if word != Keyword::Range && next.tok == Tok::Keyword(word) {
                     self.next()?;
                     self.action = at;
-                    Some(vec![self.control(word)?])
+                    Some(vec![self.nested(at, |p| p.control(word))?])
                 } else {
                     match self.list()? {
                         (list, Some(Step::End(_))) => Some(list),
@@ -283,7 +310,7 @@ impl<'s> Parser<'s> {
     fn body(&mut self, open: usize, word: &str, name: &str) -> Parsed<Vec<Node>> {
         let vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let depth = std::mem::take(&mut self.range_depth);
-        let (body, end) = self.list()?;
+        let (body, end) = self.nested(open, Self::list)?;
         self.vars = vars;
         self.range_depth = depth;
         match end {

@@ -2,7 +2,7 @@
 //! type tests (typeOf, kindIs, deepEqual).
 
 use super::super::value::{Map, Value};
-use super::{arg, is_empty, list_of, text, to_i64, to_string, want, FuncError, FuncResult};
+use super::{arg, is_empty, list_of, text, to_i64, to_string, too_many, want, FuncError, FuncResult, MAX_ELEMENTS};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -58,9 +58,9 @@ pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
             let size = to_i64(&arg(args, 0)).max(1) as usize;
             Value::list(l.chunks(size).map(|c| Value::list(c.to_vec())).collect())
         }),
-        "until" => Ok(Value::list(step_range(0, to_i64(&arg(args, 0)), 1))),
-        "untilStep" => Ok(Value::list(step_range(to_i64(&arg(args, 0)), to_i64(&arg(args, 1)), to_i64(&arg(args, 2))))),
-        "seq" => Ok(seq(args)),
+        "until" => step_range(0, to_i64(&arg(args, 0)), 1).map(Value::list),
+        "untilStep" => step_range(to_i64(&arg(args, 0)), to_i64(&arg(args, 1)), to_i64(&arg(args, 2))).map(Value::list),
+        "seq" => seq(args),
         "dict" => Ok(dict(args)),
         "get" => map_arg(args, 0, "get")
             .map(|m| m.borrow().get(&text(&arg(args, 1))).cloned().unwrap_or_else(|| Value::from(""))),
@@ -147,35 +147,54 @@ fn sort_alpha(v: &Value) -> Value {
     Value::list(items.into_iter().map(Value::from).collect())
 }
 
-fn step_range(start: i64, stop: i64, step: i64) -> Vec<Value> {
+/// `start`, `start + step`... up to `stop` (not included): at most
+/// `MAX_ELEMENTS` of them, and no step past the ends of int64.
+fn step_range(start: i64, stop: i64, step: i64) -> Result<Vec<Value>, FuncError> {
     let mut out = Vec::new();
     if step == 0 {
-        return out;
+        return Ok(out);
+    }
+    let count =
+        (i128::from(stop) - i128::from(start) + i128::from(step) - i128::from(step.signum())) / i128::from(step);
+    if count > i128::from(MAX_ELEMENTS) {
+        return Err(too_many("numbers", count));
     }
     let mut i = start;
     while (step > 0 && i < stop) || (step < 0 && i > stop) {
         out.push(Value::Int(i));
-        i += step;
+        match i.checked_add(step) {
+            Some(next) => i = next,
+            None => break,
+        }
     }
-    out
+    Ok(out)
 }
 
 /// Sprig's `seq`, which follows the shell's: `seq 3`, `seq 2 5`, `seq 0 2 10`.
-fn seq(args: &[Value]) -> Value {
+fn seq(args: &[Value]) -> FuncResult {
     let n: Vec<i64> = args.iter().map(to_i64).collect();
     let (start, step, end) = match n.as_slice() {
         [end] => (1, 1, *end),
         [start, end] => (*start, if end >= start { 1 } else { -1 }, *end),
         [start, step, end] => (*start, *step, *end),
-        _ => return Value::from(""),
+        _ => return Ok(Value::from("")),
     };
+    if step != 0 {
+        let count = (i128::from(end) - i128::from(start)) / i128::from(step) + 1;
+        if count > i128::from(MAX_ELEMENTS) {
+            return Err(too_many("numbers", count));
+        }
+    }
     let mut out = Vec::new();
     let mut i = start;
     while step != 0 && ((step > 0 && i <= end) || (step < 0 && i >= end)) {
         out.push(i.to_string());
-        i += step;
+        match i.checked_add(step) {
+            Some(next) => i = next,
+            None => break,
+        }
     }
-    Value::from(out.join(" "))
+    Ok(Value::from(out.join(" ")))
 }
 
 fn dict(args: &[Value]) -> Value {

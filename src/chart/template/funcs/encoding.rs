@@ -4,7 +4,7 @@
 use super::super::convert::{from_json, from_yaml, to_json, to_pretty_json, to_toml, to_yaml};
 use super::super::semver;
 use super::super::value::{Map, Value};
-use super::{arg, text, to_i64, FuncError, FuncResult};
+use super::{arg, text, to_i64, too_many, FuncError, FuncResult, MAX_ELEMENTS};
 use base64::Engine as _;
 
 pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
@@ -44,13 +44,16 @@ pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
             semver::satisfies(&s(0), &s(1)).map(Value::Bool).map_err(FuncError::Call)
         }
         "randAlphaNum" => {
-            string(random(to_i64(&arg(args, 0)), b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
+            random(to_i64(&arg(args, 0)), b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+                .and_then(string)
         }
-        "randAlpha" => string(random(to_i64(&arg(args, 0)), b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")),
-        "randNumeric" => string(random(to_i64(&arg(args, 0)), b"0123456789")),
+        "randAlpha" => {
+            random(to_i64(&arg(args, 0)), b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz").and_then(string)
+        }
+        "randNumeric" => random(to_i64(&arg(args, 0)), b"0123456789").and_then(string),
         "randAscii" => {
             let printable: Vec<u8> = (b' '..=b'~').collect();
-            string(random(to_i64(&arg(args, 0)), &printable))
+            random(to_i64(&arg(args, 0)), &printable).and_then(string)
         }
         "shuffle" => {
             let mut chars: Vec<char> = s(0).chars().collect();
@@ -107,8 +110,11 @@ fn random_below(n: u64) -> u64 {
     u64::from_le_bytes(b.try_into().expect("8 bytes")) % n
 }
 
-fn random(n: i64, alphabet: &[u8]) -> String {
-    (0..n.max(0)).map(|_| alphabet[random_below(alphabet.len() as u64) as usize] as char).collect()
+fn random(n: i64, alphabet: &[u8]) -> Result<String, FuncError> {
+    if n > MAX_ELEMENTS {
+        return Err(too_many("characters", n));
+    }
+    Ok((0..n.max(0)).map(|_| alphabet[random_below(alphabet.len() as u64) as usize] as char).collect())
 }
 
 fn adler32(data: &[u8]) -> u32 {

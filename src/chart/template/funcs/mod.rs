@@ -19,6 +19,35 @@ mod strings;
 
 use super::value::Value;
 
+/// The most elements `until`, `untilStep` and `seq` make, characters the
+/// `rand*` functions make, and times `range` goes round an integer: far
+/// beyond what charts ask for, and a bound on what one call allocates.
+pub const MAX_ELEMENTS: i64 = 1 << 20;
+/// The longest string a function may make (`repeat`, `indent`...), and
+/// the most output one template execution may make.
+pub const MAX_STRING: usize = 64 << 20;
+
+/// The error for a call that would make more than `MAX_ELEMENTS`.
+fn too_many(what: &str, n: impl std::fmt::Display) -> FuncError {
+    FuncError::Call(format!("{n} {what}, more than the {MAX_ELEMENTS} a template may make"))
+}
+
+/// Checks that a string of `len` bytes is within `MAX_STRING`, before it
+/// is made.
+fn within_max_string(len: Option<usize>) -> Result<(), FuncError> {
+    match len {
+        Some(len) if len <= MAX_STRING => Ok(()),
+        Some(len) => Err(FuncError::Call(format!(
+            "the result would be {len} bytes, more than the {} MiB a string may have",
+            MAX_STRING >> 20
+        ))),
+        None => Err(FuncError::Call(format!(
+            "the result would be more than the {} MiB a string may have",
+            MAX_STRING >> 20
+        ))),
+    }
+}
+
 #[derive(Debug)]
 pub enum FuncError {
     /// No function of that name.

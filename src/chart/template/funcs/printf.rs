@@ -88,9 +88,16 @@ struct Spec {
     precision: Option<usize>,
 }
 
+/// A width or precision, as Go's `parsenum` reads it: a number past a
+/// million is "crazy long", and Go then gives up on the rest of the format
+/// (which prints `%!(NOVERB)`), so no padding is ever made of it.
 fn digits(chars: &mut std::iter::Peekable<std::str::Chars>) -> Option<usize> {
     let mut n: Option<usize> = None;
     while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+        if n.unwrap_or(0) > 1_000_000 {
+            chars.by_ref().for_each(drop);
+            return None;
+        }
         n = Some(n.unwrap_or(0) * 10 + d as usize);
         chars.next();
     }

@@ -3,7 +3,7 @@
 
 use super::super::value::Value;
 use super::printf::go_quote;
-use super::{arg, is_empty, text, to_i64, to_string, want, FuncError, FuncResult};
+use super::{arg, is_empty, text, to_i64, to_string, want, within_max_string, FuncError, FuncResult};
 
 pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
     let s = |i: usize| text(&arg(args, i));
@@ -17,7 +17,10 @@ pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
         "lower" => string(s(0).to_lowercase()),
         "title" => string(title(&s(0))),
         "untitle" => string(untitle(&s(0))),
-        "repeat" => string(s(1).repeat(to_i64(&arg(args, 0)).max(0) as usize)),
+        "repeat" => {
+            let (count, s) = (to_i64(&arg(args, 0)).max(0) as usize, s(1));
+            within_max_string(s.len().checked_mul(count)).and_then(|()| string(s.repeat(count)))
+        }
         "substr" => string(substr(to_i64(&arg(args, 0)), to_i64(&arg(args, 1)), &s(2))),
         "nospace" => string(s(0).chars().filter(|c| !c.is_whitespace()).collect()),
         "trunc" => string(trunc(to_i64(&arg(args, 0)), &s(1))),
@@ -41,8 +44,8 @@ pub fn call(name: &str, args: &[Value]) -> Option<FuncResult> {
                 .join(" "),
         ),
         "cat" => string(args.iter().filter(|a| !matches!(a, Value::Nil)).map(to_string).collect::<Vec<_>>().join(" ")),
-        "indent" => string(indent(to_i64(&arg(args, 0)), &s(1))),
-        "nindent" => string(format!("\n{}", indent(to_i64(&arg(args, 0)), &s(1)))),
+        "indent" => indent(to_i64(&arg(args, 0)), &s(1)).and_then(string),
+        "nindent" => indent(to_i64(&arg(args, 0)), &s(1)).and_then(|s| string(format!("\n{s}"))),
         "replace" => string(s(2).replace(s(0).as_str(), &s(1))),
         "plural" => string(if to_i64(&arg(args, 2)) == 1 { s(0) } else { s(1) }),
         "snakecase" => string(words(&s(0)).join("_").to_lowercase()),
@@ -225,9 +228,12 @@ fn abbrev(width: i64, s: &str) -> String {
     byte_slice(s, 0, (width - 3) as usize) + "..."
 }
 
-fn indent(n: i64, s: &str) -> String {
-    let pad = " ".repeat(n.max(0) as usize);
-    format!("{pad}{}", s.replace('\n', &format!("\n{pad}")))
+fn indent(n: i64, s: &str) -> Result<String, FuncError> {
+    let n = n.max(0) as usize;
+    let lines = s.bytes().filter(|&b| b == b'\n').count() + 1;
+    within_max_string(lines.checked_mul(n).and_then(|pad| pad.checked_add(s.len())))?;
+    let pad = " ".repeat(n);
+    Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
 }
 
 fn join(args: &[Value]) -> FuncResult {

@@ -174,7 +174,9 @@ impl Parser<'_> {
             Tok::CharConstant => Arg::Literal(literal(literal::unquote_char(text).map(Value::Int))?),
             Tok::Number | Tok::Complex => Arg::Literal(literal(literal::number(text))?),
             Tok::String | Tok::RawString => Arg::Literal(literal(literal::unquote_string(text).map(Value::from))?),
-            Tok::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", Tok::RightParen)?)),
+            Tok::LeftParen => {
+                Arg::Pipe(Box::new(self.nested(item.pos, |p| p.pipeline("parenthesized pipeline", Tok::RightParen))?))
+            }
             _ => {
                 self.backup(item);
                 return Ok(None);

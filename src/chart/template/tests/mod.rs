@@ -7,6 +7,7 @@
 mod escapes;
 mod exec;
 mod funcs;
+mod limits;
 mod parse;
 
 use super::convert::from_json;
