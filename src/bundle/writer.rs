@@ -299,10 +299,23 @@ impl BundleWriter {
             return Ok(());
         }
         let mut file = File::open(source).map_err(io_err(source))?;
+        self.fill_from(blob, &mut file, source, on_progress)
+    }
+
+    /// Copies a blob's stored form from `reader` (which reads `source`)
+    /// into its slot; the slot counts as filled only once the reader ends
+    /// without error, so a reader that checks a digest can refuse it.
+    pub fn fill_from(
+        self: &Arc<Self>,
+        blob: &BlobRecord,
+        reader: &mut dyn Read,
+        source: &Path,
+        on_progress: &dyn Fn(u64),
+    ) -> Result<()> {
         let mut cursor = self.cursor(&blob.digest)?;
         let mut buf = vec![0u8; (1 << 20).min(blob.stored_size.max(1) as usize)];
         loop {
-            let n = file.read(&mut buf).map_err(io_err(source))?;
+            let n = reader.read(&mut buf).map_err(io_err(source))?;
             if n == 0 {
                 break;
             }

@@ -417,6 +417,37 @@ fn no_cache_keeps_no_blob_and_writes_the_same_bundle() {
     assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
 }
 
+/// Layout blobs go from the layout into the bundle without a cache copy,
+/// and are still checked: a layer changed on disk after the layout was
+/// written is refused, naming its file, and nothing is left behind.
+#[test]
+fn layout_blobs_are_copied_once_and_checked() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    let mut layout = LayoutBuilder::new(&d.join("images/web"));
+    let big = layer(&[("data.bin", &vec![9u8; 300_000], 0o644)]);
+    let big_hex = sha256_hex(&big);
+    let img = layout.image("amd64", &[big]);
+    layout.tag(&img, "1.0.0");
+    let spec = write_spec(d, "components:\n  - name: web\n    images: [\"oci-layout:./images/web:1.0.0\"]\n");
+    let airlock = Airlock::new();
+    let bundle = d.join("web.airlock");
+    airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    airlock.ok(&["verify", bundle.to_str().unwrap(), "--allow-unsigned"]);
+    assert!(!airlock.cache_dir().join("blobs/sha256").join(&big_hex).exists(), "a gzip layer was copied to the cache");
+    std::fs::remove_file(&bundle).unwrap();
+
+    let blob = layout.dir.join("blobs/sha256").join(&big_hex);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&blob, &bytes).unwrap();
+    let err = airlock.fails(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
+    assert!(err.contains(&big_hex) && err.contains("hashes to"), "{err}");
+    assert!(!bundle.exists());
+    assert_no_partial_files(d);
+}
+
 #[test]
 fn kustomizations_are_rendered_at_create_time() {
     let Some(kubectl) = venv_kubectl() else {

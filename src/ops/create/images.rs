@@ -29,6 +29,9 @@ pub struct GatheredImage {
     /// Set for registry images, whose blobs still have to be downloaded:
     /// the image's own name, or its name on the mirror that had it.
     pub pull_from: Option<Reference>,
+    /// Set for images from an OCI layout: the layout their blobs are copied
+    /// from straight into their bundle slots (see `fill_from_layouts`).
+    pub layout: Option<OciLayout>,
 }
 
 fn context<T>(spec: &Spec, at: &Located<T>) -> String {
@@ -151,7 +154,7 @@ async fn resolve_one(
             let mut record = record(original.whole(), at, &tree);
             record.signatures = signatures;
             record.referrers = referrers;
-            Ok(GatheredImage { record, tree, pull_from: Some(reference.clone()) })
+            Ok(GatheredImage { record, tree, pull_from: Some(reference.clone()), layout: None })
         }
         ImageSource::OciLayout { dir, tag } => {
             let layout = OciLayout { dir: dir.clone() };
@@ -163,11 +166,13 @@ async fn resolve_one(
                 async move { layout.read_blob(&digest) }
             })
             .await?;
-            for blob in &tree.blobs {
+            // Only blobs the bundle stores compressed need the cache (their
+            // zstd form); the rest go from the layout into the bundle.
+            for blob in tree.blobs.iter().filter(|b| crate::oci::media::is_compressible(&b.media_type)) {
                 layout.copy_to_cache(&blob.digest, cache)?;
             }
             let name = layout_reference(dir, tag.as_deref(), ref_name.as_deref());
-            Ok(GatheredImage { record: record(name, at, &tree), tree, pull_from: None })
+            Ok(GatheredImage { record: record(name, at, &tree), tree, pull_from: None, layout: Some(layout) })
         }
         ImageSource::DockerArchive { file, name } => {
             let image = load_docker_archive(file, cache)?;
@@ -187,7 +192,7 @@ async fn resolve_one(
                     anyhow::bail!("the archive has no RepoTags; name the image: `docker-archive:FILE:NAME:TAG`")
                 }
             };
-            Ok(GatheredImage { record: record(name, at, &tree), tree, pull_from: None })
+            Ok(GatheredImage { record: record(name, at, &tree), tree, pull_from: None, layout: None })
         }
     }
 }
@@ -285,6 +290,40 @@ fn record<T>(reference: String, at: &Located<T>, tree: &ImageTree) -> ImageRecor
         charts: Vec::new(),
         referrers: Vec::new(),
     }
+}
+
+/// Copies the blobs of layout images that `wanted` selects and that are
+/// neither cached nor downloaded from a registry by another image straight
+/// from the layout into their slots, checking each against its digest, two
+/// at a time (a layout is on a local disk: reading and hashing, not
+/// latency, set the pace). Writing them to the cache first, as before,
+/// read and wrote every byte twice and gained nothing: the layout itself
+/// is as close as a cache.
+pub async fn fill_from_layouts(
+    images: &[&GatheredImage],
+    wanted: &dyn Fn(&BlobDescriptor) -> bool,
+    cache: &Cache,
+    filler: &SlotFiller,
+) -> Result<()> {
+    let downloaded: HashSet<&Digest> =
+        images.iter().filter(|i| i.pull_from.is_some()).flat_map(|i| i.tree.blobs.iter().map(|b| &b.digest)).collect();
+    let mut seen = HashSet::new();
+    let mut jobs = Vec::new();
+    for image in images {
+        let Some(layout) = &image.layout else { continue };
+        for blob in &image.tree.blobs {
+            let digest = &blob.digest;
+            if wanted(blob) && !cache.contains(digest) && !downloaded.contains(digest) && seen.insert(digest.clone()) {
+                jobs.push((digest.clone(), layout.blob_path(digest)));
+            }
+        }
+    }
+    futures_util::stream::iter(jobs)
+        .map(|(digest, path)| filler.fill_checked(digest, path))
+        .buffer_unordered(2)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
 }
 
 /// Downloads every registry blob not yet cached that `wanted` selects, and

@@ -225,9 +225,10 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
             .await
     };
     let everything = |b: &BlobDescriptor| !in_base(b);
+    let from_layouts = images::fill_from_layouts(&all_images, &everything, &cache, &filler);
     let download =
         images::download_missing(&all_images, &everything, &registry, &cache, concurrency, progress, Some(&filler));
-    let ((), fetched) = tokio::try_join!(async { fill_cached.await.map(|_| ()) }, download)?;
+    let ((), (), fetched) = tokio::try_join!(async { fill_cached.await.map(|_| ()) }, from_layouts, download)?;
     downloaded += fetched;
     let writer = Arc::try_unwrap(filler.writer).map_err(|_| anyhow::anyhow!("bundle writer still in use"))?;
     let (bundle_bytes, files) = tokio::task::spawn_blocking(move || writer.finish())
@@ -328,6 +329,29 @@ impl SlotFiller {
             };
             writer.fill(&record, &source, &|n| bar.inc(n))?;
             Ok(())
+        })
+        .await?
+    }
+}
+
+impl SlotFiller {
+    /// Copies a blob from a file that is not the cache's (an OCI layout's)
+    /// into its slot, checking its digest on the way.
+    pub async fn fill_checked(&self, digest: Digest, source: PathBuf) -> Result<()> {
+        let record = self
+            .records
+            .get(&digest)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("blob {digest} is not in the bundle manifest"))?;
+        anyhow::ensure!(record.encoding == Encoding::Identity, "blob {digest} was to be stored compressed");
+        let (writer, bar) = (self.writer.clone(), self.bar.clone());
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(&source).with_context(|| format!("cannot read {}", source.display()))?;
+            let origin = source.display().to_string();
+            let mut checked = crate::oci::digest::CheckedReader::new(file, digest, origin);
+            writer.fill_from(&record, &mut checked, &source, &|n| bar.inc(n)).with_context(|| {
+                format!("cannot copy {} into the bundle: the layout is damaged or changed while read", source.display())
+            })
         })
         .await?
     }
