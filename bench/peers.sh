@@ -3,6 +3,7 @@
 # in one run, on the same images and the same machine.
 #
 #   bench/peers.sh              # RUNS=N for best of N (default 2); prints a table
+#                               # (ONLY=create: the create rows alone)
 #
 # - create: `airlock create` vs `zarf package create` (--skip-sbom and its
 #   default with SBOMs) vs `crane pull --format oci` + tar vs `skopeo copy`
@@ -22,7 +23,9 @@
 #   it into each other repository holding it, then every manifest (push).
 # Two image sets, those of bench/images.sh: 2 images on one base (362 MB of
 # blobs) and 5 images, one repository each, on that base (458 MB).
-# Peak RSS of each is /usr/bin/time's %M (the largest process of a script).
+# Peak RSS of each is /usr/bin/time's %M (the largest process of a script);
+# CPU seconds its %U + %S (of the process and the children it waited for:
+# a script's tools count, servers do not), of the fastest of the runs.
 #
 # Setup (apt, cargo, scripts/build-tools.sh peers, the images) runs here; the
 # measurements run in a network namespace of their own (`unshare -n`), where
@@ -119,18 +122,18 @@ rows=$d/rows.tsv
 : > "$rows"
 # row GROUP LABEL PREPARE CMD...: best of $runs (PREPARE is eval'd before each)
 row() {
-  local group=$1 label=$2 prep=$3 best_s=999999 best_m=0 s m
+  local group=$1 label=$2 prep=$3 best_s=999999 best_m=0 best_c=0 s m u k
   shift 3
   for _ in $(seq "$runs"); do
     eval "$prep"
-    /usr/bin/time -f "%e %M" -o "$d/time.out" "$@" >/dev/null 2>"$d/cmd.err" || {
+    /usr/bin/time -f "%e %M %U %S" -o "$d/time.out" "$@" >/dev/null 2>"$d/cmd.err" || {
       echo "failed: $label: $*" >&2; tail -20 "$d/cmd.err" >&2; exit 1; }
-    read -r s m < "$d/time.out"
-    if awk "BEGIN{exit !($s < $best_s)}"; then best_s=$s; best_m=$m; fi
+    read -r s m u k < "$d/time.out"
+    if awk "BEGIN{exit !($s < $best_s)}"; then best_s=$s; best_m=$m; best_c=$(awk "BEGIN{print $u + $k}"); fi
   done
-  printf '%s\t%s\t%s\t%s\n' "$group" "$label" "$best_s" "$((best_m / 1024))" | tee -a "$rows" >&2
+  printf '%s\t%s\t%s\t%s\t%s\n' "$group" "$label" "$best_s" "$((best_m / 1024))" "$best_c" | tee -a "$rows" >&2
 }
-size_row() { printf '%s\t%s\t%s\t\n' "$1" "$2" "$3" | tee -a "$rows" >&2; }
+size_row() { printf '%s\t%s\t%s\t\t\n' "$1" "$2" "$3" | tee -a "$rows" >&2; }
 
 zarf_flags=(--log-level warn --no-color -a amd64)
 
@@ -228,6 +231,8 @@ size_row "$g" "bundle bytes: airlock / zarf / crane tar" \
   "$(stat -c %s "$d/penguin.airlock") / $(stat -c %s "$zout"/*.tar.zst) / $(stat -c %s "$d/crane.tar")"
 rm -rf "$d/cl" "$d/crane.tar" "$zout" "$d/zc" "$d/zt" "$d/ac" "$d/penguin.airlock"
 
+# ONLY=create stops after the create rows (verify and push need the whole run).
+if [ "${ONLY:-}" != create ]; then
 # --- verify ----------------------------------------------------------------------
 # Both signed with the same key (airlock's keys are cosign's format, which
 # Zarf signs and verifies with); `zarf package verify` insists on a signature.
@@ -332,6 +337,7 @@ SH
   done
 done
 [ -n "$dst_pid" ] && kill "$dst_pid"
+fi
 
 # --- the table -------------------------------------------------------------------
 echo
@@ -341,12 +347,12 @@ echo
 python3 - "$rows" <<'PY'
 import sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
-print("| group | tool | seconds | peak RSS MiB | airlock / this |")
-print("|---|---|---|---|---|")
+print("| group | tool | seconds | CPU s (user + sys) | peak RSS MiB | airlock / this |")
+print("|---|---|---|---|---|---|")
 ref = {}
-for g, label, s, m in rows:
+for g, label, s, m, cpu in rows:
     if not m:  # a size row
-        print(f"| {g} | {label} | {s} | | |")
+        print(f"| {g} | {label} | {s} | | | |")
         continue
     again = "again" in label or "warm" in label
     key = (g, again)
@@ -356,5 +362,5 @@ for g, label, s, m in rows:
     else:
         base = ref.get(key, ref.get((g, False)))
         ratio = f"{base / float(s):.2f}" if base and float(s) > 0 else ""
-    print(f"| {g} | {label} | {s} | {m} | {ratio} |")
+    print(f"| {g} | {label} | {s} | {cpu} | {m} | {ratio} |")
 PY
