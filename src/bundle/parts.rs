@@ -387,6 +387,19 @@ impl BackgroundSha256 {
     }
 }
 
+/// Dropped unfinished (a read failed part way), the worker is told to stop
+/// and waited for, rather than left running detached: the fuzzer's leak
+/// check once caught such a thread's buffers still alive after the input
+/// that started it (`part_headers`, docs/fuzzing.md).
+impl Drop for BackgroundSha256 {
+    fn drop(&mut self) {
+        self.chunks.take();
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
 impl Default for BackgroundSha256 {
     fn default() -> Self {
         Self::new()
