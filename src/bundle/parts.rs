@@ -345,7 +345,11 @@ pub struct BackgroundSha256 {
 
 impl BackgroundSha256 {
     pub fn new() -> Self {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        // Two chunks queued (8 MiB with pass_hashed's 4 MiB chunks) keep the
+        // hasher fed; eight let a starved hasher hold 36 MiB per stream (78
+        // MiB peak RSS splitting a 5 GB bundle two parts at a time, under
+        // load: bench/scale.sh --large).
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
         let (spent_tx, spent) = std::sync::mpsc::channel::<Vec<u8>>();
         let worker = std::thread::spawn(move || {
             let mut hasher = Sha256::new();
