@@ -45,12 +45,13 @@
 #
 # Disk (--large): at most three copies of the set at once. The peers run
 # first, from the layout (their output and tar: three copies); then airlock
-# create (layout, cache, bundle: three), after which the cache and the
-# layout go, and each later step's output is deleted after it (parts,
+# create (layout, cache, bundle: three), then, once the cache and bundle
+# are gone, create --no-cache (layout and bundle: two), after which the
+# layout goes, and each later step's output is deleted after it (parts,
 # registry storage, node root): two at most. Before each step the script
-# stops with a message when fewer than 25 GB are free or the step's output
-# would leave under 10 GB; the set is sized to pass those checks
-# (LARGE_GB, or what fits: free - 25 GB, and (free - 10 GB) / 3).
+# stops with a message when the step's output would leave less than
+# MARGIN_GB (default 5) free; the set is sized to pass those checks
+# (LARGE_GB, or what fits: (free - margin - 1 GB) / 3).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 export PATH=$root/target/tools/bin:$PATH REGCTL_CONFIG=$work/regctl.json
@@ -92,10 +93,11 @@ measure() {
 }
 
 free_bytes() { df -B1 --output=avail "$dir" | tail -1; }
-room() { # STEP BYTES: stop unless 25 GB are free and the step leaves 10 GB
+margin=$((${MARGIN_GB:-5} * GB)) # left free after every step
+room() { # STEP BYTES: stop unless the step leaves the margin free
   local free; free=$(free_bytes)
-  if [ "$free" -lt $((25 * GB)) ] || [ $((free - $2)) -lt $((10 * GB)) ]; then
-    echo "scale.sh: stopping before $1: $((free / GB)) GB free on $(df --output=target "$dir" | tail -1), the step writes $(($2 / GB)) GB (needs 25 GB free and 10 GB left after)" >&2
+  if [ $((free - $2)) -lt "$margin" ]; then
+    echo "scale.sh: stopping before $1: $((free / GB)) GB free on $(df --output=target "$dir" | tail -1), the step writes $(($2 / GB)) GB (needs $((margin / GB)) GB left after)" >&2
     exit 1
   fi
 }
@@ -220,8 +222,7 @@ else
   push_label=$PEER_PUSH; [ "$jobs" = 1 ] || push_label="$PEER_PUSH -P$jobs"
   free=$(free_bytes)
   want=${LARGE_BYTES:-$((${LARGE_GB:-20} * GB))}
-  fit=$((free - 25 * GB)); three=$(((free - 10 * GB) / 3)); [ "$three" -lt "$fit" ] && fit=$three
-  fit=$((fit / GB * GB))
+  fit=$(((free - margin - GB) / 3 / GB * GB)) # three copies at once, and a GB for the rest
   total=$want
   if [ "$fit" -lt "$want" ]; then
     total=$fit
@@ -250,7 +251,11 @@ else
   room create $((2 * total))
   step "$n" airlock create "$bundle" bash -c 'cd "$1" && shift && exec "$@"' _ "$s" \
     "$airlock" create airlock.yaml -o "$bundle" --cache-dir "$s/cache"
-  rm -rf "$s/cache" "$s/layout"
+  rm -rf "$s/cache" "$bundle"
+  room "create --no-cache" "$total"
+  step "$n" airlock "create --no-cache" "$bundle" bash -c 'cd "$1" && shift && exec "$@"' _ "$s" \
+    "$airlock" create airlock.yaml -o "$bundle" --no-cache
+  rm -rf "$s/layout"
   room inspect 0
   step "$n" airlock inspect "$bundle" "$airlock" inspect "$bundle"
   room verify 0
@@ -283,7 +288,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 read = lambda p: list(csv.DictReader(open(p), delimiter="\t")) if os.path.exists(p) else []
 rows, large = read(sys.argv[1]), read(sys.argv[2])
-steps = ["create", "inspect", "verify", "split", "push", "install --k3s"]
+steps = ["create", "create --no-cache", "inspect", "verify", "split", "push", "install --k3s"]
 colour = {s: f"C{i}" for i, s in enumerate(steps)}
 fig, axes = plt.subplots(1, 3 if large else 2, figsize=(15 if large else 10, 4.5))
 t, m = axes[0], axes[1]
