@@ -20,9 +20,12 @@ const MAX_DEPTH: usize = 1000;
 /// How deep execution may nest: template calls (`include`, `template`,
 /// `tpl`) and the bodies of if, with and range, together. Each file nests
 /// at most `parse::MAX_NESTING` deep, but a recursive define nests again
-/// with each call; this bounds the stack a render takes (a few MiB in a
-/// release build) so a template recursing inside its ifs gets an error,
-/// not a stack overflow.
+/// with each call; this bounds the stack a render takes so a template
+/// recursing inside its ifs gets an error, not a stack overflow. Measured
+/// in a release build: 1000 `include`s take under 3 MiB, 1500 levels of
+/// calls and ifs under 4 MiB; renders run on the main thread, which has
+/// 8 MiB (debug builds take about four times as much, AddressSanitizer
+/// builds about three).
 pub const MAX_NESTING: usize = 1500;
 /// The most steps one execution takes (each node run, each time round a
 /// range), so that loops inside loops end with an error rather than run

@@ -9,9 +9,9 @@ use super::super::funcs::{MAX_ELEMENTS, MAX_STRING};
 use super::super::parse::MAX_NESTING as MAX_PARSE_NESTING;
 use super::render;
 
-/// `render`, on a thread with a stack as large as a release build's main
-/// thread gives it four times over (a debug build's frames are about four
-/// times larger).
+/// `render`, on a thread with a 32 MiB stack: the deepest recursion the
+/// limits allow takes under 4 MiB in a release build, about four times
+/// that in a debug one.
 fn render_deep(src: &str) -> String {
     let src = src.to_string();
     std::thread::Builder::new()
@@ -80,8 +80,8 @@ fn recursion_stops_with_an_error_not_a_stack_overflow() {
 /// int as many times round; `repeat`, `indent` and `nindent` at most
 /// `MAX_STRING` bytes; a printf width past a million is Go's
 /// `%!(NOVERB)`. Found probing (`until 100000000000` took 23 GB before
-/// the kernel killed it; `repeat` and `range` that large aborted) and by
-/// the fuzzer (`untilStep` stepping past the end of int64 overflowed).
+/// the kernel killed it; `repeat` and `range` that large aborted) and on
+/// reading (`untilStep` stepping past the end of int64 overflowed).
 #[test]
 fn what_one_call_may_make_is_bounded() {
     let err = |src: &str| render(src, "");
