@@ -138,7 +138,15 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
         }
         return from_files(path, files, &Expansion::default());
     }
-    let size = std::fs::metadata(path).map_err(io(path))?.len();
+    let archive = read_archive_file(path)?;
+    from_archive(path, &archive)
+}
+
+/// A chart archive's bytes, if the file is no larger than `MAX_EXPANDED`
+/// (checked before reading).
+pub(crate) fn read_archive_file(path: &Path) -> Result<Vec<u8>, ChartError> {
+    let io = |source| ChartError::Io { path: path.to_path_buf(), source };
+    let size = std::fs::metadata(path).map_err(io)?.len();
     if size > MAX_EXPANDED {
         return Err(ChartError::Invalid {
             path: path.to_path_buf(),
@@ -149,8 +157,7 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
             ),
         });
     }
-    let archive = std::fs::read(path).map_err(io(path))?;
-    from_archive(path, &archive)
+    std::fs::read(path).map_err(io)
 }
 
 /// Reads a chart archive (`NAME/...` entries, gzip'ed tar), within the
@@ -352,5 +359,19 @@ mod tests {
         let err = from_archive(Path::new("top.tgz"), &nested(MAX_NESTING + 1)).unwrap_err().to_string();
         let innermost = format!("top.tgz{}", "/charts/c.tgz".repeat(MAX_NESTING));
         assert!(err.starts_with(&format!("chart {innermost}: subchart archives nest more than 16 deep")), "{err}");
+    }
+
+    /// A `.tgz` file larger than `MAX_EXPANDED` is refused by its size,
+    /// before it is read, by `load` and by `load_local`'s reader.
+    #[test]
+    fn an_archive_file_past_the_limit_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.tgz");
+        std::fs::File::create(&path).unwrap().set_len(MAX_EXPANDED + 1).unwrap();
+        let err = load(&path).unwrap_err().to_string();
+        let want =
+            format!("chart {}: the archive is {} bytes, more than the 100 MiB", path.display(), MAX_EXPANDED + 1);
+        assert!(err.starts_with(&want), "{err}");
+        assert!(read_archive_file(&path).is_err());
     }
 }

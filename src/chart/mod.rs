@@ -203,7 +203,7 @@ pub fn load_local(path: &Path, extra: &[(String, Vec<u8>)], cache: &Cache) -> Re
     let (meta, json, archive) = if path.is_dir() {
         package_dir_with(path, extra)?
     } else {
-        let archive = std::fs::read(path).map_err(|source| ChartError::Io { path: path.into(), source })?;
+        let archive = load::read_archive_file(path)?;
         let (meta, json) = read_archive_meta(path, &archive)?;
         (meta, json, archive)
     };
