@@ -62,7 +62,8 @@ fn hermetic(airlock: &Airlock) -> Command {
     cmd
 }
 
-fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
+/// `cmd` run with `stdin` (or none) given, its output caught.
+pub(crate) fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
     cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

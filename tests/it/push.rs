@@ -656,18 +656,22 @@ fn node_registries_yaml_leads_to_the_pushed_images() {
         ];
         let dest = format!("{}/mirror", registry.host);
         let ca = tls.ca.to_str().unwrap();
-        args.extend([
-            "--registry",
-            &dest,
-            "--registry-ca-file",
-            ca,
-            "--username",
-            &tls.user,
-            "--password",
-            &tls.password,
-        ]);
+        args.extend(["--registry", &dest, "--registry-ca-file", ca, "--username", &tls.user]);
+        // The second time the password comes on stdin, as
+        // `docker login --password-stdin` takes it.
+        let stdin = format!("{}\n", tls.password);
+        let stdin = if keep_host {
+            args.push("--password-stdin");
+            Some(stdin.as_str())
+        } else {
+            args.extend(["--password", &tls.password]);
+            None
+        };
         args.extend(extra);
-        airlock.ok(&args);
+        let mut cmd = airlock.cmd();
+        cmd.args(&args);
+        let out = crate::credentials::run(cmd, stdin);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(!root.path().join("var/lib/rancher/k3s/agent/images").exists(), "no tarball when a registry is used");
 
         let doc: serde_json::Value = serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();

@@ -30,28 +30,34 @@ pub struct RegistryArgs {
     registry_config: Option<PathBuf>,
 }
 
+/// The password of `--password`/AIRLOCK_REGISTRY_PASSWORD, or with
+/// `--password-stdin` the one read from stdin (one trailing newline
+/// dropped), for the registry flags of every command that has them.
+pub fn password_or_stdin(username: Option<&str>, password: Option<String>, from_stdin: bool) -> Result<Option<String>> {
+    if !from_stdin {
+        return Ok(password);
+    }
+    if username.is_none() {
+        usage!("--password-stdin needs --username (or AIRLOCK_REGISTRY_USERNAME)");
+    }
+    // Over AIRLOCK_REGISTRY_PASSWORD stdin wins, as a flag would; a
+    // --password flag as well is one password too many. (clap's
+    // conflicts_with would count the variable as the flag.)
+    if password.is_some() && password != std::env::var("AIRLOCK_REGISTRY_PASSWORD").ok() {
+        usage!("--password and --password-stdin both give the password: give one of them");
+    }
+    let text = std::io::read_to_string(std::io::stdin()).context("cannot read the password from stdin")?;
+    let password = text.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&text);
+    if password.is_empty() {
+        usage!("--password-stdin read no password from stdin");
+    }
+    Ok(Some(password.to_string()))
+}
+
 impl RegistryArgs {
     /// The options; with `--password-stdin`, the password read from stdin.
     pub fn options(self) -> Result<RegistryOptions> {
-        let password = if self.password_stdin {
-            if self.username.is_none() {
-                usage!("--password-stdin needs --username (or AIRLOCK_REGISTRY_USERNAME)");
-            }
-            // Over AIRLOCK_REGISTRY_PASSWORD stdin wins, as a flag would; a
-            // --password flag as well is one password too many. (clap's
-            // conflicts_with would count the variable as the flag.)
-            if self.password.is_some() && self.password != std::env::var("AIRLOCK_REGISTRY_PASSWORD").ok() {
-                usage!("--password and --password-stdin both give the password: give one of them");
-            }
-            let text = std::io::read_to_string(std::io::stdin()).context("cannot read the password from stdin")?;
-            let password = text.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&text);
-            if password.is_empty() {
-                usage!("--password-stdin read no password from stdin");
-            }
-            Some(password.to_string())
-        } else {
-            self.password
-        };
+        let password = password_or_stdin(self.username.as_deref(), self.password, self.password_stdin)?;
         Ok(RegistryOptions {
             plain_http: self.plain_http,
             ca_files: self.ca_files,

@@ -146,6 +146,10 @@ pub struct NodeRegistryArgs {
     /// Its password.
     #[arg(long, requires = "username", env = "AIRLOCK_REGISTRY_PASSWORD", hide_env_values = true)]
     password: Option<String>,
+    /// Read the password from stdin (one trailing newline is dropped), as
+    /// `docker login --password-stdin`.
+    #[arg(long, requires = "registry")]
+    password_stdin: bool,
 }
 
 /// The arguments of `install` and `upgrade`.
@@ -214,7 +218,13 @@ pub struct InstallArgs {
 impl InstallArgs {
     /// The options of the install op; a flag that has no meaning for the
     /// target chosen is refused rather than ignored.
-    pub fn options(self) -> Result<InstallOptions> {
+    pub fn options(mut self) -> Result<InstallOptions> {
+        let registry = &mut self.registry;
+        registry.password = super::registry::password_or_stdin(
+            registry.username.as_deref(),
+            registry.password.take(),
+            registry.password_stdin,
+        )?;
         let target = match self.target.target()? {
             Target::Node(node) => {
                 if self.adopt || self.no_rollback_on_failure {
