@@ -24,6 +24,15 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A temp file in `dir` for a result that is renamed into place when done:
+/// made with mode 0666 less the umask, as any file a command writes, not
+/// the 0600 of a private temp file. A bundle only its creator can read
+/// surprises whoever copies it on, and an exported layout must be readable
+/// by the registry or runtime that loads it.
+pub fn result_temp_in(dir: &Path, prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new().prefix(prefix).permissions(std::fs::Permissions::from_mode(0o666)).tempfile_in(dir)
+}
+
 /// A directory whose fsync failed; carried inside the `io::Error` the
 /// functions here return, so each caller reports it as it reports any IO
 /// error, and the message names the directory.

@@ -629,7 +629,7 @@ fn write_part(
     on_bytes: &dyn Fn(u64),
 ) -> Result<()> {
     let dir = path.parent().expect("a part path");
-    let tmp = tempfile::Builder::new().prefix(".airlock-part-").tempfile_in(dir).map_err(io_err(dir))?;
+    let tmp = crate::atomic_file::result_temp_in(dir, ".airlock-part-").map_err(io_err(dir))?;
     let mut file = tmp.as_file();
     file.write_all(&vec![b' '; PART_HEADER_SIZE as usize]).map_err(io_err(path))?;
     let mut writeback = crate::writeback::Writeback::default();

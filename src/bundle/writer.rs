@@ -244,7 +244,7 @@ impl BundleWriter {
         }
         let total_len = offset + 1024;
 
-        let new_tmp = || tempfile::Builder::new().prefix(".airlock-partial-").tempfile_in(&dir).map_err(io_err(&dir));
+        let new_tmp = || crate::atomic_file::result_temp_in(&dir, ".airlock-partial-").map_err(io_err(&dir));
         let sink = match max_part_size {
             None => {
                 let tmp = new_tmp()?;

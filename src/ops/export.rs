@@ -90,7 +90,7 @@ fn copy_blob(reader: &BundleReader, digest: &Digest, layout: &Path) -> Result<Op
         reader.head.manifest.find_blob(digest).ok_or_else(|| anyhow::anyhow!("blob {digest} is not in the bundle"))?;
     let is_manifest = media::is_manifest(&record.media_type) || media::is_index(&record.media_type);
     let dest = layout.join("blobs/sha256").join(digest.hex());
-    let mut tmp = tempfile::NamedTempFile::new_in(layout.join("blobs/sha256"))?;
+    let mut tmp = crate::atomic_file::result_temp_in(&layout.join("blobs/sha256"), ".tmp")?;
     let mut hashing = HashingReader::new(reader.open_blob(digest)?);
     std::io::copy(&mut hashing, tmp.as_file_mut()).with_context(|| format!("cannot copy blob {digest}"))?;
     let (actual, _) = hashing.finish();

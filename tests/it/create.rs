@@ -435,6 +435,20 @@ fn layout_blobs_are_copied_once_and_checked() {
     airlock.ok(&["create", spec.to_str().unwrap(), "-o", bundle.to_str().unwrap()]);
     airlock.ok(&["verify", bundle.to_str().unwrap(), "--allow-unsigned"]);
     assert!(!airlock.cache_dir().join("blobs/sha256").join(&big_hex).exists(), "a gzip layer was copied to the cache");
+    // The bundle and its parts are made as any file is (0666 less the
+    // umask), not 0600 as the temp files they start as.
+    let parts = d.join("parts");
+    airlock.ok(&["split", bundle.to_str().unwrap(), "--max-part-size", "100000", "-o", parts.to_str().unwrap()]);
+    let umask = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:").map(|m| u32::from_str_radix(m.trim(), 8).unwrap()))
+        .unwrap();
+    let first_part = std::fs::read_dir(&parts).unwrap().next().unwrap().unwrap().path();
+    for file in [&bundle, &first_part] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(&file.metadata().unwrap().permissions()) & 0o777;
+        assert_eq!(mode, 0o666 & !umask, "{}: mode {mode:o}", file.display());
+    }
     std::fs::remove_file(&bundle).unwrap();
 
     let blob = layout.dir.join("blobs/sha256").join(&big_hex);

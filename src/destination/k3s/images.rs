@@ -128,7 +128,7 @@ pub fn write_images_tar(
         move |source| ImagesTarError::Io { path, source }
     };
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new().prefix(".airlock-partial-").tempfile_in(dir).map_err(io(dir))?;
+    let tmp = crate::atomic_file::result_temp_in(dir, ".airlock-partial-").map_err(io(dir))?;
     let tmp_path = tmp.path().to_path_buf();
     let sink = BufWriter::with_capacity(1 << 20, tmp.as_file());
     let (digest, mut writer) = images_tar_into(reader, images, platform, sink, &tmp_path, on_bytes)?;
