@@ -28,7 +28,8 @@
 #           counts run first times these four once at PICK_COUNT (100)
 #           images and keeps the fastest as "the best peer" (PEER_PUSH and
 #           PUSH_JOBS skip the pick); --large takes the counts run's pick.
-# A floor row for create: tar of the layout itself, + sync.
+# A floor row for create: tar of the layout itself, + sync; with --large
+# one for push too (floor_push_script).
 #
 # Each step: seconds, peak RSS (/usr/bin/time's %M: the largest process),
 # the most files one process held open at once (sampled from /proc every
@@ -148,6 +149,40 @@ peer_push_script() { # TOOL JOBS SET N
   fi
   echo "$s/peer-push-$t-$j.sh"
 }
+# Floor for push (--large): every distinct blob of the layout uploaded at
+# once (POST, then one PUT streaming the file; no HEAD checks), then every
+# manifest at once: what moving the bytes into the registry costs with no
+# tool logic.
+floor_push_script() { # SET
+  local s=$1
+  python3 - "$s/layout" "$reg" > "$s/floor-push.sh" <<'PY'
+import json, os, sys
+lay, reg = sys.argv[1:]
+b = lambda dg: os.path.join(lay, "blobs", *dg.split(":"))
+blobs, manifests = {}, []
+for m in json.load(open(os.path.join(lay, "index.json")))["manifests"]:
+    man = json.load(open(b(m["digest"])))
+    for x in [man["config"]] + man["layers"]:
+        blobs[x["digest"]] = b(x["digest"])
+    manifests.append((m["annotations"]["org.opencontainers.image.ref.name"], m["digest"], m["mediaType"]))
+base = f"http://{reg}/v2/scale/layout"
+print("set -e")
+print(f"""up() {{
+  loc=$(curl -sf -X POST -D - -o /dev/null {base}/blobs/uploads/ | tr -d '\\r' | awk 'tolower($1) == "location:" {{print $2}}')
+  case $loc in http*) ;; *) loc=http://{reg}$loc ;; esac
+  case $loc in *\\?*) sep='&' ;; *) sep='?' ;; esac
+  curl -sf -H 'Expect:' -o /dev/null -H 'Content-Type: application/octet-stream' -T "$2" "$loc${{sep}}digest=$1"
+}}""")
+print("pids=()")
+for d, f in blobs.items():
+    print(f"up {d} {f} & pids+=($!)")
+print('for p in "${pids[@]}"; do wait "$p"; done; pids=()')
+for tag, d, mt in manifests:
+    print(f"curl -sf -o /dev/null -X PUT -H 'Content-Type: {mt}' -T {b(d)} {base}/manifests/{tag} & pids+=($!)")
+print('for p in "${pids[@]}"; do wait "$p"; done')
+PY
+  echo "$s/floor-push.sh"
+}
 layout_bytes() { du -sb --apparent-size "$1/layout/blobs" | cut -f1; }
 
 create_peers=${CREATE_PEERS:-regctl skopeo}
@@ -246,6 +281,9 @@ else
   room "$PEER_PUSH push" "$total"
   start_registry
   step "$n" "$push_label" push "$(layout_bytes "$s")" bash "$(peer_push_script "$PEER_PUSH" "$jobs" "$s" "$n")"
+  room "floor push" "$total"
+  start_registry
+  step "$n" floor push "$(layout_bytes "$s")" bash "$(floor_push_script "$s")"
   stop_registry
   bundle=$s/scale.airlock
   room create $((2 * total))
