@@ -79,7 +79,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
     });
     let output =
         options.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}-{}.airlock", spec.name, spec.version)));
-    let (cache, _temporary_cache) = open_cache(options.cache_dir.as_deref(), &output)?;
+    let (cache, temporary_cache) = open_cache(options.cache_dir.as_deref(), &output)?;
     let registry = Registry::new(options.registry.clone())?;
     let mirrors = Mirrors::new(registry.configured_mirrors(), &options.mirrors).map_err(|e| {
         let file = options.registry.config_file.as_deref().unwrap_or(std::path::Path::new("--registry-config"));
@@ -212,7 +212,7 @@ pub async fn create(options: CreateOptions, progress: &Progress) -> Result<Creat
         writer: Arc::new(writer),
         records: Arc::new(manifest.blobs.iter().map(|b| (b.digest.clone(), b.clone())).collect()),
         cache: cache.clone(),
-        keep_in_cache: _temporary_cache.is_none(),
+        keep_in_cache: temporary_cache.is_none(),
         bar: bar.clone(),
     };
     let cached: Vec<Digest> =
@@ -332,9 +332,7 @@ impl SlotFiller {
         })
         .await?
     }
-}
 
-impl SlotFiller {
     /// Copies a blob from a file that is not the cache's (an OCI layout's)
     /// into its slot, checking its digest on the way.
     pub async fn fill_checked(&self, digest: Digest, source: PathBuf) -> Result<()> {
