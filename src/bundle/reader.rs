@@ -144,7 +144,11 @@ fn read_head_from(file: &mut (impl Read + Seek), path: &Path) -> Result<BundleHe
         return Err(not_bundle(format!("its first entry is `{name}`, not `{}`", format::MANIFEST_ENTRY)));
     }
     if loc.size > format::MAX_MANIFEST_SIZE {
-        return Err(not_bundle(format!("its manifest claims {} bytes", loc.size)));
+        return Err(not_bundle(format!(
+            "its manifest claims {} bytes, more than the {} MiB any bundle's manifest may have",
+            loc.size,
+            format::MAX_MANIFEST_SIZE >> 20
+        )));
     }
     let manifest_bytes = read_exact_entry(file, path, loc, "the bundle manifest")?;
     let manifest = parse_manifest(path, &manifest_bytes)?;
@@ -350,6 +354,32 @@ mod tests {
             std::fs::write(&path, &bytes).unwrap();
             let err = BundleReader::open(&path).err().expect("refused").to_string();
             assert!(err.contains("more than any bundle holds") && err.contains("huge.airlock"), "{size}: {err}");
+        }
+    }
+
+    /// A manifest over the 64 MiB limit is refused by its size, before it is
+    /// read, by the reader and by both verify walks, each saying so.
+    #[test]
+    fn a_manifest_over_the_limit_is_refused_by_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut header = tar::Header::new_gnu();
+        header.set_path(format::MANIFEST_ENTRY).unwrap();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_size(format::MAX_MANIFEST_SIZE + 1);
+        header.set_cksum();
+        let path = dir.path().join("fat.airlock");
+        let mut bytes = header.as_bytes().to_vec();
+        // The file holds the whole claimed entry: refused by its size, not
+        // as truncated.
+        bytes.resize(512 + format::MAX_MANIFEST_SIZE as usize + 2048, b'{');
+        std::fs::write(&path, &bytes).unwrap();
+        let errors = [
+            BundleReader::open(&path).err().expect("reader refuses").to_string(),
+            crate::bundle::verify::verify_file(&path, &mut |_| {}).unwrap_err().to_string(),
+            crate::bundle::verify::verify_stream(&bytes[..], &path, &mut |_| {}).unwrap_err().to_string(),
+        ];
+        for err in errors {
+            assert!(err.contains("fat.airlock") && err.contains("more than the 64 MiB"), "{err}");
         }
     }
 }

@@ -283,8 +283,14 @@ impl<'m> Checklist<'m> {
     fn manifest_entry_size(path: &Path, first: Option<(String, u64)>) -> Result<u64> {
         let not_bundle = |reason: String| BundleError::NotABundle { path: path.to_path_buf(), reason };
         let (name, size) = first.ok_or_else(|| not_bundle("it is empty".into()))?;
-        if name != format::MANIFEST_ENTRY || size > format::MAX_MANIFEST_SIZE {
+        if name != format::MANIFEST_ENTRY {
             return Err(not_bundle(format!("its first entry is `{name}`, not `{}`", format::MANIFEST_ENTRY)));
+        }
+        if size > format::MAX_MANIFEST_SIZE {
+            return Err(not_bundle(format!(
+                "its manifest claims {size} bytes, more than the {} MiB any bundle's manifest may have",
+                format::MAX_MANIFEST_SIZE >> 20
+            )));
         }
         Ok(size)
     }
