@@ -91,13 +91,27 @@ fn encode_at(release: &Value, level: flate2::Compression) -> Result<Vec<u8>, Clu
         .map_err(|e| record_error(format!("of Helm release {}", release["name"]), e))
 }
 
+/// The most a release record may expand to. A Secret holds at most 1 MiB
+/// of gzip; a real release (its chart, values and manifest) compresses 5-20x,
+/// so 128 MiB leaves room and still stops a gzip bomb in a cluster Secret.
+const MAX_RELEASE_JSON: u64 = 128 << 20;
+
 /// Reads what `encode` (or Helm) wrote; plain JSON is read too, as Helm does.
 fn decode(secret: &str, data: &[u8]) -> Result<Value, ClusterError> {
     let bad = |detail: String| record_error(format!("Helm release Secret {secret}"), detail);
     let bytes = base64::prelude::BASE64_STANDARD.decode(data).map_err(|e| bad(e.to_string()))?;
     let json = if bytes.starts_with(&[0x1f, 0x8b, 0x08]) {
         let mut text = Vec::new();
-        flate2::read::GzDecoder::new(bytes.as_slice()).read_to_end(&mut text).map_err(|e| bad(e.to_string()))?;
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .take(MAX_RELEASE_JSON + 1)
+            .read_to_end(&mut text)
+            .map_err(|e| bad(e.to_string()))?;
+        if text.len() as u64 > MAX_RELEASE_JSON {
+            return Err(bad(format!(
+                "it expands to more than {} MiB (a Secret holds 1 MiB; a gzip bomb?)",
+                MAX_RELEASE_JSON >> 20
+            )));
+        }
         text
     } else {
         bytes
@@ -615,6 +629,20 @@ mod tests {
         assert_eq!(decode("s", plain.as_bytes()).unwrap(), release);
         assert!(decode("s", b"not base64!").is_err());
         assert_eq!(secret_name("app", 3), "sh.helm.release.v1.app.v3");
+    }
+
+    /// A release Secret that expands past the limit (here 129 MiB of zeros,
+    /// 130 KiB of gzip) is refused once the limit is read, naming it.
+    #[test]
+    fn a_release_that_expands_past_the_limit_is_refused() {
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..(MAX_RELEASE_JSON >> 20) + 1 {
+            gzip.write_all(&zeros).unwrap();
+        }
+        let stored = base64::prelude::BASE64_STANDARD.encode(gzip.finish().unwrap());
+        let err = decode("sh.helm.release.v1.bomb.v1", stored.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("sh.helm.release.v1.bomb.v1") && err.contains("more than 128 MiB"), "{err}");
     }
 
     #[test]
