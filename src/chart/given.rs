@@ -71,7 +71,7 @@ impl GivenValues {
 
 /// A file's text, if it is no larger than `values::MAX_VALUES_SIZE` (checked
 /// before reading, so a huge file is not read into memory).
-fn read_text(path: &std::path::Path) -> Result<String, String> {
+pub(crate) fn read_text(path: &std::path::Path) -> Result<String, String> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let size = file.metadata().map_err(|e| e.to_string())?.len();

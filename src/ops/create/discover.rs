@@ -157,9 +157,27 @@ pub fn chart_findings(chart: &Chart, loaded: &load::Chart, environments: &[Envir
 fn user_values(files: &[Located<PathBuf>], inline: Option<&serde_json::Value>) -> Result<Map> {
     let mut texts = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file.value)
-            .with_context(|| format!("cannot read values file {}", file.value.display()))?;
+        // Size-checked before it is read, as every values file is.
+        let text = crate::chart::given::read_text(&file.value)
+            .map_err(|e| anyhow::anyhow!("cannot read values file {}: {e}", file.value.display()))?;
         texts.push((file.value.display().to_string(), text));
     }
     values::user_values(texts, inline).map_err(anyhow::Error::msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A spec's values file past the values limit is refused by its size,
+    /// before it is read (a sparse 17 MiB file here), naming the file.
+    #[test]
+    fn a_values_file_past_the_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge-values.yaml");
+        std::fs::File::create(&path).unwrap().set_len(17 << 20).unwrap();
+        let file = Located { value: path.clone(), text: "huge-values.yaml".into(), line: 3, column: 7 };
+        let err = user_values(&[file], None).unwrap_err().to_string();
+        assert!(err.contains("huge-values.yaml") && err.contains("more than the 16 MiB"), "{err}");
+    }
 }
