@@ -44,6 +44,42 @@ pub trait Object: std::fmt::Debug {
 }
 
 impl Value {
+    /// How many dicts and lists deep the value nests (0 for a scalar),
+    /// found without recursion (the value may be deeper than the stack
+    /// allows) and visiting each shared dict or list once.
+    pub fn nesting(&self) -> usize {
+        fn container(v: &Value) -> Option<(*const (), Vec<Value>)> {
+            match v {
+                Value::Map(m) => Some((Rc::as_ptr(m) as *const (), m.borrow().values().cloned().collect())),
+                Value::List(l) => Some((Rc::as_ptr(l) as *const (), l.to_vec())),
+                _ => None,
+            }
+        }
+        let mut known: std::collections::HashMap<*const (), usize> = std::collections::HashMap::new();
+        let height = |v: &Value, known: &std::collections::HashMap<*const (), usize>| match v {
+            Value::Map(m) => known.get(&(Rc::as_ptr(m) as *const ())).copied().unwrap_or(0),
+            Value::List(l) => known.get(&(Rc::as_ptr(l) as *const ())).copied().unwrap_or(0),
+            _ => 0,
+        };
+        // Post-order: a container is pushed again (true) above its
+        // children, and measured once they are.
+        let mut pending = vec![(self.clone(), false)];
+        while let Some((value, children_done)) = pending.pop() {
+            let Some((at, children)) = container(&value) else { continue };
+            if known.contains_key(&at) {
+                continue;
+            }
+            if children_done {
+                let deepest = children.iter().map(|c| height(c, &known)).max().unwrap_or(0);
+                known.insert(at, deepest + 1);
+            } else {
+                pending.push((value.clone(), true));
+                pending.extend(children.into_iter().map(|c| (c, false)));
+            }
+        }
+        height(self, &known)
+    }
+
     pub fn str(s: impl Into<Rc<str>>) -> Value {
         Value::Str(s.into())
     }

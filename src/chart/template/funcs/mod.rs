@@ -79,8 +79,23 @@ pub fn call(name: &str, args: &[Value]) -> FuncResult {
         certs::call,
         secrets::call,
     ];
-    FAMILIES.iter().find_map(|family| family(name, args)).unwrap_or(Err(FuncError::Unknown))
+    let result = FAMILIES.iter().find_map(|family| family(name, args)).unwrap_or(Err(FuncError::Unknown))?;
+    // Go lets a template nest dicts and lists without end and then
+    // overflows its stack printing or freeing them (found by hand while
+    // fuzzing: `$d = dict "a" $d` 100,000 times); every function that
+    // returns one is checked here, so none grows past the limit.
+    if matches!(result, Value::Map(_) | Value::List(_)) && result.nesting() > MAX_VALUE_NESTING {
+        return Err(FuncError::Call(format!(
+            "{name} would make a dict or list nested more than {MAX_VALUE_NESTING} deep"
+        )));
+    }
+    Ok(result)
 }
+
+/// How deep dicts and lists a template builds may nest: far beyond any
+/// chart's values, and shallow enough that printing, converting and
+/// dropping them stays well within the stack.
+pub const MAX_VALUE_NESTING: usize = 1000;
 
 /// Checks the argument count the way Go reports a mismatch.
 fn want(args: &[Value], n: usize) -> Result<(), FuncError> {

@@ -141,3 +141,24 @@ fn steps_output_and_strings_are_bounded() {
         doubling.ends_with("error calling cat: the result is 67108927 bytes, more than the 64 MiB a string may have")
     );
 }
+
+/// Dicts and lists a template builds nest at most `MAX_VALUE_NESTING`
+/// deep: `$d = dict "a" $d` 100,000 times once overflowed the stack when
+/// `$d` was printed, converted or dropped; now the call that would go one
+/// deeper is an error. Shared parts count once (a wide value sharing one
+/// dict everywhere is cheap to measure).
+#[test]
+fn values_nested_past_the_limit_are_an_error() {
+    use super::super::funcs::MAX_VALUE_NESTING;
+    let chain = |n: usize| format!("{{{{$d := dict}}}}{{{{range until {n}}}}}{{{{$d = dict \"a\" $d}}}}{{{{end}}}}ok");
+    assert_eq!(render_deep(&chain(MAX_VALUE_NESTING - 1)), "ok");
+    let err = render_deep(&chain(100_000));
+    assert!(
+        err.starts_with("ERR") && err.contains("dict would make a dict or list nested more than 1000 deep"),
+        "{err}"
+    );
+    let lists = render_deep("{{$l := list}}{{range until 5000}}{{$l = list $l}}{{end}}{{len $l}}");
+    assert!(lists.contains("list would make a dict or list nested more than 1000 deep"), "{lists}");
+    let shared = "{{$s := dict \"x\" 1}}{{$l := list}}{{range until 2000}}{{$l = append $l $s}}{{end}}{{len $l}}";
+    assert_eq!(render_deep(shared), "2000");
+}
