@@ -84,13 +84,48 @@ pub fn call(name: &str, args: &[Value]) -> FuncResult {
     // overflows its stack printing or freeing them (found by hand while
     // fuzzing: `$d = dict "a" $d` 100,000 times); every function that
     // returns one is checked here, so none grows past the limit.
-    if matches!(result, Value::Map(_) | Value::List(_)) && result.nesting() > MAX_VALUE_NESTING {
+    if WRAPPING.contains(&name)
+        && matches!(result, Value::Map(_) | Value::List(_))
+        && result.nesting() > MAX_VALUE_NESTING
+    {
         return Err(FuncError::Call(format!(
             "{name} would make a dict or list nested more than {MAX_VALUE_NESTING} deep"
         )));
     }
     Ok(result)
 }
+
+/// The functions that can return a dict or list nested deeper than their
+/// arguments (they put arguments inside a new or given one, or parse
+/// text): only their results are measured. The rest return what they were
+/// given, part of it, or a copy, and walking those (`default`, `index`,
+/// `pick` of `.Values`...) would cost every render for nothing.
+const WRAPPING: &[&str] = &[
+    "dict",
+    "list",
+    "tuple",
+    "append",
+    "mustAppend",
+    "push",
+    "mustPush",
+    "prepend",
+    "mustPrepend",
+    "concat",
+    "set",
+    "merge",
+    "mustMerge",
+    "mergeOverwrite",
+    "mustMergeOverwrite",
+    "chunk",
+    "mustChunk",
+    "pluck",
+    "fromYaml",
+    "fromYamlArray",
+    "fromJson",
+    "fromJsonArray",
+    "mustFromJson",
+    "mustFromJsonArray",
+];
 
 /// How deep dicts and lists a template builds may nest: far beyond any
 /// chart's values, and shallow enough that printing, converting and
