@@ -12,16 +12,9 @@ mod common;
 use libfuzzer_sys::fuzz_target;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 fn bundle_path() -> &'static PathBuf {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("fuzz.airlock");
-        (dir, path)
-    });
-    path
+    common::scratch_path("fuzz.airlock")
 }
 
 fuzz_target!(|data: &[u8]| {

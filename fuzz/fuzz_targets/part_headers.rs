@@ -6,21 +6,16 @@
 //! sha256) and walked as a bundle (`BundleReader::open`).
 #![no_main]
 
+mod common;
+
 use libfuzzer_sys::fuzz_target;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 const SEPARATOR: &[u8] = b"\n%%PART%%\n";
 
 fn dir() -> &'static PathBuf {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("parts");
-        (dir, path)
-    });
-    path
+    common::scratch_path("parts")
 }
 
 fn split(data: &[u8]) -> Vec<&[u8]> {

@@ -3,18 +3,13 @@
 //! in a temporary directory made once per process.
 #![no_main]
 
+mod common;
+
 use libfuzzer_sys::fuzz_target;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 fn spec_path() -> &'static PathBuf {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("airlock.yaml");
-        (dir, path)
-    });
-    path
+    common::scratch_path("airlock.yaml")
 }
 
 fuzz_target!(|data: &[u8]| {

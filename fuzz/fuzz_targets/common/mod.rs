@@ -1,5 +1,22 @@
 //! Helpers shared by the fuzz targets.
 
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// `name` in a temporary directory made once per process (each target is
+/// a process of its own), removed when the process ends: the file a target
+/// writes its input to.
+#[allow(dead_code)]
+pub fn scratch_path(name: &str) -> &'static PathBuf {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(name);
+        (dir, path)
+    });
+    path
+}
+
 /// Rewrites the checksum of every tar header in `data`, walking the
 /// archive as a reader would (a header, its data rounded up to 512-byte
 /// blocks, the next header), so that mutated headers get past the checksum
